@@ -1,0 +1,76 @@
+"""The public facade. Every CLI command is a thin layer over a function here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from cadenza.score import ReadLimits, Score, read_score, read_score_result, write_score
+from cadenza.score.instruments import gm_program_name
+from cadenza.score.model import TICKS_PER_QUARTER
+
+__all__ = ["convert", "info", "read_score", "score_summary", "write_score"]
+
+
+def score_summary(score: Score) -> dict[str, Any]:
+    """What ``cadenza info`` reports: parts, bars, duration, notes, meter, key signature, tempo."""
+    notes = score.notes
+    first_ts = score.time_signatures[0]
+    first_key = score.key_signatures[0] if score.key_signatures else None
+    tempo_bpm = score.tempos[0].bpm if score.tempos and score.tempos[0].onset_ticks == 0 else None
+    parts = []
+    for i, part in enumerate(score.parts):
+        mine = notes[notes["part"] == i]
+        parts.append({
+            "name": part.name,
+            "program": part.program,
+            "instrument": "Drum kit" if part.is_drum else gm_program_name(part.program),
+            "is_drum": part.is_drum,
+            "notes": int(len(mine)),
+            "lowest_pitch": int(mine["pitch"].min()) if len(mine) else None,
+            "highest_pitch": int(mine["pitch"].max()) if len(mine) else None,
+        })
+    md = score.metadata
+    return {
+        "title": md.title,
+        "composer": md.composer,
+        "source": md.source,
+        "licence": md.licence,
+        "parts": parts,
+        "part_count": len(score.parts),
+        "bars": score.bar_count,
+        "pickup_quarters": score.pickup_ticks / TICKS_PER_QUARTER,
+        "duration_s": round(score.duration_s, 3),
+        "length_quarters": score.length_ticks / TICKS_PER_QUARTER,
+        "notes": score.note_count,
+        "meter": str(first_ts),
+        "meter_changes": [{"bar": score.locate(t.onset_ticks)[0] + 1, "meter": str(t)}
+                          for t in score.time_signatures[1:]],
+        "key_signature": str(first_key) if first_key else None,
+        "key_signature_sharps": first_key.sharps if first_key else None,
+        "key_changes": len(score.key_signatures[1:]) if score.key_signatures else 0,
+        "tempo_bpm": round(tempo_bpm, 2) if tempo_bpm else None,
+        "tempo_is_default": tempo_bpm is None,
+        "tempo_changes": max(len(score.tempos) - 1, 0),
+        "ticks_per_quarter": TICKS_PER_QUARTER,
+    }
+
+
+def info(source: str | os.PathLike[str], limits: ReadLimits | None = None, tune: str | None = None,
+         tune_index: int | None = None) -> dict[str, Any]:
+    """Read a score and summarise it; includes the reader's warnings and the file's tune count."""
+    result = read_score_result(source, limits, tune, tune_index)
+    summary = score_summary(result.score)
+    summary["tunes_in_file"] = result.tune_count
+    summary["warnings"] = result.warnings
+    return summary
+
+
+def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limits: ReadLimits | None = None,
+            tune: str | None = None, tune_index: int | None = None) -> dict[str, Any]:
+    """Read ``source`` and write it to ``target`` in the format its extension names."""
+    result = read_score_result(source, limits, tune, tune_index)
+    out = write_score(result.score, target)
+    return {"input": os.fspath(source), "output": str(Path(out)), "notes": result.score.note_count,
+            "parts": len(result.score.parts), "bars": result.score.bar_count, "warnings": result.warnings}

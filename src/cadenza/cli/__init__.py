@@ -1,0 +1,46 @@
+"""The ``cadenza`` command: one module per command group, each a thin layer over :mod:`cadenza.api`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from cadenza.cli import convert, info
+from cadenza.cli.common import run_command
+from cadenza.errors import CadenzaError
+
+COMMANDS = (info, convert)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cadenza import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="cadenza",
+        description="Cadenza, an open-source AI composer. Reads scores (MIDI, MusicXML, ABC, Humdrum, "
+        "music21 corpus references like music21:bach/bwv66.6), converts and describes them.",
+        epilog="Run 'cadenza COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return run_command(args)
+    except CadenzaError as exc:  # already reported by run_command; kept for safety
+        print(f"cadenza: error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,69 @@
+"""Shared CLI pieces: reading limits as flags, JSON output, and turning errors into one-line messages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from typing import Any
+
+from cadenza.errors import CadenzaError
+from cadenza.score.limits import LIMIT_FLAGS, ReadLimits
+
+_LIMIT_HELP = {
+    "max_file_mb": "largest input file, in MB",
+    "max_tracks": "most MIDI tracks",
+    "max_events": "most MIDI events",
+    "max_notes": "most notes in a score",
+    "max_measures": "most measures in one MusicXML part",
+    "max_duration_s": "longest score, in seconds",
+    "max_note_quarters": "longest single note, in quarter notes",
+    "max_xml_depth": "deepest XML element nesting",
+    "max_archive_members": "most files inside an .mxl archive",
+    "max_compression_ratio": "highest compression ratio of an .mxl member",
+    "timeout_s": "time limit for parsing MusicXML, ABC or Humdrum, in seconds",
+    "max_memory_mb": "memory limit for those parsers, in MB",
+}
+
+
+def add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading limits (raise them for legitimately huge files)")
+    defaults = ReadLimits()
+    for f in fields(ReadLimits):
+        kind = int if isinstance(getattr(defaults, f.name), int) else float
+        group.add_argument(LIMIT_FLAGS[f.name], dest=f"limit_{f.name}", type=kind, metavar="N",
+                           default=None, help=f"{_LIMIT_HELP[f.name]} (default {getattr(defaults, f.name):g})")
+
+
+def add_tune_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tune", metavar="N", help="in a multi-tune ABC file, the tune whose X: number is N")
+    parser.add_argument("--tune-index", metavar="I", type=int,
+                        help="in a multi-tune ABC file, the tune at position I (from 0)")
+
+
+def limits_from(args: argparse.Namespace) -> ReadLimits:
+    given = {f.name: getattr(args, f"limit_{f.name}") for f in fields(ReadLimits)
+             if getattr(args, f"limit_{f.name}", None) is not None}
+    try:
+        return ReadLimits(**given)
+    except ValueError as exc:
+        raise CadenzaError(str(exc)) from None
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen command; a CadenzaError becomes one line on stderr and its exit code."""
+    try:
+        result = args.func(args)
+    except CadenzaError as exc:
+        message = " ".join(str(exc).split())
+        print(f"cadenza: error: {message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cadenza: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)

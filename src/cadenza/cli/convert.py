@@ -1,0 +1,36 @@
+"""``cadenza convert IN OUT``: from any readable format to MIDI, MusicXML (.musicxml/.mxl) or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cadenza import api
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert a score between formats (the extensions choose them)",
+        description="Convert a score. IN: .mid .midi .musicxml .xml .mxl .abc .krn .json or a music21: "
+        "reference. OUT: .mid .midi .musicxml .xml .mxl .json. The output is written atomically.",
+        epilog="Example: cadenza convert music21:bach/bwv66.6 chorale.mid",
+    )
+    p.add_argument("input", metavar="IN", help="score file or music21: reference")
+    p.add_argument("output", metavar="OUT", help="file to write; its extension chooses the format")
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    add_tune_flags(p)
+    add_limit_flags(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = api.convert(args.input, args.output, limits_from(args), args.tune, args.tune_index)
+    if args.json:
+        emit_json(report)
+        return 0
+    for line in report["warnings"]:
+        print(f"cadenza: warning: {line}", file=sys.stderr)
+    print(f"wrote {report['output']} ({report['parts']} parts, {report['bars']} bars, {report['notes']:,} notes)")
+    return 0

@@ -1,0 +1,82 @@
+"""ABC files that hold many tunes: split them cheaply (text only) so that only the chosen tune is parsed.
+
+A tune starts at an ``X:`` line; lines before the first tune are the file header, which applies to every
+tune and is prepended to each.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cadenza.errors import CorruptFileError, UsageError
+
+_X_LINE = re.compile(r"^X:\s*(\S*)", re.MULTILINE)
+# a note or rest followed by a length multiplier of 6+ digits: a note longer than any music
+_HUGE_LENGTH = re.compile(r"[A-Ga-gzx][,']*\d{6,}")
+
+
+@dataclass(frozen=True)
+class AbcTune:
+    index: int  # position in the file, from 0
+    number: str  # the X: field as written
+    title: str
+    text: str  # header + tune, ready to parse
+
+
+def decode_abc(data: bytes) -> str:
+    """ABC text, whatever its encoding (UTF-8, else Latin-1), without NUL bytes."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_tunes(text: str) -> list[AbcTune]:
+    starts = [m.start() for m in _X_LINE.finditer(text)]
+    if not starts:
+        body = text.strip()
+        if not body:
+            raise CorruptFileError("empty ABC file")
+        return [AbcTune(0, "", _title(body), body)]
+    header = text[: starts[0]]
+    header = "\n".join(ln for ln in header.splitlines() if ln[:2] not in ("X:", "T:"))
+    tunes = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        body = text[start:end].strip()
+        m = _X_LINE.match(body)
+        number = m.group(1) if m else ""
+        tunes.append(AbcTune(i, number, _title(body), (header + "\n" + body).strip() + "\n"))
+    return tunes
+
+
+def _title(body: str) -> str:
+    m = re.search(r"^T:\s*(.*)$", body, re.MULTILINE)
+    return m.group(1).strip() if m else ""
+
+
+def select_tune(tunes: list[AbcTune], number: str | None = None, index: int | None = None) -> AbcTune:
+    """The tune with X: ``number``, or at position ``index``; the first when neither is given."""
+    if number is not None:
+        for tune in tunes:
+            if tune.number == str(number):
+                return tune
+        shown = ", ".join(t.number for t in tunes[:10]) + (" …" if len(tunes) > 10 else "")
+        raise UsageError(f"no tune with X:{number} in this file (it has {len(tunes)} tunes: X: {shown})")
+    if index is not None:
+        if not 0 <= index < len(tunes):
+            raise UsageError(f"tune index {index} out of range: the file has {len(tunes)} tunes (0..{len(tunes) - 1})")
+        return tunes[index]
+    return tunes[0]
+
+
+def check_tune_text(text: str) -> None:
+    """Refuse what would make music21 build an absurd stream before it tries."""
+    body = "\n".join(ln for ln in text.splitlines() if not re.match(r"^[A-Za-z]:", ln))
+    if _HUGE_LENGTH.search(body):
+        raise CorruptFileError("ABC note with an implausible length multiplier (6 or more digits)")
+    m = re.search(r"^M:\s*(\d+)\s*/\s*(\d+)", text, re.MULTILINE)
+    if m and (int(m.group(1)) == 0 or int(m.group(2)) == 0):
+        raise CorruptFileError(f"ABC meter M:{m.group(1)}/{m.group(2)} is not a meter")

@@ -1,0 +1,103 @@
+"""Run an untrusted parse in a forked child process under a time limit and a memory cap.
+
+music21's parsers can take minutes or gigabytes on hostile input; the pre-checks in the readers catch
+the known cases cheaply, and this guard bounds the rest. The child inherits the parent's imports (fork),
+so it starts in milliseconds; the result comes back through a pipe. Where fork is unavailable the
+function runs in-process, unguarded, with a debug log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import signal
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cadenza.errors import CadenzaError, InputError, ParserMemoryError, ParseTimeoutError
+from cadenza.score.limits import LIMIT_FLAGS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _virtual_memory_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], memory_bytes: int) -> None:
+    try:
+        if memory_bytes:
+            limit = _virtual_memory_bytes() + memory_bytes
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        result = fn(*args)
+        conn.send(("ok", result))
+    except MemoryError:
+        conn.send(("memory", None))
+    except CadenzaError as exc:
+        conn.send(("cadenza", (type(exc), str(exc))))
+    except RecursionError:
+        conn.send(("error", "structure nested too deeply for the parser"))
+    except BaseException as exc:  # noqa: BLE001 - anything the parser raises becomes one line
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        conn.send(("error", f"{type(exc).__name__}: {message}"[:300]))
+    finally:
+        conn.close()
+
+
+def run_guarded(
+    fn: Callable[..., T], *args: Any, timeout_s: float, max_memory_mb: int, what: str = "parser"
+) -> T:
+    """``fn(*args)`` in a child process; its result, or an :class:`InputError` subclass that says why not."""
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:
+        log.debug("fork unavailable: %s runs unguarded", what)
+        return fn(*args)
+    parent_conn, child_conn = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child_conn, fn, args, max_memory_mb * 1024 * 1024), daemon=True)
+    proc.start()
+    child_conn.close()
+    try:
+        if not parent_conn.poll(timeout_s):
+            raise ParseTimeoutError(
+                f"the {what} ran past its time limit of {timeout_s:g} s; raise it with "
+                f"{LIMIT_FLAGS['timeout_s']} if the file is legitimate"
+            )
+        try:
+            kind, payload = parent_conn.recv()
+        except EOFError:
+            proc.join(1.0)
+            code = proc.exitcode
+            if code is not None and code < 0 and -code in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT):
+                raise ParserMemoryError(
+                    f"the {what} crashed or ran out of memory (signal {-code}); the limit is "
+                    f"{max_memory_mb} MB, raised with {LIMIT_FLAGS['max_memory_mb']}"
+                ) from None
+            raise InputError(f"the {what} stopped without a result (exit code {code})") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5.0)
+        parent_conn.close()
+    if kind == "ok":
+        return payload  # type: ignore[no-any-return]
+    if kind == "memory":
+        raise ParserMemoryError(
+            f"the {what} ran out of memory (limit {max_memory_mb} MB, raised with "
+            f"{LIMIT_FLAGS['max_memory_mb']})"
+        )
+    if kind == "cadenza":
+        exc_type, message = payload
+        raise exc_type(message)
+    raise InputError(f"the {what} failed: {payload}")
+

@@ -1,0 +1,63 @@
+"""Limits on what a reader accepts, so that a hostile or broken file fails fast with a clear message.
+
+Each limit has a sane default and a CLI flag (named in the error message) for a user whose legitimate file
+is larger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from cadenza.errors import LimitExceededError
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    max_file_mb: float = 64.0  # bytes on disk (and inside an .mxl archive, per member)
+    max_tracks: int = 1024  # MIDI track chunks
+    max_events: int = 5_000_000  # MIDI events, all tracks
+    max_notes: int = 1_000_000  # notes in the resulting score
+    max_measures: int = 10_000  # measures per part in MusicXML
+    max_duration_s: float = 6 * 3600.0  # length of the whole score at its own tempo
+    max_note_quarters: float = 4096.0  # one note's length, in quarter notes
+    max_xml_depth: int = 64  # element nesting in MusicXML
+    max_archive_members: int = 256  # files in an .mxl archive
+    max_compression_ratio: float = 200.0  # uncompressed / compressed size of an .mxl member
+    timeout_s: float = 30.0  # wall time for the notation parsers (MusicXML, ABC, Humdrum)
+    max_memory_mb: int = 2048  # extra memory the notation parsers may take
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not getattr(self, f.name) > 0:
+                raise ValueError(f"limit {f.name} must be positive")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+#: CLI flag that raises each limit, named in error messages.
+LIMIT_FLAGS = {
+    "max_file_mb": "--max-file-mb",
+    "max_tracks": "--max-tracks",
+    "max_events": "--max-events",
+    "max_notes": "--max-notes",
+    "max_measures": "--max-measures",
+    "max_duration_s": "--max-duration-s",
+    "max_note_quarters": "--max-note-quarters",
+    "max_xml_depth": "--max-xml-depth",
+    "max_archive_members": "--max-archive-members",
+    "max_compression_ratio": "--max-compression-ratio",
+    "timeout_s": "--timeout-s",
+    "max_memory_mb": "--max-memory-mb",
+}
+
+
+def over_limit(what: str, value: float, limit_name: str, limits: ReadLimits) -> LimitExceededError:
+    """The error for ``what`` = ``value`` exceeding the limit ``limit_name``."""
+    limit = getattr(limits, limit_name)
+    shown = f"{value:,.0f}" if value >= 10 else f"{value:g}"
+    return LimitExceededError(
+        f"{what} ({shown}) exceeds the limit of {limit:,g}; raise it with {LIMIT_FLAGS[limit_name]} "
+        "if the file is legitimate"
+    )

@@ -1,0 +1,178 @@
+"""music21 stream -> Score: the notation formats (MusicXML, ABC, Humdrum) are parsed by music21 and
+converted here, in the guarded child process.
+
+Tied notes are merged into one note (our own pass, ~10x faster than music21's stripTies). Grace notes have
+no duration and are dropped, counted in a warning. Offsets become ticks exactly where the rhythm is a
+whole number of ticks (all but exotic tuplets); the rest are rounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from cadenza.errors import CorruptFileError
+from cadenza.score.instruments import program_from_name
+from cadenza.score.limits import ReadLimits, over_limit
+from cadenza.score.model import (
+    NOTE_DTYPE,
+    TICKS_PER_QUARTER,
+    KeySignature,
+    Metadata,
+    Part,
+    Score,
+    Tempo,
+    TimeSignature,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VELOCITY = 80
+
+
+def _ticks(quarter_length: Any) -> int:
+    return int(round(Fraction(quarter_length) * TICKS_PER_QUARTER))
+
+
+def _part_identity(part: Any, index: int) -> Part:
+    from music21 import instrument
+
+    inst = part.getInstrument(returnDefault=False)
+    name = (part.partName or (inst.partName if inst else None) or (inst.instrumentName if inst else None)
+            or f"Part {index + 1}")
+    is_drum = isinstance(inst, instrument.UnpitchedPercussion | instrument.Percussion) if inst else False
+    program = inst.midiProgram if inst is not None and inst.midiProgram is not None else None
+    if program is None or (program == 0 and not isinstance(inst, instrument.Piano)):
+        hinted = program_from_name(name, default=-1)
+        if hinted < 0 and inst is not None and inst.instrumentName:
+            hinted = program_from_name(inst.instrumentName, default=-1)
+        program = hinted if hinted >= 0 else (program or 0)
+    return Part(name=str(name).strip(), program=int(program), is_drum=is_drum)
+
+
+def _part_notes(part: Any, part_index: int, warn: list[str]) -> list[tuple[int, int, int, int, int]]:
+    """(onset, duration, pitch, velocity, part) for every sounding note of a music21 part, ties merged."""
+    from music21 import chord
+
+    out: list[list[int]] = []
+    pending: dict[int, int] = {}  # pitch -> index in out of a note whose tie continues
+    grace = 0
+    for el in part.flatten().notes:
+        if el.duration.isGrace:
+            grace += 1
+            continue
+        onset = _ticks(el.offset)
+        dur = _ticks(el.duration.quarterLength)
+        if dur <= 0:
+            continue
+        vol = el.volume.velocity if el.hasVolumeInformation() else None
+        vel = int(min(max(vol, 1), 127)) if vol else DEFAULT_VELOCITY
+        members = el.notes if isinstance(el, chord.Chord) else (el,)
+        for n in members:
+            if not hasattr(n, "pitch"):
+                continue  # unpitched percussion without a display pitch
+            midi = int(round(n.pitch.ps))
+            if not 0 <= midi <= 127:
+                continue
+            tie = n.tie.type if n.tie is not None else (el.tie.type if el.tie is not None else None)
+            prev = pending.pop(midi, None)
+            if prev is not None and tie in ("stop", "continue") and out[prev][0] + out[prev][1] == onset:
+                out[prev][1] += dur
+                index = prev
+            else:
+                out.append([onset, dur, midi, vel, part_index])
+                index = len(out) - 1
+            if tie in ("start", "continue"):
+                pending[midi] = index
+    if grace:
+        warn.append(f"{grace} grace notes dropped (they have no duration)")
+    return [tuple(n) for n in out]  # type: ignore[misc]
+
+
+def score_from_music21(obj: Any, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
+    """Convert a music21 Score, Part or Opus (its first score) into a Score."""
+    from music21 import key, meter, stream
+
+    warn: list[str] = []
+    if isinstance(obj, stream.Opus):
+        scores = list(obj.scores)
+        if not scores:
+            raise CorruptFileError("the file holds no score")
+        obj = scores[0]
+    if isinstance(obj, stream.Score):
+        m21_parts = list(obj.parts) or [obj]
+    else:
+        m21_parts = [obj]
+
+    parts: list[Part] = []
+    rows: list[tuple[int, int, int, int, int]] = []
+    for i, p in enumerate(m21_parts):
+        measures = list(p.getElementsByClass(stream.Measure))
+        if len(measures) > limits.max_measures:
+            raise over_limit("measures in one part", len(measures), "max_measures", limits)
+        parts.append(_part_identity(p, i))
+        rows.extend(_part_notes(p, i, warn))
+        if len(rows) > limits.max_notes:
+            raise over_limit("note count", len(rows), "max_notes", limits)
+
+    # pickup: a first measure shorter than its bar, padded on the left
+    first = m21_parts[0]
+    pickup = 0
+    measures = first.getElementsByClass(stream.Measure)
+    if measures:
+        m0 = measures[0]
+        if m0.paddingLeft and m0.duration.quarterLength < m0.barDuration.quarterLength:
+            pickup = _ticks(m0.duration.quarterLength)
+
+    flat = first.flatten()
+    time_sigs = []
+    for ts in flat.getElementsByClass(meter.TimeSignature):
+        try:
+            time_sigs.append(TimeSignature(_ticks(ts.offset), int(ts.numerator), int(ts.denominator)))
+        except (ValueError, TypeError, ZeroDivisionError):
+            warn.append(f"unusable time signature {ts.ratioString!r} ignored")
+    key_sigs = []
+    for ks in flat.getElementsByClass(key.KeySignature):
+        mode = ks.mode if isinstance(ks, key.Key) and ks.mode in ("major", "minor") else None
+        if -7 <= ks.sharps <= 7:
+            key_sigs.append(KeySignature(_ticks(ks.offset), int(ks.sharps), mode))
+    tempos = []
+    container = obj if isinstance(obj, stream.Score) else first
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boundaries = container.metronomeMarkBoundaries()
+    for start, _end, mark in boundaries:
+        bpm = mark.getQuarterBPM() if mark is not None else None
+        if bpm and 1.0 <= bpm <= 2000.0 and getattr(mark, "number", None) is not None:
+            tempos.append(Tempo(_ticks(start), float(bpm)))
+
+    md = getattr(obj, "metadata", None)
+    title = ""
+    composer = ""
+    if md is not None:
+        title = str(md.title or md.movementName or "")
+        composer = str(md.composer or "")
+    notes = np.array(rows, dtype=NOTE_DTYPE) if rows else np.zeros(0, dtype=NOTE_DTYPE)
+    if len(notes) and notes["duration_ticks"].max() > limits.max_note_quarters * TICKS_PER_QUARTER:
+        longest = notes["duration_ticks"].max() / TICKS_PER_QUARTER
+        raise over_limit("longest note in quarter notes", float(longest), "max_note_quarters", limits)
+    length = _ticks(container.highestTime) if container.highestTime else 0
+    if time_sigs and pickup >= time_sigs[0].bar_ticks:
+        pickup = 0
+    score = Score.build(
+        parts=parts,
+        notes=notes,
+        time_signatures=time_sigs,
+        key_signatures=key_sigs,
+        tempos=tempos,
+        metadata=Metadata(title=title, composer=composer, source=source),
+        pickup_ticks=pickup,
+        length_ticks=length,
+    )
+    if score.duration_s > limits.max_duration_s:
+        raise over_limit("duration in seconds", score.duration_s, "max_duration_s", limits)
+    return score, warn

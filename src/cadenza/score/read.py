@@ -1,0 +1,228 @@
+"""Reading any score a musician brings: a file path or a ``music21:`` corpus reference.
+
+    read_score("song.mid")
+    read_score("tunes.abc", tune="3")              # X:3 of a multi-tune ABC file
+    read_score("music21:bach/bwv66.6")
+    read_score("music21:essenFolksong/altdeu10#3")  # one tune of a multi-tune corpus file
+    read_scores("tunes.abc")                        # every tune, one Score each
+
+The format comes from the extension (content is sniffed when the extension is unknown). MIDI and JSON are
+read in-process by bounded readers of our own; MusicXML, ABC and Humdrum are checked cheaply, then parsed
+by music21 in a guarded child process (time limit and memory cap, see :mod:`cadenza.score.guard`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadenza.errors import InputError, UnsupportedFormatError, UsageError
+from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, select_tune, split_tunes
+from cadenza.score.guard import run_guarded
+from cadenza.score.json_io import read_json_bytes
+from cadenza.score.limits import ReadLimits, over_limit
+from cadenza.score.midi_read import read_midi_bytes
+from cadenza.score.model import Score
+from cadenza.score.xml_check import check_musicxml, read_mxl
+
+log = logging.getLogger(__name__)
+
+MUSIC21_PREFIX = "music21:"
+
+READ_FORMATS = {
+    ".mid": "midi", ".midi": "midi", ".kar": "midi", ".smf": "midi", ".rmi": "midi",
+    ".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "mxl",
+    ".abc": "abc", ".krn": "humdrum", ".json": "json",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    score: Score
+    warnings: list[str] = field(default_factory=list)
+    tune_count: int = 1  # tunes in the file (ABC), 1 for single-piece formats
+
+
+def _format_of(path: Path, data: bytes) -> str:
+    fmt = READ_FORMATS.get(path.suffix.lower())
+    if fmt:
+        return fmt
+    head = data[:512].lstrip()
+    if data[:4] in (b"MThd", b"RIFF"):
+        return "midi"
+    if data[:2] == b"PK":
+        return "mxl"
+    if head.startswith(b"<?xml") or b"<score-partwise" in head:
+        return "musicxml"
+    if head.startswith((b"X:", b"%abc")):
+        return "abc"
+    if head.startswith((b"**kern", b"!!")):
+        return "humdrum"
+    if head.startswith(b"{"):
+        return "json"
+    known = ", ".join(sorted(READ_FORMATS))
+    raise UnsupportedFormatError(f"cannot tell the format of {path.name!r}; readable extensions: {known}")
+
+
+def resolve_reference(ref: str) -> tuple[Path, str | None]:
+    """``music21:bach/bwv66.6[#N]`` -> (path inside music21's corpus, tune number or None)."""
+    name = ref[len(MUSIC21_PREFIX):].strip()
+    tune = None
+    if "#" in name:
+        name, tune = name.split("#", 1)
+    if not name:
+        raise UsageError("empty music21: reference (example: music21:bach/bwv66.6)")
+    from music21 import corpus
+
+    try:
+        found = corpus.getWork(name)
+    except Exception:  # noqa: BLE001 - music21 raises its own CorpusException types
+        found = None
+    if not found:
+        raise InputError(f"no work {name!r} in music21's corpus (example: music21:bach/bwv66.6)")
+    paths = found if isinstance(found, list) else [found]
+    readable = [Path(p) for p in paths if Path(p).suffix.lower() in READ_FORMATS]
+    if not readable:
+        raise UnsupportedFormatError(f"music21 work {name!r} is in a format Cadenza does not read: {paths[0]}")
+    preference = [".mxl", ".musicxml", ".xml", ".krn", ".abc", ".mid"]
+    readable.sort(key=lambda p: preference.index(p.suffix.lower()) if p.suffix.lower() in preference else 99)
+    return readable[0], tune
+
+
+def _load_bytes(path: Path, limits: ReadLimits) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a score file")
+    if size > limits.max_file_bytes:
+        raise over_limit("file size in MB", size / 2**20, "max_file_mb", limits)
+    if size == 0:
+        raise InputError(f"{path.name} is empty (0 bytes)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+# ------------------------------------------------------------------ the notation parsers (in the child)
+def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
+    from music21 import converter
+
+    from cadenza.score.m21_read import score_from_music21
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            parsed = converter.parseData(text, format=fmt, forceSource=True)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - music21's parsers raise anything on bad input
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"music21 cannot parse this {fmt} file: {first[:200]}") from None
+        score, warn = score_from_music21(parsed, limits, source)
+    notices = sorted({str(w.message).splitlines()[0][:160] for w in caught})
+    return score, warn + notices[:10]
+
+
+def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
+    import music21  # noqa: F401 - imported before the fork so the child starts warm
+
+    return run_guarded(_parse_notation, text, fmt, limits, source, timeout_s=limits.timeout_s,
+                       max_memory_mb=limits.max_memory_mb, what=f"{fmt} parser")
+
+
+def _read_abc_tune(tune: AbcTune, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
+    check_tune_text(tune.text)
+    score, warn = _notation(tune.text, "abc", limits, source)
+    if tune.title and not score.metadata.title:
+        score = score.with_metadata(title=tune.title)
+    return score, warn
+
+
+# ------------------------------------------------------------------ public entry points
+def read_score_result(
+    source: str | os.PathLike[str],
+    limits: ReadLimits | None = None,
+    tune: str | int | None = None,
+    tune_index: int | None = None,
+) -> ReadResult:
+    """Read one score; the result carries the warnings about repaired damage and the tune count."""
+    limits = limits or ReadLimits()
+    text_source = os.fspath(source)
+    if text_source.startswith(MUSIC21_PREFIX):
+        path, ref_tune = resolve_reference(text_source)
+        if ref_tune is not None and tune is None:
+            tune = ref_tune
+        label = text_source.split("#")[0] if tune is None else f"{text_source.split('#')[0]}#{tune}"
+    else:
+        path = Path(text_source)
+        label = text_source
+    data = _load_bytes(path, limits)
+    fmt = _format_of(path, data)
+    if fmt != "abc" and (tune is not None or tune_index is not None):
+        raise UsageError(f"--tune applies to multi-tune ABC files, not to {fmt} files")
+    if fmt == "midi":
+        score, warn = read_midi_bytes(data, limits, source=label)
+        return ReadResult(score, warn)
+    if fmt == "json":
+        return ReadResult(read_json_bytes(data, limits, source=label))
+    if fmt in ("musicxml", "mxl"):
+        xml = read_mxl(data, limits) if fmt == "mxl" else data
+        check_musicxml(xml, limits)
+        score, warn = _notation(xml, "musicxml", limits, label)
+        return ReadResult(score, warn)
+    if fmt == "humdrum":
+        text = decode_abc(data)  # same decoding rules: UTF-8 else Latin-1, no NULs
+        score, warn = _notation(text, "humdrum", limits, label)
+        return ReadResult(score, warn)
+    tunes = split_tunes(decode_abc(data))
+    chosen = select_tune(tunes, None if tune is None else str(tune), tune_index)
+    if len(tunes) > 1 and tune is None and tune_index is None:
+        note = (f"the file holds {len(tunes)} tunes; reading the first (X:{chosen.number}); "
+                "choose another with --tune N")
+    else:
+        note = ""
+    if len(tunes) > 1 and "#" not in label:
+        label = f"{label}#{chosen.number or chosen.index}"
+    score, warn = _read_abc_tune(chosen, limits, label)
+    return ReadResult(score, ([note] if note else []) + warn, tune_count=len(tunes))
+
+
+def read_score(
+    source: str | os.PathLike[str],
+    limits: ReadLimits | None = None,
+    tune: str | int | None = None,
+    tune_index: int | None = None,
+) -> Score:
+    """Read one score from a file or ``music21:`` reference; warnings go to the log."""
+    result = read_score_result(source, limits, tune, tune_index)
+    for line in result.warnings:
+        log.warning("%s: %s", os.fspath(source), line)
+    return result.score
+
+
+def read_scores(source: str | os.PathLike[str], limits: ReadLimits | None = None) -> Iterator[ReadResult]:
+    """Every piece in a file: each tune of an ABC file (a tune that fails yields nothing and is logged),
+    or the one score of any other format."""
+    limits = limits or ReadLimits()
+    text_source = os.fspath(source)
+    path = resolve_reference(text_source)[0] if text_source.startswith(MUSIC21_PREFIX) else Path(text_source)
+    if path.suffix.lower() != ".abc" or "#" in text_source:
+        yield read_score_result(source, limits)
+        return
+    tunes = split_tunes(decode_abc(_load_bytes(path, limits)))
+    for tune in tunes:
+        try:
+            score, warn = _read_abc_tune(tune, limits, f"{text_source}#{tune.number or tune.index}")
+        except InputError as exc:
+            log.warning("%s tune %s: %s", text_source, tune.number or tune.index, exc)
+            continue
+        yield ReadResult(score, warn, tune_count=len(tunes))
