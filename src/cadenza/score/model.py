@@ -49,7 +49,7 @@ class Part:
             raise ValueError(f"program {self.program} out of range 0..127")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class TimeSignature:
     onset_ticks: int
     numerator: int
@@ -70,7 +70,7 @@ class TimeSignature:
         return f"{self.numerator}/{self.denominator}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class KeySignature:
     """Sharps (>0) or flats (<0) in the signature, and the mode when the source says it."""
 
@@ -103,7 +103,7 @@ def key_signature_name(sharps: int, mode: str | None) -> str:
     return f"{abs(sharps)}{'♯' if sharps > 0 else '♭'}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Tempo:
     onset_ticks: int
     bpm: float  # quarter notes per minute
@@ -161,13 +161,13 @@ class Score:
         order = np.lexsort((arr["duration_ticks"], arr["pitch"], arr["part"], arr["onset_ticks"]))
         arr = arr[order].copy()
         arr.flags.writeable = False
-        sigs = _dedupe_map(sorted(time_signatures), lambda t: (t.numerator, t.denominator))
+        sigs = _dedupe_map(list(time_signatures), lambda t: (t.numerator, t.denominator))
         if not sigs or sigs[0].onset_ticks != 0:
             first = sigs[0] if sigs else TimeSignature(0, 4, 4)
             sigs = [TimeSignature(0, first.numerator, first.denominator), *sigs]
             sigs = _dedupe_map(sigs, lambda t: (t.numerator, t.denominator))
-        keys = _dedupe_map(sorted(key_signatures), lambda k: (k.sharps, k.mode))
-        temps = _dedupe_map(sorted(tempos), lambda t: t.bpm)
+        keys = _dedupe_map(list(key_signatures), lambda k: (k.sharps, k.mode))
+        temps = _dedupe_map(list(tempos), lambda t: t.bpm)
         end = int((arr["onset_ticks"] + arr["duration_ticks"]).max()) if len(arr) else 0
         return cls(
             parts=tuple(parts),
@@ -306,9 +306,9 @@ class Score:
 
 
 def _dedupe_map(items: list[Any], key: Any) -> list[Any]:
-    """Keep the last entry at each tick, then drop entries equal to the one before."""
+    """Order by tick (stable), keep the last entry given at each tick, drop entries equal to the one before."""
     by_tick: dict[int, Any] = {}
-    for item in items:
+    for item in sorted(items, key=lambda e: e.onset_ticks):
         by_tick[item.onset_ticks] = item
     out: list[Any] = []
     for tick in sorted(by_tick):

@@ -1,0 +1,51 @@
+"""Shared fixtures: small hand-built scores, paths to music21's corpus and to ../shared (skipped if absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cadenza.score import TICKS_PER_QUARTER as Q
+from cadenza.score import KeySignature, Metadata, Part, Score, Tempo, TimeSignature
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture()
+def waltz() -> Score:
+    """A two-part 3/4 piece with a one-beat pickup, a key and tempo change, a chord and a tied-over note."""
+    notes = [
+        # onset, duration, pitch, velocity, part
+        (0, Q, 67, 90, 0),  # pickup beat
+        (Q, 2 * Q, 72, 90, 0), (Q, 2 * Q, 76, 90, 0),  # chord at bar 1
+        (3 * Q, Q, 74, 80, 0),
+        (4 * Q, 4 * Q, 71, 80, 0),  # crosses the bar line at 7Q
+        (Q, 3 * Q, 48, 70, 1), (4 * Q, 3 * Q, 43, 70, 1), (7 * Q, Q // 2, 45, 70, 1),
+        (7 * Q + Q // 2, Q // 3, 47, 70, 1), (7 * Q + Q // 2 + Q // 3, Q // 3 * 2, 48, 70, 1),  # triplet-ish
+    ]
+    return Score.build(
+        parts=[Part("Violin", 40), Part("Cello", 42)],
+        notes=notes,
+        time_signatures=[TimeSignature(0, 3, 4)],
+        key_signatures=[KeySignature(0, 1, "major"), KeySignature(7 * Q, -1, "minor")],
+        tempos=[Tempo(0, 96.0), Tempo(7 * Q, 72.0)],
+        metadata=Metadata(title="Test waltz", composer="Nobody", licence="CC0"),
+        pickup_ticks=Q,
+        length_ticks=10 * Q,
+    )
+
+
+def note_tuples(score: Score) -> list[tuple[int, int, int, int]]:
+    """(onset, duration, pitch, part) of every note, sorted: what a round trip must keep."""
+    n = score.notes
+    return sorted(zip(n["onset_ticks"].tolist(), n["duration_ticks"].tolist(), n["pitch"].tolist(),
+                      n["part"].tolist(), strict=True))
