@@ -9,7 +9,7 @@ import pytest
 
 from cadenza.errors import CorruptFileError
 from cadenza.score import TICKS_PER_QUARTER as Q
-from cadenza.score import Part, ReadLimits, Score, read_score, write_score
+from cadenza.score import ReadLimits, Score, read_score, write_score
 from cadenza.score.midi_read import read_midi_bytes
 from cadenza.score.midi_write import midi_bytes
 from tests.conftest import note_tuples
