@@ -217,7 +217,7 @@ class Score:
 
     def replace(self, **changes: Any) -> Score:
         """A copy with some fields changed, normalised again through :meth:`build`."""
-        fields = {
+        fields: dict[str, Any] = {
             "parts": self.parts,
             "notes": self.notes,
             "time_signatures": self.time_signatures,

@@ -24,6 +24,7 @@ def _ql(ticks: int) -> Fraction:
 def _instrument(program: int, is_drum: bool, name: str) -> Any:
     from music21 import instrument
 
+    inst: instrument.Instrument
     if is_drum:
         inst = instrument.UnpitchedPercussion()
     else:
@@ -36,6 +37,65 @@ def _instrument(program: int, is_drum: bool, name: str) -> Any:
     inst.partName = name
     inst.partAbbreviation = None
     return inst
+
+
+def _abbreviation(name: str) -> str:
+    """'Violin II' -> 'Vio. II', 'Soprano' -> 'Sop.', short names stay."""
+    words = name.split()
+    if not words or len(name) <= 5:
+        return name
+    return " ".join([words[0][:3] + "." if len(words[0]) > 4 else words[0], *words[1:]])
+
+
+def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any:
+    """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, else treble or
+    bass by the part's median pitch."""
+    from music21 import clef
+
+    if is_drum:
+        return clef.PercussionClef()
+    if program == 41:
+        return clef.AltoClef()
+    if not len(part_notes):
+        return clef.TrebleClef()
+    median = float(np.median(part_notes["pitch"]))
+    if "tenor" in name.lower() and median >= 52:
+        return clef.Treble8vbClef()
+    return clef.TrebleClef() if median >= 57 else clef.BassClef()
+
+
+_NATURAL_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}  # position on the line of fifths
+
+
+def _spelling_table(sharps: int) -> dict[int, tuple[str, int]]:
+    """pitch class -> (letter, alteration) for a key signature of ``sharps``.
+
+    Each spelling sits on the line of fifths (C=0, G=1, F♯=6, B♭=-2…); the key's seven diatonic notes span
+    ``sharps-1 .. sharps+5``. The spelling nearest ``sharps+3`` wins, ties going sharpwards: diatonic notes
+    keep the signature's spelling, and chromatic ones lean to raised notes, as tonal music's leading tones do
+    (B♮ in C minor, E♯ in F♯ minor, but B♭ in C major)."""
+    center = sharps + 3
+    table = {}
+    for pc in range(12):
+        candidates = [(letter, alter) for letter in _NATURAL_PC for alter in (-2, -1, 0, 1, 2)
+                      if (_NATURAL_PC[letter] + alter) % 12 == pc]
+        table[pc] = min(candidates, key=lambda c: (abs(_FIFTHS[c[0]] + 7 * c[1] - center),
+                                                   -(_FIFTHS[c[0]] + 7 * c[1])))
+    return table
+
+
+_TABLES = {k: _spelling_table(k) for k in range(-7, 8)}
+
+
+def _pitch(midi: int, sharps: int) -> Any:
+    """A music21 Pitch for a MIDI number, spelled for the key signature in force."""
+    from music21 import pitch
+
+    letter, alt = _TABLES[sharps][midi % 12]
+    octave = (midi - (_NATURAL_PC[letter] + alt)) // 12 - 1
+    p = pitch.Pitch(letter + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alt] + str(octave))
+    return p
 
 
 def _voices(segments: list[tuple[int, int, int, int, bool, bool]]) -> list[list[tuple[Any, ...]]]:
@@ -58,7 +118,7 @@ def _voices(segments: list[tuple[int, int, int, int, bool, bool]]) -> list[list[
     return voices
 
 
-def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, bar_len: int) -> None:
+def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, bar_len: int, sharps: int) -> None:
     from music21 import chord, note, tie
 
     pos = 0
@@ -67,9 +127,9 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
         if rel > pos:
             container.insert(_ql(pos), note.Rest(quarterLength=_ql(rel - pos)))
         if len(pitches) == 1:
-            el: Any = note.Note(pitches[0][0], quarterLength=_ql(dur))
+            el: Any = note.Note(_pitch(pitches[0][0], sharps), quarterLength=_ql(dur))
         else:
-            el = chord.Chord([p for p, _ in sorted(pitches)], quarterLength=_ql(dur))
+            el = chord.Chord([_pitch(p, sharps) for p, _ in sorted(pitches)], quarterLength=_ql(dur))
         el.volume.velocity = max(v for _, v in pitches)
         if tie_in or tie_out:
             el.tie = tie.Tie("continue" if tie_in and tie_out else ("stop" if tie_in else "start"))
@@ -77,6 +137,27 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
         pos = rel + dur
     if pos < bar_len:
         container.insert(_ql(pos), note.Rest(quarterLength=_ql(bar_len - pos)))
+
+
+_SCORE_EXTENSIONS = ("mid", "midi", "kar", "musicxml", "xml", "mxl", "abc", "krn", "json")
+
+
+def _display_title(score: Score) -> str:
+    """The title, else the source's file name without its extension ('music21:bach/bwv66.6' -> 'bwv66.6')."""
+    if score.metadata.title:
+        return score.metadata.title
+    name = score.metadata.source.removeprefix("music21:").rsplit("/", 1)[-1]
+    stem, dot, extension = name.rpartition(".")
+    return stem if dot and extension.lower().split("#")[0] in _SCORE_EXTENSIONS else name
+
+
+def _sharps_at(keys: list[Any], tick: int) -> int:
+    sharps = 0
+    for ks in keys:
+        if ks.onset_ticks > tick:
+            break
+        sharps = ks.sharps
+    return sharps
 
 
 def score_to_music21(score: Score) -> Any:
@@ -91,9 +172,8 @@ def score_to_music21(score: Score) -> Any:
         ends[-1] = starts[-1] + last_sig.bar_ticks
     out = stream.Score()
     out.metadata = metadata.Metadata()
-    out.metadata.title = score.metadata.title or ""
-    if score.metadata.composer:
-        out.metadata.composer = score.metadata.composer
+    out.metadata.title = _display_title(score)
+    out.metadata.composer = score.metadata.composer or ""
     notes = score.notes
     sig_at = {ts.onset_ticks: ts for ts in score.time_signatures}
     keys = list(score.key_signatures)
@@ -101,13 +181,17 @@ def score_to_music21(score: Score) -> Any:
         m21_part = stream.Part()
         m21_part.id = f"P{index + 1}"
         m21_part.partName = part.name or gm_program_name(part.program)
+        m21_part.partAbbreviation = _abbreviation(m21_part.partName)
         m21_part.insert(0, _instrument(part.program, part.is_drum, m21_part.partName))
         mine = notes[notes["part"] == index]
+        part_clef = _clef(mine, part.program, part.is_drum, m21_part.partName)
         note_ends = mine["onset_ticks"] + mine["duration_ticks"]
         for bar, (b0, b1) in enumerate(zip(starts, ends, strict=True)):
             measure = stream.Measure(number=bar if score.pickup_ticks else bar + 1)
             if bar == 0 and score.pickup_ticks:
                 measure.paddingLeft = float(_ql(score.time_signatures[0].bar_ticks - score.pickup_ticks))
+            if bar == 0:
+                measure.insert(0, part_clef)
             sig = sig_at.get(b0)
             if sig is not None:
                 measure.insert(0, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
@@ -130,12 +214,13 @@ def score_to_music21(score: Score) -> Any:
                                  on < b0, end > b1))
             voices = _voices(segments)
             bar_len = b1 - b0
+            sharps = _sharps_at(keys, b0)
             if len(voices) <= 1:
-                _fill_voice(measure, voices[0] if voices else [], b0, bar_len)
+                _fill_voice(measure, voices[0] if voices else [], b0, bar_len, sharps)
             else:
                 for v, events in enumerate(voices):
                     voice = stream.Voice(id=str(v + 1))
-                    _fill_voice(voice, events, b0, bar_len)
+                    _fill_voice(voice, events, b0, bar_len, sharps)
                     measure.insert(0, voice)
             m21_part.append(measure)
         out.insert(0, m21_part)
@@ -149,4 +234,7 @@ def musicxml_bytes(score: Score) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         exporter = m21ToXml.GeneralObjectExporter(score_to_music21(score))
-        return bytes(exporter.parse())
+        xml = bytes(exporter.parse())
+    if not score.metadata.composer:  # music21 fills in its own name as the composer
+        xml = xml.replace(b'<creator type="composer">Music21</creator>', b"", 1)
+    return xml

@@ -1,0 +1,67 @@
+"""What a musician sees in our MusicXML: clefs, spelling in the key, part names, no placeholder credits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cadenza.score import TICKS_PER_QUARTER as Q
+from cadenza.score import KeySignature, Part, Score, read_score, write_score
+from cadenza.score.musicxml_write import _spelling_table
+
+
+def _names(sharps: int) -> list[str]:
+    table = _spelling_table(sharps)
+    return [letter + {-2: "bb", -1: "b", 0: "", 1: "#", 2: "##"}[alter] for letter, alter in
+            (table[pc] for pc in range(12))]
+
+
+@pytest.mark.parametrize(
+    ("sharps", "pitch_class", "spelled"),
+    [(-3, 11, "B"), (-3, 6, "F#"), (3, 5, "E#"), (3, 7, "G"), (0, 10, "Bb"), (0, 6, "F#"), (-6, 11, "Cb"),
+     (2, 1, "C#"), (-1, 10, "Bb"), (-1, 1, "C#")],
+)
+def test_chromatic_spelling_follows_the_key(sharps: int, pitch_class: int, spelled: str) -> None:
+    assert _names(sharps)[pitch_class] == spelled
+
+
+def test_diatonic_notes_use_the_signature() -> None:
+    assert {"Ab", "Bb", "Eb", "C", "D", "F", "G"} <= set(_names(-3))
+    assert {n for n in _names(4) if n.endswith("#") and len(n) == 2} >= {"F#", "C#", "G#", "D#"}
+
+
+def test_chorale_clefs_names_and_credits(tmp_path: Path) -> None:
+    from music21 import clef, converter
+
+    path = write_score(read_score("music21:bach/bwv66.6"), tmp_path / "c.musicxml")
+    text = path.read_text(encoding="utf-8")
+    assert "Music21</creator>" not in text
+    assert "<movement-title>bwv66.6</movement-title>" in text or "<work-title>bwv66.6</work-title>" in text
+    parsed = converter.parse(str(path), forceSource=True)
+    clefs = [type(p.recurse().getElementsByClass(clef.Clef).first()).__name__ for p in parsed.parts]
+    assert clefs == ["TrebleClef", "TrebleClef", "Treble8vbClef", "BassClef"]
+    # F sharp minor: E sharp (the leading tone) is spelled E#, never F
+    alto = [n.pitch.nameWithOctave for n in parsed.parts[1].flatten().notes]
+    assert "E#4" in alto and "F4" not in alto
+
+
+def test_viola_gets_alto_clef_and_abbreviation(tmp_path: Path) -> None:
+    from music21 import clef, converter
+
+    score = Score.build(parts=[Part("Viola da braccio", 41)], notes=[(0, Q, 60, 80, 0)],
+                        key_signatures=[KeySignature(0, 0, "major")])
+    parsed = converter.parse(str(write_score(score, tmp_path / "v.musicxml")), forceSource=True)
+    assert isinstance(parsed.parts[0].recurse().getElementsByClass(clef.Clef).first(), clef.AltoClef)
+    assert parsed.parts[0].partAbbreviation == "Vio. da braccio"
+
+
+def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        path = write_score(read_score("music21:essenFolksong/altdeu10#3"), tmp_path / "t.mid")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
