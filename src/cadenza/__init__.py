@@ -5,10 +5,10 @@
     cadenza.write_score(score, "chorale.mid")
 """
 
-from cadenza.api import info, read_score, write_score
+from cadenza.api import analyse, info, read_score, write_score
 from cadenza.errors import CadenzaError
 from cadenza.score import ReadLimits, Score
 
 __version__ = "0.1.0"
 
-__all__ = ["CadenzaError", "ReadLimits", "Score", "__version__", "info", "read_score", "write_score"]
+__all__ = ["CadenzaError", "ReadLimits", "Score", "__version__", "analyse", "info", "read_score", "write_score"]

@@ -10,7 +10,7 @@ from cadenza.score import ReadLimits, Score, read_score, read_score_result, writ
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER
 
-__all__ = ["convert", "info", "read_score", "score_summary", "write_score"]
+__all__ = ["analyse", "convert", "info", "read_score", "score_summary", "write_score"]
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -74,3 +74,20 @@ def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limi
     out = write_score(result.score, target)
     return {"input": os.fspath(source), "output": str(Path(out)), "notes": result.score.note_count,
             "parts": len(result.score.parts), "bars": result.score.bar_count, "warnings": result.warnings}
+
+
+def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = None, tune: str | None = None,
+            tune_index: int | None = None) -> dict[str, Any]:
+    """Every listening label for a score (a Score, a file or a music21: reference), with the seconds the
+    analysis took and the reader's warnings."""
+    from cadenza.listen.analyse import analyse_timed
+    from cadenza.listen.labels import LABEL_SET_VERSION
+
+    if isinstance(source, Score):
+        score, warnings = source, []
+    else:
+        result = read_score_result(source, limits, tune, tune_index)
+        score, warnings = result.score, result.warnings
+    labels, seconds = analyse_timed(score)
+    return {"source": score.metadata.source, "label_set_version": LABEL_SET_VERSION, "labels": labels,
+            "analysis_s": round(seconds, 4), "warnings": warnings}

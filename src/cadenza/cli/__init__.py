@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cadenza.cli import convert, info
+from cadenza.cli import analyse, convert, info
 from cadenza.cli.common import run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (info, convert)
+COMMANDS = (info, analyse, convert)
 
 
 def build_parser() -> argparse.ArgumentParser:

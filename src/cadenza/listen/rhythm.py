@@ -1,0 +1,112 @@
+"""Rhythm, dynamics and melodic motion: densities, syncopation, note-value entropy, rests, articulation,
+velocity, steps and leaps, contour."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.listen.features import View
+from cadenza.score.model import TICKS_PER_QUARTER
+
+
+def densities(view: View) -> tuple[float, float]:
+    """(notes per beat, distinct onsets per beat), all parts."""
+    notes = view.score.notes
+    beats = view.length_beats
+    return len(notes) / beats, len(np.unique(notes["onset_ticks"])) / beats
+
+
+def syncopation(view: View) -> float:
+    """Share of notes that start off the beat and sound across the next beat without a new attack there
+    in the same part (the classic tie-over-the-beat syncopation)."""
+    notes = view.score.notes
+    if not len(notes):
+        return 0.0
+    beat = view.beat_ticks
+    onsets, ends, parts = notes["onset_ticks"], notes["onset_ticks"] + notes["duration_ticks"], notes["part"]
+    off_beat = onsets % beat != 0
+    next_beat = (onsets // beat + 1) * beat
+    crosses = off_beat & (ends > next_beat)
+    if not crosses.any():
+        return 0.0
+    attacks = set(zip(parts.tolist(), onsets.tolist(), strict=True))
+    syncopated = sum(1 for p, nb in zip(parts[crosses].tolist(), next_beat[crosses].tolist(), strict=True)
+                     if (p, nb) not in attacks)
+    return syncopated / len(notes)
+
+
+def note_value_entropy(view: View) -> float:
+    """Shannon entropy (bits) of note durations rounded to a 32nd-note triplet grid."""
+    notes = view.score.notes
+    if not len(notes):
+        return 0.0
+    unit = TICKS_PER_QUARTER // 24
+    values = np.maximum(np.rint(notes["duration_ticks"] / unit), 1).astype(np.int64)
+    _, counts = np.unique(values, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def rest_ratio(view: View) -> float:
+    """Share of beats in which nothing sounds (drums count as sound)."""
+    score = view.score
+    beats = max(int(np.ceil(score.length_ticks / view.beat_ticks)), 1)
+    covered = np.zeros(beats + 1, dtype=np.int32)
+    notes = score.notes
+    if len(notes):
+        start = notes["onset_ticks"] // view.beat_ticks
+        end = np.maximum((notes["onset_ticks"] + notes["duration_ticks"] - 1) // view.beat_ticks + 1, start + 1)
+        np.add.at(covered, start, 1)
+        np.add.at(covered, np.minimum(end, beats), -1)
+    silent = np.cumsum(covered)[:beats] == 0
+    return float(silent.mean())
+
+
+def articulation(view: View) -> float:
+    """Mean of sounding duration / time to the part's next onset, capped at 1 (1 = legato, 0.5 = staccato)."""
+    notes = view.pitched
+    ratios = []
+    for part in np.unique(notes["part"]):
+        mine = notes[notes["part"] == part]
+        onsets = np.unique(mine["onset_ticks"])
+        if len(onsets) < 2:
+            continue
+        nxt = np.searchsorted(onsets, mine["onset_ticks"], side="right")
+        has_next = nxt < len(onsets)
+        ioi = onsets[nxt[has_next]] - mine["onset_ticks"][has_next]
+        ratios.append(np.minimum(mine["duration_ticks"][has_next] / ioi, 1.0))
+    return float(np.concatenate(ratios).mean()) if ratios else 1.0
+
+
+def velocity_stats(view: View) -> tuple[float, float]:
+    vel = view.score.notes["velocity"].astype(float)
+    return (float(vel.mean()), float(vel.std())) if len(vel) else (0.0, 0.0)
+
+
+def melodic_motion(view: View) -> tuple[float, float]:
+    """(step ratio, leap ratio) of the top voice's intervals; repeated notes are left out."""
+    pitches = view.top_voice["pitch"].astype(int)
+    intervals = np.abs(np.diff(pitches))
+    moving = intervals[intervals > 0]
+    if not len(moving):
+        return 0.0, 0.0
+    return float((moving <= 2).mean()), float((moving > 4).mean())
+
+
+def contour(view: View, margin_semitones: float = 1.5) -> str:
+    """ascending, descending, arch, valley or level: mean pitch of the top voice in thirds of its length."""
+    top = view.top_voice
+    if len(top) < 3:
+        return "level"
+    thirds = np.array_split(top["pitch"].astype(float), 3)
+    a, b, c = (float(t.mean()) for t in thirds)
+    if b - max(a, c) > margin_semitones:
+        return "arch"
+    if min(a, c) - b > margin_semitones:
+        return "valley"
+    if c - a > margin_semitones:
+        return "ascending"
+    if a - c > margin_semitones:
+        return "descending"
+    return "level"
+
