@@ -88,7 +88,7 @@ LABELS: tuple[LabelSpec, ...] = (
     # density and texture
     LabelSpec("note_density", "number", "notes (all parts) per beat", unit="notes/beat"),
     LabelSpec("onset_density", "number", "distinct onset times per beat", unit="onsets/beat"),
-    _bucket("density", "onset_density", ("low", "medium", "high"), (1.1, 2.0), "onset density as a bucket"),
+    _bucket("density", "onset_density", ("low", "medium", "high"), (1.1, 2.2), "onset density as a bucket"),
     LabelSpec("polyphony", "number", "mean number of notes sounding together, where any sound", unit="notes"),
     LabelSpec("texture", "category", "how the parts relate", TEXTURES),
     # pitch
