@@ -19,8 +19,8 @@ C_MAJOR = [0, 2, 4, 5, 7, 9, 11]
 BLUES_ROOTS = [0, 0, 0, 0, 5, 5, 0, 0, 7, 5, 0, 7]
 
 
-def _score(notes: list[tuple[int, int, int, int, int]], parts: list[Part] | None = None, meter: tuple[int, int] = (4, 4),
-           bpm: float = 100.0) -> Score:
+def _score(notes: list[tuple[int, int, int, int, int]], parts: list[Part] | None = None,
+           meter: tuple[int, int] = (4, 4), bpm: float = 100.0) -> Score:
     return Score.build(parts=parts or [Part("Piano", 0)], notes=notes,
                        time_signatures=[TimeSignature(0, *meter)], tempos=[Tempo(0, bpm)])
 

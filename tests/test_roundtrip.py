@@ -3,6 +3,7 @@ note's pitch, onset and duration, for Bach chorales, a Beethoven quartet movemen
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,18 @@ def test_music21_reads_our_musicxml_with_named_parts_and_measures(tmp_path: Path
 def test_json_round_trip_is_identical(tmp_path: Path) -> None:
     original = read_score("music21:bach/bwv66.6")
     assert read_score(write_score(original, tmp_path / "c.json")) == original
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_musicxml_in_other_encodings_reads_the_same(encoding: str, tmp_path: Path) -> None:
+    """Finale writes UTF-16 with a byte-order mark (four Beethoven quartets in music21's corpus are so);
+    older tools declare Latin-1. Both must read like UTF-8."""
+    original = read_score("music21:bach/bwv66.6")
+    text = write_score(original.with_metadata(title="Chorale Grüße"), tmp_path / "u.musicxml").read_text("utf-8")
+    text = re.sub(r'encoding="utf-8"', f'encoding="{encoding.upper()}"', text, count=1, flags=re.IGNORECASE)
+    assert encoding.upper() in text[:60]
+    other = tmp_path / f"{encoding}.musicxml"
+    other.write_bytes(text.encode(encoding))
+    back = read_score(other)
+    assert note_tuples(back) == note_tuples(original)
+    assert back.metadata.title == "Chorale Grüße"

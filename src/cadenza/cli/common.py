@@ -17,7 +17,7 @@ _LIMIT_HELP = {
     "max_tracks": "most MIDI tracks",
     "max_events": "most MIDI events",
     "max_notes": "most notes in a score",
-    "max_measures": "most measures in one MusicXML part",
+    "max_measures": "most bars in a score (measures in one MusicXML part)",
     "max_duration_s": "longest score, in seconds",
     "max_note_quarters": "longest single note, in quarter notes",
     "max_xml_depth": "deepest XML element nesting",

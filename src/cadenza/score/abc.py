@@ -10,10 +10,13 @@ import re
 from dataclasses import dataclass
 
 from cadenza.errors import CorruptFileError, UsageError
+from cadenza.score.m21_read import check_meters
 
 _X_LINE = re.compile(r"^X:\s*(\S*)", re.MULTILINE)
 # a note or rest followed by a length multiplier of 6+ digits: a note longer than any music
 _HUGE_LENGTH = re.compile(r"[A-Ga-gzx][,']*\d{6,}")
+# a numeric meter, as a field line (M:6/8) or inline ([M:2+3/8]); beats may be written (2+3)
+_METER = re.compile(r"(?:^M:|\[M:)[ \t]*+\(?+([0-9][0-9+ \t]*+)\)?+[ \t]*+/[ \t]*+([0-9]++)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -78,5 +81,6 @@ def check_tune_text(text: str) -> None:
     if _HUGE_LENGTH.search(body):
         raise CorruptFileError("ABC note with an implausible length multiplier (6 or more digits)")
     m = re.search(r"^M:\s*(\d+)\s*/\s*(\d+)", text, re.MULTILINE)
-    if m and (int(m.group(1)) == 0 or int(m.group(2)) == 0):
-        raise CorruptFileError(f"ABC meter M:{m.group(1)}/{m.group(2)} is not a meter")
+    if m and not (m.group(1).strip("0") and m.group(2).strip("0")):
+        raise CorruptFileError(f"ABC meter M:{m.group(1)[:20]}/{m.group(2)[:20]} is not a meter")
+    check_meters((beats.strip(), beat_type[:20]) for beats, beat_type in _METER.findall(text))

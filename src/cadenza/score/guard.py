@@ -38,6 +38,9 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], memory_byte
     try:
         if memory_bytes:
             limit = _virtual_memory_bytes() + memory_bytes
+            hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+            if hard != resource.RLIM_INFINITY:  # a limit set from outside (ulimit -v) cannot be raised
+                limit = min(limit, hard)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         result = fn(*args)
         conn.send(("ok", result))

@@ -17,13 +17,14 @@ class ReadLimits:
     max_tracks: int = 1024  # MIDI track chunks
     max_events: int = 5_000_000  # MIDI events, all tracks
     max_notes: int = 1_000_000  # notes in the resulting score
-    max_measures: int = 10_000  # measures per part in MusicXML
+    max_measures: int = 10_000  # bars in a score (and measures per part in MusicXML)
     max_duration_s: float = 6 * 3600.0  # length of the whole score at its own tempo
     max_note_quarters: float = 4096.0  # one note's length, in quarter notes
     max_xml_depth: int = 64  # element nesting in MusicXML
     max_archive_members: int = 256  # files in an .mxl archive
     max_compression_ratio: float = 200.0  # uncompressed / compressed size of an .mxl member
-    timeout_s: float = 30.0  # wall time for the notation parsers (MusicXML, ABC, Humdrum)
+    timeout_s: float = 8.0  # wall time for the notation parsers (MusicXML, ABC, Humdrum); the largest work
+    #                         in music21's corpus (Beethoven op. 133, 742 bars) parses in ~3 s
     max_memory_mb: int = 2048  # extra memory the notation parsers may take
 
     def __post_init__(self) -> None:
@@ -56,8 +57,16 @@ LIMIT_FLAGS = {
 def over_limit(what: str, value: float, limit_name: str, limits: ReadLimits) -> LimitExceededError:
     """The error for ``what`` = ``value`` exceeding the limit ``limit_name``."""
     limit = getattr(limits, limit_name)
-    shown = f"{value:,.0f}" if value >= 10 else f"{value:g}"
     return LimitExceededError(
-        f"{what} ({shown}) exceeds the limit of {limit:,g}; raise it with {LIMIT_FLAGS[limit_name]} "
-        "if the file is legitimate"
+        f"{what} ({_number(value)}) exceeds the limit of {_number(limit)}; raise it with "
+        f"{LIMIT_FLAGS[limit_name]} if the file is legitimate"
     )
+
+
+def _number(value: float) -> str:
+    """1,000,000 for whole numbers up to a trillion, else 3 significant digits (1.2e+300, 0.25)."""
+    if abs(value) < 1e12 and float(value).is_integer():
+        return f"{int(value):,}"
+    if 10 <= abs(value) < 1e12:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

@@ -9,7 +9,9 @@ whole number of ticks (all but exotic tuplets); the rest are rounded.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -32,6 +34,28 @@ from cadenza.score.model import (
 log = logging.getLogger(__name__)
 
 DEFAULT_VELOCITY = 80
+
+#: music21 builds the beat hierarchy of each distinct meter in time that grows with the square of its beat
+#: count (256/4: 1 s, 1000/4: 20 s, 2000/4: 90 s; odd denominators are slower still), before any check of
+#: ours can run. These bounds, checked on the text before parsing, keep the worst case near a second.
+MAX_METER_BEATS = 128  # beats in one time signature (composite parts added up)
+MAX_METER_COST = MAX_METER_BEATS**2  # sum of beats² over the distinct time signatures of a file
+_BEAT_COUNT = re.compile(r"[0-9]+")
+
+
+def check_meters(meters: Iterable[tuple[str, str]]) -> None:
+    """Refuse time signatures, given as (beats, beat type) texts as written ("3+2", "8"), that no music
+    needs and that music21 would take minutes to build."""
+    cost = 0
+    for beats, beat_type in sorted(set(meters)):
+        total = sum(int(n) if len(n) <= 6 else 10**6 for n in _BEAT_COUNT.findall(beats))
+        if total > MAX_METER_BEATS:
+            raise CorruptFileError(f"time signature {beats[:20]}/{beat_type[:20]} has an implausible number "
+                                   f"of beats ({total:,}; at most {MAX_METER_BEATS} are read)")
+        cost += total * total
+        if cost > MAX_METER_COST:
+            raise CorruptFileError("too many distinct large time signatures for the notation parser "
+                                   f"(the sum of their beats squared is over {MAX_METER_COST:,})")
 
 
 def _ticks(quarter_length: Any) -> int:

@@ -2,9 +2,10 @@
 
 Checked before any event is decoded: the header, the chunk table (unknown chunks are skipped, a chunk
 that claims more bytes than the file has is read as far as it goes), the track count and the file size.
-While decoding: the event count, and afterwards the note count and the total duration. Damage that a
-player would shrug off (a junk byte at the end, a truncated last track, undefined system bytes, data
-bytes over 127) becomes a warning; a file with no decodable MIDI at all is an error.
+While decoding: the event count and the note-on count (no file has more notes than note-ons, so a file
+over the note limit stops here, before its notes take memory); afterwards the note count and the total
+duration. Damage that a player would shrug off (a junk byte at the end, a truncated last track, undefined
+system bytes, data bytes over 127) becomes a warning; a file with no decodable MIDI at all is an error.
 
 Parts come from (track, channel) pairs that hold notes; channel 10 is a drum kit. Overlapping notes of the
 same pitch on one channel pair first-on with first-off. A note left sounding ends at its track's end.
@@ -98,7 +99,7 @@ def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
 
 
 def _parse_track(data: bytes, start: int, end: int, track: _Track, warn: _Warnings, budget: list[int]) -> None:
-    """Decode one MTrk body into ``track``; ``budget[0]`` counts down the events allowed."""
+    """Decode one MTrk body into ``track``; ``budget`` counts down the events and the note-ons allowed."""
     pos, tick, status = start, 0, 0
     notes = track.note_events
     while pos < end:
@@ -116,7 +117,7 @@ def _parse_track(data: bytes, start: int, end: int, track: _Track, warn: _Warnin
             break
         budget[0] -= 1
         if budget[0] < 0:
-            raise LimitExceededError("")  # message filled in by the caller
+            raise LimitExceededError("events")  # message filled in by the caller
         byte = data[pos]
         if byte == 0xFF:  # meta event
             if pos + 2 > end:
@@ -177,6 +178,10 @@ def _parse_track(data: bytes, start: int, end: int, track: _Track, warn: _Warnin
             d1, d2 = min(d1, 127), min(d2, 127)
         if kind == 0x9:
             notes.append((tick, channel, d1, d2))
+            if d2:
+                budget[1] -= 1
+                if budget[1] < 0:
+                    raise LimitExceededError("notes")  # message filled in by the caller
         elif kind == 0x8:
             notes.append((tick, channel, d1, 0))
         elif kind == 0xC and channel not in track.programs:
@@ -260,12 +265,14 @@ def read_midi_bytes(data: bytes, limits: ReadLimits, source: str = "") -> tuple[
         warn.add(f"header declares {declared_tracks} tracks, file holds {len(chunks)}")
 
     tracks: list[_Track] = []
-    budget = [limits.max_events]
+    budget = [limits.max_events, limits.max_notes]
     for i, (start, end) in enumerate(chunks):
         track = _Track(index=i)
         try:
             _parse_track(data, start, end, track, warn, budget)
-        except LimitExceededError:
+        except LimitExceededError as exc:
+            if str(exc) == "notes":
+                raise over_limit("note count", limits.max_notes + 1, "max_notes", limits) from None
             raise over_limit("MIDI event count", limits.max_events + 1, "max_events", limits) from None
         tracks.append(track)
 

@@ -245,7 +245,16 @@ class Score:
         """Start tick of every bar, the last one ending at or after ``length_ticks`` (at least one bar).
 
         A time-signature change that falls inside a bar ends that bar early: the new meter starts a bar.
+        Computed once per Score (read-only array).
         """
+        cached = self.__dict__.get("_bar_starts")
+        if cached is None:
+            cached = self._compute_bar_starts()
+            cached.flags.writeable = False
+            self.__dict__["_bar_starts"] = cached  # the Score is frozen; this cache is derived state
+        return cached
+
+    def _compute_bar_starts(self) -> np.ndarray:
         sigs = self.time_signatures
         starts: list[int] = []
         pos = 0

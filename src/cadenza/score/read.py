@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,13 +26,17 @@ from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, select_tune,
 from cadenza.score.guard import run_guarded
 from cadenza.score.json_io import read_json_bytes
 from cadenza.score.limits import ReadLimits, over_limit
+from cadenza.score.m21_read import check_meters
 from cadenza.score.midi_read import read_midi_bytes
 from cadenza.score.model import Score
-from cadenza.score.xml_check import check_musicxml, read_mxl
+from cadenza.score.xml_check import check_musicxml, read_mxl, to_utf8
 
 log = logging.getLogger(__name__)
 
 MUSIC21_PREFIX = "music21:"
+
+# a Humdrum meter interpretation (*M3/4, *M2+3/8) at the start of a spine field
+_HUMDRUM_METER = re.compile(r"(?:^|\t)\*M([0-9][0-9+]*+)/([0-9]++)", re.MULTILINE)
 
 READ_FORMATS = {
     ".mid": "midi", ".midi": "midi", ".kar": "midi", ".smf": "midi", ".rmi": "midi",
@@ -112,6 +117,34 @@ def _load_bytes(path: Path, limits: ReadLimits) -> bytes:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def _bar_count(score: Score) -> int:
+    """The number of bars :meth:`Score.bar_starts` will list, counted per time-signature segment (that
+    method walks bar by bar, which a hostile length and a 1/128 meter turn into millions of steps)."""
+    sigs = score.time_signatures
+    end = max(score.length_ticks, 1)
+    pos = bars = 0
+    if score.pickup_ticks:
+        pos, bars = score.pickup_ticks, 1
+        if len(sigs) > 1:
+            pos = min(pos, sigs[1].onset_ticks)
+    for i, sig in enumerate(sigs):
+        stop = min(sigs[i + 1].onset_ticks, end) if i + 1 < len(sigs) else end
+        if pos < stop:
+            bars += -(-(stop - pos) // sig.bar_ticks)
+            pos = stop
+        if pos >= end:
+            break
+    return max(bars, 1)
+
+
+def _checked(score: Score, limits: ReadLimits) -> Score:
+    """Limits that hold for every format, checked on the finished score."""
+    bars = _bar_count(score)
+    if bars > limits.max_measures:
+        raise over_limit("bars in the score", bars, "max_measures", limits)
+    return score
+
+
 # ------------------------------------------------------------------ the notation parsers (in the child)
 def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     from music21 import converter
@@ -142,6 +175,7 @@ def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> t
 def _read_abc_tune(tune: AbcTune, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     check_tune_text(tune.text)
     score, warn = _notation(tune.text, "abc", limits, source)
+    _checked(score, limits)
     if tune.title and not score.metadata.title:
         score = score.with_metadata(title=tune.title)
     return score, warn
@@ -171,18 +205,19 @@ def read_score_result(
         raise UsageError(f"--tune applies to multi-tune ABC files, not to {fmt} files")
     if fmt == "midi":
         score, warn = read_midi_bytes(data, limits, source=label)
-        return ReadResult(score, warn)
+        return ReadResult(_checked(score, limits), warn)
     if fmt == "json":
-        return ReadResult(read_json_bytes(data, limits, source=label))
+        return ReadResult(_checked(read_json_bytes(data, limits, source=label), limits))
     if fmt in ("musicxml", "mxl"):
-        xml = read_mxl(data, limits) if fmt == "mxl" else data
+        xml = to_utf8(read_mxl(data, limits) if fmt == "mxl" else data)
         check_musicxml(xml, limits)
         score, warn = _notation(xml, "musicxml", limits, label)
-        return ReadResult(score, warn)
+        return ReadResult(_checked(score, limits), warn)
     if fmt == "humdrum":
         text = decode_abc(data)  # same decoding rules: UTF-8 else Latin-1, no NULs
+        check_meters(_HUMDRUM_METER.findall(text))
         score, warn = _notation(text, "humdrum", limits, label)
-        return ReadResult(score, warn)
+        return ReadResult(_checked(score, limits), warn)
     tunes = split_tunes(decode_abc(data))
     chosen = select_tune(tunes, None if tune is None else str(tune), tune_index)
     if len(tunes) > 1 and tune is None and tune_index is None:

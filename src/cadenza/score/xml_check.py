@@ -4,19 +4,25 @@
   so a lying header cannot inflate past it), the root file found through META-INF/container.xml, nested
   archives refused. Nothing is extracted to disk, so member names cannot escape a folder.
 - XML: one streaming pass with expat (C speed) that refuses entity declarations (billion laughs,
-  quadratic blow-up) and external entities (XXE), and bounds nesting depth, measures per part, notes, and
-  each note's length from <duration>/<divisions>. Malformed XML fails here with its line number.
+  quadratic blow-up) and external entities (XXE), and bounds nesting depth, measures per part, notes,
+  each note's length from <duration>/<divisions>, and the time signatures music21 would take minutes to
+  build (see :func:`cadenza.score.m21_read.check_meters`). Malformed XML fails here with its line number.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
+import math
+import re
 import xml.parsers.expat
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from cadenza.errors import CorruptFileError, UnsupportedFormatError
 from cadenza.score.limits import ReadLimits, over_limit
+from cadenza.score.m21_read import check_meters
 
 MUSICXML_ROOTS = ("score-partwise", "score-timewise")
 
@@ -27,6 +33,36 @@ class XmlSummary:
     parts: int
     measures_max: int
     notes: int
+
+
+_XML_DECLARATION = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+
+
+def to_utf8(data: bytes) -> bytes:
+    """MusicXML bytes re-encoded as UTF-8 (music21 assumes UTF-8; Finale and others write UTF-16 with a
+    byte-order mark, or declare Latin-1), with the XML declaration saying so."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif data.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    else:
+        match = _XML_DECLARATION.match(data[:300])
+        encoding = match.group(1).decode("ascii") if match else "utf-8"
+        if codecs_name(encoding) == "utf-8":
+            return data
+    try:
+        text = data.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"cannot decode the XML as its encoding {encoding!r} says: {exc}") from None
+    text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", r'\1"UTF-8"', text, count=1)
+    return text.encode("utf-8")
+
+
+def codecs_name(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding.lower()
 
 
 def read_mxl(data: bytes, limits: ReadLimits) -> bytes:
@@ -87,7 +123,8 @@ def _bounded_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Rea
     try:
         with archive.open(info) as fh:
             data = fh.read(cap + 1)  # bounded even if the header lies about the size
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError,
+            RuntimeError) as exc:
         raise CorruptFileError(f"cannot read {info.filename!r} from the .mxl archive: {exc}") from None
     if len(data) > cap:
         raise over_limit("uncompressed size in MB", len(data) / 2**20, "max_file_mb", limits)
@@ -118,6 +155,8 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
     """Scan MusicXML bytes; raise a one-line error for anything hostile or broken."""
     state = {"depth": 0, "root": "", "parts": 0, "measures": 0, "measures_max": 0, "notes": 0,
              "divisions": 1.0, "text": None}
+    meters: list[tuple[str, str]] = []  # (beats, beat-type) of each <time>, composite parts joined by '+'
+    time_parts: dict[str, list[str]] = {"beats": [], "beat-type": []}
     max_depth = limits.max_xml_depth
     max_measures = limits.max_measures
     max_notes = limits.max_notes
@@ -142,8 +181,11 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
             state["notes"] += 1
             if state["notes"] > max_notes:
                 raise over_limit("note count", state["notes"], "max_notes", limits)
-        if tag in ("divisions", "duration"):
+        if tag in ("divisions", "duration", "beats", "beat-type"):
             state["text"] = []
+        elif tag == "time":
+            time_parts["beats"].clear()
+            time_parts["beat-type"].clear()
 
     def chars(text: str) -> None:
         if state["text"] is not None:
@@ -153,18 +195,25 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
         state["depth"] -= 1
         if tag == "measure":
             state["measures_max"] = max(state["measures_max"], state["measures"])
-        if state["text"] is None or tag not in ("divisions", "duration"):
+        elif tag == "time" and time_parts["beats"]:
+            meters.append(("+".join(time_parts["beats"]), "+".join(time_parts["beat-type"])))
+        if state["text"] is None or tag not in ("divisions", "duration", "beats", "beat-type"):
             return
         raw = "".join(state["text"]).strip()
         state["text"] = None
+        if tag in ("beats", "beat-type"):
+            time_parts[tag].append(raw)
+            return
         try:
             value = float(raw)
         except ValueError:
             raise CorruptFileError(f"<{tag}> holds {raw[:20]!r}, not a number") from None
         if tag == "divisions":
-            if not value > 0 or value != value or value == float("inf"):
+            if not value > 0 or not math.isfinite(value):
                 raise CorruptFileError(f"<divisions> must be a positive number, not {raw[:20]!r}")
             state["divisions"] = value
+        elif not value >= 0:  # negative or NaN
+            raise CorruptFileError(f"<duration> must not be negative, not {raw[:20]!r}")
         elif value / state["divisions"] > max_quarters:
             raise over_limit("one note's length in quarter notes", value / state["divisions"],
                              "max_note_quarters", limits)
@@ -177,6 +226,7 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
         parser.Parse(data, True)
     except xml.parsers.expat.ExpatError as exc:
         raise CorruptFileError(f"not well-formed XML: {exc}") from None
+    check_meters(meters)
     if state["root"] == "score-timewise":
         raise UnsupportedFormatError("timewise MusicXML (<score-timewise>) is not supported; "
                                      "save it as partwise MusicXML")
