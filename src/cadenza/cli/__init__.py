@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cadenza.cli import analyse, convert, info
+from cadenza.cli import analyse, convert, corpus, info
 from cadenza.cli.common import run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (info, analyse, convert)
+COMMANDS = (info, analyse, convert, corpus)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ TEXTURES = ("monophonic", "homophonic", "polyphonic", "melody+accompaniment")
 MOODS = ("joyful", "tense", "sad", "calm")
 CONTOURS = ("ascending", "descending", "arch", "valley", "level")
 HARMONIC_VOCABULARIES = ("none", "triadic", "seventh-chords", "chromatic")
-METERS = ("2/2", "2/4", "3/4", "4/4", "3/8", "6/8", "9/8", "12/8", "5/4", "7/8", "other")
+METERS = ("2/2", "2/4", "3/4", "4/4", "3/2", "4/2", "6/4", "3/8", "6/8", "9/8", "12/8", "5/4", "7/8", "other")
 TONICS = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 KEYS = tuple(f"{t} {m}" for m in ("major", "minor") for t in TONICS)
 

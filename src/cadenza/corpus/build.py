@@ -1,0 +1,216 @@
+"""Building a corpus: list the works of every source, read and label the ones not yet read (in parallel
+worker processes), then group duplicates, assign splits and write the manifest.
+
+Resumable and cached: every work read is appended to the build log with its file's size and modification
+time; a re-run skips works whose file is unchanged, so an interrupted build resumes where it stopped and
+a finished one re-runs in seconds. A file that fails is recorded with its reason and never stops the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from cadenza.corpus.dedupe import assign_groups_and_splits
+from cadenza.corpus.sources import WorkRef, works_for
+from cadenza.corpus.store import CorpusStore
+from cadenza.corpus.works import WorkResult, read_work
+from cadenza.errors import UsageError
+from cadenza.listen.labels import LABEL_SET_VERSION
+from cadenza.score.limits import ReadLimits
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    name: str = "default"
+    sources: tuple[str, ...] = ("music21",)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    limit: int | None = None  # read at most this many works (a stable spread across the sources)
+    shard_size: int = 500  # works per notes shard
+    chunk_size: int = 8  # works per task sent to a worker
+    timeout_s: float = 120.0  # per notation file (legitimately huge scores exist in the corpus)
+    rebuild: bool = False  # forget what was read before
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        if not self.sources:
+            raise UsageError("give at least one --source")
+
+
+def _stamp(ref: WorkRef) -> list[int]:
+    st = Path(ref.path).stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def list_works(sources: Iterable[str], limit: int | None = None) -> list[WorkRef]:
+    """Every work of the sources, each once; with ``limit``, a stable spread of that many."""
+    seen: dict[str, WorkRef] = {}
+    for spec in sources:
+        for ref in works_for(spec):
+            seen.setdefault(ref.work_id, ref)
+    refs = sorted(seen.values(), key=lambda r: r.work_id)
+    if limit is not None and limit < len(refs):
+        refs = sorted(refs, key=lambda r: hashlib.sha1(f"sample:{r.work_id}".encode()).hexdigest())[:limit]
+        refs.sort(key=lambda r: r.work_id)
+    return refs
+
+
+def _read_chunk(refs: list[WorkRef], limits: ReadLimits) -> list[WorkResult]:
+    logging.getLogger("cadenza").setLevel(logging.ERROR)  # failures are recorded in the results
+    return [read_work(ref, limits) for ref in refs]
+
+
+def _row(result: WorkResult, stamp: list[int]) -> dict[str, Any]:
+    ref = result.ref
+    row: dict[str, Any] = {
+        "id": ref.work_id, "source": ref.source, "path": ref.path, "relpath": ref.relpath, "tune": ref.tune,
+        "tune_index": ref.tune_index, "official_split": ref.split, "stamp": stamp,
+    }
+    if not result.ok:
+        row.update(status="failed", reason=result.error, kind=result.error_kind)
+        return row
+    labels = result.labels
+    md = result.header["metadata"]
+    row.update(
+        status="ok", title=md.get("title", ""), composer=labels.get("composer") or md.get("composer", ""),
+        epoch=labels.get("epoch"), form=labels.get("form"), licence=md.get("licence", ""),
+        content_hash=result.content_hash, melody_hash=result.melody_hash,
+        notes=int(len(result.notes)) if result.notes is not None else 0, labels=labels, score=result.header,
+        warnings=result.warnings[:5],
+    )
+    return row
+
+
+def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Path | None = None) -> dict[str, Any]:
+    """Build (or resume, or refresh) the corpus ``config.name``; returns a report of what happened."""
+    started = time.time()
+    store = CorpusStore(config.name, home)
+    if config.rebuild or not store.compatible():
+        if store.exists() and not config.rebuild:
+            log.warning("corpus %r is in an older format: rebuilding it", config.name)
+        store.wipe()
+    refs = list_works(config.sources, config.limit)
+    latest: dict[str, dict[str, Any]] = {}
+    for row in store.read_log():
+        latest[row["id"]] = row
+    todo, stamps = [], {}
+    for ref in refs:
+        stamps[ref.work_id] = _stamp(ref)
+        done = latest.get(ref.work_id)
+        if done is None or done.get("stamp") != stamps[ref.work_id]:
+            todo.append(ref)
+    cached = len(refs) - len(todo)
+    log.info("%d works listed, %d already read, %d to read", len(refs), cached, len(todo))
+    if progress:
+        progress(cached, len(refs))
+
+    limits = ReadLimits(timeout_s=config.timeout_s)
+    shard_no = store.next_shard_number()
+    pending_ok: list[tuple[WorkResult, list[int]]] = []
+    done_count = cached
+
+    def flush() -> None:
+        nonlocal shard_no
+        if not pending_ok:
+            return
+        store.write_shard(shard_no, [r.notes for r, _ in pending_ok])  # type: ignore[misc]
+        rows = []
+        for index, (result, stamp) in enumerate(pending_ok):
+            row = _row(result, stamp)
+            row.update(shard=shard_no, shard_index=index)
+            rows.append(row)
+            latest[row["id"]] = row
+        store.append_log(rows)
+        shard_no += 1
+        pending_ok.clear()
+
+    def collect(results: list[WorkResult]) -> None:
+        nonlocal done_count
+        failed = []
+        for result in results:
+            stamp = stamps[result.ref.work_id]
+            if result.ok:
+                pending_ok.append((result, stamp))
+            else:
+                row = _row(result, stamp)
+                failed.append(row)
+                latest[row["id"]] = row
+        if failed:
+            store.append_log(failed)
+        if len(pending_ok) >= config.shard_size:
+            flush()
+        done_count += len(results)
+        if progress:
+            progress(done_count, len(refs))
+
+    store.folder.mkdir(parents=True, exist_ok=True)
+    chunks = [todo[i:i + config.chunk_size] for i in range(0, len(todo), config.chunk_size)]
+    try:
+        if config.workers == 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                collect(_read_chunk(chunk, limits))
+        else:
+            import music21  # noqa: F401 - loaded once here, so forked workers start warm
+
+            with ProcessPoolExecutor(config.workers, mp_context=get_context("fork")) as pool:
+                queue = iter(chunks)
+                running: set[Future[list[WorkResult]]] = set()
+                for chunk in queue:  # keep a bounded number of tasks in flight
+                    running.add(pool.submit(_read_chunk, chunk, limits))
+                    if len(running) >= 4 * config.workers:
+                        finished, running = wait(running, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            collect(future.result())
+                for future in running:
+                    collect(future.result())
+    finally:
+        flush()  # what was read is kept, even when the build is interrupted
+
+    return _finish(store, config, refs, latest, cached, started)
+
+
+def _finish(store: CorpusStore, config: BuildConfig, refs: list[WorkRef], latest: dict[str, dict[str, Any]],
+            cached: int, started: float) -> dict[str, Any]:
+    wanted = {ref.work_id for ref in refs}
+    rows = [latest[r.work_id] for r in refs if r.work_id in latest]
+    ok_rows = [r for r in rows if r.get("status") == "ok"]
+    failed = [r for r in rows if r.get("status") != "ok"]
+    dedupe = assign_groups_and_splits(ok_rows)
+    store.write_jsonl(store.manifest_path, ok_rows)
+    store.write_jsonl(store.failures_path, failed)
+    reasons = Counter(r.get("kind", "") for r in failed)
+    report = {
+        "name": config.name,
+        "folder": str(store.folder),
+        "sources": list(config.sources),
+        "works_listed": len(refs),
+        "works_read_now": len(wanted) - cached,
+        "works_cached": cached,
+        "works_ok": len(ok_rows),
+        "works_failed": len(failed),
+        "failures_by_kind": dict(reasons.most_common()),
+        "notes": sum(r.get("notes", 0) for r in ok_rows),
+        "dedupe": dedupe,
+        "wall_s": round(time.time() - started, 1),
+        "workers": config.workers,
+        "limit": config.limit,
+    }
+    store.write_info({"name": config.name, "sources": list(config.sources), "label_set_version": LABEL_SET_VERSION,
+                      "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "last_build": report})
+    return report

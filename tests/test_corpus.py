@@ -1,0 +1,125 @@
+"""Corpus builds on small real sources: a folder of files, music21's corpus, a dataset (skipped if absent)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cadenza.cli import main
+from cadenza.corpus import BuildConfig, CorpusStore, build_corpus, corpus_stats, list_works
+from cadenza.corpus.works import content_hash, melody_hash
+from cadenza.score import read_score, write_score
+from cadenza.score.ops import transpose
+from tests.conftest import note_tuples
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    """A user's folder: two chorales as MIDI, one of them again transposed (a duplicate), a multi-tune ABC
+    file, a MusicXML file in a subfolder, and a broken file."""
+    src = tmp_path / "mine"
+    (src / "sub").mkdir(parents=True)
+    chorale = read_score("music21:bach/bwv66.6")
+    write_score(chorale, src / "bwv66.6.mid")
+    write_score(transpose(chorale, 3), src / "bwv66.6-up3.mid")
+    write_score(read_score("music21:bach/bwv1.6"), src / "sub" / "bwv1.6.musicxml")
+    shutil.copy(FIXTURES / "three_tunes.abc", src / "tunes.abc")
+    (src / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
+    (src / "notes.txt").write_text("not a score")
+    return src
+
+
+def test_fingerprints_see_through_transposition_and_reharmonisation() -> None:
+    chorale = read_score("music21:bach/bwv66.6")
+    assert content_hash(transpose(chorale, 5)) == content_hash(chorale)
+    assert melody_hash(transpose(chorale, -2)) == melody_hash(chorale)
+    other = read_score("music21:bach/bwv1.6")
+    assert content_hash(other) != content_hash(chorale)
+
+
+def test_folder_build_groups_duplicates_and_records_failures(folder: Path, home: Path) -> None:
+    report = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1))
+    assert report["works_listed"] == 7  # 2 MIDI + 1 MusicXML + 3 tunes + the broken file
+    assert report["works_ok"] == 6 and report["works_failed"] == 1
+    store = CorpusStore("mine")
+    rows = {r["relpath"] + (f"#{r['tune']}" if r["tune"] else ""): r for r in store.manifest()}
+    assert rows["bwv66.6.mid"]["group"] == rows["bwv66.6-up3.mid"]["group"]
+    assert rows["bwv66.6.mid"]["split"] == rows["bwv66.6-up3.mid"]["split"]
+    assert report["dedupe"]["duplicate_groups"] == 1 and report["dedupe"]["groups_crossing_splits"] == 0
+    assert rows["tunes.abc#7"]["labels"]["meter"] == "6/8"
+    assert rows["sub/bwv1.6.musicxml"]["labels"]["ensemble"] in ("chamber", "satb-choir")
+    failure = store.failures()[0]
+    assert failure["relpath"] == "broken.mid" and "truncated" in failure["reason"]
+    # the stored notes are the file's notes
+    assert note_tuples(store.load_score(rows["bwv66.6.mid"])) == note_tuples(read_score(folder / "bwv66.6.mid"))
+
+
+def test_rerun_reads_only_what_changed_and_resumes(folder: Path, home: Path) -> None:
+    first = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1, limit=3))
+    assert first["works_read_now"] == 3
+    second = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1))
+    assert second["works_cached"] == 3 and second["works_read_now"] == 4  # an interrupted build resumes
+    again = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1))
+    assert again["works_read_now"] == 0 and again["works_ok"] == 6
+    write_score(read_score("music21:essenFolksong/altdeu10#3"), folder / "bwv66.6.mid")  # a file changes
+    changed = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1))
+    assert changed["works_read_now"] == 1
+    assert changed["dedupe"]["duplicate_groups"] == 0  # the copy is no longer a copy
+
+
+def test_old_format_is_rebuilt_not_misread(folder: Path, home: Path) -> None:
+    build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1, limit=2))
+    store = CorpusStore("mine")
+    info = json.loads(store.info_path.read_text())
+    info["version"] = 0
+    store.info_path.write_text(json.dumps(info))
+    with pytest.raises(Exception, match="rebuild"):
+        store.manifest()
+    report = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1, limit=2))
+    assert report["works_read_now"] == 2 and store.info()["version"] == 1
+
+
+def test_music21_build_with_limit_via_cli(home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The issue's command at a small size, with two worker processes."""
+    assert main(["corpus", "build", "--source", "music21", "--limit", "40", "--workers", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["works_ok"] + report["works_failed"] == 40 and report["works_ok"] >= 38
+    assert main(["corpus", "stats", "--json", "--chart", str(tmp_path / "c.png")]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["works"] == report["works_ok"] and stats["groups_crossing_splits"] == 0
+    assert sum(stats["by_split"].values()) == stats["works"]
+    assert set(stats["labels"]["mode"]) <= {"major", "minor"}
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_limit_is_a_stable_spread() -> None:
+    a = [r.work_id for r in list_works(["music21"], limit=50)]
+    assert a == [r.work_id for r in list_works(["music21"], limit=50)]
+    assert len({w.split(":")[1].split("/")[0] for w in a}) >= 4  # several collections, not the first folder
+
+
+def test_users_own_folder_nottingham(shared_dir: Path, home: Path) -> None:
+    folder = shared_dir / "datasets" / "nottingham" / "MIDI"
+    report = build_corpus(BuildConfig(name="nott", sources=(str(folder),), workers=2, limit=30))
+    assert report["works_ok"] == 30
+    stats = corpus_stats(CorpusStore("nott"))
+    assert stats["by_epoch"] == {"folk": 30}
+    assert set(stats["labels"]["ensemble"]) <= {"lead-sheet", "solo-piano", "solo-instrument", "keyboard"}
+
+
+def test_missing_dataset_and_bad_source_are_clear(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["corpus", "build", "--source", "/no/such/folder"]) == 2
+    assert "unknown source" in capsys.readouterr().err
+    assert main(["corpus", "stats", "nothing-here"]) == 2
+    assert "no corpus named 'nothing-here'" in capsys.readouterr().err
