@@ -1,6 +1,8 @@
 """Who, when and what kind: composer, epoch and form, from metadata and the source's name where known,
-else estimated from musical features (a nearest-centroid model in ``listen/models/style.json``, fitted on
-music21's corpus works of known composers by ``benchmarks/fit_style.py``)."""
+else estimated from musical features (a linear model in ``listen/models/style.json``, fitted by
+``benchmarks/fit_style.py`` on music21's corpus works of known composers and folk collections, with
+Nottingham, POP909 and VGMIDI from ``../shared`` for folk and popular music; cross-validated accuracy in
+``benchmarks/results/listen_style.json``)."""
 
 from __future__ import annotations
 
@@ -117,30 +119,150 @@ def estimate_form(ensemble: str, meter: str, texture: str, epoch: str) -> str:
 
 @lru_cache(maxsize=1)
 def load_style_model() -> dict[str, Any] | None:
+    """The fitted style model (JSON), or None when none ships."""
     path = resources.files("cadenza.listen").joinpath("models/style.json")
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-STYLE_FEATURES = ("major", "tempo_bpm", "note_density", "onset_density", "polyphony", "pitch_range",
-                  "mean_pitch", "step_ratio", "leap_ratio", "syncopation", "note_value_entropy", "dissonance",
-                  "seventh_ratio", "triad_ratio", "harmonic_rhythm", "key_clarity", "rest_ratio",
-                  "articulation", "part_count", "repeated_bars")
+#: Features the style model reads, all computed from labels that ``analyse`` has already worked out (never
+#: from metadata, tempo or loudness: those say more about the file format than about the music).
+STYLE_FEATURES = (
+    "major", "key_clarity", "key_confidence", "modulation_rate",
+    "note_density", "onset_density", "polyphony", "part_count", "pitch_range", "mean_pitch",
+    "step_ratio", "leap_ratio", "syncopation", "note_value_entropy", "rest_ratio", "articulation",
+    "triad_ratio", "seventh_ratio", "dissonance", "harmonic_rhythm",
+    "chromatic_chords", "seventh_chords", "diminished_chords", "chord_variety",
+    "cadence_rate", "authentic_share", "half_share", "plagal_share",
+    "repeated_bars", "self_similarity", "phrase_length",
+    "monophonic", "homophonic", "polyphonic", "melody_accompaniment",
+    "compound_meter", "triple_meter", "duple_meter", "odd_meter",
+    "vocabulary_none", "vocabulary_chromatic", "vocabulary_sevenths", "blues",
+)  # fmt: skip
+
+_COMPOUND = ("6/8", "9/8", "12/8")
+_TRIPLE = ("3/4", "3/8", "9/8")
+_DUPLE = ("2/2", "2/4", "4/4", "6/8", "12/8")
+
+
+def _num(labels: dict[str, Any], name: str) -> float:
+    value = labels.get(name)
+    try:
+        out = float(value) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+    return out if np.isfinite(out) else 0.0
+
+
+def style_features(labels: dict[str, Any]) -> dict[str, float]:
+    """The style features by name, from a label dict (missing labels count as 0)."""
+    chords = [str(c) for c in labels.get("chord_progression") or []]
+    cadences = [str(c).split("@")[0] for c in labels.get("cadences") or []]
+    bars = max(_num(labels, "length_bars"), 1.0)
+    meter = labels.get("meter") or ""
+    texture = labels.get("texture") or ""
+    vocabulary = labels.get("harmonic_vocabulary") or ""
+    n_chords = max(len(chords), 1)
+    n_cadences = max(len(cadences), 1)
+    return {
+        "major": 1.0 if labels.get("mode") == "major" else 0.0,
+        "key_clarity": _num(labels, "key_clarity"),
+        "key_confidence": _num(labels, "key_confidence"),
+        "modulation_rate": min(_num(labels, "modulations") / bars * 8.0, 4.0),
+        "note_density": min(_num(labels, "note_density"), 16.0),
+        "onset_density": min(_num(labels, "onset_density"), 8.0),
+        "polyphony": min(_num(labels, "polyphony"), 8.0),
+        "part_count": min(_num(labels, "part_count"), 8.0),
+        "pitch_range": _num(labels, "pitch_range"),
+        "mean_pitch": _num(labels, "mean_pitch"),
+        "step_ratio": _num(labels, "step_ratio"),
+        "leap_ratio": _num(labels, "leap_ratio"),
+        "syncopation": _num(labels, "syncopation"),
+        "note_value_entropy": _num(labels, "note_value_entropy"),
+        "rest_ratio": _num(labels, "rest_ratio"),
+        "articulation": min(_num(labels, "articulation"), 2.0),
+        "triad_ratio": _num(labels, "triad_ratio"),
+        "seventh_ratio": _num(labels, "seventh_ratio"),
+        "dissonance": _num(labels, "dissonance"),
+        "harmonic_rhythm": min(_num(labels, "harmonic_rhythm"), 12.0),
+        "chromatic_chords": sum(("♭" in c or "♯" in c or "+" in c) for c in chords) / n_chords,
+        "seventh_chords": sum("7" in c for c in chords) / n_chords,
+        "diminished_chords": sum(("°" in c or "ø" in c) for c in chords) / n_chords,
+        "chord_variety": len(set(chords)) / n_chords if chords else 0.0,
+        "cadence_rate": min(len(cadences) / bars, 2.0) if cadences else 0.0,
+        "authentic_share": cadences.count("authentic") / n_cadences,
+        "half_share": cadences.count("half") / n_cadences,
+        "plagal_share": cadences.count("plagal") / n_cadences,
+        "repeated_bars": _num(labels, "repeated_bars"),
+        "self_similarity": _num(labels, "self_similarity"),
+        "phrase_length": min(_num(labels, "phrase_length"), 16.0),
+        "monophonic": float(texture == "monophonic"),
+        "homophonic": float(texture == "homophonic"),
+        "polyphonic": float(texture == "polyphonic"),
+        "melody_accompaniment": float(texture == "melody+accompaniment"),
+        "compound_meter": float(meter in _COMPOUND),
+        "triple_meter": float(meter in _TRIPLE),
+        "duple_meter": float(meter in _DUPLE),
+        "odd_meter": float(meter not in _COMPOUND + _TRIPLE + _DUPLE),
+        "vocabulary_none": float(vocabulary == "none"),
+        "vocabulary_chromatic": float(vocabulary == "chromatic"),
+        "vocabulary_sevenths": float(vocabulary == "seventh-chords"),
+        "blues": float(bool(labels.get("blues"))),
+    }
 
 
 def style_feature_vector(labels: dict[str, Any]) -> np.ndarray:
-    return np.array([1.0 if (n == "major" and labels.get("mode") == "major") else
-                     float(labels.get(n) or 0.0) if n != "major" else 0.0 for n in STYLE_FEATURES])
+    """:data:`STYLE_FEATURES` as a vector, in that order."""
+    values = style_features(labels)
+    return np.array([values[name] for name in STYLE_FEATURES])
+
+
+@lru_cache(maxsize=1)
+def _style_arrays() -> dict[str, Any] | None:
+    """The model's arrays, converted once; None when no usable model ships."""
+    model = load_style_model()
+    if model is None or tuple(model.get("features", ())) != STYLE_FEATURES or model.get("kind") != "linear":
+        return None
+    sources = model.get("sources", [])
+    return {
+        "mean": np.asarray(model["mean"], dtype=float),
+        "scale": np.asarray(model["scale"], dtype=float),
+        "weights": np.asarray(model["weights"], dtype=float),  # (epochs, features)
+        "bias": np.asarray(model["bias"], dtype=float),
+        "epochs": list(model["epochs"]),
+        "source_composers": [c["composer"] for c in sources],
+        "source_epochs": [c["epoch"] for c in sources],
+        "source_centroids": np.asarray([c["centroid"] for c in sources], dtype=float).reshape(
+            len(sources), len(STYLE_FEATURES)),
+    }
+
+
+def epoch_probabilities(labels: dict[str, Any]) -> dict[str, float]:
+    """The style model's probability for every epoch ({} when no model ships)."""
+    arrays = _style_arrays()
+    if arrays is None:
+        return {}
+    z = (style_feature_vector(labels) - arrays["mean"]) / arrays["scale"]
+    logits = arrays["weights"] @ z + arrays["bias"]
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    return {epoch: float(v) for epoch, v in zip(arrays["epochs"], p, strict=True)}
 
 
 def estimate_epoch(labels: dict[str, Any]) -> tuple[str, str]:
-    """(epoch, nearest composer) from features; ("modern", "") when no model ships."""
-    model = load_style_model()
-    if model is None or tuple(model["features"]) != STYLE_FEATURES:
+    """(epoch, nearest composer) from musical features alone (never metadata): a linear model over
+    :data:`STYLE_FEATURES`, standardised (fitted as cross-validation chose: ``benchmarks/fit_style.py``),
+    then the training source of that epoch whose centroid lies nearest, named by its composer ("" when
+    that source is a collection of anonymous music, such as folk tunes or pop songs).
+    ("modern", "") when no model ships."""
+    arrays = _style_arrays()
+    if arrays is None:
         return "modern", ""
-    z = (style_feature_vector(labels) - np.array(model["mean"])) / np.array(model["scale"])
-    names = list(model["centroids"])
-    dists = [float(np.linalg.norm(z - np.array(model["centroids"][n]))) for n in names]
-    best = names[int(np.argmin(dists))]
-    return model["epoch_of"][best], model["display"].get(best, best)
+    z = (style_feature_vector(labels) - arrays["mean"]) / arrays["scale"]
+    epoch = arrays["epochs"][int(np.argmax(arrays["weights"] @ z + arrays["bias"]))]
+    rows = [i for i, e in enumerate(arrays["source_epochs"]) if e == epoch]
+    if not rows:
+        return epoch, ""
+    dists = np.linalg.norm(arrays["source_centroids"][rows] - z, axis=1)
+    return epoch, arrays["source_composers"][rows[int(np.argmin(dists))]]
