@@ -13,12 +13,12 @@ import argparse
 import json
 import logging
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import machine
 from cadenza.cli.progress import ProgressBar
 from cadenza.corpus import BuildConfig, CorpusStore, build_corpus, corpus_stats
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "corpus_build",
         "date": time.strftime("%Y-%m-%d"),
         "command": "python -m benchmarks.corpus_build " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": machine(),
         "full_build": first,
         "cached_rerun_s": round(rerun_s, 1),
         "cached_rerun_read": second["works_read_now"],

@@ -36,7 +36,6 @@ import csv
 import importlib
 import json
 import logging
-import platform
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import machine
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import mood_quadrant
 from cadenza.listen.mood import MOOD_FEATURES, MoodModel, mood_feature_vector
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "quick": args.quick,
         "command": "python -m benchmarks.fit_mood" + (" --quick" if args.quick else ""),
-        "machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
+        "machine": machine(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "data": {"dataset": "VGMIDI labelled (Ferreira & Whitehead 2019)", "rows": len(rows),
                  "pieces": len(set(r.piece for r in rows)), "games": len(set(r.game for r in rows)),

@@ -36,7 +36,6 @@ import json
 import logging
 import math
 import os
-import platform
 import random
 import sys
 import time
@@ -48,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import machine
 from cadenza.listen import style
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import EPOCHS
@@ -666,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "command": "python -m benchmarks.fit_style" + (" --quick" if args.quick else ""),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
+        "machine": machine(),
         "seconds": elapsed, "quick": args.quick,
         "data": {"works": int(full.sum()), "excerpt_rows": int((~full).sum()), "stats": stats,
                  "works_per_epoch": dict(Counter(r["work"].epoch for r in rows if not r["excerpt"])),

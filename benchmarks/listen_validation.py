@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import random
 import statistics
 import sys
@@ -27,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import machine
 from cadenza.listen.analyse import analyse_timed
 from cadenza.listen.labels import METERS
 from cadenza.score import read_score
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "listen_validation",
         "date": time.strftime("%Y-%m-%d"),
         "command": "python -m benchmarks.listen_validation" + (" --quick" if args.quick else ""),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": machine(),
     }
     try:
         from benchmarks.listen import key_eval

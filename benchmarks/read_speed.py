@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import random
 import statistics
 import sys
@@ -23,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import machine
 from cadenza.score import ReadLimits, read_score, write_score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "read_speed",
         "date": time.strftime("%Y-%m-%d"),
         "command": "python benchmarks/read_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": machine(),
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

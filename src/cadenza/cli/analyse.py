@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
 from cadenza.listen.labels import LABELS
 
 _GROUPS = (
@@ -59,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report)
         return 0
-    for line in report["warnings"]:
-        print(f"cadenza: warning: {line}", file=sys.stderr)
+    print_warnings(report["warnings"])
     labels = report["labels"]
     width = max(len(name) for name in labels)
     lines = [f"{report['source']}  ({len(labels)} labels in {report['analysis_s'] * 1000:.0f} ms)"]

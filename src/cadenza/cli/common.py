@@ -52,6 +52,11 @@ def limits_from(args: argparse.Namespace) -> ReadLimits:
         raise CadenzaError(str(exc)) from None
 
 
+def print_warnings(lines: list[str]) -> None:
+    for line in lines:
+        print(f"cadenza: warning: {line}", file=sys.stderr)
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 

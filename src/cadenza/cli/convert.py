@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +29,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report)
         return 0
-    for line in report["warnings"]:
-        print(f"cadenza: warning: {line}", file=sys.stderr)
+    print_warnings(report["warnings"])
     print(f"wrote {report['output']} ({report['parts']} parts, {report['bars']} bars, {report['notes']:,} notes)")
     return 0

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(summary)
         return 0
-    for line in summary["warnings"]:
-        print(f"cadenza: warning: {line}", file=sys.stderr)
+    print_warnings(summary["warnings"])
     rows = [
         ("title", summary["title"] or "—"),
         ("composer", summary["composer"] or "—"),
