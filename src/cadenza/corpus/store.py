@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import InputError, UsageError
-from cadenza.score.json_io import score_from_dict
+from cadenza.score.json_io import NOTE_FIELDS, score_from_dict
 from cadenza.score.limits import ReadLimits
 from cadenza.score.model import NOTE_DTYPE, Score
 from cadenza.score.write import atomic_write_bytes
@@ -85,7 +85,7 @@ class CorpusStore:
         if info.get("format") != FORMAT_NAME or info.get("version") != FORMAT_VERSION:
             raise InputError(f"corpus {self.name!r} was written in format version {info.get('version')}; this "
                              f"Cadenza reads version {FORMAT_VERSION}: rebuild it with cadenza corpus build")
-        return info  # type: ignore[no-any-return]
+        return info
 
     def write_info(self, info: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -166,5 +166,5 @@ class CorpusStore:
             start, end = shard["offsets"][row["shard_index"]], shard["offsets"][row["shard_index"] + 1]
             notes = shard["notes"][start:end]
         doc = dict(row["score"])
-        doc["notes"] = {name: notes[name].tolist() for name in NOTE_DTYPE.names}
+        doc["notes"] = {name: notes[name].tolist() for name in NOTE_FIELDS}
         return score_from_dict(doc, ReadLimits(max_notes=10**8, max_duration_s=1e9, max_measures=10**8))

@@ -65,7 +65,7 @@ def melody_hash(score: Score) -> str:
 @lru_cache(maxsize=2)
 def _jsb(path: str) -> dict[str, list[list[list[float]]]]:
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)  # type: ignore[no-any-return]
+        return json.load(fh)
 
 
 def jsb_score(ref: WorkRef) -> Score:

@@ -123,7 +123,7 @@ def load_style_model() -> dict[str, Any] | None:
     path = resources.files("cadenza.listen").joinpath("models/style.json")
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 #: Features the style model reads, all computed from labels that ``analyse`` has already worked out (never

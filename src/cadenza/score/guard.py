@@ -93,7 +93,7 @@ def run_guarded(
         proc.join(5.0)
         parent_conn.close()
     if kind == "ok":
-        return payload  # type: ignore[no-any-return]
+        return payload
     if kind == "memory":
         raise ParserMemoryError(
             f"the {what} ran out of memory (limit {max_memory_mb} MB, raised with "

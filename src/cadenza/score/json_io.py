@@ -29,6 +29,7 @@ from cadenza.score.model import (
 )
 
 FORMAT_NAME = "cadenza-score"
+NOTE_FIELDS: tuple[str, ...] = tuple(NOTE_DTYPE.names or ())
 FORMAT_VERSION = 1
 
 
@@ -45,7 +46,7 @@ def score_to_dict(score: Score) -> dict[str, Any]:
         "time_signatures": [[t.onset_ticks, t.numerator, t.denominator] for t in score.time_signatures],
         "key_signatures": [[k.onset_ticks, k.sharps, k.mode] for k in score.key_signatures],
         "tempos": [[t.onset_ticks, t.bpm] for t in score.tempos],
-        "notes": {name: score.notes[name].tolist() for name in NOTE_DTYPE.names},
+        "notes": {name: score.notes[name].tolist() for name in NOTE_FIELDS},
     }
 
 
@@ -64,7 +65,7 @@ def score_from_dict(doc: Any, limits: ReadLimits, source: str = "") -> Score:
         if count > limits.max_notes:
             raise over_limit("note count", count, "max_notes", limits)
         notes = np.zeros(count, dtype=NOTE_DTYPE)
-        for name in NOTE_DTYPE.names:
+        for name in NOTE_FIELDS:
             values = cols[name]
             if len(values) != count:
                 raise CorruptFileError(f"notes column {name!r} has {len(values)} values, expected {count}")

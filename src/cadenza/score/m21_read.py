@@ -127,10 +127,7 @@ def score_from_music21(obj: Any, limits: ReadLimits, source: str) -> tuple[Score
         if not scores:
             raise CorruptFileError("the file holds no score")
         obj = scores[0]
-    if isinstance(obj, stream.Score):
-        m21_parts = list(obj.parts) or [obj]
-    else:
-        m21_parts = [obj]
+    m21_parts: list[Any] = (list(obj.parts) or [obj]) if isinstance(obj, stream.Score) else [obj]
 
     parts: list[Part] = []
     rows: list[tuple[int, int, int, int, int]] = []
@@ -146,9 +143,9 @@ def score_from_music21(obj: Any, limits: ReadLimits, source: str) -> tuple[Score
     # pickup: a first measure shorter than its bar, padded on the left
     first = m21_parts[0]
     pickup = 0
-    measures = first.getElementsByClass(stream.Measure)
-    if measures:
-        m0 = measures[0]
+    first_measures = first.getElementsByClass(stream.Measure)
+    if first_measures:
+        m0 = first_measures[0]
         if m0.paddingLeft and m0.duration.quarterLength < m0.barDuration.quarterLength:
             pickup = _ticks(m0.duration.quarterLength)
 

@@ -36,7 +36,7 @@ def transpose(score: Score, semitones: int) -> Score:
     return score.replace(notes=notes, key_signatures=keys)
 
 
-def _map_window(entries: tuple, start: int, end: int) -> list:  # type: ignore[type-arg]
+def _map_window(entries: tuple, start: int, end: int) -> list:
     """Map entries for the window [start, end): the one in force at ``start`` moved to 0, later ones
     shifted."""
     out = []

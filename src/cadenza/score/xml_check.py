@@ -151,10 +151,21 @@ def _safe_parser() -> xml.parsers.expat.XMLParserType:
     return parser
 
 
+@dataclass
+class _ScanState:
+    depth: int = 0
+    root: str = ""
+    parts: int = 0
+    measures: int = 0
+    measures_max: int = 0
+    notes: int = 0
+    divisions: float = 1.0
+    text: list[str] | None = None
+
+
 def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
     """Scan MusicXML bytes; raise a one-line error for anything hostile or broken."""
-    state = {"depth": 0, "root": "", "parts": 0, "measures": 0, "measures_max": 0, "notes": 0,
-             "divisions": 1.0, "text": None}
+    state = _ScanState()
     meters: list[tuple[str, str]] = []  # (beats, beat-type) of each <time>, composite parts joined by '+'
     time_parts: dict[str, list[str]] = {"beats": [], "beat-type": []}
     max_depth = limits.max_xml_depth
@@ -163,44 +174,44 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
     max_quarters = limits.max_note_quarters
 
     def start(tag: str, _attrs: dict[str, str]) -> None:
-        state["depth"] += 1
-        if state["depth"] > max_depth:
-            raise over_limit("XML nesting depth", state["depth"], "max_xml_depth", limits)
-        if not state["root"]:
-            state["root"] = tag
+        state.depth += 1
+        if state.depth > max_depth:
+            raise over_limit("XML nesting depth", state.depth, "max_xml_depth", limits)
+        if not state.root:
+            state.root = tag
             if tag not in MUSICXML_ROOTS:
                 raise UnsupportedFormatError(f"not a MusicXML score (root element <{tag}>)")
-        elif tag == "part" and state["depth"] == 2:
-            state["parts"] += 1
-            state["measures"] = 0
+        elif tag == "part" and state.depth == 2:
+            state.parts += 1
+            state.measures = 0
         elif tag == "measure":
-            state["measures"] += 1
-            if state["measures"] > max_measures:
-                raise over_limit("measures in one part", state["measures"], "max_measures", limits)
+            state.measures += 1
+            if state.measures > max_measures:
+                raise over_limit("measures in one part", state.measures, "max_measures", limits)
         elif tag == "note":
-            state["notes"] += 1
-            if state["notes"] > max_notes:
-                raise over_limit("note count", state["notes"], "max_notes", limits)
+            state.notes += 1
+            if state.notes > max_notes:
+                raise over_limit("note count", state.notes, "max_notes", limits)
         if tag in ("divisions", "duration", "beats", "beat-type"):
-            state["text"] = []
+            state.text = []
         elif tag == "time":
             time_parts["beats"].clear()
             time_parts["beat-type"].clear()
 
     def chars(text: str) -> None:
-        if state["text"] is not None:
-            state["text"].append(text)
+        if state.text is not None:
+            state.text.append(text)
 
     def end(tag: str) -> None:
-        state["depth"] -= 1
+        state.depth -= 1
         if tag == "measure":
-            state["measures_max"] = max(state["measures_max"], state["measures"])
+            state.measures_max = max(state.measures_max, state.measures)
         elif tag == "time" and time_parts["beats"]:
             meters.append(("+".join(time_parts["beats"]), "+".join(time_parts["beat-type"])))
-        if state["text"] is None or tag not in ("divisions", "duration", "beats", "beat-type"):
+        if state.text is None or tag not in ("divisions", "duration", "beats", "beat-type"):
             return
-        raw = "".join(state["text"]).strip()
-        state["text"] = None
+        raw = "".join(state.text).strip()
+        state.text = None
         if tag in ("beats", "beat-type"):
             time_parts[tag].append(raw)
             return
@@ -211,11 +222,11 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
         if tag == "divisions":
             if not value > 0 or not math.isfinite(value):
                 raise CorruptFileError(f"<divisions> must be a positive number, not {raw[:20]!r}")
-            state["divisions"] = value
+            state.divisions = value
         elif not value >= 0:  # negative or NaN
             raise CorruptFileError(f"<duration> must not be negative, not {raw[:20]!r}")
-        elif value / state["divisions"] > max_quarters:
-            raise over_limit("one note's length in quarter notes", value / state["divisions"],
+        elif value / state.divisions > max_quarters:
+            raise over_limit("one note's length in quarter notes", value / state.divisions,
                              "max_note_quarters", limits)
 
     parser = _safe_parser()
@@ -227,7 +238,7 @@ def check_musicxml(data: bytes, limits: ReadLimits) -> XmlSummary:
     except xml.parsers.expat.ExpatError as exc:
         raise CorruptFileError(f"not well-formed XML: {exc}") from None
     check_meters(meters)
-    if state["root"] == "score-timewise":
+    if state.root == "score-timewise":
         raise UnsupportedFormatError("timewise MusicXML (<score-timewise>) is not supported; "
                                      "save it as partwise MusicXML")
-    return XmlSummary(state["root"], state["parts"], state["measures_max"], state["notes"])
+    return XmlSummary(state.root, state.parts, state.measures_max, state.notes)
