@@ -1,6 +1,6 @@
 """Reading speed: MIDI and MusicXML files per second through Cadenza's readers.
 
-    python benchmarks/read_speed.py [--midi-files N] [--xml-files N] [--repeats R]
+    python -m benchmarks.read_speed [--midi-files N] [--xml-files N] [--repeats R]
 
 MIDI: the Nottingham MIDI collection in ../shared/datasets (real-world files) when present, else MIDI files
 that Cadenza writes from music21's Bach chorales. MusicXML: compressed .mxl files from music21's bundled
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "benchmark": "read_speed",
         "date": time.strftime("%Y-%m-%d"),
-        "command": "python benchmarks/read_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m benchmarks.read_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),
         "results": results,
     }
