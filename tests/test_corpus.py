@@ -123,3 +123,13 @@ def test_missing_dataset_and_bad_source_are_clear(home: Path, capsys: pytest.Cap
     assert "unknown source" in capsys.readouterr().err
     assert main(["corpus", "stats", "nothing-here"]) == 2
     assert "no corpus named 'nothing-here'" in capsys.readouterr().err
+
+
+def test_jsb_keeps_its_official_splits(shared_dir: Path, home: Path) -> None:
+    report = build_corpus(BuildConfig(name="jsb", sources=("jsb",), workers=1))
+    assert report["works_ok"] == 382
+    assert report["dedupe"]["split_counts"] == {"train": 229, "valid": 76, "test": 77}
+    rows = CorpusStore("jsb").manifest()
+    assert all(r["split"] == r["official_split"] for r in rows)
+    first = next(r for r in rows if r["relpath"] == "train/0")
+    assert first["labels"]["ensemble"] == "satb-choir" and first["labels"]["epoch"] == "baroque"

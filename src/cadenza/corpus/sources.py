@@ -62,12 +62,14 @@ class WorkRef:
 
 
 def find_datasets(start: Path | None = None) -> Path | None:
-    """A ``shared/datasets`` folder next to the working directory or any of its parents."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "shared" / "datasets"
-        if candidate.is_dir():
-            return candidate
+    """A ``shared/datasets`` folder in the working directory or one of its parents, else beside the checkout
+    that this package runs from (a development install)."""
+    places = [(start or Path.cwd()).resolve(), Path(__file__).resolve()]
+    for place in places:
+        for folder in (place, *place.parents):
+            candidate = folder / "shared" / "datasets"
+            if candidate.is_dir():
+                return candidate
     return None
 
 
