@@ -45,7 +45,7 @@ def score_summary(score: Score) -> dict[str, Any]:
         "length_quarters": score.length_ticks / TICKS_PER_QUARTER,
         "notes": score.note_count,
         "meter": str(first_ts),
-        "meter_changes": [{"bar": score.locate(t.onset_ticks)[0] + 1, "meter": str(t)}
+        "meter_changes": [{"bar": score.bar_number(score.locate(t.onset_ticks)[0]), "meter": str(t)}
                           for t in score.time_signatures[1:]],
         "key_signature": str(first_key) if first_key else None,
         "key_signature_sharps": first_key.sharps if first_key else None,

@@ -6,6 +6,7 @@ import argparse
 
 from cadenza import api
 from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
+from cadenza.listen.labels import TONICS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,11 +61,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-_NAMES = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B"]
 
 
 def _pitch_name(midi: int) -> str:
-    return f"{_NAMES[midi % 12]}{midi // 12 - 1}"
+    return f"{TONICS[midi % 12]}{midi // 12 - 1}"
 
 
 def _clock(seconds: float) -> str:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -49,6 +50,8 @@ class BuildConfig:
             raise UsageError("--workers must be at least 1")
         if self.limit is not None and self.limit < 1:
             raise UsageError("--limit must be at least 1")
+        if not self.timeout_s > 0:
+            raise UsageError("--timeout-s must be positive")
         if not self.sources:
             raise UsageError("give at least one --source")
 
@@ -63,12 +66,19 @@ def list_works(sources: Iterable[str], limit: int | None = None) -> list[WorkRef
     seen: dict[str, WorkRef] = {}
     for spec in sources:
         for ref in works_for(spec):
-            seen.setdefault(ref.work_id, ref)
+            other = seen.setdefault(ref.work_id, ref)
+            if other.path != ref.path:
+                raise UsageError(f"two sources give the work id {ref.work_id!r} ({other.path} and {ref.path}): "
+                                 "build folders with the same name into separate corpora (--name)")
     refs = sorted(seen.values(), key=lambda r: r.work_id)
     if limit is not None and limit < len(refs):
         refs = sorted(refs, key=lambda r: hashlib.sha1(f"sample:{r.work_id}".encode()).hexdigest())[:limit]
         refs.sort(key=lambda r: r.work_id)
     return refs
+
+
+# failures worth another try when the build is given more time (or memory) than the one that failed
+_RETRIED = ("ParseTimeoutError", "ParserMemoryError", "WorkerCrash")
 
 
 def _read_chunk(refs: list[WorkRef], limits: ReadLimits) -> list[WorkResult]:
@@ -88,7 +98,7 @@ def _row(result: WorkResult, stamp: list[int]) -> dict[str, Any]:
     labels = result.labels
     md = result.header["metadata"]
     row.update(
-        status="ok", title=md.get("title", ""), composer=labels.get("composer") or md.get("composer", ""),
+        status="ok", title=md.get("title", ""), composer=result.known_composer,
         epoch=labels.get("epoch"), form=labels.get("form"), licence=md.get("licence", ""),
         content_hash=result.content_hash, melody_hash=result.melody_hash,
         notes=int(len(result.notes)) if result.notes is not None else 0, labels=labels, score=result.header,
@@ -101,6 +111,12 @@ def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Pa
     """Build (or resume, or refresh) the corpus ``config.name``; returns a report of what happened."""
     started = time.time()
     store = CorpusStore(config.name, home)
+    with store.lock():
+        return _build_locked(store, config, progress, started)
+
+
+def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | None,
+                  started: float) -> dict[str, Any]:
     if config.rebuild or not store.compatible():
         if store.exists() and not config.rebuild:
             log.warning("corpus %r is in an older format: rebuilding it", config.name)
@@ -113,7 +129,8 @@ def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Pa
     for ref in refs:
         stamps[ref.work_id] = _stamp(ref)
         done = latest.get(ref.work_id)
-        if done is None or done.get("stamp") != stamps[ref.work_id]:
+        if done is None or done.get("stamp") != stamps[ref.work_id] or done.get("path") != ref.path or (
+                done.get("kind") in _RETRIED and done.get("timeout_s", 0) < config.timeout_s):
             todo.append(ref)
     cached = len(refs) - len(todo)
     log.info("%d works listed, %d already read, %d to read", len(refs), cached, len(todo))
@@ -149,6 +166,7 @@ def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Pa
                 pending_ok.append((result, stamp))
             else:
                 row = _row(result, stamp)
+                row["timeout_s"] = config.timeout_s  # a later build with more time retries timeouts
                 failed.append(row)
                 latest[row["id"]] = row
         if failed:
@@ -168,21 +186,45 @@ def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Pa
         else:
             import music21  # noqa: F401 - loaded once here, so forked workers start warm
 
-            with ProcessPoolExecutor(config.workers, mp_context=get_context("fork")) as pool:
-                queue = iter(chunks)
-                running: set[Future[list[WorkResult]]] = set()
-                for chunk in queue:  # keep a bounded number of tasks in flight
-                    running.add(pool.submit(_read_chunk, chunk, limits))
-                    if len(running) >= 4 * config.workers:
-                        finished, running = wait(running, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            collect(future.result())
-                for future in running:
-                    collect(future.result())
+            crashed = _run_pool(chunks, config.workers, limits, collect)
+            for chunk in crashed:  # a chunk whose worker died: each work alone, so one crasher is named
+                for ref in chunk:
+                    if _run_pool([[ref]], 1, limits, collect):
+                        collect([WorkResult(ref, False, "the reader process crashed (out of memory or a "
+                                                       "fault in a library)", "WorkerCrash")])
     finally:
         flush()  # what was read is kept, even when the build is interrupted
 
     return _finish(store, config, refs, latest, cached, started)
+
+
+def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,
+              collect: Callable[[list[WorkResult]], None]) -> list[list[WorkRef]]:
+    """Read chunks in worker processes, passing results to ``collect``; returns the chunks whose worker
+    died (the pool is then broken, so every chunk not yet read is returned with them)."""
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+    running: dict[Future[list[WorkResult]], list[WorkRef]] = {}
+    failed: list[list[WorkRef]] = []
+    queue = iter(chunks)
+    try:
+        while True:
+            for chunk in queue:  # keep a bounded number of tasks in flight
+                running[pool.submit(_read_chunk, chunk, limits)] = chunk
+                if len(running) >= 4 * workers:
+                    break
+            if not running:
+                return failed
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                chunk = running.pop(future)
+                try:
+                    collect(future.result())
+                except BrokenProcessPool:
+                    failed.append(chunk)
+            if failed:
+                return failed + list(running.values()) + list(queue)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _finish(store: CorpusStore, config: BuildConfig, refs: list[WorkRef], latest: dict[str, dict[str, Any]],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,6 @@ LICENCES = {
     "vgmidi": "VGMIDI, research use (arrangements of game music)",
     "folder": "the user's own files",
 }
-_X_LINE = re.compile(rb"^X:", re.MULTILINE)
 JSB_FILE = "jsb-chorales-16th.json"
 
 
@@ -74,11 +72,15 @@ def find_datasets(start: Path | None = None) -> Path | None:
 
 
 def _tunes(path: Path) -> list[tuple[str, int]]:
-    """(X: number, position) of every tune in an ABC file, from a cheap text scan."""
-    data = path.read_bytes()
-    if len(_X_LINE.findall(data)) <= 1:
+    """(X: number, position) of every tune in an ABC file; positions alone when the X: numbers are missing
+    or repeated (so no tune is lost to a clash)."""
+    tunes = split_tunes(decode_abc(path.read_bytes()))
+    if len(tunes) <= 1:
         return [("", -1)]
-    return [(t.number, t.index) for t in split_tunes(decode_abc(data))]
+    numbers = [t.number for t in tunes]
+    if all(numbers) and len(set(numbers)) == len(numbers):
+        return [(t.number, t.index) for t in tunes]
+    return [("", t.index) for t in tunes]
 
 
 def _files(root: Path, extensions: tuple[str, ...]) -> list[Path]:

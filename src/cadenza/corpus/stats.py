@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.corpus.store import CorpusStore
+from cadenza.errors import OutputError
 from cadenza.listen.labels import LABELS
 
 CHART_LABELS = ("epoch", "ensemble", "form", "mode", "meter", "density", "texture", "mood", "tempo_class",
@@ -79,9 +80,13 @@ def stats_chart(stats: dict[str, Any], path: Path) -> Path:
         ax.axis("off")
     fig.suptitle(f"corpus {stats['name']}: {stats['works']:,} works, {stats['notes']:,} notes", fontsize=13)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, dpi=90)
+        tmp.replace(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write the chart {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
     return path

@@ -118,9 +118,31 @@ class CorpusStore:
                 except json.JSONDecodeError:
                     continue
 
+    def lock(self) -> Any:
+        """An exclusive lock on the corpus for a build (two builds at once would overwrite each other's
+        shards); raises UsageError if another build holds it. Use as a context manager."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = (self.folder.parent / f".{self.name}.lock").open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise UsageError(f"corpus {self.name!r} is being built by another process; wait for it to "
+                             "finish") from None
+        return handle
+
     def append_log(self, rows: list[dict[str, Any]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if self.log_path.is_file() and self.log_path.stat().st_size:
+            with self.log_path.open("rb") as fh:  # a crash mid-line left a torn row: end it first
+                fh.seek(-1, os.SEEK_END)
+                torn = fh.read(1) != b"\n"
         with self.log_path.open("a", encoding="utf-8") as fh:
+            if torn:
+                fh.write("\n")
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
             fh.flush()

@@ -22,6 +22,7 @@ from cadenza.corpus.sources import WorkRef, licence_of
 from cadenza.errors import CadenzaError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.features import View
+from cadenza.listen.style import composer_from_metadata
 from cadenza.score import TICKS_PER_QUARTER, Part, ReadLimits, Score, TimeSignature, read_score_result
 from cadenza.score.json_io import score_to_dict
 from cadenza.score.model import NOTE_DTYPE, Metadata
@@ -40,6 +41,7 @@ class WorkResult:
     labels: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     melody_hash: str = ""
+    known_composer: str = ""  # from metadata or the source, never a style guess
     warnings: list[str] = field(default_factory=list)
 
 
@@ -108,8 +110,10 @@ def read_work(ref: WorkRef, limits: ReadLimits) -> WorkResult:
         labels = analyse(score)
         header = score_to_dict(score)
         del header["notes"]
+        known = composer_from_metadata(score)
         return WorkResult(ref, True, header=header, notes=np.asarray(score.notes), labels=labels,
-                          content_hash=content_hash(score), melody_hash=melody_hash(score), warnings=warnings)
+                          content_hash=content_hash(score), melody_hash=melody_hash(score), warnings=warnings,
+                          known_composer=known[0] if known else score.metadata.composer)
     except CadenzaError as exc:
         return WorkResult(ref, False, str(exc), type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - a file that breaks a reader is recorded, never stops a build

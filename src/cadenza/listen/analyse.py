@@ -42,7 +42,7 @@ def analyse(score: Score) -> dict[str, Any]:
 
     sig = view.main_signature
     out["meter"] = str(sig) if str(sig) in METERS else "other"
-    out["tempo_bpm"] = score.tempos[0].bpm if score.tempos else 120.0
+    out["tempo_bpm"] = score.tempos[0].bpm if score.tempos and score.tempos[0].onset_ticks == 0 else 120.0
     out["length_bars"] = score.bar_count
     out["length_s"] = score.duration_s
 
@@ -63,6 +63,8 @@ def analyse(score: Score) -> dict[str, Any]:
 
     chords = harmony.beat_chords(view)
     out["harmonic_vocabulary"], out["triad_ratio"], out["seventh_ratio"] = harmony.vocabulary(chords)
+    if out["texture"] == "monophonic":  # a single line implies harmony (progression, cadences) but has no chords
+        out["harmonic_vocabulary"] = "none"
     out["dissonance"] = harmony.dissonance(view)
     changes = harmony.changes(chords)
     out["harmonic_rhythm"] = len(changes) / max(score.bar_count, 1)

@@ -10,8 +10,9 @@ import numpy as np
 
 from cadenza.score.model import TICKS_PER_QUARTER, Score, TimeSignature
 
-#: the sounding grid's step: a sixteenth note
+#: the sounding grid's step: a sixteenth note (coarser for extremely long pieces, see View.grid_ticks)
 GRID_TICKS = TICKS_PER_QUARTER // 4
+MAX_GRID_STEPS = 250_000  # bounds the grid at 128 x 250k int16 = 64 MB
 
 
 def beat_ticks_of(sig: TimeSignature) -> int:
@@ -20,6 +21,15 @@ def beat_ticks_of(sig: TimeSignature) -> int:
     if sig.denominator >= 8 and sig.numerator in (6, 9, 12, 15, 18, 24):
         return unit * 3
     return unit
+
+
+def beat_quarters_of_meter(meter: str) -> float:
+    """The felt beat of a meter label ('6/8') in quarter notes; a quarter for 'other'."""
+    try:
+        numerator, denominator = (int(v) for v in str(meter).split("/"))
+        return beat_ticks_of(TimeSignature(0, numerator, denominator)) / TICKS_PER_QUARTER
+    except ValueError:
+        return 1.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,27 @@ class View:
         return beat_ticks_of(self.main_signature)
 
     @cached_property
+    def phase_ticks(self) -> int:
+        """Ticks to add so that beats fall on multiples of ``beat_ticks``: a pickup shorter than a beat (an
+        eighth-note upbeat) would otherwise put every downbeat off the grid."""
+        return (-self.score.pickup_ticks) % self.beat_ticks
+
+    @cached_property
+    def grid_ticks(self) -> int:
+        """The sounding grid's step: a sixteenth, doubled until the piece fits in MAX_GRID_STEPS steps."""
+        span = self.end_ticks + self.phase_ticks
+        step = GRID_TICKS
+        while span / step > MAX_GRID_STEPS:
+            step *= 2
+        return step
+
+    @cached_property
+    def end_ticks(self) -> int:
+        """Where the last pitched note ends (trailing silence needs no grid)."""
+        n = self.pitched
+        return int((n["onset_ticks"] + n["duration_ticks"]).max()) if len(n) else 0
+
+    @cached_property
     def length_beats(self) -> float:
         return max(self.score.length_ticks / self.beat_ticks, 1e-9)
 
@@ -62,21 +93,23 @@ class View:
     @cached_property
     def sounding(self) -> np.ndarray:
         """(steps, 128) counts of pitched notes sounding in each sixteenth-note step."""
-        steps = max(int(np.ceil(self.score.length_ticks / GRID_TICKS)), 1)
+        step, phase = self.grid_ticks, self.phase_ticks
+        steps = max(int(np.ceil((self.end_ticks + phase) / step)), 1)
         grid = np.zeros((steps + 1, 128), dtype=np.int16)
         n = self.pitched
         if len(n):
-            start = n["onset_ticks"] // GRID_TICKS
-            end = np.maximum((n["onset_ticks"] + n["duration_ticks"] + GRID_TICKS - 1) // GRID_TICKS, start + 1)
+            onsets = n["onset_ticks"] + phase
+            start = onsets // step
+            end = np.maximum((onsets + n["duration_ticks"] + step - 1) // step, start + 1)
             np.add.at(grid, (start, n["pitch"]), 1)
             np.add.at(grid, (np.minimum(end, steps), n["pitch"]), -1)
-            grid = np.cumsum(grid, axis=0)
+            grid = np.cumsum(grid, axis=0, dtype=np.int16)
         return grid[:steps]
 
     @cached_property
     def beat_chroma(self) -> np.ndarray:
         """(beats, 12) duration-weighted pitch classes sounding in each beat (the bass doubled in weight)."""
-        steps_per_beat = max(self.beat_ticks // GRID_TICKS, 1)
+        steps_per_beat = max(self.beat_ticks // self.grid_ticks, 1)
         grid = self.sounding > 0
         beats = int(np.ceil(len(grid) / steps_per_beat))
         padded = np.zeros((beats * steps_per_beat, 128), dtype=bool)

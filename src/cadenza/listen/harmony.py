@@ -60,8 +60,8 @@ def beat_chords(view: View) -> BeatChords:
 
 
 def vocabulary(chords: BeatChords) -> tuple[str, float, float]:
-    """(harmonic vocabulary, share of triads, share of seventh chords) over beats with two or more pitch
-    classes sounding."""
+    """(harmonic vocabulary, share of triads, share of seventh chords) over the beats where anything
+    sounds."""
     named = [q for q in chords.qualities if q]
     heard = int((chords.match > 0).sum())
     if heard == 0 or len(named) < 0.2 * heard:
@@ -120,21 +120,21 @@ def cadences(view: View, chords: BeatChords, tonic: int, mode: str) -> list[str]
     """Cadences where a chord change lands on a strong beat (a bar's first beat, or its middle in 4/4 and
     other even meters) and is held there: the chord lasts 2 beats or more, or the melody holds a note that
     long (a chorale's fermata), or the piece ends. V→I authentic, IV→I plagal, V→vi deceptive, anything→V
-    half. Written like 'authentic@9' (bar number from 1)."""
+    half. Written like 'authentic@9' (bar numbers as printed: a pickup is bar 0)."""
     idx = changes(chords)
     if len(idx) < 2:
         return []
-    beat = view.beat_ticks
+    beat, phase = view.beat_ticks, view.phase_ticks  # beat indices of the (phase-shifted) chord grid
     starts = view.score.bar_starts()
     strong: set[int] = set()
     for i, s in enumerate(starts.tolist()):
-        strong.add(s // beat)
+        strong.add((s + phase) // beat)
         sig = view.score.time_signature_at(s)
         bar_beats = (starts[i + 1] - s) // beat if i + 1 < len(starts) else sig.bar_ticks // beat
         if bar_beats >= 4 and bar_beats % 2 == 0:
-            strong.add(s // beat + bar_beats // 2)
+            strong.add((s + phase) // beat + bar_beats // 2)
     top = view.top_voice
-    held_melody = set((top["onset_ticks"][top["duration_ticks"] >= 2 * beat] // beat).tolist())
+    held_melody = set(((top["onset_ticks"][top["duration_ticks"] >= 2 * beat] + phase) // beat).tolist())
     out = []
     for k in range(1, len(idx)):
         here = idx[k]
@@ -153,7 +153,7 @@ def cadences(view: View, chords: BeatChords, tonic: int, mode: str) -> list[str]
         elif after == 7 and before != 7:
             kind = "half"
         if kind:
-            bar = int(np.searchsorted(starts, here * beat, side="right"))
+            bar = view.score.bar_number(int(np.searchsorted(starts, here * beat - phase, side="right")) - 1)
             out.append(f"{kind}@{bar}")
     return out
 
@@ -193,11 +193,12 @@ def is_blues(view: View, tonic: int) -> bool:
     starts = view.score.bar_starts()
     if len(starts) < 12:
         return False
-    beat = view.beat_ticks
+    beat, phase = view.beat_ticks, view.phase_ticks
     chroma = view.beat_chroma
     bar_roots = []
     for i, s in enumerate(starts):
-        lo, hi = s // beat, (starts[i + 1] // beat if i + 1 < len(starts) else len(chroma))
+        lo = (s + phase) // beat
+        hi = (starts[i + 1] + phase) // beat if i + 1 < len(starts) else len(chroma)
         bar = chroma[lo:hi].sum(axis=0)
         if not bar.any():
             bar_roots.append(-1)

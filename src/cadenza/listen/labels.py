@@ -14,6 +14,7 @@ Kinds:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,7 @@ LABELS: tuple[LabelSpec, ...] = (
     LabelSpec("leap_ratio", "number", "share of melodic intervals larger than a major third"),
     LabelSpec("contour", "category", "overall melodic shape of the top voice", CONTOURS),
     # rhythm
-    LabelSpec("syncopation", "number", "share of onsets on weak positions not followed by a stronger one, 0..1"),
+    LabelSpec("syncopation", "number", "share of notes that start off the beat and are held across the next beat"),
     LabelSpec("note_value_entropy", "number", "entropy of the note-value distribution", unit="bits"),
     _bucket("rhythmic_complexity", "note_value_entropy", ("simple", "moderate", "complex"), (1.5, 2.5),
             "note-value entropy as a bucket"),
@@ -113,7 +114,8 @@ LABELS: tuple[LabelSpec, ...] = (
             "loudness as a dynamic marking"),
     LabelSpec("velocity_spread", "number", "standard deviation of velocity", unit="velocity"),
     # harmony
-    LabelSpec("harmonic_vocabulary", "category", "what most chords are", HARMONIC_VOCABULARIES),
+    LabelSpec("harmonic_vocabulary", "category", "what most chords are (none for a single line)",
+              HARMONIC_VOCABULARIES),
     LabelSpec("triad_ratio", "number", "share of beat chords that are triads"),
     LabelSpec("seventh_ratio", "number", "share of beat chords that are seventh chords"),
     LabelSpec("dissonance", "number", "share of sounding intervals that are dissonant (2nds, 7ths, tritones)"),
@@ -132,6 +134,16 @@ LABELS: tuple[LabelSpec, ...] = (
 )
 
 LABELS_BY_NAME: dict[str, LabelSpec] = {spec.name: spec for spec in LABELS}
+
+
+def number_label(labels: dict[str, Any], name: str) -> float:
+    """A number label as a float; 0.0 when it is missing, not a number or not finite (models read this)."""
+    value = labels.get(name)
+    try:
+        out = float(value) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+    return out if math.isfinite(out) else 0.0
 
 
 def mood_quadrant(valence: float, arousal: float) -> str:

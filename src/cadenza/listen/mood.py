@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.listen.features import beat_quarters_of_meter
+from cadenza.listen.labels import number_label
+
 #: What the mood model reads, each from the labels of ``analyse`` (derived ones noted). Fewer features did as
 #: well in cross-validation as the 17 of the prior; see benchmarks/fit_mood.py and its results.
 MOOD_FEATURES = (
@@ -29,31 +32,17 @@ MOOD_FEATURES = (
 )  # fmt: skip
 
 
-def _beat_quarters(meter: Any) -> float:
-    """The felt beat of a meter label in quarter notes (as the analysers count beats; a quarter for 'other')."""
-    try:
-        numerator, denominator = (int(v) for v in str(meter).split("/"))
-    except ValueError:
-        return 1.0
-    unit = 4.0 / denominator
-    return unit * 3 if denominator >= 8 and numerator in (6, 9, 12, 15, 18, 24) else unit
-
-
-def _number(labels: dict[str, Any], name: str) -> float:
-    value = labels.get(name)
-    return float(value) if value is not None and math.isfinite(float(value)) else 0.0
-
-
 def mood_feature_vector(labels: dict[str, Any]) -> np.ndarray:
     """The features the mood model reads, from already computed labels."""
-    tempo = _number(labels, "tempo_bpm") or 120.0
+    tempo = number_label(labels, "tempo_bpm") or 120.0
+    onsets_per_second = (number_label(labels, "onset_density") * beat_quarters_of_meter(str(labels.get("meter")))
+                         * tempo / 60.0)
     derived = {
         "major": 1.0 if labels.get("mode") == "major" else 0.0,
         "log_tempo": math.log(max(tempo, 1.0)),
-        "log_onset_rate": math.log(max(_number(labels, "onset_density") * _beat_quarters(labels.get("meter"))
-                                       * tempo / 60.0, 0.05)),
+        "log_onset_rate": math.log(max(onsets_per_second, 0.05)),
     }
-    return np.array([derived[name] if name in derived else _number(labels, name) for name in MOOD_FEATURES])
+    return np.array([derived[name] if name in derived else number_label(labels, name) for name in MOOD_FEATURES])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ def syncopation(view: View) -> float:
     if not len(notes):
         return 0.0
     beat = view.beat_ticks
-    onsets, ends, parts = notes["onset_ticks"], notes["onset_ticks"] + notes["duration_ticks"], notes["part"]
+    onsets = notes["onset_ticks"] + view.phase_ticks  # beats fall on multiples of ``beat``
+    ends, parts = onsets + notes["duration_ticks"], notes["part"]
     off_beat = onsets % beat != 0
     next_beat = (onsets // beat + 1) * beat
     crosses = off_beat & (ends > next_beat)
@@ -50,12 +51,14 @@ def note_value_entropy(view: View) -> float:
 def rest_ratio(view: View) -> float:
     """Share of beats in which nothing sounds (drums count as sound)."""
     score = view.score
-    beats = max(int(np.ceil(score.length_ticks / view.beat_ticks)), 1)
+    beat, phase = view.beat_ticks, view.phase_ticks
+    beats = max(int(np.ceil((score.length_ticks + phase) / beat)), 1)
     covered = np.zeros(beats + 1, dtype=np.int32)
     notes = score.notes
     if len(notes):
-        start = notes["onset_ticks"] // view.beat_ticks
-        end = np.maximum((notes["onset_ticks"] + notes["duration_ticks"] - 1) // view.beat_ticks + 1, start + 1)
+        onsets = notes["onset_ticks"] + phase
+        start = onsets // beat
+        end = np.maximum((onsets + notes["duration_ticks"] - 1) // beat + 1, start + 1)
         np.add.at(covered, start, 1)
         np.add.at(covered, np.minimum(end, beats), -1)
     silent = np.cumsum(covered)[:beats] == 0

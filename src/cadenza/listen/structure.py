@@ -6,12 +6,14 @@ import numpy as np
 
 from cadenza.listen.features import GRID_TICKS, View
 
+MAX_WINDOWS = 1500
+
 
 def _bar_slices(view: View) -> list[np.ndarray]:
+    """The pitched notes of each bar (notes are sorted by onset, so one split does it)."""
     starts = view.score.bar_starts()
     notes = view.pitched
-    idx = np.searchsorted(starts, notes["onset_ticks"], side="right") - 1
-    return [notes[idx == b] for b in range(len(starts))]
+    return np.split(notes, np.searchsorted(notes["onset_ticks"], starts[1:], side="left"))
 
 
 def repeated_bars(view: View) -> float:
@@ -48,7 +50,9 @@ def self_similarity(view: View, window_bars: int = 4) -> float:
         rhythm = np.bincount(pos, minlength=slots).astype(float)
         feats.append(np.concatenate([chroma / (chroma.sum() or 1), rhythm / (rhythm.sum() or 1)]))
     feats_arr = np.array(feats)
-    windows = np.array([feats_arr[i:i + window_bars].ravel() for i in range(len(bars) - window_bars + 1)])
+    stride = max(1, (len(bars) - window_bars + 1) // MAX_WINDOWS)  # bounds the windows x windows matrix
+    windows = np.array([feats_arr[i:i + window_bars].ravel()
+                        for i in range(0, len(bars) - window_bars + 1, stride)])
     norms = np.linalg.norm(windows, axis=1)
     norms[norms == 0] = 1
     unit = windows / norms[:, None]
@@ -56,7 +60,7 @@ def self_similarity(view: View, window_bars: int = 4) -> float:
     n = len(windows)
     best = []
     for i in range(n):
-        far = np.abs(np.arange(n) - i) >= window_bars
+        far = np.abs(np.arange(n) - i) * stride >= window_bars
         if far.any():
             best.append(sims[i, far].max())
     return float(np.mean(best)) if best else 0.0

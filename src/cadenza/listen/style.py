@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.listen.labels import number_label
 from cadenza.score.model import Score
 
 # music21 corpus folders and common composer spellings -> (display name, epoch)
@@ -32,7 +33,8 @@ COMPOSERS: dict[str, tuple[str, str]] = {
     "webern": ("A. Webern", "modern"), "joplin": ("S. Joplin", "popular"),
     "johnson_j_r": ("J. R. Johnson", "popular"), "liliuokalani": ("Liliʻuokalani", "popular"),
 }  # fmt: skip
-FOLK_SOURCES = ("essenfolksong", "ryansmammoth", "oneills1850", "airdsairs", "miscfolk", "nottingham")
+FOLK_SOURCES = ("essenfolksong", "ryansmammoth", "oneills1850", "airdsairs", "miscfolk", "nottingham",
+                "nottinghamdataset")
 POPULAR_SOURCES = ("pop909", "vgmidi", "leadsheet")
 
 _FORM_WORDS = (
@@ -47,16 +49,35 @@ _FORM_WORDS = (
 )  # fmt: skip
 
 
-def _source_key(score: Score) -> str:
-    return score.metadata.source.lower().removeprefix("music21:")
+_DATASET_FOLDER = re.compile(r"/datasets/(nottingham|pop909|vgmidi|jsb)/(.*)$")
+
+
+def _collection(score: Score) -> str:
+    """The known collection a score comes from, as ``folder/rest`` in lower case: a music21 corpus reference,
+    a JSB entry, or a file inside a ``datasets/<name>/`` folder. "" for anything else: a user's own folder
+    names say nothing about the music (``/home/jsbrown`` is not Bach)."""
+    source = score.metadata.source.lower()
+    if source.startswith("music21:"):
+        return source.removeprefix("music21:")
+    if source.startswith("jsb:"):
+        return "jsb/" + source.removeprefix("jsb:")
+    match = _DATASET_FOLDER.search(source.replace("\\", "/"))
+    return f"{match.group(1)}/{match.group(2)}" if match else ""
+
+
+def _file_stem(score: Score) -> str:
+    """The source's file name without extension or tune number ('jigs327', 'bwv66.6')."""
+    name = score.metadata.source.lower().split("#")[0].replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = name.rpartition(".")
+    return stem if dot and ext in ("mid", "midi", "kar", "xml", "musicxml", "mxl", "abc", "krn", "json") else name
 
 
 def composer_from_metadata(score: Score) -> tuple[str, str] | None:
-    """(display name, epoch) from the source's folder (music21 corpus, jsb) or the composer field."""
-    folder = _source_key(score).split("/")[0]
+    """(display name, epoch) from a known collection's folder (music21 corpus, JSB) or the composer field."""
+    folder = _collection(score).split("/")[0]
     if folder in COMPOSERS:
         return COMPOSERS[folder]
-    if folder == "jsb" or "jsb" in _source_key(score):
+    if folder == "jsb":
         return COMPOSERS["bach"]
     name = score.metadata.composer.lower()
     if not name:
@@ -75,30 +96,25 @@ def epoch_from_metadata(score: Score) -> str | None:
     known = composer_from_metadata(score)
     if known:
         return known[1]
-    source = _source_key(score).replace("-", "").replace("_", "")
-    if any(s in source for s in FOLK_SOURCES):
+    folder = _collection(score).split("/")[0].replace("-", "").replace("_", "")
+    if folder in FOLK_SOURCES:
         return "folk"
-    if any(s in source for s in POPULAR_SOURCES):
+    if folder in POPULAR_SOURCES:
         return "popular"
     return None
 
 
 def form_from_metadata(score: Score, ensemble: str, meter: str, epoch: str | None) -> str | None:
-    text = f"{score.metadata.title} {_source_key(score)}".lower()
+    """The form named by the title or the file name, or implied by a known collection."""
+    text = f"{score.metadata.title} {_file_stem(score)}".lower()
     for pattern, form in _FORM_WORDS:
         if re.search(pattern, text):
             return form
-    source = _source_key(score)
-    if source.startswith("palestrina"):
-        return "mass-movement"
-    if source.startswith("monteverdi"):
-        return "madrigal"
-    if source.startswith("essenfolksong") or "xmas" in source:
-        return "song"
-    if "pop909" in source:
-        return "pop-song"
-    if "vgmidi" in source:
-        return "game-music"
+    folder = _collection(score).split("/")[0]
+    implied = {"palestrina": "mass-movement", "monteverdi": "madrigal", "essenfolksong": "song",
+               "pop909": "pop-song", "vgmidi": "game-music", "jsb": "chorale"}
+    if folder in implied:
+        return implied[folder]
     if ensemble == "string-quartet" and epoch in ("classical", "romantic"):
         return "quartet-movement"
     return None
@@ -146,20 +162,11 @@ _TRIPLE = ("3/4", "3/8", "9/8")
 _DUPLE = ("2/2", "2/4", "4/4", "6/8", "12/8")
 
 
-def _num(labels: dict[str, Any], name: str) -> float:
-    value = labels.get(name)
-    try:
-        out = float(value) if value is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
-    return out if np.isfinite(out) else 0.0
-
-
 def style_features(labels: dict[str, Any]) -> dict[str, float]:
     """The style features by name, from a label dict (missing labels count as 0)."""
     chords = [str(c) for c in labels.get("chord_progression") or []]
     cadences = [str(c).split("@")[0] for c in labels.get("cadences") or []]
-    bars = max(_num(labels, "length_bars"), 1.0)
+    bars = max(number_label(labels, "length_bars"), 1.0)
     meter = labels.get("meter") or ""
     texture = labels.get("texture") or ""
     vocabulary = labels.get("harmonic_vocabulary") or ""
@@ -167,25 +174,25 @@ def style_features(labels: dict[str, Any]) -> dict[str, float]:
     n_cadences = max(len(cadences), 1)
     return {
         "major": 1.0 if labels.get("mode") == "major" else 0.0,
-        "key_clarity": _num(labels, "key_clarity"),
-        "key_confidence": _num(labels, "key_confidence"),
-        "modulation_rate": min(_num(labels, "modulations") / bars * 8.0, 4.0),
-        "note_density": min(_num(labels, "note_density"), 16.0),
-        "onset_density": min(_num(labels, "onset_density"), 8.0),
-        "polyphony": min(_num(labels, "polyphony"), 8.0),
-        "part_count": min(_num(labels, "part_count"), 8.0),
-        "pitch_range": _num(labels, "pitch_range"),
-        "mean_pitch": _num(labels, "mean_pitch"),
-        "step_ratio": _num(labels, "step_ratio"),
-        "leap_ratio": _num(labels, "leap_ratio"),
-        "syncopation": _num(labels, "syncopation"),
-        "note_value_entropy": _num(labels, "note_value_entropy"),
-        "rest_ratio": _num(labels, "rest_ratio"),
-        "articulation": min(_num(labels, "articulation"), 2.0),
-        "triad_ratio": _num(labels, "triad_ratio"),
-        "seventh_ratio": _num(labels, "seventh_ratio"),
-        "dissonance": _num(labels, "dissonance"),
-        "harmonic_rhythm": min(_num(labels, "harmonic_rhythm"), 12.0),
+        "key_clarity": number_label(labels, "key_clarity"),
+        "key_confidence": number_label(labels, "key_confidence"),
+        "modulation_rate": min(number_label(labels, "modulations") / bars * 8.0, 4.0),
+        "note_density": min(number_label(labels, "note_density"), 16.0),
+        "onset_density": min(number_label(labels, "onset_density"), 8.0),
+        "polyphony": min(number_label(labels, "polyphony"), 8.0),
+        "part_count": min(number_label(labels, "part_count"), 8.0),
+        "pitch_range": number_label(labels, "pitch_range"),
+        "mean_pitch": number_label(labels, "mean_pitch"),
+        "step_ratio": number_label(labels, "step_ratio"),
+        "leap_ratio": number_label(labels, "leap_ratio"),
+        "syncopation": number_label(labels, "syncopation"),
+        "note_value_entropy": number_label(labels, "note_value_entropy"),
+        "rest_ratio": number_label(labels, "rest_ratio"),
+        "articulation": min(number_label(labels, "articulation"), 2.0),
+        "triad_ratio": number_label(labels, "triad_ratio"),
+        "seventh_ratio": number_label(labels, "seventh_ratio"),
+        "dissonance": number_label(labels, "dissonance"),
+        "harmonic_rhythm": min(number_label(labels, "harmonic_rhythm"), 12.0),
         "chromatic_chords": sum(("♭" in c or "♯" in c or "+" in c) for c in chords) / n_chords,
         "seventh_chords": sum("7" in c for c in chords) / n_chords,
         "diminished_chords": sum(("°" in c or "ø" in c) for c in chords) / n_chords,
@@ -194,9 +201,9 @@ def style_features(labels: dict[str, Any]) -> dict[str, float]:
         "authentic_share": cadences.count("authentic") / n_cadences,
         "half_share": cadences.count("half") / n_cadences,
         "plagal_share": cadences.count("plagal") / n_cadences,
-        "repeated_bars": _num(labels, "repeated_bars"),
-        "self_similarity": _num(labels, "self_similarity"),
-        "phrase_length": min(_num(labels, "phrase_length"), 16.0),
+        "repeated_bars": number_label(labels, "repeated_bars"),
+        "self_similarity": number_label(labels, "self_similarity"),
+        "phrase_length": min(number_label(labels, "phrase_length"), 16.0),
         "monophonic": float(texture == "monophonic"),
         "homophonic": float(texture == "homophonic"),
         "polyphonic": float(texture == "polyphonic"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cadenza.errors import CorruptFileError, UsageError
 from cadenza.score.m21_read import check_meters
 
-_X_LINE = re.compile(r"^X:\s*(\S*)", re.MULTILINE)
+_X_LINE = re.compile(r"^X:[ \t]*(\S*)", re.MULTILINE)
 # a note or rest followed by a length multiplier of 6+ digits: a note longer than any music
 _HUGE_LENGTH = re.compile(r"[A-Ga-gzx][,']*\d{6,}")
 # a numeric meter, as a field line (M:6/8) or inline ([M:2+3/8]); beats may be written (2+3)
@@ -51,6 +51,8 @@ def split_tunes(text: str) -> list[AbcTune]:
         body = text[start:end].strip()
         m = _X_LINE.match(body)
         number = m.group(1) if m else ""
+        if m and not number:  # a bare "X:" line: music21 needs a number to parse the tune
+            body = f"X:{i + 1}" + body[m.end():]
         tunes.append(AbcTune(i, number, _title(body), (header + "\n" + body).strip() + "\n"))
     return tunes
 

@@ -53,8 +53,8 @@ _NAME_HINTS: tuple[tuple[str, int], ...] = (
     (r"trombone|posaune", 57),
     (r"tuba", 58),
     (r"sax", 65),
-    (r"guitar|gitarre|lute|laute", 24),
     (r"bass guitar|electric bass", 33),
+    (r"guitar|gitarre|lute|laute", 24),
     (r"soprano|alto|tenor|bass|baritone|voice|vox|cantus|altus|bassus|quintus|sextus|choir|chor|"
      r"canto|sopran|discantus|superius|vocal", 52),
 )

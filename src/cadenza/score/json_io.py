@@ -69,7 +69,11 @@ def score_from_dict(doc: Any, limits: ReadLimits, source: str = "") -> Score:
             values = cols[name]
             if len(values) != count:
                 raise CorruptFileError(f"notes column {name!r} has {len(values)} values, expected {count}")
-            notes[name] = np.asarray(values, dtype=np.int64)
+            column = np.asarray(values, dtype=np.int64)
+            if name not in ("onset_ticks", "duration_ticks") and len(column) and (
+                    column.min() < 0 or column.max() > 32767):
+                raise CorruptFileError(f"notes column {name!r} holds values outside 0..32767")
+            notes[name] = column
         md = {k: str(v) for k, v in doc.get("metadata", {}).items() if k in ("title", "composer", "source",
                                                                               "licence")}
         md.setdefault("source", source)
@@ -83,7 +87,7 @@ def score_from_dict(doc: Any, limits: ReadLimits, source: str = "") -> Score:
             pickup_ticks=int(doc.get("pickup_ticks", 0)),
             length_ticks=int(doc.get("length_ticks", 0)),
         )
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
         raise CorruptFileError(f"invalid Cadenza score JSON: {exc}") from None
     if score.duration_s > limits.max_duration_s:
         raise over_limit("duration in seconds", score.duration_s, "max_duration_s", limits)

@@ -117,6 +117,13 @@ def _part_notes(part: Any, part_index: int, warn: list[str]) -> list[tuple[int, 
     return [tuple(n) for n in out]  # type: ignore[misc]
 
 
+def _has_transposition(obj: Any) -> bool:
+    from music21 import instrument
+
+    return any(inst.transposition is not None and inst.transposition.semitones != 0
+               for inst in obj.recurse().getElementsByClass(instrument.Instrument))
+
+
 def score_from_music21(obj: Any, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     """Convert a music21 Score, Part or Opus (its first score) into a Score."""
     from music21 import key, meter, stream
@@ -127,6 +134,10 @@ def score_from_music21(obj: Any, limits: ReadLimits, source: str) -> tuple[Score
         if not scores:
             raise CorruptFileError("the file holds no score")
         obj = scores[0]
+    # MusicXML gives transposing instruments (clarinet, horn, trumpet, sax) at written pitch; a Score holds
+    # what sounds
+    if isinstance(obj, stream.Stream) and _has_transposition(obj):
+        obj.toSoundingPitch(inPlace=True)
     m21_parts: list[Any] = (list(obj.parts) or [obj]) if isinstance(obj, stream.Score) else [obj]
 
     parts: list[Part] = []

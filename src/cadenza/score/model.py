@@ -117,7 +117,7 @@ class Tempo:
 class Metadata:
     title: str = ""
     composer: str = ""
-    source: str = ""  # where it was read from: a path or a music21: reference
+    source: str = ""  # where it came from: a music21: reference, the source a Cadenza file records, else the path
     licence: str = ""
 
 
@@ -273,6 +273,18 @@ class Score:
     @property
     def bar_count(self) -> int:
         return len(self.bar_starts())
+
+    def bar_number(self, bar_index: int) -> int:
+        """The bar number a musician reads for a bar index from 0: a pickup is bar 0, else bars count from 1."""
+        return bar_index if self.pickup_ticks else bar_index + 1
+
+    def key_signature_at(self, tick: int) -> KeySignature | None:
+        current = None
+        for sig in self.key_signatures:
+            if sig.onset_ticks > tick:
+                break
+            current = sig
+        return current
 
     def time_signature_at(self, tick: int) -> TimeSignature:
         current = self.time_signatures[0]

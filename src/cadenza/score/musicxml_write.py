@@ -151,15 +151,6 @@ def _display_title(score: Score) -> str:
     return stem if dot and extension.lower().split("#")[0] in _SCORE_EXTENSIONS else name
 
 
-def _sharps_at(keys: list[Any], tick: int) -> int:
-    sharps = 0
-    for ks in keys:
-        if ks.onset_ticks > tick:
-            break
-        sharps = ks.sharps
-    return sharps
-
-
 def score_to_music21(score: Score) -> Any:
     """A music21 Score with measures, ready for MusicXML export."""
     from music21 import key, metadata, meter, stream, tempo
@@ -171,6 +162,7 @@ def score_to_music21(score: Score) -> Any:
     if not (len(starts) == 1 and score.pickup_ticks):
         ends[-1] = starts[-1] + last_sig.bar_ticks
     out = stream.Score()
+    out.atSoundingPitch = True  # our pitches sound as written here; readers transpose for the players
     out.metadata = metadata.Metadata()
     out.metadata.title = _display_title(score)
     out.metadata.composer = score.metadata.composer or ""
@@ -190,6 +182,9 @@ def score_to_music21(score: Score) -> Any:
             measure = stream.Measure(number=bar if score.pickup_ticks else bar + 1)
             if bar == 0 and score.pickup_ticks:
                 measure.paddingLeft = float(_ql(score.time_signatures[0].bar_ticks - score.pickup_ticks))
+            elif b1 - b0 < score.time_signature_at(b0).bar_ticks and bar < len(starts) - 1:
+                # a bar cut short by a meter change inside it: say so, or readers pad it to full length
+                measure.paddingRight = float(_ql(score.time_signature_at(b0).bar_ticks - (b1 - b0)))
             if bar == 0:
                 measure.insert(0, part_clef)
             sig = sig_at.get(b0)
@@ -214,7 +209,8 @@ def score_to_music21(score: Score) -> Any:
                                  on < b0, end > b1))
             voices = _voices(segments)
             bar_len = b1 - b0
-            sharps = _sharps_at(keys, b0)
+            in_force = score.key_signature_at(b0)
+            sharps = in_force.sharps if in_force else 0
             if len(voices) <= 1:
                 _fill_voice(measure, voices[0] if voices else [], b0, bar_len, sharps)
             else:
