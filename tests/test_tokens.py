@@ -1,0 +1,92 @@
+"""The event vocabulary: Score -> steps -> Score is exact on real corpus files, at about one step per note."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cadenza.score import TICKS_PER_QUARTER as Q
+from cadenza.score import Part, Score, Tempo, TimeSignature, read_score
+from cadenza.tokens.events import (
+    DURATION_SIZE,
+    FIELD_SIZES,
+    FIELDS,
+    FINE,
+    KIND,
+    TokenizeError,
+    decode,
+    encode,
+)
+from tests.conftest import note_tuples
+
+WORKS = ["music21:bach/bwv66.6", "music21:beethoven/opus18no1/movement2.mxl", "music21:essenFolksong/altdeu10#3",
+         "music21:bach/bwv281.krn", "music21:mozart/k458/movement1.mxl", "music21:chopin/mazurka06-2.krn"]
+
+
+def _same_music(a: Score, b: Score) -> None:
+    assert np.array_equal(a.notes, b.notes)
+    assert a.time_signatures == b.time_signatures and a.key_signatures == b.key_signatures
+    assert [round(t.bpm, 2) for t in a.tempos] == [round(t.bpm, 2) for t in b.tempos]
+    assert [t.onset_ticks for t in a.tempos] == [t.onset_ticks for t in b.tempos]
+    assert a.pickup_ticks == b.pickup_ticks and a.length_ticks == b.length_ticks
+    assert [(p.program, p.is_drum) for p in a.parts] == [(p.program, p.is_drum) for p in b.parts]
+
+
+@pytest.mark.parametrize("ref", WORKS)
+def test_round_trip_is_exact_on_corpus_files(ref: str) -> None:
+    score = read_score(ref)
+    steps = encode(score)
+    _same_music(decode(steps), score)
+    assert len(steps) / score.note_count < 1.7  # close to one step per note (short tunes pay for their header)
+
+
+def test_fields_stay_inside_their_vocabularies() -> None:
+    steps = encode(read_score("music21:beethoven/opus18no1/movement2.mxl"), label_ids=[3, 17])
+    for i, name in enumerate(FIELDS):
+        if name in FIELD_SIZES:
+            assert 0 <= steps[:, i].min() and steps[:, i].max() < FIELD_SIZES[name], name
+    assert steps[0, 0] == KIND["bos"] and steps[-1, 0] == KIND["eos"]
+    assert list(steps[1:3, 0]) == [KIND["label"], KIND["label"]]
+
+
+def test_long_notes_become_tied_steps_and_come_back_whole() -> None:
+    longest = (DURATION_SIZE - 1) * FINE + FINE - 1
+    score = Score.build(parts=[Part("Organ", 19)], notes=[(0, 3 * longest + 5, 48, 70, 0), (Q, Q, 60, 90, 0)],
+                        time_signatures=[TimeSignature(0, 4, 4)], tempos=[Tempo(0, 66.5)])
+    steps = encode(score)
+    notes = steps[steps[:, 0] == KIND["note"]]
+    assert len(notes) == 5 and notes[:, FIELDS.index("tie")].sum() == 3
+    _same_music(decode(steps), score)
+
+
+def test_bounds_are_clear_errors() -> None:
+    wide = Score.build(parts=[Part("P")], notes=[(0, Q, 60, 80, 0)], time_signatures=[TimeSignature(0, 17, 4)])
+    with pytest.raises(TokenizeError, match="bar of 17 quarters"):
+        encode(wide)
+    many = Score.build(parts=[Part(f"P{i}") for i in range(17)], notes=[(0, Q, 60, 80, 16)])
+    with pytest.raises(TokenizeError, match="17 parts"):
+        encode(many)
+
+
+def test_pickup_and_trailing_silence_survive() -> None:
+    score = read_score("music21:bach/bwv66.6")
+    padded = score.replace(length_ticks=score.length_ticks + 5 * Q)
+    back = decode(encode(padded))
+    assert back.pickup_ticks == Q and back.length_ticks == padded.length_ticks
+    assert note_tuples(back) == note_tuples(score)
+
+
+def test_label_tokens_round_trip_the_conditioning_labels() -> None:
+    from cadenza.listen import analyse
+    from cadenza.tokens.labels import label_ids, label_tokens, label_vocabulary
+
+    vocabulary = label_vocabulary()
+    assert vocabulary[0] == "" and len(set(vocabulary)) == len(vocabulary)
+    assert "key=F♯ minor" in vocabulary and "mood=tense" in vocabulary and "density=high" in vocabulary
+    labels = analyse(read_score("music21:bach/bwv66.6"))
+    ids = label_ids(labels)
+    back = label_tokens(ids)
+    assert back["key"] == "F♯ minor" and back["meter"] == "4/4" and back["composer"] == "J. S. Bach"
+    assert back["ensemble"] == "satb-choir" and back["blues"] == "false"
+    steps = encode(read_score("music21:bach/bwv66.6"), label_ids=ids)
+    assert int((steps[:, 0] == KIND["label"]).sum()) == len(ids)
