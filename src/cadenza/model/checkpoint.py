@@ -1,0 +1,82 @@
+"""Checkpoints: the weights as safetensors and everything needed to use them in config.json (model shape,
+field vocabularies, label vocabulary, training data summary). No pickle anywhere. Writes go to temporary
+files that are renamed into place, so a crash leaves the last good checkpoint.
+
+    <dir>/model.safetensors
+    <dir>/config.json   {"format": "cadenza-model", "version": 1, "model": {...}, "label_vocabulary": [...],
+                         "training": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+
+from cadenza.errors import InputError
+from cadenza.model.transformer import EventTransformer, ModelConfig
+from cadenza.score.write import atomic_write_bytes
+from cadenza.tokens import field_sizes, label_vocabulary
+
+FORMAT_NAME = "cadenza-model"
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(model: EventTransformer, folder: str | os.PathLike[str],
+                    training: dict[str, Any] | None = None) -> Path:
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    tmp = out / ".model.safetensors.tmp"
+    save_file(tensors, str(tmp), metadata={"format": FORMAT_NAME})
+    os.replace(tmp, out / "model.safetensors")
+    config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "model": model.config.to_dict(),
+              "label_vocabulary": list(label_vocabulary()), "training": training or {}}
+    atomic_write_bytes(out / "config.json", json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8"))
+    return out
+
+
+def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(folder) / "config.json"
+    try:
+        config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no model checkpoint in {folder} (config.json missing)") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    if config.get("format") != FORMAT_NAME or config.get("version") != FORMAT_VERSION:
+        raise InputError(f"{folder} holds no Cadenza model of format version {FORMAT_VERSION}")
+    if tuple(config.get("label_vocabulary", ())) != label_vocabulary():
+        raise InputError(f"the model in {folder} was trained with another label vocabulary; retrain it")
+    return config
+
+
+def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tuple[EventTransformer, dict[str, Any]]:
+    """The model (in eval mode) and its config."""
+    config = read_config(folder)
+    model_config = ModelConfig(**config["model"])
+    if model_config.field_sizes != field_sizes():
+        raise InputError(f"the model in {folder} was trained with another event vocabulary; retrain it")
+    model = EventTransformer(model_config)
+    try:
+        state = load_file(str(Path(folder) / "model.safetensors"), device=device)
+        model.load_state_dict(state)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError(f"cannot load the weights in {folder}: {str(exc).splitlines()[0]}") from None
+    model.eval()
+    return model.to(device), config
+
+
+def new_model(preset: str = "tiny", **overrides: Any) -> EventTransformer:
+    from cadenza.model.transformer import PRESETS
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: {', '.join(PRESETS)}")
+    settings = {**PRESETS[preset], **overrides}
+    return EventTransformer(ModelConfig(field_sizes=field_sizes(), **settings))
+
+
+__all__ = ["load_checkpoint", "new_model", "read_config", "save_checkpoint"]

@@ -1,0 +1,198 @@
+"""A small decoder-only transformer over compound event steps (nanoGPT-like; shapes in comments).
+
+Input: each step is a row of field values (see :mod:`cadenza.tokens.events`); its embedding is the sum of
+one embedding per field plus a learned position embedding.
+
+Output: one head per field. Field i's head reads the transformer state *plus* embeddings of the fields
+before it in the same step (teacher-forced in training, sampled one by one when generating), so
+
+    P(step | past) = prod_i P(field_i | past, fields_<i of this step)
+
+is an exact factorisation: the model's NLL of a sequence is a true log-probability (what the benchmark
+tables need). Fields a step's kind does not use are fixed to 0 by the grammar, so they are left out of the
+loss and of the probability.
+
+A KV cache makes generation cost one position per step; ``forward`` with a cache gives exactly what a full
+forward gives (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual torch alias
+from torch import nn
+
+from cadenza.tokens.events import FIELDS, KIND, KINDS
+
+# which fields each kind uses (the others are 0 and carry no information)
+FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "pad": (), "bos": (), "eos": ("position", "position_fine"), "label": ("label",),
+    "part": ("part", "value", "value_fine"), "bar": ("position", "position_fine"),
+    "time_signature": ("position", "position_fine", "value", "value_fine"),
+    "key_signature": ("position", "position_fine", "value", "value_fine"),
+    "tempo": ("position", "position_fine", "value", "value_fine"),
+    "note": ("position", "position_fine", "part", "pitch", "duration", "duration_fine", "velocity", "tie"),
+}  # fmt: skip
+
+
+def field_mask_table() -> torch.Tensor:
+    """(kinds, fields) 1.0 where a kind uses a field; the kind field itself always counts."""
+    table = torch.zeros(len(KINDS), len(FIELDS))
+    for kind, names in FIELDS_OF_KIND.items():
+        table[KIND[kind], FIELDS.index("kind")] = 1.0 if kind != "pad" else 0.0
+        for name in names:
+            table[KIND[kind], FIELDS.index(name)] = 1.0
+    return table
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    field_sizes: dict[str, int] = field(default_factory=dict)  # vocabulary of every field
+    d_model: int = 256
+    n_layers: int = 6
+    n_heads: int = 4
+    context: int = 1024  # steps the model sees at once
+    dropout: float = 0.1
+    mlp_ratio: int = 4
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError("d_model must be a multiple of n_heads")
+        missing = [f for f in FIELDS if f not in self.field_sizes]
+        if missing:
+            raise ValueError(f"field sizes missing for {missing}")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+PRESETS = {
+    "tiny": {"d_model": 64, "n_layers": 2, "n_heads": 2, "context": 256},
+    "small": {"d_model": 192, "n_layers": 4, "n_heads": 4, "context": 512},
+    "base": {"d_model": 256, "n_layers": 6, "n_heads": 4, "context": 1024},
+}
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (batch, heads, time, head_dim)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.dropout = config.dropout
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        b, t, d = x.shape  # (batch, new steps, d_model)
+        q, k, v = self.qkv(x).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2) for z in (q, k, v))
+        if past is not None:  # cached keys and values of the earlier steps
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        total = k.shape[2]
+        # new queries sit at positions total-t .. total-1: each sees itself and everything before
+        mask = torch.ones(t, total, dtype=torch.bool, device=x.device).tril(diagonal=total - t)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        y = y.transpose(1, 2).contiguous().view(b, t, d)  # (batch, new steps, d_model)
+        return self.proj(y), (k, v)
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(config.d_model)
+        self.attn = SelfAttention(config)
+        self.ln2 = nn.LayerNorm(config.d_model)
+        self.mlp = nn.Sequential(nn.Linear(config.d_model, config.mlp_ratio * config.d_model), nn.GELU(),
+                                 nn.Linear(config.mlp_ratio * config.d_model, config.d_model),
+                                 nn.Dropout(config.dropout))
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        attended, present = self.attn(self.ln1(x), past)
+        x = x + attended
+        return x + self.mlp(self.ln2(x)), present
+
+
+class EventTransformer(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.inputs = nn.ModuleList(nn.Embedding(config.field_sizes[f], d) for f in FIELDS)
+        self.position = nn.Embedding(config.context, d)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(d)
+        # heads, and the embeddings of already chosen fields that condition the later heads
+        self.heads = nn.ModuleList(nn.Linear(d, config.field_sizes[f]) for f in FIELDS)
+        self.chosen = nn.ModuleList(nn.Embedding(config.field_sizes[f], d) for f in FIELDS[:-1])
+        self.field_mask: torch.Tensor
+        self.register_buffer("field_mask", field_mask_table(), persistent=False)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
+            if name.endswith("proj.weight") or name.endswith("mlp.2.weight"):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * config.n_layers))
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def hidden(self, steps: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
+        """Transformer states for ``steps`` (batch, time, fields) following ``cache`` (the earlier steps)."""
+        b, t, _ = steps.shape
+        start = cache[0][0].shape[2] if cache else 0
+        if start + t > self.config.context:
+            raise ValueError(f"{start + t} steps exceed the model's context of {self.config.context}")
+        x = sum(emb(steps[:, :, i]) for i, emb in enumerate(self.inputs))  # (batch, time, d_model)
+        x = x + self.position(torch.arange(start, start + t, device=steps.device))
+        x = self.drop(x)
+        present: KVCache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, cache[i] if cache else None)
+            present.append(kv)
+        return self.ln_f(x), present
+
+    def field_logits(self, h: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
+        """Logits of every field of the next step: h (batch, time, d), target (batch, time, fields) gives the
+        fields already chosen (teacher forcing). Returns one (batch, time, size) tensor per field."""
+        out = []
+        condition = h
+        for i, head in enumerate(self.heads):
+            out.append(head(condition))
+            if i < len(self.chosen):
+                condition = condition + self.chosen[i](target[:, :, i])
+        return out
+
+    def step_nll(self, steps: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood (nats) of each step after the first: (batch, time-1). Padding (kind 0)
+        steps get 0."""
+        h, _ = self.hidden(steps[:, :-1])
+        target = steps[:, 1:]
+        logits = self.field_logits(h, target)
+        mask = self.field_mask[target[:, :, 0]]  # (batch, time-1, fields): fields this kind uses
+        nll = torch.zeros(target.shape[:2], device=steps.device)
+        for i, lg in enumerate(logits):
+            part = F.cross_entropy(lg.transpose(1, 2), target[:, :, i], reduction="none")
+            nll = nll + part * mask[:, :, i]
+        return nll
+
+    def loss(self, steps: torch.Tensor) -> torch.Tensor:
+        """Mean NLL per real (non-padding) step."""
+        nll = self.step_nll(steps)
+        real = (steps[:, 1:, 0] != KIND["pad"]).float()
+        return (nll * real).sum() / real.sum().clamp(min=1.0)
