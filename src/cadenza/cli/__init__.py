@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cadenza.cli import analyse, convert, corpus, info
+from cadenza.cli import analyse, convert, corpus, info, train
 from cadenza.cli.common import run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (info, analyse, convert, corpus)
+COMMANDS = (info, analyse, convert, corpus, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

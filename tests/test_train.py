@@ -1,0 +1,85 @@
+"""Training at tiny size on a tiny corpus: the loss falls, checkpoints appear, and a killed run resumes to
+exactly the result of an uninterrupted one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cadenza.corpus import BuildConfig, build_corpus  # noqa: E402
+from cadenza.errors import UsageError  # noqa: E402
+from cadenza.model.checkpoint import load_checkpoint  # noqa: E402
+from cadenza.train.data import BatchConfig, make_batch, prepare_split, transpose_steps  # noqa: E402
+from cadenza.train.loop import TrainConfig, train  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CADENZA_HOME", str(home))
+    build_corpus(BuildConfig(name="t", sources=("music21",), workers=2, limit=60))
+    yield home
+    mp.undo()
+
+
+def _config(out: Path, **changes: Any) -> TrainConfig:
+    base = dict(corpus="t", out=str(out), preset="tiny", max_steps=12, eval_every=4, batch_size=4, eval_batches=1,
+                warmup_steps=3, seed=7)
+    base.update(changes)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def test_batches_hold_header_labels_and_music(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    from cadenza.corpus import CorpusStore
+
+    data = prepare_split(CorpusStore("t"), "train")
+    batch = make_batch(data, BatchConfig(context=128, batch_size=6, label_keep=1.0), np.random.default_rng(0))
+    assert batch.shape == (6, 129, 12)
+    assert (batch[:, 0, 0] == 1).all()  # bos first
+    assert (batch[:, 1, 0] == 3).all()  # then labels
+    notes = data.work(0)[data.work(0)[:, 0] == 9]
+    moved = transpose_steps(data.work(0), 2)
+    assert moved is not None and (moved[moved[:, 0] == 9][:, 5] == notes[:, 5] + 2).all()
+
+
+def test_resume_after_a_kill_ends_where_an_uninterrupted_run_ends(corpus: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    whole = train(_config(tmp_path / "whole"))
+    assert whole["steps"] == 12 and whole["history"][-1]["nll_per_step"] < whole["history"][0]["nll_per_step"] + 1
+
+    def kill(record: dict[str, Any]) -> None:
+        if record["step"] == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path / "killed"), progress=kill)
+    resumed = train(_config(tmp_path / "killed"), resume=True)
+    assert resumed["steps"] == 12
+    a, _ = load_checkpoint(tmp_path / "whole" / "last")
+    b, _ = load_checkpoint(tmp_path / "killed" / "last")
+    for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(p, q), name
+    assert [h["nll_per_step"] for h in resumed["history"]] == [h["nll_per_step"] for h in whole["history"]]
+    assert (tmp_path / "whole" / "best" / "model.safetensors").is_file()
+
+
+def test_resume_refuses_other_settings_or_nothing(corpus: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    with pytest.raises(UsageError, match="nothing to resume"):
+        train(_config(tmp_path / "none"), resume=True)
+    train(_config(tmp_path / "r", max_steps=4))
+    with pytest.raises(UsageError, match="other settings"):
+        train(_config(tmp_path / "r", max_steps=4, lr=0.5), resume=True)
+    shutil.rmtree(tmp_path / "r")
