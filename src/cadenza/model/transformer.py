@@ -95,10 +95,12 @@ class SelfAttention(nn.Module):
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
         total = k.shape[2]
-        # new queries sit at positions total-t .. total-1: each sees itself and everything before
-        mask = torch.ones(t, total, dtype=torch.bool, device=x.device).tril(diagonal=total - t)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        dropout = self.dropout if self.training else 0.0
+        if past is None:  # the usual causal case: the fast kernels apply
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+        else:  # new queries sit at positions total-t .. total-1: each sees itself and everything before
+            mask = torch.ones(t, total, dtype=torch.bool, device=x.device).tril(diagonal=total - t)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
         y = y.transpose(1, 2).contiguous().view(b, t, d)  # (batch, new steps, d_model)
         return self.proj(y), (k, v)
 

@@ -147,11 +147,26 @@ def make_example(data: SplitData, index: int, config: BatchConfig, rng: np.rando
     return out
 
 
+def _unpadded(example: np.ndarray) -> np.ndarray:
+    real = np.nonzero(example[:, F["kind"]] != KIND["pad"])[0]
+    return example[: real[-1] + 1] if len(real) else example[:0]
+
+
 def make_batch(data: SplitData, config: BatchConfig, rng: np.random.Generator) -> np.ndarray:
-    """A (batch, context + 1, fields) array of examples from works drawn in proportion to their length."""
+    """A (batch, context + 1, fields) array. Each row is packed with whole examples, one after another (each
+    starts with its own bos and header), the last one cut at the row's end: short tunes fill a row instead
+    of padding it. Works are drawn in proportion to their length."""
     weights = np.diff(data.offsets).astype(float)
-    indices = rng.choice(data.works, size=config.batch_size, p=weights / weights.sum())
-    return np.stack([make_example(data, int(i), config, rng) for i in indices])
+    weights /= weights.sum()
+    rows = np.zeros((config.batch_size, config.context + 1, len(FIELDS)), dtype=np.int64)
+    for row in rows:
+        filled = 0
+        while filled < len(row):
+            example = _unpadded(make_example(data, int(rng.choice(data.works, p=weights)), config, rng))
+            take = min(len(example), len(row) - filled)
+            row[filled:filled + take] = example[:take]
+            filled += take
+    return rows
 
 
 def generator_state(rng: np.random.Generator) -> dict[str, Any]:
