@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cadenza.cli import analyse, convert, corpus, info, train
+from cadenza.cli import analyse, convert, corpus, evaluate, info, train
 from cadenza.cli.common import run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (info, analyse, convert, corpus, train)
+COMMANDS = (info, analyse, convert, corpus, train, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,8 +68,8 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
         log.info("%s: %d works outside the event vocabulary's bounds left out", split, skipped)
     if not chunks:
         raise ValueError(f"the corpus {store.name!r} has no usable works in its {split} split")
-    offsets = np.cumsum([0] + [len(c) for c in chunks]).astype(np.int64)
-    data = SplitData(np.concatenate(chunks).astype(np.int32), offsets, labels, np.array(notes, dtype=np.int64))
+    data = split_from_steps(chunks, labels, notes)
+    offsets = data.offsets
     width = max(len(x) for x in labels) or 1
     padded = np.zeros((len(labels), width), dtype=np.int32)
     for i, ids in enumerate(labels):
@@ -78,6 +78,14 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
     np.savez(buf, steps=data.steps, offsets=offsets, labels=padded, notes=data.notes)
     atomic_write_bytes(cache, buf.getvalue())
     return data
+
+
+def split_from_steps(chunks: list[np.ndarray], labels: list[list[int]] | None = None,
+                     notes: list[int] | None = None) -> SplitData:
+    """Works already encoded (one step array each) as a SplitData."""
+    offsets = np.cumsum([0] + [len(c) for c in chunks]).astype(np.int64)
+    return SplitData(np.concatenate(chunks).astype(np.int32), offsets, labels or [[] for _ in chunks],
+                     np.array(notes if notes is not None else [0] * len(chunks), dtype=np.int64))
 
 
 _KEY_LABELS = {token: i for i, token in enumerate(label_vocabulary()) if token.startswith("key=")}

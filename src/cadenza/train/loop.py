@@ -49,6 +49,7 @@ class TrainConfig:
     label_keep: float = 0.5
     transpose: tuple[int, int] = (-5, 6)
     limit_works: int | None = None  # per split, for quick runs
+    benchmark: str = ""  # train on a benchmark's official train/valid split instead of a corpus
     overrides: dict[str, Any] = field(default_factory=dict)  # model settings over the preset
 
     def __post_init__(self) -> None:
@@ -128,9 +129,15 @@ def _load_state(folder: Path, optimizer: torch.optim.Optimizer) -> tuple[int, np
 
 def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None) -> dict[str, Any]:
     """Train (or resume) a model on a corpus; returns a summary with throughput and the best validation NLL."""
-    store = CorpusStore(config.corpus)
-    train_data = prepare_split(store, "train", config.limit_works)
-    valid_data = prepare_split(store, "valid", config.limit_works)
+    if config.benchmark:
+        from cadenza.train.benchmark import benchmark_split
+
+        train_data = benchmark_split(config.benchmark, "train", config.limit_works)
+        valid_data = benchmark_split(config.benchmark, "valid", config.limit_works)
+    else:
+        store = CorpusStore(config.corpus)
+        train_data = prepare_split(store, "train", config.limit_works)
+        valid_data = prepare_split(store, "valid", config.limit_works)
     device = _device(config.device)
     out = Path(config.out)
     last, best_dir = out / "last", out / "best"

@@ -1,0 +1,68 @@
+"""``cadenza eval nll``: NLL in nats per frame on the polyphonic music benchmarks, beside published results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cadenza.cli.common import emit_json
+from cadenza.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate models: NLL on the benchmark sets",
+                       description="Measure a model the way the literature does.")
+    groups = p.add_subparsers(dest="eval_command", metavar="WHAT")
+    n = groups.add_parser(
+        "nll", help="test NLL in nats per frame on JSB, Nottingham, MuseData or Piano-midi.de",
+        description="Test NLL (nats per frame) of a model on a benchmark's official test split, computed "
+        "exactly from the model's event probabilities (an upper bound on its frame NLL). Without --checkpoint "
+        "the benchmark checkpoint that ships with Cadenza is used; --train trains one on the official train "
+        "split first (selected on valid). Needs ../shared/datasets/benchmarks.",
+        epilog="Example: cadenza eval nll --benchmark jsb --json")
+    n.add_argument("--benchmark", required=True, choices=["jsb", "nottingham", "musedata", "piano"])
+    n.add_argument("--checkpoint", help="model folder (default: the shipped benchmark checkpoint)")
+    n.add_argument("--train", action="store_true", help="train a model on the train split first")
+    n.add_argument("--preset", default="small", choices=["tiny", "small", "base"], help="with --train")
+    n.add_argument("--max-minutes", type=float, default=20.0, help="with --train (default: 20)")
+    n.add_argument("--out", help="with --train: run folder (default: runs/bench-<benchmark>)")
+    n.add_argument("--limit", type=int, help="only the first N test sequences (quick checks)")
+    n.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    n.set_defaults(func=run_nll)
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def run_nll(args: argparse.Namespace) -> int:
+    from cadenza.model.checkpoint import load_checkpoint
+    from cadenza.train.benchmark import PUBLISHED, frame_nll, shipped_checkpoint
+
+    checkpoint = args.checkpoint
+    trained: dict[str, Any] = {}
+    if args.train:
+        from cadenza.train.loop import TrainConfig, train
+
+        out = args.out or f"runs/bench-{args.benchmark}"
+        run = TrainConfig(benchmark=args.benchmark, out=out, preset=args.preset, max_minutes=args.max_minutes,
+                          transpose=(0, 0), label_keep=0.0, eval_every=25, warmup_steps=30, max_steps=2000)
+        trained = train(run)
+        checkpoint = f"{out}/best"
+    if checkpoint is None:
+        checkpoint = str(shipped_checkpoint(args.benchmark))
+        if not (shipped_checkpoint(args.benchmark) / "config.json").is_file():
+            raise UsageError(f"no benchmark checkpoint for {args.benchmark} ships yet; use --train or --checkpoint")
+    model, saved = load_checkpoint(checkpoint)
+    result = frame_nll(model, args.benchmark, "test", limit=args.limit)
+    report = {"benchmark": args.benchmark, "checkpoint": checkpoint, "test": result,
+              "parameters": model.parameter_count(), "published": {k: v.get(args.benchmark)
+                                                                   for k, v in PUBLISHED.items()},
+              "training": {k: v for k, v in trained.items() if k != "history"} or saved.get("training", {})}
+    if args.json:
+        emit_json(report)
+        return 0
+    print(f"{args.benchmark} test NLL: {result['nll_per_frame']:.3f} nats per frame "
+          f"({result['nll_per_note']:.3f} per note; {result['sequences']} sequences, {result['frames']:,} frames)")
+    for name, value in report["published"].items():
+        if value is not None:
+            print(f"  {name:<28} {value:.2f}")
+    return 0
