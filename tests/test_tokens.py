@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -90,3 +92,41 @@ def test_label_tokens_round_trip_the_conditioning_labels() -> None:
     assert back["ensemble"] == "satb-choir" and back["blues"] == "false"
     steps = encode(read_score("music21:bach/bwv66.6"), label_ids=ids)
     assert int((steps[:, 0] == KIND["label"]).sum()) == len(ids)
+
+
+@pytest.mark.parametrize("ref", WORKS)
+def test_every_encoded_corpus_work_follows_the_grammar(ref: str) -> None:
+    from cadenza.listen import analyse
+    from cadenza.tokens.grammar import check_sequence
+    from cadenza.tokens.labels import label_ids, label_vocabulary
+
+    score = read_score(ref)
+    check_sequence(encode(score, label_ids(analyse(score))), len(label_vocabulary()))
+
+
+def test_the_grammar_refuses_what_cannot_be() -> None:
+    from cadenza.tokens.grammar import Grammar, GrammarError, check_sequence
+
+    steps = encode(read_score("music21:bach/bwv66.6"))
+    size = 10
+
+    def broken(edit: Callable[[np.ndarray], None]) -> np.ndarray:
+        copy = steps.copy()
+        edit(copy)
+        return copy
+
+    note = int(np.nonzero(steps[:, 0] == KIND["note"])[0][5])
+    first_bar = int(np.nonzero(steps[:, 0] == KIND["bar"])[0][0])
+    cases = {
+        "undeclared part": lambda s: s.__setitem__((note, FIELDS.index("part")), 7),
+        "position going back": lambda s: s.__setitem__((note + 1, FIELDS.index("position")), 0),
+        "unused field set": lambda s: s.__setitem__((note, FIELDS.index("value")), 3),
+        "no velocity": lambda s: s.__setitem__((note, FIELDS.index("velocity")), 0),
+        "note before the first bar": lambda s: s.__setitem__((first_bar, 0), KIND["note"]),
+    }
+    for name, edit in cases.items():
+        with pytest.raises(GrammarError):
+            check_sequence(broken(edit), size)
+        assert name
+    grammar = Grammar(size)
+    assert list(np.nonzero(grammar.allowed_kinds())[0]) == [KIND["bos"]]
