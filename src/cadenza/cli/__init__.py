@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cadenza",
         description="Cadenza, an open-source AI composer. Reads scores (MIDI, MusicXML, ABC, Humdrum, "
-        "music21 corpus references like music21:bach/bwv66.6), converts and describes them.",
+        "music21 corpus references like music21:bach/bwv66.6), converts them, listens to them (~50 labels), "
+        "builds labelled corpora, and trains and evaluates its model. Composing comes next.",
         epilog="Run 'cadenza COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
