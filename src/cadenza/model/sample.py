@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cadenza.model.transformer import EventTransformer, KVCache
+from cadenza.model.transformer import EventTransformer
 from cadenza.tokens.events import FIELDS, FINE, KIND
 from cadenza.tokens.grammar import Grammar
 
@@ -75,7 +75,6 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
     for step in steps:
         grammar.advance(step)
     header = sum(1 for s in steps if s[0] in (KIND["bos"], KIND["label"], KIND["part"]))
-    cache: KVCache | None = None
     h, cache = model.hidden(torch.tensor(np.array(steps))[None], None)
     state = h[0, -1]
     for made in range(config.max_steps):

@@ -25,17 +25,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
 
-from cadenza.tokens.events import FIELDS, KIND, KINDS
-
-# which fields each kind uses (the others are 0 and carry no information)
-FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
-    "pad": (), "bos": (), "eos": ("position", "position_fine"), "label": ("label",),
-    "part": ("part", "value", "value_fine"), "bar": ("position", "position_fine"),
-    "time_signature": ("position", "position_fine", "value", "value_fine"),
-    "key_signature": ("position", "position_fine", "value", "value_fine"),
-    "tempo": ("position", "position_fine", "value", "value_fine"),
-    "note": ("position", "position_fine", "part", "pitch", "duration", "duration_fine", "velocity", "tie"),
-}  # fmt: skip
+from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, KIND, KINDS
 
 
 def field_mask_table() -> torch.Tensor:

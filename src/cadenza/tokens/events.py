@@ -22,8 +22,6 @@ cover real music; a score outside them raises :class:`TokenizeError` with the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from cadenza.errors import CadenzaError
@@ -58,20 +56,19 @@ FIELD_SIZES = {"kind": len(KINDS), "position": POSITION_SIZE, "position_fine": F
                "value": VALUE_SIZE, "value_fine": 100}  # "label" is sized by the label vocabulary
 F = {name: i for i, name in enumerate(FIELDS)}
 MODES = (None, "major", "minor")
+# the fields each kind uses; the others hold 0
+FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "pad": (), "bos": (), "eos": ("position", "position_fine"), "label": ("label",),
+    "part": ("part", "value", "value_fine"), "bar": ("position", "position_fine"),
+    "time_signature": ("position", "position_fine", "value", "value_fine"),
+    "key_signature": ("position", "position_fine", "value", "value_fine"),
+    "tempo": ("position", "position_fine", "value", "value_fine"),
+    "note": ("position", "position_fine", "part", "pitch", "duration", "duration_fine", "velocity", "tie"),
+}  # fmt: skip
 
 
 class TokenizeError(CadenzaError):
     """A score that the event vocabulary cannot hold exactly (the message says which bound)."""
-
-
-@dataclass(frozen=True)
-class EventStats:
-    notes: int
-    steps: int
-
-    @property
-    def steps_per_note(self) -> float:
-        return self.steps / max(self.notes, 1)
 
 
 def _split(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +222,3 @@ def decode(steps: np.ndarray, metadata: Metadata | None = None) -> Score:
                        time_signatures=sigs, key_signatures=keys, tempos=tempos,
                        metadata=metadata or Metadata(), pickup_ticks=pickup, length_ticks=length)
 
-
-def event_stats(score: Score) -> EventStats:
-    steps = encode(score)
-    return EventStats(notes=score.note_count, steps=len(steps))

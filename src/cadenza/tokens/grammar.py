@@ -17,17 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.errors import CadenzaError
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, KINDS, VALUE_SIZE
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS, VALUE_SIZE
 
 _ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["note"]: 3}
-USED = {
-    "eos": ("position", "position_fine"), "label": ("label",), "part": ("part", "value", "value_fine"),
-    "bar": ("position", "position_fine"),
-    "time_signature": ("position", "position_fine", "value", "value_fine"),
-    "key_signature": ("position", "position_fine", "value", "value_fine"),
-    "tempo": ("position", "position_fine", "value", "value_fine"),
-    "note": ("position", "position_fine", "part", "pitch", "duration", "duration_fine", "velocity", "tie"),
-}
 
 
 class GrammarError(CadenzaError):
@@ -75,7 +67,7 @@ class Grammar:
         if field == "kind":
             return self.allowed_kinds()
         kind = KINDS[chosen["kind"]]
-        if field not in USED.get(kind, ()):
+        if field not in FIELDS_OF_KIND[kind]:
             return _range(size, 0, 1)
         if field == "label":
             return _range(size, 1)

@@ -69,13 +69,12 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
     if not chunks:
         raise ValueError(f"the corpus {store.name!r} has no usable works in its {split} split")
     data = split_from_steps(chunks, labels, notes)
-    offsets = data.offsets
     width = max(len(x) for x in labels) or 1
     padded = np.zeros((len(labels), width), dtype=np.int32)
     for i, ids in enumerate(labels):
         padded[i, :len(ids)] = ids
     buf = io.BytesIO()
-    np.savez(buf, steps=data.steps, offsets=offsets, labels=padded, notes=data.notes)
+    np.savez(buf, steps=data.steps, offsets=data.offsets, labels=padded, notes=data.notes)
     atomic_write_bytes(cache, buf.getvalue())
     return data
 
