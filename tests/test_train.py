@@ -43,13 +43,34 @@ def test_batches_hold_header_labels_and_music(corpus: Path, monkeypatch: pytest.
     from cadenza.corpus import CorpusStore
 
     data = prepare_split(CorpusStore("t"), "train")
-    batch = make_batch(data, BatchConfig(context=128, batch_size=6, label_keep=1.0), np.random.default_rng(0))
+    batch = make_batch(data, BatchConfig(context=128, batch_size=6, label_keep=(1.0, 1.0)), np.random.default_rng(0))
     assert batch.shape == (6, 129, 12)
     assert (batch[:, 0, 0] == 1).all()  # bos first
     assert (batch[:, 1, 0] == 3).all()  # then labels
     notes = data.work(0)[data.work(0)[:, 0] == 9]
     moved = transpose_steps(data.work(0), 2)
     assert moved is not None and (moved[moved[:, 0] == 9][:, 5] == notes[:, 5] + 2).all()
+
+
+def test_prepared_steps_follow_a_rebuilt_corpus(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps cache belongs to the split's works: after a rebuild that changes them, they are prepared anew."""
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    from cadenza.corpus import CorpusStore
+
+    store = CorpusStore("t")
+    before = prepare_split(store, "train")
+    manifest = store.manifest_path.read_text(encoding="utf-8")
+    try:
+        rows = manifest.splitlines()
+        dropped = next(i for i, line in enumerate(rows) if '"split":"train"' in line)
+        kept = rows[:dropped] + rows[dropped + 1:]
+        store.manifest_path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        after = prepare_split(store, "train")
+        assert after.works == before.works - 1
+        assert len(list(store.folder.glob("steps-train-*.npz"))) == 1  # the stale cache is gone
+    finally:
+        store.manifest_path.write_text(manifest, encoding="utf-8")
+    assert prepare_split(store, "train").works == before.works
 
 
 def test_resume_after_a_kill_ends_where_an_uninterrupted_run_ends(corpus: Path, tmp_path: Path,

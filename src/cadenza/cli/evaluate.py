@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--train", action="store_true", help="train a model on the train split first")
     n.add_argument("--preset", default="small", choices=["tiny", "small", "base"], help="with --train")
     n.add_argument("--max-minutes", type=float, default=20.0, help="with --train (default: 20)")
+    n.add_argument("--max-steps", type=int, default=2000, help="with --train: optimizer steps (default: 2000)")
+    n.add_argument("--dropout", type=float, default=0.2, help="with --train (default: 0.2)")
+    n.add_argument("--weight-decay", type=float, default=0.1, help="with --train (default: 0.1)")
+    n.add_argument("--no-transpose", action="store_true",
+                   help="with --train: no transposition augmentation (default: each example moved by -5..+6)")
+    n.add_argument("--resume", action="store_true", help="with --train: continue the run in --out")
     n.add_argument("--out", help="with --train: run folder (default: runs/bench-<benchmark>)")
     n.add_argument("--limit", type=int, help="only the first N test sequences (quick checks)")
     n.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -40,12 +46,15 @@ def run_nll(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint
     trained: dict[str, Any] = {}
     if args.train:
+        from cadenza.cli.progress import show_training
         from cadenza.train.loop import TrainConfig, train
 
         out = args.out or f"runs/bench-{args.benchmark}"
         run = TrainConfig(benchmark=args.benchmark, out=out, preset=args.preset, max_minutes=args.max_minutes,
-                          transpose=(0, 0), label_keep=0.0, eval_every=25, warmup_steps=30, max_steps=2000)
-        trained = train(run)
+                          transpose=(0, 0) if args.no_transpose else (-5, 6), label_keep=(0.0, 0.0), eval_every=25,
+                          warmup_steps=30, max_steps=args.max_steps, weight_decay=args.weight_decay,
+                          overrides={"dropout": args.dropout})
+        trained = train(run, resume=args.resume, progress=show_training)
         checkpoint = f"{out}/best"
     if checkpoint is None:
         checkpoint = str(shipped_checkpoint(args.benchmark))

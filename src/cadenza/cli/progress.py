@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 
 class ProgressBar:
@@ -43,3 +44,15 @@ class ProgressBar:
             self.last_decile = decile
             sys.stderr.write(text + "\n")
         sys.stderr.flush()
+
+
+def show_training(record: dict[str, Any]) -> None:
+    """One line per validation of a training run: step, losses, throughput and the time left."""
+    minutes, step = float(record["minutes"]), int(record["step"])
+    left = min((record["max_steps"] - step) * minutes / max(step - record.get("first_step", 0), 1),
+               record.get("max_minutes", float("inf")) - minutes)
+    eta = f"{int(left) // 60}:{int(left) % 60:02d} h left" if left > 0 else "finishing"
+    sys.stderr.write(f"step {step:>6}/{record['max_steps']}  loss {record['train_loss']:.3f}  "
+                     f"valid {record['nll_per_step']:.3f} nats/step ({record['nll_per_note']:.3f}/note)  "
+                     f"{record['notes_per_s']:,.0f} notes/s  {minutes:.1f} min  {eta}\n")
+    sys.stderr.flush()

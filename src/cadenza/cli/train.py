@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
 
 from cadenza.cli.common import emit_json
 
@@ -31,18 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cadenza.cli.progress import show_training
     from cadenza.train.loop import TrainConfig, train
 
     config = TrainConfig(corpus=args.corpus, preset=args.preset, device=args.device, max_minutes=args.max_minutes,
                          max_steps=args.max_steps, batch_size=args.batch_size, seed=args.seed,
                          out=args.out or f"runs/{args.corpus}-{args.preset}")
 
-    def show(record: dict[str, Any]) -> None:
-        print(f"step {record['step']:>6}/{record['max_steps']}  loss {record['train_loss']:.3f}  "
-              f"valid {record['nll_per_step']:.3f} nats/step ({record['nll_per_note']:.3f}/note)  "
-              f"{record['notes_per_s']:,.0f} notes/s  {record['minutes']:.1f} min", file=sys.stderr)
-
-    summary = train(config, resume=args.resume, progress=show)
+    summary = train(config, resume=args.resume, progress=show_training)
     if args.json:
         emit_json(summary)
         return 0

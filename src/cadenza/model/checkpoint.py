@@ -22,6 +22,7 @@ from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens import field_sizes, label_vocabulary
 
 FORMAT_NAME = "cadenza-model"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"  # shipped in the package
 FORMAT_VERSION = 1
 
 
@@ -70,6 +71,13 @@ def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tupl
     return model.to(device), config
 
 
+def default_checkpoint() -> Path:
+    """The folder of the default model that ships with Cadenza (see MODEL_CARD.md)."""
+    if not (DEFAULT_MODEL / "config.json").is_file():
+        raise InputError(f"the default model is missing from this installation ({DEFAULT_MODEL}); reinstall Cadenza")
+    return DEFAULT_MODEL
+
+
 def new_model(preset: str = "tiny", **overrides: Any) -> EventTransformer:
     from cadenza.model.transformer import PRESETS
 
@@ -79,4 +87,4 @@ def new_model(preset: str = "tiny", **overrides: Any) -> EventTransformer:
     return EventTransformer(ModelConfig(field_sizes=field_sizes(), **settings))
 
 
-__all__ = ["load_checkpoint", "new_model", "read_config", "save_checkpoint"]
+__all__ = ["default_checkpoint", "load_checkpoint", "new_model", "read_config", "save_checkpoint"]

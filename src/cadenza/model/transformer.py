@@ -170,15 +170,19 @@ class EventTransformer(nn.Module):
                 condition = condition + self.chosen[i](target[:, :, i])
         return out
 
-    def step_nll(self, steps: torch.Tensor) -> torch.Tensor:
+    def step_nll(self, steps: torch.Tensor, allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         """Negative log-likelihood (nats) of each step after the first: (batch, time-1). Padding (kind 0)
-        steps get 0."""
+        steps get 0. ``allowed`` restricts fields to a support: {field index: (batch, time-1, size) bool},
+        each row a function of the earlier steps and the fields of this step before that field; the model's
+        probabilities are renormalised over it (a distribution over the sequences that obey it)."""
         h, _ = self.hidden(steps[:, :-1])
         target = steps[:, 1:]
         logits = self.field_logits(h, target)
         mask = self.field_mask[target[:, :, 0]]  # (batch, time-1, fields): fields this kind uses
         nll = torch.zeros(target.shape[:2], device=steps.device)
         for i, lg in enumerate(logits):
+            if allowed is not None and i in allowed:
+                lg = lg.masked_fill(~allowed[i], float("-inf"))
             part = F.cross_entropy(lg.transpose(1, 2), target[:, :, i], reduction="none")
             nll = nll + part * mask[:, :, i]
         return nll

@@ -2,12 +2,13 @@
 Piano-midi.de, as piano rolls with official splits, and the metric: NLL in nats per frame.
 
 A roll becomes a Score whose every frame holds its sounding keys as notes one frame long, in one part, in
-4/4; encoded, that is one event sequence for the roll. Several sequences give the same roll (a held note
-and a repeated one look alike in a roll), so the probability the model gives this one sequence is a lower
-bound on the probability of the roll, and the NLL per frame we report is an upper bound on the model's:
-a fair, conservative figure. Every step counts, the bars and the end included. Sequences longer than the
-model's context are scored with overlapping windows (each step once, with at least half a context before
-it), which is still a true probability under the model restricted to that context.
+4/4; encoded, that is one event sequence for the roll: its *canonical* sequence. Scoring renormalises the
+model's probabilities over the canonical sequences (:func:`canonical_masks`: notes on the frame grid, one
+frame long, pitches rising within a frame, one piano part, the fixed header), so the model is scored as a
+distribution over rolls and the NLL is the roll's own, exactly. Every step counts, the bars and the end
+included. Sequences longer than the model's context are scored with overlapping windows (each step once,
+with at least half a context before it), which is still a true probability under the model restricted to
+that context.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cadenza.corpus.sources import find_datasets
 from cadenza.errors import UsageError
 from cadenza.model.transformer import EventTransformer
 from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Part, Score, TimeSignature
-from cadenza.tokens.events import encode
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, encode
 from cadenza.train.data import SplitData, split_from_steps
 
 BENCHMARKS = {  # name: (file, frame length in ticks)
@@ -79,33 +80,111 @@ def benchmark_split(name: str, split: str, limit: int | None = None) -> SplitDat
     return split_from_steps(chunks, notes=[int(r.sum()) for r in rolls])
 
 
+LOWEST_KEY, HIGHEST_KEY = 21, 108  # the 88 keys of a roll
+VELOCITY = 80
+_FI = {name: i for i, name in enumerate(FIELDS)}
+
+
+def canonical_masks(steps: np.ndarray, frame_ticks: int) -> dict[int, np.ndarray]:
+    """Where a canonical roll sequence may go: for each step after the first, {field index: (steps - 1,
+    field size) bool} of the values allowed given the steps before it and the fields of the same step
+    chosen before that field (the order of the model's heads: kind first). The header (bos, the piano part,
+    the first bar, 4/4) is fixed; then each step is a note on the frame grid (one frame long, at or after
+    the last note's frame in the bar; above the last note's pitch in the same frame), a full bar, or the
+    end (after the bar's last note, on the grid). Everything but the step before is irrelevant, so this is
+    vectorised. Fields a kind does not use are left unrestricted (they do not count)."""
+    target, before = steps[1:], steps[:-1]
+    n = len(target)
+    frame, bar = frame_ticks // FINE, 4 * TICKS_PER_QUARTER // FINE  # in the position field's units
+    kind = target[:, _FI["kind"]]
+    prev_kind, prev_pos, prev_pitch = before[:, _FI["kind"]], before[:, _FI["position"]], before[:, _FI["pitch"]]
+    prev_prev_kind = np.concatenate([[-1], steps[:-2, _FI["kind"]]])[:n]
+    header = {1: ("part", {"part": 0, "value": 0, "value_fine": 0}),  # step index: kind, fields
+              2: ("bar", {"position": bar, "position_fine": 0}),
+              3: ("time_signature", {"position": 0, "position_fine": 0, "value": 4, "value_fine": 2})}
+    index = np.arange(1, n + 1)
+    is_header = ((index == 1) & (prev_kind == KIND["bos"])) | ((index == 2) & (prev_kind == KIND["part"])) | (
+        (index == 3) & (prev_kind == KIND["bar"]) & (prev_prev_kind == KIND["part"]))
+    masks = {i: np.ones((n, FIELD_SIZES.get(f, 1) if f != "label" else 1), dtype=bool)
+             for i, f in enumerate(FIELDS) if f != "label"}
+
+    def only(field: str, rows: np.ndarray, value: int | np.ndarray) -> None:
+        masks[_FI[field]][rows] = False
+        masks[_FI[field]][np.nonzero(rows)[0], value] = True
+
+    masks[_FI["kind"]][:] = False
+    for row, (kind_name, fields) in header.items():
+        rows = is_header & (index == row)
+        only("kind", rows, KIND[kind_name])
+        for field, value in fields.items():
+            only(field, rows & (kind == KIND[kind_name]), value)
+    music = ~is_header
+    after_note = music & (prev_kind == KIND["note"])
+    units = np.arange(masks[_FI["position"]].shape[1])
+    on_grid = (units % frame == 0)
+    # notes: from the last note's frame (if a higher key is left) or the bar's start, up to its last frame
+    first_note_pos = np.where(after_note, np.where(prev_pitch < HIGHEST_KEY, prev_pos, prev_pos + frame), 0)
+    room_for_note = first_note_pos < bar
+    masks[_FI["kind"]][music, KIND["bar"]] = True
+    masks[_FI["kind"]][music, KIND["eos"]] = True
+    masks[_FI["kind"]][music & room_for_note, KIND["note"]] = True
+    notes = music & (kind == KIND["note"])
+    masks[_FI["position"]][notes] = on_grid & (units[None] >= first_note_pos[notes, None]) & (
+        units[None] < bar)
+    for field, value in (("position_fine", 0), ("part", 0), ("duration", frame), ("duration_fine", 0),
+                         ("velocity", VELOCITY), ("tie", 0)):
+        only(field, notes, value)
+    keys = np.arange(FIELD_SIZES["pitch"])
+    lowest = np.where(after_note & (target[:, _FI["position"]] == prev_pos), prev_pitch + 1, LOWEST_KEY)
+    masks[_FI["pitch"]][notes] = (keys[None] >= lowest[notes, None]) & (keys[None] <= HIGHEST_KEY)
+    only("position", music & (kind == KIND["bar"]), bar)
+    only("position_fine", music & (kind == KIND["bar"]), 0)
+    ends = music & (kind == KIND["eos"])  # the end reaches past the bar's last note, up to the bar's end
+    reach_from = np.where(after_note, prev_pos + frame, frame)
+    masks[_FI["position"]][ends] = on_grid & (units[None] >= reach_from[ends, None]) & (
+        units[None] <= bar)
+    only("position_fine", ends, 0)
+    return masks
+
+
 @torch.no_grad()
-def sequence_nll(model: EventTransformer, steps: np.ndarray, device: str = "cpu") -> float:
-    """Total NLL (nats) of steps[1:] given what precedes each, in windows of the model's context."""
+def sequence_nll(model: EventTransformer, steps: np.ndarray, device: str = "cpu",
+                 masks: dict[int, np.ndarray] | None = None) -> float:
+    """Total NLL (nats) of steps[1:] given what precedes each, in windows of the model's context; with
+    ``masks`` (see :func:`canonical_masks`) the probabilities are renormalised over the allowed values."""
     model.eval()
     context = model.config.context
     x = torch.from_numpy(np.asarray(steps, dtype=np.int64)).to(device)
+    allowed = {i: torch.from_numpy(m).to(device) for i, m in masks.items()} if masks is not None else None
+
+    def window_nll(start: int, stop: int) -> torch.Tensor:  # nll of x[start + 1 : stop]
+        part = None if allowed is None else {i: m[None, start:stop - 1] for i, m in allowed.items()}
+        return model.step_nll(x[None, start:stop], part)[0]
+
     if len(x) <= context + 1:
-        return float(model.step_nll(x[None]).sum())
+        return float(window_nll(0, len(x)).sum())
     total, scored = 0.0, 1  # steps[0] (bos) is given
     stride = context // 2
     start = 0
     while scored < len(x):
-        window = x[start:start + context + 1]
-        nll = model.step_nll(window[None])[0]  # nll[i] is for window[i + 1] = x[start + i + 1]
+        stop = min(start + context + 1, len(x))
+        nll = window_nll(start, stop)  # nll[i] is for x[start + i + 1]
         first = scored - start - 1  # the first step of this window not scored yet
         total += float(nll[first:].sum())
-        scored = start + len(window)
+        scored = stop
         start += stride
     return total
 
 
 def frame_nll(model: EventTransformer, name: str, split: str = "test", limit: int | None = None,
-              device: str = "cpu") -> dict[str, float]:
-    """The benchmark metric: total NLL over the split's sequences / total frames (and per note)."""
+              device: str = "cpu", canonical: bool = True) -> dict[str, float]:
+    """The benchmark metric: total NLL over the split's sequences / total frames (and per note). With
+    ``canonical`` (the default and the reported figure) the model is renormalised over canonical
+    sequences; without, it is the raw probability of the canonical sequence (a looser upper bound)."""
     rolls = load_rolls(name)[split][:limit]
     steps = benchmark_steps(name, split)[:limit]
-    total = sum(sequence_nll(model, s, device) for s in steps)
+    frame = BENCHMARKS[name][1]
+    total = sum(sequence_nll(model, s, device, canonical_masks(s, frame) if canonical else None) for s in steps)
     frames = sum(len(r) for r in rolls)
     notes = sum(int(r.sum()) for r in rolls)
     return {"nll_per_frame": total / frames, "nll_per_note": total / max(notes, 1), "frames": frames,

@@ -4,14 +4,17 @@ Preparation (cached next to the corpus, per split and vocabulary version): every
 without labels, concatenated into one (steps, fields) int32 array with per-work offsets, and each work's
 label token ids. A training example is the work's header (bos, a random subset of its labels, its parts)
 followed by a window of its music that starts at a bar, cut to the model's context: the conditioning is
-always in view, and dropping labels at random teaches the model to follow any subset of them. Pitched
-parts are transposed at random (key signatures and the key label follow), the augmentation the styles
-here allow. Everything random comes from one NumPy generator whose state is saved with the checkpoint.
+always in view, and dropping labels at random teaches the model to follow any subset of them: each example
+draws its own keep rate, so it sees everything from no labels to all of them. Pitched parts are transposed
+at random (key signatures and the key label follow), the augmentation the styles here allow.
+Everything random comes from one NumPy generator whose state is saved with the checkpoint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -47,13 +50,16 @@ class SplitData:
 
 
 def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> SplitData:
-    """The split's works as step arrays (computed once, then read from the corpus folder)."""
-    cache = store.folder / f"steps-{split}-v{DATA_VERSION}.{VOCABULARY_VERSION}-{limit or 'all'}.npz"
+    """The split's works as step arrays (computed once, then read from the corpus folder while the split's
+    works and labels stay the same: a rebuilt corpus gets a new cache)."""
+    rows = [r for r in store.manifest() if r["split"] == split][:limit]
+    fingerprint = hashlib.sha1("\n".join(
+        f"{r['id']} {r['content_hash']} {json.dumps(r['labels'], sort_keys=True)}" for r in rows).encode()).hexdigest()
+    cache = store.folder / f"steps-{split}-v{DATA_VERSION}.{VOCABULARY_VERSION}-{limit or 'all'}-{fingerprint[:12]}.npz"
     if cache.is_file():
         with np.load(cache) as data:
             labels = [list(map(int, row[row > 0])) for row in data["labels"]]
             return SplitData(data["steps"], data["offsets"], labels, data["notes"])
-    rows = [r for r in store.manifest() if r["split"] == split][:limit]
     chunks, labels, notes, skipped = [], [], [], 0
     for row in rows:
         score = store.load_score(row)
@@ -76,6 +82,9 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
     buf = io.BytesIO()
     np.savez(buf, steps=data.steps, offsets=data.offsets, labels=padded, notes=data.notes)
     atomic_write_bytes(cache, buf.getvalue())
+    for stale in store.folder.glob(f"steps-{split}-*.npz"):
+        if stale != cache:
+            stale.unlink(missing_ok=True)
     return data
 
 
@@ -123,7 +132,7 @@ def transpose_steps(work: np.ndarray, semitones: int) -> np.ndarray | None:
 class BatchConfig:
     context: int
     batch_size: int
-    label_keep: float = 0.5  # each label is kept with this probability
+    label_keep: tuple[float, float] = (0.0, 1.0)  # each example keeps each label at a rate drawn from this range
     transpose: tuple[int, int] = (-5, 6)  # semitone range of the random transposition (inclusive)
 
 
@@ -137,7 +146,9 @@ def make_example(data: SplitData, index: int, config: BatchConfig, rng: np.rando
     kinds = moved[:, F["kind"]]
     first_music = int(np.argmax((kinds != KIND["bos"]) & (kinds != KIND["part"])))
     head = moved[:first_music]  # bos and the parts
-    labels = [label for label in data.labels[index] if rng.random() < config.label_keep]
+    low, high = config.label_keep
+    rate = low + (high - low) * rng.random() if high > low else low
+    labels = [label for label in data.labels[index] if rng.random() < rate]
     label_rows = np.zeros((len(labels), len(FIELDS)), dtype=np.int32)
     label_rows[:, F["kind"]] = KIND["label"]
     label_rows[:, F["label"]] = [_transposed_key_label(label, shift) for label in labels]

@@ -41,12 +41,13 @@ class TrainConfig:
     seed: int = 0
     batch_size: int = 16
     lr: float = 1e-3
+    weight_decay: float = 0.01
     warmup_steps: int = 200
     max_steps: int = 20_000
     max_minutes: float = 150.0
     eval_every: int = 250
     eval_batches: int = 8
-    label_keep: float = 0.5
+    label_keep: tuple[float, float] = (0.0, 1.0)  # range of each example's label keep rate
     transpose: tuple[int, int] = (-5, 6)
     limit_works: int | None = None  # per split, for quick runs
     benchmark: str = ""  # train on a benchmark's official train/valid split instead of a corpus
@@ -88,7 +89,7 @@ def evaluate(model: EventTransformer, data: SplitData, batch: BatchConfig, batch
     rng = np.random.default_rng(seed)
     total = steps = notes = 0.0
     for _ in range(batches):
-        x = torch.from_numpy(make_batch(data, replace(batch, label_keep=1.0, transpose=(0, 0)), rng)).to(device)
+        x = torch.from_numpy(make_batch(data, replace(batch, label_keep=(1.0, 1.0), transpose=(0, 0)), rng)).to(device)
         nll = model.step_nll(x)
         real = (x[:, 1:, 0] != KIND["pad"]).float()
         total += float((nll * real).sum())
@@ -153,14 +154,14 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         model.train()
     else:
         model = new_model(config.preset, **config.overrides).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.95))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.95))
     history: list[dict[str, Any]] = []
     step, rng, best = 0, np.random.default_rng(config.seed), float("inf")
     if resume:
         step, rng, history, best = _load_state(last, optimizer)
     batch = BatchConfig(context=model.config.context, batch_size=config.batch_size,
                         label_keep=config.label_keep, transpose=config.transpose)
-    started, notes_seen, steps_seen = time.time(), 0, 0
+    started, notes_seen, steps_seen, first_step = time.time(), 0, 0, step
     deadline = started + config.max_minutes * 60
     loss_value = float("nan")
     while step < config.max_steps and time.time() < deadline:
@@ -187,7 +188,8 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
                 save_checkpoint(model, best_dir, training={"config": asdict(config), "step": step, "valid": metrics})
             _save_state(last, model, optimizer, step, rng, config, history, best)
             if progress:
-                progress({**record, "max_steps": config.max_steps})
+                progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
+                          "first_step": first_step})
     if not history or history[-1]["step"] != step:
         _save_state(last, model, optimizer, step, rng, config, history, best)
     elapsed = max(time.time() - started, 1e-9)

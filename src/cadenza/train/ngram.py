@@ -28,16 +28,29 @@ class StepNgram:
             raise ValueError("order must be at least 1")
         self.order = order
         self.sizes = [field_sizes[f] for f in FIELDS]
-        self.tables: list[dict[tuple[tuple[int, ...], ...], tuple[Counter[tuple[int, ...]], list[int]]]] = [
+        self.symbols: dict[tuple[int, ...], int] = {}
+        self.tables: list[dict[tuple[int, ...], tuple[Counter[int], list[int]]]] = [
             {} for _ in range(order)]  # n -> context of n steps -> (next-step counts, [total])
         self.field_counts = [np.zeros(size, dtype=np.int64) for size in self.sizes]
+        self._field_totals = [len(c) for c in self.field_counts]
+
+    def _symbols(self, sequence: np.ndarray) -> list[int]:
+        """Each step as one int (steps are interned: contexts stay small tuples of ints)."""
+        out = []
+        for row in np.asarray(sequence).tolist():
+            key = tuple(row)
+            symbol = self.symbols.get(key)
+            if symbol is None:
+                symbol = self.symbols[key] = len(self.symbols)
+            out.append(symbol)
+        return out
 
     def fit(self, sequences: Iterable[np.ndarray]) -> StepNgram:
         for sequence in sequences:
-            steps = [tuple(int(v) for v in row) for row in np.asarray(sequence)]
-            for row in steps[1:]:
-                for f, value in enumerate(row):
-                    self.field_counts[f][value] += 1
+            rows = np.asarray(sequence)
+            for f in range(len(self.sizes)):
+                self.field_counts[f] += np.bincount(rows[1:, f], minlength=self.sizes[f])[: self.sizes[f]]
+            steps = self._symbols(rows)
             for i in range(1, len(steps)):
                 for n in range(self.order):
                     if i - n < 0:
@@ -46,21 +59,22 @@ class StepNgram:
                     counts, total = self.tables[n].setdefault(context, (Counter(), [0]))
                     counts[steps[i]] += 1
                     total[0] += 1
+        self._field_totals = [int(c.sum()) + len(c) for c in self.field_counts]
         return self
 
-    def _base(self, step: tuple[int, ...]) -> float:
+    def _base(self, step: list[int]) -> float:
         p = 1.0
         for f, value in enumerate(step):
-            counts = self.field_counts[f]
-            p *= (counts[value] + 1) / (counts.sum() + len(counts))
+            p *= (self.field_counts[f][value] + 1) / self._field_totals[f]
         return p
 
     def step_probabilities(self, sequence: np.ndarray) -> np.ndarray:
         """P(step i | the steps before it) for i >= 1."""
-        steps = [tuple(int(v) for v in row) for row in np.asarray(sequence)]
+        rows = np.asarray(sequence).tolist()
+        steps = [self.symbols.get(tuple(row), -1) for row in rows]  # -1: a step never seen in training
         out = np.zeros(max(len(steps) - 1, 0))
         for i in range(1, len(steps)):
-            p = self._base(steps[i])
+            p = self._base(rows[i])
             for n in range(self.order):
                 if i - n < 0:
                     break
