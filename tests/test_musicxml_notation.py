@@ -65,3 +65,15 @@ def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_durations_no_note_value_writes_fall_back_to_a_notation_grid(tmp_path: Path) -> None:
+    """A few-tick note (machine-made or unquantized music) cannot be notated as is: the score is written
+    quantized instead of failing, and the notes that can be written keep their pitches."""
+    from music21 import converter
+
+    score = Score.build(parts=[Part("Violin", 40)], notes=[(0, 3, 60, 80, 0), (3, Q - 3, 64, 80, 0),
+                                                             (Q, 2 * Q, 67, 80, 0)])
+    parsed = converter.parse(str(write_score(score, tmp_path / "odd.musicxml")), forceSource=True)
+    pitches = [n.pitch.midi for n in parsed.parts[0].flatten().notes]
+    assert 67 in pitches and 64 in pitches

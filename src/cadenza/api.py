@@ -10,7 +10,7 @@ from cadenza.score import ReadLimits, Score, read_score, read_score_result, writ
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER
 
-__all__ = ["analyse", "convert", "info", "read_score", "score_summary", "write_score"]
+__all__ = ["analyse", "compose", "continue_", "convert", "info", "read_score", "score_summary", "write_score"]
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -91,3 +91,77 @@ def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = 
     labels, seconds = analyse_timed(score)
     return {"source": score.metadata.source, "label_set_version": LABEL_SET_VERSION, "labels": labels,
             "analysis_s": round(seconds, 4), "warnings": warnings}
+
+
+def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: list[str]) -> dict[str, Any]:
+    """Write the piece, the renders asked for (a missing optional renderer never blocks the others) and the
+    JSON report beside the piece; returns the report with its file paths."""
+    import json
+
+    from cadenza.score.write import atomic_write_bytes
+
+    if output.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"):
+        from cadenza.errors import UsageError
+
+        raise UsageError(f"-o {output}: give a .mid, .musicxml, .mxl or .json file")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {"piece": str(write_score(score, output))}
+    errors: dict[str, str] = {}
+    simple = {"mid": ".mid", "musicxml": ".musicxml"}
+    rest = [f for f in formats if f not in simple]
+    for fmt in formats:
+        if fmt in simple:
+            target = output.with_suffix(simple[fmt])
+            files[fmt] = files["piece"] if target == output else str(write_score(score, target))
+    if rest:
+        from cadenza.render import render
+
+        written = render(score, output.with_suffix(""), rest)
+        files.update({fmt: str(path) for fmt, path in written.items()})
+        errors.update(written.errors)
+    report_path = output.with_suffix(".cadenza.json")
+    files["report"] = str(report_path)
+    report = {**report, "files": files, **({"render_errors": errors} if errors else {})}
+    atomic_write_bytes(report_path, (json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n").encode())
+    return report
+
+
+def compose(request: Any = None, output: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
+            model: str | os.PathLike[str] | None = None, progress: Any = None, **options: Any) -> dict[str, Any]:
+    """Compose a new piece. ``request`` is a :class:`cadenza.compose.ComposeRequest` or left out and given
+    as keywords (``key="D minor", meter="3/4", ensemble="string-quartet", bars=16, seed=1``). With
+    ``output`` the piece, the renders in ``formats`` and a report are written; the report (with the Score
+    under ``"score"`` when nothing is written) is returned."""
+    from cadenza.compose import ComposeRequest
+    from cadenza.compose import compose as compose_piece
+
+    request = request or ComposeRequest(**options)
+    made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress)
+    if output is None:
+        return {**made.report, "score": made.score}
+    return _write_outputs(made.score, made.report, Path(output), formats or [])
+
+
+def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
+              output: str | os.PathLike[str] | None = None, formats: list[str] | None = None, bars: int = 8,
+              model: str | os.PathLike[str] | None = None, limits: ReadLimits | None = None, tune: str | None = None,
+              tune_index: int | None = None, progress: Any = None, **options: Any) -> dict[str, Any]:
+    """Continue a primer (a Score, a file or a music21: reference) by ``bars`` new bars in its parts, meter
+    and key; written and reported like :func:`compose`."""
+    import math
+
+    from cadenza.compose import ComposeRequest, continue_piece
+
+    score = primer if isinstance(primer, Score) else read_score_result(primer, limits, tune, tune_index).score
+    request = request or ComposeRequest(**options)
+    if request.duration_s:  # new bars for that long at the primer's last tempo and meter
+        bpm = score.tempos[-1].bpm if score.tempos else 120.0
+        quarters = score.time_signatures[-1].bar_ticks / TICKS_PER_QUARTER
+        bars = max(math.ceil(request.duration_s * bpm / 60 / quarters), 1)
+        from dataclasses import replace
+
+        request = replace(request, duration_s=None)
+    made = continue_piece(score, request, bars=bars, checkpoint=Path(model) if model else None, progress=progress)
+    if output is None:
+        return {**made.report, "score": made.score}
+    return _write_outputs(made.score, made.report, Path(output), formats or [])

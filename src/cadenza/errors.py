@@ -44,3 +44,8 @@ class ParserMemoryError(InputError):
 
 class OutputError(CadenzaError):
     """A file that could not be written."""
+
+
+class RenderError(CadenzaError):
+    """A score that could not be rendered as asked: an optional package or program is missing (the message
+    says what to install), or the renderer refused the score."""

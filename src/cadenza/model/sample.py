@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -31,11 +32,25 @@ class SampleConfig:
     seed: int = 0
 
 
-def _draw(logits: torch.Tensor, allowed: np.ndarray, config: SampleConfig, generator: torch.Generator) -> int:
+class Constraint(Protocol):
+    """Limits on top of the grammar (see :mod:`cadenza.compose.constraints`)."""
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None: ...
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None: ...
+
+    def advance(self, step: np.ndarray) -> None: ...
+
+
+def _draw(logits: torch.Tensor, allowed: np.ndarray, config: SampleConfig, generator: torch.Generator,
+          bias: np.ndarray | None = None) -> int:
     mask = torch.from_numpy(allowed)
     if not mask.any():
         raise RuntimeError("the grammar allows no value here (a bug)")
-    scores = logits.float().masked_fill(~mask, float("-inf"))
+    scores = logits.float()
+    if bias is not None:
+        scores = scores + torch.from_numpy(bias)
+    scores = scores.masked_fill(~mask, float("-inf"))
     if config.temperature <= 0:
         return int(scores.argmax())
     probs = torch.softmax(scores / config.temperature, dim=-1)
@@ -58,24 +73,38 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _window(steps: list[np.ndarray], header: int, keep: int) -> list[np.ndarray]:
+    """The header and at most ``keep`` of the latest steps, starting at a bar as training windows do."""
+    recent = steps[max(header, len(steps) - keep):]
+    bars = [i for i, s in enumerate(recent) if s[0] == KIND["bar"]]
+    return steps[:header] + (recent[bars[0]:] if bars and bars[0] < len(recent) - 1 else recent)
+
+
 def generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, label_size: int,
-             should_stop: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
+             should_stop: Callable[[np.ndarray], bool] | None = None, constraint: Constraint | None = None,
+             on_step: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
     """Continue ``prompt`` (steps starting with bos) until eos, ``max_steps`` new steps, or ``should_stop``
-    says so; returns the whole sequence, ending with eos."""
+    says so; returns the whole sequence, ending with eos. ``constraint`` narrows the grammar's choices;
+    ``on_step`` sees every new step (progress, timing)."""
     with _one_thread(), torch.no_grad():
-        return _generate(model, prompt, config, label_size, should_stop)
+        return _generate(model, prompt, config, label_size, should_stop, constraint, on_step)
 
 
 def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, label_size: int,
-              should_stop: Callable[[np.ndarray], bool] | None) -> np.ndarray:
+              should_stop: Callable[[np.ndarray], bool] | None, constraint: Constraint | None,
+              on_step: Callable[[np.ndarray], None] | None) -> np.ndarray:
     model.eval()
     generator = torch.Generator().manual_seed(config.seed)
     grammar = Grammar(label_size)
     steps = [np.asarray(s, dtype=np.int64) for s in prompt]
     for step in steps:
         grammar.advance(step)
+        if constraint is not None:
+            constraint.advance(step)
     header = sum(1 for s in steps if s[0] in (KIND["bos"], KIND["label"], KIND["part"]))
-    h, cache = model.hidden(torch.tensor(np.array(steps))[None], None)
+    window = steps if len(steps) < model.config.context else _window(steps, header, model.config.context // 2)
+    h, cache = model.hidden(torch.tensor(np.array(window))[None], None)
+    cached = len(window)
     state = h[0, -1]
     for made in range(config.max_steps):
         chosen: dict[str, int] = {}
@@ -86,20 +115,31 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
             if field == "kind" and made < config.min_steps:
                 allowed = allowed.copy()
                 allowed[KIND["eos"]] = False
-            chosen[field] = _draw(logits, allowed, config, generator)
+            bias = None
+            if constraint is not None:
+                extra = constraint.allowed(field, chosen, grammar)
+                if extra is not None and (allowed & extra).any():
+                    allowed = allowed & extra
+                bias = constraint.bias(field, chosen)
+            chosen[field] = _draw(logits, allowed, config, generator, bias)
             if i < len(model.chosen):
                 condition = condition + model.chosen[i](torch.tensor(chosen[field]))
         step = np.array([chosen[f] for f in FIELDS], dtype=np.int64)
         grammar.advance(step)
+        if constraint is not None:
+            constraint.advance(step)
+        if on_step is not None:
+            on_step(step)
         steps.append(step)
         if step[0] == KIND["eos"] or (should_stop and should_stop(np.array(steps))):
             break
-        if len(steps) >= model.config.context:  # slide: header + the latest half context
-            keep = model.config.context // 2
-            window = steps[:header] + steps[-keep:]
+        if cached >= model.config.context:  # slide: header + the latest half context
+            window = _window(steps, header, model.config.context // 2)
             h, cache = model.hidden(torch.tensor(np.array(window))[None], None)
+            cached = len(window)
         else:
             h, cache = model.hidden(torch.tensor(step)[None, None], cache)
+            cached += 1
         state = h[0, -1]
     if steps[-1][0] != KIND["eos"]:
         end = np.zeros(len(FIELDS), dtype=np.int64)

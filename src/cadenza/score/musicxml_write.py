@@ -7,14 +7,18 @@ Parts are named, and carry the instrument that their General MIDI program names.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from cadenza.errors import OutputError
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER, Score
+
+log = logging.getLogger(__name__)
 
 
 def _ql(ticks: int) -> Fraction:
@@ -223,14 +227,29 @@ def score_to_music21(score: Score) -> Any:
     return out
 
 
+NOTATION_GRID_TICKS = TICKS_PER_QUARTER // 12  # a 32nd-note triplet: the finest grid the fallback uses
+
+
 def musicxml_bytes(score: Score) -> bytes:
-    """The Score as uncompressed MusicXML."""
+    """The Score as uncompressed MusicXML. Durations no note value can write (a few ticks long, as in
+    unquantized or machine-made music) make music21 give up; then the score is written quantized to a
+    32nd-note-triplet grid, with a warning in the log."""
     from music21.musicxml import m21ToXml
+    from music21.musicxml.xmlObjects import MusicXMLExportException
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exporter = m21ToXml.GeneralObjectExporter(score_to_music21(score))
-        xml = bytes(exporter.parse())
+        try:
+            xml = bytes(m21ToXml.GeneralObjectExporter(score_to_music21(score)).parse())
+        except MusicXMLExportException as exc:
+            from cadenza.score.ops import quantize
+
+            log.warning("MusicXML: %s; writing the score quantized to 1/12 of a quarter note", exc)
+            try:
+                xml = bytes(m21ToXml.GeneralObjectExporter(score_to_music21(quantize(score,
+                                                                                     NOTATION_GRID_TICKS))).parse())
+            except MusicXMLExportException as again:
+                raise OutputError(f"cannot write this score as MusicXML: {again}") from None
     if not score.metadata.composer:  # music21 fills in its own name as the composer
         xml = xml.replace(b'<creator type="composer">Music21</creator>', b"", 1)
     return xml

@@ -20,6 +20,7 @@ from cadenza.errors import CadenzaError
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS, VALUE_SIZE
 
 _ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["note"]: 3}
+NOTE_ORDER = _ORDER_AT_INSTANT[KIND["note"]]  # ``Grammar.last_order[0]`` after a note
 
 
 class GrammarError(CadenzaError):

@@ -1,0 +1,136 @@
+"""``cadenza compose`` (a new piece from labels or words) and ``cadenza continue PRIMER`` (new bars after a
+primer), both thin over :mod:`cadenza.api`. Each writes the piece, any renders asked for, and a JSON report
+beside the piece (the request, the plan, what ``listen`` hears, adherence, seed, model hash, timings)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from cadenza import api
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
+from cadenza.cli.progress import ProgressBar
+from cadenza.compose.ensembles import ENSEMBLES
+from cadenza.compose.request import ComposeRequest, parse_duration
+
+RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png")
+
+
+def _add_request_flags(p: argparse.ArgumentParser) -> None:
+    what = p.add_argument_group("what to write (every option may be left out)")
+    what.add_argument("--prompt", help='a few words, e.g. "a tender waltz for strings in D minor"')
+    what.add_argument("--composer", help="a composer of the corpus, e.g. Bach, Mozart, Joplin")
+    what.add_argument("--epoch", help="medieval, renaissance, baroque, classical, romantic, modern, folk, popular")
+    what.add_argument("--mood", help="joyful, tense, sad or calm")
+    what.add_argument("--valence", type=float, help="-1 (negative) .. 1 (positive), with --arousal")
+    what.add_argument("--arousal", type=float, help="-1 (calm) .. 1 (excited), with --valence")
+    what.add_argument("--key", help='e.g. "D minor", "F# major", Bb')
+    what.add_argument("--meter", help="e.g. 3/4, 6/8")
+    what.add_argument("--tempo", type=float, metavar="BPM", help="quarter notes per minute")
+    what.add_argument("--density", help="low, medium or high (notes per beat)")
+    what.add_argument("--ensemble", help=", ".join(ENSEMBLES))
+    what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …")
+    length = what.add_mutually_exclusive_group()
+    length.add_argument("--bars", type=int, help="length in bars (default: 16, or 8 new bars for continue)")
+    length.add_argument("--duration", help="length in time: 90s, 1:30, 2m (at the tempo asked, else 100 bpm)")
+    how = p.add_argument_group("sampling")
+    how.add_argument("--seed", type=int, default=0, help="the same seed and options give the same piece")
+    how.add_argument("--temperature", type=float, default=1.0, help="below 1: safer; above: wilder")
+    how.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    how.add_argument("--candidates", type=int, default=1, metavar="K",
+                     help="write K pieces and keep the one listen finds closest to the request")
+    how.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
+    out = p.add_argument_group("output")
+    out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
+    out.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
+    out.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser(
+        "compose", help="compose a new piece from labels or a few words",
+        description="Compose a new piece with the shipped model. Meter, key signature, bar count, tempo, parts "
+        "and their ranges are enforced while sampling; mood, density, epoch and composer steer it through the "
+        "model's conditioning (and --candidates picks the closest of several). A JSON report is written beside "
+        "the piece.",
+        epilog='Example: cadenza compose --key "D minor" --meter 3/4 --ensemble string-quartet --bars 16 '
+        "--seed 1 -o q.mid --render wav,musicxml,pdf,png")
+    _add_request_flags(c)
+    c.set_defaults(func=run_compose)
+    n = sub.add_parser(
+        "continue", help="continue a primer: new bars in its parts, meter and key",
+        description="Read a primer (any readable score: MIDI, MusicXML, ABC, Humdrum, music21: reference) and "
+        "write it followed by new bars in the same parts, meter and key signature.",
+        epilog="Example: cadenza continue music21:bach/bwv66.6 --bars 8 -o more.mid")
+    n.add_argument("primer", metavar="PRIMER", help="score file or music21: reference")
+    _add_request_flags(n)
+    add_tune_flags(n)
+    add_limit_flags(n)
+    n.set_defaults(func=run_continue)
+
+
+def request_from(args: argparse.Namespace) -> ComposeRequest:
+    return ComposeRequest(composer=args.composer, epoch=args.epoch, mood=args.mood, valence=args.valence,
+                          arousal=args.arousal, key=args.key, meter=args.meter, tempo_bpm=args.tempo,
+                          density=args.density, ensemble=args.ensemble, form=args.form, bars=args.bars,
+                          duration_s=parse_duration(args.duration) if args.duration else None, prompt=args.prompt,
+                          seed=args.seed, temperature=args.temperature, top_p=args.top_p,
+                          candidates=args.candidates)
+
+
+def _formats(text: str | None) -> list[str]:
+    if not text:
+        return []
+    formats = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
+    formats = ["mid" if f == "midi" else "musicxml" if f == "xml" else f for f in formats]
+    unknown = [f for f in formats if f not in RENDER_FORMATS]
+    if unknown:
+        from cadenza.errors import UsageError
+
+        raise UsageError(f"unknown render format {unknown[0]!r}: choose from {', '.join(RENDER_FORMATS)}")
+    return formats
+
+
+def _finish(result: dict[str, Any], args: argparse.Namespace) -> int:
+    if args.json:
+        emit_json(result)
+        return 0
+    plan_or_primer = result.get("plan") or result.get("primer") or {}
+    for line in plan_or_primer.get("prompt_reading", []):
+        print(f"  prompt: {line}")
+    heard = result["heard"]
+    print(f"wrote {result['files']['piece']}: {result['result']['bars']} bars, {result['result']['notes']:,} notes, "
+          f"{result['result']['duration_s']:.1f} s; hears {heard.get('key')}, {heard.get('meter')}, "
+          f"{heard.get('ensemble')}, mood {heard.get('mood')}")
+    missed = [f"{name} (asked {m['asked']}, heard {m['heard']})" for name, m in result["adherence"].items()
+              if not m["met"]]
+    if missed:
+        print("  not heard as asked: " + "; ".join(missed))
+    for fmt, path in result["files"].items():
+        if fmt not in ("piece",):
+            print(f"  {fmt}: {path}")
+    for fmt, problem in result.get("render_errors", {}).items():
+        print(f"  {fmt} not written: {problem}")
+    return 0
+
+
+def _default_output() -> str:
+    return f"cadenza-{time.strftime('%Y%m%d-%H%M%S')}.mid"
+
+
+def run_compose(args: argparse.Namespace) -> int:
+    formats = _formats(args.render)
+    result = api.compose(request_from(args), Path(args.output or _default_output()), formats, model=args.model,
+                         progress=None if args.json else ProgressBar("composing (bars)"))
+    return _finish(result, args)
+
+
+def run_continue(args: argparse.Namespace) -> int:
+    formats = _formats(args.render)
+    result = api.continue_(args.primer, request_from(args), Path(args.output or _default_output()), formats,
+                           bars=args.bars or 8, model=args.model, limits=limits_from(args), tune=args.tune,
+                           tune_index=args.tune_index,
+                           progress=None if args.json else ProgressBar("continuing (bars)"))
+    return _finish(result, args)

@@ -1,0 +1,161 @@
+"""What sampling enforces on top of the event grammar, so a request is honoured by construction.
+
+:class:`PlanConstraint` narrows each field's choices while the model samples a step (the sampler asks it
+after the grammar, and keeps the grammar's own choice if the two would leave nothing):
+
+- the key signature and tempo asked for are written right after the first time signature; otherwise the
+  model may write one of each before the first note; no key or tempo change follows (modulations are
+  written with accidentals), which also keeps a sampler from looping on meta steps;
+- every bar has the meter asked for (or the primer's), and no meter change follows;
+- exactly the bars asked for: no end before the last bar, no bar after it, and the end fills the last bar;
+- every note of a part within that part's range, and never two of one pitch at one instant in a part;
+- pitches outside the key's scale are penalised (a bias on their logits, not a ban: the chromaticism a
+  style allows stays possible, rarely).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.compose.request import Key
+from cadenza.score.model import TICKS_PER_QUARTER
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+from cadenza.tokens.grammar import NOTE_ORDER, Grammar
+
+F = {name: i for i, name in enumerate(FIELDS)}
+DRUM_RANGE = (35, 81)  # General MIDI percussion keys
+
+
+def key_signature_step(key: Key) -> np.ndarray:
+    step = np.zeros(len(FIELDS), dtype=np.int64)
+    step[F["kind"]], step[F["value"]], step[F["value_fine"]] = KIND["key_signature"], key.sharps + 7, \
+        1 if key.mode == "major" else 2
+    return step
+
+
+def tempo_step(bpm: float) -> np.ndarray:
+    step = np.zeros(len(FIELDS), dtype=np.int64)
+    hundredths = round(bpm * 100)
+    step[F["kind"]], step[F["value"]], step[F["value_fine"]] = KIND["tempo"], hundredths // 100, hundredths % 100
+    return step
+
+
+def _only(size: int, value: int) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    mask[value] = True
+    return mask
+
+
+class PlanConstraint:
+    def __init__(self, bars: int, ranges: list[tuple[int, int]], key: Key | None = None,
+                 tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
+                 polyphony: list[int] | None = None, chromatic_penalty: float = 3.0) -> None:
+        self.bars = bars
+        self.ranges = ranges  # (low, high) MIDI pitch of each part
+        self.polyphony = polyphony or [128] * len(ranges)  # most notes a part starts at one instant
+        self.key = key
+        self.meter = meter  # (numerator, denominator), or None: the model's (or the primer's) choice
+        self.fixed_meter = meter is not None
+        self.pending: list[np.ndarray] = []  # steps to write right after the first time signature
+        if key is not None:
+            self.pending.append(key_signature_step(key))
+        if tempo_bpm is not None:
+            self.pending.append(tempo_step(tempo_bpm))
+        self.no_key_changes, self.no_tempo_changes = key is not None, tempo_bpm is not None
+        self.meter_seen = False
+        self.notes_seen = False
+        self.meta_written: set[int] = set()  # key signature / tempo kinds already written
+        self.bars_started = 0
+        self.pitch_bias = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
+        if key is not None:
+            outside = np.array([pc not in key.scale_pcs for pc in range(12)])
+            self.pitch_bias[np.resize(outside, FIELD_SIZES["pitch"])] = -chromatic_penalty
+        self.drums: set[int] = set()
+        self.at_instant: dict[int, tuple[int, int]] = {}  # part -> (notes, highest pitch) at the last instant
+        self.instant = (-1, -1)  # (bar, ticks into it) of the last note
+
+    def _full(self, part: int) -> bool:
+        """No further note of ``part`` fits at the current instant (its polyphony or its range is used up)."""
+        count, top = self.at_instant.get(part, (0, -1))
+        low, high = self._range(part)
+        return count >= (self.polyphony[part] if part < len(self.polyphony) else 128) or top >= high
+
+    def _range(self, part: int) -> tuple[int, int]:
+        return DRUM_RANGE if part in self.drums else self.ranges[part] if part < len(self.ranges) else (0, 127)
+
+    def _same_instant(self, chosen: dict[str, int], grammar: Grammar) -> bool:
+        at = chosen["position"] * FINE + chosen["position_fine"]
+        return (self.bars_started, at) == self.instant and grammar.last_order[0] == NOTE_ORDER
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None:
+        """Extra limits on ``field`` (True = allowed), or None for none."""
+        size = grammar.sizes[field]
+        if self.pending and self.meter_seen:  # the requested key signature and tempo come first
+            return _only(size, int(self.pending[0][F[field]]))
+        if field == "kind":
+            mask = np.ones(size, dtype=bool)
+            if self.fixed_meter and self.meter_seen:
+                mask[KIND["time_signature"]] = False
+            for meta, fixed in ((KIND["key_signature"], self.no_key_changes), (KIND["tempo"], self.no_tempo_changes)):
+                if fixed or self.notes_seen or meta in self.meta_written:
+                    mask[meta] = False
+            if self.bars_started >= self.bars:
+                mask[KIND["bar"]] = False
+            else:
+                mask[KIND["eos"]] = False
+            return mask
+        kind = chosen.get("kind")
+        if self.meter is not None and kind == KIND["bar"] and field in ("position", "position_fine"):
+            ticks = self.meter[0] * 4 * TICKS_PER_QUARTER // self.meter[1]
+            return _only(size, ticks // FINE if field == "position" else ticks % FINE)
+        if self.meter is not None and kind == KIND["time_signature"] and field in ("value", "value_fine"):
+            return _only(size, self.meter[0] if field == "value" else self.meter[1].bit_length() - 1)
+        if kind == KIND["eos"] and field in ("position", "position_fine"):  # the end fills the last bar
+            end = grammar.bar_length
+            return _only(size, end // FINE if field == "position" else end % FINE if chosen["position"] == end // FINE
+                         else 0)
+        if kind == KIND["note"] and field in ("position", "position_fine") and self.instant[0] == self.bars_started:
+            parts = len(grammar.parts)
+            if all(self._full(p) for p in range(grammar.last_order[1], parts)) and grammar.last_order[1] >= 0:
+                now = self.instant[1]  # every part that may still come at this instant is full: move on
+                if field == "position":
+                    return np.arange(size) * FINE + FINE - 1 > now
+                return chosen["position"] * FINE + np.arange(size) > now
+        if kind == KIND["note"] and field == "part" and self._same_instant(chosen, grammar):
+            return np.array([not self._full(p) for p in range(size)])
+        if kind == KIND["note"] and field == "pitch":
+            part = chosen["part"]
+            low, high = self._range(part)
+            mask = np.zeros(size, dtype=bool)
+            mask[low:high + 1] = True
+            if self._same_instant(chosen, grammar) and grammar.last_order[1] == part:
+                mask[: grammar.last_order[2] + 1] = False  # never two notes of one pitch at one instant in a part
+            return mask
+        return None
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        """Added to the field's logits (natural-log units), or None."""
+        if field == "pitch" and self.key is not None and chosen.get("part") not in self.drums:
+            return self.pitch_bias
+        return None
+
+    def advance(self, step: np.ndarray) -> None:
+        kind = int(step[F["kind"]])
+        if kind == KIND["part"] and step[F["value_fine"]] == 1:
+            self.drums.add(int(step[F["part"]]))
+        elif kind == KIND["time_signature"]:
+            self.meter_seen = True
+        elif kind == KIND["bar"]:
+            self.bars_started += 1
+        elif kind == KIND["note"]:
+            self.notes_seen = True
+            instant = (self.bars_started, int(step[F["position"]]) * FINE + int(step[F["position_fine"]]))
+            if instant != self.instant:
+                self.instant, self.at_instant = instant, {}
+            part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
+            count, top = self.at_instant.get(part, (0, -1))
+            self.at_instant[part] = (count + 1, max(top, pitch))
+        elif kind in (KIND["key_signature"], KIND["tempo"]):
+            self.meta_written.add(kind)
+        if self.pending and self.meter_seen and np.array_equal(step, self.pending[0]):
+            self.pending.pop(0)

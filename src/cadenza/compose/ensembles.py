@@ -1,0 +1,60 @@
+"""The ensembles a request can name: their parts, General MIDI programs, written ranges and polyphony.
+
+Ranges are the comfortable ranges of each instrument or voice (MIDI pitch, sounding), narrower than the
+extremes, so what Cadenza writes can be played and sung. ``polyphony`` is the most notes a part sounds at
+once (1 for voices and winds; a double stop for strings; ten fingers for keyboards).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cadenza.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Voice:
+    name: str
+    program: int  # General MIDI program, 0-based
+    low: int  # lowest MIDI pitch
+    high: int  # highest MIDI pitch
+    polyphony: int = 1
+    is_drum: bool = False
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    name: str
+    label: str  # the ``ensemble`` label the model was trained with
+    voices: tuple[Voice, ...]
+
+
+_VIOLIN1 = Voice("Violin I", 40, 55, 96, 2)
+_VIOLIN2 = Voice("Violin II", 40, 55, 91, 2)
+_VIOLA = Voice("Viola", 41, 48, 84, 2)
+_CELLO = Voice("Violoncello", 42, 36, 72, 2)
+
+ENSEMBLES = {
+    "piano": Ensemble("piano", "solo-piano", (Voice("Piano", 0, 21, 108, 8),)),
+    "satb": Ensemble("satb", "satb-choir", (Voice("Soprano", 52, 60, 81), Voice("Alto", 52, 53, 74),
+                                            Voice("Tenor", 52, 48, 69), Voice("Bass", 52, 40, 62))),
+    "string-quartet": Ensemble("string-quartet", "string-quartet", (_VIOLIN1, _VIOLIN2, _VIOLA, _CELLO)),
+    "orchestra": Ensemble("orchestra", "orchestra", (
+        Voice("Flute", 73, 60, 96), Voice("Oboe", 68, 58, 91), Voice("Clarinet", 71, 50, 91),
+        Voice("Bassoon", 70, 34, 72), Voice("Horn", 60, 41, 77), Voice("Trumpet", 56, 55, 82),
+        Voice("Timpani", 47, 41, 57), _VIOLIN1, _VIOLIN2, _VIOLA, _CELLO, Voice("Contrabass", 43, 28, 60, 1))),
+    "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 72, 4))),
+    "band": Ensemble("band", "band", (Voice("Lead", 65, 55, 84), Voice("Guitar", 25, 40, 79, 4),
+                                      Voice("Piano", 0, 36, 96, 6), Voice("Bass", 33, 28, 55),
+                                      Voice("Drums", 0, 35, 81, 4, is_drum=True))),
+}
+ALIASES = {"solo-piano": "piano", "keyboard": "piano", "choir": "satb", "satb-choir": "satb",
+           "quartet": "string-quartet", "strings": "string-quartet", "leadsheet": "lead-sheet", "rock": "band"}
+
+
+def ensemble(name: str) -> Ensemble:
+    key = name.strip().lower().replace(" ", "-").replace("_", "-")
+    key = ALIASES.get(key, key)
+    if key not in ENSEMBLES:
+        raise UsageError(f"unknown ensemble {name!r}: choose {', '.join(ENSEMBLES)}")
+    return ENSEMBLES[key]

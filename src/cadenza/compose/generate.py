@@ -1,0 +1,291 @@
+"""Composing: a request becomes a prompt (bos, label tokens, the ensemble's parts, the meter), the model
+samples under the grammar and the plan's constraints, and ``listen`` checks the result against the request.
+
+With ``candidates`` above one, several pieces are sampled (seeds ``seed``, ``seed + 1``, …) and the one
+whose measured labels match the request best is kept (ties: the more probable one under the model).
+``continue_piece`` does the same after a primer: the primer's own labels, parts, meter and key condition
+the continuation, and the primer is kept unchanged in front of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cadenza.compose.constraints import PlanConstraint
+from cadenza.compose.ensembles import Voice
+from cadenza.compose.request import ComposeRequest, Plan, resolve
+from cadenza.errors import UsageError
+from cadenza.listen.analyse import analyse
+from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
+from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, decode, encode
+from cadenza.tokens.labels import label_ids, label_vocabulary
+
+log = logging.getLogger(__name__)
+F = {name: i for i, name in enumerate(FIELDS)}
+ADHERENCE_LABELS = ("key", "mode", "meter", "ensemble", "density", "mood", "epoch", "tempo_class", "form", "composer")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Composition:
+    score: Score
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def _load(checkpoint: str) -> tuple[Any, dict[str, Any], str, float]:
+    from cadenza.model.checkpoint import load_checkpoint
+
+    start = time.perf_counter()
+    model, config = load_checkpoint(checkpoint)
+    digest = hashlib.sha256((Path(checkpoint) / "model.safetensors").read_bytes()).hexdigest()[:16]
+    return model, config, digest, time.perf_counter() - start
+
+
+def load_model(checkpoint: str | Path | None = None) -> tuple[Any, dict[str, Any], str, float]:
+    """(model, config, weights hash, seconds it took to load): the default model unless a folder is given."""
+    from cadenza.model.checkpoint import default_checkpoint
+
+    return _load(str(Path(checkpoint) if checkpoint else default_checkpoint()))
+
+
+def _row(kind: str, **values: int) -> np.ndarray:
+    row = np.zeros(len(FIELDS), dtype=np.int64)
+    row[F["kind"]] = KIND[kind]
+    for name, value in values.items():
+        row[F[name]] = value
+    return row
+
+
+def plan_prompt(plan: Plan) -> np.ndarray:
+    """bos, the label tokens, the ensemble's parts and, if a meter is asked for, the first bar and its meter."""
+    rows = [_row("bos")]
+    rows += [_row("label", label=i) for i in label_ids(plan.labels)]
+    for index, voice in enumerate(plan.ensemble.voices if plan.ensemble else ()):
+        rows.append(_row("part", part=index, value=voice.program, value_fine=int(voice.is_drum)))
+    if plan.ensemble and plan.meter:
+        ticks = plan.bar_ticks or 0
+        rows.append(_row("bar", position=ticks // FINE, position_fine=ticks % FINE))
+        rows.append(_row("time_signature", value=plan.meter[0], value_fine=plan.meter[1].bit_length() - 1))
+    return np.array(rows)
+
+
+def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """Name the parts after the ensemble and keep each part's polyphony: at one onset a part keeps its
+    highest notes (its lowest, for the lowest part), and a note is cut where the part's next chord starts
+    when the part may sound only that many notes."""
+    if not voices:
+        return score
+    kept = []
+    for index in range(len(score.parts)):
+        notes = score.notes[score.notes["part"] == index]
+        if not len(notes) or index >= len(voices):
+            kept.append(notes)
+            continue
+        limit = voices[index].polyphony
+        lowest_part = index == len(voices) - 1 and len(voices) > 1
+        chosen = []
+        for onset in np.unique(notes["onset_ticks"]):
+            chord = notes[notes["onset_ticks"] == onset]
+            chord = chord[np.argsort(chord["pitch"])]
+            chosen.append(chord[:limit] if lowest_part else chord[-limit:])
+        part = np.concatenate(chosen).copy()
+        if limit == 1 and len(part) > 1:  # a single line: each note ends where the next begins
+            ends = np.minimum(part["onset_ticks"] + part["duration_ticks"], np.append(part["onset_ticks"][1:], 1 << 62))
+            part["duration_ticks"] = np.maximum(ends - part["onset_ticks"], 1)
+        kept.append(part)
+    notes = np.concatenate(kept).astype(NOTE_DTYPE) if kept else np.zeros(0, dtype=NOTE_DTYPE)
+    parts = [Part(voices[i].name, voices[i].program, voices[i].is_drum) if i < len(voices) else p
+             for i, p in enumerate(score.parts)]
+    return Score.build(parts=parts, notes=notes, time_signatures=score.time_signatures,
+                       key_signatures=score.key_signatures, tempos=score.tempos, metadata=score.metadata,
+                       pickup_ticks=score.pickup_ticks, length_ticks=score.length_ticks)
+
+
+def written_length(steps: np.ndarray) -> int:
+    """Ticks from the start to the end the sequence's eos marks (its bars, the last one as far as eos says)."""
+    bar_start, bar_length = -1, 0
+    for row in steps:
+        kind = int(row[F["kind"]])
+        if kind == KIND["bar"]:
+            bar_start = 0 if bar_start < 0 else bar_start + bar_length
+            bar_length = int(row[F["position"]]) * FINE + int(row[F["position_fine"]])
+        elif kind == KIND["eos"]:
+            return max(bar_start, 0) + int(row[F["position"]]) * FINE + int(row[F["position_fine"]])
+    return max(bar_start, 0) + bar_length
+
+
+def decode_piece(steps: np.ndarray, metadata: Metadata) -> Score:
+    """The Score of a sampled sequence, notes that would ring past its end cut at the end."""
+    score = decode(steps, metadata)
+    end = written_length(steps)
+    notes = score.notes.copy()
+    notes = notes[notes["onset_ticks"] < end]
+    notes["duration_ticks"] = np.minimum(notes["duration_ticks"], end - notes["onset_ticks"])
+    return score.replace(notes=notes, length_ticks=end)
+
+
+def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per requested label: what was asked, what listen hears, and whether they agree."""
+    out = {}
+    for name, value in asked.items():
+        if name in ADHERENCE_LABELS:
+            got = heard.get(name)
+            out[name] = {"asked": value, "heard": got, "met": str(got) == str(value)}
+    return out
+
+
+def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
+                voices: tuple[Voice, ...], progress: Progress | None) -> tuple[np.ndarray, float]:
+    from cadenza.model.sample import SampleConfig, generate
+
+    constraint = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm, plan.meter,
+                                [v.polyphony for v in voices])
+    bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
+    first_note: list[float] = []
+    start = time.perf_counter()
+
+    def on_step(step: np.ndarray) -> None:
+        if step[0] == KIND["note"] and not first_note:
+            first_note.append(time.perf_counter() - start)
+        if step[0] == KIND["bar"]:
+            bars_done[0] += 1
+            if progress:
+                progress(min(bars_done[0], plan.bars), plan.bars)
+
+    notes_per_bar = 12 * max(len(plan.ensemble.voices) if plan.ensemble else 2, 1)
+    config = SampleConfig(max_steps=plan.bars * notes_per_bar * 4 + 64, temperature=request.temperature,
+                          top_p=request.top_p, seed=seed)
+    steps = generate(model, prompt, config, len(label_vocabulary()), constraint=constraint, on_step=on_step)
+    return steps, first_note[0] if first_note else float("nan")
+
+
+def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
+            progress: Progress | None = None) -> Composition:
+    """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard."""
+    plan = resolve(request)
+    model, config, digest, load_s = load_model(checkpoint)
+    voices = plan.ensemble.voices if plan.ensemble else ()
+    prompt = plan_prompt(plan)
+    if len(prompt) >= model.config.context // 2:
+        raise UsageError("the request's header is too long for the model's context")
+    best: tuple[tuple[float, float], Score, dict[str, Any], int] | None = None
+    timings: dict[str, Any] = {"model_load_s": round(load_s, 3), "candidates": []}
+    for k in range(request.candidates):
+        seed = request.seed + k
+        start = time.perf_counter()
+        steps, first_note_s = _sample_one(model, prompt, plan, request, seed, voices, progress)
+        sample_s = time.perf_counter() - start
+        score = fit_voices(decode_piece(steps, Metadata(title=title_for(plan), composer="Cadenza",
+                                                        source=f"cadenza compose (seed {seed})")), voices)
+        heard = analyse(score)
+        met = adherence(plan.labels, heard)
+        share = sum(m["met"] for m in met.values()) / max(len(met), 1)
+        nll = _mean_nll(model, steps, len(prompt))
+        timings["candidates"].append({"seed": seed, "sample_s": round(sample_s, 3),
+                                      "first_note_s": round(first_note_s, 4), "adherence": round(share, 3),
+                                      "nll_per_step": round(nll, 4)})
+        if best is None or (share, -nll) > best[0]:
+            best = ((share, -nll), score, heard, seed)
+    assert best is not None
+    _, score, heard, seed = best
+    report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
+              "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
+                       if plan.meter else None, "key": plan.key.name if plan.key else None,
+                       "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
+                       "prompt_reading": plan.notes},
+              "seed": seed, "model": {"hash": digest, "parameters": model.parameter_count(),
+                                      "trained_on": config.get("training", {}).get("config", {}).get("corpus")},
+              "heard": heard, "adherence": adherence(plan.labels, heard), "timings": timings,
+              "result": {"bars": score.bar_count, "notes": score.note_count, "duration_s": round(score.duration_s, 2),
+                         "parts": [p.name for p in score.parts]}}
+    return Composition(score, report)
+
+
+def title_for(plan: Plan) -> str:
+    words = [plan.labels.get("mood", ""), plan.labels.get("form", "piece")]
+    if plan.key:
+        words.append(f"in {plan.key.name}")
+    return " ".join(w for w in words if w).strip().capitalize() or "Piece"
+
+
+def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
+    from cadenza.train.benchmark import sequence_nll
+
+    total = sequence_nll(model, steps) - sequence_nll(model, steps[:after])
+    return total / max(len(steps) - after, 1)
+
+
+def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
+                   progress: Progress | None = None) -> Composition:
+    """The primer followed by ``bars`` new bars in its parts, meter and key (request labels add to the
+    primer's own)."""
+    if not 1 <= bars <= 2000:
+        raise UsageError("bars: give 1 to 2000")
+    if primer.note_count == 0:
+        raise UsageError("the primer has no notes to continue")
+    heard_primer = analyse(primer)
+    plan = resolve(request)
+    labels = {name: str(heard_primer[name]) for name in ("epoch", "ensemble", "key", "mode", "meter", "density",
+                                                           "mood", "tempo_class") if heard_primer.get(name)}
+    labels.update(plan.labels)
+    try:
+        steps = encode(primer)
+    except TokenizeError as exc:
+        raise UsageError(f"the primer cannot be continued: {exc}") from None
+    model, config, digest, load_s = load_model(checkpoint)
+    body = steps[1:-1]  # no bos, no eos
+    prompt = np.concatenate([steps[:1], np.array([_row("label", label=i) for i in label_ids(labels)]).reshape(
+        -1, len(FIELDS)), body])
+    ranges = []
+    for index in range(len(primer.parts)):
+        mine = primer.notes[primer.notes["part"] == index]["pitch"]
+        ranges.append((int(mine.min()) - 2, int(mine.max()) + 2) if len(mine) else (21, 108))
+    polyphony = [_max_polyphony(primer, i) for i in range(len(primer.parts))]
+    voices = tuple(Voice(p.name, p.program, lo, hi, poly, p.is_drum)
+                   for p, (lo, hi), poly in zip(primer.parts, ranges, polyphony, strict=True))
+    key_sig = primer.key_signatures[-1] if primer.key_signatures else None
+    last_meter = primer.time_signatures[-1]
+    # the primer's key signature, meter and tempo stay as written; only labels come from the request
+    continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), None, None,
+                     primer.bar_count + bars, plan.notes)
+    start = time.perf_counter()
+    steps_out, first_note_s = _sample_one(model, prompt, continued, request, request.seed, voices, progress)
+    sample_s = time.perf_counter() - start
+    whole = decode_piece(steps_out, primer.metadata)
+    new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
+    notes = np.concatenate([primer.notes, new_notes]).astype(NOTE_DTYPE)
+    score = fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
+                                   key_signatures=primer.key_signatures, tempos=primer.tempos,
+                                   metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
+                                   length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
+    heard = analyse(score)
+    report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
+              "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
+                         "key_signature": str(key_sig) if key_sig else None},
+              "seed": request.seed, "model": {"hash": digest, "parameters": model.parameter_count()},
+              "heard": heard, "adherence": adherence(labels, heard),
+              "timings": {"model_load_s": round(load_s, 3), "sample_s": round(sample_s, 3),
+                          "first_note_s": round(first_note_s, 4)},
+              "result": {"bars": score.bar_count, "new_bars": score.bar_count - primer.bar_count,
+                         "notes": score.note_count, "duration_s": round(score.duration_s, 2)}}
+    return Composition(score, report)
+
+
+def _max_polyphony(score: Score, part: int) -> int:
+    notes = score.notes[score.notes["part"] == part]
+    if not len(notes):
+        return 1
+    events = np.concatenate([np.stack([notes["onset_ticks"], np.ones(len(notes))], 1),
+                             np.stack([notes["onset_ticks"] + notes["duration_ticks"], -np.ones(len(notes))], 1)])
+    order = np.lexsort((events[:, 1], events[:, 0]))
+    return max(int(np.cumsum(events[order, 1]).max()), 1)

@@ -1,0 +1,230 @@
+"""What a user asks for, checked and turned into the model's label tokens and hard constraints.
+
+A :class:`ComposeRequest` holds the user's words as given (every field optional); :func:`resolve` checks
+each one (a clear one-line error for anything unknown) and gives a :class:`Plan`: the labels to condition
+on, the ensemble, meter, key, tempo and bar count that sampling enforces by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from cadenza.compose.ensembles import Ensemble, ensemble
+from cadenza.errors import UsageError
+from cadenza.listen.labels import LABELS_BY_NAME, METERS, TONICS, mood_quadrant
+from cadenza.listen.style import COMPOSERS
+from cadenza.score.model import TICKS_PER_QUARTER
+
+MOODS = ("joyful", "tense", "sad", "calm")
+DENSITIES = ("low", "medium", "high")
+DEFAULT_BARS = 16
+MAX_BARS = 2000
+# tempo words and the bpm they mean (the middle of the tempo-class buckets)
+TEMPO_WORDS = {"grave": 40, "largo": 52, "adagio": 68, "andante": 92, "moderato": 114, "allegro": 140,
+               "presto": 180}
+_PREFERRED_COMPOSER = {"bach": "J. S. Bach", "schumann": "R. Schumann"}
+_SPELLINGS = {"c#": 1, "db": 1, "d#": 3, "eb": 3, "fb": 4, "e#": 5, "f#": 6, "gb": 6, "g#": 8, "ab": 8, "a#": 10,
+              "bb": 10, "cb": 11, "b#": 0}
+_NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)  # key signature of the major key on each pitch class
+
+
+@dataclass(frozen=True)
+class ComposeRequest:
+    composer: str | None = None
+    epoch: str | None = None
+    mood: str | None = None
+    valence: float | None = None  # -1..1, with arousal instead of a mood word
+    arousal: float | None = None
+    key: str | None = None  # "D minor", "F# major", "Bb", "c#m"
+    meter: str | None = None  # "3/4"
+    tempo_bpm: float | None = None
+    density: str | None = None
+    ensemble: str | None = None
+    form: str | None = None
+    bars: int | None = None
+    duration_s: float | None = None
+    prompt: str | None = None
+    seed: int = 0
+    temperature: float = 1.0
+    top_p: float = 0.95
+    candidates: int = 1
+
+
+@dataclass(frozen=True)
+class Key:
+    tonic_pc: int  # 0 = C
+    mode: str  # major | minor
+    spelled: str = ""  # "#" or "b" when the tonic was written with one (chooses F# or Gb major's signature)
+
+    @property
+    def name(self) -> str:
+        return f"{TONICS[self.tonic_pc]} {self.mode}"
+
+    @property
+    def sharps(self) -> int:
+        sharps = _MAJOR_SHARPS[(self.tonic_pc + (3 if self.mode == "minor" else 0)) % 12]
+        if self.spelled == "#" and sharps < 0 and sharps + 12 <= 7:
+            return sharps + 12
+        if self.spelled == "b" and sharps > 0 and sharps - 12 >= -7:
+            return sharps - 12
+        return sharps
+
+    @property
+    def scale_pcs(self) -> frozenset[int]:
+        """The key's pitch classes: the major scale, or natural minor with the raised sixth and seventh."""
+        steps = (0, 2, 4, 5, 7, 9, 11) if self.mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
+        return frozenset((self.tonic_pc + s) % 12 for s in steps)
+
+
+@dataclass(frozen=True)
+class Plan:
+    labels: dict[str, str]  # label name -> value, what the model is conditioned on
+    ensemble: Ensemble | None
+    meter: tuple[int, int] | None
+    key: Key | None
+    tempo_bpm: float | None
+    bars: int
+    notes: list[str] = field(default_factory=list)  # how words were read (for the report)
+
+    @property
+    def bar_ticks(self) -> int | None:
+        return None if self.meter is None else self.meter[0] * 4 * TICKS_PER_QUARTER // self.meter[1]
+
+
+def parse_key(text: str) -> Key:
+    words = text.strip().replace("♯", "#").replace("♭", "b").replace("-", " ").split()
+    if not words:
+        raise UsageError("empty key: write it like 'D minor' or 'F# major'")
+    tonic = words[0]
+    mode = " ".join(words[1:]).lower()
+    if len(words) == 1 and len(tonic) > 1 and tonic[-1] == "m" and tonic.lower() not in _SPELLINGS:
+        tonic, mode = tonic[:-1], "minor"
+    if mode in ("", "maj", "major", "dur"):
+        mode = "major"
+    elif mode in ("m", "min", "minor", "moll"):
+        mode = "minor"
+    else:
+        raise UsageError(f"unknown mode {mode!r} in key {text!r}: use major or minor")
+    low = tonic.lower()
+    pc = _SPELLINGS.get(low, _NATURAL.get(low))
+    if pc is None:
+        raise UsageError(f"unknown tonic {tonic!r} in key {text!r}: use a note name like D, F#, Bb")
+    return Key(pc, mode, low[1:2] if len(low) == 2 else "")
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", text)
+    if not match:
+        raise UsageError(f"meter {text!r} is not like 3/4")
+    numerator, denominator = int(match[1]), int(match[2])
+    if denominator not in (1, 2, 4, 8, 16, 32) or numerator < 1:
+        raise UsageError(f"meter {text!r}: the denominator must be 1, 2, 4, 8, 16 or 32")
+    if numerator * 4 / denominator >= 16:
+        raise UsageError(f"meter {text!r}: bars must be shorter than 16 quarter notes")
+    return numerator, denominator
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from '90', '90s', '1:30', '2m', '1m30s'."""
+    value = text.strip().lower()
+    match = re.fullmatch(r"(\d+):(\d{1,2})", value) or re.fullmatch(
+        r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", value)
+    if not match or not value:
+        raise UsageError(f"duration {text!r} is not like 90s, 1:30 or 2m")
+    minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = minutes * 60 + seconds
+    if not 0 < total <= 6 * 3600:
+        raise UsageError(f"duration {text!r}: give between 1 second and 6 hours")
+    return total
+
+
+def composer_name(text: str) -> str:
+    wanted = text.strip().lower()
+    displays = sorted({display for display, _ in COMPOSERS.values()})
+    if wanted in _PREFERRED_COMPOSER:
+        return _PREFERRED_COMPOSER[wanted]
+    for display in displays:
+        if wanted == display.lower():
+            return display
+    found = [d for d in displays if wanted and (wanted in d.lower() or d.lower().split()[-1] == wanted)]
+    if len(found) == 1:
+        return found[0]
+    raise UsageError(f"unknown composer {text!r}: choose one of {', '.join(displays)}")
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    text = value.strip().lower()
+    if text not in choices:
+        raise UsageError(f"unknown {name} {value!r}: choose {', '.join(choices)}")
+    return text
+
+
+def resolve(request: ComposeRequest) -> Plan:
+    """Check a request and plan what to condition on and what to enforce."""
+    from cadenza.compose.prompt import read_prompt
+
+    if request.prompt:
+        request, notes = read_prompt(request)
+    else:
+        notes = []
+    labels: dict[str, str] = {}
+    if request.composer:
+        labels["composer"] = composer_name(request.composer)
+    if request.epoch:
+        labels["epoch"] = _choice("epoch", request.epoch, LABELS_BY_NAME["epoch"].values)
+    if request.form:
+        labels["form"] = _choice("form", request.form, LABELS_BY_NAME["form"].values)
+    forces = ensemble(request.ensemble) if request.ensemble else None
+    if forces:
+        labels["ensemble"] = forces.label
+    key = parse_key(request.key) if request.key else None
+    if key:
+        labels["key"], labels["mode"] = key.name, key.mode
+    meter = parse_meter(request.meter) if request.meter else None
+    if meter:
+        labels["meter"] = f"{meter[0]}/{meter[1]}" if f"{meter[0]}/{meter[1]}" in METERS else "other"
+    if request.tempo_bpm is not None:
+        if not 20 <= request.tempo_bpm <= 400:
+            raise UsageError(f"tempo {request.tempo_bpm} bpm: give 20 to 400")
+        labels["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(request.tempo_bpm)
+    if request.density:
+        labels["density"] = _choice("density", request.density, DENSITIES)
+    if request.mood and (request.valence is not None or request.arousal is not None):
+        raise UsageError("give a mood word or --valence/--arousal, not both")
+    if request.mood:
+        labels["mood"] = _choice("mood", request.mood, MOODS)
+    elif request.valence is not None or request.arousal is not None:
+        if request.valence is None or request.arousal is None:
+            raise UsageError("--valence and --arousal go together")
+        if not (-1 <= request.valence <= 1 and -1 <= request.arousal <= 1):
+            raise UsageError("valence and arousal run from -1 to 1")
+        labels["mood"] = mood_quadrant(request.valence, request.arousal)
+    if not 0 < request.temperature <= 3:
+        raise UsageError("temperature must be above 0 and at most 3")
+    if not 0 < request.top_p <= 1:
+        raise UsageError("top-p must be above 0 and at most 1")
+    if not 1 <= request.candidates <= 32:
+        raise UsageError("candidates: give 1 to 32")
+    bars = plan_bars(request, meter)
+    tempo_bpm = request.tempo_bpm if request.tempo_bpm is not None else 100.0 if request.duration_s else None
+    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes)
+
+
+def plan_bars(request: ComposeRequest, meter: tuple[int, int] | None) -> int:
+    if request.bars is not None and request.duration_s is not None:
+        raise UsageError("give --bars or --duration, not both")
+    if request.bars is not None:
+        if not 1 <= request.bars <= MAX_BARS:
+            raise UsageError(f"bars: give 1 to {MAX_BARS}")
+        return request.bars
+    if request.duration_s is not None:
+        quarters_per_bar = 4.0 if meter is None else meter[0] * 4 / meter[1]
+        bpm = request.tempo_bpm or 100.0
+        bars = math.ceil(request.duration_s * bpm / 60 / quarters_per_bar)
+        if bars > MAX_BARS:
+            raise UsageError(f"{request.duration_s:.0f} s is more than {MAX_BARS} bars: make a soundtrack instead")
+        return max(bars, 1)
+    return DEFAULT_BARS

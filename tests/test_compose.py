@@ -1,0 +1,116 @@
+"""Composing: requests are read strictly, and what sampling enforces holds even for an untrained model (the
+harshest test of the constraints): bar count, meter, key signature, parts, ranges and polyphony."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cadenza.cli import main  # noqa: E402
+from cadenza.compose import ENSEMBLES, ComposeRequest, compose, continue_piece, resolve  # noqa: E402
+from cadenza.compose.prompt import read_words  # noqa: E402
+from cadenza.compose.request import parse_duration, parse_key  # noqa: E402
+from cadenza.errors import UsageError  # noqa: E402
+from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
+from cadenza.score import read_score  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(3)
+    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
+
+
+def test_keys_meters_durations_and_names_are_read_strictly() -> None:
+    assert parse_key("D minor").name == "D minor" and parse_key("D minor").sharps == -1
+    assert parse_key("F# major").sharps == 6 and parse_key("Bb").name == "B♭ major" and parse_key("c#m").mode == "minor"
+    assert parse_key("E♭ minor").sharps == -6
+    assert parse_duration("1:30") == 90 and parse_duration("90s") == 90 and parse_duration("2m") == 120
+    for bad in (ComposeRequest(key="H minor"), ComposeRequest(meter="3/5"), ComposeRequest(ensemble="kazoo"),
+                ComposeRequest(mood="grumpy"), ComposeRequest(composer="Nobody"), ComposeRequest(bars=0),
+                ComposeRequest(mood="sad", valence=0.5, arousal=0.1), ComposeRequest(valence=0.5)):
+        with pytest.raises(UsageError):
+            resolve(bad)
+    plan = resolve(ComposeRequest(composer="bach", tempo_bpm=60, valence=0.5, arousal=-0.5, duration_s=30,
+                                  meter="3/4"))
+    assert plan.labels["composer"] == "J. S. Bach" and plan.labels["mood"] == "calm"
+    assert plan.labels["tempo_class"] == "adagio" and plan.bars == 10  # 30 s at 60 bpm in 3/4
+
+
+def test_prompt_words_become_labels_and_options_win() -> None:
+    found, notes = read_words("A tender waltz for strings in D minor, 12 bars, Schubert")
+    assert found["mood"] == "calm" and found["form"] == "waltz" and found["meter"] == "3/4"
+    assert found["ensemble"] == "string-quartet" and found["key"] == "D minor" and found["bars"] == 12
+    assert found["composer"] == "F. Schubert" and any("tender" in n for n in notes)
+    plan = resolve(ComposeRequest(prompt="a sad chorale for choir in G major", key="A minor"))
+    assert plan.key is not None and plan.key.name == "A minor"  # the option, not the prompt
+    assert plan.labels["ensemble"] == "satb-choir" and plan.labels["mood"] == "sad"
+
+
+def _max_onset_chord(notes: np.ndarray) -> int:
+    return max((int((notes["onset_ticks"] == t).sum()) for t in np.unique(notes["onset_ticks"])), default=0)
+
+
+@pytest.mark.parametrize("ensemble", ["string-quartet", "satb", "piano"])
+def test_constraints_hold_even_for_an_untrained_model(untrained: Path, ensemble: str) -> None:
+    made = compose(ComposeRequest(key="D minor", meter="3/4", ensemble=ensemble, bars=6, seed=5, tempo_bpm=84),
+                   checkpoint=untrained)
+    score = made.score
+    voices = ENSEMBLES[ensemble].voices
+    assert score.bar_count == 6 and score.length_ticks == 6 * 3 * 3360
+    assert [str(t) for t in score.time_signatures] == ["3/4"]
+    assert [(k.sharps, k.mode) for k in score.key_signatures] == [(-1, "minor")]
+    assert [t.bpm for t in score.tempos] == [84.0]
+    assert [p.name for p in score.parts] == [v.name for v in voices]
+    assert score.note_count > 0
+    for index, voice in enumerate(voices):
+        mine = score.notes[score.notes["part"] == index]
+        if len(mine):
+            assert voice.low <= mine["pitch"].min() and mine["pitch"].max() <= voice.high
+            assert _max_onset_chord(mine) <= voice.polyphony
+            pairs = list(zip(mine["onset_ticks"].tolist(), mine["pitch"].tolist(), strict=True))
+            assert len(pairs) == len(set(pairs))
+            if voice.polyphony == 1:  # a single line: no overlaps
+                assert (mine["onset_ticks"][1:] >= mine["onset_ticks"][:-1] + mine["duration_ticks"][:-1]).all()
+    report = made.report
+    assert report["adherence"]["meter"]["met"] and report["plan"]["bars"] == 6
+    assert len(report["model"]["hash"]) == 16 and report["timings"]["candidates"][0]["seed"] == 5
+
+
+def test_the_same_seed_gives_the_same_piece(untrained: Path) -> None:
+    a = compose(ComposeRequest(ensemble="piano", bars=3, seed=9), checkpoint=untrained).score
+    b = compose(ComposeRequest(ensemble="piano", bars=3, seed=9), checkpoint=untrained).score
+    c = compose(ComposeRequest(ensemble="piano", bars=3, seed=10), checkpoint=untrained).score
+    assert a == b and a != c
+
+
+def test_continuation_keeps_the_primer_and_its_frame(untrained: Path) -> None:
+    primer = read_score("music21:bach/bwv66.6")
+    made = continue_piece(primer, ComposeRequest(seed=2), bars=3, checkpoint=untrained)
+    score = made.score
+    assert score.bar_count == primer.bar_count + 3
+    assert [p.name for p in score.parts] == [p.name for p in primer.parts]
+    assert score.time_signatures == primer.time_signatures and score.key_signatures == primer.key_signatures
+    assert np.array_equal(score.notes[score.notes["onset_ticks"] < primer.length_ticks], primer.notes)
+    assert made.report["result"]["new_bars"] == 3
+
+
+def test_cli_writes_the_piece_renders_and_report(untrained: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "q.mid"
+    code = main(["compose", "--key", "D minor", "--meter", "3/4", "--ensemble", "string-quartet", "--bars", "4",
+                 "--seed", "1", "-o", str(out), "--render", "musicxml", "--model", str(untrained), "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert Path(report["files"]["piece"]) == out and out.is_file() and (tmp_path / "q.musicxml").is_file()
+    assert json.loads((tmp_path / "q.cadenza.json").read_text())["seed"] == 1
+    assert read_score(out).bar_count == 4
+    assert main(["compose", "--meter", "7/5", "--model", str(untrained), "-o", str(tmp_path / "x.mid")]) == 2
+    assert main(["compose", "--render", "gif", "--model", str(untrained), "-o", str(tmp_path / "x.mid")]) == 2
+    assert main(["compose", "--model", str(untrained), "-o", str(tmp_path / "x.txt")]) == 2
+    assert "error" in capsys.readouterr().err
