@@ -42,6 +42,16 @@ def test_keys_meters_durations_and_names_are_read_strictly() -> None:
     assert plan.labels["tempo_class"] == "adagio" and plan.bars == 10  # 30 s at 60 bpm in 3/4
 
 
+def test_prompt_words_that_are_not_requests_are_left_alone() -> None:
+    for text in ("a sad piece in a minor key", "a major seventh chord", "a thirty-two bar tune", "4 bar phrases",
+                 "a calm beach at sunset", "the great composers", "2-3 minutes"):
+        found, _ = read_words(text)
+        assert not {"key", "bars", "composer", "duration_s"} & set(found), text
+    assert read_words("E flat major, 1.5 minutes")[0] == {"key": "Eb major", "duration_s": 90.0}
+    assert read_words("Clara Schumann")[0]["composer"] == "C. Schumann"
+    assert resolve(ComposeRequest(prompt="a waltz, 30 bars", bars=8)).bars == 8  # the option wins, no clash
+
+
 def test_prompt_words_become_labels_and_options_win() -> None:
     found, notes = read_words("A tender waltz for strings in D minor, 12 bars, Schubert")
     assert found["mood"] == "calm" and found["form"] == "waltz" and found["meter"] == "3/4"
@@ -82,6 +92,21 @@ def test_constraints_hold_even_for_an_untrained_model(untrained: Path, ensemble:
     assert len(report["model"]["hash"]) == 16 and report["timings"]["candidates"][0]["seed"] == 5
 
 
+@pytest.mark.parametrize("request_", [ComposeRequest(key="E♭ major", tempo_bpm=120, bars=5, seed=1),
+                                      ComposeRequest(ensemble="band", bars=4, seed=2),
+                                      ComposeRequest(bars=4, seed=3, mood="joyful")])
+def test_without_a_meter_or_ensemble_the_model_chooses_but_bars_hold(untrained: Path,
+                                                                      request_: ComposeRequest) -> None:
+    score = compose(request_, checkpoint=untrained).score
+    assert score.bar_count == request_.bars
+    assert len(score.time_signatures) == 1  # one meter, stated at the start, kept
+    assert score.length_ticks == request_.bars * score.time_signatures[0].bar_ticks
+    assert len(score.parts) <= (5 if request_.ensemble else 8)
+    if request_.key:
+        assert [(k.sharps, k.mode) for k in score.key_signatures] == [(-3, "major")]
+        assert [t.bpm for t in score.tempos] == [120.0]
+
+
 def test_the_same_seed_gives_the_same_piece(untrained: Path) -> None:
     a = compose(ComposeRequest(ensemble="piano", bars=3, seed=9), checkpoint=untrained).score
     b = compose(ComposeRequest(ensemble="piano", bars=3, seed=9), checkpoint=untrained).score
@@ -113,4 +138,7 @@ def test_cli_writes_the_piece_renders_and_report(untrained: Path, tmp_path: Path
     assert main(["compose", "--meter", "7/5", "--model", str(untrained), "-o", str(tmp_path / "x.mid")]) == 2
     assert main(["compose", "--render", "gif", "--model", str(untrained), "-o", str(tmp_path / "x.mid")]) == 2
     assert main(["compose", "--model", str(untrained), "-o", str(tmp_path / "x.txt")]) == 2
+    (tmp_path / "file").write_text("")
+    assert main(["compose", "--model", str(untrained), "-o", str(tmp_path / "file" / "x.mid")]) == 2
+    assert main(["compose", "--duration", "0", "--model", str(untrained), "-o", str(tmp_path / "x.mid")]) == 2
     assert "error" in capsys.readouterr().err

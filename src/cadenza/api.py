@@ -93,6 +93,24 @@ def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = 
             "analysis_s": round(seconds, 4), "warnings": warnings}
 
 
+def _check_output(output: str | os.PathLike[str] | None) -> Path | None:
+    """Refuse an output we could not write before any composing is done."""
+    from cadenza.errors import OutputError, UsageError
+
+    if output is None:
+        return None
+    path = Path(output)
+    if path.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"):
+        raise UsageError(f"output {path}: give a .mid, .musicxml, .mxl or .json file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make the folder for {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise OutputError(f"output {path} is a folder")
+    return path
+
+
 def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: list[str]) -> dict[str, Any]:
     """Write the piece, the renders asked for (a missing optional renderer never blocks the others) and the
     JSON report beside the piece; returns the report with its file paths."""
@@ -100,11 +118,6 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
 
     from cadenza.score.write import atomic_write_bytes
 
-    if output.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"):
-        from cadenza.errors import UsageError
-
-        raise UsageError(f"-o {output}: give a .mid, .musicxml, .mxl or .json file")
-    output.parent.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {"piece": str(write_score(score, output))}
     errors: dict[str, str] = {}
     simple = {"mid": ".mid", "musicxml": ".musicxml"}
@@ -136,32 +149,40 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
     from cadenza.compose import compose as compose_piece
 
     request = request or ComposeRequest(**options)
+    path = _check_output(output)
     made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress)
-    if output is None:
+    if path is None:
         return {**made.report, "score": made.score}
-    return _write_outputs(made.score, made.report, Path(output), formats or [])
+    return _write_outputs(made.score, made.report, path, formats or [])
 
 
 def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
-              output: str | os.PathLike[str] | None = None, formats: list[str] | None = None, bars: int = 8,
+              output: str | os.PathLike[str] | None = None, formats: list[str] | None = None, bars: int | None = None,
               model: str | os.PathLike[str] | None = None, limits: ReadLimits | None = None, tune: str | None = None,
               tune_index: int | None = None, progress: Any = None, **options: Any) -> dict[str, Any]:
-    """Continue a primer (a Score, a file or a music21: reference) by ``bars`` new bars in its parts, meter
-    and key; written and reported like :func:`compose`."""
+    """Continue a primer (a Score, a file or a music21: reference) by new bars in its parts, meter and key
+    (``bars``, else the request's bars or duration, its prompt's, or 8); written and reported like
+    :func:`compose`."""
     import math
+    from dataclasses import replace
 
     from cadenza.compose import ComposeRequest, continue_piece
+    from cadenza.compose.prompt import read_prompt
 
-    score = primer if isinstance(primer, Score) else read_score_result(primer, limits, tune, tune_index).score
+    path = _check_output(output)
     request = request or ComposeRequest(**options)
-    if request.duration_s:  # new bars for that long at the primer's last tempo and meter
+    if request.prompt:
+        request, _ = read_prompt(request)
+    score = primer if isinstance(primer, Score) else read_score_result(primer, limits, tune, tune_index).score
+    if bars is None and request.bars is not None:
+        bars = request.bars
+    elif bars is None and request.duration_s:  # new bars for that long at the primer's last tempo and meter
         bpm = score.tempos[-1].bpm if score.tempos else 120.0
         quarters = score.time_signatures[-1].bar_ticks / TICKS_PER_QUARTER
         bars = max(math.ceil(request.duration_s * bpm / 60 / quarters), 1)
-        from dataclasses import replace
-
-        request = replace(request, duration_s=None)
-    made = continue_piece(score, request, bars=bars, checkpoint=Path(model) if model else None, progress=progress)
-    if output is None:
+    request = replace(request, bars=None, duration_s=None, prompt=None)
+    made = continue_piece(score, request, bars=bars or 8, checkpoint=Path(model) if model else None,
+                          progress=progress)
+    if path is None:
         return {**made.report, "score": made.score}
-    return _write_outputs(made.score, made.report, Path(output), formats or [])
+    return _write_outputs(made.score, made.report, path, formats or [])

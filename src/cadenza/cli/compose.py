@@ -130,7 +130,7 @@ def run_compose(args: argparse.Namespace) -> int:
 def run_continue(args: argparse.Namespace) -> int:
     formats = _formats(args.render)
     result = api.continue_(args.primer, request_from(args), Path(args.output or _default_output()), formats,
-                           bars=args.bars or 8, model=args.model, limits=limits_from(args), tune=args.tune,
+                           bars=args.bars, model=args.model, limits=limits_from(args), tune=args.tune,
                            tune_index=args.tune_index,
                            progress=None if args.json else ProgressBar("continuing (bars)"))
     return _finish(result, args)

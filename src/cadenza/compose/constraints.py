@@ -3,11 +3,14 @@
 :class:`PlanConstraint` narrows each field's choices while the model samples a step (the sampler asks it
 after the grammar, and keeps the grammar's own choice if the two would leave nothing):
 
+- the first bar states its meter at once: the one asked for (or the primer's), else one of the common
+  meters that the model chooses; every later bar has that meter, and no meter change follows;
 - the key signature and tempo asked for are written right after the first time signature; otherwise the
   model may write one of each before the first note; no key or tempo change follows (modulations are
   written with accidentals), which also keeps a sampler from looping on meta steps;
-- every bar has the meter asked for (or the primer's), and no meter change follows;
+- no labels (the request's are in the prompt) and no parts beyond the ensemble's;
 - exactly the bars asked for: no end before the last bar, no bar after it, and the end fills the last bar;
+  when the step budget runs low, only bars and the end may follow, so the piece is never cut short;
 - every note of a part within that part's range, and never two of one pitch at one instant in a part;
 - pitches outside the key's scale are penalised (a bias on their logits, not a ban: the chromaticism a
   style allows stays possible, rarely).
@@ -46,16 +49,26 @@ def _only(size: int, value: int) -> np.ndarray:
     return mask
 
 
+COMMON_METERS = ((2, 4), (3, 4), (4, 4), (2, 2), (3, 2), (6, 4), (3, 8), (6, 8), (9, 8), (12, 8), (5, 4), (7, 8))
+MAX_FREE_PARTS = 8  # parts the model may declare itself when no ensemble is asked for
+
+
+def bar_ticks(meter: tuple[int, int]) -> int:
+    return meter[0] * 4 * TICKS_PER_QUARTER // meter[1]
+
+
 class PlanConstraint:
     def __init__(self, bars: int, ranges: list[tuple[int, int]], key: Key | None = None,
                  tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
-                 polyphony: list[int] | None = None, chromatic_penalty: float = 3.0) -> None:
+                 polyphony: list[int] | None = None, fixed_parts: bool = False, step_limit: int | None = None,
+                 chromatic_penalty: float = 3.0) -> None:
         self.bars = bars
         self.ranges = ranges  # (low, high) MIDI pitch of each part
         self.polyphony = polyphony or [128] * len(ranges)  # most notes a part starts at one instant
+        self.fixed_parts = fixed_parts  # the parts are the prompt's: no more may be declared
+        self.step_limit = step_limit  # steps in all (prompt included) the sampler will write at most
         self.key = key
-        self.meter = meter  # (numerator, denominator), or None: the model's (or the primer's) choice
-        self.fixed_meter = meter is not None
+        self.meter = meter  # (numerator, denominator); None: the model's choice, among COMMON_METERS
         self.pending: list[np.ndarray] = []  # steps to write right after the first time signature
         if key is not None:
             self.pending.append(key_signature_step(key))
@@ -66,6 +79,7 @@ class PlanConstraint:
         self.notes_seen = False
         self.meta_written: set[int] = set()  # key signature / tempo kinds already written
         self.bars_started = 0
+        self.steps = 0
         self.pitch_bias = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         if key is not None:
             outside = np.array([pc not in key.scale_pcs for pc in range(12)])
@@ -73,6 +87,7 @@ class PlanConstraint:
         self.drums: set[int] = set()
         self.at_instant: dict[int, tuple[int, int]] = {}  # part -> (notes, highest pitch) at the last instant
         self.instant = (-1, -1)  # (bar, ticks into it) of the last note
+        self.first_bar_ticks = 0
 
     def _full(self, part: int) -> bool:
         """No further note of ``part`` fits at the current instant (its polyphony or its range is used up)."""
@@ -87,36 +102,51 @@ class PlanConstraint:
         at = chosen["position"] * FINE + chosen["position_fine"]
         return (self.bars_started, at) == self.instant and grammar.last_order[0] == NOTE_ORDER
 
+    def _kinds(self, size: int, grammar: Grammar) -> np.ndarray:
+        mask = np.ones(size, dtype=bool)
+        mask[KIND["label"]] = False  # the request's labels are all in the prompt
+        if self.fixed_parts or len(grammar.parts) >= MAX_FREE_PARTS:
+            mask[KIND["part"]] = False
+        if self.bars_started and not self.meter_seen:  # the first bar states its meter at once
+            return np.arange(size) == KIND["time_signature"]
+        if self.meter_seen:
+            mask[KIND["time_signature"]] = False
+        for meta, fixed in ((KIND["key_signature"], self.no_key_changes), (KIND["tempo"], self.no_tempo_changes)):
+            if fixed or self.notes_seen or meta in self.meta_written:
+                mask[meta] = False
+        if self.bars_started >= self.bars:
+            mask[KIND["bar"]] = False
+        else:
+            mask[KIND["eos"]] = False
+        if self.step_limit is not None and self.steps + (self.bars - self.bars_started) + 2 >= self.step_limit:
+            mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for the bars owed
+        return mask
+
     def allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None:
         """Extra limits on ``field`` (True = allowed), or None for none."""
         size = grammar.sizes[field]
-        if self.pending and self.meter_seen:  # the requested key signature and tempo come first
+        if self.pending and self.meter_seen:  # the requested key signature and tempo come first, at the start
             return _only(size, int(self.pending[0][F[field]]))
         if field == "kind":
-            mask = np.ones(size, dtype=bool)
-            if self.fixed_meter and self.meter_seen:
-                mask[KIND["time_signature"]] = False
-            for meta, fixed in ((KIND["key_signature"], self.no_key_changes), (KIND["tempo"], self.no_tempo_changes)):
-                if fixed or self.notes_seen or meta in self.meta_written:
-                    mask[meta] = False
-            if self.bars_started >= self.bars:
-                mask[KIND["bar"]] = False
-            else:
-                mask[KIND["eos"]] = False
-            return mask
+            return self._kinds(size, grammar)
         kind = chosen.get("kind")
-        if self.meter is not None and kind == KIND["bar"] and field in ("position", "position_fine"):
-            ticks = self.meter[0] * 4 * TICKS_PER_QUARTER // self.meter[1]
-            return _only(size, ticks // FINE if field == "position" else ticks % FINE)
-        if self.meter is not None and kind == KIND["time_signature"] and field in ("value", "value_fine"):
-            return _only(size, self.meter[0] if field == "value" else self.meter[1].bit_length() - 1)
+        if kind == KIND["bar"] and field in ("position", "position_fine"):
+            lengths = [bar_ticks(self.meter)] if self.meter else sorted({bar_ticks(m) for m in COMMON_METERS})
+            if field == "position":
+                return np.isin(np.arange(size), [t // FINE for t in lengths])
+            return np.isin(chosen["position"] * FINE + np.arange(size), lengths)
+        if kind == KIND["time_signature"] and field in ("value", "value_fine"):
+            meters = [self.meter] if self.meter else [m for m in COMMON_METERS if bar_ticks(m) == grammar.bar_length]
+            if field == "value":
+                return np.isin(np.arange(size), [m[0] for m in meters])
+            return np.isin(np.arange(size), [m[1].bit_length() - 1 for m in meters if m[0] == chosen["value"]])
         if kind == KIND["eos"] and field in ("position", "position_fine"):  # the end fills the last bar
             end = grammar.bar_length
             return _only(size, end // FINE if field == "position" else end % FINE if chosen["position"] == end // FINE
                          else 0)
         if kind == KIND["note"] and field in ("position", "position_fine") and self.instant[0] == self.bars_started:
             parts = len(grammar.parts)
-            if all(self._full(p) for p in range(grammar.last_order[1], parts)) and grammar.last_order[1] >= 0:
+            if grammar.last_order[1] >= 0 and all(self._full(p) for p in range(grammar.last_order[1], parts)):
                 now = self.instant[1]  # every part that may still come at this instant is full: move on
                 if field == "position":
                     return np.arange(size) * FINE + FINE - 1 > now
@@ -127,7 +157,7 @@ class PlanConstraint:
             part = chosen["part"]
             low, high = self._range(part)
             mask = np.zeros(size, dtype=bool)
-            mask[low:high + 1] = True
+            mask[max(low, 0):min(high, size - 1) + 1] = True
             if self._same_instant(chosen, grammar) and grammar.last_order[1] == part:
                 mask[: grammar.last_order[2] + 1] = False  # never two notes of one pitch at one instant in a part
             return mask
@@ -140,11 +170,14 @@ class PlanConstraint:
         return None
 
     def advance(self, step: np.ndarray) -> None:
+        self.steps += 1
         kind = int(step[F["kind"]])
         if kind == KIND["part"] and step[F["value_fine"]] == 1:
             self.drums.add(int(step[F["part"]]))
         elif kind == KIND["time_signature"]:
             self.meter_seen = True
+            if self.meter is None:  # the model's choice holds for the whole piece
+                self.meter = (int(step[F["value"]]), 1 << int(step[F["value_fine"]]))
         elif kind == KIND["bar"]:
             self.bars_started += 1
         elif kind == KIND["note"]:
@@ -155,7 +188,6 @@ class PlanConstraint:
             part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
             count, top = self.at_instant.get(part, (0, -1))
             self.at_instant[part] = (count + 1, max(top, pitch))
-        elif kind in (KIND["key_signature"], KIND["tempo"]):
+        if kind in (KIND["key_signature"], KIND["tempo"]):
             self.meta_written.add(kind)
-        if self.pending and self.meter_seen and np.array_equal(step, self.pending[0]):
-            self.pending.pop(0)
+            self.pending = [p for p in self.pending if int(p[F["kind"]]) != kind]

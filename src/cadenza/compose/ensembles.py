@@ -1,8 +1,9 @@
 """The ensembles a request can name: their parts, General MIDI programs, written ranges and polyphony.
 
 Ranges are the comfortable ranges of each instrument or voice (MIDI pitch, sounding), narrower than the
-extremes, so what Cadenza writes can be played and sung. ``polyphony`` is the most notes a part sounds at
-once (1 for voices and winds; a double stop for strings; ten fingers for keyboards).
+extremes, so what Cadenza writes can be played and sung. ``polyphony`` is the most notes a part starts at
+once (1 for voices and winds; a double stop for strings; a handful for keyboards); a single line (1) is
+also kept free of overlaps.
 """
 
 from __future__ import annotations

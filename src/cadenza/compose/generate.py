@@ -81,8 +81,9 @@ def plan_prompt(plan: Plan) -> np.ndarray:
 
 def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
     """Name the parts after the ensemble and keep each part's polyphony: at one onset a part keeps its
-    highest notes (its lowest, for the lowest part), and a note is cut where the part's next chord starts
-    when the part may sound only that many notes."""
+    highest notes (its lowest, for the lowest pitched part), and in a single line (polyphony 1) a note is
+    cut where the next one starts. Polyphony counts notes that start together: a held note under a new
+    chord is allowed, as players do."""
     if not voices:
         return score
     kept = []
@@ -92,7 +93,8 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
             kept.append(notes)
             continue
         limit = voices[index].polyphony
-        lowest_part = index == len(voices) - 1 and len(voices) > 1
+        pitched = [i for i, v in enumerate(voices) if not v.is_drum]
+        lowest_part = len(pitched) > 1 and index == min(pitched, key=lambda i: (voices[i].low, -i))
         chosen = []
         for onset in np.unique(notes["onset_ticks"]):
             chord = notes[notes["onset_ticks"] == onset]
@@ -145,11 +147,15 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
 
 
 def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
-                voices: tuple[Voice, ...], progress: Progress | None) -> tuple[np.ndarray, float]:
+                voices: tuple[Voice, ...], progress: Progress | None) -> tuple[np.ndarray, float | None]:
     from cadenza.model.sample import SampleConfig, generate
 
+    notes_per_bar = 24 * max(len(voices), 2)
+    config = SampleConfig(max_steps=plan.bars * notes_per_bar + 64, temperature=request.temperature,
+                          top_p=request.top_p, seed=seed)
     constraint = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm, plan.meter,
-                                [v.polyphony for v in voices])
+                                [v.polyphony for v in voices], fixed_parts=bool(voices),
+                                step_limit=len(prompt) + config.max_steps)
     bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
     first_note: list[float] = []
     start = time.perf_counter()
@@ -162,11 +168,8 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
             if progress:
                 progress(min(bars_done[0], plan.bars), plan.bars)
 
-    notes_per_bar = 12 * max(len(plan.ensemble.voices) if plan.ensemble else 2, 1)
-    config = SampleConfig(max_steps=plan.bars * notes_per_bar * 4 + 64, temperature=request.temperature,
-                          top_p=request.top_p, seed=seed)
     steps = generate(model, prompt, config, len(label_vocabulary()), constraint=constraint, on_step=on_step)
-    return steps, first_note[0] if first_note else float("nan")
+    return steps, first_note[0] if first_note else None
 
 
 def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
@@ -191,8 +194,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
         met = adherence(plan.labels, heard)
         share = sum(m["met"] for m in met.values()) / max(len(met), 1)
         nll = _mean_nll(model, steps, len(prompt))
-        timings["candidates"].append({"seed": seed, "sample_s": round(sample_s, 3),
-                                      "first_note_s": round(first_note_s, 4), "adherence": round(share, 3),
+        timings["candidates"].append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
+                                      "first_note_s": None if first_note_s is None else round(first_note_s, 4),
                                       "nll_per_step": round(nll, 4)})
         if best is None or (share, -nll) > best[0]:
             best = ((share, -nll), score, heard, seed)
@@ -249,7 +252,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     ranges = []
     for index in range(len(primer.parts)):
         mine = primer.notes[primer.notes["part"] == index]["pitch"]
-        ranges.append((int(mine.min()) - 2, int(mine.max()) + 2) if len(mine) else (21, 108))
+        ranges.append((max(int(mine.min()) - 2, 0), min(int(mine.max()) + 2, 127)) if len(mine) else (21, 108))
     polyphony = [_max_polyphony(primer, i) for i in range(len(primer.parts))]
     voices = tuple(Voice(p.name, p.program, lo, hi, poly, p.is_drum)
                    for p, (lo, hi), poly in zip(primer.parts, ranges, polyphony, strict=True))
@@ -275,7 +278,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
               "seed": request.seed, "model": {"hash": digest, "parameters": model.parameter_count()},
               "heard": heard, "adherence": adherence(labels, heard),
               "timings": {"model_load_s": round(load_s, 3), "sample_s": round(sample_s, 3),
-                          "first_note_s": round(first_note_s, 4)},
+                          "first_note_s": None if first_note_s is None else round(first_note_s, 4)},
               "result": {"bars": score.bar_count, "new_bars": score.bar_count - primer.bar_count,
                          "notes": score.note_count, "duration_s": round(score.duration_s, 2)}}
     return Composition(score, report)

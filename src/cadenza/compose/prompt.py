@@ -11,8 +11,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from cadenza.compose.request import TEMPO_WORDS, ComposeRequest
-from cadenza.listen.style import COMPOSERS
+from cadenza.compose.request import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
 
 _MOOD_WORDS = {
     "joyful": ("joyful", "happy", "cheerful", "bright", "playful", "triumphant", "festive", "upbeat", "merry"),
@@ -21,7 +20,7 @@ _MOOD_WORDS = {
     "calm": ("calm", "peaceful", "serene", "gentle", "tender", "relaxed", "soothing", "quiet", "dreamy", "lullaby"),
 }
 _ENSEMBLE_WORDS = {
-    "string-quartet": ("string quartet", "strings", "quartet", "violin", "violins", "cello"),
+    "string-quartet": ("string quartet", "strings", "quartet"),
     "satb": ("choir", "chorus", "satb", "voices", "vocal"),
     "piano": ("piano", "keyboard"),
     "orchestra": ("orchestra", "orchestral", "symphonic"),
@@ -58,23 +57,29 @@ def read_words(prompt: str) -> tuple[dict[str, Any], list[str]]:
             notes.append(f"{word!r} -> {name}={value}")
 
     raw = " ".join(prompt.split())
-    key = re.search(r"(?<![\w])([A-Ga-g](?:#|♯|b|♭)?)[\s-]*(major|minor|maj|min)\b", raw, re.IGNORECASE)
+    # a tonic: a capital letter, or a small one after "in" / "key of" ("a minor key" is no key)
+    key = re.search(r"(?:(?<![\w.])([A-G])|(?<=\bin )([a-g])|(?<=\bkey of )([a-g]))"
+                    r"(#|♯|b|♭|[\s-]flat|[\s-]sharp)?[\s-]*(major|minor)\b(?!\s+(?:key|third|sixth|seventh|chord))",
+                    raw)
     if key:
-        tonic = key[1][0].upper() + key[1][1:]
-        take("key", f"{tonic} {'minor' if key[2].lower().startswith('min') else 'major'}", key[0])
-    meter = re.search(r"\b(\d{1,2}/\d{1,2})\b", text)
+        letter = (key[1] or key[2] or key[3]).upper()
+        accidental = (key[4] or "").strip(" -")
+        accidental = {"flat": "b", "♭": "b", "sharp": "#", "♯": "#"}.get(accidental, accidental)
+        take("key", f"{letter}{accidental} {key[5]}", key[0])
+    meter = re.search(r"(?<![\w./-])(\d{1,2}/\d{1,2})(?![\w/])", text)
     if meter:
         take("meter", meter[1], meter[0])
-    bpm = re.search(r"\b(\d{2,3})\s*bpm\b", text)
+    bpm = re.search(r"(?<![\w./-])(\d{2,3})\s*bpm\b", text)
     if bpm:
         take("tempo_bpm", float(bpm[1]), bpm[0])
-    bars = re.search(r"\b(\d{1,4}|" + "|".join(_NUMBER_WORDS) + r")[\s-]+bars?\b", text)
+    count = r"(?<![\w./-])(\d{1,4}|" + "|".join(_NUMBER_WORDS) + r")"
+    bars = re.search(count + r"[\s-]+bars?\b(?![\s-]+phrases?)", text)
     if bars:
         take("bars", int(bars[1]) if bars[1].isdigit() else _NUMBER_WORDS[bars[1]], bars[0])
-    duration = re.search(r"\b(\d{1,4}|" + "|".join(_NUMBER_WORDS) + r")[\s-]*(seconds?|secs?|s|minutes?|mins?)\b",
-                         text)
+    duration = re.search(r"(?<![\w./-])(\d{1,4}(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")[\s-]*"
+                         r"(seconds?|secs?|s|minutes?|mins?)\b", text)
     if duration and "bars" not in found:
-        amount = int(duration[1]) if duration[1].isdigit() else _NUMBER_WORDS[duration[1]]
+        amount = float(duration[1]) if duration[1][0].isdigit() else _NUMBER_WORDS[duration[1]]
         take("duration_s", float(amount * (60 if duration[2].startswith("m") else 1)), duration[0])
     for word, bpm_value in {**TEMPO_WORDS, **_SPEED_WORDS}.items():
         if _has(text, word):
@@ -90,10 +95,9 @@ def read_words(prompt: str) -> tuple[dict[str, Any], list[str]]:
     for word, value in _DENSITY_WORDS.items():
         if _has(text, word):
             take("density", value, word)
-    for folder, (display, _) in COMPOSERS.items():
-        surname = display.split()[-1].lower()
-        if _has(text, surname) or _has(text, folder):
-            take("composer", "J. S. Bach" if surname == "bach" and "c. p. e." not in text else display, surname)
+    for alias in sorted(COMPOSER_ALIASES, key=len, reverse=True):  # "clara schumann" before "schumann"
+        if _has(text, alias):
+            take("composer", COMPOSER_ALIASES[alias], alias)
     return found, notes
 
 
@@ -101,6 +105,9 @@ def read_prompt(request: ComposeRequest) -> tuple[ComposeRequest, list[str]]:
     """The request with the prompt's words filled in where the user gave no option."""
     found, notes = read_words(request.prompt or "")
     fill = {name: value for name, value in found.items() if getattr(request, name) is None}
+    if request.bars is not None or request.duration_s is not None:  # a length option beats the words
+        fill.pop("bars", None)
+        fill.pop("duration_s", None)
     if "mood" in fill and (request.valence is not None or request.arousal is not None):
         del fill["mood"]
     kept = [n for n in notes if n.split(" -> ")[1].split("=")[0] in fill]

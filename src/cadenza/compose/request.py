@@ -24,7 +24,19 @@ MAX_BARS = 2000
 # tempo words and the bpm they mean (the middle of the tempo-class buckets)
 TEMPO_WORDS = {"grave": 40, "largo": 52, "adagio": 68, "andante": 92, "moderato": 114, "allegro": 140,
                "presto": 180}
-_PREFERRED_COMPOSER = {"bach": "J. S. Bach", "schumann": "R. Schumann"}
+# what people call the corpus' composers (the longest match wins in a prompt)
+COMPOSER_ALIASES = {
+    "bach": "J. S. Bach", "j. s. bach": "J. S. Bach", "js bach": "J. S. Bach", "johann sebastian bach": "J. S. Bach",
+    "c. p. e. bach": "C. P. E. Bach", "cpe bach": "C. P. E. Bach", "carl philipp emanuel bach": "C. P. E. Bach",
+    "handel": "G. F. Handel", "händel": "G. F. Handel", "corelli": "A. Corelli", "monteverdi": "C. Monteverdi",
+    "palestrina": "G. P. da Palestrina", "josquin": "Josquin des Prez", "lusitano": "V. Lusitano",
+    "trecento": "Trecento composers", "ciconia": "J. Ciconia", "lucca codex": "Lucca Codex", "haydn": "J. Haydn",
+    "mozart": "W. A. Mozart", "beethoven": "L. van Beethoven", "schubert": "F. Schubert", "weber": "C. M. von Weber",
+    "chopin": "F. Chopin", "schumann": "R. Schumann", "robert schumann": "R. Schumann",
+    "clara schumann": "C. Schumann", "verdi": "G. Verdi", "amy beach": "A. Beach", "schoenberg": "A. Schoenberg",
+    "schönberg": "A. Schoenberg", "webern": "A. Webern", "joplin": "S. Joplin", "scott joplin": "S. Joplin",
+    "james p. johnson": "J. R. Johnson", "liliuokalani": "Liliʻuokalani", "liliʻuokalani": "Liliʻuokalani",
+}
 _SPELLINGS = {"c#": 1, "db": 1, "d#": 3, "eb": 3, "fb": 4, "e#": 5, "f#": 6, "gb": 6, "g#": 8, "ab": 8, "a#": 10,
               "bb": 10, "cb": 11, "b#": 0}
 _NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -120,7 +132,9 @@ def parse_meter(text: str) -> tuple[int, int]:
     if not match:
         raise UsageError(f"meter {text!r} is not like 3/4")
     numerator, denominator = int(match[1]), int(match[2])
-    if denominator not in (1, 2, 4, 8, 16, 32) or numerator < 1:
+    if numerator < 1:
+        raise UsageError(f"meter {text!r}: the numerator must be at least 1")
+    if denominator not in (1, 2, 4, 8, 16, 32):
         raise UsageError(f"meter {text!r}: the denominator must be 1, 2, 4, 8, 16 or 32")
     if numerator * 4 / denominator >= 16:
         raise UsageError(f"meter {text!r}: bars must be shorter than 16 quarter notes")
@@ -136,22 +150,22 @@ def parse_duration(text: str) -> float:
         raise UsageError(f"duration {text!r} is not like 90s, 1:30 or 2m")
     minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     total = minutes * 60 + seconds
-    if not 0 < total <= 6 * 3600:
+    if not 1 <= total <= 6 * 3600:
         raise UsageError(f"duration {text!r}: give between 1 second and 6 hours")
     return total
 
 
 def composer_name(text: str) -> str:
-    wanted = text.strip().lower()
+    wanted = " ".join(text.strip().lower().split())
     displays = sorted({display for display, _ in COMPOSERS.values()})
-    if wanted in _PREFERRED_COMPOSER:
-        return _PREFERRED_COMPOSER[wanted]
+    if wanted in COMPOSER_ALIASES:
+        return COMPOSER_ALIASES[wanted]
     for display in displays:
         if wanted == display.lower():
             return display
-    found = [d for d in displays if wanted and (wanted in d.lower() or d.lower().split()[-1] == wanted)]
+    found = {name for alias, name in COMPOSER_ALIASES.items() if wanted.endswith(" " + alias)}
     if len(found) == 1:
-        return found[0]
+        return found.pop()
     raise UsageError(f"unknown composer {text!r}: choose one of {', '.join(displays)}")
 
 
@@ -208,8 +222,15 @@ def resolve(request: ComposeRequest) -> Plan:
         raise UsageError("top-p must be above 0 and at most 1")
     if not 1 <= request.candidates <= 32:
         raise UsageError("candidates: give 1 to 32")
+    if not 0 <= request.seed < 2**63:
+        raise UsageError("seed: give 0 or a positive whole number below 2**63")
+    if request.duration_s is not None and not request.duration_s > 0:
+        raise UsageError("duration: give a positive length")
     bars = plan_bars(request, meter)
     tempo_bpm = request.tempo_bpm if request.tempo_bpm is not None else 100.0 if request.duration_s else None
+    if request.duration_s and meter is None:  # the bar count was planned in 4/4
+        meter = (4, 4)
+        labels.setdefault("meter", "4/4")
     return Plan(labels, forces, meter, key, tempo_bpm, bars, notes)
 
 

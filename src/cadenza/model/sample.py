@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from cadenza.errors import CadenzaError
 from cadenza.model.transformer import EventTransformer
 from cadenza.tokens.events import FIELDS, FINE, KIND
 from cadenza.tokens.grammar import Grammar
@@ -141,12 +142,12 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
             h, cache = model.hidden(torch.tensor(step)[None, None], cache)
             cached += 1
         state = h[0, -1]
-    if steps[-1][0] != KIND["eos"]:
+    if steps[-1][0] != KIND["eos"]:  # out of budget: end with the bar in progress, whole
+        if grammar.phase != "music":
+            raise CadenzaError("the model wrote no music within its step budget")
         end = np.zeros(len(FIELDS), dtype=np.int64)
         end[F["kind"]] = KIND["eos"]
-        reach = max(grammar.position, 1)
-        end[F["position"]], end[F["position_fine"]] = min(reach, grammar.bar_length) // FINE, \
-            min(reach, grammar.bar_length) % FINE
+        end[F["position"]], end[F["position_fine"]] = grammar.bar_length // FINE, grammar.bar_length % FINE
         grammar.advance(end)
         steps.append(end)
     return np.array(steps)

@@ -106,6 +106,8 @@ class Grammar:
         size = self.sizes[field]
         if kind == "bar":  # the new bar's length: anything above zero
             return _range(size, 1 if field == "position_fine" and chosen.get("position") == 0 else 0)
+        if kind == "time_signature":  # only at the bar's start
+            return _range(size, 0, 1)
         start = self.position  # timed steps never go back within the bar...
         if kind in _ORDER_AT_INSTANT:
             same_instant_ok = _ORDER_AT_INSTANT[KIND[kind]] >= self.last_order[0]
