@@ -104,3 +104,20 @@ def test_resume_refuses_other_settings_or_nothing(corpus: Path, tmp_path: Path,
     with pytest.raises(UsageError, match="other settings"):
         train(_config(tmp_path / "r", max_steps=4, lr=0.5), resume=True)
     shutil.rmtree(tmp_path / "r")
+
+
+def test_fine_tuning_starts_from_the_given_checkpoint(corpus: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    from cadenza.model.checkpoint import load_checkpoint
+
+    train(_config(tmp_path / "a", max_steps=4))
+    start, _ = load_checkpoint(tmp_path / "a" / "last")
+    train(_config(tmp_path / "b", max_steps=1, eval_every=1, init=str(tmp_path / "a" / "last"), lr=1e-12))
+    tuned, _ = load_checkpoint(tmp_path / "b" / "last")
+    fresh = train(_config(tmp_path / "c", max_steps=1, eval_every=1, lr=1e-12))
+    for (name, p), q in zip(start.state_dict().items(), tuned.state_dict().values(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6), name
+    assert fresh["best_valid_nll_per_step"] > train(
+        _config(tmp_path / "d", max_steps=1, eval_every=1, init=str(tmp_path / "a" / "last"), lr=1e-12)
+    )["best_valid_nll_per_step"]

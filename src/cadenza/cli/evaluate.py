@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--no-transpose", action="store_true",
                    help="with --train: no transposition augmentation (default: each example moved by -5..+6)")
     n.add_argument("--resume", action="store_true", help="with --train: continue the run in --out")
+    n.add_argument("--init", metavar="DIR",
+                   help="with --train: fine-tune this checkpoint (its model settings are kept) instead of a new model")
+    n.add_argument("--lr", type=float, default=1e-3, help="with --train: peak learning rate (default: 1e-3)")
+    n.add_argument("--warmup-steps", type=int, default=30, help="with --train (default: 30)")
     n.add_argument("--out", help="with --train: run folder (default: runs/bench-<benchmark>)")
     n.add_argument("--limit", type=int, help="only the first N test sequences (quick checks)")
     n.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -52,8 +56,8 @@ def run_nll(args: argparse.Namespace) -> int:
         out = args.out or f"runs/bench-{args.benchmark}"
         run = TrainConfig(benchmark=args.benchmark, out=out, preset=args.preset, max_minutes=args.max_minutes,
                           transpose=(0, 0) if args.no_transpose else (-5, 6), label_keep=(0.0, 0.0), eval_every=25,
-                          warmup_steps=30, max_steps=args.max_steps, weight_decay=args.weight_decay,
-                          overrides={"dropout": args.dropout})
+                          warmup_steps=args.warmup_steps, max_steps=args.max_steps, weight_decay=args.weight_decay,
+                          overrides={"dropout": args.dropout}, init=args.init or "", lr=args.lr)
         trained = train(run, resume=args.resume, progress=show_training)
         checkpoint = f"{out}/best"
     if checkpoint is None:

@@ -51,6 +51,7 @@ class TrainConfig:
     transpose: tuple[int, int] = (-5, 6)
     limit_works: int | None = None  # per split, for quick runs
     benchmark: str = ""  # train on a benchmark's official train/valid split instead of a corpus
+    init: str = ""  # start from this checkpoint's weights (fine-tuning) instead of a new model
     overrides: dict[str, Any] = field(default_factory=dict)  # model settings over the preset
 
     def __post_init__(self) -> None:
@@ -151,6 +152,9 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
                 k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in ("max_minutes",)}:
             raise UsageError(f"the run in {out} was started with other settings; resume it with the same ones")
         model, _ = load_checkpoint(last, device=str(device))
+        model.train()
+    elif config.init:
+        model, _ = load_checkpoint(config.init, device=str(device))
         model.train()
     else:
         model = new_model(config.preset, **config.overrides).to(device)
