@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="run folder (default: runs/<corpus>-<preset>)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--init", metavar="DIR", help="start from this checkpoint's weights (a new run that fine-tunes it)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    p.add_argument("--warmup-steps", type=int, default=200, help="linear warm-up steps (default: 200)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=run)
 
@@ -34,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig(corpus=args.corpus, preset=args.preset, device=args.device, max_minutes=args.max_minutes,
                          max_steps=args.max_steps, batch_size=args.batch_size, seed=args.seed,
+                         init=args.init or "", lr=args.lr, warmup_steps=args.warmup_steps,
                          out=args.out or f"runs/{args.corpus}-{args.preset}")
 
     summary = train(config, resume=args.resume, progress=show_training)

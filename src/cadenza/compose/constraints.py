@@ -8,7 +8,8 @@ after the grammar, and keeps the grammar's own choice if the two would leave not
 - the key signature and tempo asked for are written right after the first time signature; otherwise the
   model may write one of each before the first note; no key or tempo change follows (modulations are
   written with accidentals), which also keeps a sampler from looping on meta steps;
-- no labels (the request's are in the prompt) and no parts beyond the ensemble's;
+- no labels (the request's are in the prompt) and no parts beyond the ensemble's; a tempo the model
+  chooses lies between 30 and 240 bpm;
 - exactly the bars asked for: no end before the last bar, no bar after it, and the end fills the last bar;
   when the step budget runs low, only bars and the end may follow, so the piece is never cut short;
 - every note of a part within that part's range, and never two of one pitch at one instant in a part;
@@ -50,6 +51,7 @@ def _only(size: int, value: int) -> np.ndarray:
 
 
 COMMON_METERS = ((2, 4), (3, 4), (4, 4), (2, 2), (3, 2), (6, 4), (3, 8), (6, 8), (9, 8), (12, 8), (5, 4), (7, 8))
+MODEL_TEMPO_BPM = (30, 240)  # the range of tempi the model may choose when none is asked for
 MAX_FREE_PARTS = 8  # parts the model may declare itself when no ensemble is asked for
 
 
@@ -140,6 +142,8 @@ class PlanConstraint:
             if field == "value":
                 return np.isin(np.arange(size), [m[0] for m in meters])
             return np.isin(np.arange(size), [m[1].bit_length() - 1 for m in meters if m[0] == chosen["value"]])
+        if kind == KIND["tempo"] and field == "value":  # a tempo the model chooses stays playable
+            return (np.arange(size) >= MODEL_TEMPO_BPM[0]) & (np.arange(size) < MODEL_TEMPO_BPM[1])
         if kind == KIND["eos"] and field in ("position", "position_fine"):  # the end fills the last bar
             end = grammar.bar_length
             return _only(size, end // FINE if field == "position" else end % FINE if chosen["position"] == end // FINE

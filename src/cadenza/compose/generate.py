@@ -218,7 +218,8 @@ def title_for(plan: Plan) -> str:
     words = [plan.labels.get("mood", ""), plan.labels.get("form", "piece")]
     if plan.key:
         words.append(f"in {plan.key.name}")
-    return " ".join(w for w in words if w).strip().capitalize() or "Piece"
+    title = " ".join(w for w in words if w).strip()
+    return title[:1].upper() + title[1:] if title else "Piece"
 
 
 def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:

@@ -27,10 +27,14 @@ FORMAT_VERSION = 1
 
 
 def save_checkpoint(model: EventTransformer, folder: str | os.PathLike[str],
-                    training: dict[str, Any] | None = None) -> Path:
+                    training: dict[str, Any] | None = None, half: bool = False) -> Path:
+    """Write the model; ``half`` stores the weights as float16 (half the size, for shipping; they load back
+    into float32 parameters)."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    if half:
+        tensors = {name: t.half() if t.is_floating_point() else t for name, t in tensors.items()}
     tmp = out / ".model.safetensors.tmp"
     save_file(tensors, str(tmp), metadata={"format": FORMAT_NAME})
     os.replace(tmp, out / "model.safetensors")
@@ -71,6 +75,15 @@ def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tupl
     return model.to(device), config
 
 
+def export_checkpoint(source: str | os.PathLike[str], target: str | os.PathLike[str],
+                      note: dict[str, Any] | None = None) -> Path:
+    """A shippable copy of a checkpoint: float16 weights, the training summary without its history, and
+    ``note`` (how it was made) added to the summary."""
+    model, config = load_checkpoint(source)
+    training = {k: v for k, v in config.get("training", {}).items() if k != "history"}
+    return save_checkpoint(model, target, training={**training, **(note or {})}, half=True)
+
+
 def default_checkpoint() -> Path:
     """The folder of the default model that ships with Cadenza (see MODEL_CARD.md)."""
     if not (DEFAULT_MODEL / "config.json").is_file():
@@ -87,4 +100,4 @@ def new_model(preset: str = "tiny", **overrides: Any) -> EventTransformer:
     return EventTransformer(ModelConfig(field_sizes=field_sizes(), **settings))
 
 
-__all__ = ["default_checkpoint", "load_checkpoint", "new_model", "read_config", "save_checkpoint"]
+__all__ = ["default_checkpoint", "export_checkpoint", "load_checkpoint", "new_model", "read_config", "save_checkpoint"]

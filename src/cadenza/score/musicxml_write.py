@@ -51,6 +51,10 @@ def _abbreviation(name: str) -> str:
     return " ".join([words[0][:3] + "." if len(words[0]) > 4 else words[0], *words[1:]])
 
 
+# cello, contrabass, bassoon, tuba, trombone, bass guitars and synth basses
+_BASS_CLEF_PROGRAMS = frozenset({42, 43, 70, 57, 58, *range(32, 40)})
+
+
 def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any:
     """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, else treble or
     bass by the part's median pitch."""
@@ -65,6 +69,8 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any
     median = float(np.median(part_notes["pitch"]))
     if "tenor" in name.lower() and median >= 52:
         return clef.Treble8vbClef()
+    if program in _BASS_CLEF_PROGRAMS or "bass" in name.lower():  # read in bass clef unless written very high
+        return clef.TrebleClef() if median >= 67 else clef.BassClef()
     return clef.TrebleClef() if median >= 57 else clef.BassClef()
 
 
@@ -244,7 +250,7 @@ def musicxml_bytes(score: Score) -> bytes:
         except MusicXMLExportException as exc:
             from cadenza.score.ops import quantize
 
-            log.warning("MusicXML: %s; writing the score quantized to 1/12 of a quarter note", exc)
+            log.info("MusicXML: %s; writing the score quantized to 1/12 of a quarter note", exc)
             try:
                 xml = bytes(m21ToXml.GeneralObjectExporter(score_to_music21(quantize(score,
                                                                                      NOTATION_GRID_TICKS))).parse())
