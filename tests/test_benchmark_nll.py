@@ -122,3 +122,14 @@ def test_renormalising_over_canonical_sequences_only_lowers_the_nll() -> None:
     steps = np.asarray(benchmark_steps("jsb", "test")[0] if _has_benchmarks() else _fake_steps(), dtype=np.int64)
     masked = sequence_nll(model, steps, masks=canonical_masks(steps, Q))
     assert 0 < masked < sequence_nll(model, steps)
+
+
+def test_the_shipped_jsb_checkpoint_rechecks_its_row(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cadenza eval nll --benchmark jsb` loads the checkpoint that ships and scores it (a few sequences here;
+    benchmarks/results/nll_jsb.json has the whole test split)."""
+    assert main(["eval", "nll", "--benchmark", "jsb", "--limit", "6", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["checkpoint"].endswith("models/benchmarks/jsb") and report["test"]["sequences"] == 6
+    assert 3.0 < report["test"]["nll_per_frame"] < 10.0  # trained: far below an untrained model (> 15)
+    row = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "nll_jsb.json").read_text())
+    assert row["test"]["frames"] == 4725 and row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
