@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="default")
     parser.add_argument("--checkpoint", help="model folder (default: the shipped default model)")
-    parser.add_argument("--orders", default="3,4,6", help="n-gram orders to choose from on valid")
+    parser.add_argument("--orders", default="2,3,4,5", help="n-gram orders to choose from on valid")
     parser.add_argument("--limit", type=int, help="at most N works per split (a spread)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -95,22 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     log.info("works: %d train, %d valid, %d test", len(train), len(valid), len(test))
     from cadenza.tokens import field_sizes
 
+    orders = sorted(map(int, args.orders.split(",")))
+    ngram = StepNgram(orders[-1], field_sizes()).fit(w["steps"] for w in train)  # one fit serves every order
     ngram_valid = {}
-    models = {}
-    for order in map(int, args.orders.split(",")):
-        model = StepNgram(order, field_sizes()).fit(w["steps"] for w in train)
-        nll = sum(model.nll(w["steps"]) for w in valid) / sum(w["notes"] for w in valid)
+    for order in orders:
+        nll = sum(ngram.nll(w["steps"], order) for w in valid) / sum(w["notes"] for w in valid)
         ngram_valid[order] = round(nll, 4)
-        models[order] = model
         log.info("n-gram order %d: valid %.4f nats/note", order, nll)
     best_order = min(ngram_valid, key=lambda k: ngram_valid[k])
-    ngram = models[best_order]
-    models.clear()
     checkpoint = args.checkpoint or str(default_checkpoint())
     net, config = load_checkpoint(checkpoint)
     scores: dict[str, list[float]] = {"ngram": [], "transformer_no_labels": [], "transformer_labels": []}
     for i, work in enumerate(test):
-        scores["ngram"].append(ngram.nll(work["steps"]))
+        scores["ngram"].append(ngram.nll(work["steps"], best_order))
         scores["transformer_no_labels"].append(sequence_nll(net, work["steps"]))
         labelled = with_labels(work["steps"], work["labels"])
         # the label steps are given, not predicted: score the music after them

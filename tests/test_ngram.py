@@ -30,3 +30,11 @@ def test_it_learns_what_it_saw_and_never_gives_zero() -> None:
     seen = model.nll(chorale) / (len(chorale) - 1)
     unseen = model.nll(other) / (len(other) - 1)
     assert seen < 2.0 < unseen < float("inf")
+
+
+def test_one_fit_serves_every_lower_order() -> None:
+    chorale = encode(read_score("music21:bach/bwv66.6"))
+    other = encode(read_score("music21:essenFolksong/altdeu10#3"))
+    high = StepNgram(5, field_sizes()).fit([chorale])
+    for order in (1, 3):
+        assert high.nll(other, order) == StepNgram(order, field_sizes()).fit([chorale]).nll(other)

@@ -68,14 +68,16 @@ class StepNgram:
             p *= (self.field_counts[f][value] + 1) / self._field_totals[f]
         return p
 
-    def step_probabilities(self, sequence: np.ndarray) -> np.ndarray:
-        """P(step i | the steps before it) for i >= 1."""
+    def step_probabilities(self, sequence: np.ndarray, order: int | None = None) -> np.ndarray:
+        """P(step i | the steps before it) for i >= 1; ``order`` uses only the lower orders (one fit serves
+        every order up to the fitted one)."""
+        order = self.order if order is None else min(order, self.order)
         rows = np.asarray(sequence).tolist()
         steps = [self.symbols.get(tuple(row), -1) for row in rows]  # -1: a step never seen in training
         out = np.zeros(max(len(steps) - 1, 0))
         for i in range(1, len(steps)):
             p = self._base(rows[i])
-            for n in range(self.order):
+            for n in range(order):
                 if i - n < 0:
                     break
                 entry = self.tables[n].get(tuple(steps[i - n:i]))
@@ -87,6 +89,6 @@ class StepNgram:
             out[i - 1] = p
         return out
 
-    def nll(self, sequence: np.ndarray) -> float:
+    def nll(self, sequence: np.ndarray, order: int | None = None) -> float:
         """Total NLL (nats) of steps[1:]."""
-        return float(-sum(math.log(p) for p in self.step_probabilities(sequence)))
+        return float(-sum(math.log(p) for p in self.step_probabilities(sequence, order)))

@@ -1,0 +1,44 @@
+"""The default model that ships in the package: small enough, documented, loaded by default, and good enough
+that composing with it honours a request (what the README's first command does)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cadenza import api  # noqa: E402
+from cadenza.model.checkpoint import default_checkpoint, load_checkpoint  # noqa: E402
+from cadenza.score import read_score  # noqa: E402
+
+
+def test_the_default_model_ships_small_and_documented() -> None:
+    folder = default_checkpoint()
+    assert (folder / "model.safetensors").stat().st_size < 30 * 2**20
+    card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "POP909" in card and "music21" in card and "licence" in card.lower()
+    model, config = load_checkpoint(folder)
+    training = config["training"]
+    assert training["config"]["corpus"] == "default" and model.parameter_count() > 1_000_000
+    assert json.dumps(training)  # the resolved training configuration travels with the weights
+
+
+def test_composing_with_the_default_model_honours_the_request(tmp_path: Path) -> None:
+    report = api.compose(key="D minor", meter="3/4", ensemble="string-quartet", bars=8, seed=1,
+                         output=tmp_path / "q.mid", formats=["musicxml", "wav"])
+    heard = api.analyse(tmp_path / "q.mid")["labels"]
+    assert heard["meter"] == "3/4" and heard["key"] == "D minor" and heard["part_count"] == 4
+    assert read_score(tmp_path / "q.musicxml").bar_count == 8
+    assert [p.name for p in read_score(tmp_path / "q.musicxml").parts] == ["Violin I", "Violin II", "Viola",
+                                                                            "Violoncello"]
+    assert (tmp_path / "q.wav").stat().st_size > 44 and report["model"]["hash"]
+
+
+def test_continuing_a_chorale_keeps_its_key_meter_and_voices(tmp_path: Path) -> None:
+    report = api.continue_("music21:bach/bwv66.6", bars=4, seed=0, output=tmp_path / "more.mid")
+    heard = api.analyse(tmp_path / "more.mid")["labels"]
+    assert heard["meter"] == "4/4" and heard["key"] == "F♯ minor" and heard["part_count"] == 4
+    assert report["result"]["new_bars"] == 4
