@@ -67,3 +67,11 @@ def test_quantize_to_sixteenths(waltz: Score) -> None:
     assert (q.notes["onset_ticks"] % grid == 0).all()
     assert (q.notes["duration_ticks"] % grid == 0).all() and q.notes["duration_ticks"].min() >= grid
     assert quantize(q, grid) == q  # idempotent
+
+
+def test_quantize_keeps_notes_inside_the_score() -> None:
+    score = Score.build(parts=[Part("Violin", 40)], notes=[(0, Q, 60, 80, 0), (4 * Q - 3, 3, 62, 80, 0)],
+                        length_ticks=4 * Q)
+    q = quantize(score, Q // 4)
+    assert q.length_ticks == 4 * Q and q.bar_count == 1
+    assert int((q.notes["onset_ticks"] + q.notes["duration_ticks"]).max()) == 4 * Q

@@ -105,7 +105,8 @@ def merge(first: Score, *others: Score) -> Score:
 
 def quantize(score: Score, grid_ticks: int) -> Score:
     """Onsets and ends moved to the nearest multiple of ``grid_ticks``; a note never shrinks below one
-    grid step. Map entries are quantized the same way."""
+    grid step, and none moves past the (quantized) end of the score. Map entries are quantized the same
+    way."""
     if grid_ticks <= 0:
         raise UsageError("the quantization grid must be a positive number of ticks")
     notes = score.notes.copy()
@@ -113,6 +114,10 @@ def quantize(score: Score, grid_ticks: int) -> Score:
     half = grid_ticks // 2
     on_q = (notes["onset_ticks"] + half) // grid_ticks * grid_ticks
     end_q = (ends + half) // grid_ticks * grid_ticks
+    length_q = (score.length_ticks + half) // grid_ticks * grid_ticks
+    if length_q >= grid_ticks:
+        on_q = np.minimum(on_q, length_q - grid_ticks)
+        end_q = np.minimum(end_q, length_q)
     notes["onset_ticks"] = on_q
     notes["duration_ticks"] = np.maximum(end_q - on_q, grid_ticks)
 
