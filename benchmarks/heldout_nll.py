@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if (i + 1) % 100 == 0:
             log.info("%d/%d test works scored", i + 1, len(test))
     report = {"benchmark": "heldout_nll", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-              "command": "python -m benchmarks.heldout_nll " + " ".join(argv or []),
+              "command": "python -m benchmarks.heldout_nll " + " ".join(sys.argv[1:] if argv is None else argv),
               "corpus": args.corpus, "checkpoint": checkpoint, "ngram_order": best_order,
               "ngram_valid_nll_per_note": ngram_valid, "unit": "nats per note (test split)",
               "table": table(test, scores), "seconds": round(time.time() - started, 1),
