@@ -133,3 +133,12 @@ def test_the_shipped_jsb_checkpoint_rechecks_its_row(shared_dir: Path, capsys: p
     assert 3.0 < report["test"]["nll_per_frame"] < 10.0  # trained: far below an untrained model (> 15)
     row = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "nll_jsb.json").read_text())
     assert row["test"]["frames"] == 4725 and row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
+
+
+def test_the_shipped_nottingham_checkpoint_has_its_row(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "nll", "--benchmark", "nottingham", "--limit", "4", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["checkpoint"].endswith("models/benchmarks/nottingham") and report["test"]["sequences"] == 4
+    assert 0.5 < report["test"]["nll_per_frame"] < 6.0
+    row = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "nll_nottingham.json").read_text())
+    assert row["test"]["frames"] == 44463 and row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
