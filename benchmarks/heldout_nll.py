@@ -26,7 +26,7 @@ import torch
 from benchmarks.common import machine
 from cadenza.corpus import CorpusStore
 from cadenza.model.checkpoint import default_checkpoint, load_checkpoint
-from cadenza.tokens.events import FIELDS, KIND, TokenizeError, encode
+from cadenza.tokens.events import TokenizeError, encode
 from cadenza.tokens.labels import label_ids
 from cadenza.train.benchmark import sequence_nll
 from cadenza.train.ngram import StepNgram
@@ -47,16 +47,10 @@ def split_works(store: CorpusStore, split: str, limit: int | None) -> list[dict[
             steps = encode(score)
         except TokenizeError:
             continue
-        works.append({"steps": steps, "labels": label_ids(row["labels"]), "source": row["source"],
+        labels = label_ids(row["labels"])
+        works.append({"steps": steps, "labelled": encode(score, labels), "labels": labels, "source": row["source"],
                       "epoch": str(row["labels"].get("epoch", "unknown")), "notes": score.note_count})
     return works
-
-
-def with_labels(steps: np.ndarray, labels: list[int]) -> np.ndarray:
-    rows = np.zeros((len(labels), len(FIELDS)), dtype=steps.dtype)
-    rows[:, 0] = KIND["label"]
-    rows[:, FIELDS.index("label")] = labels
-    return np.concatenate([steps[:1], rows, steps[1:]])
 
 
 def table(works: list[dict[str, Any]], scores: dict[str, list[float]]) -> dict[str, Any]:
@@ -110,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, work in enumerate(test):
         scores["ngram"].append(ngram.nll(work["steps"], best_order))
         scores["transformer_no_labels"].append(sequence_nll(net, work["steps"]))
-        labelled = with_labels(work["steps"], work["labels"])
+        labelled = work["labelled"]
         # the label steps are given, not predicted: score the music after them
         header = sequence_nll(net, labelled[:len(work["labels"]) + 1])
         scores["transformer_labels"].append(sequence_nll(net, labelled) - header)

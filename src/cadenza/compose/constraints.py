@@ -23,7 +23,7 @@ import numpy as np
 
 from cadenza.compose.request import Key
 from cadenza.score.model import TICKS_PER_QUARTER
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, step_row
 from cadenza.tokens.grammar import NOTE_ORDER, Grammar
 
 F = {name: i for i, name in enumerate(FIELDS)}
@@ -31,17 +31,12 @@ DRUM_RANGE = (35, 81)  # General MIDI percussion keys
 
 
 def key_signature_step(key: Key) -> np.ndarray:
-    step = np.zeros(len(FIELDS), dtype=np.int64)
-    step[F["kind"]], step[F["value"]], step[F["value_fine"]] = KIND["key_signature"], key.sharps + 7, \
-        1 if key.mode == "major" else 2
-    return step
+    return step_row("key_signature", value=key.sharps + 7, value_fine=1 if key.mode == "major" else 2)
 
 
 def tempo_step(bpm: float) -> np.ndarray:
-    step = np.zeros(len(FIELDS), dtype=np.int64)
     hundredths = round(bpm * 100)
-    step[F["kind"]], step[F["value"]], step[F["value_fine"]] = KIND["tempo"], hundredths // 100, hundredths % 100
-    return step
+    return step_row("tempo", value=hundredths // 100, value_fine=hundredths % 100)
 
 
 def _only(size: int, value: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from cadenza.compose.request import ComposeRequest, Plan, resolve
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
-from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, decode, encode
+from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, decode, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
@@ -58,24 +58,16 @@ def load_model(checkpoint: str | Path | None = None) -> tuple[Any, dict[str, Any
     return _load(str(Path(checkpoint) if checkpoint else default_checkpoint()))
 
 
-def _row(kind: str, **values: int) -> np.ndarray:
-    row = np.zeros(len(FIELDS), dtype=np.int64)
-    row[F["kind"]] = KIND[kind]
-    for name, value in values.items():
-        row[F[name]] = value
-    return row
-
-
 def plan_prompt(plan: Plan) -> np.ndarray:
     """bos, the label tokens, the ensemble's parts and, if a meter is asked for, the first bar and its meter."""
-    rows = [_row("bos")]
-    rows += [_row("label", label=i) for i in label_ids(plan.labels)]
+    rows = [step_row("bos")]
+    rows += [step_row("label", label=i) for i in label_ids(plan.labels)]
     for index, voice in enumerate(plan.ensemble.voices if plan.ensemble else ()):
-        rows.append(_row("part", part=index, value=voice.program, value_fine=int(voice.is_drum)))
+        rows.append(step_row("part", part=index, value=voice.program, value_fine=int(voice.is_drum)))
     if plan.ensemble and plan.meter:
         ticks = plan.bar_ticks or 0
-        rows.append(_row("bar", position=ticks // FINE, position_fine=ticks % FINE))
-        rows.append(_row("time_signature", value=plan.meter[0], value_fine=plan.meter[1].bit_length() - 1))
+        rows.append(step_row("bar", position=ticks // FINE, position_fine=ticks % FINE))
+        rows.append(step_row("time_signature", value=plan.meter[0], value_fine=plan.meter[1].bit_length() - 1))
     return np.array(rows)
 
 
@@ -86,6 +78,8 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
     chord is allowed, as players do."""
     if not voices:
         return score
+    pitched = [i for i, v in enumerate(voices) if not v.is_drum]
+    lowest = min(pitched, key=lambda i: (voices[i].low, -i)) if len(pitched) > 1 else -1
     kept = []
     for index in range(len(score.parts)):
         notes = score.notes[score.notes["part"] == index]
@@ -93,8 +87,7 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
             kept.append(notes)
             continue
         limit = voices[index].polyphony
-        pitched = [i for i, v in enumerate(voices) if not v.is_drum]
-        lowest_part = len(pitched) > 1 and index == min(pitched, key=lambda i: (voices[i].low, -i))
+        lowest_part = index == lowest
         chosen = []
         for onset in np.unique(notes["onset_ticks"]):
             chord = notes[notes["onset_ticks"] == onset]
@@ -181,7 +174,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
     prompt = plan_prompt(plan)
     if len(prompt) >= model.config.context // 2:
         raise UsageError("the request's header is too long for the model's context")
-    best: tuple[tuple[float, float], Score, dict[str, Any], int] | None = None
+    best: tuple[tuple[float, float], Score, dict[str, Any], dict[str, Any], int] | None = None
     timings: dict[str, Any] = {"model_load_s": round(load_s, 3), "candidates": []}
     for k in range(request.candidates):
         seed = request.seed + k
@@ -198,9 +191,9 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
                                       "first_note_s": None if first_note_s is None else round(first_note_s, 4),
                                       "nll_per_step": round(nll, 4)})
         if best is None or (share, -nll) > best[0]:
-            best = ((share, -nll), score, heard, seed)
+            best = ((share, -nll), score, heard, met, seed)
     assert best is not None
-    _, score, heard, seed = best
+    _, score, heard, met, seed = best
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
@@ -208,7 +201,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
                        "prompt_reading": plan.notes},
               "seed": seed, "model": {"hash": digest, "parameters": model.parameter_count(),
                                       "trained_on": config.get("training", {}).get("config", {}).get("corpus")},
-              "heard": heard, "adherence": adherence(plan.labels, heard), "timings": timings,
+              "heard": heard, "adherence": met, "timings": timings,
               "result": {"bars": score.bar_count, "notes": score.note_count, "duration_s": round(score.duration_s, 2),
                          "parts": [p.name for p in score.parts]}}
     return Composition(score, report)
@@ -243,13 +236,10 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
                                                            "mood", "tempo_class") if heard_primer.get(name)}
     labels.update(plan.labels)
     try:
-        steps = encode(primer)
+        prompt = encode(primer, label_ids(labels))[:-1]  # bos, the labels, the primer; no eos
     except TokenizeError as exc:
         raise UsageError(f"the primer cannot be continued: {exc}") from None
     model, config, digest, load_s = load_model(checkpoint)
-    body = steps[1:-1]  # no bos, no eos
-    prompt = np.concatenate([steps[:1], np.array([_row("label", label=i) for i in label_ids(labels)]).reshape(
-        -1, len(FIELDS)), body])
     ranges = []
     for index in range(len(primer.parts)):
         mine = primer.notes[primer.notes["part"] == index]["pitch"]

@@ -71,6 +71,15 @@ class TokenizeError(CadenzaError):
     """A score that the event vocabulary cannot hold exactly (the message says which bound)."""
 
 
+def step_row(kind: str, **fields: int) -> np.ndarray:
+    """One step: ``kind`` and the given fields, every other field 0."""
+    row = np.zeros(len(FIELDS), dtype=np.int64)
+    row[F["kind"]] = KIND[kind]
+    for name, value in fields.items():
+        row[F[name]] = value
+    return row
+
+
 def _split(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ticks // FINE, ticks % FINE
 
