@@ -139,18 +139,35 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
     return report
 
 
+def _reference(like: str | os.PathLike[str] | Score | None, strength: float, limits: ReadLimits | None) -> Any:
+    """The ``--like`` reference: read, listened to, with the strength of its pull."""
+    from cadenza.compose.like import Reference
+    from cadenza.listen.analyse import analyse_timed
+
+    if like is None:
+        return None
+    score = like if isinstance(like, Score) else read_score_result(like, limits).score
+    name = str(like) if not isinstance(like, Score) else (like.metadata.title or "reference")
+    return Reference(score, analyse_timed(score)[0], name, strength)
+
+
 def compose(request: Any = None, output: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
-            model: str | os.PathLike[str] | None = None, progress: Any = None, **options: Any) -> dict[str, Any]:
+            model: str | os.PathLike[str] | None = None, progress: Any = None,
+            like: str | os.PathLike[str] | Score | None = None, like_strength: float = 0.5,
+            limits: ReadLimits | None = None, **options: Any) -> dict[str, Any]:
     """Compose a new piece. ``request`` is a :class:`cadenza.compose.ComposeRequest` or left out and given
     as keywords (``key="D minor", meter="3/4", ensemble="string-quartet", bars=16, seed=1``). With
-    ``output`` the piece, the renders in ``formats`` and a report are written; the report (with the Score
-    under ``"score"`` when nothing is written) is returned."""
+    ``like`` (a Score, file or music21: reference) the piece leans toward that reference, by
+    ``like_strength`` (0..1). With ``output`` the piece, the renders in ``formats`` and a report are
+    written; the report (with the Score under ``"score"`` when nothing is written) is returned."""
     from cadenza.compose import ComposeRequest
     from cadenza.compose import compose as compose_piece
 
     request = request or ComposeRequest(**options)
     path = _check_output(output)
-    made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress)
+    reference = _reference(like, like_strength, limits)
+    made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress,
+                         reference=reference)
     if path is None:
         return {**made.report, "score": made.score}
     return _write_outputs(made.score, made.report, path, formats or [])
@@ -159,10 +176,12 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
 def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
               output: str | os.PathLike[str] | None = None, formats: list[str] | None = None, bars: int | None = None,
               model: str | os.PathLike[str] | None = None, limits: ReadLimits | None = None, tune: str | None = None,
-              tune_index: int | None = None, progress: Any = None, **options: Any) -> dict[str, Any]:
+              tune_index: int | None = None, progress: Any = None,
+              like: str | os.PathLike[str] | Score | None = None, like_strength: float = 0.5,
+              **options: Any) -> dict[str, Any]:
     """Continue a primer (a Score, a file or a music21: reference) by new bars in its parts, meter and key
-    (``bars``, else the request's bars or duration, its prompt's, or 8); written and reported like
-    :func:`compose`."""
+    (``bars``, else the request's bars or duration, its prompt's, or 8), leaning toward ``like`` if given;
+    written and reported like :func:`compose`."""
     import math
     from dataclasses import replace
 
@@ -182,7 +201,7 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
         bars = max(math.ceil(request.duration_s * bpm / 60 / quarters), 1)
     request = replace(request, bars=None, duration_s=None, prompt=None)
     made = continue_piece(score, request, bars=bars or 8, checkpoint=Path(model) if model else None,
-                          progress=progress)
+                          progress=progress, reference=_reference(like, like_strength, limits))
     if path is None:
         return {**made.report, "score": made.score}
     return _write_outputs(made.score, made.report, path, formats or [])

@@ -35,6 +35,12 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     length = what.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, help="length in bars (default: 16, or 8 new bars for continue)")
     length.add_argument("--duration", help="length in time: 90s, 1:30, 2m (at the tempo asked, else 100 bpm)")
+    like = p.add_argument_group("in the style of")
+    like.add_argument("--like", metavar="REFERENCE",
+                      help="lean toward this piece (any readable score or music21: reference): its labels, "
+                      "parts, meter, key and tempo where you leave them open, and its motifs and rhythms")
+    like.add_argument("--like-strength", type=float, default=0.5, metavar="S",
+                      help="0..1, how hard its motifs and rhythms pull (default 0.5; 0: its labels only)")
     how = p.add_argument_group("sampling")
     how.add_argument("--seed", type=int, default=0, help="the same seed and options give the same piece")
     how.add_argument("--temperature", type=float, default=1.0, help="below 1: safer; above: wilder")
@@ -108,6 +114,10 @@ def _finish(result: dict[str, Any], args: argparse.Namespace) -> int:
               if not m["met"]]
     if missed:
         print("  not heard as asked: " + "; ".join(missed))
+    if "like" in result:
+        like = result["like"]
+        print(f"  like {like['reference']}: labels shared {like['labels_shared']}, motifs shared "
+              f"{like['shared_motif_share']:.0%}, longest run from it {like['longest_run_from_reference_notes']} notes")
     for fmt, path in result["files"].items():
         if fmt not in ("piece",):
             print(f"  {fmt}: {path}")
@@ -123,7 +133,8 @@ def _default_output() -> str:
 def run_compose(args: argparse.Namespace) -> int:
     formats = _formats(args.render)
     result = api.compose(request_from(args), Path(args.output or _default_output()), formats, model=args.model,
-                         progress=None if args.json else ProgressBar("composing (bars)"))
+                         progress=None if args.json else ProgressBar("composing (bars)"), like=args.like,
+                         like_strength=args.like_strength)
     return _finish(result, args)
 
 
@@ -132,5 +143,6 @@ def run_continue(args: argparse.Namespace) -> int:
     result = api.continue_(args.primer, request_from(args), Path(args.output or _default_output()), formats,
                            bars=args.bars, model=args.model, limits=limits_from(args), tune=args.tune,
                            tune_index=args.tune_index,
-                           progress=None if args.json else ProgressBar("continuing (bars)"))
+                           progress=None if args.json else ProgressBar("continuing (bars)"), like=args.like,
+                           like_strength=args.like_strength)
     return _finish(result, args)

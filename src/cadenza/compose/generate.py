@@ -22,9 +22,11 @@ import numpy as np
 
 from cadenza.compose.constraints import PlanConstraint
 from cadenza.compose.ensembles import Voice
+from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices_of
 from cadenza.compose.request import ComposeRequest, Plan, resolve
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
+from cadenza.listen.labels import TONICS
 from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
 from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, decode, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
@@ -129,6 +131,12 @@ def decode_piece(steps: np.ndarray, metadata: Metadata) -> Score:
     return score.replace(notes=notes, length_ticks=end)
 
 
+def listen_blind(score: Score) -> dict[str, Any]:
+    """What ``listen`` hears in the notes alone: without the title, composer and source, which would
+    otherwise name the form, composer or epoch for it (a composed piece's title says what was asked)."""
+    return analyse(score.replace(metadata=Metadata()))
+
+
 def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per requested label: what was asked, what listen hears, and whether they agree."""
     out = {}
@@ -140,15 +148,18 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
 
 
 def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
-                voices: tuple[Voice, ...], progress: Progress | None) -> tuple[np.ndarray, float | None]:
+                voices: tuple[Voice, ...], progress: Progress | None,
+                style: MotifBias | None = None) -> tuple[np.ndarray, float | None]:
     from cadenza.model.sample import SampleConfig, generate
 
     notes_per_bar = 24 * max(len(voices), 2)
     config = SampleConfig(max_steps=plan.bars * notes_per_bar + 64, temperature=request.temperature,
                           top_p=request.top_p, seed=seed)
-    constraint = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm, plan.meter,
-                                [v.polyphony for v in voices], fixed_parts=bool(voices),
-                                step_limit=len(prompt) + config.max_steps)
+    constraint: Any = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
+                                     plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
+                                     step_limit=len(prompt) + config.max_steps)
+    if style is not None:
+        constraint = Biased(constraint, style)
     bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
     first_note: list[float] = []
     start = time.perf_counter()
@@ -165,45 +176,80 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
     return steps, first_note[0] if first_note else None
 
 
-def compose(request: ComposeRequest, checkpoint: str | Path | None = None,
-            progress: Progress | None = None) -> Composition:
-    """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard."""
+@dataclass
+class _Best:
+    score: Score
+    heard: dict[str, Any]
+    adherence: dict[str, dict[str, Any]]
+    seed: int
+    candidates: list[dict[str, Any]]
+
+
+def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, voices: tuple[Voice, ...],
+             finish: Callable[[np.ndarray, int], Score], progress: Progress | None,
+             reference: Reference | None, tonic_pc: int | None) -> _Best:
+    """Sample ``request.candidates`` pieces (seeds ``request.seed``, +1, …) and keep the one whose measured
+    labels match ``plan.labels`` best (ties: the more probable under the model). ``finish`` turns a sampled
+    sequence into the Score to judge."""
+    best: tuple[tuple[float, float], _Best] | None = None
+    rows: list[dict[str, Any]] = []
+    for k in range(request.candidates):
+        seed = request.seed + k
+        style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
+        start = time.perf_counter()
+        steps, first_note_s = _sample_one(model, prompt, plan, request, seed, voices, progress, style)
+        sample_s = time.perf_counter() - start
+        score = finish(steps, seed)
+        heard = listen_blind(score)
+        met = adherence(plan.labels, heard)
+        share = sum(m["met"] for m in met.values()) / max(len(met), 1)
+        nll = _mean_nll(model, steps, len(prompt))
+        rows.append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
+                     "first_note_s": None if first_note_s is None else round(first_note_s, 4),
+                     "nll_per_step": round(nll, 4)})
+        if best is None or (share, -nll) > best[0]:
+            best = ((share, -nll), _Best(score, heard, met, seed, rows))
+    assert best is not None
+    return best[1]
+
+
+def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str, Any]:
+    return {"hash": digest, "parameters": model.parameter_count(),
+            "trained_on": config.get("training", {}).get("config", {}).get("corpus")}
+
+
+def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progress: Progress | None = None,
+            reference: Reference | None = None) -> Composition:
+    """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard;
+    with a ``reference``, what the request leaves open is taken from it and its motifs bias the sampling."""
     plan = resolve(request)
+    if reference is not None:
+        plan = reference.apply(plan, request)
     model, config, digest, load_s = load_model(checkpoint)
     voices = plan.ensemble.voices if plan.ensemble else ()
     prompt = plan_prompt(plan)
     if len(prompt) >= model.config.context // 2:
         raise UsageError("the request's header is too long for the model's context")
-    best: tuple[tuple[float, float], Score, dict[str, Any], dict[str, Any], int] | None = None
-    timings: dict[str, Any] = {"model_load_s": round(load_s, 3), "candidates": []}
-    for k in range(request.candidates):
-        seed = request.seed + k
-        start = time.perf_counter()
-        steps, first_note_s = _sample_one(model, prompt, plan, request, seed, voices, progress)
-        sample_s = time.perf_counter() - start
-        score = fit_voices(decode_piece(steps, Metadata(title=title_for(plan), composer="Cadenza",
-                                                        source=f"cadenza compose (seed {seed})")), voices)
-        heard = analyse(score)
-        met = adherence(plan.labels, heard)
-        share = sum(m["met"] for m in met.values()) / max(len(met), 1)
-        nll = _mean_nll(model, steps, len(prompt))
-        timings["candidates"].append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
-                                      "first_note_s": None if first_note_s is None else round(first_note_s, 4),
-                                      "nll_per_step": round(nll, 4)})
-        if best is None or (share, -nll) > best[0]:
-            best = ((share, -nll), score, heard, met, seed)
-    assert best is not None
-    _, score, heard, met, seed = best
+
+    def finish(steps: np.ndarray, seed: int) -> Score:
+        metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
+        return fit_voices(decode_piece(steps, metadata), voices)
+
+    best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
+                    plan.key.tonic_pc if plan.key else None)
+    score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
                        "prompt_reading": plan.notes},
-              "seed": seed, "model": {"hash": digest, "parameters": model.parameter_count(),
-                                      "trained_on": config.get("training", {}).get("config", {}).get("corpus")},
-              "heard": heard, "adherence": met, "timings": timings,
+              "seed": best.seed, "model": _model_summary(model, config, digest),
+              "heard": best.heard, "adherence": best.adherence,
+              "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "result": {"bars": score.bar_count, "notes": score.note_count, "duration_s": round(score.duration_s, 2),
                          "parts": [p.name for p in score.parts]}}
+    if reference is not None:
+        report["like"] = closeness(score, best.heard, reference)
     return Composition(score, report)
 
 
@@ -223,9 +269,9 @@ def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
 
 
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
-                   progress: Progress | None = None) -> Composition:
-    """The primer followed by ``bars`` new bars in its parts, meter and key (request labels add to the
-    primer's own)."""
+                   progress: Progress | None = None, reference: Reference | None = None) -> Composition:
+    """The primer followed by ``bars`` new bars in its parts, meter and key (request labels, then a
+    ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`."""
     if not 1 <= bars <= 2000:
         raise UsageError("bars: give 1 to 2000")
     if primer.note_count == 0:
@@ -234,52 +280,42 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     plan = resolve(request)
     labels = {name: str(heard_primer[name]) for name in ("epoch", "ensemble", "key", "mode", "meter", "density",
                                                            "mood", "tempo_class") if heard_primer.get(name)}
+    if reference is not None:
+        labels.update({k: v for k, v in reference.labels.items() if k not in ("key", "mode", "meter", "ensemble")})
     labels.update(plan.labels)
     try:
         prompt = encode(primer, label_ids(labels))[:-1]  # bos, the labels, the primer; no eos
     except TokenizeError as exc:
         raise UsageError(f"the primer cannot be continued: {exc}") from None
     model, config, digest, load_s = load_model(checkpoint)
-    ranges = []
-    for index in range(len(primer.parts)):
-        mine = primer.notes[primer.notes["part"] == index]["pitch"]
-        ranges.append((max(int(mine.min()) - 2, 0), min(int(mine.max()) + 2, 127)) if len(mine) else (21, 108))
-    polyphony = [_max_polyphony(primer, i) for i in range(len(primer.parts))]
-    voices = tuple(Voice(p.name, p.program, lo, hi, poly, p.is_drum)
-                   for p, (lo, hi), poly in zip(primer.parts, ranges, polyphony, strict=True))
+    voices = voices_of(primer)
     key_sig = primer.key_signatures[-1] if primer.key_signatures else None
     last_meter = primer.time_signatures[-1]
     # the primer's key signature, meter and tempo stay as written; only labels come from the request
     continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), None, None,
                      primer.bar_count + bars, plan.notes)
-    start = time.perf_counter()
-    steps_out, first_note_s = _sample_one(model, prompt, continued, request, request.seed, voices, progress)
-    sample_s = time.perf_counter() - start
-    whole = decode_piece(steps_out, primer.metadata)
-    new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
-    notes = np.concatenate([primer.notes, new_notes]).astype(NOTE_DTYPE)
-    score = fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
-                                   key_signatures=primer.key_signatures, tempos=primer.tempos,
-                                   metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
-                                   length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
-    heard = analyse(score)
+
+    def finish(steps: np.ndarray, seed: int) -> Score:
+        whole = decode_piece(steps, primer.metadata)
+        new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
+        notes = np.concatenate([primer.notes, new_notes]).astype(NOTE_DTYPE)
+        return fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
+                                      key_signatures=primer.key_signatures, tempos=primer.tempos,
+                                      metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
+                                      length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
+
+    tonic = heard_primer.get("key")
+    best = _best_of(model, prompt, continued, request, voices, finish, progress, reference,
+                    TONICS.index(tonic.split()[0]) if tonic else None)
+    score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
                          "key_signature": str(key_sig) if key_sig else None},
-              "seed": request.seed, "model": {"hash": digest, "parameters": model.parameter_count()},
-              "heard": heard, "adherence": adherence(labels, heard),
-              "timings": {"model_load_s": round(load_s, 3), "sample_s": round(sample_s, 3),
-                          "first_note_s": None if first_note_s is None else round(first_note_s, 4)},
+              "seed": best.seed, "model": _model_summary(model, config, digest),
+              "heard": best.heard, "adherence": best.adherence,
+              "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "result": {"bars": score.bar_count, "new_bars": score.bar_count - primer.bar_count,
                          "notes": score.note_count, "duration_s": round(score.duration_s, 2)}}
+    if reference is not None:
+        report["like"] = closeness(score, best.heard, reference)
     return Composition(score, report)
-
-
-def _max_polyphony(score: Score, part: int) -> int:
-    notes = score.notes[score.notes["part"] == part]
-    if not len(notes):
-        return 1
-    events = np.concatenate([np.stack([notes["onset_ticks"], np.ones(len(notes))], 1),
-                             np.stack([notes["onset_ticks"] + notes["duration_ticks"], -np.ones(len(notes))], 1)])
-    order = np.lexsort((events[:, 1], events[:, 0]))
-    return max(int(np.cumsum(events[order, 1]).max()), 1)
