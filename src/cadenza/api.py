@@ -10,7 +10,7 @@ from cadenza.score import ReadLimits, Score, read_score, read_score_result, writ
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER
 
-__all__ = ["analyse", "compose", "continue_", "convert", "info", "read_score", "score_summary", "write_score"]
+__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "score_summary", "write_score"]
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -91,6 +91,25 @@ def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = 
     labels, seconds = analyse_timed(score)
     return {"source": score.metadata.source, "label_set_version": LABEL_SET_VERSION, "labels": labels,
             "analysis_s": round(seconds, 4), "warnings": warnings}
+
+
+def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str] | None = None,
+          threshold: int | None = None, limits: ReadLimits | None = None, tune: str | None = None,
+          tune_index: int | None = None) -> dict[str, Any]:
+    """The originality report of a score (a Score, a file or a music21: reference) against a model's
+    training data (``against``: a shipped model name, a model folder, an index file or ``corpus:NAME``; the
+    default model when None). ``report["verdict"]`` is "copied" when a line shares more notes with one
+    training work than the calibrated threshold (or ``threshold``) allows; see :mod:`cadenza.originality`."""
+    from cadenza.originality import check_score
+
+    if isinstance(source, Score):
+        score, warnings = source, []
+    else:
+        result = read_score_result(source, limits, tune, tune_index)
+        score, warnings = result.score, result.warnings
+    report = check_score(score, against, threshold)
+    report["warnings"] = warnings
+    return report
 
 
 def _check_output(output: str | os.PathLike[str] | None) -> Path | None:

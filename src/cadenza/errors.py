@@ -49,3 +49,10 @@ class OutputError(CadenzaError):
 class RenderError(CadenzaError):
     """A score that could not be rendered as asked: an optional package or program is missing (the message
     says what to install), or the renderer refused the score."""
+
+
+class CopyError(CadenzaError):
+    """A piece that shares more with a training work than the originality threshold allows: ``cadenza
+    check`` exits with this code after its report when the verdict is "copied"."""
+
+    exit_code = 3

@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cadenza.cli import analyse, compose, convert, corpus, evaluate, info, train
+from cadenza.cli import analyse, check, compose, convert, corpus, evaluate, info, train
 from cadenza.cli.common import run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (compose, info, analyse, convert, corpus, train, evaluate)
+COMMANDS = (compose, info, analyse, check, convert, corpus, train, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cadenza",
         description="Cadenza, an open-source AI composer. Reads scores (MIDI, MusicXML, ABC, Humdrum, "
         "music21 corpus references like music21:bach/bwv66.6), converts them, listens to them (~50 labels), "
-        "composes new pieces and continuations with its shipped model, builds labelled corpora, and trains "
-        "and evaluates models.",
+        "composes new pieces and continuations with its shipped model, checks pieces for copying from the "
+        "training data, builds labelled corpora, and trains and evaluates models.",
         epilog="Run 'cadenza COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")

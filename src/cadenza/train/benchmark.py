@@ -13,60 +13,23 @@ that context.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cadenza.corpus.sources import find_datasets
-from cadenza.errors import UsageError
+from cadenza.corpus.rolls import BENCHMARKS, load_rolls, roll_to_score
 from cadenza.model.transformer import EventTransformer
-from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Part, Score, TimeSignature
+from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, encode
 from cadenza.train.data import SplitData, split_from_steps
 
-BENCHMARKS = {  # name: (file, frame length in ticks)
-    "jsb": ("JSB_Chorales.mat", TICKS_PER_QUARTER),
-    "nottingham": ("Nottingham.mat", TICKS_PER_QUARTER // 2),
-    "musedata": ("MuseData.mat", TICKS_PER_QUARTER // 2),
-    "piano": ("Piano_midi.mat", TICKS_PER_QUARTER // 2),
-}
 PUBLISHED = {  # test NLL, nats per frame (../shared/datasets/README.md)
     "RNN-NADE (Boulanger 2012)": {"piano": 7.05, "nottingham": 2.31, "musedata": 5.60, "jsb": 5.19},
     "RNN-RBM (Boulanger 2012)": {"piano": 7.09, "nottingham": 2.39, "musedata": 6.01, "jsb": 6.27},
     "TCN (Bai 2018)": {"nottingham": 3.07, "jsb": 8.10},
     "LSTM (Chung 2014)": {"piano": 9.03, "nottingham": 3.20, "musedata": 6.23, "jsb": 8.67},
 }
-
-
-@lru_cache(maxsize=4)
-def load_rolls(name: str) -> dict[str, list[np.ndarray]]:
-    """{split: [frames x 88 rolls]} of a benchmark, from ../shared/datasets/benchmarks."""
-    if name not in BENCHMARKS:
-        raise UsageError(f"unknown benchmark {name!r}: choose {', '.join(BENCHMARKS)}")
-    datasets = find_datasets()
-    path = datasets / "benchmarks" / BENCHMARKS[name][0] if datasets else None
-    if path is None or not path.is_file():
-        raise UsageError(f"benchmark {name!r} needs ../shared/datasets/benchmarks/{BENCHMARKS[name][0]}")
-    try:
-        from scipy.io import loadmat
-    except ImportError:
-        raise UsageError("the benchmarks need scipy: pip install '.[train]'") from None
-    data = loadmat(str(path))
-    return {split: [np.asarray(r, dtype=np.uint8) for r in data[f"{split}data"][0]]
-            for split in ("train", "valid", "test")}
-
-
-def roll_to_score(roll: np.ndarray, frame_ticks: int) -> Score:
-    frames, keys = np.nonzero(roll)
-    notes = np.zeros(len(frames), dtype=NOTE_DTYPE)
-    notes["onset_ticks"] = frames * frame_ticks
-    notes["duration_ticks"] = frame_ticks
-    notes["pitch"] = keys + 21
-    notes["velocity"] = 80
-    return Score.build(parts=[Part("Piano", 0)], notes=notes, time_signatures=[TimeSignature(0, 4, 4)],
-                       length_ticks=len(roll) * frame_ticks)
 
 
 def benchmark_steps(name: str, split: str) -> list[np.ndarray]:
