@@ -30,7 +30,8 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     what.add_argument("--meter", help="e.g. 3/4, 6/8")
     what.add_argument("--tempo", type=float, metavar="BPM", help="quarter notes per minute")
     what.add_argument("--density", help="low, medium or high (notes per beat)")
-    what.add_argument("--ensemble", help=", ".join(ENSEMBLES))
+    what.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: piano, or the epoch's usual "
+                      "ensemble); any: the model chooses the parts")
     what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …")
     length = what.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, help="length in bars (default: 16, or 8 new bars for continue)")
@@ -47,6 +48,13 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     how.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
     how.add_argument("--candidates", type=int, default=1, metavar="K",
                      help="write K pieces and keep the one listen finds closest to the request")
+    how.add_argument("--guidance", type=float, default=1.0, metavar="G",
+                     help="weigh the labels more (classifier-free guidance): 1 = off (default), 2-3 = "
+                     "stronger mood, density and epoch, at twice the sampling time")
+    how.add_argument("--no-guard", action="store_true",
+                     help="do not check the piece against the training corpus while composing (the report "
+                     "then has no originality result); by default a span that copies a training work beyond "
+                     "what human composers share with it is resampled")
     how.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
@@ -83,7 +91,7 @@ def request_from(args: argparse.Namespace) -> ComposeRequest:
                           density=args.density, ensemble=args.ensemble, form=args.form, bars=args.bars,
                           duration_s=parse_duration(args.duration) if args.duration else None, prompt=args.prompt,
                           seed=args.seed, temperature=args.temperature, top_p=args.top_p,
-                          candidates=args.candidates)
+                          candidates=args.candidates, guidance=args.guidance, guard=not args.no_guard)
 
 
 def _formats(text: str | None) -> list[str]:
@@ -114,6 +122,12 @@ def _finish(result: dict[str, Any], args: argparse.Namespace) -> int:
               if not m["met"]]
     if missed:
         print("  not heard as asked: " + "; ".join(missed))
+    originality = result.get("originality") or {}
+    if originality.get("checked"):
+        longest = originality.get("longest") or {}
+        match = longest.get("match") or {}
+        where = f" ({longest.get('longest_notes')} notes shared with {match.get('work_id')})" if match else ""
+        print(f"  originality: {originality['verdict']}{where}; {originality['resamplings']} resampling(s)")
     if "like" in result:
         like = result["like"]
         print(f"  like {like['reference']}: labels shared {like['labels_shared']}, motifs shared "

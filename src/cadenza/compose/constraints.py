@@ -10,11 +10,18 @@ after the grammar, and keeps the grammar's own choice if the two would leave not
   written with accidentals), which also keeps a sampler from looping on meta steps;
 - no labels (the request's are in the prompt) and no parts beyond the ensemble's; a tempo the model
   chooses lies between 30 and 240 bpm;
-- exactly the bars asked for: no end before the last bar, no bar after it, and the end fills the last bar;
+- no bar of silence (a note starts or sounds in every bar);
+- exactly the bars asked for: no end before the last bar, no bar after it (in the last bar, the model's
+  chance of a new bar goes to the end instead), and the end fills the last bar;
   when the step budget runs low, only bars and the end may follow, so the piece is never cut short;
-- every note of a part within that part's range, and never two of one pitch at one instant in a part;
+- every note of a part within that part's range (a part the model declares: the piano's range, at most ten
+  notes at once), and never two of one pitch at one instant in a part;
+- with a density asked for (or implied by the mood, or heard in a primer), a new note's start is nudged
+  toward the gap after the last onset that the density implies (a bias, not a rule);
 - pitches outside the key's scale are penalised (a bias on their logits, not a ban: the chromaticism a
-  style allows stays possible, rarely).
+  style allows stays possible, rarely); the tonic is favoured a little throughout and the tonic triad
+  strongly in the first and last bars, so the piece states its key and comes home to it (a scale alone
+  does not say which of its notes is the tonic: A major's notes are also F♯ minor's).
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.compose.request import Key
-from cadenza.score.model import TICKS_PER_QUARTER
+from cadenza.listen.features import beat_ticks_of
+from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, step_row
 from cadenza.tokens.grammar import NOTE_ORDER, Grammar
 
@@ -48,6 +56,13 @@ def _only(size: int, value: int) -> np.ndarray:
 COMMON_METERS = ((2, 4), (3, 4), (4, 4), (2, 2), (3, 2), (6, 4), (3, 8), (6, 8), (9, 8), (12, 8), (5, 4), (7, 8))
 MODEL_TEMPO_BPM = (30, 240)  # the range of tempi the model may choose when none is asked for
 MAX_FREE_PARTS = 8  # parts the model may declare itself when no ensemble is asked for
+FREE_RANGE = (21, 108)  # a part the model declares itself: the piano's range
+FREE_POLYPHONY = 10  # ... and at most ten notes started at once (two hands)
+DENSITY_WEIGHT = 1.5  # nats per squared octave of gap ratio (a gap twice or half the wanted one: -1.5)
+DENSITY_FLOOR = 6.0
+DENSITY_ONSET_RATES = {"low": 0.75, "medium": 1.6, "high": 3.0}  # onsets per beat inside listen's buckets
+TONIC_BIAS = 0.5  # nats toward the tonic pitch class throughout, when a key is asked for
+FRAMING_TRIAD_BIAS = 2.0  # nats toward the tonic triad in the first and last bars: the piece starts and ends home
 
 
 def bar_ticks(meter: tuple[int, int]) -> int:
@@ -58,7 +73,7 @@ class PlanConstraint:
     def __init__(self, bars: int, ranges: list[tuple[int, int]], key: Key | None = None,
                  tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
                  polyphony: list[int] | None = None, fixed_parts: bool = False, step_limit: int | None = None,
-                 chromatic_penalty: float = 3.0) -> None:
+                 chromatic_penalty: float = 3.0, onset_rate: float | None = None) -> None:
         self.bars = bars
         self.ranges = ranges  # (low, high) MIDI pitch of each part
         self.polyphony = polyphony or [128] * len(ranges)  # most notes a part starts at one instant
@@ -78,22 +93,32 @@ class PlanConstraint:
         self.bars_started = 0
         self.steps = 0
         self.pitch_bias = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
+        self.framing_bias = self.pitch_bias
         if key is not None:
             outside = np.array([pc not in key.scale_pcs for pc in range(12)])
             self.pitch_bias[np.resize(outside, FIELD_SIZES["pitch"])] = -chromatic_penalty
+            triad = np.zeros(12, dtype=np.float32)
+            triad[[(key.tonic_pc + step) % 12 for step in (0, 4 if key.mode == "major" else 3, 7)]] = 1.0
+            self.pitch_bias = self.pitch_bias + np.resize(TONIC_BIAS * (np.arange(12) == key.tonic_pc),
+                                                          FIELD_SIZES["pitch"]).astype(np.float32)
+            self.framing_bias = self.pitch_bias + np.resize(FRAMING_TRIAD_BIAS * triad, FIELD_SIZES["pitch"])
         self.drums: set[int] = set()
         self.at_instant: dict[int, tuple[int, int]] = {}  # part -> (notes, highest pitch) at the last instant
         self.instant = (-1, -1)  # (bar, ticks into it) of the last note
         self.first_bar_ticks = 0
+        self.onset_rate = onset_rate  # distinct onsets per beat to aim for (the density asked), or None
+        self.bar_start_ticks, self.bar_ticks_now = 0, 0  # where the current bar starts, and its length
+        self.last_onset_ticks: int | None = None  # absolute tick of the latest note's start
+        self.sounding_until = 0  # absolute tick where the notes so far have all ended
 
     def _full(self, part: int) -> bool:
         """No further note of ``part`` fits at the current instant (its polyphony or its range is used up)."""
         count, top = self.at_instant.get(part, (0, -1))
         low, high = self._range(part)
-        return count >= (self.polyphony[part] if part < len(self.polyphony) else 128) or top >= high
+        return count >= (self.polyphony[part] if part < len(self.polyphony) else FREE_POLYPHONY) or top >= high
 
     def _range(self, part: int) -> tuple[int, int]:
-        return DRUM_RANGE if part in self.drums else self.ranges[part] if part < len(self.ranges) else (0, 127)
+        return DRUM_RANGE if part in self.drums else self.ranges[part] if part < len(self.ranges) else FREE_RANGE
 
     def _same_instant(self, chosen: dict[str, int], grammar: Grammar) -> bool:
         at = chosen["position"] * FINE + chosen["position_fine"]
@@ -117,7 +142,13 @@ class PlanConstraint:
             mask[KIND["eos"]] = False
         if self.step_limit is not None and self.steps + (self.bars - self.bars_started) + 2 >= self.step_limit:
             mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for the bars owed
+        elif self.meter_seen and self._silent_bar():
+            mask[[KIND["bar"], KIND["eos"]]] = False  # no bar of silence: something starts or sounds in each
         return mask
+
+    def _silent_bar(self) -> bool:
+        started = self.last_onset_ticks is not None and self.last_onset_ticks >= self.bar_start_ticks
+        return not started and self.sounding_until <= self.bar_start_ticks
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None:
         """Extra limits on ``field`` (True = allowed), or None for none."""
@@ -162,10 +193,42 @@ class PlanConstraint:
             return mask
         return None
 
+    def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:
+        """In the last bar, where the model would start a new bar the piece ends instead (without this the
+        model, denied its bar line, fills the bar's last instants with notes it finds unlikely)."""
+        if field == "kind" and self.bars_started >= self.bars:
+            return KIND["bar"], KIND["eos"]
+        return None
+
+    def _gap_bias(self, size: int) -> np.ndarray | None:
+        """A bias on a new note's coarse position toward the gap after the latest onset that the asked density
+        implies (one beat / onsets per beat): a quadratic penalty in log2 of the ratio; a note at the latest
+        instant (a chord) is not penalised."""
+        if self.onset_rate is None or self.last_onset_ticks is None or self.meter is None:
+            return None
+        beat = beat_ticks_of(TimeSignature(0, *self.meter))
+        gaps = self.bar_start_ticks + np.arange(size) * FINE - self.last_onset_ticks
+        wanted = beat / self.onset_rate
+        out = np.zeros(size, dtype=np.float32)
+        later = gaps > 0
+        out[later] = -DENSITY_WEIGHT * np.log2(gaps[later] / wanted) ** 2
+        return np.maximum(out, -DENSITY_FLOOR)
+
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """Added to the field's logits (natural-log units), or None."""
+        if field == "position" and chosen.get("kind") == KIND["note"]:
+            return self._gap_bias(FIELD_SIZES["position"])
+        if field == "kind" and self.onset_rate is not None and self.last_onset_ticks is not None and self.meter:
+            # a bar line now leaves the rest of the bar without onsets: as costly as that gap
+            gap = self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks
+            wanted = beat_ticks_of(TimeSignature(0, *self.meter)) / self.onset_rate
+            if gap > wanted:
+                out = np.zeros(FIELD_SIZES["kind"], dtype=np.float32)
+                out[KIND["bar"]] = -min(DENSITY_WEIGHT * np.log2(gap / wanted) ** 2, DENSITY_FLOOR)
+                return out
         if field == "pitch" and self.key is not None and chosen.get("part") not in self.drums:
-            return self.pitch_bias
+            framing = self.bars_started <= 1 or self.bars_started >= self.bars
+            return self.framing_bias if framing else self.pitch_bias
         return None
 
     def advance(self, step: np.ndarray) -> None:
@@ -179,9 +242,14 @@ class PlanConstraint:
                 self.meter = (int(step[F["value"]]), 1 << int(step[F["value_fine"]]))
         elif kind == KIND["bar"]:
             self.bars_started += 1
+            self.bar_start_ticks += self.bar_ticks_now
+            self.bar_ticks_now = int(step[F["position"]]) * FINE + int(step[F["position_fine"]])
         elif kind == KIND["note"]:
             self.notes_seen = True
             instant = (self.bars_started, int(step[F["position"]]) * FINE + int(step[F["position_fine"]]))
+            self.last_onset_ticks = self.bar_start_ticks + instant[1]
+            length = int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+            self.sounding_until = max(self.sounding_until, self.last_onset_ticks + length)
             if instant != self.instant:
                 self.instant, self.at_instant = instant, {}
             part, pitch = int(step[F["part"]]), int(step[F["pitch"]])

@@ -44,12 +44,18 @@ ENSEMBLES = {
         Voice("Flute", 73, 60, 96), Voice("Oboe", 68, 58, 91), Voice("Clarinet", 71, 50, 91),
         Voice("Bassoon", 70, 34, 72), Voice("Horn", 60, 41, 77), Voice("Trumpet", 56, 55, 82),
         Voice("Timpani", 47, 41, 57), _VIOLIN1, _VIOLIN2, _VIOLA, _CELLO, Voice("Contrabass", 43, 28, 60, 1))),
+    "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
     "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 72, 4))),
     "band": Ensemble("band", "band", (Voice("Lead", 65, 55, 84), Voice("Guitar", 25, 40, 79, 4),
                                       Voice("Piano", 0, 36, 96, 6), Voice("Bass", 33, 28, 55),
                                       Voice("Drums", 0, 35, 81, 4, is_drum=True))),
 }
-ALIASES = {"solo-piano": "piano", "keyboard": "piano", "choir": "satb", "satb-choir": "satb",
+# the ensemble an epoch's music is most often for in the corpus, used when a request names an epoch (or a
+# composer) but no ensemble: the texture is much of what makes music sound of its time
+EPOCH_ENSEMBLES = {"medieval": "satb", "renaissance": "satb", "baroque": "satb", "classical": "string-quartet",
+                   "romantic": "piano", "modern": "piano", "folk": "solo", "popular": "piano"}
+ALIASES = {"solo-instrument": "solo", "melody": "solo", "violin": "solo",
+           "solo-piano": "piano", "keyboard": "piano", "choir": "satb", "satb-choir": "satb",
            "quartet": "string-quartet", "strings": "string-quartet", "leadsheet": "lead-sheet", "rock": "band"}
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import PlanConstraint
+from cadenza.compose.constraints import DENSITY_ONSET_RATES, PlanConstraint
 from cadenza.compose.ensembles import Voice
+from cadenza.compose.guard import Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices_of
 from cadenza.compose.request import ComposeRequest, Plan, resolve
 from cadenza.errors import UsageError
@@ -154,10 +155,11 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
 
     notes_per_bar = 24 * max(len(voices), 2)
     config = SampleConfig(max_steps=plan.bars * notes_per_bar + 64, temperature=request.temperature,
-                          top_p=request.top_p, seed=seed)
+                          top_p=request.top_p, seed=seed, guidance=request.guidance)
     constraint: Any = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
                                      plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
-                                     step_limit=len(prompt) + config.max_steps)
+                                     step_limit=len(prompt) + config.max_steps,
+                                     onset_rate=DENSITY_ONSET_RATES.get(plan.labels.get("density", "")))
     if style is not None:
         constraint = Biased(constraint, style)
     bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
@@ -183,32 +185,43 @@ class _Best:
     adherence: dict[str, dict[str, Any]]
     seed: int
     candidates: list[dict[str, Any]]
+    guarded: Guarded
 
 
 def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, voices: tuple[Voice, ...],
              finish: Callable[[np.ndarray, int], Score], progress: Progress | None,
-             reference: Reference | None, tonic_pc: int | None) -> _Best:
-    """Sample ``request.candidates`` pieces (seeds ``request.seed``, +1, …) and keep the one whose measured
-    labels match ``plan.labels`` best (ties: the more probable under the model). ``finish`` turns a sampled
+             reference: Reference | None, tonic_pc: int | None, index: Any, new_from_ticks: int = 0) -> _Best:
+    """Sample ``request.candidates`` pieces (seeds ``request.seed``, +1, …), each kept clear of copies by the
+    originality guard (``index``; see :mod:`cadenza.compose.guard`), and keep the one whose measured labels
+    match ``plan.labels`` best (ties: the more probable under the model). ``finish`` turns a sampled
     sequence into the Score to judge."""
     best: tuple[tuple[float, float], _Best] | None = None
     rows: list[dict[str, Any]] = []
     for k in range(request.candidates):
         seed = request.seed + k
-        style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
+        first_notes: list[float] = []
+
+        def sample(prefix: np.ndarray, sample_seed: int, first_notes: list[float] = first_notes) -> np.ndarray:
+            style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
+            steps, first_note_s = _sample_one(model, prefix, plan, request, sample_seed, voices, progress, style)
+            if first_note_s is not None and not first_notes:
+                first_notes.append(first_note_s)
+            return steps
+
         start = time.perf_counter()
-        steps, first_note_s = _sample_one(model, prompt, plan, request, seed, voices, progress, style)
+        guarded = guarded_sample(sample, lambda steps, s=seed: finish(steps, s), prompt, seed, index,
+                                 new_from_ticks)
         sample_s = time.perf_counter() - start
-        score = finish(steps, seed)
+        score = guarded.score
         heard = listen_blind(score)
         met = adherence(plan.labels, heard)
         share = sum(m["met"] for m in met.values()) / max(len(met), 1)
-        nll = _mean_nll(model, steps, len(prompt))
+        nll = _mean_nll(model, guarded.steps, len(prompt))
         rows.append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
-                     "first_note_s": None if first_note_s is None else round(first_note_s, 4),
-                     "nll_per_step": round(nll, 4)})
+                     "first_note_s": round(first_notes[0], 4) if first_notes else None,
+                     "nll_per_step": round(nll, 4), "resamplings": guarded.resamples})
         if best is None or (share, -nll) > best[0]:
-            best = ((share, -nll), _Best(score, heard, met, seed, rows))
+            best = ((share, -nll), _Best(score, heard, met, seed, rows, guarded))
     assert best is not None
     return best[1]
 
@@ -235,8 +248,9 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
         return fit_voices(decode_piece(steps, metadata), voices)
 
+    index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
-                    plan.key.tonic_pc if plan.key else None)
+                    plan.key.tonic_pc if plan.key else None, load_guard(index_path))
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
@@ -248,9 +262,17 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "result": {"bars": score.bar_count, "notes": score.note_count, "duration_s": round(score.duration_s, 2),
                          "parts": [p.name for p in score.parts]}}
+    report["originality"] = _originality(index_path, request, score, best.guarded)
     if reference is not None:
         report["like"] = closeness(score, best.heard, reference)
     return Composition(score, report)
+
+
+def _originality(index_path: Path | None, request: ComposeRequest, score: Score, guarded: Guarded,
+                 new_from_ticks: int = 0, primer: Score | None = None) -> dict[str, Any]:
+    if not request.guard:
+        return {"checked": False, "why": "the guard was turned off (--no-guard)"}
+    return originality_report(index_path, score, guarded, new_from_ticks, primer)
 
 
 def title_for(plan: Plan) -> str:
@@ -305,8 +327,9 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
                                       length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
 
     tonic = heard_primer.get("key")
+    index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, continued, request, voices, finish, progress, reference,
-                    TONICS.index(tonic.split()[0]) if tonic else None)
+                    TONICS.index(tonic.split()[0]) if tonic else None, load_guard(index_path), primer.length_ticks)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
@@ -316,6 +339,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "result": {"bars": score.bar_count, "new_bars": score.bar_count - primer.bar_count,
                          "notes": score.note_count, "duration_s": round(score.duration_s, 2)}}
+    report["originality"] = _originality(index_path, request, score, best.guarded, primer.length_ticks, primer)
     if reference is not None:
         report["like"] = closeness(score, best.heard, reference)
     return Composition(score, report)

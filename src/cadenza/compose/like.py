@@ -113,8 +113,11 @@ class Reference:
     def apply(self, plan: Plan, request: ComposeRequest) -> Plan:
         """The plan with what the request leaves open taken from the reference: labels, parts, meter, key,
         tempo."""
-        labels = {**self.labels, **plan.labels}
-        forces = plan.ensemble
+        dropped = ({"key", "mode"} if "key" in plan.implied else set()) | (
+            {"tempo_class"} if "tempo_bpm" in plan.implied else set()) | (
+            {"ensemble", "epoch"} & plan.implied)  # the reference's, not a guess from the mood or composer
+        labels = {**self.labels, **{k: v for k, v in plan.labels.items() if k not in dropped}}
+        forces = plan.ensemble if "ensemble" not in plan.implied else None
         if forces is None:
             forces = Ensemble("like reference", self.labels.get("ensemble", "other"), voices_of(self.score))
         meter = plan.meter
@@ -122,10 +125,14 @@ class Reference:
             first = self.score.time_signatures[0]
             meter = (first.numerator, first.denominator)
             labels["meter"] = f"{meter[0]}/{meter[1]}" if labels.get("meter") in (None, "other") else labels["meter"]
-        key = plan.key or (parse_key(self.heard["key"]) if self.heard.get("key") else None)
-        tempo = plan.tempo_bpm
+        key = plan.key if "key" not in plan.implied else None
+        key = key or (parse_key(self.heard["key"]) if self.heard.get("key") else plan.key)
+        if key is not None:
+            labels["key"], labels["mode"] = key.name, key.mode
+        tempo = plan.tempo_bpm if "tempo_bpm" not in plan.implied else None
         if tempo is None and request.duration_s is None and self.score.tempos:
             tempo = float(min(max(self.score.tempos[0].bpm, 30.0), 240.0))
+        tempo = tempo if tempo is not None else plan.tempo_bpm
         return replace(plan, labels=labels, ensemble=forces, meter=meter, key=key, tempo_bpm=tempo)
 
     def motif_bias(self, key_tonic_pc: int | None, parts: int) -> MotifBias | None:
@@ -216,6 +223,9 @@ class Biased:
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return self.base.allowed(field, chosen, grammar)
+
+    def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:
+        return self.base.redirect(field, chosen)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         first, second = self.base.bias(field, chosen), self.extra.bias(field, chosen)

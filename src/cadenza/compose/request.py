@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from cadenza.compose.ensembles import Ensemble, ensemble
+from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble
 from cadenza.errors import UsageError
 from cadenza.listen.labels import LABELS_BY_NAME, METERS, TONICS, mood_quadrant
 from cadenza.listen.style import COMPOSERS
 from cadenza.score.model import TICKS_PER_QUARTER
 
 MOODS = ("joyful", "tense", "sad", "calm")
+# (valence, arousal) of each mood word: the middle of its quadrant
+MOOD_CENTRES = {"joyful": (0.6, 0.6), "tense": (-0.6, 0.6), "sad": (-0.6, -0.6), "calm": (0.6, -0.6)}
+MOOD_DENSITY = {"joyful": "high", "tense": "high", "sad": "low", "calm": "low"}
+COMMON_TONICS = {"major": ("C", "G", "D", "F", "Bb", "A", "Eb"), "minor": ("A", "E", "D", "G", "C", "B", "F#")}
 DENSITIES = ("low", "medium", "high")
 DEFAULT_BARS = 16
+DEFAULT_ENSEMBLE = "piano"
+MODEL_CHOICE = ("any", "free", "model")  # --ensemble words that leave the parts to the model
 MAX_BARS = 2000
 # tempo words and the bpm they mean (the middle of the tempo-class buckets)
 TEMPO_WORDS = {"grave": 40, "largo": 52, "adagio": 68, "andante": 92, "moderato": 114, "allegro": 140,
@@ -37,6 +43,7 @@ COMPOSER_ALIASES = {
     "schönberg": "A. Schoenberg", "webern": "A. Webern", "joplin": "S. Joplin", "scott joplin": "S. Joplin",
     "james p. johnson": "J. R. Johnson", "liliuokalani": "Liliʻuokalani", "liliʻuokalani": "Liliʻuokalani",
 }
+COMPOSER_EPOCHS = {display: epoch for display, epoch in COMPOSERS.values()}
 _SPELLINGS = {"c#": 1, "db": 1, "d#": 3, "eb": 3, "fb": 4, "e#": 5, "f#": 6, "gb": 6, "g#": 8, "ab": 8, "a#": 10,
               "bb": 10, "cb": 11, "b#": 0}
 _NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -63,6 +70,8 @@ class ComposeRequest:
     temperature: float = 1.0
     top_p: float = 0.95
     candidates: int = 1
+    guidance: float = 1.0  # classifier-free guidance on the labels (1 = off; 1.5-3 weighs them more)
+    guard: bool = True  # resample what copies the training corpus (see cadenza.compose.guard)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,7 @@ class Plan:
     tempo_bpm: float | None
     bars: int
     notes: list[str] = field(default_factory=list)  # how words were read (for the report)
+    implied: frozenset[str] = frozenset()  # fields the plan chose for the mood or epoch, not the user
 
     @property
     def bar_ticks(self) -> int | None:
@@ -185,13 +195,23 @@ def resolve(request: ComposeRequest) -> Plan:
     else:
         notes = []
     labels: dict[str, str] = {}
+    implied: set[str] = set()
     if request.composer:
         labels["composer"] = composer_name(request.composer)
     if request.epoch:
         labels["epoch"] = _choice("epoch", request.epoch, LABELS_BY_NAME["epoch"].values)
+    elif request.composer and labels["composer"] in COMPOSER_EPOCHS:
+        labels["epoch"] = COMPOSER_EPOCHS[labels["composer"]]
+        implied.add("epoch")
     if request.form:
         labels["form"] = _choice("form", request.form, LABELS_BY_NAME["form"].values)
-    forces = ensemble(request.ensemble) if request.ensemble else None
+    model_choice = (request.ensemble or "").strip().lower() in MODEL_CHOICE
+    forces = ensemble(request.ensemble) if request.ensemble and not model_choice else None
+    if forces is None and not model_choice:
+        forces = ensemble(EPOCH_ENSEMBLES[labels["epoch"]] if "epoch" in labels else DEFAULT_ENSEMBLE)
+        implied.add("ensemble")
+        why = f"epoch {labels['epoch']}" if "epoch" in labels else "no ensemble asked for"
+        notes.append(f"{why} -> {forces.name} (give --ensemble to choose, 'any' for the model's choice)")
     if forces:
         labels["ensemble"] = forces.label
     key = parse_key(request.key) if request.key else None
@@ -220,6 +240,8 @@ def resolve(request: ComposeRequest) -> Plan:
         raise UsageError("temperature must be above 0 and at most 3")
     if not 0 < request.top_p <= 1:
         raise UsageError("top-p must be above 0 and at most 1")
+    if not 0 <= request.guidance <= 10:
+        raise UsageError("guidance: give 0 to 10 (1 = off)")
     if not 1 <= request.candidates <= 32:
         raise UsageError("candidates: give 1 to 32")
     if not 0 <= request.seed < 2**63:
@@ -227,11 +249,40 @@ def resolve(request: ComposeRequest) -> Plan:
     if request.duration_s is not None and not request.duration_s > 0:
         raise UsageError("duration: give a positive length")
     bars = plan_bars(request, meter)
+    if "mood" in labels and "density" not in labels:
+        labels["density"] = MOOD_DENSITY[labels["mood"]]
+        implied.add("density")
+        notes.append(f"mood {labels['mood']} -> density {labels['density']} (give --density to choose)")
+    if "mood" in labels and (key is None or request.tempo_bpm is None):
+        key, tempo = _mood_frame(request, labels["mood"], key, notes, implied)
+        labels["key"], labels["mode"] = key.name, key.mode
+        request = replace(request, tempo_bpm=tempo)
+        labels["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(tempo)
     tempo_bpm = request.tempo_bpm if request.tempo_bpm is not None else 100.0 if request.duration_s else None
     if request.duration_s and meter is None:  # the bar count was planned in 4/4
         meter = (4, 4)
         labels.setdefault("meter", "4/4")
-    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes)
+    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes, frozenset(implied))
+
+
+def _mood_frame(request: ComposeRequest, mood: str, key: Key | None, notes: list[str],
+                implied: set[str]) -> tuple[Key, float]:
+    """The key and tempo a mood implies where the request leaves them open: the mode from valence (major
+    when positive), the tempo from arousal (100 bpm × e^(arousal/2): 61 to 165), a common tonic picked by
+    the seed. These are what listeners hear mood in most (see :mod:`cadenza.listen.mood`)."""
+    valence, arousal = (request.valence, request.arousal) if request.valence is not None else MOOD_CENTRES[mood]
+    if key is None:
+        mode = "major" if valence >= 0 else "minor"
+        tonics = COMMON_TONICS[mode]
+        key = parse_key(f"{tonics[request.seed % len(tonics)]} {mode}")
+        implied.add("key")
+        notes.append(f"mood {mood} -> {key.name} (give --key to choose)")
+    tempo = request.tempo_bpm
+    if tempo is None:
+        tempo = round(100.0 * math.exp(arousal / 2))
+        implied.add("tempo_bpm")
+        notes.append(f"mood {mood} -> {tempo:.0f} bpm (give --tempo to choose)")
+    return key, float(tempo)
 
 
 def plan_bars(request: ComposeRequest, meter: tuple[int, int] | None) -> int:

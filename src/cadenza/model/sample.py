@@ -4,6 +4,11 @@ filtering, reproducible from a seed.
 
 When the sequence outgrows the model's context, the cache is rebuilt from the header (bos, labels, parts)
 and the most recent half context of music: a sliding window, so any length can be generated.
+
+With ``guidance`` above 1 (classifier-free guidance), a second copy of the sequence without its label steps
+is read alongside, and each field's logits move away from that unlabelled prediction: ``plain + g ×
+(labelled − plain)``, so the labels weigh more (the model was trained with labels dropped at random, so it
+knows both). It costs a second model pass per step.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class SampleConfig:
     temperature: float = 1.0
     top_p: float = 0.95
     seed: int = 0
+    guidance: float = 1.0  # classifier-free guidance scale over the label steps; 1 = none (one model pass a step)
 
 
 class Constraint(Protocol):
@@ -41,6 +47,9 @@ class Constraint(Protocol):
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None: ...
 
     def advance(self, step: np.ndarray) -> None: ...
+
+    # optional: ``redirect(field, chosen) -> (from_value, to_value) | None`` gives the model's probability of a
+    # value it forbids to another (the last bar's "new bar" becomes "the end"), instead of spreading it
 
 
 def _draw(logits: torch.Tensor, allowed: np.ndarray, config: SampleConfig, generator: torch.Generator,
@@ -91,6 +100,55 @@ def generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, 
         return _generate(model, prompt, config, label_size, should_stop, constraint, on_step)
 
 
+def _with_note_reachability(model: EventTransformer, kind_logits: torch.Tensor, condition: torch.Tensor,
+                            grammar: Grammar, constraint: Constraint | None) -> torch.Tensor:
+    """The kind logits with a note's weighed by the model's chance that the note's position is one the
+    grammar and constraint allow: sampling then follows the model restricted to what may be written (the
+    joint of kind and position), not the kind alone. Without it, a model that expects the bar to go on past
+    its end (it would write "a note at beat 5" where the bar line should come) writes a note squeezed into
+    the bar's last instants, again and again."""
+    note = KIND["note"]
+    chosen = {"kind": note, "label": 0}
+    state = condition + model.chosen[0](torch.tensor(note)) + model.chosen[1](torch.tensor(0))
+    allowed = grammar.allowed("position", chosen)
+    if constraint is not None:
+        extra = constraint.allowed("position", chosen, grammar)
+        if extra is not None and (allowed & extra).any():
+            allowed = allowed & extra
+    position = torch.log_softmax(model.heads[F["position"]](state).float(), dim=-1)
+    reachable = torch.logsumexp(position[torch.from_numpy(allowed)], dim=0)
+    out = kind_logits.float().clone()
+    out[note] = out[note] + reachable
+    return out
+
+
+class _Context:
+    """One sequence the model reads: its steps, KV cache and the state that predicts the next step; it
+    slides (header + the latest half context) when it outgrows the model's context."""
+
+    def __init__(self, model: EventTransformer, steps: list[np.ndarray]) -> None:
+        self.model, self.steps = model, steps
+        self.header = sum(1 for s in steps if s[0] in (KIND["bos"], KIND["label"], KIND["part"]))
+        self._read(steps if len(steps) < model.config.context else self._window())
+
+    def _window(self) -> list[np.ndarray]:
+        return _window(self.steps, self.header, self.model.config.context // 2)
+
+    def _read(self, window: list[np.ndarray]) -> None:
+        h, self.cache = self.model.hidden(torch.tensor(np.array(window))[None], None)
+        self.cached = len(window)
+        self.state = h[0, -1]
+
+    def push(self, step: np.ndarray) -> None:
+        self.steps.append(step)
+        if self.cached >= self.model.config.context:
+            self._read(self._window())
+        else:
+            h, self.cache = self.model.hidden(torch.tensor(step)[None, None], self.cache)
+            self.cached += 1
+            self.state = h[0, -1]
+
+
 def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, label_size: int,
               should_stop: Callable[[np.ndarray], bool] | None, constraint: Constraint | None,
               on_step: Callable[[np.ndarray], None] | None) -> np.ndarray:
@@ -102,46 +160,54 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
         grammar.advance(step)
         if constraint is not None:
             constraint.advance(step)
-    header = sum(1 for s in steps if s[0] in (KIND["bos"], KIND["label"], KIND["part"]))
-    window = steps if len(steps) < model.config.context else _window(steps, header, model.config.context // 2)
-    h, cache = model.hidden(torch.tensor(np.array(window))[None], None)
-    cached = len(window)
-    state = h[0, -1]
+    main = _Context(model, steps)
+    guided = config.guidance != 1.0 and any(s[0] == KIND["label"] for s in steps)
+    free = _Context(model, [s for s in steps if s[0] != KIND["label"]]) if guided else None
     for made in range(config.max_steps):
         chosen: dict[str, int] = {}
-        condition = state
+        condition = main.state
+        unconditioned = free.state if free is not None else None
         for i, field in enumerate(FIELDS):
             logits = model.heads[i](condition)
+            if unconditioned is not None:  # classifier-free guidance: away from the unlabelled prediction
+                plain = model.heads[i](unconditioned)
+                logits = plain + config.guidance * (logits - plain)
             allowed = grammar.allowed(field, chosen)
             if field == "kind" and made < config.min_steps:
                 allowed = allowed.copy()
                 allowed[KIND["eos"]] = False
             bias = None
             if constraint is not None:
+                moved = constraint.redirect(field, chosen) if hasattr(constraint, "redirect") else None
+                if moved is not None:  # the chance of a value the constraint forbids goes to another
+                    logits = logits.clone()
+                    logits[moved[1]] = torch.logaddexp(logits[moved[1]], logits[moved[0]])
                 extra = constraint.allowed(field, chosen, grammar)
                 if extra is not None and (allowed & extra).any():
                     allowed = allowed & extra
                 bias = constraint.bias(field, chosen)
+            if field == "kind" and allowed[KIND["note"]]:
+                logits = _with_note_reachability(model, logits, condition, grammar, constraint)
             chosen[field] = _draw(logits, allowed, config, generator, bias)
             if i < len(model.chosen):
-                condition = condition + model.chosen[i](torch.tensor(chosen[field]))
+                embedded = model.chosen[i](torch.tensor(chosen[field]))
+                condition = condition + embedded
+                if unconditioned is not None:
+                    unconditioned = unconditioned + embedded
         step = np.array([chosen[f] for f in FIELDS], dtype=np.int64)
         grammar.advance(step)
         if constraint is not None:
             constraint.advance(step)
         if on_step is not None:
             on_step(step)
-        steps.append(step)
-        if step[0] == KIND["eos"] or (should_stop and should_stop(np.array(steps))):
+        if step[0] == KIND["eos"]:
+            steps.append(step)
             break
-        if cached >= model.config.context:  # slide: header + the latest half context
-            window = _window(steps, header, model.config.context // 2)
-            h, cache = model.hidden(torch.tensor(np.array(window))[None], None)
-            cached = len(window)
-        else:
-            h, cache = model.hidden(torch.tensor(step)[None, None], cache)
-            cached += 1
-        state = h[0, -1]
+        main.push(step)
+        if free is not None:
+            free.push(step)
+        if should_stop and should_stop(np.array(steps)):
+            break
     if steps[-1][0] != KIND["eos"]:  # out of budget: end with the bar in progress, whole
         if grammar.phase != "music":
             raise CadenzaError("the model wrote no music within its step budget")

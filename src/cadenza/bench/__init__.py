@@ -1,0 +1,1 @@
+"""Benchmark suites as library functions: the scripts in ``benchmarks/`` and ``cadenza bench`` call them."""
