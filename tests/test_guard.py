@@ -77,3 +77,18 @@ def test_the_shipped_model_writes_original_music_and_reports_its_training_data()
     assert originality["checked"] and originality["verdict"] == "original"
     assert originality["threshold_notes"]["top"] >= 10  # calibrated on held-out human music
     assert originality["against"]["works"] > 10_000
+
+
+def test_a_stricter_threshold_is_used_by_the_guard_and_reported() -> None:
+    from cadenza.compose import resolve
+    from cadenza.errors import UsageError
+
+    made = compose(ComposeRequest(ensemble="solo", bars=8, seed=2, max_shared_notes=7))
+    originality = made.report["originality"]
+    assert originality["threshold_notes"] == {"top": 7, "bass": 7}
+    for copy in originality["copies_resampled"]:  # whatever the guard resampled was over the threshold
+        assert copy["notes"] > 7
+    if originality["verdict"] == "original":
+        assert (originality["longest"]["longest_notes"] or 0) <= 7
+    with pytest.raises(UsageError):
+        resolve(ComposeRequest(max_shared_notes=3))

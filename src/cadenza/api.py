@@ -205,13 +205,20 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     from dataclasses import replace
 
     from cadenza.compose import ComposeRequest, continue_piece
-    from cadenza.compose.prompt import read_prompt
+    from cadenza.compose.prompt import read_prompt_full
 
     path = _check_output(output)
     request = request or ComposeRequest(**options)
+    prompt_report = None
     if request.prompt:
-        request, _ = read_prompt(request)
-    score = primer if isinstance(primer, Score) else read_score_result(primer, limits, tune, tune_index).score
+        reading = read_prompt_full(request)
+        request, prompt_report = reading.request, reading.report()
+    warnings: list[str] = []
+    if isinstance(primer, Score):
+        score = primer
+    else:
+        result = read_score_result(primer, limits, tune, tune_index)
+        score, warnings = result.score, result.warnings
     if bars is None and request.bars is not None:
         bars = request.bars
     elif bars is None and request.duration_s:  # new bars for that long at the primer's last tempo and meter
@@ -221,6 +228,9 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     request = replace(request, bars=None, duration_s=None, prompt=None)
     made = continue_piece(score, request, bars=bars or 8, checkpoint=Path(model) if model else None,
                           progress=progress, reference=_reference(like, like_strength, limits))
+    made.report["primer"]["read_warnings"] = warnings  # an audio primer's tempo and meter are estimates
+    if prompt_report is not None:
+        made.report["prompt"] = prompt_report
     if path is None:
         return {**made.report, "score": made.score}
     return _write_outputs(made.score, made.report, path, formats or [])

@@ -20,7 +20,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,9 @@ def control(config: ComposeBenchConfig, progress: Progress | None = None) -> tup
     checkpoint = Path(config.checkpoint) if config.checkpoint else None
     for done, (axis, value, seed) in enumerate(jobs):
         field, _, label, _ = AXES[axis]
-        request = ComposeRequest(**{field: value}, bars=config.bars, seed=seed * config.candidates,
-                                 candidates=config.candidates, guidance=config.guidance)
+        asked: dict[str, Any] = {field: value}
+        request = replace(ComposeRequest(bars=config.bars, seed=seed * config.candidates,
+                                         candidates=config.candidates, guidance=config.guidance), **asked)
         made = compose(request, checkpoint=checkpoint)
         heard = made.report["heard"]
         pieces.append({"axis": axis, "asked": value, "seed": seed, "heard": heard.get(label),

@@ -25,6 +25,8 @@ _LIMIT_HELP = {
     "max_compression_ratio": "highest compression ratio of an .mxl member",
     "timeout_s": "time limit for parsing MusicXML, ABC or Humdrum, in seconds",
     "max_memory_mb": "memory limit for those parsers, in MB",
+    "max_audio_s": "longest audio file to transcribe, in seconds",
+    "max_audio_mb": "largest audio file, in MB",
 }
 
 

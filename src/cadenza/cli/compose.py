@@ -55,6 +55,9 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
                      help="do not check the piece against the training corpus while composing (the report "
                      "then has no originality result); by default a span that copies a training work beyond "
                      "what human composers share with it is resampled")
+    how.add_argument("--max-shared", type=int, metavar="NOTES",
+                     help="the guard's threshold: most notes a line may share with one training work "
+                     "(default: what 90%% of held-out human pieces stay within, 27 for the shipped model)")
     how.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
@@ -91,7 +94,8 @@ def request_from(args: argparse.Namespace) -> ComposeRequest:
                           density=args.density, ensemble=args.ensemble, form=args.form, bars=args.bars,
                           duration_s=parse_duration(args.duration) if args.duration else None, prompt=args.prompt,
                           seed=args.seed, temperature=args.temperature, top_p=args.top_p,
-                          candidates=args.candidates, guidance=args.guidance, guard=not args.no_guard)
+                          candidates=args.candidates, guidance=args.guidance, guard=not args.no_guard,
+                          max_shared_notes=args.max_shared)
 
 
 def _formats(text: str | None) -> list[str]:

@@ -209,17 +209,20 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
             return steps
 
         start = time.perf_counter()
-        guarded = guarded_sample(sample, lambda steps, s=seed: finish(steps, s), prompt, seed, index,
-                                 new_from_ticks)
+        def decode_candidate(steps: np.ndarray, candidate_seed: int = seed) -> Score:
+            return finish(steps, candidate_seed)
+
+        guarded = guarded_sample(sample, decode_candidate, prompt, seed, index, new_from_ticks,
+                                 request.max_shared_notes)
         sample_s = time.perf_counter() - start
         score = guarded.score
         heard = listen_blind(score)
         met = adherence(plan.labels, heard)
         share = sum(m["met"] for m in met.values()) / max(len(met), 1)
-        nll = _mean_nll(model, guarded.steps, len(prompt))
+        nll = _mean_nll(model, guarded.steps, len(prompt)) if request.candidates > 1 else float("nan")
         rows.append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
                      "first_note_s": round(first_notes[0], 4) if first_notes else None,
-                     "nll_per_step": round(nll, 4), "resamplings": guarded.resamples})
+                     "nll_per_step": None if nll != nll else round(nll, 4), "resamplings": guarded.resamples})
         if best is None or (share, -nll) > best[0]:
             best = ((share, -nll), _Best(score, heard, met, seed, rows, guarded))
     assert best is not None
@@ -256,7 +259,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
               "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
-                       "prompt_reading": plan.notes},
+                       "prompt_reading": plan.notes, "prompt": plan.prompt},
               "seed": best.seed, "model": _model_summary(model, config, digest),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
@@ -272,7 +275,7 @@ def _originality(index_path: Path | None, request: ComposeRequest, score: Score,
                  new_from_ticks: int = 0, primer: Score | None = None) -> dict[str, Any]:
     if not request.guard:
         return {"checked": False, "why": "the guard was turned off (--no-guard)"}
-    return originality_report(index_path, score, guarded, new_from_ticks, primer)
+    return originality_report(index_path, score, guarded, new_from_ticks, primer, request.max_shared_notes)
 
 
 def title_for(plan: Plan) -> str:

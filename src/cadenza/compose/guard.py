@@ -67,16 +67,18 @@ class Guarded:
 
 
 def guarded_sample(sample: Callable[[np.ndarray, int], np.ndarray], finish: Callable[[np.ndarray], Score],
-                   prompt: np.ndarray, seed: int, index: Any, new_from_ticks: int = 0) -> Guarded:
+                   prompt: np.ndarray, seed: int, index: Any, new_from_ticks: int = 0,
+                   threshold_notes: int | None = None) -> Guarded:
     """Sample (``sample(prompt, seed)``), decode (``finish``), and while the new material copies a training
-    work beyond the threshold, resample from the bar where the copy began."""
+    work beyond the threshold (the index's calibrated one, or ``threshold_notes``), resample from the bar
+    where the copy began."""
     steps = sample(prompt, seed)
     score = finish(steps)
     violations: list[dict[str, Any]] = []
     if index is None:
         return Guarded(steps, score, 0, violations)
     for attempt in range(1, MAX_RESAMPLES + 1):
-        found = index.first_violation(new_material(score, new_from_ticks))
+        found = index.first_violation(new_material(score, new_from_ticks), threshold_notes)
         if found is None:
             return Guarded(steps, score, attempt - 1, violations)
         cut = restart_step(steps, score, found.onset_ticks, len(prompt))
@@ -90,14 +92,14 @@ def guarded_sample(sample: Callable[[np.ndarray, int], np.ndarray], finish: Call
 
 
 def originality_report(index_path: Path | None, score: Score, guarded: Guarded, new_from_ticks: int = 0,
-                       primer: Score | None = None) -> dict[str, Any]:
+                       primer: Score | None = None, threshold_notes: int | None = None) -> dict[str, Any]:
     """The final check of the new material, the resamplings, and the overlap with the user's primer."""
     if index_path is None:
         return {"checked": False, "why": "the model has no originality index beside it (build one with "
                                          "`cadenza corpus index NAME --out MODEL_DIR`)"}
     from cadenza.originality import check_score
 
-    report = check_score(new_material(score, new_from_ticks), index_path)
+    report = check_score(new_material(score, new_from_ticks), index_path, threshold_notes)
     out = {"checked": True, "verdict": report["verdict"], "threshold_notes": report["threshold_notes"],
            "longest": report["longest"], "ngram_share": report["ngram_share"], "texture": report["texture"],
            "resamplings": guarded.resamples, "copies_resampled": guarded.violations,

@@ -191,7 +191,8 @@ class MotifBias:
         history = self.history.get(part, [])
         if not history or self.instant_of.get(part) == at:  # not the first note of the part's onset
             return self.pc_bias
-        table = self.interval_after.get(_last_interval(history), self.interval_bias)
+        previous = _last_interval(history)
+        table = self.interval_bias if previous is None else self.interval_after.get(previous, self.interval_bias)
         out = np.full(FIELD_SIZES["pitch"], table[0], dtype=np.float32)
         last = history[-1]
         low, high = max(last - MAX_INTERVAL, 0), min(last + MAX_INTERVAL, FIELD_SIZES["pitch"] - 1)

@@ -1,16 +1,24 @@
 """A short text request ("a tender waltz for strings in D minor") read into request fields.
 
-Explicit words first: keys, meters, tempo words and bpm, instruments, moods, epochs, composers, forms,
-bar counts and durations. Whatever the user also set as an option wins over the words. Every reading is
-recorded ("'tender' -> mood=calm") so the report shows how the prompt became labels.
+Two stages. Explicit words first: keys, meters, tempo words and bpm, instruments, moods, epochs, composers,
+forms, bar counts and durations. Then, for the fields still empty (mood, tempo, density, ensemble, epoch,
+form), the words left over are matched by sentence embeddings against short descriptions of each value
+(:mod:`cadenza.compose.prompt_embed`, the optional ``text`` extra; skipped, and said so, without it).
+Explicit words always win over embeddings, and whatever the user also set as an option wins over both.
+
+Every reading is recorded, as a line ("'tender' -> mood=calm", "'lullaby' ~ 'a slow lullaby' (similarity
+0.83) -> tempo_bpm=68.0") and, in :meth:`PromptReading.report`, as a record per field: its value and
+where it came from (the explicit word, or the phrase, the description it matched and the similarity).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cadenza.compose import prompt_embed
+from cadenza.compose.prompt_embed import Match, Stage
 from cadenza.compose.request import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
 
 _MOOD_WORDS = {
@@ -41,20 +49,66 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90}
 
 
+_NEGATED = re.compile(r"\b(?:not|no|never|without|nothing|hardly|isn't|aren't|don't|less)\s+(?:[\w'-]+\s+){0,2}$")
+
+
 def _has(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
+    """Whether the phrase is in the text as words of their own, and not negated ("not too fast")."""
+    return any(not _NEGATED.search(text[: m.start()])
+               for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text))
 
 
-def read_words(prompt: str) -> tuple[dict[str, Any], list[str]]:
-    """Request fields found in the prompt's explicit words, and how each was read."""
+@dataclass(frozen=True)
+class WordReading:
+    """A field read from an explicit word (``source`` "word"), or implied by another reading ("form": a
+    waltz is in 3/4)."""
+
+    field: str
+    value: Any
+    word: str
+    source: str = "word"
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.source == "word":
+            return {"value": self.value, "source": "word", "word": self.word}
+        return {"value": self.value, "source": self.source, "implied_by": self.word}
+
+    def note(self) -> str:
+        return f"{self.word!r} -> {self.field}={self.value}"
+
+
+Reading = WordReading | Match
+
+
+@dataclass
+class PromptReading:
+    """A request with its prompt read in, and how: the readings applied, those the options overrode, and
+    what the embedding stage did."""
+
+    request: ComposeRequest
+    fields: dict[str, Reading] = field(default_factory=dict)
+    overridden: dict[str, Reading] = field(default_factory=dict)
+    embedding: Stage = field(default_factory=lambda: Stage("not needed", "no prompt"))
+    notes: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        """For the compose report: each field's value and source, and the embedding stage."""
+        out: dict[str, Any] = {"text": self.request.prompt, "fields": {n: r.as_dict() for n, r in self.fields.items()}}
+        if self.overridden:
+            out["overridden_by_options"] = {n: r.as_dict() for n, r in self.overridden.items()}
+        out["embedding"] = self.embedding.as_dict()
+        return out
+
+
+def _readings(prompt: str) -> list[WordReading]:
+    """Request fields found in the prompt's explicit words, in the order read (the first reading of a field
+    wins)."""
     text = " ".join(prompt.lower().split())
-    found: dict[str, Any] = {}
-    notes: list[str] = []
+    found: dict[str, WordReading] = {}
 
-    def take(name: str, value: Any, word: str) -> None:
+    def take(name: str, value: Any, word: str, source: str = "word") -> None:
         if name not in found:
-            found[name] = value
-            notes.append(f"{word!r} -> {name}={value}")
+            found[name] = WordReading(name, value, word, source)
 
     raw = " ".join(prompt.split())
     # a tonic: a capital letter, or a small one after "in" / "key of" ("a minor key" is no key)
@@ -90,27 +144,68 @@ def read_words(prompt: str) -> tuple[dict[str, Any], list[str]]:
             for word in words:
                 if _has(text, word):
                     take(name, value, word)
-    if "form" in found and found["form"] in _FORM_METER:
-        take("meter", _FORM_METER[found["form"]], found["form"])
+    if "form" in found and found["form"].value in _FORM_METER:
+        take("meter", _FORM_METER[found["form"].value], found["form"].value, source="form")
     for word, value in _DENSITY_WORDS.items():
         if _has(text, word):
             take("density", value, word)
     for alias in sorted(COMPOSER_ALIASES, key=len, reverse=True):  # "clara schumann" before "schumann"
         if _has(text, alias):
             take("composer", COMPOSER_ALIASES[alias], alias)
-    return found, notes
+    return list(found.values())
 
 
-def read_prompt(request: ComposeRequest) -> tuple[ComposeRequest, list[str]]:
-    """The request with the prompt's words filled in where the user gave no option."""
-    found, notes = read_words(request.prompt or "")
-    fill = {name: value for name, value in found.items() if getattr(request, name) is None}
+def read_words(prompt: str) -> tuple[dict[str, Any], list[str]]:
+    """Request fields found in the prompt's explicit words, and how each was read."""
+    readings = _readings(prompt)
+    return {r.field: r.value for r in readings}, [r.note() for r in readings]
+
+
+def leftover(prompt: str, words: list[str]) -> str:
+    """The prompt without the explicit words that were read (each replaced by a comma, so the phrases
+    around it stay apart)."""
+    text = " ".join(prompt.lower().split())
+    for word in sorted({w.lower() for w in words}, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", ",", text)
+    return text
+
+
+def read_prompt_full(request: ComposeRequest) -> PromptReading:
+    """The request with the prompt's words (then its embeddings) filled in where the user gave no option."""
+    prompt = request.prompt or ""
+    readings = _readings(prompt)
+    found = {r.field: r for r in readings}
+    fill: dict[str, Reading] = {name: r for name, r in found.items() if getattr(request, name) is None}
     if request.bars is not None or request.duration_s is not None:  # a length option beats the words
         fill.pop("bars", None)
         fill.pop("duration_s", None)
     if "mood" in fill and (request.valence is not None or request.arousal is not None):
         del fill["mood"]
-    kept = [n for n in notes if n.split(" -> ")[1].split("=")[0] in fill]
-    if not found:
-        kept.append("no known words in the prompt; composing from the other options")
-    return replace(request, **fill), kept
+    overridden: dict[str, Reading] = {name: r for name, r in found.items() if name not in fill}
+    open_fields = {name for name in prompt_embed.TARGET_FIELD.values()
+                   if name not in found and getattr(request, name) is None}
+    if request.valence is not None or request.arousal is not None:
+        open_fields.discard("mood")
+    if prompt.strip():
+        matches, stage = prompt_embed.match(leftover(prompt, [r.word for r in readings if r.source == "word"]),
+                                            open_fields)
+    else:
+        matches, stage = [], Stage("not needed", "no prompt")
+    for m in matches:
+        fill[m.field] = m
+        if m.field == "form" and m.value in _FORM_METER and "meter" not in found and request.meter is None:
+            fill["meter"] = WordReading("meter", _FORM_METER[m.value], m.value, source="form")
+    notes = [r.note() for r in fill.values()]
+    if not found and not matches:
+        notes.append("no known words in the prompt; composing from the other options")
+    if stage.status == "skipped":
+        notes.append(f"embedding stage skipped: {stage.reason}")
+    values = {name: r.value for name, r in fill.items()}
+    return PromptReading(replace(request, **values), fill, overridden, stage, notes)
+
+
+def read_prompt(request: ComposeRequest) -> tuple[ComposeRequest, list[str]]:
+    """The request with the prompt's words filled in where the user gave no option, and how each was read
+    (see :func:`read_prompt_full` for the structured record)."""
+    reading = read_prompt_full(request)
+    return reading.request, reading.notes

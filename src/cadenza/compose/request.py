@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble
 from cadenza.errors import UsageError
@@ -72,6 +73,7 @@ class ComposeRequest:
     candidates: int = 1
     guidance: float = 1.0  # classifier-free guidance on the labels (1 = off; 1.5-3 weighs them more)
     guard: bool = True  # resample what copies the training corpus (see cadenza.compose.guard)
+    max_shared_notes: int | None = None  # the guard's threshold in notes; None: the model's calibrated one
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Plan:
     bars: int
     notes: list[str] = field(default_factory=list)  # how words were read (for the report)
     implied: frozenset[str] = frozenset()  # fields the plan chose for the mood or epoch, not the user
+    prompt: dict[str, Any] | None = None  # how the prompt became fields (PromptReading.report())
 
     @property
     def bar_ticks(self) -> int | None:
@@ -188,12 +191,13 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 def resolve(request: ComposeRequest) -> Plan:
     """Check a request and plan what to condition on and what to enforce."""
-    from cadenza.compose.prompt import read_prompt
+    from cadenza.compose.prompt import read_prompt_full
 
+    prompt_report = None
+    notes: list[str] = []
     if request.prompt:
-        request, notes = read_prompt(request)
-    else:
-        notes = []
+        reading = read_prompt_full(request)
+        request, notes, prompt_report = reading.request, reading.notes, reading.report()
     labels: dict[str, str] = {}
     implied: set[str] = set()
     if request.composer:
@@ -242,6 +246,8 @@ def resolve(request: ComposeRequest) -> Plan:
         raise UsageError("top-p must be above 0 and at most 1")
     if not 0 <= request.guidance <= 10:
         raise UsageError("guidance: give 0 to 10 (1 = off)")
+    if request.max_shared_notes is not None and not 6 <= request.max_shared_notes <= 10_000:
+        raise UsageError("max shared notes: give 6 or more (runs shorter than 6 notes are not looked for)")
     if not 1 <= request.candidates <= 32:
         raise UsageError("candidates: give 1 to 32")
     if not 0 <= request.seed < 2**63:
@@ -262,7 +268,7 @@ def resolve(request: ComposeRequest) -> Plan:
     if request.duration_s and meter is None:  # the bar count was planned in 4/4
         meter = (4, 4)
         labels.setdefault("meter", "4/4")
-    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes, frozenset(implied))
+    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes, frozenset(implied), prompt_report)
 
 
 def _mood_frame(request: ComposeRequest, mood: str, key: Key | None, notes: list[str],
@@ -270,7 +276,9 @@ def _mood_frame(request: ComposeRequest, mood: str, key: Key | None, notes: list
     """The key and tempo a mood implies where the request leaves them open: the mode from valence (major
     when positive), the tempo from arousal (100 bpm × e^(arousal/2): 61 to 165), a common tonic picked by
     the seed. These are what listeners hear mood in most (see :mod:`cadenza.listen.mood`)."""
-    valence, arousal = (request.valence, request.arousal) if request.valence is not None else MOOD_CENTRES[mood]
+    valence, arousal = MOOD_CENTRES[mood]
+    if request.valence is not None and request.arousal is not None:
+        valence, arousal = request.valence, request.arousal
     if key is None:
         mode = "major" if valence >= 0 else "minor"
         tonics = COMMON_TONICS[mode]

@@ -77,8 +77,10 @@ def _sounding(score: Score) -> np.ndarray:
 def empty_beat_rate(score: Score) -> float:
     roll = _sounding(score)
     beats = max(len(roll) // 12, 1)
-    sounding = roll[: beats * 12].reshape(beats, 12, 128).any(axis=(1, 2)) if len(roll) >= 12 else roll.any(1)
-    return float(1 - sounding.mean()) if len(sounding) else 1.0
+    if len(roll) < 12:
+        return 0.0 if roll.any() else 1.0
+    sounding = np.asarray(roll[: beats * 12].reshape(beats, 12, 128).any(axis=(1, 2)))
+    return float(1 - sounding.mean())
 
 
 def polyphony(score: Score) -> float:

@@ -26,6 +26,8 @@ class ReadLimits:
     timeout_s: float = 8.0  # wall time for the notation parsers (MusicXML, ABC, Humdrum); the largest work
     #                         in music21's corpus (Beethoven op. 133, 742 bars) parses in ~3 s
     max_memory_mb: int = 2048  # extra memory the notation parsers may take
+    max_audio_s: float = 600.0  # length of an audio file to transcribe (checked in the header and while decoding)
+    max_audio_mb: float = 256.0  # bytes on disk of an audio file (a 10-minute 48 kHz 24-bit stereo WAV is 165 MB)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -51,6 +53,8 @@ LIMIT_FLAGS = {
     "max_compression_ratio": "--max-compression-ratio",
     "timeout_s": "--timeout-s",
     "max_memory_mb": "--max-memory-mb",
+    "max_audio_s": "--max-audio-s",
+    "max_audio_mb": "--max-audio-mb",
 }
 
 

@@ -8,7 +8,9 @@
 
 The format comes from the extension (content is sniffed when the extension is unknown). MIDI and JSON are
 read in-process by bounded readers of our own; MusicXML, ABC and Humdrum are checked cheaply, then parsed
-by music21 in a guarded child process (time limit and memory cap, see :mod:`cadenza.score.guard`).
+by music21 in a guarded child process (time limit and memory cap, see :mod:`cadenza.score.guard`). Audio
+(WAV, FLAC, MP3, Ogg, AIFF) is transcribed by basic-pitch when the audio extra is installed
+(:mod:`cadenza.score.audio_read`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from cadenza.errors import InputError, UnsupportedFormatError, UsageError
 from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, select_tune, split_tunes
+from cadenza.score.audio_read import is_audio, read_audio
 from cadenza.score.guard import run_guarded
 from cadenza.score.json_io import read_json_bytes
 from cadenza.score.limits import ReadLimits, over_limit
@@ -199,6 +202,11 @@ def read_score_result(
     else:
         path = Path(text_source)
         label = text_source
+    if is_audio(path, READ_FORMATS):  # a recording, transcribed (the optional audio extra)
+        if tune is not None or tune_index is not None:
+            raise UsageError("--tune applies to multi-tune ABC files, not to audio files")
+        score, warn = read_audio(path, limits, source=label)
+        return ReadResult(_checked(score, limits), warn)
     data = _load_bytes(path, limits)
     fmt = _format_of(path, data)
     if fmt != "abc" and (tune is not None or tune_index is not None):
