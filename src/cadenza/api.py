@@ -10,7 +10,8 @@ from cadenza.score import ReadLimits, Score, read_score, read_score_result, writ
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER
 
-__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "score_summary", "write_score"]
+__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "score_summary", "soundtrack",
+           "write_score"]
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -234,3 +235,43 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     if path is None:
         return {**made.report, "score": made.score}
     return _write_outputs(made.score, made.report, path, formats or [])
+
+
+def soundtrack(timeline: Any, out: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
+               model: str | os.PathLike[str] | None = None, ensemble: str | None = None, seed: int | None = None,
+               progress: Any = None) -> dict[str, Any]:
+    """A soundtrack that follows ``timeline`` (a :class:`cadenza.soundtrack.Timeline`, a shorthand like
+    ``"calm:90s,tense:60s"`` or a TOML/JSON file). With ``out`` (a folder) the MIDI, the renders in
+    ``formats`` and the cue sheet (``cues.json``) are written there; the report (with the Score under
+    ``"score"`` when nothing is written) is returned."""
+    import json
+    import time
+    from dataclasses import replace
+
+    from cadenza.errors import OutputError
+    from cadenza.score.write import atomic_write_bytes
+    from cadenza.soundtrack import Timeline, timeline_from, write_soundtrack
+    from cadenza.soundtrack.engine import soundtrack_report
+
+    plan = timeline if isinstance(timeline, Timeline) else timeline_from(str(timeline))
+    if ensemble is not None:
+        plan = replace(plan, ensemble=ensemble)
+    if seed is not None:
+        plan = replace(plan, seed=seed)
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
+    start = time.perf_counter()
+    score, cues = write_soundtrack(plan, Path(model) if model else None, progress)
+    report = soundtrack_report(plan, score, cues, time.perf_counter() - start)
+    if folder is None:
+        return {**report, "score": score}
+    report = _write_outputs(score, report, folder / "soundtrack.mid", formats or [])
+    cue_sheet = folder / "cues.json"
+    atomic_write_bytes(cue_sheet, (json.dumps({"cues": report["cues"], "timeline": report["timeline"]},
+                                              ensure_ascii=False, indent=2, default=str) + "\n").encode())
+    report["files"]["cue_sheet"] = str(cue_sheet)
+    return report

@@ -18,6 +18,8 @@ after the grammar, and keeps the grammar's own choice if the two would leave not
   notes at once), and never two of one pitch at one instant in a part;
 - with a density asked for (or implied by the mood, or heard in a primer), a new note's start is nudged
   toward the gap after the last onset that the density implies (a bias, not a rule);
+- a mood's dynamics (velocities near its loudness) and register (a gentle bias), see
+  :mod:`cadenza.compose.mood`;
 - pitches outside the key's scale are penalised (a bias on their logits, not a ban: the chromaticism a
   style allows stays possible, rarely); the tonic is favoured a little throughout and the tonic triad
   strongly in the first and last bars, so the piece states its key and comes home to it (a scale alone
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cadenza.compose.mood import MoodShape
 from cadenza.compose.request import Key
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
@@ -65,6 +68,12 @@ TONIC_BIAS = 0.5  # nats toward the tonic pitch class throughout, when a key is 
 FRAMING_TRIAD_BIAS = 2.0  # nats toward the tonic triad in the first and last bars: the piece starts and ends home
 
 
+def dominant_triad(key: Key) -> tuple[int, ...]:
+    """The pitch classes of ``key``'s dominant chord (major, with the leading note, in either mode)."""
+    fifth = (key.tonic_pc + 7) % 12
+    return (fifth, (fifth + 4) % 12, (fifth + 7) % 12)
+
+
 def bar_ticks(meter: tuple[int, int]) -> int:
     return meter[0] * 4 * TICKS_PER_QUARTER // meter[1]
 
@@ -73,7 +82,8 @@ class PlanConstraint:
     def __init__(self, bars: int, ranges: list[tuple[int, int]], key: Key | None = None,
                  tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
                  polyphony: list[int] | None = None, fixed_parts: bool = False, step_limit: int | None = None,
-                 chromatic_penalty: float = 3.0, onset_rate: float | None = None) -> None:
+                 chromatic_penalty: float = 3.0, onset_rate: float | None = None,
+                 closing_pcs: tuple[int, ...] = (), shape: MoodShape | None = None) -> None:
         self.bars = bars
         self.ranges = ranges  # (low, high) MIDI pitch of each part
         self.polyphony = polyphony or [128] * len(ranges)  # most notes a part starts at one instant
@@ -94,6 +104,10 @@ class PlanConstraint:
         self.steps = 0
         self.pitch_bias = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         self.framing_bias = self.pitch_bias
+        self.closing_pcs = closing_pcs
+        self.shape = shape  # a mood's loudness, register and articulation, or None
+        self.velocity_allowed = shape.velocity_allowed() if shape is not None else None
+        self.register_biases: dict[int, np.ndarray] = {}
         if key is not None:
             outside = np.array([pc not in key.scale_pcs for pc in range(12)])
             self.pitch_bias[np.resize(outside, FIELD_SIZES["pitch"])] = -chromatic_penalty
@@ -102,6 +116,11 @@ class PlanConstraint:
             self.pitch_bias = self.pitch_bias + np.resize(TONIC_BIAS * (np.arange(12) == key.tonic_pc),
                                                           FIELD_SIZES["pitch"]).astype(np.float32)
             self.framing_bias = self.pitch_bias + np.resize(FRAMING_TRIAD_BIAS * triad, FIELD_SIZES["pitch"])
+        self.closing_bias = self.framing_bias
+        if closing_pcs:  # the last bar prepares what follows: its chord, not the tonic's
+            chord = np.zeros(12, dtype=np.float32)
+            chord[list(closing_pcs)] = FRAMING_TRIAD_BIAS
+            self.closing_bias = self.pitch_bias + np.resize(chord, FIELD_SIZES["pitch"])
         self.drums: set[int] = set()
         self.at_instant: dict[int, tuple[int, int]] = {}  # part -> (notes, highest pitch) at the last instant
         self.instant = (-1, -1)  # (bar, ticks into it) of the last note
@@ -181,6 +200,8 @@ class PlanConstraint:
                 if field == "position":
                     return np.arange(size) * FINE + FINE - 1 > now
                 return chosen["position"] * FINE + np.arange(size) > now
+        if kind == KIND["note"] and field == "velocity" and self.velocity_allowed is not None:
+            return self.velocity_allowed
         if kind == KIND["note"] and field == "part" and self._same_instant(chosen, grammar):
             return np.array([not self._full(p) for p in range(size)])
         if kind == KIND["note"] and field == "pitch":
@@ -226,10 +247,20 @@ class PlanConstraint:
                 out = np.zeros(FIELD_SIZES["kind"], dtype=np.float32)
                 out[KIND["bar"]] = -min(DENSITY_WEIGHT * np.log2(gap / wanted) ** 2, DENSITY_FLOOR)
                 return out
-        if field == "pitch" and self.key is not None and chosen.get("part") not in self.drums:
-            framing = self.bars_started <= 1 or self.bars_started >= self.bars
-            return self.framing_bias if framing else self.pitch_bias
+        shaped = self.key is not None or self.closing_pcs
+        if field == "pitch" and shaped and chosen.get("part") not in self.drums:
+            base = self.closing_bias if self.bars_started >= self.bars else (
+                self.framing_bias if self.bars_started <= 1 else self.pitch_bias)
+            return base + self._register(chosen["part"]) if self.shape is not None else base
+        if field == "pitch" and self.shape is not None and chosen.get("part") not in self.drums:
+            return self._register(chosen["part"])
         return None
+
+    def _register(self, part: int) -> np.ndarray:
+        if part not in self.register_biases:
+            assert self.shape is not None
+            self.register_biases[part] = self.shape.register_bias(*self._range(part))
+        return self.register_biases[part]
 
     def advance(self, step: np.ndarray) -> None:
         self.steps += 1

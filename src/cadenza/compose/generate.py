@@ -13,18 +13,25 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import DENSITY_ONSET_RATES, PlanConstraint
+from cadenza.compose.constraints import (
+    DENSITY_ONSET_RATES,
+    PlanConstraint,
+    dominant_triad,
+    key_signature_step,
+    tempo_step,
+)
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.guard import Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices_of
-from cadenza.compose.request import ComposeRequest, Plan, resolve
+from cadenza.compose.mood import articulate, mood_shape
+from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import TONICS
@@ -156,10 +163,13 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
     notes_per_bar = 24 * max(len(voices), 2)
     config = SampleConfig(max_steps=plan.bars * notes_per_bar + 64, temperature=request.temperature,
                           top_p=request.top_p, seed=seed, guidance=request.guidance)
+    shape = mood_shape(*plan.valence_arousal) if plan.valence_arousal else None
     constraint: Any = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
                                      plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
                                      step_limit=len(prompt) + config.max_steps,
-                                     onset_rate=DENSITY_ONSET_RATES.get(plan.labels.get("density", "")))
+                                     chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
+                                     onset_rate=DENSITY_ONSET_RATES.get(plan.labels.get("density", "")),
+                                     closing_pcs=plan.closing_pcs, shape=shape)
     if style is not None:
         constraint = Biased(constraint, style)
     bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
@@ -235,21 +245,25 @@ def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str,
 
 
 def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progress: Progress | None = None,
-            reference: Reference | None = None) -> Composition:
+            reference: Reference | None = None, closing_key: Key | None = None) -> Composition:
     """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard;
     with a ``reference``, what the request leaves open is taken from it and its motifs bias the sampling."""
     plan = resolve(request)
     if reference is not None:
         plan = reference.apply(plan, request)
+    if closing_key is not None:  # the last bar prepares a change of key that follows the piece
+        plan = replace(plan, closing_pcs=dominant_triad(closing_key))
     model, config, digest, load_s = load_model(checkpoint)
     voices = plan.ensemble.voices if plan.ensemble else ()
     prompt = plan_prompt(plan)
     if len(prompt) >= model.config.context // 2:
         raise UsageError("the request's header is too long for the model's context")
 
+    detached = mood_shape(*plan.valence_arousal).articulation if plan.valence_arousal else 1.0
+
     def finish(steps: np.ndarray, seed: int) -> Score:
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
-        return fit_voices(decode_piece(steps, metadata), voices)
+        return articulate(fit_voices(decode_piece(steps, metadata), voices), detached)
 
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
@@ -294,9 +308,15 @@ def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
 
 
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
-                   progress: Progress | None = None, reference: Reference | None = None) -> Composition:
+                   progress: Progress | None = None, reference: Reference | None = None,
+                   key_change: Key | None = None, tempo_change: float | None = None,
+                   closing_key: Key | None = None) -> Composition:
     """The primer followed by ``bars`` new bars in its parts, meter and key (request labels, then a
-    ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`."""
+    ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`.
+
+    ``key_change`` and ``tempo_change`` start the new bars in another key signature and tempo (a
+    soundtrack's next cue); ``closing_key`` leans the last bar toward that key's dominant chord, preparing a
+    change that follows it."""
     if not 1 <= bars <= 2000:
         raise UsageError("bars: give 1 to 2000")
     if primer.note_count == 0:
@@ -307,29 +327,45 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
                                                            "mood", "tempo_class") if heard_primer.get(name)}
     if reference is not None:
         labels.update({k: v for k, v in reference.labels.items() if k not in ("key", "mode", "meter", "ensemble")})
-    labels.update(plan.labels)
+    dropped = {"ensemble"} & plan.implied | ({"key", "mode"} if "key" in plan.implied else set()) | (
+        {"tempo_class"} if "tempo_bpm" in plan.implied else set())  # the primer's own, not a default's
+    labels.update({k: v for k, v in plan.labels.items() if k not in dropped})
+    if key_change is not None:
+        labels["key"], labels["mode"] = key_change.name, key_change.mode
     try:
         prompt = encode(primer, label_ids(labels))[:-1]  # bos, the labels, the primer; no eos
     except TokenizeError as exc:
         raise UsageError(f"the primer cannot be continued: {exc}") from None
+    if key_change is not None or tempo_change is not None:  # the first new bar opens with the change
+        bar_length = primer.time_signatures[-1].bar_ticks
+        opening = [step_row("bar", position=bar_length // FINE, position_fine=bar_length % FINE)]
+        if key_change is not None:
+            opening.append(key_signature_step(key_change))
+        if tempo_change is not None:
+            opening.append(tempo_step(tempo_change))
+        prompt = np.concatenate([prompt, np.array(opening)])
     model, config, digest, load_s = load_model(checkpoint)
     voices = voices_of(primer)
     key_sig = primer.key_signatures[-1] if primer.key_signatures else None
     last_meter = primer.time_signatures[-1]
-    # the primer's key signature, meter and tempo stay as written; only labels come from the request
-    continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), None, None,
-                     primer.bar_count + bars, plan.notes)
+    # the primer's key signature, meter and tempo stay as written unless changed; labels come from the request
+    closing = dominant_triad(closing_key) if closing_key is not None else ()
+    detached = mood_shape(*plan.valence_arousal).articulation if plan.valence_arousal else 1.0
+    continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
+                     primer.bar_count + bars, plan.notes, closing_pcs=closing,
+                     valence_arousal=plan.valence_arousal)
 
     def finish(steps: np.ndarray, seed: int) -> Score:
         whole = decode_piece(steps, primer.metadata)
         new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
         notes = np.concatenate([primer.notes, new_notes]).astype(NOTE_DTYPE)
-        return fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
-                                      key_signatures=primer.key_signatures, tempos=primer.tempos,
-                                      metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
-                                      length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
+        score = fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
+                                       key_signatures=whole.key_signatures, tempos=whole.tempos,
+                                       metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
+                                       length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
+        return articulate(score, detached, primer.length_ticks)
 
-    tonic = heard_primer.get("key")
+    tonic = key_change.name if key_change is not None else heard_primer.get("key")
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, continued, request, voices, finish, progress, reference,
                     TONICS.index(tonic.split()[0]) if tonic else None, load_guard(index_path), primer.length_ticks)

@@ -20,7 +20,7 @@ from cadenza.score.model import TICKS_PER_QUARTER
 
 MOODS = ("joyful", "tense", "sad", "calm")
 # (valence, arousal) of each mood word: the middle of its quadrant
-MOOD_CENTRES = {"joyful": (0.6, 0.6), "tense": (-0.6, 0.6), "sad": (-0.6, -0.6), "calm": (0.6, -0.6)}
+MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
 MOOD_DENSITY = {"joyful": "high", "tense": "high", "sad": "low", "calm": "low"}
 COMMON_TONICS = {"major": ("C", "G", "D", "F", "Bb", "A", "Eb"), "minor": ("A", "E", "D", "G", "C", "B", "F#")}
 DENSITIES = ("low", "medium", "high")
@@ -113,6 +113,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # how words were read (for the report)
     implied: frozenset[str] = frozenset()  # fields the plan chose for the mood or epoch, not the user
     prompt: dict[str, Any] | None = None  # how the prompt became fields (PromptReading.report())
+    closing_pcs: tuple[int, ...] = ()  # pitch classes the last bar leans to (a prepared change of key)
+    valence_arousal: tuple[float, float] | None = None  # the mood asked for, as a point (shapes the playing)
 
     @property
     def bar_ticks(self) -> int | None:
@@ -268,13 +270,19 @@ def resolve(request: ComposeRequest) -> Plan:
     if request.duration_s and meter is None:  # the bar count was planned in 4/4
         meter = (4, 4)
         labels.setdefault("meter", "4/4")
-    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes, frozenset(implied), prompt_report)
+    point = None
+    if request.valence is not None and request.arousal is not None:
+        point = (request.valence, request.arousal)
+    elif "mood" in labels:
+        point = MOOD_CENTRES[labels["mood"]]
+    return Plan(labels, forces, meter, key, tempo_bpm, bars, notes, frozenset(implied), prompt_report,
+                valence_arousal=point)
 
 
 def _mood_frame(request: ComposeRequest, mood: str, key: Key | None, notes: list[str],
                 implied: set[str]) -> tuple[Key, float]:
     """The key and tempo a mood implies where the request leaves them open: the mode from valence (major
-    when positive), the tempo from arousal (100 bpm × e^(arousal/2): 61 to 165), a common tonic picked by
+    when positive), the tempo from arousal (100 bpm × e^(0.55 arousal): 58 to 173), a common tonic picked by
     the seed. These are what listeners hear mood in most (see :mod:`cadenza.listen.mood`)."""
     valence, arousal = MOOD_CENTRES[mood]
     if request.valence is not None and request.arousal is not None:
@@ -287,7 +295,7 @@ def _mood_frame(request: ComposeRequest, mood: str, key: Key | None, notes: list
         notes.append(f"mood {mood} -> {key.name} (give --key to choose)")
     tempo = request.tempo_bpm
     if tempo is None:
-        tempo = round(100.0 * math.exp(arousal / 2))
+        tempo = round(100.0 * math.exp(0.55 * arousal))
         implied.add("tempo_bpm")
         notes.append(f"mood {mood} -> {tempo:.0f} bpm (give --tempo to choose)")
     return key, float(tempo)

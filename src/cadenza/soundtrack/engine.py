@@ -1,0 +1,248 @@
+"""Writing a soundtrack: one segment after another, each a continuation of the music so far.
+
+:class:`SoundtrackWriter` keeps the piece and writes each segment by continuing its last
+:data:`CONTEXT_BARS` bars (so memory and time per bar stay bounded however long it runs) with the segment's
+labels. A segment is planned as a whole number of two-bar phrases, so every change lands on a phrase
+boundary; a new mood brings its key (the nearest one of the mode it needs: the same key, else the relative
+major or minor) and tempo at the segment's first bar, and the bar before it leans to the new key's
+dominant, so the modulation is prepared rather than cut. Each segment is checked by the originality guard
+as it is written, and listened to (blind to metadata) for the cue sheet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cadenza.compose import ComposeRequest
+from cadenza.compose.generate import adherence, compose, continue_piece, listen_blind
+from cadenza.compose.request import Key, Plan, parse_key, resolve
+from cadenza.score.model import NOTE_DTYPE, Metadata, Score
+from cadenza.score.ops import slice_bars, slice_ticks
+from cadenza.soundtrack.timeline import Segment, Timeline
+
+CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
+PHRASE_BARS = 2  # segments are whole phrases: every change lands on a phrase boundary
+Progress = Callable[[int, int], None]
+
+
+def segment_request(segment: Segment, timeline: Timeline, seed: int) -> ComposeRequest:
+    return ComposeRequest(mood=segment.mood, valence=segment.valence, arousal=segment.arousal, key=segment.key,
+                          tempo_bpm=segment.tempo_bpm, density=segment.density, epoch=segment.epoch,
+                          prompt=segment.prompt, ensemble=timeline.ensemble, meter=timeline.meter, seed=seed)
+
+
+def related_key(current: Key | None, wanted: Key) -> Key:
+    """The key to move to when a mood asks for ``wanted``'s mode: stay when the mode is the same, else the
+    relative major or minor of the current key."""
+    if current is None:
+        return wanted
+    if current.mode == wanted.mode:
+        return current
+    if wanted.mode == "minor":
+        return Key((current.tonic_pc + 9) % 12, "minor")
+    return Key((current.tonic_pc + 3) % 12, "major")
+
+
+def phrase_bars(segment: Segment, tempo_bpm: float, quarters_per_bar: float) -> int:
+    """The segment's length in bars: its bar count, or its duration at its tempo, rounded to whole phrases."""
+    if segment.bars is not None:
+        return segment.bars
+    assert segment.duration_s is not None
+    bars = segment.duration_s * tempo_bpm / 60 / quarters_per_bar
+    return max(PHRASE_BARS, int(round(bars / PHRASE_BARS)) * PHRASE_BARS)
+
+
+@dataclass
+class Cue:
+    index: int
+    name: str
+    start_bar: int  # 1-based, in the whole soundtrack
+    bars: int
+    start_s: float
+    end_s: float
+    asked_start_s: float | None  # where the timeline put it (None for bar-length timelines)
+    key: str
+    tempo_bpm: float
+    asked: dict[str, str]
+    heard: dict[str, Any]
+    adherence: dict[str, dict[str, Any]]
+    originality: dict[str, Any]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SoundtrackWriter:
+    """The soundtrack so far; :meth:`add` writes the next segment."""
+
+    def __init__(self, timeline: Timeline, checkpoint: str | Path | None = None) -> None:
+        self.timeline = timeline
+        self.checkpoint = checkpoint
+        self.score: Score | None = None
+        self.key: Key | None = None
+        self.tempo_bpm: float | None = None
+        self.cues: list[Cue] = []
+        self.asked_time_s = 0.0
+
+    def plan(self, index: int) -> tuple[ComposeRequest, Plan, Key, float]:
+        """The request of segment ``index``, its plan, and the key and tempo it will be in."""
+        segment = self.timeline.segments[index]
+        request = segment_request(segment, self.timeline, self.timeline.seed + 1000 * index)
+        plan = resolve(request)
+        wanted = plan.key or self.key or parse_key("C major")
+        key = wanted if "key" not in plan.implied and plan.key else related_key(self.key, wanted)
+        tempo = plan.tempo_bpm or self.tempo_bpm or 100.0
+        return request, plan, key, float(tempo)
+
+    def add(self, index: int, next_key: Key | None = None, progress: Progress | None = None) -> Cue:
+        """Write segment ``index`` after the music so far (``next_key``: the key of the segment after it,
+        prepared in this one's last bar)."""
+        started = time.perf_counter()
+        segment = self.timeline.segments[index]
+        request, plan, key, tempo = self.plan(index)
+        meter = plan.meter or ((self.score.time_signatures[-1].numerator, self.score.time_signatures[-1].denominator)
+                               if self.score is not None else (4, 4))
+        bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1])
+        request = replace(request, key=key.name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
+                          prompt=None, duration_s=None, mood=plan.labels.get("mood"),
+                          density=plan.labels.get("density"), epoch=plan.labels.get("epoch"),
+                          valence=None, arousal=None)
+        closing = next_key if next_key is not None and next_key != key else None
+        if self.score is None:
+            made = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing)
+            self.score = made.score.replace(metadata=Metadata(title="Soundtrack", composer="Cadenza",
+                                                              source="cadenza soundtrack"))
+            start_ticks, originality = 0, made.report["originality"]
+        else:
+            start_ticks = self.score.length_ticks
+            originality = self._continue(request, bars, key, tempo, closing, progress)
+        cue = self._cue(index, segment, plan, key, tempo, start_ticks, bars, started, originality)
+        self.key, self.tempo_bpm = key, tempo
+        self.cues.append(cue)
+        if segment.duration_s is not None:
+            self.asked_time_s += segment.duration_s
+        return cue
+
+    def _continue(self, request: ComposeRequest, bars: int, key: Key, tempo: float, closing: Key | None,
+                  progress: Progress | None) -> dict[str, Any]:
+        """Continue the last bars with the new segment and append its bars; returns the guard's report."""
+        assert self.score is not None
+        have = self.score.bar_count
+        window = slice_bars(self.score, max(0, have - CONTEXT_BARS), have)
+        made = continue_piece(window, request, bars=bars, checkpoint=self.checkpoint, progress=progress,
+                              key_change=key if key != self.key else None,
+                              tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing)
+        offset = self.score.length_ticks - window.length_ticks
+        new = made.score.notes[made.score.notes["onset_ticks"] >= window.length_ticks].copy()
+        new["onset_ticks"] += offset
+        keys = [replace(k, onset_ticks=k.onset_ticks + offset) for k in made.score.key_signatures
+                if k.onset_ticks >= window.length_ticks]
+        tempos = [replace(t, onset_ticks=t.onset_ticks + offset) for t in made.score.tempos
+                  if t.onset_ticks >= window.length_ticks]
+        self.score = Score.build(
+            parts=self.score.parts, notes=np.concatenate([self.score.notes, new]).astype(NOTE_DTYPE),
+            time_signatures=self.score.time_signatures,
+            key_signatures=list(self.score.key_signatures) + keys, tempos=list(self.score.tempos) + tempos,
+            metadata=self.score.metadata, pickup_ticks=self.score.pickup_ticks,
+            length_ticks=offset + made.score.length_ticks)
+        return dict(made.report["originality"])
+
+    def _cue(self, index: int, segment: Segment, plan: Plan, key: Key, tempo: float, start_ticks: int, bars: int,
+             started: float, originality: dict[str, Any]) -> Cue:
+        assert self.score is not None
+        first_bar = int(np.searchsorted(self.score.bar_starts(), start_ticks, side="left"))
+        section = slice_ticks(self.score, start_ticks, self.score.length_ticks)
+        heard = listen_blind(section)
+        asked = {k: v for k, v in plan.labels.items() if k in ("mood", "density", "epoch", "key", "mode",
+                                                                 "tempo_class")}
+        asked.update({"key": key.name, "mode": key.mode})
+        start_s = float(self.score.seconds_at(start_ticks))
+        end_s = float(self.score.seconds_at(self.score.length_ticks))
+        asked_start = self.asked_time_s if segment.duration_s is not None else None
+        return Cue(index, segment.name, first_bar + 1, bars, round(start_s, 3), round(end_s, 3),
+                   None if asked_start is None else round(asked_start, 3), key.name, tempo, asked,
+                   {k: heard.get(k) for k in ("mood", "valence", "arousal", "key", "mode", "tempo_bpm", "density",
+                                              "epoch", "meter")},
+                   adherence(asked, heard), originality, round(time.perf_counter() - started, 3))
+
+
+def transition_bars(cue: Cue, tempo_bpm: float, quarters_per_bar: float) -> float | None:
+    """How far (in bars, absolute) a cue starts from where the timeline put it."""
+    if cue.asked_start_s is None:
+        return None
+    return abs(cue.start_s - cue.asked_start_s) * tempo_bpm / 60 / quarters_per_bar
+
+
+def write_soundtrack(timeline: Timeline, checkpoint: str | Path | None = None,
+                     progress: Progress | None = None) -> tuple[Score, list[Cue]]:
+    """Every segment of ``timeline``, in order; ``progress(segments done, segments)``."""
+    writer = SoundtrackWriter(timeline, checkpoint)
+    count = len(timeline.segments)
+    for index in range(count):
+        next_key = writer.plan(index + 1)[2] if index + 1 < count else None
+        writer.add(index, next_key=next_key)
+        if progress:
+            progress(index + 1, count)
+    assert writer.score is not None
+    return writer.score, writer.cues
+
+
+def repetition(score: Score, window_bars: int = 4) -> dict[str, Any]:
+    """Exact repetition: the longest run of bars that occurs twice (as the same notes, relative to the bar),
+    and the share of ``window_bars``-bar windows that repeat an earlier one."""
+    starts = score.bar_starts()
+    ends = np.append(starts[1:], score.length_ticks)
+    notes = score.notes
+    bar_of = np.searchsorted(starts, notes["onset_ticks"], side="right") - 1
+    keys = []
+    for b, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        mine = notes[bar_of == b]
+        keys.append(hash((int(e - s), tuple(zip((mine["onset_ticks"] - s).tolist(), mine["pitch"].tolist(),
+                                                mine["duration_ticks"].tolist(), mine["part"].tolist(),
+                                                strict=True)))))
+    seen: set[tuple[int, ...]] = set()
+    repeated = 0
+    windows = max(len(keys) - window_bars + 1, 0)
+    for i in range(windows):
+        w = tuple(keys[i:i + window_bars])
+        repeated += w in seen
+        seen.add(w)
+    longest = 0
+    for length in range(1, len(keys) // 2 + 1):
+        grams = [tuple(keys[i:i + length]) for i in range(len(keys) - length + 1)]
+        if len(set(grams)) == len(grams):
+            break
+        longest = length
+    return {"longest_repeated_bars": longest, "window_bars": window_bars,
+            "repeated_window_share": round(repeated / windows, 4) if windows else 0.0}
+
+
+def music_seconds(score: Score) -> float:
+    return float(score.seconds_at(score.length_ticks)) if score.length_ticks else 0.0
+
+
+
+def soundtrack_report(timeline: Timeline, score: Score, cues: list[Cue], seconds: float) -> dict[str, Any]:
+    """The cue sheet and the soundtrack's figures: length, speed, transitions, repetition, mood adherence."""
+    quarters = score.time_signatures[0].bar_ticks / 3360 if score.time_signatures else 4.0
+    latency = [transition_bars(c, c.tempo_bpm, quarters) for c in cues[1:]]
+    measured = [v for v in latency if v is not None]
+    moods = [c.adherence["mood"]["met"] for c in cues if "mood" in c.adherence]
+    length_s = music_seconds(score)
+    return {"timeline": {"source": timeline.source, "segments": len(timeline.segments),
+                         "asked_duration_s": timeline.duration_s},
+            "result": {"duration_s": round(length_s, 2), "bars": score.bar_count, "notes": score.note_count,
+                       "parts": [p.name for p in score.parts]},
+            "timings": {"seconds": round(seconds, 2),
+                        "music_s_per_wall_s": round(length_s / seconds, 1) if seconds else None},
+            "transitions": {"max_bars_from_asked": round(max(measured), 2) if measured else None,
+                            "per_cue_bars": [None if v is None else round(v, 2) for v in latency]},
+            "mood_adherence": round(sum(moods) / len(moods), 3) if moods else None,
+            "repetition": repetition(score), "cues": [c.as_dict() for c in cues]}

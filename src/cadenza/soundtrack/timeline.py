@@ -1,0 +1,149 @@
+"""A soundtrack's timeline: segments, each a length and what it should sound like.
+
+Three ways to write one:
+
+- a shorthand, ``"calm:90s,tense:60s,triumphant:2m"`` (a word, then a length: ``90s``, ``1:30``, ``2m``, or
+  ``16bars``); the word is read like a prompt ("triumphant" → joyful), so moods, tempo words, epochs and
+  ensembles all work;
+- a TOML or JSON file with a ``segments`` list; each segment has ``duration`` (seconds or "90s") or
+  ``bars``, and any of ``mood``, ``valence``/``arousal``, ``key``, ``tempo``, ``density``, ``epoch``,
+  ``prompt`` (words), ``name``, ``theme``; top-level ``ensemble``, ``meter`` and ``seed`` apply to all;
+- in Python, a list of :class:`Segment`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cadenza.compose.request import parse_duration
+from cadenza.errors import InputError, UsageError
+
+MAX_SEGMENTS = 10_000
+SEGMENT_FIELDS = ("mood", "valence", "arousal", "key", "tempo", "density", "epoch", "prompt", "name", "theme",
+                  "duration", "bars")
+
+
+@dataclass(frozen=True)
+class Segment:
+    duration_s: float | None = None
+    bars: int | None = None
+    mood: str | None = None
+    valence: float | None = None
+    arousal: float | None = None
+    key: str | None = None
+    tempo_bpm: float | None = None
+    density: str | None = None
+    epoch: str | None = None
+    prompt: str | None = None  # words read like compose --prompt (a mood word outside the four, a tempo word…)
+    name: str = ""
+    theme: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.duration_s is None) == (self.bars is None):
+            raise UsageError(f"segment {self.name or '?'}: give a duration or a bar count (one of them)")
+        if self.bars is not None and not 1 <= self.bars <= 2000:
+            raise UsageError(f"segment {self.name or '?'}: bars must be 1 to 2000")
+        if self.duration_s is not None and not 1 <= self.duration_s <= 24 * 3600:
+            raise UsageError(f"segment {self.name or '?'}: a duration of 1 s to 24 h")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    segments: tuple[Segment, ...]
+    ensemble: str | None = None
+    meter: str | None = None
+    seed: int = 0
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float | None:
+        """The timeline's length in seconds when every segment gives one."""
+        lengths = [s.duration_s for s in self.segments]
+        return None if any(v is None for v in lengths) else sum(v for v in lengths if v is not None)
+
+
+def _length(text: str, where: str) -> dict[str, Any]:
+    value = text.strip().lower()
+    match = re.fullmatch(r"(\d+)\s*(?:bars?|b)", value)
+    if match:
+        return {"bars": int(match[1])}
+    try:
+        return {"duration_s": parse_duration(value)}
+    except UsageError:
+        raise UsageError(f"{where}: length {text!r} is not like 90s, 1:30, 2m or 16bars") from None
+
+
+def parse_shorthand(text: str) -> Timeline:
+    """``"calm:90s,tense:60s"`` as a timeline."""
+    segments = []
+    for i, item in enumerate(part for part in text.split(",") if part.strip()):
+        if ":" not in item:
+            raise UsageError(f"timeline item {item.strip()!r}: write WORDS:LENGTH, e.g. calm:90s")
+        words, _, length = item.strip().rpartition(":")
+        if re.fullmatch(r"\d+", length) and re.search(r":\d+$", words):  # "calm:1:30"
+            words, _, minutes = words.rpartition(":")
+            length = f"{minutes}:{length}"
+        segments.append(Segment(prompt=words.strip() or None, name=words.strip() or f"segment {i + 1}",
+                                **_length(length, f"timeline item {i + 1}")))
+    if not segments:
+        raise UsageError("the timeline is empty: give segments like calm:90s,tense:60s")
+    return Timeline(tuple(segments), source=text)
+
+
+def _segment(raw: dict[str, Any], i: int) -> Segment:
+    if not isinstance(raw, dict):
+        raise InputError(f"segment {i + 1}: expected a table of fields")
+    unknown = sorted(set(raw) - set(SEGMENT_FIELDS))
+    if unknown:
+        raise InputError(f"segment {i + 1}: unknown field {unknown[0]!r} (known: {', '.join(SEGMENT_FIELDS)})")
+    values: dict[str, Any] = {k: raw[k] for k in ("mood", "key", "density", "epoch", "prompt", "theme") if k in raw}
+    for name in ("valence", "arousal"):
+        if name in raw:
+            values[name] = float(raw[name])
+    if "tempo" in raw:
+        values["tempo_bpm"] = float(raw["tempo"])
+    if "duration" in raw:
+        duration = raw["duration"]
+        values.update(_length(str(duration), f"segment {i + 1}") if isinstance(duration, str)
+                      else {"duration_s": float(duration)})
+    if "bars" in raw:
+        values["bars"] = int(raw["bars"])
+    return Segment(name=str(raw.get("name") or raw.get("mood") or raw.get("prompt") or f"segment {i + 1}"), **values)
+
+
+def load_timeline(path: str | Path) -> Timeline:
+    """A timeline from a TOML or JSON file (see the module docstring)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the timeline {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        doc = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"the timeline {file} is not valid {file.suffix.lstrip('.').upper() or 'TOML'}: "
+                         f"{exc}") from None
+    raw_segments = doc.get("segments") if isinstance(doc, dict) else None
+    if not isinstance(raw_segments, list) or not raw_segments:
+        raise InputError(f"the timeline {file} has no 'segments' list")
+    if len(raw_segments) > MAX_SEGMENTS:
+        raise InputError(f"the timeline {file} has more than {MAX_SEGMENTS} segments")
+    try:
+        segments = tuple(_segment(raw, i) for i, raw in enumerate(raw_segments))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the timeline {file}: {exc}") from None
+    return Timeline(segments, ensemble=doc.get("ensemble"), meter=doc.get("meter"), seed=int(doc.get("seed", 0)),
+                    source=str(file))
+
+
+def timeline_from(spec: str) -> Timeline:
+    """A shorthand, or the path of a TOML/JSON timeline."""
+    if spec.lower().endswith((".toml", ".json")) or Path(spec).is_file():
+        return load_timeline(spec)
+    return parse_shorthand(spec)
