@@ -92,3 +92,44 @@ def test_cli_writes_midi_cue_sheet_and_report(untrained: Path, tmp_path: Path,
     assert main(["soundtrack", "--out", str(out)]) == 2
     assert main(["soundtrack", "--timeline", "calm", "--out", str(out)]) == 2
     assert "WORDS:LENGTH" in capsys.readouterr().err
+
+
+def test_a_stream_follows_control_changes_within_two_bars(untrained: Path) -> None:
+    from cadenza.soundtrack.stream import Stream, run_stream
+
+    stream = Stream(untrained, ensemble="piano", seed=3)
+    clock = [0.0]  # playback position in seconds: it moves only while the loop waits for playback
+    script = [(6.0, {"mood": "tense", "intensity": 0.9}), (14.0, {"mood": "sad"}), (20.0, {"stop": True})]
+
+    def poll() -> list[dict]:
+        due = [change for at, change in script if at <= clock[0]]
+        script[:] = [(at, change) for at, change in script if at > clock[0]]
+        return due
+
+    def sleep(seconds: float) -> None:
+        clock[0] += max(seconds, 0.01)
+
+    chunks = []
+    result = run_stream(stream, chunks.append, lambda: clock[0], poll, max_s=120, sleep=sleep)
+    assert result["chunks"] == len(chunks) and len(result["control_latency_bars"]) == 2  # the stop ends it
+    assert result["max_control_latency_bars"] <= 2
+    moods = [c.cue.asked.get("mood") for c in chunks]
+    tense_from = next(i for i, c in enumerate(chunks) if c.controls and c.controls[0].get("mood") == "tense")
+    assert moods[tense_from - 1] == "calm" and chunks[tense_from].cue.tempo_bpm > 120  # intensity 0.9: fast
+    assert "sad" in moods[tense_from:] and stream.stopped
+    assert all(c.start_bar == i + 1 for i, c in enumerate(chunks))  # one bar a chunk, none lost
+    assert stream.writer.score is not None and stream.writer.score.bar_count <= 9  # memory stays bounded
+
+
+def test_cli_stream_reads_controls_from_stdin(untrained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"mood": "joyful"}\nnot json\n{"bogus": 1}\n'))
+    out = tmp_path / "live"
+    assert main(["soundtrack", "--stream", "--out", str(out), "--model", str(untrained), "--clock", "0",
+                 "--max-duration", "30s"]) == 0
+    cues = [json.loads(line) for line in (out / "cues.jsonl").read_text().splitlines()]
+    assert len(cues) == len(list((out / "chunks").glob("*.mid"))) >= 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["chunks"] == len(cues)

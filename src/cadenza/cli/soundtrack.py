@@ -30,10 +30,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, …")
     p.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    live = p.add_argument_group("live (--stream)")
+    live.add_argument("--stream", action="store_true",
+                      help="keep writing, a bar at a time just ahead of playback, until stopped (Ctrl-C, "
+                      '{"stop": true} or --max-duration), following control changes read as JSON lines on stdin, '
+                      'e.g. {"mood": "tense", "intensity": 0.8}; chunks go to OUT/chunks/, cues to OUT/cues.jsonl')
+    live.add_argument("--mood", default="calm", help="the stream's mood until a control changes it (default calm)")
+    live.add_argument("--events", action="store_true", help="also print every note as a JSON line on stdout")
+    live.add_argument("--max-duration", help="stop after this much music: 90s, 10m, 2:00:00")
+    live.add_argument("--clock", type=float, default=1.0,
+                      help="playback speed the stream keeps ahead of (default 1 = real time; 0: no waiting)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stream:
+        return run_stream_cli(args)
     if bool(args.timeline_file) == bool(args.timeline):
         raise UsageError("give a timeline file or --timeline \"calm:60s,tense:60s\" (one of them)")
     formats = _formats(args.render)
@@ -57,4 +69,63 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {fmt}: {path}")
     for fmt, problem in result.get("render_errors", {}).items():
         print(f"  {fmt} not written: {problem}")
+    return 0
+
+
+def _max_seconds(text: str | None) -> float | None:
+    if not text:
+        return None
+    parts = text.strip().split(":")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+    from cadenza.compose.request import parse_duration
+
+    return parse_duration(text)
+
+
+def run_stream_cli(args: argparse.Namespace) -> int:
+    import json
+    import queue
+    import sys
+    import threading
+    import time
+
+    from cadenza.soundtrack.stream import FileSink, Stream, check_control, run_stream
+
+    if args.timeline or args.timeline_file:
+        raise UsageError("--stream follows controls on stdin, not a timeline: give one or the other")
+    if args.clock < 0:
+        raise UsageError("--clock: give 0 (no waiting) or a positive playback speed")
+    stream = Stream(Path(args.model) if args.model else None, args.ensemble, args.seed or 0,
+                    state=check_control({"mood": args.mood}))
+    inbox: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                inbox.put(json.loads(line))
+            except json.JSONDecodeError:
+                print(f"cadenza: warning: control ignored (not JSON): {line.strip()[:80]}", file=sys.stderr)
+        inbox.put({"stop": True})  # end of input ends the stream
+
+    if not sys.stdin.isatty():
+        threading.Thread(target=read_stdin, daemon=True).start()
+
+    def poll() -> list[dict[str, Any]]:
+        out = []
+        while not inbox.empty():
+            out.append(inbox.get_nowait())
+        return out
+
+    start = time.monotonic()
+    sink = FileSink(Path(args.out), _formats(args.render), events=args.events)
+    try:
+        result = run_stream(stream, sink, lambda: (time.monotonic() - start) * args.clock if args.clock else 1e12,
+                            poll, max_s=_max_seconds(args.max_duration))
+    except KeyboardInterrupt:
+        result = {"stopped": "interrupted"}
+    summary = {**result, "out": str(args.out), "render_errors": sink.render_errors}
+    print(json.dumps(summary), file=sys.stderr if args.events else sys.stdout)
     return 0

@@ -82,18 +82,22 @@ class Cue:
 class SoundtrackWriter:
     """The soundtrack so far; :meth:`add` writes the next segment."""
 
-    def __init__(self, timeline: Timeline, checkpoint: str | Path | None = None) -> None:
-        self.timeline = timeline
+    def __init__(self, timeline: Timeline, checkpoint: str | Path | None = None, keep_bars: int | None = None,
+                 keep_cues: int | None = None) -> None:
+        self.timeline = timeline  # its ensemble, meter and seed; its segments when written by index
         self.checkpoint = checkpoint
-        self.score: Score | None = None
+        self.score: Score | None = None  # the music so far (only its last ``keep_bars`` bars, when given)
+        self.keep_bars, self.keep_cues = keep_bars, keep_cues
+        self.bars_dropped, self.seconds_dropped = 0, 0.0  # what trimming has let go of
         self.key: Key | None = None
         self.tempo_bpm: float | None = None
         self.cues: list[Cue] = []
         self.asked_time_s = 0.0
 
-    def plan(self, index: int) -> tuple[ComposeRequest, Plan, Key, float]:
-        """The request of segment ``index``, its plan, and the key and tempo it will be in."""
-        segment = self.timeline.segments[index]
+    def plan(self, index: int, segment: Segment | None = None) -> tuple[ComposeRequest, Plan, Key, float]:
+        """The request of segment ``index`` (the timeline's, or ``segment``), its plan, and the key and tempo
+        it will be in."""
+        segment = segment or self.timeline.segments[index]
         request = segment_request(segment, self.timeline, self.timeline.seed + 1000 * index)
         plan = resolve(request)
         wanted = plan.key or self.key or parse_key("C major")
@@ -101,19 +105,20 @@ class SoundtrackWriter:
         tempo = plan.tempo_bpm or self.tempo_bpm or 100.0
         return request, plan, key, float(tempo)
 
-    def add(self, index: int, next_key: Key | None = None, progress: Progress | None = None) -> Cue:
-        """Write segment ``index`` after the music so far (``next_key``: the key of the segment after it,
-        prepared in this one's last bar)."""
+    def add(self, index: int, next_key: Key | None = None, progress: Progress | None = None,
+            segment: Segment | None = None) -> Cue:
+        """Write segment ``index`` (the timeline's, or ``segment``) after the music so far (``next_key``: the
+        key of the segment after it, prepared in this one's last bar)."""
         started = time.perf_counter()
-        segment = self.timeline.segments[index]
-        request, plan, key, tempo = self.plan(index)
+        segment = segment or self.timeline.segments[index]
+        request, plan, key, tempo = self.plan(index, segment)
         meter = plan.meter or ((self.score.time_signatures[-1].numerator, self.score.time_signatures[-1].denominator)
                                if self.score is not None else (4, 4))
         bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1])
         request = replace(request, key=key.name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
-                          prompt=None, duration_s=None, mood=plan.labels.get("mood"),
-                          density=plan.labels.get("density"), epoch=plan.labels.get("epoch"),
-                          valence=None, arousal=None)
+                          prompt=None, duration_s=None, density=plan.labels.get("density"),
+                          epoch=plan.labels.get("epoch"),
+                          mood=None if request.valence is not None else plan.labels.get("mood"))
         closing = next_key if next_key is not None and next_key != key else None
         if self.score is None:
             made = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing)
@@ -126,9 +131,20 @@ class SoundtrackWriter:
         cue = self._cue(index, segment, plan, key, tempo, start_ticks, bars, started, originality)
         self.key, self.tempo_bpm = key, tempo
         self.cues.append(cue)
+        if self.keep_cues is not None:
+            del self.cues[: max(len(self.cues) - self.keep_cues, 0)]
         if segment.duration_s is not None:
             self.asked_time_s += segment.duration_s
         return cue
+
+    def trim(self) -> None:
+        """Let go of all but the last ``keep_bars`` bars (a stream's memory stays bounded)."""
+        if self.keep_bars is None or self.score is None or self.score.bar_count <= self.keep_bars:
+            return
+        cut = self.score.bar_count - self.keep_bars
+        self.seconds_dropped += float(self.score.seconds_at(int(self.score.bar_starts()[cut])))
+        self.bars_dropped += cut
+        self.score = slice_bars(self.score, cut, self.score.bar_count)
 
     def _continue(self, request: ComposeRequest, bars: int, key: Key, tempo: float, closing: Key | None,
                   progress: Progress | None) -> dict[str, Any]:
@@ -163,10 +179,10 @@ class SoundtrackWriter:
         asked = {k: v for k, v in plan.labels.items() if k in ("mood", "density", "epoch", "key", "mode",
                                                                  "tempo_class")}
         asked.update({"key": key.name, "mode": key.mode})
-        start_s = float(self.score.seconds_at(start_ticks))
-        end_s = float(self.score.seconds_at(self.score.length_ticks))
+        start_s = self.seconds_dropped + float(self.score.seconds_at(start_ticks))
+        end_s = self.seconds_dropped + float(self.score.seconds_at(self.score.length_ticks))
         asked_start = self.asked_time_s if segment.duration_s is not None else None
-        return Cue(index, segment.name, first_bar + 1, bars, round(start_s, 3), round(end_s, 3),
+        return Cue(index, segment.name, self.bars_dropped + first_bar + 1, bars, round(start_s, 3), round(end_s, 3),
                    None if asked_start is None else round(asked_start, 3), key.name, tempo, asked,
                    {k: heard.get(k) for k in ("mood", "valence", "arousal", "key", "mode", "tempo_bpm", "density",
                                               "epoch", "meter")},
