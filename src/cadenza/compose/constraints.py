@@ -64,6 +64,10 @@ FREE_POLYPHONY = 10  # ... and at most ten notes started at once (two hands)
 DENSITY_WEIGHT = 1.5  # nats per squared octave of gap ratio (a gap twice or half the wanted one: -1.5)
 DENSITY_FLOOR = 6.0
 DENSITY_ONSET_RATES = {"low": 0.75, "medium": 1.6, "high": 3.0}  # onsets per beat inside listen's buckets
+# the shortest and longest time between onsets (in beats) each density allows, so that listen's bucket
+# (onsets per beat: low below 1.1, high above 2.2) holds by construction; chords (one instant) are free
+DENSITY_GAPS: dict[str, tuple[float | None, float | None]] = {"low": (1.0, None), "medium": (0.5, 0.8),
+                                                              "high": (None, 0.45)}
 TONIC_BIAS = 0.5  # nats toward the tonic pitch class throughout, when a key is asked for
 FRAMING_TRIAD_BIAS = 2.0  # nats toward the tonic triad in the first and last bars: the piece starts and ends home
 
@@ -82,7 +86,7 @@ class PlanConstraint:
     def __init__(self, bars: int, ranges: list[tuple[int, int]], key: Key | None = None,
                  tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
                  polyphony: list[int] | None = None, fixed_parts: bool = False, step_limit: int | None = None,
-                 chromatic_penalty: float = 3.0, onset_rate: float | None = None,
+                 chromatic_penalty: float = 3.0, density: str | None = None,
                  closing_pcs: tuple[int, ...] = (), shape: MoodShape | None = None) -> None:
         self.bars = bars
         self.ranges = ranges  # (low, high) MIDI pitch of each part
@@ -125,7 +129,8 @@ class PlanConstraint:
         self.at_instant: dict[int, tuple[int, int]] = {}  # part -> (notes, highest pitch) at the last instant
         self.instant = (-1, -1)  # (bar, ticks into it) of the last note
         self.first_bar_ticks = 0
-        self.onset_rate = onset_rate  # distinct onsets per beat to aim for (the density asked), or None
+        self.onset_rate = DENSITY_ONSET_RATES.get(density or "")  # onsets per beat to aim for, or None
+        self.gap_beats = DENSITY_GAPS.get(density or "", (None, None))  # shortest and longest gap allowed
         self.bar_start_ticks, self.bar_ticks_now = 0, 0  # where the current bar starts, and its length
         self.last_onset_ticks: int | None = None  # absolute tick of the latest note's start
         self.sounding_until = 0  # absolute tick where the notes so far have all ended
@@ -163,7 +168,32 @@ class PlanConstraint:
             mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for the bars owed
         elif self.meter_seen and self._silent_bar():
             mask[[KIND["bar"], KIND["eos"]]] = False  # no bar of silence: something starts or sounds in each
+        elif self._gap_limits()[1] is not None and self.last_onset_ticks is not None:
+            longest = self._gap_limits()[1]
+            if self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks > longest:  # type: ignore[operator]
+                mask[[KIND["bar"], KIND["eos"]]] = False  # the density asked needs another onset in this bar
         return mask
+
+    def _gap_limits(self) -> tuple[float | None, float | None]:
+        """The density's shortest and longest gap between onsets, in ticks (None: no limit)."""
+        if self.meter is None:
+            return None, None
+        beat = beat_ticks_of(TimeSignature(0, *self.meter))
+        low, high = self.gap_beats
+        return (None if low is None else low * beat), (None if high is None else high * beat)
+
+    def _gap_allowed(self, size: int) -> np.ndarray | None:
+        """Coarse positions of a new note whose gap after the latest onset the density allows."""
+        shortest, longest = self._gap_limits()
+        if (shortest is None and longest is None) or self.last_onset_ticks is None:
+            return None
+        gaps = self.bar_start_ticks + np.arange(size) * FINE - self.last_onset_ticks
+        ok = gaps >= 0
+        if shortest is not None:
+            ok &= (gaps == 0) | (gaps >= shortest - FINE)
+        if longest is not None:
+            ok &= gaps <= longest
+        return ok
 
     def _silent_bar(self) -> bool:
         started = self.last_onset_ticks is not None and self.last_onset_ticks >= self.bar_start_ticks
@@ -193,13 +223,14 @@ class PlanConstraint:
             end = grammar.bar_length
             return _only(size, end // FINE if field == "position" else end % FINE if chosen["position"] == end // FINE
                          else 0)
-        if kind == KIND["note"] and field in ("position", "position_fine") and self.instant[0] == self.bars_started:
-            parts = len(grammar.parts)
-            if grammar.last_order[1] >= 0 and all(self._full(p) for p in range(grammar.last_order[1], parts)):
-                now = self.instant[1]  # every part that may still come at this instant is full: move on
-                if field == "position":
-                    return np.arange(size) * FINE + FINE - 1 > now
-                return chosen["position"] * FINE + np.arange(size) > now
+        if kind == KIND["note"] and field == "position":
+            moving_on = self._moving_on(field, chosen, grammar, size)
+            gap = self._gap_allowed(size)
+            if gap is None or moving_on is None:
+                return gap if moving_on is None else moving_on
+            return moving_on & gap if (moving_on & gap).any() else moving_on
+        if kind == KIND["note"] and field == "position_fine":
+            return self._moving_on(field, chosen, grammar, size)
         if kind == KIND["note"] and field == "velocity" and self.velocity_allowed is not None:
             return self.velocity_allowed
         if kind == KIND["note"] and field == "part" and self._same_instant(chosen, grammar):
@@ -254,6 +285,18 @@ class PlanConstraint:
             return base + self._register(chosen["part"]) if self.shape is not None else base
         if field == "pitch" and self.shape is not None and chosen.get("part") not in self.drums:
             return self._register(chosen["part"])
+        return None
+
+    def _moving_on(self, field: str, chosen: dict[str, int], grammar: Grammar, size: int) -> np.ndarray | None:
+        """When every part that may still come at the current instant is full, only later positions."""
+        if self.instant[0] != self.bars_started:
+            return None
+        parts = len(grammar.parts)
+        if grammar.last_order[1] >= 0 and all(self._full(p) for p in range(grammar.last_order[1], parts)):
+            now = self.instant[1]
+            if field == "position":
+                return np.arange(size) * FINE + FINE - 1 > now
+            return chosen["position"] * FINE + np.arange(size) > now
         return None
 
     def _register(self, part: int) -> np.ndarray:

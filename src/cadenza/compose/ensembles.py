@@ -36,7 +36,9 @@ _VIOLA = Voice("Viola", 41, 48, 84, 2)
 _CELLO = Voice("Violoncello", 42, 36, 72, 2)
 
 ENSEMBLES = {
-    "piano": Ensemble("piano", "solo-piano", (Voice("Piano", 0, 21, 108, 8),)),
+    # two staves of one piano, as scores of the corpus have them: a right hand over a left hand (one part
+    # of both hands wrote single lines, like the folk tunes that fill the corpus)
+    "piano": Ensemble("piano", "solo-piano", (Voice("Piano", 0, 52, 100, 4), Voice("Piano", 0, 24, 67, 4))),
     "satb": Ensemble("satb", "satb-choir", (Voice("Soprano", 52, 60, 81), Voice("Alto", 52, 53, 74),
                                             Voice("Tenor", 52, 48, 69), Voice("Bass", 52, 40, 62))),
     "string-quartet": Ensemble("string-quartet", "string-quartet", (_VIOLIN1, _VIOLIN2, _VIOLA, _CELLO)),

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.constraints import (
-    DENSITY_ONSET_RATES,
     PlanConstraint,
     dominant_triad,
     key_signature_step,
@@ -168,7 +167,7 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                                      plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
                                      step_limit=len(prompt) + config.max_steps,
                                      chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
-                                     onset_rate=DENSITY_ONSET_RATES.get(plan.labels.get("density", "")),
+                                     density=plan.labels.get("density"),
                                      closing_pcs=plan.closing_pcs, shape=shape)
     if style is not None:
         constraint = Biased(constraint, style)

@@ -21,7 +21,7 @@ from cadenza.score.model import TICKS_PER_QUARTER
 MOODS = ("joyful", "tense", "sad", "calm")
 # (valence, arousal) of each mood word: the middle of its quadrant
 MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
-MOOD_DENSITY = {"joyful": "high", "tense": "high", "sad": "low", "calm": "low"}
+MOOD_DENSITY = {"joyful": "high", "tense": "medium", "sad": "low", "calm": "low"}
 COMMON_TONICS = {"major": ("C", "G", "D", "F", "Bb", "A", "Eb"), "minor": ("A", "E", "D", "G", "C", "B", "F#")}
 DENSITIES = ("low", "medium", "high")
 DEFAULT_BARS = 16
