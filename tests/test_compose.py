@@ -142,3 +142,31 @@ def test_cli_writes_the_piece_renders_and_report(untrained: Path, tmp_path: Path
     assert main(["compose", "--model", str(untrained), "-o", str(tmp_path / "file" / "x.mid")]) == 2
     assert main(["compose", "--duration", "0", "--model", str(untrained), "-o", str(tmp_path / "x.mid")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("density", ["low", "medium", "high"])
+def test_density_holds_by_construction_even_for_an_untrained_model(untrained: Path, density: str) -> None:
+    from cadenza.compose.generate import listen_blind
+
+    made = compose(ComposeRequest(density=density, meter="4/4", bars=6, seed=4), checkpoint=untrained)
+    onsets = np.unique(made.score.notes["onset_ticks"])
+    gaps = np.diff(onsets) / 3360  # in beats (quarters)
+    if density == "low":
+        assert (gaps >= 1.0 - 1 / 48).all()
+    if density == "medium":
+        assert ((gaps >= 0.5 - 1 / 48) & (gaps <= 0.8)).all()
+    if density == "high":
+        assert (gaps <= 0.45).all()
+    assert listen_blind(made.score)["density"] == density
+
+
+def test_a_mood_brings_its_key_tempo_density_and_dynamics(untrained: Path) -> None:
+    sad = resolve(ComposeRequest(mood="sad", seed=1))
+    assert sad.key is not None and sad.key.mode == "minor" and sad.tempo_bpm is not None and sad.tempo_bpm < 70
+    assert sad.labels["density"] == "low" and {"key", "tempo_bpm", "density"} <= sad.implied
+    kept = resolve(ComposeRequest(mood="sad", key="G major", tempo_bpm=120, density="high"))
+    assert kept.key is not None and kept.key.name == "G major" and kept.labels["density"] == "high"
+    made = compose(ComposeRequest(mood="joyful", bars=4, seed=2), checkpoint=untrained)
+    velocities = made.score.notes["velocity"]
+    assert velocities.min() >= 88 and made.report["plan"]["ensemble"] == "piano"  # loud, and two hands
+    assert len(made.score.parts) == 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
+from pathlib import Path
 
 from cadenza.cli.common import emit_json
 
@@ -28,7 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     p.add_argument("--warmup-steps", type=int, default=200, help="linear warm-up steps (default: 200)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--no-index", action="store_true",
+                   help="do not build the originality index of the training works beside the checkpoints "
+                   "(the composer's copy guard needs it; build it later with cadenza corpus index --out)")
     p.set_defaults(func=run)
+
+
+def write_training_index(config: Any, out: Path) -> list[str]:
+    """Build the originality index of the run's training split (calibrated on its test split) and save it
+    beside the best and last checkpoints; returns the files written."""
+    from cadenza.originality import save_index
+    from cadenza.originality.calibrate import build_benchmark_index, build_corpus_index
+
+    index = (build_benchmark_index(config.benchmark) if getattr(config, "benchmark", "")
+             else build_corpus_index(config.corpus))
+    return [str(save_index(index, folder)) for folder in (out / "best", out / "last") if folder.is_dir()]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
                          out=args.out or f"runs/{args.corpus}-{args.preset}")
 
     summary = train(config, resume=args.resume, progress=show_training)
+    if not args.no_index:  # the originality index of exactly the works this model learned from
+        summary["originality_index"] = write_training_index(config, Path(summary["out"]))
     if args.json:
         emit_json(summary)
         return 0

@@ -182,15 +182,16 @@ class PlanConstraint:
         low, high = self.gap_beats
         return (None if low is None else low * beat), (None if high is None else high * beat)
 
-    def _gap_allowed(self, size: int) -> np.ndarray | None:
-        """Coarse positions of a new note whose gap after the latest onset the density allows."""
+    def _gap_allowed(self, size: int, chord: bool = True) -> np.ndarray | None:
+        """Coarse positions of a new note whose gap after the latest onset the density allows (``chord``:
+        the latest onset's own position too, for another note of its chord)."""
         shortest, longest = self._gap_limits()
         if (shortest is None and longest is None) or self.last_onset_ticks is None:
             return None
         gaps = self.bar_start_ticks + np.arange(size) * FINE - self.last_onset_ticks
         ok = gaps >= 0
         if shortest is not None:
-            ok &= (gaps == 0) | (gaps >= shortest - FINE)
+            ok &= ((gaps == 0) & chord) | (gaps >= shortest - FINE)
         if longest is not None:
             ok &= gaps <= longest
         return ok
@@ -225,12 +226,16 @@ class PlanConstraint:
                          else 0)
         if kind == KIND["note"] and field == "position":
             moving_on = self._moving_on(field, chosen, grammar, size)
-            gap = self._gap_allowed(size)
+            gap = self._gap_allowed(size, chord=moving_on is None)
             if gap is None or moving_on is None:
                 return gap if moving_on is None else moving_on
             return moving_on & gap if (moving_on & gap).any() else moving_on
         if kind == KIND["note"] and field == "position_fine":
-            return self._moving_on(field, chosen, grammar, size)
+            moving_on = self._moving_on(field, chosen, grammar, size)
+            gap = self._gap_allowed_fine(chosen, size)
+            if gap is None or moving_on is None:
+                return gap if moving_on is None else moving_on
+            return moving_on & gap if (moving_on & gap).any() else moving_on
         if kind == KIND["note"] and field == "velocity" and self.velocity_allowed is not None:
             return self.velocity_allowed
         if kind == KIND["note"] and field == "part" and self._same_instant(chosen, grammar):
@@ -286,6 +291,16 @@ class PlanConstraint:
         if field == "pitch" and self.shape is not None and chosen.get("part") not in self.drums:
             return self._register(chosen["part"])
         return None
+
+    def _gap_allowed_fine(self, chosen: dict[str, int], size: int) -> np.ndarray | None:
+        """Within the chosen coarse position, the fine offsets the density allows (the latest onset's own,
+        for a chord, or none too close after it)."""
+        shortest, longest = self._gap_limits()
+        if (shortest is None and longest is None) or self.last_onset_ticks is None:
+            return None
+        gaps = self.bar_start_ticks + chosen["position"] * FINE + np.arange(size) - self.last_onset_ticks
+        ok = (gaps == 0) | (gaps >= (shortest or 0) - FINE)
+        return ok & (gaps <= longest) if longest is not None else ok
 
     def _moving_on(self, field: str, chosen: dict[str, int], grammar: Grammar, size: int) -> np.ndarray | None:
         """When every part that may still come at the current instant is full, only later positions."""

@@ -81,7 +81,11 @@ def export_checkpoint(source: str | os.PathLike[str], target: str | os.PathLike[
     ``note`` (how it was made) added to the summary."""
     model, config = load_checkpoint(source)
     training = {k: v for k, v in config.get("training", {}).items() if k != "history"}
-    return save_checkpoint(model, target, training={**training, **(note or {})}, half=True)
+    folder = save_checkpoint(model, target, training={**training, **(note or {})}, half=True)
+    index = Path(source) / "originality.npz"  # the copy guard's index of the training works travels with it
+    if index.is_file():
+        atomic_write_bytes(folder / index.name, index.read_bytes())
+    return folder
 
 
 def default_checkpoint() -> Path:
