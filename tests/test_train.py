@@ -121,3 +121,25 @@ def test_fine_tuning_starts_from_the_given_checkpoint(corpus: Path, tmp_path: Pa
     assert fresh["best_valid_nll_per_step"] > train(
         _config(tmp_path / "d", max_steps=1, eval_every=1, init=str(tmp_path / "a" / "last"), lr=1e-12)
     )["best_valid_nll_per_step"]
+
+
+def test_cli_train_ships_the_index_of_exactly_its_training_works(corpus: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from cadenza.cli import main
+    from cadenza.corpus import CorpusStore
+    from cadenza.model.checkpoint import export_checkpoint
+    from cadenza.originality import load_index
+
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    out = tmp_path / "run"
+    assert main(["train", "--corpus", "t", "--preset", "tiny", "--max-steps", "2", "--batch-size", "2",
+                 "--warmup-steps", "1", "--out", str(out), "--json"]) == 0
+    index = load_index(out / "best" / "originality.npz")
+    train_rows = [r for r in CorpusStore("t").manifest() if r["split"] == "train"]
+    built = index.meta["built_from"]
+    assert built["split"] == "train" and built["works"] + built.get("left_out_unencodable", 0) == len(train_rows)
+    shipped = export_checkpoint(out / "best", tmp_path / "shipped")
+    assert (shipped / "originality.npz").read_bytes() == (out / "best" / "originality.npz").read_bytes()
+    assert json.loads((shipped / "config.json").read_text())["format"] == "cadenza-model"
