@@ -133,3 +133,31 @@ def test_cli_stream_reads_controls_from_stdin(untrained: Path, tmp_path: Path, m
     assert len(cues) == len(list((out / "chunks").glob("*.mid"))) >= 1
     summary = json.loads(capsys.readouterr().out)
     assert summary["chunks"] == len(cues)
+
+
+def test_a_theme_returns_in_the_new_key_and_mode_then_develops(untrained: Path) -> None:
+    import numpy as np
+
+    from cadenza.score.ops import slice_bars
+    from cadenza.soundtrack.themes import in_key
+
+    segments = (Segment(bars=6, mood="joyful", theme="hero"), Segment(bars=4, mood="calm"),
+                Segment(bars=6, mood="sad", theme="hero"))
+    score, cues = write_soundtrack(Timeline(segments, ensemble="piano", seed=5), untrained)
+    assert [c.theme for c in cues] == ["hero", None, "hero"] and [c.theme_return for c in cues] == [False, False,
+                                                                                                      True]
+    first_key, return_key = Key(*_key_of(cues[0].key)), Key(*_key_of(cues[2].key))
+    stated = slice_bars(score, 0, 2).notes
+    returned = slice_bars(score, cues[2].start_bar - 1, cues[2].start_bar + 1).notes
+    moved = in_key(stated["pitch"], first_key, return_key)
+    head = sorted(zip(stated["onset_ticks"].tolist(), (np.asarray(moved) % 12).tolist(), strict=True))
+    heard = sorted(zip(returned["onset_ticks"].tolist(), (returned["pitch"] % 12).tolist(), strict=True))
+    assert head == heard  # the head, note for note, in the new key and mode (octaves may move into range)
+    assert (returned["velocity"] < 80).all()  # played softly, as the sad return asks
+
+
+def _key_of(name: str) -> tuple[int, str]:
+    from cadenza.compose.request import parse_key
+
+    key = parse_key(name)
+    return key.tonic_pc, key.mode

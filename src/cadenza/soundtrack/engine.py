@@ -21,9 +21,11 @@ import numpy as np
 
 from cadenza.compose import ComposeRequest
 from cadenza.compose.generate import adherence, compose, continue_piece, listen_blind
+from cadenza.compose.mood import mood_shape
 from cadenza.compose.request import Key, Plan, parse_key, resolve
-from cadenza.score.model import NOTE_DTYPE, Metadata, Score
+from cadenza.score.model import NOTE_DTYPE, KeySignature, Metadata, Score, Tempo
 from cadenza.score.ops import slice_bars, slice_ticks
+from cadenza.soundtrack.themes import HEAD_BARS, Theme, head_of, keep_theme
 from cadenza.soundtrack.timeline import Segment, Timeline
 
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
@@ -74,6 +76,8 @@ class Cue:
     adherence: dict[str, dict[str, Any]]
     originality: dict[str, Any]
     seconds: float
+    theme: str | None = None  # the leitmotif the segment states or brings back
+    theme_return: bool = False  # True when it opens with the theme's head, varied
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +97,7 @@ class SoundtrackWriter:
         self.tempo_bpm: float | None = None
         self.cues: list[Cue] = []
         self.asked_time_s = 0.0
+        self.themes: dict[str, Theme] = {}  # leitmotifs stated so far, by name
 
     def plan(self, index: int, segment: Segment | None = None) -> tuple[ComposeRequest, Plan, Key, float]:
         """The request of segment ``index`` (the timeline's, or ``segment``), its plan, and the key and tempo
@@ -120,15 +125,30 @@ class SoundtrackWriter:
                           epoch=plan.labels.get("epoch"),
                           mood=None if request.valence is not None else plan.labels.get("mood"))
         closing = next_key if next_key is not None and next_key != key else None
+        theme = self.themes.get(segment.theme) if segment.theme else None
         if self.score is None:
             made = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing)
             self.score = made.score.replace(metadata=Metadata(title="Soundtrack", composer="Cadenza",
                                                               source="cadenza soundtrack"))
             start_ticks, originality = 0, made.report["originality"]
+        elif theme is not None and bars > HEAD_BARS:  # a return: the theme's head, then its development
+            start_ticks = self.score.length_ticks
+            velocity = mood_shape(*plan.valence_arousal).velocity if plan.valence_arousal else None
+            self._append(head_of(theme, key, velocity, self._ranges()), key, tempo)
+            self.key, self.tempo_bpm = key, tempo
+            originality = self._continue(replace(request, bars=bars - HEAD_BARS), bars - HEAD_BARS, key, tempo,
+                                         closing, progress)
+            self.themes[theme.name] = replace(theme, returns=theme.returns + 1)
         else:
             start_ticks = self.score.length_ticks
             originality = self._continue(request, bars, key, tempo, closing, progress)
+        if segment.theme and segment.theme not in self.themes:  # the first statement: keep it
+            first = int(np.searchsorted(self.score.bar_starts(), start_ticks, side="left"))
+            self.themes[segment.theme] = keep_theme(segment.theme, self.score, first, key,
+                                                    self.bars_dropped + first + 1)
         cue = self._cue(index, segment, plan, key, tempo, start_ticks, bars, started, originality)
+        cue.theme = segment.theme
+        cue.theme_return = theme is not None and bars > HEAD_BARS
         self.key, self.tempo_bpm = key, tempo
         self.cues.append(cue)
         if self.keep_cues is not None:
@@ -136,6 +156,33 @@ class SoundtrackWriter:
         if segment.duration_s is not None:
             self.asked_time_s += segment.duration_s
         return cue
+
+    def _ranges(self) -> list[tuple[int, int]]:
+        """Each part's range so far (a returning theme is moved by octaves into it)."""
+        assert self.score is not None
+        out = []
+        for part in range(len(self.score.parts)):
+            pitches = self.score.notes[self.score.notes["part"] == part]["pitch"]
+            out.append((int(pitches.min()), int(pitches.max())) if len(pitches) else (0, 127))
+        return out
+
+    def _append(self, section: Score, key: Key, tempo: float) -> None:
+        """Add ``section`` (from its tick 0) at the end, in ``key`` and ``tempo`` from its first bar."""
+        assert self.score is not None
+        offset = self.score.length_ticks
+        notes = section.notes.copy()
+        notes["onset_ticks"] += offset
+        keys = list(self.score.key_signatures)
+        if key != self.key:
+            keys.append(KeySignature(offset, key.sharps, key.mode))
+        tempos = list(self.score.tempos)
+        if tempo != self.tempo_bpm:
+            tempos.append(Tempo(offset, tempo))
+        self.score = Score.build(
+            parts=self.score.parts, notes=np.concatenate([self.score.notes, notes]).astype(NOTE_DTYPE),
+            time_signatures=self.score.time_signatures, key_signatures=keys, tempos=tempos,
+            metadata=self.score.metadata, pickup_ticks=self.score.pickup_ticks,
+            length_ticks=offset + section.length_ticks)
 
     def trim(self) -> None:
         """Let go of all but the last ``keep_bars`` bars (a stream's memory stays bounded)."""
