@@ -528,14 +528,9 @@ def _tidy(on: np.ndarray, off: np.ndarray, pitch: np.ndarray, velocity: np.ndarr
 # ------------------------------------------------------------------ the reader
 def read_audio(path: Path, limits: ReadLimits, source: str = "") -> tuple[Score, list[str]]:
     """Transcribe an audio file into a Score; the warnings say that tempo, meter and notes are estimates."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not an audio file")
+    from cadenza.score.read import file_size
+
+    size = file_size(path, "an audio file")
     if size == 0:
         raise InputError(f"{path.name} is empty (0 bytes)")
     if size > limits.max_audio_mb * 2**20:

@@ -101,7 +101,8 @@ def resolve_reference(ref: str) -> tuple[Path, str | None]:
     return readable[0], tune
 
 
-def _load_bytes(path: Path, limits: ReadLimits) -> bytes:
+def file_size(path: Path, what: str = "a score file") -> int:
+    """The size of the file a user named, or a one-line error: missing, unreadable, or a folder."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -109,7 +110,12 @@ def _load_bytes(path: Path, limits: ReadLimits) -> bytes:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     if path.is_dir():
-        raise InputError(f"{path} is a folder, not a score file")
+        raise InputError(f"{path} is a folder, not {what}")
+    return size
+
+
+def _load_bytes(path: Path, limits: ReadLimits) -> bytes:
+    size = file_size(path)
     if size > limits.max_file_bytes:
         raise over_limit("file size in MB", size / 2**20, "max_file_mb", limits)
     if size == 0:
