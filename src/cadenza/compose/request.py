@@ -266,11 +266,6 @@ def resolve(request: ComposeRequest) -> Plan:
         labels["key"], labels["mode"] = key.name, key.mode
         request = replace(request, tempo_bpm=tempo)
         labels["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(tempo)
-    if key is None:  # a piece is in a key: a common one, picked by the seed, unless the request names one
-        key = parse_key(f"{COMMON_TONICS['major'][request.seed % len(COMMON_TONICS['major'])]} major")
-        labels["key"], labels["mode"] = key.name, key.mode
-        implied.add("key")
-        notes.append(f"no key asked for -> {key.name} (give --key to choose)")
     tempo_bpm = request.tempo_bpm if request.tempo_bpm is not None else 100.0 if request.duration_s else None
     if request.duration_s and meter is None:  # the bar count was planned in 4/4
         meter = (4, 4)
