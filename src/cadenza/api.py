@@ -237,23 +237,40 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     return _write_outputs(made.score, made.report, path, formats or [])
 
 
-def soundtrack(timeline: Any, out: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
+def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
                model: str | os.PathLike[str] | None = None, ensemble: str | None = None, seed: int | None = None,
-               progress: Any = None) -> dict[str, Any]:
+               progress: Any = None, story: Any = None, profile: Any = None) -> dict[str, Any]:
     """A soundtrack that follows ``timeline`` (a :class:`cadenza.soundtrack.Timeline`, a shorthand like
     ``"calm:90s,tense:60s"`` or a TOML/JSON file). With ``out`` (a folder) the MIDI, the renders in
-    ``formats`` and the cue sheet (``cues.json``) are written there; the report (with the Score under
-    ``"score"`` when nothing is written) is returned."""
+    ``formats`` and the cue sheet (``cues.json``, with the themes used) are written there; the report (with
+    the Score under ``"score"`` when nothing is written) is returned.
+
+    Or, instead of a timeline, a life ``story`` (a file or :class:`cadenza.soundtrack.story.Story`) and
+    optionally a listener ``profile``: a suite, one movement per event (see :mod:`cadenza.soundtrack.story`);
+    the report gains a ``story`` section, each cue its event, and ``out/movements/NN-title.mid`` each
+    movement on its own."""
     import json
     import time
     from dataclasses import replace
 
-    from cadenza.errors import OutputError
+    from cadenza.errors import OutputError, UsageError
     from cadenza.score.write import atomic_write_bytes
     from cadenza.soundtrack import Timeline, timeline_from, write_soundtrack
     from cadenza.soundtrack.engine import soundtrack_report
 
-    plan = timeline if isinstance(timeline, Timeline) else timeline_from(str(timeline))
+    reading = None
+    if story is not None:
+        from cadenza.soundtrack.story import story_timeline
+
+        if timeline is not None:
+            raise UsageError("give a timeline or a story, not both")
+        plan, reading = story_timeline(story, profile, ensemble=ensemble)
+    elif timeline is None:
+        raise UsageError("give a timeline (or a story)")
+    elif profile is not None:
+        raise UsageError("a listener profile goes with a story (--story)")
+    else:
+        plan = timeline if isinstance(timeline, Timeline) else timeline_from(str(timeline))
     if ensemble is not None:
         plan = replace(plan, ensemble=ensemble)
     if seed is not None:
@@ -267,11 +284,21 @@ def soundtrack(timeline: Any, out: str | os.PathLike[str] | None = None, formats
     start = time.perf_counter()
     score, cues = write_soundtrack(plan, Path(model) if model else None, progress)
     report = soundtrack_report(plan, score, cues, time.perf_counter() - start)
+    themes: dict[str, list[int]] = {}  # each theme used, and the cues (by index) that carry it
+    for index, segment in enumerate(plan.segments):
+        if segment.theme:
+            themes.setdefault(segment.theme, []).append(index)
+    report.setdefault("themes", themes)
+    if reading is not None:
+        report = reading.annotate(report)
     if folder is None:
         return {**report, "score": score}
+    if reading is not None:
+        reading.write_movements(score, report, folder)
     report = _write_outputs(score, report, folder / "soundtrack.mid", formats or [])
     cue_sheet = folder / "cues.json"
-    atomic_write_bytes(cue_sheet, (json.dumps({"cues": report["cues"], "timeline": report["timeline"]},
-                                              ensure_ascii=False, indent=2, default=str) + "\n").encode())
+    sheet = {"cues": report["cues"], "timeline": report["timeline"], "themes": report["themes"],
+             **({"story": report["story"]} if "story" in report else {})}
+    atomic_write_bytes(cue_sheet, (json.dumps(sheet, ensure_ascii=False, indent=2, default=str) + "\n").encode())
     report["files"]["cue_sheet"] = str(cue_sheet)
     return report

@@ -20,11 +20,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write continuous music that follows a timeline: segments with a length and a mood (or "
         "valence/arousal, key, tempo, density, epoch, words). Each change lands on a phrase boundary, with "
         "the new key prepared in the bar before; every segment is checked for copying as it is written and "
-        "listened to for the cue sheet (cues.json: start times, requested vs heard labels, originality).",
-        epilog='Example: cadenza soundtrack --timeline "calm:60s,tense:60s,joyful:60s" --out st --render wav')
+        "listened to for the cue sheet (cues.json: start times, requested vs heard labels, themes, originality). "
+        "With --story, a life story (dated events, each a mood or a sentence) becomes a suite, one movement per "
+        "event sharing themes, shaped by a listener --profile.",
+        epilog='Examples: cadenza soundtrack --timeline "calm:60s,tense:60s,joyful:60s" --out st --render wav; '
+        'cadenza soundtrack --story story.toml --profile me.toml --out suite')
     p.add_argument("timeline_file", nargs="?", metavar="TIMELINE", help="a TOML or JSON timeline file")
     p.add_argument("--timeline", help='shorthand: "calm:90s,tense:60s,triumphant:2m" (WORDS:LENGTH, ...)')
     p.add_argument("--out", default="soundtrack", help="output folder (default: ./soundtrack)")
+    suite = p.add_argument_group("a life story as a suite (--story)")
+    suite.add_argument("--story", metavar="FILE",
+                       help="a TOML or JSON story: a title and dated [[events]], each with a mood or a sentence "
+                       "(text) and optionally a theme; one movement per event, in date order, also written alone "
+                       "to OUT/movements/NN-title.mid")
+    suite.add_argument("--profile", metavar="FILE",
+                       help="a TOML or JSON listener profile: [likes] and [dislikes] with ensembles, epochs, "
+                       "composers and tempo (slow, medium, fast or [low, high] bpm)")
     p.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: the timeline's, else piano)")
     p.add_argument("--seed", type=int, help="the same seed and timeline give the same soundtrack")
     p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, …")
@@ -45,13 +56,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.stream:
+        if args.story or args.profile:
+            raise UsageError("--stream follows controls on stdin, not a story: give one or the other")
         return run_stream_cli(args)
-    if bool(args.timeline_file) == bool(args.timeline):
-        raise UsageError("give a timeline file or --timeline \"calm:60s,tense:60s\" (one of them)")
+    if args.profile and not args.story:
+        raise UsageError("--profile goes with --story (a profile shapes a story's suite)")
+    given = [bool(args.timeline_file), bool(args.timeline), bool(args.story)]
+    if sum(given) != 1:
+        raise UsageError("give a timeline file, --timeline \"calm:60s,tense:60s\" or --story FILE (one of them)")
     formats = _formats(args.render)
     result: dict[str, Any] = api.soundtrack(args.timeline or args.timeline_file, Path(args.out), formats,
                                             model=args.model, ensemble=args.ensemble, seed=args.seed,
-                                            progress=None if args.json else ProgressBar("writing (segments)"))
+                                            progress=None if args.json else ProgressBar(
+                                                "writing (movements)" if args.story else "writing (segments)"),
+                                            story=args.story, profile=args.profile)
     if args.json:
         emit_json(result)
         return 0
@@ -64,12 +82,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {cue['start_s']:7.1f} s  bar {cue['start_bar']:>4}  {cue['name']:<16} {cue['key']}, "
               f"{cue['tempo_bpm']:.0f} bpm; hears {heard.get('mood')}"
               + (f" (asked {mood})" if mood and mood != heard.get("mood") else ""))
+    if "story" in result:
+        _print_story(result)
     for fmt, path in result["files"].items():
         if fmt != "piece":
             print(f"  {fmt}: {path}")
     for fmt, problem in result.get("render_errors", {}).items():
         print(f"  {fmt} not written: {problem}")
     return 0
+
+
+def _print_story(result: dict[str, Any]) -> None:
+    story = result["story"]
+    profile = story["profile"]
+    print(f"{story['title']}: {len(story['events'])} movements")
+    for name in ("ensemble", "epoch", "composer"):
+        if profile[name]["value"]:
+            print(f"  {name} {profile[name]['value']}: {profile[name]['why']}")
+    if profile["tempo_range"]["bpm"]:
+        print(f"  tempo {profile['tempo_range']['why']}")
+    for note in story["notes"]:
+        print(f"  {note}")
+    for event in story["events"]:
+        theme = f" [{event['theme']}]" if event["theme"] else ""
+        print(f"  {event['date']:<10} {event['title']}{theme} -> {event['movement'].get('file', '')}")
+        for line in event["reading"]:
+            print(f"      {line}")
 
 
 def _max_seconds(text: str | None) -> float | None:

@@ -36,7 +36,8 @@ Progress = Callable[[int, int], None]
 def segment_request(segment: Segment, timeline: Timeline, seed: int) -> ComposeRequest:
     return ComposeRequest(mood=segment.mood, valence=segment.valence, arousal=segment.arousal, key=segment.key,
                           tempo_bpm=segment.tempo_bpm, density=segment.density, epoch=segment.epoch,
-                          prompt=segment.prompt, ensemble=timeline.ensemble, meter=timeline.meter, seed=seed)
+                          prompt=segment.prompt, ensemble=timeline.ensemble, meter=timeline.meter, seed=seed,
+                          composer=segment.composer)
 
 
 def related_key(current: Key | None, wanted: Key) -> Key:
@@ -224,7 +225,7 @@ class SoundtrackWriter:
         section = slice_ticks(self.score, start_ticks, self.score.length_ticks)
         heard = listen_blind(section)
         asked = {k: v for k, v in plan.labels.items() if k in ("mood", "density", "epoch", "key", "mode",
-                                                                 "tempo_class")}
+                                                                 "tempo_class", "composer")}
         asked.update({"key": key.name, "mode": key.mode})
         start_s = self.seconds_dropped + float(self.score.seconds_at(start_ticks))
         end_s = self.seconds_dropped + float(self.score.seconds_at(self.score.length_ticks))

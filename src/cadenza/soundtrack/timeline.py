@@ -7,7 +7,8 @@ Three ways to write one:
   ensembles all work;
 - a TOML or JSON file with a ``segments`` list; each segment has ``duration`` (seconds or "90s") or
   ``bars``, and any of ``mood``, ``valence``/``arousal``, ``key``, ``tempo``, ``density``, ``epoch``,
-  ``prompt`` (words), ``name``, ``theme``; top-level ``ensemble``, ``meter`` and ``seed`` apply to all;
+  ``prompt`` (words), ``name``, ``theme``, ``composer`` (a label, as ``compose --composer`` takes it);
+  top-level ``ensemble``, ``meter`` and ``seed`` apply to all;
 - in Python, a list of :class:`Segment`.
 """
 
@@ -25,7 +26,7 @@ from cadenza.errors import InputError, UsageError
 
 MAX_SEGMENTS = 10_000
 SEGMENT_FIELDS = ("mood", "valence", "arousal", "key", "tempo", "density", "epoch", "prompt", "name", "theme",
-                  "duration", "bars")
+                  "duration", "bars", "composer")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Segment:
     prompt: str | None = None  # words read like compose --prompt (a mood word outside the four, a tempo word…)
     name: str = ""
     theme: str | None = None
+    composer: str | None = None  # a composer label, as compose --composer takes it
 
     def __post_init__(self) -> None:
         if (self.duration_s is None) == (self.bars is None):
@@ -102,7 +104,8 @@ def _segment(raw: dict[str, Any], i: int) -> Segment:
     unknown = sorted(set(raw) - set(SEGMENT_FIELDS))
     if unknown:
         raise InputError(f"segment {i + 1}: unknown field {unknown[0]!r} (known: {', '.join(SEGMENT_FIELDS)})")
-    values: dict[str, Any] = {k: raw[k] for k in ("mood", "key", "density", "epoch", "prompt", "theme") if k in raw}
+    values: dict[str, Any] = {k: raw[k] for k in ("mood", "key", "density", "epoch", "prompt", "theme", "composer")
+                              if k in raw}
     for name in ("valence", "arousal"):
         if name in raw:
             values[name] = float(raw[name])
