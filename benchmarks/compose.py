@@ -31,13 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=1, help="best of K by listening (default 1)")
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (default 1: off)")
     parser.add_argument("--bars", type=int, default=8, help="bars per piece in the control grid (default 8)")
-    parser.add_argument("--axes", default=",".join(AXES), help=f"comma-separated, of {','.join(AXES)}")
+    parser.add_argument("--axes", default=",".join(AXES),
+                        help=f"comma-separated, of {','.join(AXES)}; none: only the speed figures")
     parser.add_argument("--corpus", default="default", help="corpus whose test split gives the real works")
     parser.add_argument("--checkpoint", help="model folder (default: the shipped default model)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    axes = tuple(a.strip() for a in args.axes.split(",") if a.strip())
+    axes = tuple(a.strip() for a in args.axes.split(",") if a.strip() and a.strip() != "none")  # none: speed only
     unknown = [a for a in axes if a not in AXES]
     if unknown:
         parser.error(f"unknown axis {unknown[0]!r}")
