@@ -200,6 +200,10 @@ class SoundtrackWriter:
         assert self.score is not None
         have = self.score.bar_count
         window = slice_bars(self.score, max(0, have - CONTEXT_BARS), have)
+        if window.note_count == 0:  # nothing sounds in the last bars: the segment starts afresh
+            made_anew = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing)
+            self._append(made_anew.score, key, tempo)
+            return dict(made_anew.report["originality"])
         made = continue_piece(window, request, bars=bars, checkpoint=self.checkpoint, progress=progress,
                               key_change=key if key != self.key else None,
                               tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing)
