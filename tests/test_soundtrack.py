@@ -161,3 +161,29 @@ def _key_of(name: str) -> tuple[int, str]:
 
     key = parse_key(name)
     return key.tonic_pc, key.mode
+
+
+def test_the_repeat_guard_finds_a_passage_written_twice() -> None:
+    import numpy as np
+
+    from cadenza.score import read_score
+    from cadenza.score.ops import slice_bars
+    from cadenza.soundtrack.engine import RepeatGuard, repetition
+
+    chorale = read_score("music21:bach/bwv66.6")
+    passage = slice_bars(chorale, 1, 6)  # five whole bars
+    twice = passage.replace(notes=np.concatenate([passage.notes, _shifted(passage.notes, passage.length_ticks)]),
+                            length_ticks=2 * passage.length_ticks)
+    guard = RepeatGuard()
+    guard.remember(passage, 0)
+    found = guard.check_for(passage.length_ticks)(twice)
+    assert found is not None and found[0] == passage.length_ticks  # from the first bar of the copy
+    fresh = RepeatGuard().check_for(passage.length_ticks)(passage)  # nothing new, nothing repeated
+    assert fresh is None
+    assert repetition(twice)["longest_repeated_bars"] == 5 and repetition(passage)["repeated_window_share"] == 0
+
+
+def _shifted(notes, ticks: int):  # noqa: ANN001, ANN202
+    out = notes.copy()
+    out["onset_ticks"] += ticks
+    return out

@@ -27,7 +27,7 @@ from cadenza.compose.constraints import (
     tempo_step,
 )
 from cadenza.compose.ensembles import Voice
-from cadenza.compose.guard import Guarded, guard_index, guarded_sample, load_guard, originality_report
+from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices_of
 from cadenza.compose.mood import articulate, mood_shape
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
@@ -201,7 +201,8 @@ class _Best:
 
 def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, voices: tuple[Voice, ...],
              finish: Callable[[np.ndarray, int], Score], progress: Progress | None,
-             reference: Reference | None, tonic_pc: int | None, index: Any, new_from_ticks: int = 0) -> _Best:
+             reference: Reference | None, tonic_pc: int | None, index: Any, new_from_ticks: int = 0,
+             checks: tuple[Check, ...] = ()) -> _Best:
     """Sample ``request.candidates`` pieces (seeds ``request.seed``, +1, …), each kept clear of copies by the
     originality guard (``index``; see :mod:`cadenza.compose.guard`), and keep the one whose measured labels
     match ``plan.labels`` best (ties: the more probable under the model). ``finish`` turns a sampled
@@ -224,7 +225,7 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
             return finish(steps, candidate_seed)
 
         guarded = guarded_sample(sample, decode_candidate, prompt, seed, index, new_from_ticks,
-                                 request.max_shared_notes)
+                                 request.max_shared_notes, checks)
         sample_s = time.perf_counter() - start
         score = guarded.score
         heard = listen_blind(score)
@@ -246,7 +247,8 @@ def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str,
 
 
 def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progress: Progress | None = None,
-            reference: Reference | None = None, closing_key: Key | None = None) -> Composition:
+            reference: Reference | None = None, closing_key: Key | None = None,
+            checks: tuple[Check, ...] = ()) -> Composition:
     """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard;
     with a ``reference``, what the request leaves open is taken from it and its motifs bias the sampling."""
     plan = resolve(request)
@@ -268,7 +270,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
 
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
-                    plan.key.tonic_pc if plan.key else None, load_guard(index_path))
+                    plan.key.tonic_pc if plan.key else None, load_guard(index_path), checks=checks)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
@@ -311,7 +313,7 @@ def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
-                   closing_key: Key | None = None) -> Composition:
+                   closing_key: Key | None = None, checks: tuple[Check, ...] = ()) -> Composition:
     """The primer followed by ``bars`` new bars in its parts, meter and key (request labels, then a
     ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`.
 
@@ -369,7 +371,8 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     tonic = key_change.name if key_change is not None else heard_primer.get("key")
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, continued, request, voices, finish, progress, reference,
-                    TONICS.index(tonic.split()[0]) if tonic else None, load_guard(index_path), primer.length_ticks)
+                    TONICS.index(tonic.split()[0]) if tonic else None, load_guard(index_path), primer.length_ticks,
+                    checks)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,

@@ -66,26 +66,41 @@ class Guarded:
     violations: list[dict[str, Any]]
 
 
+Check = Callable[[Score], "tuple[int, dict[str, Any]] | None"]  # (onset tick where it begins, what) or None
+
+
+def copy_check(index: Any, new_from_ticks: int = 0, threshold_notes: int | None = None) -> Check:
+    """The originality check of the new material: where a copy of a training work begins."""
+    def check(score: Score) -> tuple[int, dict[str, Any]] | None:
+        found = index.first_violation(new_material(score, new_from_ticks), threshold_notes)
+        if found is None:
+            return None
+        return found.onset_ticks, {"work_id": found.work_id, "notes": found.notes, "part": found.part,
+                                   "voice": found.voice}
+    return check
+
+
 def guarded_sample(sample: Callable[[np.ndarray, int], np.ndarray], finish: Callable[[np.ndarray], Score],
                    prompt: np.ndarray, seed: int, index: Any, new_from_ticks: int = 0,
-                   threshold_notes: int | None = None) -> Guarded:
+                   threshold_notes: int | None = None, checks: tuple[Check, ...] = ()) -> Guarded:
     """Sample (``sample(prompt, seed)``), decode (``finish``), and while the new material copies a training
-    work beyond the threshold (the index's calibrated one, or ``threshold_notes``), resample from the bar
-    where the copy began."""
+    work beyond the threshold (the index's calibrated one, or ``threshold_notes``), or fails one of
+    ``checks`` (e.g. a soundtrack's: no exact repeat of an earlier passage), resample from the bar where
+    the problem began."""
     steps = sample(prompt, seed)
     score = finish(steps)
     violations: list[dict[str, Any]] = []
-    if index is None:
+    every = ((copy_check(index, new_from_ticks, threshold_notes),) if index is not None else ()) + tuple(checks)
+    if not every:
         return Guarded(steps, score, 0, violations)
     for attempt in range(1, MAX_RESAMPLES + 1):
-        found = index.first_violation(new_material(score, new_from_ticks), threshold_notes)
+        found = next((hit for hit in (check(score) for check in every) if hit is not None), None)
         if found is None:
             return Guarded(steps, score, attempt - 1, violations)
-        cut = restart_step(steps, score, found.onset_ticks, len(prompt))
-        violations.append({"work_id": found.work_id, "notes": found.notes, "part": found.part,
-                           "voice": found.voice, "bar": score.locate(found.onset_ticks)[0] + 1})
-        log.info("copy of %s (%d notes) in part %d: resampling from step %d", found.work_id, found.notes,
-                 found.part + 1, cut)
+        onset, what = found
+        cut = restart_step(steps, score, onset, len(prompt))
+        violations.append({**what, "bar": score.locate(onset)[0] + 1})
+        log.info("%s: resampling from step %d", what, cut)
         steps = sample(steps[:cut], seed + RESEED * attempt)
         score = finish(steps)
     return Guarded(steps, score, MAX_RESAMPLES, violations)
@@ -102,7 +117,9 @@ def originality_report(index_path: Path | None, score: Score, guarded: Guarded, 
     report = check_score(new_material(score, new_from_ticks), index_path, threshold_notes)
     out = {"checked": True, "verdict": report["verdict"], "threshold_notes": report["threshold_notes"],
            "longest": report["longest"], "ngram_share": report["ngram_share"], "texture": report["texture"],
-           "resamplings": guarded.resamples, "copies_resampled": guarded.violations,
+           "resamplings": guarded.resamples,
+           "copies_resampled": [v for v in guarded.violations if "work_id" in v],
+           "repeats_resampled": [v for v in guarded.violations if "work_id" not in v],
            "against": report["against"], "check_s": report["timing"]["check_s"]}
     if primer is not None:
         from cadenza.compose.like import longest_shared_run

@@ -29,6 +29,7 @@ from cadenza.soundtrack.themes import HEAD_BARS, Theme, head_of, keep_theme
 from cadenza.soundtrack.timeline import Segment, Timeline
 
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
+WINDOW_BARS = 4  # no passage this long is written twice exactly (a planned return is varied)
 PHRASE_BARS = 2  # segments are whole phrases: every change lands on a phrase boundary
 Progress = Callable[[int, int], None]
 
@@ -99,6 +100,7 @@ class SoundtrackWriter:
         self.cues: list[Cue] = []
         self.asked_time_s = 0.0
         self.themes: dict[str, Theme] = {}  # leitmotifs stated so far, by name
+        self.repeats = RepeatGuard()
 
     def plan(self, index: int, segment: Segment | None = None) -> tuple[ComposeRequest, Plan, Key, float]:
         """The request of segment ``index`` (the timeline's, or ``segment``), its plan, and the key and tempo
@@ -128,7 +130,8 @@ class SoundtrackWriter:
         closing = next_key if next_key is not None and next_key != key else None
         theme = self.themes.get(segment.theme) if segment.theme else None
         if self.score is None:
-            made = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing)
+            made = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing,
+                           checks=(self.repeats.check_for(0),))
             self.score = made.score.replace(metadata=Metadata(title="Soundtrack", composer="Cadenza",
                                                               source="cadenza soundtrack"))
             start_ticks, originality = 0, made.report["originality"]
@@ -147,6 +150,7 @@ class SoundtrackWriter:
             first = int(np.searchsorted(self.score.bar_starts(), start_ticks, side="left"))
             self.themes[segment.theme] = keep_theme(segment.theme, self.score, first, key,
                                                     self.bars_dropped + first + 1)
+        self.repeats.remember(self.score, start_ticks)
         cue = self._cue(index, segment, plan, key, tempo, start_ticks, bars, started, originality)
         cue.theme = segment.theme
         cue.theme_return = theme is not None and bars > HEAD_BARS
@@ -201,12 +205,14 @@ class SoundtrackWriter:
         have = self.score.bar_count
         window = slice_bars(self.score, max(0, have - CONTEXT_BARS), have)
         if window.note_count == 0:  # nothing sounds in the last bars: the segment starts afresh
-            made_anew = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing)
+            made_anew = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing,
+                                checks=(self.repeats.check_for(0),))
             self._append(made_anew.score, key, tempo)
             return dict(made_anew.report["originality"])
         made = continue_piece(window, request, bars=bars, checkpoint=self.checkpoint, progress=progress,
                               key_change=key if key != self.key else None,
-                              tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing)
+                              tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing,
+                              checks=(self.repeats.check_for(window.length_ticks),))
         offset = self.score.length_ticks - window.length_ticks
         new = made.score.notes[made.score.notes["onset_ticks"] >= window.length_ticks].copy()
         new["onset_ticks"] += offset
@@ -262,9 +268,9 @@ def write_soundtrack(timeline: Timeline, checkpoint: str | Path | None = None,
     return writer.score, writer.cues
 
 
-def repetition(score: Score, window_bars: int = 4) -> dict[str, Any]:
-    """Exact repetition: the longest run of bars that occurs twice (as the same notes, relative to the bar),
-    and the share of ``window_bars``-bar windows that repeat an earlier one."""
+def bar_keys(score: Score) -> list[int]:
+    """One hash per bar of what starts in it (onsets relative to the bar, pitches, lengths, parts) and its
+    length: equal hashes are bars written exactly alike."""
     starts = score.bar_starts()
     ends = np.append(starts[1:], score.length_ticks)
     notes = score.notes
@@ -275,6 +281,47 @@ def repetition(score: Score, window_bars: int = 4) -> dict[str, Any]:
         keys.append(hash((int(e - s), tuple(zip((mine["onset_ticks"] - s).tolist(), mine["pitch"].tolist(),
                                                 mine["duration_ticks"].tolist(), mine["part"].tolist(),
                                                 strict=True)))))
+    return keys
+
+
+class RepeatGuard:
+    """Every :data:`WINDOW_BARS`-bar window written so far (as hashes), so that a new passage that repeats
+    one exactly is resampled (the composer's guard runs :meth:`check_for`'s check on each candidate)."""
+
+    def __init__(self, window_bars: int = WINDOW_BARS) -> None:
+        self.window_bars = window_bars
+        self.seen: set[int] = set()
+
+    def _windows(self, keys: list[int]) -> list[int]:
+        w = self.window_bars
+        return [hash(tuple(keys[i:i + w])) for i in range(len(keys) - w + 1)]
+
+    def check_for(self, new_from_ticks: int) -> Any:
+        """A check of a candidate (the context bars, then new ones from ``new_from_ticks``): where the first
+        window ending in new bars repeats one seen before (or earlier in the candidate) begins."""
+        def check(score: Score) -> tuple[int, dict[str, Any]] | None:
+            starts = score.bar_starts()
+            first_new = int(np.searchsorted(starts, new_from_ticks, side="left"))
+            local: set[int] = set()
+            for i, window in enumerate(self._windows(bar_keys(score))):
+                if i + self.window_bars - 1 >= first_new and (window in self.seen or window in local):
+                    return int(starts[max(i, first_new)]), {"repeat_of_bars": self.window_bars}
+                local.add(window)
+            return None
+        return check
+
+    def remember(self, score: Score, from_ticks: int) -> None:
+        """Add the windows of ``score`` that end at or after ``from_ticks``."""
+        first = int(np.searchsorted(score.bar_starts(), from_ticks, side="left"))
+        keys = bar_keys(score)
+        start = max(first - self.window_bars + 1, 0)
+        self.seen.update(self._windows(keys[start:]))
+
+
+def repetition(score: Score, window_bars: int = WINDOW_BARS) -> dict[str, Any]:
+    """Exact repetition: the longest run of bars that occurs twice (as the same notes, relative to the bar),
+    and the share of ``window_bars``-bar windows that repeat an earlier one."""
+    keys = bar_keys(score)
     seen: set[tuple[int, ...]] = set()
     repeated = 0
     windows = max(len(keys) - window_bars + 1, 0)
