@@ -35,7 +35,7 @@ def test_a_memorised_chorale_is_resampled_from_the_bar_where_the_copy_began(chor
     prompt = copy[:header]
     calls: list[int] = []
 
-    def sample(prefix: np.ndarray, seed: int) -> np.ndarray:
+    def sample(prefix: np.ndarray, seed: int, attempt: int = 0) -> np.ndarray:
         calls.append(len(prefix))
         if len(calls) == 1:
             return copy  # the first attempt reproduces the training work note for note

@@ -40,6 +40,7 @@ from cadenza.tokens.labels import label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
 F = {name: i for i, name in enumerate(FIELDS)}
+RETRY_HEAT = 0.1  # a resampling (after a copy or a repeat) runs this much hotter per attempt
 ADHERENCE_LABELS = ("key", "mode", "meter", "ensemble", "density", "mood", "epoch", "tempo_class", "form", "composer")
 Progress = Callable[[int, int], None]
 
@@ -213,9 +214,11 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
         seed = request.seed + k
         first_notes: list[float] = []
 
-        def sample(prefix: np.ndarray, sample_seed: int, first_notes: list[float] = first_notes) -> np.ndarray:
+        def sample(prefix: np.ndarray, sample_seed: int, attempt: int = 0,
+                   first_notes: list[float] = first_notes) -> np.ndarray:
             style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
-            steps, first_note_s = _sample_one(model, prefix, plan, request, sample_seed, voices, progress, style)
+            hotter = replace(request, temperature=min(request.temperature * (1 + RETRY_HEAT * attempt), 3.0))
+            steps, first_note_s = _sample_one(model, prefix, plan, hotter, sample_seed, voices, progress, style)
             if first_note_s is not None and not first_notes:
                 first_notes.append(first_note_s)
             return steps

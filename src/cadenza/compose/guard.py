@@ -80,14 +80,15 @@ def copy_check(index: Any, new_from_ticks: int = 0, threshold_notes: int | None 
     return check
 
 
-def guarded_sample(sample: Callable[[np.ndarray, int], np.ndarray], finish: Callable[[np.ndarray], Score],
+def guarded_sample(sample: Callable[[np.ndarray, int, int], np.ndarray], finish: Callable[[np.ndarray], Score],
                    prompt: np.ndarray, seed: int, index: Any, new_from_ticks: int = 0,
                    threshold_notes: int | None = None, checks: tuple[Check, ...] = ()) -> Guarded:
-    """Sample (``sample(prompt, seed)``), decode (``finish``), and while the new material copies a training
+    """Sample (``sample(prompt, seed, attempt)``: attempt 0, then 1, 2… for resamplings, which may run a
+    little hotter to leave a rut), decode (``finish``), and while the new material copies a training
     work beyond the threshold (the index's calibrated one, or ``threshold_notes``), or fails one of
     ``checks`` (e.g. a soundtrack's: no exact repeat of an earlier passage), resample from the bar where
     the problem began."""
-    steps = sample(prompt, seed)
+    steps = sample(prompt, seed, 0)
     score = finish(steps)
     violations: list[dict[str, Any]] = []
     every = ((copy_check(index, new_from_ticks, threshold_notes),) if index is not None else ()) + tuple(checks)
@@ -101,7 +102,7 @@ def guarded_sample(sample: Callable[[np.ndarray, int], np.ndarray], finish: Call
         cut = restart_step(steps, score, onset, len(prompt))
         violations.append({**what, "bar": score.locate(onset)[0] + 1})
         log.info("%s: resampling from step %d", what, cut)
-        steps = sample(steps[:cut], seed + RESEED * attempt)
+        steps = sample(steps[:cut], seed + RESEED * attempt, attempt)
         score = finish(steps)
     return Guarded(steps, score, MAX_RESAMPLES, violations)
 

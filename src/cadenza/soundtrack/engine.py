@@ -30,6 +30,7 @@ from cadenza.soundtrack.timeline import Segment, Timeline
 
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
 WINDOW_BARS = 4  # no passage this long is written twice exactly (a planned return is varied)
+CHUNK_BARS = 8  # a long segment is written this many bars at a time
 PHRASE_BARS = 2  # segments are whole phrases: every change lands on a phrase boundary
 Progress = Callable[[int, int], None]
 
@@ -130,11 +131,16 @@ class SoundtrackWriter:
         closing = next_key if next_key is not None and next_key != key else None
         theme = self.themes.get(segment.theme) if segment.theme else None
         if self.score is None:
-            made = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing,
-                           checks=(self.repeats.check_for(0),))
+            opening = min(bars, CHUNK_BARS)
+            made = compose(replace(request, bars=opening), checkpoint=self.checkpoint, progress=progress,
+                           closing_key=closing if opening == bars else None, checks=(self.repeats.check_for(0),))
             self.score = made.score.replace(metadata=Metadata(title="Soundtrack", composer="Cadenza",
                                                               source="cadenza soundtrack"))
+            self.key, self.tempo_bpm = key, tempo
             start_ticks, originality = 0, made.report["originality"]
+            if bars > opening:
+                originality = merge_reports([originality, self._continue(request, bars - opening, key, tempo,
+                                                                         closing, progress)])
         elif theme is not None and bars > HEAD_BARS:  # a return: the theme's head, then its development
             start_ticks = self.score.length_ticks
             velocity = mood_shape(*plan.valence_arousal).velocity if plan.valence_arousal else None
@@ -200,7 +206,23 @@ class SoundtrackWriter:
 
     def _continue(self, request: ComposeRequest, bars: int, key: Key, tempo: float, closing: Key | None,
                   progress: Progress | None) -> dict[str, Any]:
-        """Continue the last bars with the new segment and append its bars; returns the guard's report."""
+        """Continue the music with the segment's ``bars``, a phrase chunk at a time (so a copy or a repeat
+        found by the guard costs a few bars to resample, not the whole segment); returns the guard's
+        report, merged over the chunks."""
+        reports = []
+        done = 0
+        while done < bars:
+            count = min(CHUNK_BARS, bars - done)
+            last = done + count >= bars
+            reports.append(self._continue_chunk(replace(request, bars=count), count, key, tempo,
+                                                closing if last else None, progress))
+            self.key, self.tempo_bpm = key, tempo  # the change, if any, came with the first chunk
+            done += count
+        return merge_reports(reports)
+
+    def _continue_chunk(self, request: ComposeRequest, bars: int, key: Key, tempo: float, closing: Key | None,
+                        progress: Progress | None) -> dict[str, Any]:
+        """Continue the last bars by ``bars`` bars of the segment and append them; the guard's report."""
         assert self.score is not None
         have = self.score.bar_count
         window = slice_bars(self.score, max(0, have - CONTEXT_BARS), have)
@@ -245,6 +267,25 @@ class SoundtrackWriter:
                    {k: heard.get(k) for k in ("mood", "valence", "arousal", "key", "mode", "tempo_bpm", "density",
                                               "epoch", "meter")},
                    adherence(asked, heard), originality, round(time.perf_counter() - started, 3))
+
+
+def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One originality report for a segment written in chunks: copied if any chunk was, the longest run of
+    any, the resamplings of all."""
+    checked = [r for r in reports if r.get("checked")]
+    if not checked:
+        return reports[0]
+    def longest(report: dict[str, Any]) -> int:
+        return int((report.get("longest") or {}).get("longest_notes") or 0)
+
+    worst: dict[str, Any] = max(checked, key=longest)
+    out = dict(worst)
+    out["verdict"] = "copied" if any(r.get("verdict") == "copied" for r in checked) else "original"
+    out["resamplings"] = sum(r.get("resamplings") or 0 for r in checked)
+    for name in ("copies_resampled", "repeats_resampled"):
+        out[name] = [v for r in checked for v in r.get(name) or []]
+    out["chunks"] = sum(r.get("chunks", 1) for r in checked)
+    return out
 
 
 def transition_bars(cue: Cue, tempo_bpm: float, quarters_per_bar: float) -> float | None:
