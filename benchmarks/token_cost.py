@@ -17,21 +17,12 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.common import machine
+from cadenza.bench.peer import remi_tokens
 from cadenza.corpus import CorpusStore
 from cadenza.tokens.events import TokenizeError, encode
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "token_cost.json"
-
-
-def remi_tokens(score) -> int:  # type: ignore[no-untyped-def]
-    notes = score.notes
-    order = np.lexsort((notes["part"], notes["onset_ticks"]))
-    onsets, parts = notes["onset_ticks"][order], notes["part"][order]
-    part_changes = int((np.diff(parts) != 0).sum()) + 1 if len(parts) else 0
-    return score.bar_count + len(np.unique(onsets)) + part_changes + 3 * len(notes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,10 @@ def requests(config: OriginalityBenchConfig) -> list[ComposeRequest]:
                     **styles[i % len(styles)]) for i in range(config.pieces)]
 
 
-def run(config: OriginalityBenchConfig, progress: Progress | None = None) -> dict[str, Any]:
+def run(config: OriginalityBenchConfig, progress: Progress | None = None,
+        on_piece: Callable[[ComposeRequest, Any], None] | None = None) -> dict[str, Any]:
+    """Compose the pieces and summarise their originality; ``on_piece(request, composition)`` sees each piece
+    (``cadenza bench`` measures their musical quality from the same pieces)."""
     rows = []
     start = time.perf_counter()
     checkpoint = Path(config.checkpoint) if config.checkpoint else None
@@ -55,6 +58,8 @@ def run(config: OriginalityBenchConfig, progress: Progress | None = None) -> dic
                      "longest_work": (longest.get("match") or {}).get("work_id"),
                      "ngram_share": o.get("ngram_share"), "notes": made.score.note_count,
                      "seconds": round(sum(c["sample_s"] for c in made.report["timings"]["candidates"]), 2)})
+        if on_piece is not None:
+            on_piece(request, made)
         if progress:
             progress(done + 1, len(asked))
     before = sum(r["copied_before_guard"] for r in rows)
