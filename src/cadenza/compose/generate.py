@@ -40,7 +40,7 @@ from cadenza.tokens.labels import label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
 F = {name: i for i, name in enumerate(FIELDS)}
-RETRY_HEAT = 0.1  # a resampling (after a copy or a repeat) runs this much hotter per attempt
+RETRY_HEAT = 0.15  # a resampling (after a copy or a repeat) runs this much hotter per attempt
 ADHERENCE_LABELS = ("key", "mode", "meter", "ensemble", "density", "mood", "epoch", "tempo_class", "form", "composer")
 Progress = Callable[[int, int], None]
 

@@ -53,14 +53,16 @@ def voices_of(score: Score, margin: int = 2) -> tuple[Voice, ...]:
     return tuple(voices)
 
 
+MAX_CHORD = 10  # the most notes a part may start at once, whatever a primer did
+
+
 def max_polyphony(score: Score, part: int) -> int:
-    notes = score.notes[score.notes["part"] == part]
-    if not len(notes):
+    """The most notes ``part`` starts at one instant (its largest chord; what a Voice's polyphony means),
+    at most :data:`MAX_CHORD`. Notes held under later ones do not count: a pedal point is not a chord."""
+    onsets = score.notes[score.notes["part"] == part]["onset_ticks"]
+    if not len(onsets):
         return 1
-    events = np.concatenate([np.stack([notes["onset_ticks"], np.ones(len(notes))], 1),
-                             np.stack([notes["onset_ticks"] + notes["duration_ticks"], -np.ones(len(notes))], 1)])
-    order = np.lexsort((events[:, 1], events[:, 0]))
-    return max(int(np.cumsum(events[order, 1]).max()), 1)
+    return int(min(np.unique(onsets, return_counts=True)[1].max(), MAX_CHORD))
 
 
 def lines(score: Score) -> list[np.ndarray]:
