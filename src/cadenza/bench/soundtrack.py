@@ -61,6 +61,9 @@ def timeline_run(config: SoundtrackBenchConfig, progress: Progress | None = None
             "mood_adherence": report["mood_adherence"],
             "mood_adherence_per_mood": {m: round(sum(v) / len(v), 3) if v else None for m, v in per_mood.items()},
             "repetition": report["repetition"], "notes": report["result"]["notes"],
+            "per_segment": [{"asked": c["asked"].get("mood"), "heard": c["heard"].get("mood"),
+                             "valence": c["heard"].get("valence"), "arousal": c["heard"].get("arousal"),
+                             "key": c["key"], "tempo_bpm": c["tempo_bpm"]} for c in report["cues"]],
             "originality": {"segments_checked": sum(bool(c["originality"].get("checked")) for c in report["cues"]),
                             "copied": sum(c["originality"].get("verdict") == "copied" for c in report["cues"]),
                             "resamplings": sum(c["originality"].get("resamplings") or 0 for c in report["cues"])}}

@@ -316,13 +316,15 @@ def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
-                   closing_key: Key | None = None, checks: tuple[Check, ...] = ()) -> Composition:
+                   closing_key: Key | None = None, checks: tuple[Check, ...] = (),
+                   voices: tuple[Voice, ...] | None = None) -> Composition:
     """The primer followed by ``bars`` new bars in its parts, meter and key (request labels, then a
     ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`.
 
     ``key_change`` and ``tempo_change`` start the new bars in another key signature and tempo (a
     soundtrack's next cue); ``closing_key`` leans the last bar toward that key's dominant chord, preparing a
-    change that follows it."""
+    change that follows it. ``voices`` (one per primer part) give the parts' full ranges and chords instead
+    of what the primer happens to use (a soundtrack's next mood may need another register)."""
     if not 1 <= bars <= 2000:
         raise UsageError("bars: give 1 to 2000")
     if primer.note_count == 0:
@@ -351,7 +353,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
             opening.append(tempo_step(tempo_change))
         prompt = np.concatenate([prompt, np.array(opening)])
     model, config, digest, load_s = load_model(checkpoint)
-    voices = voices_of(primer)
+    voices = voices if voices is not None and len(voices) == len(primer.parts) else voices_of(primer)
     key_sig = primer.key_signatures[-1] if primer.key_signatures else None
     last_meter = primer.time_signatures[-1]
     # the primer's key signature, meter and tempo stay as written unless changed; labels come from the request

@@ -102,6 +102,7 @@ class SoundtrackWriter:
         self.asked_time_s = 0.0
         self.themes: dict[str, Theme] = {}  # leitmotifs stated so far, by name
         self.repeats = RepeatGuard()
+        self.voices: tuple[Any, ...] | None = None  # the ensemble's voices, whose full ranges every segment may use
 
     def plan(self, index: int, segment: Segment | None = None) -> tuple[ComposeRequest, Plan, Key, float]:
         """The request of segment ``index`` (the timeline's, or ``segment``), its plan, and the key and tempo
@@ -131,6 +132,7 @@ class SoundtrackWriter:
         closing = next_key if next_key is not None and next_key != key else None
         theme = self.themes.get(segment.theme) if segment.theme else None
         if self.score is None:
+            self.voices = plan.ensemble.voices if plan.ensemble else None
             opening = min(bars, CHUNK_BARS)
             made = compose(replace(request, bars=opening), checkpoint=self.checkpoint, progress=progress,
                            closing_key=closing if opening == bars else None, checks=(self.repeats.check_for(0),))
@@ -234,7 +236,7 @@ class SoundtrackWriter:
         made = continue_piece(window, request, bars=bars, checkpoint=self.checkpoint, progress=progress,
                               key_change=key if key != self.key else None,
                               tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing,
-                              checks=(self.repeats.check_for(window.length_ticks),))
+                              checks=(self.repeats.check_for(window.length_ticks),), voices=self.voices)
         offset = self.score.length_ticks - window.length_ticks
         new = made.score.notes[made.score.notes["onset_ticks"] >= window.length_ticks].copy()
         new["onset_ticks"] += offset
