@@ -168,5 +168,5 @@ def test_a_mood_brings_its_key_tempo_density_and_dynamics(untrained: Path) -> No
     assert kept.key is not None and kept.key.name == "G major" and kept.labels["density"] == "high"
     made = compose(ComposeRequest(mood="joyful", bars=4, seed=2), checkpoint=untrained)
     velocities = made.score.notes["velocity"]
-    assert velocities.min() >= 88 and made.report["plan"]["ensemble"] == "piano"  # loud, and two hands
+    assert velocities.min() >= 80 and made.report["plan"]["ensemble"] == "piano"  # loud, and two hands
     assert len(made.score.parts) == 2
