@@ -160,9 +160,9 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                 style: MotifBias | None = None) -> tuple[np.ndarray, float | None]:
     from cadenza.model.sample import SampleConfig, generate
 
-    # the step budget: room for busy bars (16 onsets of every voice's fullest chord), so it only stops a
+    # the step budget: room for busy bars (8 onsets of every voice's fullest chord), so it only stops a
     # runaway model and never leaves the last bars of a dense piece empty
-    notes_per_bar = 16 * max(sum(v.polyphony for v in voices), 3)
+    notes_per_bar = 8 * max(sum(v.polyphony for v in voices), 6)
     config = SampleConfig(max_steps=plan.bars * notes_per_bar + 64, temperature=request.temperature,
                           top_p=request.top_p, seed=seed, guidance=request.guidance)
     shape = mood_shape(*plan.valence_arousal) if plan.valence_arousal else None
