@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +30,6 @@ Progress = Callable[[int, int], None]
 BOULANGER = ("jsb", "nottingham", "musedata", "piano")
 BOULANGER_NAMES = {"jsb": "JSB Chorales", "nottingham": "Nottingham", "musedata": "MuseData",
                    "piano": "Piano-midi.de"}
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Score on one thread: on cores shared with other work two threads spin-wait on each other (measured:
-    JSB's test split took 67 s on two threads against 2.3 s on one while another process kept both busy)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 FRAME_METRIC = ("test NLL in nats per frame, the model renormalised over canonical roll sequences (exact for "
@@ -76,6 +61,7 @@ def boulanger_row(name: str, checkpoint: str | Path, ngram_order: int = 4, limit
     """One benchmark's row: the checkpoint's test (and valid) NLL per frame, the published results and the
     n-gram baseline; ``limit`` scores only the first N sequences of each split (a quick check)."""
     from cadenza.model.checkpoint import load_checkpoint
+    from cadenza.model.sample import one_thread
     from cadenza.train.benchmark import frame_nll
 
     started = time.time()
@@ -208,6 +194,8 @@ def heldout_nll(corpus: str = "default", checkpoint: str | Path | None = None, o
     folder = str(checkpoint or default_checkpoint())
     net, config = load_checkpoint(folder)
     scores: dict[str, list[float]] = {"ngram": [], "transformer_no_labels": [], "transformer_labels": []}
+    from cadenza.model.sample import one_thread
+
     with one_thread():
         for i, work in enumerate(test):
             scores["ngram"].append(ngram.nll(work["steps"], best_order))

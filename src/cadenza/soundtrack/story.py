@@ -52,9 +52,7 @@ record of every choice and of how each event was read.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,10 +72,9 @@ from cadenza.compose.request import (
 )
 from cadenza.errors import InputError, OutputError, UsageError
 from cadenza.listen.labels import LABELS_BY_NAME
-from cadenza.soundtrack.timeline import Segment, Timeline, _length
+from cadenza.soundtrack.timeline import Segment, Timeline, _length, read_document
 
 MAX_EVENTS = 500
-MAX_FILE_BYTES = 1_000_000
 DEFAULT_EVENT_S = 60.0
 FRAME_THEME = "life"  # the theme that opens and closes a story whose events name none
 STORY_FIELDS = ("title", "events", "ensemble", "meter", "seed")
@@ -156,27 +153,6 @@ class Profile:
         if self.likes.tempo is None and self.dislikes.tempo is None:
             return None
         return low, high
-
-
-def _document(source: str | Path | dict[str, Any], what: str) -> tuple[dict[str, Any], str]:
-    """A TOML or JSON file (or an already-read dict) as a dict, and its name for messages."""
-    if isinstance(source, dict):
-        return source, what
-    file = Path(source)
-    try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"the {what} {file} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the {what} {file}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        doc = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
-        raise InputError(f"the {what} {file} is not valid {kind}: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"the {what} {file}: expected a table of fields at the top")
-    return doc, str(file)
 
 
 def _unknown(raw: dict[str, Any], known: tuple[str, ...], where: str) -> None:
@@ -287,7 +263,7 @@ def _event(raw: Any, i: int) -> Event:
 
 def load_story(source: str | Path | dict[str, Any]) -> Story:
     """A story from a TOML or JSON file (or a dict of its fields); see the module docstring."""
-    doc, name = _document(source, "story")
+    doc, name = read_document(source, "story")
     _unknown(doc, STORY_FIELDS, f"the story {name}")
     raw_events = doc.get("events")
     if not isinstance(raw_events, list) or not raw_events:
@@ -361,7 +337,7 @@ def _preferences(raw: Any, where: str, open_ended: bool = False) -> Preferences:
 
 def load_profile(source: str | Path | dict[str, Any]) -> Profile:
     """A listener profile from a TOML or JSON file (or a dict of its fields); see the module docstring."""
-    doc, name = _document(source, "profile")
+    doc, name = read_document(source, "profile")
     _unknown(doc, PROFILE_FIELDS, f"the profile {name}")
     label = str(doc.get("name", ""))
     profile = Profile(label, _preferences(doc.get("likes"), f"the profile {name}: likes"),

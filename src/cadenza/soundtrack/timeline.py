@@ -25,6 +25,7 @@ from cadenza.compose.request import parse_duration
 from cadenza.errors import InputError, UsageError
 
 MAX_SEGMENTS = 10_000
+MAX_FILE_BYTES = 1_000_000  # a timeline, story or profile is a few kilobytes
 SEGMENT_FIELDS = ("mood", "valence", "arousal", "key", "tempo", "density", "epoch", "prompt", "name", "theme",
                   "duration", "bars", "composer")
 
@@ -120,19 +121,33 @@ def _segment(raw: dict[str, Any], i: int) -> Segment:
     return Segment(name=str(raw.get("name") or raw.get("mood") or raw.get("prompt") or f"segment {i + 1}"), **values)
 
 
-def load_timeline(path: str | Path) -> Timeline:
-    """A timeline from a TOML or JSON file (see the module docstring)."""
-    file = Path(path)
+def read_document(source: str | Path | dict[str, Any], what: str) -> tuple[dict[str, Any], str]:
+    """A TOML or JSON file (or an already-read dict) as a dict, and its name for messages."""
+    if isinstance(source, dict):
+        return source, what
+    file = Path(source)
     try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"the {what} {file} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the timeline {file}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise InputError(f"cannot read the {what} {file}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         doc = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"the timeline {file} is not valid {file.suffix.lstrip('.').upper() or 'TOML'}: "
-                         f"{exc}") from None
-    raw_segments = doc.get("segments") if isinstance(doc, dict) else None
+        kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
+        raise InputError(f"the {what} {file} is not valid {kind}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"the {what} {file}: expected a table of fields at the top")
+    return doc, str(file)
+
+
+
+def load_timeline(path: str | Path) -> Timeline:
+    """A timeline from a TOML or JSON file (see the module docstring)."""
+    doc, name = read_document(path, "timeline")
+    file = Path(name)
+    raw_segments = doc.get("segments")
     if not isinstance(raw_segments, list) or not raw_segments:
         raise InputError(f"the timeline {file} has no 'segments' list")
     if len(raw_segments) > MAX_SEGMENTS:
