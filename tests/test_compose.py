@@ -170,3 +170,17 @@ def test_a_mood_brings_its_key_tempo_density_and_dynamics(untrained: Path) -> No
     velocities = made.score.notes["velocity"]
     assert velocities.min() >= 80 and made.report["plan"]["ensemble"] == "piano"  # loud, and two hands
     assert len(made.score.parts) == 2
+
+
+def test_a_continuation_leans_to_its_key_without_writing_or_framing_it() -> None:
+    from cadenza.compose.constraints import PlanConstraint
+
+    e_minor = parse_key("E minor")
+    leaning = PlanConstraint(4, [(40, 80)], scale_key=e_minor)
+    assert leaning.key is None  # no key signature is written: the primer's stays
+    f_natural, e, d_sharp, g = 65, 64, 63, 67
+    assert leaning.pitch_bias[f_natural] < 0 < leaning.pitch_bias[e] and leaning.pitch_bias[d_sharp] == 0
+    assert np.array_equal(leaning.framing_bias, leaning.pitch_bias)  # every chunk's last bar is not a cadence
+    asked = PlanConstraint(4, [(40, 80)], key=e_minor)
+    assert asked.framing_bias[g] > asked.pitch_bias[g]  # a requested key's piece starts and ends home
+    assert not PlanConstraint(4, [(40, 80)]).pitch_bias.any()

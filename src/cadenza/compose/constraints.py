@@ -87,13 +87,15 @@ class PlanConstraint:
                  tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
                  polyphony: list[int] | None = None, fixed_parts: bool = False, step_limit: int | None = None,
                  chromatic_penalty: float = 3.0, density: str | None = None,
-                 closing_pcs: tuple[int, ...] = (), shape: MoodShape | None = None) -> None:
+                 closing_pcs: tuple[int, ...] = (), shape: MoodShape | None = None,
+                 scale_key: Key | None = None) -> None:
         self.bars = bars
         self.ranges = ranges  # (low, high) MIDI pitch of each part
         self.polyphony = polyphony or [128] * len(ranges)  # most notes a part starts at one instant
         self.fixed_parts = fixed_parts  # the parts are the prompt's: no more may be declared
         self.step_limit = step_limit  # steps in all (prompt included) the sampler will write at most
-        self.key = key
+        self.key = key  # the key signature to write (None: the prompt's stays)
+        self.tonal = key or scale_key  # the key whose scale and tonic the pitches lean to
         self.meter = meter  # (numerator, denominator); None: the model's choice, among COMMON_METERS
         self.pending: list[np.ndarray] = []  # steps to write right after the first time signature
         if key is not None:
@@ -112,14 +114,16 @@ class PlanConstraint:
         self.shape = shape  # a mood's loudness, register and articulation, or None
         self.velocity_allowed = shape.velocity_allowed() if shape is not None else None
         self.register_biases: dict[int, np.ndarray] = {}
-        if key is not None:
-            outside = np.array([pc not in key.scale_pcs for pc in range(12)])
+        if self.tonal is not None:  # a continuation's key (scale_key) is leaned to, its bars are not framed
+            tonal = self.tonal
+            outside = np.array([pc not in tonal.scale_pcs for pc in range(12)])
             self.pitch_bias[np.resize(outside, FIELD_SIZES["pitch"])] = -chromatic_penalty
             triad = np.zeros(12, dtype=np.float32)
-            triad[[(key.tonic_pc + step) % 12 for step in (0, 4 if key.mode == "major" else 3, 7)]] = 1.0
-            self.pitch_bias = self.pitch_bias + np.resize(TONIC_BIAS * (np.arange(12) == key.tonic_pc),
+            triad[[(tonal.tonic_pc + step) % 12 for step in (0, 4 if tonal.mode == "major" else 3, 7)]] = 1.0
+            self.pitch_bias = self.pitch_bias + np.resize(TONIC_BIAS * (np.arange(12) == tonal.tonic_pc),
                                                           FIELD_SIZES["pitch"]).astype(np.float32)
-            self.framing_bias = self.pitch_bias + np.resize(FRAMING_TRIAD_BIAS * triad, FIELD_SIZES["pitch"])
+            self.framing_bias = self.pitch_bias + np.resize(FRAMING_TRIAD_BIAS * triad * (key is not None),
+                                                            FIELD_SIZES["pitch"])
         self.closing_bias = self.framing_bias
         if closing_pcs:  # the last bar prepares what follows: its chord, not the tonic's
             chord = np.zeros(12, dtype=np.float32)
@@ -283,7 +287,7 @@ class PlanConstraint:
                 out = np.zeros(FIELD_SIZES["kind"], dtype=np.float32)
                 out[KIND["bar"]] = -min(DENSITY_WEIGHT * np.log2(gap / wanted) ** 2, DENSITY_FLOOR)
                 return out
-        shaped = self.key is not None or self.closing_pcs
+        shaped = self.tonal is not None or self.closing_pcs
         if field == "pitch" and shaped and chosen.get("part") not in self.drums:
             base = self.closing_bias if self.bars_started >= self.bars else (
                 self.framing_bias if self.bars_started <= 1 else self.pitch_bias)

@@ -171,7 +171,7 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                                      step_limit=len(prompt) + config.max_steps,
                                      chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
                                      density=plan.labels.get("density"),
-                                     closing_pcs=plan.closing_pcs, shape=shape)
+                                     closing_pcs=plan.closing_pcs, shape=shape, scale_key=plan.scale_key)
     if style is not None:
         constraint = Biased(constraint, style)
     bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
@@ -317,14 +317,16 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
                    closing_key: Key | None = None, checks: tuple[Check, ...] = (),
-                   voices: tuple[Voice, ...] | None = None) -> Composition:
+                   voices: tuple[Voice, ...] | None = None, in_key: Key | None = None) -> Composition:
     """The primer followed by ``bars`` new bars in its parts, meter and key (request labels, then a
     ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`.
 
     ``key_change`` and ``tempo_change`` start the new bars in another key signature and tempo (a
     soundtrack's next cue); ``closing_key`` leans the last bar toward that key's dominant chord, preparing a
     change that follows it. ``voices`` (one per primer part) give the parts' full ranges and chords instead
-    of what the primer happens to use (a soundtrack's next mood may need another register)."""
+    of what the primer happens to use (a soundtrack's next mood may need another register). ``in_key``: the
+    key the new bars stay in (its scale and tonic leaned to, as for a requested key), when there is no
+    ``key_change``."""
     if not 1 <= bars <= 2000:
         raise UsageError("bars: give 1 to 2000")
     if primer.note_count == 0:
@@ -361,7 +363,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     detached = mood_shape(*plan.valence_arousal).articulation if plan.valence_arousal else 1.0
     continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
                      primer.bar_count + bars, plan.notes, closing_pcs=closing,
-                     valence_arousal=plan.valence_arousal)
+                     valence_arousal=plan.valence_arousal, scale_key=in_key)
 
     def finish(steps: np.ndarray, seed: int) -> Score:
         whole = decode_piece(steps, primer.metadata)

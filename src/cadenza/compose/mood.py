@@ -65,4 +65,4 @@ def mood_shape(valence: float, arousal: float) -> MoodShape:
     tension = max(-valence, 0.0) * max(arousal, 0.0)  # negative and excited: chromatic, dissonant
     return MoodShape(velocity=int(round(80 + 22 * arousal - 8 * valence)), register_shift=12.0 * valence,
                      articulation=1.0 if arousal <= 0 else 1.0 - 0.45 * arousal,
-                     chromatic_penalty=3.0 - 3.0 * tension)
+                     chromatic_penalty=3.0 - 1.0 * tension)

@@ -113,6 +113,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # how words were read (for the report)
     implied: frozenset[str] = frozenset()  # fields the plan chose for the mood or epoch, not the user
     prompt: dict[str, Any] | None = None  # how the prompt became fields (PromptReading.report())
+    scale_key: Key | None = None  # a continuation's key, its scale leaned to, when no signature is written
     closing_pcs: tuple[int, ...] = ()  # pitch classes the last bar leans to (a prepared change of key)
     valence_arousal: tuple[float, float] | None = None  # the mood asked for, as a point (shapes the playing)
 

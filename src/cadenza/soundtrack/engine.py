@@ -25,11 +25,11 @@ from cadenza.compose.mood import mood_shape
 from cadenza.compose.request import Key, Plan, parse_key, resolve
 from cadenza.score.model import NOTE_DTYPE, KeySignature, Metadata, Score, Tempo
 from cadenza.score.ops import slice_bars, slice_ticks
+from cadenza.soundtrack.repeats import RepeatGuard, repetition
 from cadenza.soundtrack.themes import HEAD_BARS, Theme, head_of, keep_theme
 from cadenza.soundtrack.timeline import Segment, Timeline
 
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
-WINDOW_BARS = 4  # no passage this long is written twice exactly (a planned return is varied)
 CHUNK_BARS = 8  # a long segment is written this many bars at a time
 PHRASE_BARS = 2  # segments are whole phrases: every change lands on a phrase boundary
 Progress = Callable[[int, int], None]
@@ -136,8 +136,8 @@ class SoundtrackWriter:
             opening = min(bars, CHUNK_BARS)
             made = compose(replace(request, bars=opening), checkpoint=self.checkpoint, progress=progress,
                            closing_key=closing if opening == bars else None, checks=(self.repeats.check_for(0),))
-            self.score = made.score.replace(metadata=Metadata(title="Soundtrack", composer="Cadenza",
-                                                              source="cadenza soundtrack"))
+            self.score = self.repeats.vary(made.score.replace(metadata=Metadata(
+                title="Soundtrack", composer="Cadenza", source="cadenza soundtrack")), 0)
             self.key, self.tempo_bpm = key, tempo
             start_ticks, originality = 0, made.report["originality"]
             if bars > opening:
@@ -147,6 +147,7 @@ class SoundtrackWriter:
             start_ticks = self.score.length_ticks
             velocity = mood_shape(*plan.valence_arousal).velocity if plan.valence_arousal else None
             self._append(head_of(theme, key, velocity, self._ranges()), key, tempo)
+            self.score = self.repeats.vary(self.score, start_ticks)
             self.key, self.tempo_bpm = key, tempo
             originality = self._continue(replace(request, bars=bars - HEAD_BARS), bars - HEAD_BARS, key, tempo,
                                          closing, progress)
@@ -158,7 +159,6 @@ class SoundtrackWriter:
             first = int(np.searchsorted(self.score.bar_starts(), start_ticks, side="left"))
             self.themes[segment.theme] = keep_theme(segment.theme, self.score, first, key,
                                                     self.bars_dropped + first + 1)
-        self.repeats.remember(self.score, start_ticks)
         cue = self._cue(index, segment, plan, key, tempo, start_ticks, bars, started, originality)
         cue.theme = segment.theme
         cue.theme_return = theme is not None and bars > HEAD_BARS
@@ -231,12 +231,15 @@ class SoundtrackWriter:
         if window.note_count == 0:  # nothing sounds in the last bars: the segment starts afresh
             made_anew = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing,
                                 checks=(self.repeats.check_for(0),))
+            start_ticks = self.score.length_ticks
             self._append(made_anew.score, key, tempo)
+            self.score = self.repeats.vary(self.score, start_ticks)
             return dict(made_anew.report["originality"])
         made = continue_piece(window, request, bars=bars, checkpoint=self.checkpoint, progress=progress,
                               key_change=key if key != self.key else None,
                               tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing,
-                              checks=(self.repeats.check_for(window.length_ticks),), voices=self.voices)
+                              checks=(self.repeats.check_for(window.length_ticks),), voices=self.voices,
+                              in_key=key)
         offset = self.score.length_ticks - window.length_ticks
         new = made.score.notes[made.score.notes["onset_ticks"] >= window.length_ticks].copy()
         new["onset_ticks"] += offset
@@ -250,6 +253,8 @@ class SoundtrackWriter:
             key_signatures=list(self.score.key_signatures) + keys, tempos=list(self.score.tempos) + tempos,
             metadata=self.score.metadata, pickup_ticks=self.score.pickup_ticks,
             length_ticks=offset + made.score.length_ticks)
+        # what resampling left repeating is varied by hand (and every new window remembered)
+        self.score = self.repeats.vary(self.score, offset + window.length_ticks)
         return dict(made.report["originality"])
 
     def _cue(self, index: int, segment: Segment, plan: Plan, key: Key, tempo: float, start_ticks: int, bars: int,
@@ -309,77 +314,6 @@ def write_soundtrack(timeline: Timeline, checkpoint: str | Path | None = None,
             progress(index + 1, count)
     assert writer.score is not None
     return writer.score, writer.cues
-
-
-def bar_keys(score: Score) -> list[int]:
-    """One hash per bar of what starts in it (onsets relative to the bar, pitches, lengths, parts) and its
-    length: equal hashes are bars written exactly alike."""
-    starts = score.bar_starts()
-    ends = np.append(starts[1:], score.length_ticks)
-    notes = score.notes
-    bar_of = np.searchsorted(starts, notes["onset_ticks"], side="right") - 1
-    keys = []
-    for b, (s, e) in enumerate(zip(starts, ends, strict=True)):
-        mine = notes[bar_of == b]
-        keys.append(hash((int(e - s), tuple(zip((mine["onset_ticks"] - s).tolist(), mine["pitch"].tolist(),
-                                                mine["duration_ticks"].tolist(), mine["part"].tolist(),
-                                                strict=True)))))
-    return keys
-
-
-class RepeatGuard:
-    """Every :data:`WINDOW_BARS`-bar window written so far (as hashes), so that a new passage that repeats
-    one exactly is resampled (the composer's guard runs :meth:`check_for`'s check on each candidate)."""
-
-    def __init__(self, window_bars: int = WINDOW_BARS) -> None:
-        self.window_bars = window_bars
-        self.seen: set[int] = set()
-
-    def _windows(self, keys: list[int]) -> list[int]:
-        w = self.window_bars
-        return [hash(tuple(keys[i:i + w])) for i in range(len(keys) - w + 1)]
-
-    def check_for(self, new_from_ticks: int) -> Any:
-        """A check of a candidate (the context bars, then new ones from ``new_from_ticks``): where the first
-        window ending in new bars repeats one seen before (or earlier in the candidate) begins."""
-        def check(score: Score) -> tuple[int, dict[str, Any]] | None:
-            starts = score.bar_starts()
-            first_new = int(np.searchsorted(starts, new_from_ticks, side="left"))
-            local: set[int] = set()
-            for i, window in enumerate(self._windows(bar_keys(score))):
-                if i + self.window_bars - 1 >= first_new and (window in self.seen or window in local):
-                    return int(starts[max(i, first_new)]), {"repeat_of_bars": self.window_bars}
-                local.add(window)
-            return None
-        return check
-
-    def remember(self, score: Score, from_ticks: int) -> None:
-        """Add the windows of ``score`` that end at or after ``from_ticks``."""
-        first = int(np.searchsorted(score.bar_starts(), from_ticks, side="left"))
-        keys = bar_keys(score)
-        start = max(first - self.window_bars + 1, 0)
-        self.seen.update(self._windows(keys[start:]))
-
-
-def repetition(score: Score, window_bars: int = WINDOW_BARS) -> dict[str, Any]:
-    """Exact repetition: the longest run of bars that occurs twice (as the same notes, relative to the bar),
-    and the share of ``window_bars``-bar windows that repeat an earlier one."""
-    keys = bar_keys(score)
-    seen: set[tuple[int, ...]] = set()
-    repeated = 0
-    windows = max(len(keys) - window_bars + 1, 0)
-    for i in range(windows):
-        w = tuple(keys[i:i + window_bars])
-        repeated += w in seen
-        seen.add(w)
-    longest = 0
-    for length in range(1, len(keys) // 2 + 1):
-        grams = [tuple(keys[i:i + length]) for i in range(len(keys) - length + 1)]
-        if len(set(grams)) == len(grams):
-            break
-        longest = length
-    return {"longest_repeated_bars": longest, "window_bars": window_bars,
-            "repeated_window_share": round(repeated / windows, 4) if windows else 0.0}
 
 
 def music_seconds(score: Score) -> float:

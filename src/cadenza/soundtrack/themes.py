@@ -3,8 +3,9 @@
 The first segment that names a theme states it: its opening :data:`THEME_BARS` bars (every part) are kept
 as the theme. A later segment naming the same theme opens with the theme's head (:data:`HEAD_BARS` bars)
 in the new segment's key (moved to its tonic, and to its mode: a major theme returning in a minor key has
-its third, sixth and seventh lowered), tempo and dynamics; the model then develops it for the rest of the
-segment, so a return is recognisable but never a loop.
+its third, sixth and seventh lowered), tempo and dynamics, with its last bar varied a different way at
+every return (a note split or moved a step: see :func:`cadenza.soundtrack.repeats.vary_bar`); the model
+then develops it for the rest of the segment, so a return is recognisable but never a loop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from cadenza.compose.request import Key
 from cadenza.score.model import Score
 from cadenza.score.ops import slice_bars
+from cadenza.soundtrack.repeats import key_scale, vary_bar
 
 THEME_BARS = 4  # bars kept when a theme is first stated
 HEAD_BARS = 2  # bars of it that open a return
@@ -53,7 +55,8 @@ def in_key(pitches: np.ndarray, source: Key, target: Key) -> np.ndarray:
 
 def head_of(theme: Theme, key: Key, velocity: int | None, ranges: list[tuple[int, int]] | None = None) -> Score:
     """The theme's first :data:`HEAD_BARS` bars in ``key``, at ``velocity`` when given, each part's notes
-    moved by octaves into its range when ``ranges`` are given."""
+    moved by octaves into its range when ``ranges`` are given, the last bar varied (the ``theme.returns``-th
+    way, so no two returns are alike)."""
     head = slice_bars(theme.score, 0, min(HEAD_BARS, theme.score.bar_count))
     notes = head.notes.copy()
     notes["pitch"] = in_key(notes["pitch"], theme.key, key)
@@ -65,4 +68,6 @@ def head_of(theme: Theme, key: Key, velocity: int | None, ranges: list[tuple[int
             notes["pitch"][mine] -= 12
         while mine.any() and notes["pitch"][mine].min() < low and notes["pitch"][mine].max() + 12 <= high:
             notes["pitch"][mine] += 12
-    return head.replace(notes=notes, key_signatures=(), tempos=())
+    head = head.replace(notes=notes, key_signatures=(), tempos=())
+    varied = vary_bar(head, head.bar_count - 1, theme.returns, key_scale(key.tonic_pc, key.mode))
+    return varied[0] if varied is not None else head
