@@ -169,27 +169,32 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
         condition = main.state
         unconditioned = free.state if free is not None else None
         for i, field in enumerate(FIELDS):
-            logits = model.heads[i](condition)
-            if unconditioned is not None:  # classifier-free guidance: away from the unlabelled prediction
-                plain = model.heads[i](unconditioned)
-                logits = plain + config.guidance * (logits - plain)
             allowed = grammar.allowed(field, chosen)
             if field == "kind" and made < config.min_steps:
                 allowed = allowed.copy()
                 allowed[KIND["eos"]] = False
-            bias = None
             if constraint is not None:
-                moved = constraint.redirect(field, chosen) if hasattr(constraint, "redirect") else None
-                if moved is not None:  # the chance of a value the constraint forbids goes to another
-                    logits = logits.clone()
-                    logits[moved[1]] = torch.logaddexp(logits[moved[1]], logits[moved[0]])
                 extra = constraint.allowed(field, chosen, grammar)
                 if extra is not None and (allowed & extra).any():
                     allowed = allowed & extra
-                bias = constraint.bias(field, chosen)
-            if field == "kind" and allowed[KIND["note"]]:
-                logits = _with_note_reachability(model, logits, condition, grammar, constraint)
-            chosen[field] = _draw(logits, allowed, config, generator, bias)
+            only = np.flatnonzero(allowed)
+            if len(only) == 1:  # nothing to choose (a field the kind does not use, a value the plan fixes)
+                chosen[field] = int(only[0])
+            else:
+                logits = model.heads[i](condition)
+                if unconditioned is not None:  # classifier-free guidance: away from the unlabelled prediction
+                    plain = model.heads[i](unconditioned)
+                    logits = plain + config.guidance * (logits - plain)
+                bias = None
+                if constraint is not None:
+                    moved = constraint.redirect(field, chosen) if hasattr(constraint, "redirect") else None
+                    if moved is not None:  # the chance of a value the constraint forbids goes to another
+                        logits = logits.clone()
+                        logits[moved[1]] = torch.logaddexp(logits[moved[1]], logits[moved[0]])
+                    bias = constraint.bias(field, chosen)
+                if field == "kind" and allowed[KIND["note"]]:
+                    logits = _with_note_reachability(model, logits, condition, grammar, constraint)
+                chosen[field] = _draw(logits, allowed, config, generator, bias)
             if i < len(model.chosen):
                 embedded = model.chosen[i](torch.tensor(chosen[field]))
                 condition = condition + embedded
