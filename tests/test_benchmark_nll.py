@@ -135,10 +135,14 @@ def test_the_shipped_jsb_checkpoint_rechecks_its_row(shared_dir: Path, capsys: p
     assert row["test"]["frames"] == 4725 and row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
 
 
-def test_the_shipped_nottingham_checkpoint_has_its_row(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", "nll", "--benchmark", "nottingham", "--limit", "4", "--json"]) == 0
+@pytest.mark.parametrize(("name", "frames", "highest"), [("nottingham", 44463, 6.0), ("musedata", 64339, 12.0),
+                                                      ("piano", 19036, 14.0)])
+def test_the_shipped_checkpoints_have_their_rows(shared_dir: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                                 frames: int, highest: float) -> None:
+    assert main(["eval", "nll", "--benchmark", name, "--limit", "2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["checkpoint"].endswith("models/benchmarks/nottingham") and report["test"]["sequences"] == 4
-    assert 0.5 < report["test"]["nll_per_frame"] < 6.0
-    row = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "nll_nottingham.json").read_text())
-    assert row["test"]["frames"] == 44463 and row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
+    assert report["checkpoint"].endswith(f"models/benchmarks/{name}") and report["test"]["sequences"] == 2
+    assert 0.5 < report["test"]["nll_per_frame"] < highest  # trained: an untrained model is far above (> 15)
+    row = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / f"nll_{name}.json").read_text())
+    assert row["test"]["frames"] == frames
+    assert row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
