@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.request import Key
 from cadenza.score.model import NOTE_DTYPE, Score
 
 WINDOW_BARS = 4  # no passage this long is written twice exactly (a planned return is varied)
-MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 SPLIT_GRID_TICKS = 420  # a split note's halves fall on a 32nd-note grid (3,360 ticks a quarter)
 VARIANTS = ("split", "up", "down")
 
@@ -100,8 +100,7 @@ class RepeatGuard:
 
 def key_scale(tonic_pc: int, mode: str) -> list[int]:
     """The pitch classes of a key's scale (a minor key's natural minor: its relative major's)."""
-    major_tonic = (tonic_pc + 3) % 12 if mode == "minor" else tonic_pc
-    return sorted((major_tonic + step) % 12 for step in MAJOR_STEPS)
+    return sorted(Key((tonic_pc + 3) % 12 if mode == "minor" else tonic_pc, "major").scale_pcs)
 
 
 def scale_pcs(score: Score, tick: int) -> list[int]:
