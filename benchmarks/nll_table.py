@@ -5,9 +5,10 @@ the published results and the n-gram baseline, one results file per benchmark.
 
 Each checkpoint is scored on the official valid and test splits exactly as ``cadenza eval nll`` does
 (renormalised over the canonical roll sequences); by default the checkpoints that ship with Cadenza
-(``src/cadenza/models/benchmarks/<name>``). The variable-order n-gram over the same event steps is fitted
-on the train split and scored the same way. Writes benchmarks/results/nll_<name>.json. The measurement is
-:func:`cadenza.bench.nll.boulanger_row` (``cadenza bench --only nll`` gives the whole table in one report).
+(``src/cadenza/models/benchmarks/<name>``: a model, or an ensemble scored as an exact mixture). The
+variable-order n-gram over the same event steps is fitted on the train split and scored the same way.
+Writes benchmarks/results/nll_<name>.json. The measurement is :func:`cadenza.bench.nll.boulanger_row`
+(``cadenza bench --only nll`` gives the whole table in one report).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.common import machine
 from cadenza.bench.nll import boulanger_row
-from cadenza.model.checkpoint import read_config
+from cadenza.model.ensemble import read_scorer_config
 from cadenza.train.benchmark import BENCHMARKS, shipped_checkpoint
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.benchmarks.split(","):
         checkpoint = Path(given.get(name) or shipped_checkpoint(name))
         try:
-            read_config(checkpoint)
+            read_scorer_config(checkpoint)
         except Exception as exc:  # noqa: BLE001 - report and go on to the next benchmark
             print(f"{name}: no checkpoint ({exc})")
             continue

@@ -60,12 +60,12 @@ def boulanger_row(name: str, checkpoint: str | Path, ngram_order: int = 4, limit
                   valid: bool = True) -> dict[str, Any]:
     """One benchmark's row: the checkpoint's test (and valid) NLL per frame, the published results and the
     n-gram baseline; ``limit`` scores only the first N sequences of each split (a quick check)."""
-    from cadenza.model.checkpoint import load_checkpoint
+    from cadenza.model.ensemble import load_scorer
     from cadenza.model.sample import one_thread
     from cadenza.train.benchmark import frame_nll
 
     started = time.time()
-    model, config = load_checkpoint(checkpoint)
+    model, config = load_scorer(checkpoint)
     with one_thread():
         row: dict[str, Any] = {"status": "trained", "checkpoint": str(checkpoint),
                                "parameters": model.parameter_count(),
@@ -77,6 +77,10 @@ def boulanger_row(name: str, checkpoint: str | Path, ngram_order: int = 4, limit
     row["ngram_baseline"] = {"order": ngram_order, "train_sequences": train_limit or "all",
                              "test_nll_per_frame": round(ngram_frame_nll(name, ngram_order, limit, train_limit), 4)}
     row["training"] = {k: v for k, v in config.get("training", {}).items() if k != "history"}
+    if "members" in config:  # an ensemble: an exact mixture of the members, weights fitted on valid
+        row["ensemble"] = {"members": config["members"], "weights": config["weights"],
+                           "member_training": {name: {k: v for k, v in t.items() if k != "history"}
+                                               for name, t in config["member_training"].items()}}
     row["metric"] = FRAME_METRIC
     row["limit"] = limit
     row["seconds"] = round(time.time() - started, 1)
@@ -89,7 +93,7 @@ def boulanger_table(names: Iterable[str] = BOULANGER, checkpoints: dict[str, str
     """{benchmark: row} for every benchmark: scored where a checkpoint exists (given, else shipped), "not
     trained" with the published rows where none does, "no data" where ../shared/datasets lacks its rolls."""
     from cadenza.errors import CadenzaError
-    from cadenza.model.checkpoint import read_config
+    from cadenza.model.ensemble import read_scorer_config
     from cadenza.train.benchmark import shipped_checkpoint
 
     wanted = list(names)
@@ -97,7 +101,7 @@ def boulanger_table(names: Iterable[str] = BOULANGER, checkpoints: dict[str, str
     for done, name in enumerate(wanted, 1):
         checkpoint = Path((checkpoints or {}).get(name) or shipped_checkpoint(name))
         try:
-            read_config(checkpoint)
+            read_scorer_config(checkpoint)
         except CadenzaError:
             out[name] = {"status": "not trained", "published": published(name),
                          "why": f"no checkpoint ships for {name} (train one: cadenza eval nll --benchmark {name} "

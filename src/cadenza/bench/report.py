@@ -220,7 +220,8 @@ def _nll_md(nll: dict[str, Any], command: str, quick: bool) -> list[str]:
     if names:
         out += ["### The polyphonic benchmarks (Boulanger-Lewandowski 2012)", "",
                 "Test NLL in nats per frame (lower is better). Cadenza's rows are the checkpoints that ship in "
-                "`src/cadenza/models/benchmarks/`, scored exactly (renormalised over canonical roll sequences); the "
+                "`src/cadenza/models/benchmarks/`, scored exactly (renormalised over canonical roll sequences; "
+                "an ensemble as the step-by-step mixture of its models, weights fitted on valid); the "
                 "n-gram is the variable-order baseline over the same events, fitted on each train split; the "
                 "published rows are quoted.", ""]
         limits = {row.get("limit") for row in table.values() if row.get("status") == "trained"}
@@ -242,8 +243,9 @@ def _nll_md(nll: dict[str, Any], command: str, quick: bool) -> list[str]:
         out += _table(["model", *[NAMES.get(n, n) for n in names]], rows)
         trained = [n for n in names if table[n].get("status") == "trained"]
         if trained:
-            out += _table(["checkpoint", "parameters", "test sequences", "frames", "valid NLL", "seconds"],
-                          [[NAMES.get(n, n), _fmt(table[n]["parameters"]), _fmt(table[n]["test"]["sequences"]),
+            out += _table(["checkpoint", "models", "parameters", "test sequences", "frames", "valid NLL", "seconds"],
+                          [[NAMES.get(n, n), _fmt(len((table[n].get("ensemble") or {}).get("members") or [0])),
+                            _fmt(table[n]["parameters"]), _fmt(table[n]["test"]["sequences"]),
                             _fmt(table[n]["test"]["frames"]),
                             _fmt((table[n].get("valid") or {}).get("nll_per_frame")), _fmt(table[n]["seconds"], 1)]
                            for n in trained])

@@ -17,12 +17,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     n = groups.add_parser(
         "nll", help="test NLL in nats per frame on JSB, Nottingham, MuseData or Piano-midi.de",
         description="Test NLL (nats per frame) of a model on a benchmark's official test split, computed "
-        "exactly from the model's event probabilities (an upper bound on its frame NLL). Without --checkpoint "
-        "the benchmark checkpoint that ships with Cadenza is used; --train trains one on the official train "
-        "split first (selected on valid). Needs ../shared/datasets/benchmarks.",
-        epilog="Example: cadenza eval nll --benchmark jsb --json")
+        "exactly from the model's event probabilities, renormalised over the sequences a roll can map to. "
+        "Without --checkpoint the benchmark checkpoint that ships with Cadenza is used (an ensemble for some "
+        "benchmarks: an exact step-by-step mixture of models); --train trains one on the official train split "
+        "first (selected on valid). Needs ../shared/datasets/benchmarks.",
+        epilog="Examples: cadenza eval nll --benchmark jsb --json | cadenza eval nll --benchmark jsb "
+        "--checkpoint runs/a/best --checkpoint runs/b/best --save-ensemble ens")
     n.add_argument("--benchmark", required=True, choices=["jsb", "nottingham", "musedata", "piano"])
-    n.add_argument("--checkpoint", help="model folder (default: the shipped benchmark checkpoint)")
+    n.add_argument("--checkpoint", action="append", metavar="DIR",
+                   help="model or ensemble folder (default: the shipped benchmark checkpoint); give it more than "
+                   "once to score an exact mixture of the models, its weights fitted on the valid split")
+    n.add_argument("--save-ensemble", metavar="DIR",
+                   help="with several --checkpoint: write the mixture as an ensemble folder (members float16)")
     n.add_argument("--train", action="store_true", help="train a model on the train split first")
     n.add_argument("--preset", default="small", choices=["tiny", "small", "base"], help="with --train")
     n.add_argument("--max-minutes", type=float, default=20.0, help="with --train (default: 20)")
@@ -36,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --train: fine-tune this checkpoint (its model settings are kept) instead of a new model")
     n.add_argument("--lr", type=float, default=1e-3, help="with --train: peak learning rate (default: 1e-3)")
     n.add_argument("--warmup-steps", type=int, default=30, help="with --train (default: 30)")
+    n.add_argument("--seed", type=int, default=0,
+                   help="with --train: random seed (initial weights, batches; default: 0); ensemble members "
+                   "differ by it")
     n.add_argument("--out", help="with --train: run folder (default: runs/bench-<benchmark>)")
     n.add_argument("--limit", type=int, help="only the first N test sequences (quick checks)")
     n.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -44,12 +53,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_nll(args: argparse.Namespace) -> int:
-    from cadenza.model.checkpoint import load_checkpoint
+    from cadenza.model.ensemble import load_scorer
     from cadenza.train.benchmark import PUBLISHED, frame_nll, shipped_checkpoint
 
-    checkpoint = args.checkpoint
+    checkpoints = list(args.checkpoint or [])
     trained: dict[str, Any] = {}
+    if args.save_ensemble and len(checkpoints) < 2:
+        raise UsageError("--save-ensemble needs two or more --checkpoint folders")
     if args.train:
+        if checkpoints:
+            raise UsageError("--train makes its own checkpoint; leave out --checkpoint")
         from cadenza.cli.progress import show_training
         from cadenza.train.loop import TrainConfig, train
 
@@ -57,25 +70,53 @@ def run_nll(args: argparse.Namespace) -> int:
         run = TrainConfig(benchmark=args.benchmark, out=out, preset=args.preset, max_minutes=args.max_minutes,
                           transpose=(0, 0) if args.no_transpose else (-5, 6), label_keep=(0.0, 0.0), eval_every=25,
                           warmup_steps=args.warmup_steps, max_steps=args.max_steps, weight_decay=args.weight_decay,
-                          overrides={"dropout": args.dropout}, init=args.init or "", lr=args.lr)
+                          overrides={"dropout": args.dropout}, init=args.init or "", lr=args.lr,
+                          seed=args.seed)
         trained = train(run, resume=args.resume, progress=show_training)
-        checkpoint = f"{out}/best"
-    if checkpoint is None:
-        checkpoint = str(shipped_checkpoint(args.benchmark))
-        if not (shipped_checkpoint(args.benchmark) / "config.json").is_file():
+        checkpoints = [f"{out}/best"]
+    if not checkpoints:
+        shipped = shipped_checkpoint(args.benchmark)
+        if not any((shipped / f).is_file() for f in ("config.json", "ensemble.json")):
             raise UsageError(f"no benchmark checkpoint for {args.benchmark} ships yet; use --train or --checkpoint")
-    model, saved = load_checkpoint(checkpoint)
+        checkpoints = [str(shipped)]
+    ensemble: dict[str, Any] = {}
+    if len(checkpoints) > 1:
+        model, ensemble = _mixture(args.benchmark, checkpoints, args.save_ensemble)
+        checkpoint, saved = args.save_ensemble or "+".join(checkpoints), dict[str, Any]()
+    else:
+        checkpoint = checkpoints[0]
+        model, saved = load_scorer(checkpoint)
     result = frame_nll(model, args.benchmark, "test", limit=args.limit)
     report = {"benchmark": args.benchmark, "checkpoint": checkpoint, "test": result,
               "parameters": model.parameter_count(), "published": {k: v.get(args.benchmark)
                                                                    for k, v in PUBLISHED.items()},
               "training": {k: v for k, v in trained.items() if k != "history"} or saved.get("training", {})}
+    if ensemble or "members" in saved:
+        report["ensemble"] = ensemble or {"members": saved["members"], "weights": saved["weights"]}
     if args.json:
         emit_json(report)
         return 0
     print(f"{args.benchmark} test NLL: {result['nll_per_frame']:.3f} nats per frame "
           f"({result['nll_per_note']:.3f} per note; {result['sequences']} sequences, {result['frames']:,} frames)")
+    if "ensemble" in report:
+        weights = ", ".join(f"{w:.2f}" for w in report["ensemble"]["weights"])
+        print(f"  an exact mixture of {len(report['ensemble']['weights'])} models (weights {weights}, fitted on valid)")
     for name, value in report["published"].items():
         if value is not None:
             print(f"  {name:<28} {value:.2f}")
     return 0
+
+
+def _mixture(benchmark: str, checkpoints: list[str], save: str | None) -> tuple[Any, dict[str, Any]]:
+    """Several checkpoints as one mixture, weights fitted on the valid split (and saved as an ensemble)."""
+    from cadenza.model.checkpoint import load_checkpoint
+    from cadenza.model.ensemble import MixtureModel, fit_weights, load_scorer
+    from cadenza.train.benchmark import build_ensemble, members_valid_nll
+
+    if save:
+        built = build_ensemble(benchmark, checkpoints, save)
+        model, _ = load_scorer(save)
+        return model, built
+    weights = fit_weights(members_valid_nll(benchmark, checkpoints))
+    model = MixtureModel([load_checkpoint(c)[0] for c in checkpoints], weights)
+    return model, {"members": checkpoints, "weights": weights}

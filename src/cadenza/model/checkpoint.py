@@ -49,6 +49,9 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if (Path(folder) / "ensemble.json").is_file():
+            raise InputError(f"{folder} holds an ensemble, which scores benchmarks (cadenza eval nll); to compose, "
+                             f"use one of its members: {Path(folder) / 'members' / 'a'}") from None
         raise InputError(f"no model checkpoint in {folder} (config.json missing)") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from None

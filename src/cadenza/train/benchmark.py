@@ -13,13 +13,15 @@ that context.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from cadenza.corpus.rolls import BENCHMARKS, load_rolls, roll_to_score
-from cadenza.model.transformer import EventTransformer
+from cadenza.model.ensemble import MixtureModel, Scorer
 from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, encode
 from cadenza.train.data import SplitData, split_from_steps
@@ -110,36 +112,50 @@ def canonical_masks(steps: np.ndarray, frame_ticks: int) -> dict[int, np.ndarray
     return masks
 
 
-@torch.no_grad()
-def sequence_nll(model: EventTransformer, steps: np.ndarray, device: str = "cpu",
-                 masks: dict[int, np.ndarray] | None = None) -> float:
-    """Total NLL (nats) of steps[1:] given what precedes each, in windows of the model's context; with
-    ``masks`` (see :func:`canonical_masks`) the probabilities are renormalised over the allowed values."""
-    model.eval()
-    context = model.config.context
-    x = torch.from_numpy(np.asarray(steps, dtype=np.int64)).to(device)
-    allowed = {i: torch.from_numpy(m).to(device) for i, m in masks.items()} if masks is not None else None
-
-    def window_nll(start: int, stop: int) -> torch.Tensor:  # nll of x[start + 1 : stop]
+def _windowed(score: Callable[[torch.Tensor, dict[int, torch.Tensor] | None], torch.Tensor], x: torch.Tensor,
+              allowed: dict[int, torch.Tensor] | None, context: int) -> torch.Tensor:
+    """``score(window, masks)`` gives (..., window - 1) NLLs of a window's steps after its first; this gives
+    (..., len(x) - 1) for every step of ``x`` after bos, in windows of ``context`` (each step scored once,
+    with at least half a context before it)."""
+    def window(start: int, stop: int) -> torch.Tensor:  # nll of x[start + 1 : stop]
         part = None if allowed is None else {i: m[None, start:stop - 1] for i, m in allowed.items()}
-        return model.step_nll(x[None, start:stop], part)[0]
+        return score(x[None, start:stop], part)
 
     if len(x) <= context + 1:
-        return float(window_nll(0, len(x)).sum())
-    total, scored = 0.0, 1  # steps[0] (bos) is given
-    stride = context // 2
-    start = 0
+        return window(0, len(x))
+    pieces, scored, start = [], 1, 0  # steps[0] (bos) is given
     while scored < len(x):
         stop = min(start + context + 1, len(x))
-        nll = window_nll(start, stop)  # nll[i] is for x[start + i + 1]
-        first = scored - start - 1  # the first step of this window not scored yet
-        total += float(nll[first:].sum())
+        nll = window(start, stop)  # nll[..., i] is for x[start + i + 1]
+        pieces.append(nll[..., scored - start - 1:])  # from the first step of this window not scored yet
         scored = stop
-        start += stride
-    return total
+        start += context // 2
+    return torch.cat(pieces, dim=-1)
 
 
-def frame_nll(model: EventTransformer, name: str, split: str = "test", limit: int | None = None,
+@torch.no_grad()
+def step_nlls(model: Scorer, steps: np.ndarray, device: str = "cpu", masks: dict[int, np.ndarray] | None = None,
+              members: bool = False) -> np.ndarray:
+    """NLL (nats) of each of steps[1:] given what precedes it, in windows of the model's context; with
+    ``masks`` (see :func:`canonical_masks`) the probabilities are renormalised over the allowed values.
+    ``members`` (a :class:`~cadenza.model.ensemble.MixtureModel`): one row per member, (members, steps-1)."""
+    model.eval()
+    x = torch.from_numpy(np.asarray(steps, dtype=np.int64)).to(device)
+    allowed = {i: torch.from_numpy(m).to(device) for i, m in masks.items()} if masks is not None else None
+    if members and not isinstance(model, MixtureModel):
+        raise ValueError("members=True needs a MixtureModel")
+    score = model.member_nll if isinstance(model, MixtureModel) and members else model.step_nll
+    nll = _windowed(score, x, allowed, model.config.context)
+    return (nll[:, 0] if members else nll[0]).cpu().numpy()
+
+
+def sequence_nll(model: Scorer, steps: np.ndarray, device: str = "cpu",
+                 masks: dict[int, np.ndarray] | None = None) -> float:
+    """Total NLL (nats) of steps[1:] (see :func:`step_nlls`)."""
+    return float(step_nlls(model, steps, device, masks).sum(dtype=np.float64))
+
+
+def frame_nll(model: Scorer, name: str, split: str = "test", limit: int | None = None,
               device: str = "cpu", canonical: bool = True) -> dict[str, float]:
     """The benchmark metric: total NLL over the split's sequences / total frames (and per note). With
     ``canonical`` (the default and the reported figure) the model is renormalised over canonical
@@ -157,3 +173,44 @@ def frame_nll(model: EventTransformer, name: str, split: str = "test", limit: in
 def shipped_checkpoint(name: str) -> Path:
     """Where the package keeps its benchmark checkpoint for ``name``."""
     return Path(__file__).resolve().parents[1] / "models" / "benchmarks" / name
+
+
+def members_valid_nll(name: str, checkpoints: Sequence[str | Path], device: str = "cpu") -> np.ndarray:
+    """(models, steps): each checkpoint's NLL of every step of the valid split (canonical masks)."""
+    from cadenza.model.checkpoint import load_checkpoint
+
+    frame = BENCHMARKS[name][1]
+    steps = benchmark_steps(name, "valid")
+    rows = []
+    for checkpoint in checkpoints:
+        model, _ = load_checkpoint(checkpoint, device)
+        rows.append(np.concatenate([step_nlls(model, s, device, canonical_masks(s, frame)) for s in steps]))
+    return np.stack(rows)
+
+
+def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path,
+                   note: dict[str, Any] | None = None, min_weight: float = 0.02) -> dict[str, Any]:
+    """An ensemble folder for benchmark ``name``: mixture weights fitted on the valid split (never test),
+    each member exported as float16 under ``out``/members (those weighing under ``min_weight`` are left
+    out and the weights refitted), ensemble.json written last (atomic). Returns
+    the weights and the valid NLL per frame of each member and of the mixture."""
+    from cadenza.model.checkpoint import export_checkpoint
+    from cadenza.model.ensemble import fit_weights, save_ensemble
+
+    nll = members_valid_nll(name, checkpoints)
+    weights = np.asarray(fit_weights(nll))
+    kept = weights >= min_weight  # a member the mixture hardly uses is not worth shipping
+    if not kept.all():
+        checkpoints = [c for c, k in zip(checkpoints, kept, strict=True) if k]
+        nll = nll[kept]
+        weights = np.asarray(fit_weights(nll))
+    frames = sum(len(r) for r in load_rolls(name)["valid"])
+    mixed = -np.logaddexp.reduce(np.log(np.maximum(weights, 1e-300))[:, None] - nll, axis=0)
+    names = [chr(ord("a") + i) for i in range(len(checkpoints))]
+    for member, checkpoint in zip(names, checkpoints, strict=True):
+        export_checkpoint(checkpoint, Path(out) / "members" / member, {"source": str(checkpoint)})
+    valid = {"members": [round(float(v) / frames, 4) for v in nll.sum(axis=1)],
+             "mixture": round(float(mixed.sum()) / frames, 4), "metric": "valid NLL per frame"}
+    save_ensemble(out, names, weights.tolist(), training={"benchmark": name, "valid": valid, **(note or {})})
+    sources = dict(zip(names, map(str, checkpoints), strict=True))
+    return {"weights": weights.tolist(), "valid": valid, "members": sources}

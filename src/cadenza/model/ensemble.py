@@ -1,0 +1,150 @@
+"""Ensembles for scoring: a mixture of event models, exact at every step.
+
+Each member gives a distribution over the next step (the product of its field heads, renormalised over
+the same support when masks are given), so the weighted sum of the members' step probabilities
+
+    P(step | past) = sum_k w_k P_k(step | past),   sum_k w_k = 1
+
+is itself a distribution over steps, and the mixture's NLL of a sequence is a true log-probability: what
+the benchmark tables need. It is computed in log space from the members' per-step NLLs. The weights are
+chosen on the valid split (:func:`fit_weights`), never on test.
+
+An ensemble is a folder:
+
+    <dir>/ensemble.json   {"format": "cadenza-ensemble", "version": 1, "members": ["a", ...],
+                           "weights": [...], "training": {...}}
+    <dir>/members/<name>/ a checkpoint each (see :mod:`cadenza.model.checkpoint`)
+
+Ensembles score (``cadenza eval nll``); composing uses one model, so loading an ensemble as a composer
+model fails with a message that names a member.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cadenza.errors import InputError
+from cadenza.model.checkpoint import load_checkpoint
+from cadenza.model.transformer import EventTransformer, ModelConfig
+from cadenza.score.write import atomic_write_bytes
+
+ENSEMBLE_FILE = "ensemble.json"
+FORMAT_NAME = "cadenza-ensemble"
+FORMAT_VERSION = 1
+
+
+class MixtureModel(nn.Module):
+    """Members mixed step by step with fixed weights; scores like an :class:`EventTransformer`."""
+
+    def __init__(self, members: list[EventTransformer], weights: list[float] | None = None) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members: list[EventTransformer] = nn.ModuleList(members)  # type: ignore[assignment]
+        raw = np.asarray(weights if weights is not None else [1.0] * len(members), dtype=np.float64)
+        if raw.shape != (len(members),) or (raw < 0).any() or raw.sum() <= 0:
+            raise ValueError("one non-negative weight per member, not all zero")
+        self.weights = (raw / raw.sum()).tolist()
+        self.log_weights: torch.Tensor
+        self.register_buffer("log_weights", torch.tensor([math.log(w) if w > 0 else -math.inf
+                                                          for w in self.weights]), persistent=False)
+        shortest = min(members, key=lambda m: m.config.context)
+        self.config: ModelConfig = shortest.config  # windows fit every member
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def member_nll(self, steps: torch.Tensor, allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        """(members, batch, time-1): each member's NLL of each step after the first."""
+        return torch.stack([member.step_nll(steps, allowed) for member in self.members])
+
+    def step_nll(self, steps: torch.Tensor, allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        """(batch, time-1): the mixture's NLL of each step after the first (padding steps get 0, as each
+        member gives them)."""
+        nll = self.member_nll(steps, allowed)
+        return -torch.logsumexp(self.log_weights[:, None, None] - nll, dim=0)
+
+
+def fit_weights(member_nll: np.ndarray, rounds: int = 200) -> list[float]:
+    """Mixture weights that minimise the total NLL of held-out steps: ``member_nll`` (members, steps),
+    each member's NLL of each step. EM for mixture weights: each round gives every member the mean of its
+    posterior responsibility over the steps (a convex problem: EM converges to the optimum)."""
+    nll = np.asarray(member_nll, dtype=np.float64)
+    k = nll.shape[0]
+    weights = np.full(k, 1.0 / k)
+    log_p = -nll
+    for _ in range(rounds):
+        joint = np.log(np.maximum(weights, 1e-300))[:, None] + log_p
+        responsibility = np.exp(joint - joint.max(axis=0, keepdims=True))
+        responsibility /= responsibility.sum(axis=0, keepdims=True)
+        weights = responsibility.mean(axis=1)
+    return weights.tolist()
+
+
+def is_ensemble(folder: str | os.PathLike[str]) -> bool:
+    return (Path(folder) / ENSEMBLE_FILE).is_file()
+
+
+def read_ensemble(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(folder) / ENSEMBLE_FILE
+    try:
+        config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no ensemble in {folder} ({ENSEMBLE_FILE} missing)") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    if config.get("format") != FORMAT_NAME or config.get("version") != FORMAT_VERSION:
+        raise InputError(f"{folder} holds no Cadenza ensemble of format version {FORMAT_VERSION}")
+    members, weights = config.get("members"), config.get("weights")
+    if not isinstance(members, list) or not members or not isinstance(weights, list) or len(weights) != len(members):
+        raise InputError(f"{path} must list its members and one weight for each")
+    return config
+
+
+def read_scorer_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ensemble.json of an ensemble folder, else the checkpoint's config.json (InputError if neither)."""
+    from cadenza.model.checkpoint import read_config
+
+    return read_ensemble(folder) if is_ensemble(folder) else read_config(folder)
+
+
+Scorer = EventTransformer | MixtureModel  # what scores sequences: one model or a mixture
+
+
+def load_scorer(folder: str | os.PathLike[str], device: str = "cpu") -> tuple[Scorer, dict[str, Any]]:
+    """A model to score sequences with: an ensemble folder gives a :class:`MixtureModel` and its
+    ensemble.json (members' training summaries under "member_training"); a checkpoint gives the model and
+    its config."""
+    if not is_ensemble(folder):
+        return load_checkpoint(folder, device)
+    config = read_ensemble(folder)
+    loaded = [load_checkpoint(Path(folder) / "members" / name, device) for name in config["members"]]
+    model = MixtureModel([m for m, _ in loaded], config["weights"]).to(device)
+    model.eval()
+    return model, {**config, "member_training": {name: c.get("training", {})
+                                                 for name, (_, c) in zip(config["members"], loaded, strict=True)}}
+
+
+def save_ensemble(folder: str | os.PathLike[str], members: list[str], weights: list[float],
+                  training: dict[str, Any] | None = None) -> Path:
+    """Write ensemble.json for members already under ``folder``/members (atomic)."""
+    out = Path(folder)
+    missing = [name for name in members if not (out / "members" / name / "config.json").is_file()]
+    if missing:
+        raise InputError(f"ensemble members missing under {out / 'members'}: {', '.join(missing)}")
+    config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "members": members,
+              "weights": [round(float(w), 6) for w in weights], "training": training or {}}
+    atomic_write_bytes(out / ENSEMBLE_FILE, json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8"))
+    return out
+
+
+__all__ = ["MixtureModel", "Scorer", "fit_weights", "is_ensemble", "load_scorer", "read_ensemble", "read_scorer_config",
+           "save_ensemble"]

@@ -1,0 +1,148 @@
+"""Ensembles: an exact step-by-step mixture of event models, weights fitted on held-out steps, saved as a
+folder of float16 members, and scored by ``cadenza eval nll`` like one model."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("scipy")
+
+from cadenza.cli import main  # noqa: E402
+from cadenza.errors import InputError  # noqa: E402
+from cadenza.model.checkpoint import load_checkpoint, new_model, save_checkpoint  # noqa: E402
+from cadenza.model.ensemble import MixtureModel, fit_weights, load_scorer, save_ensemble  # noqa: E402
+from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
+from cadenza.tokens import encode  # noqa: E402
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, KINDS  # noqa: E402
+from cadenza.train.benchmark import canonical_masks, frame_nll, roll_to_score, step_nlls  # noqa: E402
+
+
+def _steps() -> np.ndarray:
+    roll = np.zeros((40, 88), dtype=np.uint8)
+    roll[np.arange(40), 39 + (np.arange(40) * 5 % 12)] = 1
+    roll[::3, 27] = 1
+    return np.asarray(encode(roll_to_score(roll, Q)), dtype=np.int64)
+
+
+def _two_models() -> tuple:
+    torch.manual_seed(0)
+    first = new_model("tiny", context=64).eval()
+    torch.manual_seed(1)
+    second = new_model("tiny", context=64).eval()
+    return first, second
+
+
+def test_the_mixture_is_the_weighted_sum_of_step_probabilities() -> None:
+    first, second = _two_models()
+    steps = _steps()
+    masks = canonical_masks(steps, Q)
+    a, b = step_nlls(first, steps, masks=masks), step_nlls(second, steps, masks=masks)
+    assert len(steps) > 64 + 1  # scored in windows
+    mixed = step_nlls(MixtureModel([first, second], [3.0, 1.0]), steps, masks=masks)
+    expected = -np.log(0.75 * np.exp(-a.astype(np.float64)) + 0.25 * np.exp(-b.astype(np.float64)))
+    assert np.allclose(mixed, expected, atol=1e-4)
+    assert np.allclose(step_nlls(MixtureModel([first, second], [1.0, 0.0]), steps, masks=masks), a, atol=1e-5)
+    members = step_nlls(MixtureModel([first, second]), steps, masks=masks, members=True)
+    assert members.shape == (2, len(steps) - 1) and np.allclose(members[1], b, atol=1e-5)
+
+
+def test_a_mixture_of_two_models_is_a_distribution_over_the_next_step() -> None:
+    """Every next step the canonical masks allow after a short prefix, enumerated field by field: the
+    mixture's probabilities sum to one, as each member's do (the others have probability 0)."""
+    first, second = _two_models()
+    prefix = _steps()[:7]
+    candidates = _allowed_steps(prefix)
+    assert len(candidates) > 100  # notes at each frame and pitch, the bar, the end
+    batch = np.stack([np.vstack([prefix, c]) for c in candidates])
+    allowed = {i: torch.from_numpy(np.stack([canonical_masks(s, Q)[i] for s in batch]))
+               for i in canonical_masks(batch[0], Q)}
+    mixture = MixtureModel([first, second], [0.3, 0.7])
+    with torch.no_grad():
+        x = torch.from_numpy(batch)
+        total = {name: float(torch.exp(-model.step_nll(x, allowed)[:, -1].double()).sum())
+                 for name, model in (("first", first), ("second", second), ("mixture", mixture))}
+    assert total == pytest.approx({"first": 1.0, "second": 1.0, "mixture": 1.0}, abs=1e-3)
+
+
+def _allowed_steps(prefix: np.ndarray) -> list[np.ndarray]:
+    out: list[np.ndarray] = []
+
+    def extend(step: np.ndarray, field: int) -> None:
+        if field == len(FIELDS):
+            out.append(step)
+            return
+        if field and FIELDS[field] not in FIELDS_OF_KIND[KINDS[step[0]]]:
+            extend(step, field + 1)  # a field the kind does not use stays 0 and does not count
+            return
+        mask = canonical_masks(np.vstack([prefix, step]), Q).get(field)
+        values = np.nonzero(mask[-1])[0] if mask is not None else range(FIELD_SIZES[FIELDS[field]])
+        for value in values:
+            nxt = step.copy()
+            nxt[field] = value
+            extend(nxt, field + 1)
+
+    extend(np.zeros(len(FIELDS), dtype=np.int64), 0)
+    return out
+
+
+def test_fitted_weights_minimise_the_held_out_nll() -> None:
+    rng = np.random.default_rng(0)
+    nll = np.stack([rng.gamma(2.0, 1.0, 500), rng.gamma(2.0, 1.2, 500), rng.gamma(2.0, 3.0, 500)])
+
+    def total(weights: np.ndarray) -> float:
+        return float(-np.log((weights[:, None] * np.exp(-nll)).sum(axis=0)).sum())
+
+    fitted = np.asarray(fit_weights(nll))
+    assert fitted.sum() == pytest.approx(1.0) and (fitted >= 0).all()
+    grid = [np.array([a, b, 1 - a - b]) for a in np.linspace(0, 1, 21) for b in np.linspace(0, 1, 21) if a + b <= 1]
+    assert total(fitted) <= min(total(w) for w in grid) + 1e-6
+    assert total(fitted) < min(nll.sum(axis=1))  # better than the best member alone
+
+
+def test_an_ensemble_folder_round_trips_and_is_not_a_composer_model(tmp_path: Path) -> None:
+    first, second = _two_models()
+    for name, model in (("a", first), ("b", second)):
+        save_checkpoint(model, tmp_path / "ens" / "members" / name, half=True)
+    save_ensemble(tmp_path / "ens", ["a", "b"], [0.25, 0.75], training={"benchmark": "jsb"})
+    model, config = load_scorer(tmp_path / "ens")
+    assert isinstance(model, MixtureModel) and model.weights == pytest.approx([0.25, 0.75])
+    assert config["training"]["benchmark"] == "jsb" and set(config["member_training"]) == {"a", "b"}
+    steps = _steps()
+    reloaded = MixtureModel([load_checkpoint(tmp_path / "ens" / "members" / n)[0] for n in "ab"], [1, 3])
+    assert np.allclose(step_nlls(model, steps), step_nlls(reloaded, steps))
+    with pytest.raises(InputError, match="members/a"):
+        load_checkpoint(tmp_path / "ens")
+    with pytest.raises(InputError, match="missing"):
+        save_ensemble(tmp_path / "ens", ["a", "c"], [0.5, 0.5])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "ensemble.json").write_text(json.dumps({"format": "cadenza-ensemble", "version": 1,
+                                                                "members": ["a"], "weights": []}))
+    with pytest.raises(InputError, match="one weight"):
+        load_scorer(tmp_path / "bad")
+
+
+def test_eval_nll_mixes_several_checkpoints_and_saves_the_ensemble(shared_dir: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Two models given: weights fitted on the valid split, the mixture scored on test below the worse
+    member (here both are untrained, so the mixture sits near the better one), saved, and re-scored the same."""
+    first, second = _two_models()
+    save_checkpoint(first, tmp_path / "a")
+    save_checkpoint(second, tmp_path / "b")
+    args = ["eval", "nll", "--benchmark", "jsb", "--limit", "2", "--json"]
+    assert main([*args, "--checkpoint", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "b"),
+                 "--save-ensemble", str(tmp_path / "ens")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    weights = report["ensemble"]["weights"]
+    assert math.fsum(weights) == pytest.approx(1.0) and len(weights) == len(report["ensemble"]["members"])
+    singles = [frame_nll(load_checkpoint(tmp_path / n)[0], "jsb", "test", limit=2)["nll_per_frame"] for n in "ab"]
+    assert report["test"]["nll_per_frame"] < max(singles)
+    assert main([*args, "--checkpoint", str(tmp_path / "ens")]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["test"]["nll_per_frame"] == pytest.approx(report["test"]["nll_per_frame"], rel=1e-3)
+    assert main(["eval", "nll", "--benchmark", "jsb", "--save-ensemble", str(tmp_path / "x")]) == 2
