@@ -131,8 +131,11 @@ def test_the_shipped_jsb_checkpoint_rechecks_its_row(shared_dir: Path, capsys: p
     report = json.loads(capsys.readouterr().out)
     assert report["checkpoint"].endswith("models/benchmarks/jsb") and report["test"]["sequences"] == 6
     assert 3.0 < report["test"]["nll_per_frame"] < 10.0  # trained: far below an untrained model (> 15)
+    weights = report["ensemble"]["weights"]  # an ensemble: an exact mixture of its members
+    assert len(weights) == len(report["ensemble"]["members"]) >= 2 and sum(weights) == pytest.approx(1.0, abs=1e-4)
     row = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "nll_jsb.json").read_text())
     assert row["test"]["frames"] == 4725 and row["test"]["nll_per_frame"] < row["ngram_baseline"]["test_nll_per_frame"]
+    assert row["ensemble"]["weights"] == weights and row["test"]["nll_per_frame"] < 5.19  # the goal
 
 
 @pytest.mark.parametrize(("name", "frames", "highest"), [("nottingham", 44463, 6.0), ("musedata", 64339, 12.0),

@@ -16,7 +16,14 @@ pytest.importorskip("scipy")
 from cadenza.cli import main  # noqa: E402
 from cadenza.errors import InputError  # noqa: E402
 from cadenza.model.checkpoint import load_checkpoint, new_model, save_checkpoint  # noqa: E402
-from cadenza.model.ensemble import MixtureModel, fit_weights, load_scorer, save_ensemble  # noqa: E402
+from cadenza.model.ensemble import (  # noqa: E402
+    MixtureModel,
+    fit_weights,
+    load_scorer,
+    mixture_nll,
+    save_ensemble,
+    select_members,
+)
 from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
 from cadenza.tokens import encode  # noqa: E402
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, KINDS  # noqa: E402
@@ -105,6 +112,20 @@ def test_fitted_weights_minimise_the_held_out_nll() -> None:
     assert total(fitted) < min(nll.sum(axis=1))  # better than the best member alone
 
 
+def test_forward_selection_keeps_the_models_that_help() -> None:
+    """A copy of a chosen model adds nothing; a model good where the others are bad is taken."""
+    rng = np.random.default_rng(1)
+    good = rng.gamma(2.0, 1.0, 400)
+    other = good.copy()
+    other[:200] += 3.0  # worse on the first half...
+    other[200:] -= 0.9  # ...better on the second
+    nll = np.stack([good + 0.5, good, good, other])
+    chosen = select_members(nll, max_members=3)
+    assert chosen[0] == 1 and 3 in chosen and not {1, 2} <= set(chosen)
+    assert len(select_members(nll, max_members=1)) == 1
+    assert mixture_nll(nll[chosen], fit_weights(nll[chosen])) < nll[1].sum()
+
+
 def test_an_ensemble_folder_round_trips_and_is_not_a_composer_model(tmp_path: Path) -> None:
     first, second = _two_models()
     for name, model in (("a", first), ("b", second)):
@@ -146,3 +167,25 @@ def test_eval_nll_mixes_several_checkpoints_and_saves_the_ensemble(shared_dir: P
     again = json.loads(capsys.readouterr().out)
     assert again["test"]["nll_per_frame"] == pytest.approx(report["test"]["nll_per_frame"], rel=1e-3)
     assert main(["eval", "nll", "--benchmark", "jsb", "--save-ensemble", str(tmp_path / "x")]) == 2
+
+
+def test_the_ngram_baseline_can_join_an_ensemble(shared_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Offered beside two untrained models, the n-gram (fitted on the train split) is chosen and weighs
+    most; the saved ensemble refits it on load and scores the same."""
+    first, second = _two_models()
+    save_checkpoint(first, tmp_path / "a")
+    save_checkpoint(second, tmp_path / "b")
+    args = ["eval", "nll", "--benchmark", "jsb", "--limit", "2", "--json"]
+    assert main([*args, "--checkpoint", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "b"),
+                 "--ngram-member", "3", "--save-ensemble", str(tmp_path / "ens")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    members = list(report["ensemble"]["members"])
+    assert members[0] == "ngram-3" and report["ensemble"]["weights"][0] > 0.9
+    assert not (tmp_path / "ens" / "members" / "ngram-3").exists()  # fitted when the ensemble loads
+    untrained = frame_nll(first, "jsb", "test", limit=2)["nll_per_frame"]
+    assert report["test"]["nll_per_frame"] < untrained / 2
+    assert main([*args, "--checkpoint", str(tmp_path / "ens")]) == 0
+    assert json.loads(capsys.readouterr().out)["test"]["nll_per_frame"] == pytest.approx(
+        report["test"]["nll_per_frame"], rel=1e-4)
+    assert main([*args, "--ngram-member", "3"]) == 2

@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "once to score an exact mixture of the models, its weights fitted on the valid split")
     n.add_argument("--save-ensemble", metavar="DIR",
                    help="with several --checkpoint: write the mixture as an ensemble folder (members float16)")
+    n.add_argument("--ngram-member", type=int, action="append", default=[], metavar="ORDER",
+                   help="with --save-ensemble: offer the n-gram baseline of this order (fitted on the train split) "
+                   "as a member too; its raw probabilities make the figure an upper bound")
+    n.add_argument("--max-members", type=int, default=4,
+                   help="with --save-ensemble: keep at most N models, chosen by forward selection on valid "
+                   "(default: 4)")
     n.add_argument("--train", action="store_true", help="train a model on the train split first")
     n.add_argument("--preset", default="small", choices=["tiny", "small", "base"], help="with --train")
     n.add_argument("--max-minutes", type=float, default=20.0, help="with --train (default: 20)")
@@ -58,6 +64,8 @@ def run_nll(args: argparse.Namespace) -> int:
 
     checkpoints = list(args.checkpoint or [])
     trained: dict[str, Any] = {}
+    if args.ngram_member and not args.save_ensemble:
+        raise UsageError("--ngram-member goes with --save-ensemble")
     if args.save_ensemble and len(checkpoints) < 2:
         raise UsageError("--save-ensemble needs two or more --checkpoint folders")
     if args.train:
@@ -81,7 +89,8 @@ def run_nll(args: argparse.Namespace) -> int:
         checkpoints = [str(shipped)]
     ensemble: dict[str, Any] = {}
     if len(checkpoints) > 1:
-        model, ensemble = _mixture(args.benchmark, checkpoints, args.save_ensemble)
+        model, ensemble = _mixture(args.benchmark, checkpoints, args.save_ensemble, args.max_members,
+                                   args.ngram_member)
         checkpoint, saved = args.save_ensemble or "+".join(checkpoints), dict[str, Any]()
     else:
         checkpoint = checkpoints[0]
@@ -107,14 +116,19 @@ def run_nll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mixture(benchmark: str, checkpoints: list[str], save: str | None) -> tuple[Any, dict[str, Any]]:
+def _mixture(benchmark: str, checkpoints: list[str], save: str | None, max_members: int,
+             ngram_orders: list[int]) -> tuple[Any, dict[str, Any]]:
     """Several checkpoints as one mixture, weights fitted on the valid split (and saved as an ensemble)."""
     from cadenza.model.checkpoint import load_checkpoint
     from cadenza.model.ensemble import MixtureModel, fit_weights, load_scorer
     from cadenza.train.benchmark import build_ensemble, members_valid_nll
 
     if save:
-        built = build_ensemble(benchmark, checkpoints, save)
+        if max_members < 1:
+            raise UsageError("--max-members must be at least 1")
+        if any(order < 1 for order in ngram_orders):
+            raise UsageError("--ngram-member takes an order of 1 or more")
+        built = build_ensemble(benchmark, checkpoints, save, max_members=max_members, ngram_orders=ngram_orders)
         model, _ = load_scorer(save)
         return model, built
     weights = fit_weights(members_valid_nll(benchmark, checkpoints))

@@ -15,6 +15,12 @@ An ensemble is a folder:
                            "weights": [...], "training": {...}}
     <dir>/members/<name>/ a checkpoint each (see :mod:`cadenza.model.checkpoint`)
 
+A member named ``ngram-<order>`` has no folder: it is the variable-order n-gram baseline
+(:class:`~cadenza.train.ngram.StepNgram`) fitted on the benchmark's train split when the ensemble loads (a
+few seconds; the benchmark data is needed to score anyway). Its raw step probabilities are not
+renormalised over the masks, so with it the mixture gives the allowed steps at most probability one: its
+NLL is an upper bound on the renormalised mixture's (a conservative figure, as for the n-gram's own row).
+
 Ensembles score (``cadenza eval nll``); composing uses one model, so loading an ensemble as a composer
 model fails with a message that names a member.
 """
@@ -35,20 +41,49 @@ from cadenza.errors import InputError
 from cadenza.model.checkpoint import load_checkpoint
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.score.write import atomic_write_bytes
+from cadenza.tokens.events import KIND
 
 ENSEMBLE_FILE = "ensemble.json"
 FORMAT_NAME = "cadenza-ensemble"
 FORMAT_VERSION = 1
 
 
+NGRAM_PREFIX = "ngram-"
+
+
+class NgramMember(nn.Module):
+    """A fitted :class:`~cadenza.train.ngram.StepNgram` that scores like an :class:`EventTransformer` (raw
+    step probabilities: the masks are not applied)."""
+
+    def __init__(self, ngram: Any) -> None:
+        super().__init__()
+        self.ngram = ngram
+
+    def step_nll(self, steps: torch.Tensor, allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        rows = steps.detach().cpu().numpy()
+        nll = np.stack([-np.log(self.ngram.step_probabilities(row)) for row in rows])
+        nll[rows[:, 1:, 0] == KIND["pad"]] = 0.0
+        return torch.from_numpy(nll).float().to(steps.device)
+
+
+def ngram_member(benchmark: str, order: int) -> NgramMember:
+    """The n-gram of ``order`` fitted on the benchmark's train split."""
+    from cadenza.tokens import field_sizes
+    from cadenza.train.benchmark import benchmark_steps
+    from cadenza.train.ngram import StepNgram
+
+    return NgramMember(StepNgram(order, field_sizes()).fit(benchmark_steps(benchmark, "train")))
+
+
 class MixtureModel(nn.Module):
     """Members mixed step by step with fixed weights; scores like an :class:`EventTransformer`."""
 
-    def __init__(self, members: list[EventTransformer], weights: list[float] | None = None) -> None:
+    def __init__(self, members: list[EventTransformer | NgramMember], weights: list[float] | None = None) -> None:
         super().__init__()
-        if not members:
-            raise ValueError("an ensemble needs at least one member")
-        self.members: list[EventTransformer] = nn.ModuleList(members)  # type: ignore[assignment]
+        transformers = [m for m in members if isinstance(m, EventTransformer)]
+        if not transformers:
+            raise ValueError("an ensemble needs at least one transformer member")
+        self.members: list[EventTransformer | NgramMember] = nn.ModuleList(members)  # type: ignore[assignment]
         raw = np.asarray(weights if weights is not None else [1.0] * len(members), dtype=np.float64)
         if raw.shape != (len(members),) or (raw < 0).any() or raw.sum() <= 0:
             raise ValueError("one non-negative weight per member, not all zero")
@@ -56,7 +91,7 @@ class MixtureModel(nn.Module):
         self.log_weights: torch.Tensor
         self.register_buffer("log_weights", torch.tensor([math.log(w) if w > 0 else -math.inf
                                                           for w in self.weights]), persistent=False)
-        shortest = min(members, key=lambda m: m.config.context)
+        shortest = min(transformers, key=lambda m: m.config.context)
         self.config: ModelConfig = shortest.config  # windows fit every member
 
     def parameter_count(self) -> int:
@@ -87,6 +122,29 @@ def fit_weights(member_nll: np.ndarray, rounds: int = 200) -> list[float]:
         responsibility /= responsibility.sum(axis=0, keepdims=True)
         weights = responsibility.mean(axis=1)
     return weights.tolist()
+
+
+def mixture_nll(member_nll: np.ndarray, weights: list[float] | np.ndarray) -> float:
+    """Total NLL of the held-out steps under the mixture (``member_nll``: (members, steps))."""
+    log_w = np.log(np.maximum(np.asarray(weights, dtype=np.float64), 1e-300))[:, None]
+    return float(-np.logaddexp.reduce(log_w - np.asarray(member_nll, dtype=np.float64), axis=0).sum())
+
+
+def select_members(member_nll: np.ndarray, max_members: int) -> list[int]:
+    """Forward selection on held-out steps: the best model, then each time the one whose joining lowers the
+    fitted mixture's NLL most, up to ``max_members`` or until no model lowers it."""
+    nll = np.asarray(member_nll, dtype=np.float64)
+    chosen = [int(np.argmin(nll.sum(axis=1)))]
+    best = float(nll[chosen[0]].sum())
+    while len(chosen) < max_members:
+        trials = {i: mixture_nll(nll[chosen + [i]], fit_weights(nll[chosen + [i]]))
+                  for i in range(len(nll)) if i not in chosen}
+        if not trials or min(trials.values()) >= best:
+            break
+        pick = min(trials, key=lambda i: trials[i])
+        chosen.append(pick)
+        best = trials[pick]
+    return chosen
 
 
 def is_ensemble(folder: str | os.PathLike[str]) -> bool:
@@ -126,18 +184,30 @@ def load_scorer(folder: str | os.PathLike[str], device: str = "cpu") -> tuple[Sc
     if not is_ensemble(folder):
         return load_checkpoint(folder, device)
     config = read_ensemble(folder)
-    loaded = [load_checkpoint(Path(folder) / "members" / name, device) for name in config["members"]]
-    model = MixtureModel([m for m, _ in loaded], config["weights"]).to(device)
-    model.eval()
-    return model, {**config, "member_training": {name: c.get("training", {})
-                                                 for name, (_, c) in zip(config["members"], loaded, strict=True)}}
+    members: list[EventTransformer | NgramMember] = []
+    member_training: dict[str, Any] = {}
+    for name in config["members"]:
+        if name.startswith(NGRAM_PREFIX):
+            benchmark = config.get("training", {}).get("benchmark")
+            if not benchmark:
+                raise InputError(f"{folder}: an n-gram member needs the benchmark it is fitted on (training.benchmark)")
+            members.append(ngram_member(benchmark, int(name.removeprefix(NGRAM_PREFIX))))
+            member_training[name] = {"fitted_on": f"{benchmark} train split, when the ensemble loads"}
+        else:
+            model, member_config = load_checkpoint(Path(folder) / "members" / name, device)
+            members.append(model)
+            member_training[name] = member_config.get("training", {})
+    mixture = MixtureModel(members, config["weights"]).to(device)
+    mixture.eval()
+    return mixture, {**config, "member_training": member_training}
 
 
 def save_ensemble(folder: str | os.PathLike[str], members: list[str], weights: list[float],
                   training: dict[str, Any] | None = None) -> Path:
     """Write ensemble.json for members already under ``folder``/members (atomic)."""
     out = Path(folder)
-    missing = [name for name in members if not (out / "members" / name / "config.json").is_file()]
+    missing = [name for name in members if not name.startswith(NGRAM_PREFIX)
+               and not (out / "members" / name / "config.json").is_file()]
     if missing:
         raise InputError(f"ensemble members missing under {out / 'members'}: {', '.join(missing)}")
     config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "members": members,
@@ -146,5 +216,5 @@ def save_ensemble(folder: str | os.PathLike[str], members: list[str], weights: l
     return out
 
 
-__all__ = ["MixtureModel", "Scorer", "fit_weights", "is_ensemble", "load_scorer", "read_ensemble", "read_scorer_config",
-           "save_ensemble"]
+__all__ = ["MixtureModel", "NgramMember", "Scorer", "fit_weights", "is_ensemble", "load_scorer", "mixture_nll",
+           "ngram_member", "read_ensemble", "read_scorer_config", "save_ensemble", "select_members"]

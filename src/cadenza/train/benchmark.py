@@ -189,28 +189,42 @@ def members_valid_nll(name: str, checkpoints: Sequence[str | Path], device: str 
 
 
 def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path,
-                   note: dict[str, Any] | None = None, min_weight: float = 0.02) -> dict[str, Any]:
-    """An ensemble folder for benchmark ``name``: mixture weights fitted on the valid split (never test),
-    each member exported as float16 under ``out``/members (those weighing under ``min_weight`` are left
-    out and the weights refitted), ensemble.json written last (atomic). Returns
-    the weights and the valid NLL per frame of each member and of the mixture."""
+                   note: dict[str, Any] | None = None, max_members: int = 4,
+                   ngram_orders: Sequence[int] = ()) -> dict[str, Any]:
+    """An ensemble folder for benchmark ``name`` from at most ``max_members`` of ``checkpoints`` (and of
+    the n-grams of ``ngram_orders``, see :mod:`cadenza.model.ensemble`), chosen by forward selection on the
+    valid split (never test), with mixture weights fitted there too; each chosen model exported as float16
+    under ``out``/members, ensemble.json written last (atomic). Returns the weights, the members' sources
+    and the valid NLL per frame of each member and of the mixture."""
     from cadenza.model.checkpoint import export_checkpoint
-    from cadenza.model.ensemble import fit_weights, save_ensemble
+    from cadenza.model.ensemble import (
+        NGRAM_PREFIX,
+        fit_weights,
+        mixture_nll,
+        ngram_member,
+        save_ensemble,
+        select_members,
+    )
 
-    nll = members_valid_nll(name, checkpoints)
-    weights = np.asarray(fit_weights(nll))
-    kept = weights >= min_weight  # a member the mixture hardly uses is not worth shipping
-    if not kept.all():
-        checkpoints = [c for c, k in zip(checkpoints, kept, strict=True) if k]
-        nll = nll[kept]
-        weights = np.asarray(fit_weights(nll))
+    sources: list[str | Path] = [*checkpoints, *(f"{NGRAM_PREFIX}{order}" for order in ngram_orders)]
+    rows = [members_valid_nll(name, checkpoints)] if checkpoints else []
+    valid_steps = benchmark_steps(name, "valid")
+    for order in ngram_orders:
+        ngram = ngram_member(name, order).ngram
+        rows.append(np.concatenate([-np.log(ngram.step_probabilities(s)) for s in valid_steps])[None])
+    nll = np.concatenate(rows)
+    chosen = select_members(nll, max_members)
+    sources, nll = [sources[i] for i in chosen], nll[chosen]
+    weights = fit_weights(nll)
     frames = sum(len(r) for r in load_rolls(name)["valid"])
-    mixed = -np.logaddexp.reduce(np.log(np.maximum(weights, 1e-300))[:, None] - nll, axis=0)
-    names = [chr(ord("a") + i) for i in range(len(checkpoints))]
-    for member, checkpoint in zip(names, checkpoints, strict=True):
-        export_checkpoint(checkpoint, Path(out) / "members" / member, {"source": str(checkpoint)})
+    names, letters = [], iter("abcdefghijklmnopqrstuvwxyz")
+    for source in sources:
+        if str(source).startswith(NGRAM_PREFIX) and source not in checkpoints:
+            names.append(str(source))
+        else:
+            names.append(next(letters))
+            export_checkpoint(source, Path(out) / "members" / names[-1], {"source": str(source)})
     valid = {"members": [round(float(v) / frames, 4) for v in nll.sum(axis=1)],
-             "mixture": round(float(mixed.sum()) / frames, 4), "metric": "valid NLL per frame"}
-    save_ensemble(out, names, weights.tolist(), training={"benchmark": name, "valid": valid, **(note or {})})
-    sources = dict(zip(names, map(str, checkpoints), strict=True))
-    return {"weights": weights.tolist(), "valid": valid, "members": sources}
+             "mixture": round(mixture_nll(nll, weights) / frames, 4), "metric": "valid NLL per frame"}
+    save_ensemble(out, names, weights, training={"benchmark": name, "valid": valid, **(note or {})})
+    return {"weights": weights, "valid": valid, "members": dict(zip(names, map(str, sources), strict=True))}
