@@ -180,9 +180,10 @@ def test_hostile_input(case: hostile.Case, hostile_files: dict[str, Path]) -> No
 
 
 def test_hostile_generators_are_small_and_fast(tmp_path: Path) -> None:
-    """Generating every case stays cheap (the bombs are built without their payload in memory)."""
+    """Generating every case stays cheap (the bombs are built without their payload in memory). The time
+    bound is loose (it takes a few seconds): it catches a payload built in full, not a slow machine."""
     start = time.monotonic()
     files = hostile.generate_all(tmp_path)
-    assert time.monotonic() - start < 20
+    assert time.monotonic() - start < 120
     assert len(files) == len(hostile.CASES)
     assert sum(p.stat().st_size for p in files.values()) < 64 << 20
