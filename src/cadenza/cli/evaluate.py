@@ -131,6 +131,6 @@ def _mixture(benchmark: str, checkpoints: list[str], save: str | None, max_membe
         built = build_ensemble(benchmark, checkpoints, save, max_members=max_members, ngram_orders=ngram_orders)
         model, _ = load_scorer(save)
         return model, built
-    weights = fit_weights(members_valid_nll(benchmark, checkpoints))
-    model = MixtureModel([load_checkpoint(c)[0] for c in checkpoints], weights)
-    return model, {"members": checkpoints, "weights": weights}
+    members = [load_checkpoint(c)[0] for c in checkpoints]
+    weights = fit_weights(members_valid_nll(benchmark, members))
+    return MixtureModel(members, weights), {"members": checkpoints, "weights": weights}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def ngram_member(benchmark: str, order: int) -> NgramMember:
 class MixtureModel(nn.Module):
     """Members mixed step by step with fixed weights; scores like an :class:`EventTransformer`."""
 
-    def __init__(self, members: list[EventTransformer | NgramMember], weights: list[float] | None = None) -> None:
+    def __init__(self, members: Sequence[EventTransformer | NgramMember], weights: list[float] | None = None) -> None:
         super().__init__()
         transformers = [m for m in members if isinstance(m, EventTransformer)]
         if not transformers:

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from cadenza.corpus.rolls import BENCHMARKS, load_rolls, roll_to_score
-from cadenza.model.ensemble import MixtureModel, Scorer
+from cadenza.model.ensemble import MixtureModel, NgramMember, Scorer
+from cadenza.model.transformer import EventTransformer
 from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, encode
 from cadenza.train.data import SplitData, split_from_steps
@@ -142,9 +143,12 @@ def step_nlls(model: Scorer, steps: np.ndarray, device: str = "cpu", masks: dict
     model.eval()
     x = torch.from_numpy(np.asarray(steps, dtype=np.int64)).to(device)
     allowed = {i: torch.from_numpy(m).to(device) for i, m in masks.items()} if masks is not None else None
-    if members and not isinstance(model, MixtureModel):
+    if not members:
+        score = model.step_nll
+    elif isinstance(model, MixtureModel):
+        score = model.member_nll
+    else:
         raise ValueError("members=True needs a MixtureModel")
-    score = model.member_nll if isinstance(model, MixtureModel) and members else model.step_nll
     nll = _windowed(score, x, allowed, model.config.context)
     return (nll[:, 0] if members else nll[0]).cpu().numpy()
 
@@ -175,16 +179,18 @@ def shipped_checkpoint(name: str) -> Path:
     return Path(__file__).resolve().parents[1] / "models" / "benchmarks" / name
 
 
-def members_valid_nll(name: str, checkpoints: Sequence[str | Path], device: str = "cpu") -> np.ndarray:
-    """(models, steps): each checkpoint's NLL of every step of the valid split (canonical masks)."""
-    from cadenza.model.checkpoint import load_checkpoint
-
+def members_valid_nll(name: str, models: Sequence[EventTransformer | NgramMember], device: str = "cpu") -> np.ndarray:
+    """(models, steps): each model's NLL of every step of the valid split (canonical masks; an n-gram
+    member's raw probabilities, as it scores in a mixture)."""
     frame = BENCHMARKS[name][1]
     steps = benchmark_steps(name, "valid")
     rows = []
-    for checkpoint in checkpoints:
-        model, _ = load_checkpoint(checkpoint, device)
-        rows.append(np.concatenate([step_nlls(model, s, device, canonical_masks(s, frame)) for s in steps]))
+    for model in models:
+        if isinstance(model, NgramMember):  # no context to window: each step sees its whole past
+            rows.append(np.concatenate([model.step_nll(torch.from_numpy(s.astype(np.int64))[None])[0].numpy()
+                                        for s in steps]))
+        else:
+            rows.append(np.concatenate([step_nlls(model, s, device, canonical_masks(s, frame)) for s in steps]))
     return np.stack(rows)
 
 
@@ -196,7 +202,7 @@ def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path
     valid split (never test), with mixture weights fitted there too; each chosen model exported as float16
     under ``out``/members, ensemble.json written last (atomic). Returns the weights, the members' sources
     and the valid NLL per frame of each member and of the mixture."""
-    from cadenza.model.checkpoint import export_checkpoint
+    from cadenza.model.checkpoint import export_checkpoint, load_checkpoint
     from cadenza.model.ensemble import (
         NGRAM_PREFIX,
         fit_weights,
@@ -206,25 +212,23 @@ def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path
         select_members,
     )
 
-    sources: list[str | Path] = [*checkpoints, *(f"{NGRAM_PREFIX}{order}" for order in ngram_orders)]
-    rows = [members_valid_nll(name, checkpoints)] if checkpoints else []
-    valid_steps = benchmark_steps(name, "valid")
-    for order in ngram_orders:
-        ngram = ngram_member(name, order).ngram
-        rows.append(np.concatenate([-np.log(ngram.step_probabilities(s)) for s in valid_steps])[None])
-    nll = np.concatenate(rows)
+    candidates: list[tuple[str, EventTransformer | NgramMember]] = [
+        *((str(c), load_checkpoint(c)[0]) for c in checkpoints),
+        *((f"{NGRAM_PREFIX}{order}", ngram_member(name, order)) for order in ngram_orders)]
+    nll = members_valid_nll(name, [model for _, model in candidates])
     chosen = select_members(nll, max_members)
-    sources, nll = [sources[i] for i in chosen], nll[chosen]
+    nll = nll[chosen]
     weights = fit_weights(nll)
     frames = sum(len(r) for r in load_rolls(name)["valid"])
-    names, letters = [], iter("abcdefghijklmnopqrstuvwxyz")
-    for source in sources:
-        if str(source).startswith(NGRAM_PREFIX) and source not in checkpoints:
-            names.append(str(source))
+    names, sources, letters = [], [], iter("abcdefghijklmnopqrstuvwxyz")
+    for source, model in (candidates[i] for i in chosen):
+        sources.append(source)
+        if isinstance(model, NgramMember):
+            names.append(source)
         else:
             names.append(next(letters))
-            export_checkpoint(source, Path(out) / "members" / names[-1], {"source": str(source)})
+            export_checkpoint(source, Path(out) / "members" / names[-1], {"source": source})
     valid = {"members": [round(float(v) / frames, 4) for v in nll.sum(axis=1)],
              "mixture": round(mixture_nll(nll, weights) / frames, 4), "metric": "valid NLL per frame"}
     save_ensemble(out, names, weights, training={"benchmark": name, "valid": valid, **(note or {})})
-    return {"weights": weights, "valid": valid, "members": dict(zip(names, map(str, sources), strict=True))}
+    return {"weights": weights, "valid": valid, "members": dict(zip(names, sources, strict=True))}
