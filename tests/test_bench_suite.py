@@ -26,7 +26,7 @@ TINY = Settings(nll_limit=2, nll_valid=False, heldout_limit=4, heldout_train_lim
                 control_seeds=1, control_bars=2, control_axes=("meter", "density"), pieces=9, piece_bars=2,
                 real_per_epoch=3, read_midi=3, read_xml=1, read_repeats=1, train_steps=1, train_presets=("model",),
                 speed_runs=1, speed_bars=2, peer_runs=1, peer_new_steps=12, render_pieces=1, analyse_pieces=2,
-                cost_works=4)
+                cost_works=4, craft_ensembles=("satb",), craft_seeds=1, craft_real=2, craft_bars=8)
 
 
 def _numbers(obj: Any) -> list[float]:

@@ -490,6 +490,10 @@ def report_markdown(results: dict[str, Any], plots: dict[str, Path | None]) -> s
         lines += _originality_md(sections["originality"], commands["originality"])
     if "quality" in sections:
         lines += _quality_md(sections["quality"], commands["quality"])
+    if "craft" in sections:
+        from cadenza.bench.craft import craft_markdown
+
+        lines += craft_markdown(sections["craft"], commands["craft"])
     if "speed" in sections:
         lines += _speed_md(sections["speed"], results["machine"], commands["speed"])
     text = "\n".join(lines)
@@ -504,8 +508,10 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
     """``results.json``, the plots and ``REPORT.md`` in ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     sections, commands = results["sections"], results["commands"]
+    from cadenza.bench.craft import plot_craft
+
     drawers = {"nll": plot_nll, "control": plot_control, "originality": plot_originality, "quality": plot_quality,
-               "speed": plot_speed}
+               "craft": plot_craft, "speed": plot_speed}
     plots: dict[str, Path | None] = {}
     for name, draw in drawers.items():
         if name in sections:

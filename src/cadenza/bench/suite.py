@@ -10,6 +10,8 @@ Sections (``--only`` picks some):
   held-out human pieces' (:mod:`cadenza.bench.originality`);
 - **quality**: musical metrics of the same pieces against real held-out works, per epoch, as distributions
   (:mod:`cadenza.listen.quality`);
+- **craft**: how the pieces are written (voice leading, harmony, cadences, melody, texture, motifs, endings) per
+  ensemble against real works of the same style (:mod:`cadenza.bench.craft`, :mod:`cadenza.listen.craft`);
 - **speed**: reading, training, sampling (beside a ``transformers`` GPT-2 peer), composing, rendering and
   analysing on this machine (:mod:`cadenza.bench.speed`, :mod:`cadenza.bench.peer`).
 
@@ -37,7 +39,7 @@ from cadenza.listen.quality import METRICS, quality
 from cadenza.score.model import Score
 
 log = logging.getLogger(__name__)
-SECTIONS = ("nll", "control", "originality", "quality", "speed")
+SECTIONS = ("nll", "control", "originality", "quality", "craft", "speed")
 Progress = Callable[[int, int], None]
 ProgressFactory = Callable[[str], Progress]
 
@@ -70,13 +72,18 @@ class Settings:
     render_pieces: int = 3
     analyse_pieces: int = 20
     cost_works: int = 500  # real works the encodings' cost (steps and tokens per note) is measured on
+    craft_ensembles: tuple[str, ...] = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet")
+    craft_seeds: int = 8  # pieces per ensemble in the craft section
+    craft_real: int = 12  # real works per ensemble there
+    craft_bars: int = 16
 
 
 FULL = Settings()
 QUICK = Settings(nll_limit=20, nll_valid=False, heldout_limit=40, heldout_train_limit=1500, control_seeds=1,
                  control_bars=4, pieces=39, piece_bars=8, real_per_epoch=10, read_midi=30, read_xml=5,
                  read_repeats=1, train_steps=2, train_presets=("model",), speed_runs=1, speed_bars=8, peer_runs=3,
-                 peer_new_steps=96, render_pieces=1, analyse_pieces=5, cost_works=100)
+                 peer_new_steps=96, render_pieces=1, analyse_pieces=5, cost_works=100, craft_seeds=2,
+                 craft_real=3, craft_bars=8)
 
 
 @dataclass(frozen=True)
@@ -300,6 +307,15 @@ def section_quality(pieces: list[dict[str, Any]], config: SuiteConfig) -> dict[s
                     "percentile range"}
 
 
+def section_craft(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
+    from cadenza.bench.craft import CraftBenchConfig, run
+
+    s = config.resolved
+    craft_config = CraftBenchConfig(ensembles=s.craft_ensembles, seeds=s.craft_seeds, bars=s.craft_bars,
+                                    real_per_ensemble=s.craft_real, checkpoint=config.model, pages=config.out)
+    return run(craft_config, _progress(progress, "craft: real works and composing"))
+
+
 def section_speed(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
     from cadenza.bench.compose import ComposeBenchConfig
     from cadenza.bench.compose import speed as compose_speed
@@ -399,6 +415,8 @@ def run_suite(config: SuiteConfig, progress: ProgressFactory | None = None) -> d
             sections["originality"] = section_originality(summary, config.model)
         if "quality" in config.only:
             sections["quality"] = timed("quality", lambda: section_quality(pieces, config))
+    if "craft" in config.only:
+        sections["craft"] = timed("craft", lambda: section_craft(config, progress))
     if "speed" in config.only:
         sections["speed"] = timed("speed", lambda: section_speed(config, progress))
     results["machine"]["load_average_at_end"] = describe_machine().get("load_average_1_5_15")
@@ -438,6 +456,10 @@ def headline(results: dict[str, Any]) -> list[str]:
                      f"{o['copied_share_after_guard']:.1%}; longest run median {o['longest_run_notes']['median']}")
     if "quality" in sections:
         lines.append(f"quality: generated medians inside the real 10-90% range: {sections['quality']['inside_share']}")
+    if "craft" in sections:
+        from cadenza.bench.craft import summary_lines
+
+        lines += summary_lines(sections["craft"])
     sampling = sections.get("speed", {}).get("sampling")
     if sampling and "ratio_notes_per_s" in sampling:
         lines.append(f"sampling: {sampling['cadenza_raw']['notes_per_s']:.0f} notes/s vs peer "

@@ -1,0 +1,325 @@
+"""The craft benchmark: are Cadenza's pieces written the way real music of the same style is written?
+
+Per ensemble (satb, string-quartet, piano, orchestra, lead-sheet), pieces composed with the ensemble's usual
+epoch (half of them in an asked key, half with the key left to the model) are measured with
+:mod:`cadenza.listen.craft` and compared with the openings (the same number of bars) of real works of that
+style: Bach chorales from music21's corpus, Haydn/Mozart/Beethoven quartets and piano sonatas from
+``shared/datasets/classical`` (never trained on by the shipped model), symphonic movements from OpenScore
+Orchestra, and Nottingham tunes (melody and chords) for the lead sheet. A measure *holds* for an ensemble
+when the generated median lies inside the real works' 10th–90th percentile range; the headline is the share
+of (ensemble, measure) pairs that hold. Endings are judged on whole real works (an opening has no ending)
+and on every generated piece; the key-asked pieces are judged in the key asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cadenza.errors import CadenzaError, UsageError
+from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
+from cadenza.listen.features import View
+from cadenza.listen.key import estimate_key
+from cadenza.score.model import Score
+from cadenza.score.ops import slice_bars
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+ENSEMBLES = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet")
+#: the epoch asked for with each ensemble: the style its real works come from
+STYLE_OF = {"satb": "baroque", "string-quartet": "classical", "piano": "classical", "orchestra": "romantic",
+            "lead-sheet": "folk"}
+KEYS = ("D minor", "G major", "C major", "A minor", "F major", "E minor", "B♭ major", "G minor")
+GOALS = {"satb": 0.85, "string-quartet": 0.85, "piano": 0.85, "orchestra": 0.70, "lead-sheet": 0.70}
+ENDING_BARS = 8  # a real work's key for its ending is heard in its last bars
+
+
+@dataclass(frozen=True)
+class CraftBenchConfig:
+    ensembles: tuple[str, ...] = ENSEMBLES
+    seeds: int = 8  # pieces per ensemble
+    bars: int = 16
+    real_per_ensemble: int = 12
+    candidates: int = 1
+    checkpoint: str | None = None
+    datasets: str | None = None  # the shared datasets folder; None: found beside the working directory
+    pages: str | None = None  # a folder for one engraved page (PNG) per ensemble; None: none
+
+    def __post_init__(self) -> None:
+        unknown = [e for e in self.ensembles if e not in ENSEMBLES]
+        if unknown:
+            raise UsageError(f"craft benchmark: unknown ensemble {unknown[0]!r}: choose from {', '.join(ENSEMBLES)}")
+        if self.seeds < 1 or self.bars < 8 or self.real_per_ensemble < 2:
+            raise UsageError("craft benchmark: seeds >= 1, bars >= 8 and real_per_ensemble >= 2")
+
+
+def _spread(paths: list[Path], n: int) -> list[Path]:
+    paths = sorted(paths)
+    if len(paths) <= n:
+        return paths
+    return [paths[i] for i in np.linspace(0, len(paths) - 1, n).astype(int)]
+
+
+def real_paths(ensemble: str, n: int, datasets: Path | None) -> tuple[list[str], str]:
+    """Up to ``n`` real works for ``ensemble`` (an even spread over what is there) and where they come from."""
+    if ensemble == "satb":
+        from music21 import corpus as m21
+
+        chorales = [Path(p) for p in m21.getComposer("bach") if str(p).endswith(".mxl")]
+        return [str(p) for p in _spread(chorales, n)], "Bach chorales, music21's corpus"
+    if datasets is None:
+        raise UsageError(f"craft benchmark: real {ensemble} works need ../shared/datasets (not found)")
+    classical = datasets / "classical"
+    if ensemble == "string-quartet":
+        kern = list((classical / "kern" / "beethoven-string-quartets").glob("*-1.krn"))
+        openscore = [p for who in ("Haydn", "Mozart")
+                     for p in (classical / "openscore-quartets").glob(f"{who}*/*/*.mxl")]
+        found = _spread(kern, n // 3) + _spread(openscore, n - n // 3)
+        what = "Beethoven quartets (kern, first movements), Haydn and Mozart quartets (OpenScore)"
+    elif ensemble == "piano":
+        found = [p for folder in ("mozart-piano-sonatas", "haydn-piano-sonatas", "beethoven-piano-sonatas")
+                 for p in _spread(list((classical / "kern" / folder).glob("*-1.krn")), max(n // 3, 1))]
+        what = "Mozart, Haydn and Beethoven piano sonatas (kern, first movements)"
+    elif ensemble == "orchestra":
+        found = _spread([p for who in ("Beethoven", "Brahms", "Haydn", "Schubert")
+                         for p in (classical / "openscore-orchestra").glob(f"{who}*/*/*/*.mxl")
+                         if not p.name.endswith("_melody.mxl")], n)
+        what = "Beethoven, Brahms, Haydn and Schubert symphonic movements (OpenScore Orchestra)"
+    else:
+        found = _spread(list((datasets / "nottingham" / "MIDI").glob("*.mid")), n)
+        what = "Nottingham tunes (melody and chords, MIDI)"
+    if not found:
+        raise UsageError(f"craft benchmark: no real {ensemble} works under {datasets}")
+    return [str(p) for p in found], what
+
+
+def ending_key(score: Score) -> tuple[int, str]:
+    """The key heard in a score's last bars (where an ending is judged)."""
+    count = score.bar_count
+    tail = slice_bars(score, max(count - ENDING_BARS, 0), count) if count > 1 else score
+    estimate = estimate_key(View(tail))
+    return estimate.tonic, estimate.mode
+
+
+def measure_real(path: str, bars: int) -> dict[str, Any]:
+    """The craft of a real work's first ``bars`` bars, and whether the whole work ends on its tonic."""
+    from cadenza.score import read_score
+
+    score = read_score(path)
+    opening = slice_bars(score, 0, min(bars + (1 if score.pickup_ticks else 0), score.bar_count))
+    values = craft(opening)
+    values["ends_on_tonic"] = ends_on_tonic(score, *ending_key(score))
+    return {"source": path, "bars": opening.bar_count, "measures": values}
+
+
+def compose_pieces(ensemble: str, config: CraftBenchConfig, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """``config.seeds`` pieces for ``ensemble`` in its style; even seeds ask a key, odd ones leave it open."""
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.compose.request import resolve
+
+    pieces = []
+    for i in range(config.seeds):
+        key = KEYS[(i // 2) % len(KEYS)] if i % 2 == 0 else None
+        request = ComposeRequest(ensemble=ensemble, epoch=STYLE_OF[ensemble], key=key, bars=config.bars, seed=1 + i,
+                                 candidates=config.candidates)
+        start = time.perf_counter()
+        made = compose(request, checkpoint=config.checkpoint)
+        seconds = time.perf_counter() - start
+        score = made.score
+        asked = resolve(request).key if key else None
+        judged = (asked.tonic_pc, asked.mode) if asked else ending_key(score)
+        pieces.append({"seed": 1 + i, "key_asked": key, "seconds": round(seconds, 2),
+                       "realtime": round(score.duration_s / max(seconds, 1e-9), 1),
+                       "measures": craft(score, judged), "score": score})
+        if progress:
+            progress(i + 1, config.seeds)
+    return pieces
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"n": 0}
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {"n": len(values), "p10": round(float(p10), 4), "median": round(float(p50), 4),
+            "p90": round(float(p90), 4)}
+
+
+def compare(real: list[dict[str, Any]], made: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per measure: the real works' spread, the generated spread, and whether the generated median is inside."""
+    rows: dict[str, Any] = {}
+    for name in MEASURES:
+        if name in BINARY:
+            continue
+        r = _stats([w["measures"][name] for w in real if w["measures"][name] is not None])
+        g = _stats([p["measures"][name] for p in made if p["measures"][name] is not None])
+        if not r["n"] or not g["n"]:
+            continue
+        rows[name] = {"real": r, "generated": g, "inside": bool(r["p10"] <= g["median"] <= r["p90"])}
+    binary = {name: {"real": _share([w["measures"][name] for w in real]),
+                     "generated": _share([p["measures"][name] for p in made]),
+                     "generated_key_asked": _share([p["measures"][name] for p in made if p["key_asked"]])}
+              for name in BINARY}
+    held = [row["inside"] for row in rows.values()]
+    return {"measures": rows, "binary": binary, "inside_share": round(sum(held) / len(held), 4) if held else None,
+            "outside": [name for name, row in rows.items() if not row["inside"]]}
+
+
+def _share(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(float(np.mean(known)), 4) if known else None
+
+
+def engrave_page(score: Score, path: Path) -> Path | None:
+    """The first page of the score engraved by verovio, as PNG (None when the render extra is missing)."""
+    try:
+        import cairosvg
+
+        from cadenza.render.sheet import engrave_svg_pages
+        svg = engrave_svg_pages(score)[0]
+    except (ImportError, CadenzaError) as exc:
+        log.warning("craft benchmark: no engraved page (%s)", exc)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cairosvg.svg2png(bytestring=svg.encode("utf-8"), write_to=str(path), output_width=1240, background_color="white")
+    return path
+
+
+def run(config: CraftBenchConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """The whole benchmark: per ensemble, real works and composed pieces measured and compared."""
+    from cadenza.corpus.sources import find_datasets
+
+    datasets = Path(config.datasets) if config.datasets else find_datasets()
+    out: dict[str, Any] = {"config": asdict(config), "measures": MEASURES, "ensembles": {},
+                           "rule": "a measure holds when the generated median lies inside the real works' "
+                                   "10th-90th percentile range", "goals": GOALS}
+    total = len(config.ensembles) * (config.real_per_ensemble + config.seeds)
+    done = 0
+    for ensemble in config.ensembles:
+        try:
+            paths, what = real_paths(ensemble, config.real_per_ensemble, datasets)
+        except UsageError as exc:  # no real works of this style here (../shared absent): said, not failed
+            out["ensembles"][ensemble] = {"skipped": str(exc)}
+            done += config.real_per_ensemble + config.seeds
+            continue
+        real, failed = [], []
+        for path in paths:
+            try:
+                real.append(measure_real(path, config.bars))
+            except CadenzaError as exc:
+                failed.append({"source": path, "why": str(exc)})
+            done += 1
+            if progress:
+                progress(done, total)
+        made = compose_pieces(ensemble, config)
+        done += config.seeds
+        if progress:
+            progress(done, total)
+        row = compare(real, made)
+        row.update({"real_source": what, "real_works": len(real), "real_failed": failed,
+                    "goal": GOALS[ensemble], "style": STYLE_OF[ensemble],
+                    "realtime_median": float(np.median([p["realtime"] for p in made])),
+                    "real": [{k: v for k, v in w.items()} for w in real],
+                    "generated": [{k: v for k, v in p.items() if k != "score"} for p in made]})
+        if config.pages:
+            page = engrave_page(made[0]["score"], Path(config.pages) / f"craft-{ensemble}.png")
+            row["page"] = str(page) if page else None
+        out["ensembles"][ensemble] = row
+    held = [r["measures"][m]["inside"] for r in out["ensembles"].values() for m in r.get("measures", {})]
+    out["inside_share"] = round(sum(held) / len(held), 4) if held else None
+    out["git"] = _git_head()
+    return out
+
+
+def _git_head() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """One line per ensemble: measures held, the goal, what falls outside, endings."""
+    lines = []
+    for name, row in result["ensembles"].items():
+        if "skipped" in row:
+            lines.append(f"craft {name}: skipped ({row['skipped']})")
+            continue
+        ends = row["binary"]["ends_on_tonic"]
+        lines.append(f"craft {name}: {row['inside_share']:.0%} of measures inside the real range (goal "
+                     f"{row['goal']:.0%}); tonic endings {ends['generated']:.0%} (key asked "
+                     f"{ends['generated_key_asked']:.0%}, real {ends['real']:.0%}); outside: "
+                     f"{', '.join(row['outside']) or 'none'}")
+    if result.get("inside_share") is not None:
+        lines.append(f"craft overall: {result['inside_share']:.0%} of (ensemble, measure) pairs inside")
+    return lines
+
+
+def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
+    """The craft section of ``REPORT.md``: per ensemble, every measure's real range and generated median."""
+    out = ["## Craft", "", "How the pieces are written, per ensemble, against the openings of real works of the "
+           f"same style ({result['rule']}): **{_percent(result.get('inside_share'))}** of (ensemble, measure) "
+           "pairs hold. Measures (`cadenza.listen.craft`):", ""]
+    out += [f"- `{name}`: {text}" for name, text in result["measures"].items()]
+    out.append("")
+    for name, row in result["ensembles"].items():
+        if "skipped" in row:
+            out += [f"### {name}: skipped", "", row["skipped"], ""]
+            continue
+        ends = row["binary"]["ends_on_tonic"]
+        out += [f"### {name} ({row['style']}): {_percent(row['inside_share'])} inside (goal {_percent(row['goal'])})",
+                "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
+                f"{row['real_works']} real works: {row['real_source']}. Ends on the tonic chord: generated "
+                f"{_percent(ends['generated'])} (key asked {_percent(ends['generated_key_asked'])}), real "
+                f"{_percent(ends['real'])}.", "", "| measure | real p10 – median – p90 | generated median | inside |",
+                "|---|---|---|---|"]
+        for measure, m in row["measures"].items():
+            r = m["real"]
+            out.append(f"| {measure} | {r['p10']:.3g} – {r['median']:.3g} – {r['p90']:.3g} | "
+                       f"{m['generated']['median']:.3g} | {'yes' if m['inside'] else '**no**'} |")
+        if row.get("page"):
+            out += ["", f"![first page, {name}]({Path(row['page']).name})"]
+        out.append("")
+    out += ["![craft](craft.png)", "", "Per ensemble, each measure's generated median placed in the real works' "
+            "range (0: their p10, 1: their p90; the band is inside).", "", f"Regenerate: `{command}`", ""]
+    return out
+
+
+def plot_craft(result: dict[str, Any], path: Path, command: str) -> Path | None:
+    """Each measure's generated median against the real p10-p90 range (scaled to 0..1), one row per ensemble."""
+    from cadenza.bench.report import _figure
+
+    rows = {name: row["measures"] for name, row in result["ensembles"].items() if row.get("measures")}
+    if not rows:
+        return None
+    names = [m for m in MEASURES if m not in BINARY]
+
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.axvspan(0, 1, color="0.9")
+        for y, measures in enumerate(rows.values()):
+            for x, name in enumerate(names):
+                m = measures.get(name)
+                if m is None:
+                    continue
+                r = m["real"]
+                span = (r["p90"] - r["p10"]) or 1.0
+                where = float(np.clip((m["generated"]["median"] - r["p10"]) / span, -2, 3))
+                ax.scatter(where, y + (x - len(names) / 2) * 0.02, s=14,
+                           color="tab:blue" if m["inside"] else "tab:red")
+        ax.set_yticks(range(len(rows)), list(rows))
+        ax.set_xlabel("generated median, in units of the real p10-p90 range (blue: inside, red: outside)")
+        ax.set_title(f"Craft: {_percent(result.get('inside_share'))} of (ensemble, measure) pairs inside")
+
+    return _figure(path, command, draw, size=(9, 3.5))
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
