@@ -111,7 +111,7 @@ class PlanConstraint:
         self.pitch_bias = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         self.framing_bias = self.pitch_bias
         self.closing_pcs = closing_pcs
-        self.shape = shape  # a mood's loudness, register and articulation, or None
+        self.shape = shape  # a mood's loudness and register, or None
         self.velocity_allowed = shape.velocity_allowed() if shape is not None else None
         self.register_biases: dict[int, np.ndarray] = {}
         if self.tonal is not None:  # a continuation's key (scale_key) is leaned to, its bars are not framed

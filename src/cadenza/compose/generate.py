@@ -29,10 +29,13 @@ from cadenza.compose.constraints import (
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices_of
-from cadenza.compose.mood import articulate, mood_shape
+from cadenza.compose.mood import mood_shape
+from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
+from cadenza.compose.rules import KEY_HEARD_AFTER_BARS, Stacked, ThemeReturn, VoiceRules, written_top_down
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
+from cadenza.listen.features import beat_ticks_of
 from cadenza.listen.labels import TONICS
 from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
 from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, decode, encode, step_row
@@ -116,6 +119,45 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
                        pickup_ticks=score.pickup_ticks, length_ticks=score.length_ticks)
 
 
+def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """Single lines (polyphony 1: voices, winds, a melody) sung or played legato: a silence shorter than a
+    beat between two notes of a line is held over by the note before it, as a singer carries a phrase (the
+    model's short written values are a performance detail there, and rests inside a phrase are not what the
+    style writes). Longer rests (breaths, phrase ends) stay."""
+    lines = [i for i, v in enumerate(voices) if v.polyphony == 1 and not v.is_drum]
+    if not lines or not len(score.notes):
+        return score
+    beat = beat_ticks_of(score.time_signatures[0])
+    notes = score.notes.copy()
+    for part in lines:
+        rows = np.flatnonzero(notes["part"] == part)
+        if len(rows) < 2:
+            continue
+        onsets = notes["onset_ticks"][rows]
+        gaps = onsets[1:] - (onsets[:-1] + notes["duration_ticks"][rows[:-1]])
+        short = (gaps > 0) & (gaps < beat)
+        notes["duration_ticks"][rows[:-1][short]] = onsets[1:][short] - onsets[:-1][short]
+    return score.replace(notes=notes)
+
+
+def hold_final_chord(score: Score) -> Score:
+    """Every part's last note in the last bar held to the end, so the piece closes on one chord (the final
+    sonority, as every style writes it, not one part left alone after the others stopped)."""
+    notes = score.notes
+    if not len(notes) or score.bar_count < 1:
+        return score
+    last_bar = int(score.bar_starts()[-1])
+    notes = notes.copy()
+    for part in np.unique(notes["part"]):
+        rows = np.flatnonzero(notes["part"] == part)
+        last_onset = notes["onset_ticks"][rows].max()
+        if last_onset < last_bar:
+            continue
+        final = rows[notes["onset_ticks"][rows] == last_onset]
+        notes["duration_ticks"][final] = score.length_ticks - last_onset
+    return score.replace(notes=notes)
+
+
 def written_length(steps: np.ndarray) -> int:
     """Ticks from the start to the end the sequence's eos marks (its bars, the last one as far as eos says)."""
     bar_start, bar_length = -1, 0
@@ -157,7 +199,7 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
 
 def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
                 voices: tuple[Voice, ...], progress: Progress | None,
-                style: MotifBias | None = None) -> tuple[np.ndarray, float | None]:
+                style: MotifBias | None = None, rules: bool = False) -> tuple[np.ndarray, float | None]:
     from cadenza.model.sample import SampleConfig, generate
 
     # the step budget: room for busy bars (8 onsets of every voice's fullest chord), so it only stops a
@@ -172,6 +214,13 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                                      chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
                                      density=plan.labels.get("density"),
                                      closing_pcs=plan.closing_pcs, shape=shape, scale_key=plan.scale_key)
+    if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
+        top_down = written_top_down(voices)
+        rules_in_force: list[Any] = [VoiceRules(constraint, [v.polyphony for v in voices], top_down, plan.bars,
+                                                plan.key, close_on_tonic=not plan.closing_pcs)]
+        if top_down:
+            rules_in_force.append(ThemeReturn(constraint, plan.bars))
+        constraint = Stacked(constraint, *rules_in_force)
     if style is not None:
         constraint = Biased(constraint, style)
     bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
@@ -203,7 +252,7 @@ class _Best:
 def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, voices: tuple[Voice, ...],
              finish: Callable[[np.ndarray, int], Score], progress: Progress | None,
              reference: Reference | None, tonic_pc: int | None, index: Any, new_from_ticks: int = 0,
-             checks: tuple[Check, ...] = ()) -> _Best:
+             checks: tuple[Check, ...] = (), rules: bool = False) -> _Best:
     """Sample ``request.candidates`` pieces (seeds ``request.seed``, +1, …), each kept clear of copies by the
     originality guard (``index``; see :mod:`cadenza.compose.guard`), and keep the one whose measured labels
     match ``plan.labels`` best (ties: the more probable under the model). ``finish`` turns a sampled
@@ -218,7 +267,8 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
                    first_notes: list[float] = first_notes) -> np.ndarray:
             style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
             hotter = replace(request, temperature=min(request.temperature * (1 + RETRY_HEAT * attempt), 3.0))
-            steps, first_note_s = _sample_one(model, prefix, plan, hotter, sample_seed, voices, progress, style)
+            steps, first_note_s = _sample_one(model, prefix, plan, hotter, sample_seed, voices, progress, style,
+                                              rules)
             if first_note_s is not None and not first_notes:
                 first_notes.append(first_note_s)
             return steps
@@ -265,21 +315,23 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     if len(prompt) >= model.config.context // 2:
         raise UsageError("the request's header is too long for the model's context")
 
-    detached = mood_shape(*plan.valence_arousal).articulation if plan.valence_arousal else 1.0
-
     def finish(steps: np.ndarray, seed: int) -> Score:
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
-        return articulate(fit_voices(decode_piece(steps, metadata), voices), detached)
+        return hold_final_chord(legato_lines(fit_voices(decode_piece(steps, metadata), voices), voices))
 
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
-                    plan.key.tonic_pc if plan.key else None, load_guard(index_path), checks=checks)
+                    plan.key.tonic_pc if plan.key else None, load_guard(index_path), checks=checks, rules=True)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
-                       "prompt_reading": plan.notes, "prompt": plan.prompt},
+                       "prompt_reading": plan.notes, "prompt": plan.prompt,
+                       "cadences": CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs).describe()
+                       if plan.key else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
+                       "returns": {f"bar {bar + 1}": f"bar {source + 1}" for bar, source in returns(plan.bars).items()}
+                       if voices and written_top_down(voices) else {}},
               "seed": best.seed, "model": _model_summary(model, config, digest),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
@@ -360,7 +412,6 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     last_meter = primer.time_signatures[-1]
     # the primer's key signature, meter and tempo stay as written unless changed; labels come from the request
     closing = dominant_triad(closing_key) if closing_key is not None else ()
-    detached = mood_shape(*plan.valence_arousal).articulation if plan.valence_arousal else 1.0
     continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
                      primer.bar_count + bars, plan.notes, closing_pcs=closing,
                      valence_arousal=plan.valence_arousal, scale_key=in_key)
@@ -373,7 +424,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
                                        key_signatures=whole.key_signatures, tempos=whole.tempos,
                                        metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
                                        length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
-        return articulate(score, detached, primer.length_ticks)
+        return score
 
     tonic = key_change.name if key_change is not None else heard_primer.get("key")
     index_path = guard_index(checkpoint) if request.guard else None

@@ -9,6 +9,7 @@ piano's two hands give the outer voices). Lines are sampled at every beat of the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -59,12 +60,27 @@ _TRIAD_SETS = [s for s in _CHORD_SETS if len(s) == 3]
 _SHARPS_OF_MAJOR = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 5: -1, 10: -2, 3: -3, 8: -4, 1: -5}
 
 
-def fits_chord(pcs: frozenset[int]) -> bool:
-    """A sonority that is (part of) a triad or seventh chord: 3+ pitch classes inside one chord, or 2 inside a
-    triad (a bare third, fifth or sixth)."""
+def _fits(pcs: frozenset[int]) -> bool:
     if len(pcs) >= 3:
         return any(pcs <= chord for chord in _CHORD_SETS)
     return any(pcs <= chord for chord in _TRIAD_SETS)
+
+
+#: FITS[mask] for every set of pitch classes as a 12-bit mask (bit pc): the answer of :func:`fits_chord`
+FITS = np.array([_fits(frozenset(pc for pc in range(12) if mask >> pc & 1)) for mask in range(4096)])
+
+
+def pc_mask(pcs: Iterable[int]) -> int:
+    out = 0
+    for pc in pcs:
+        out |= 1 << (pc % 12)
+    return out
+
+
+def fits_chord(pcs: frozenset[int]) -> bool:
+    """A sonority that is (part of) a triad or seventh chord: 3+ pitch classes inside one chord, or 2 inside a
+    triad (a bare third, fifth or sixth)."""
+    return bool(FITS[pc_mask(pcs)])
 
 
 def key_sharps(tonic: int, mode: str) -> int:

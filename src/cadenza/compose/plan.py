@@ -1,0 +1,98 @@
+"""The form of a piece before a note is written: phrases and where they arrive.
+
+A piece of eight bars or more is cut into phrases (:data:`PHRASE_BARS` bars by default) grouped in pairs, a
+period: the first phrase of a pair ends on a half cadence (the dominant, held), the second on an authentic
+cadence (dominant, then the tonic on the phrase's last bar). The piece's last phrase always closes with an
+authentic cadence, and its last bar holds the tonic chord. :class:`CadencePlan` says, bar by bar, which chord
+a cadence bar leans to; :class:`cadenza.compose.rules.VoiceRules` turns that into biases (and, in the last
+bar of a piece in an asked key, a mask).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cadenza.compose.request import Key
+
+PHRASE_BARS = 4
+
+
+@dataclass(frozen=True)
+class Chord:
+    root: int  # pitch class
+    pcs: tuple[int, ...]  # pitch classes, root first
+    name: str  # its Roman numeral in the key
+
+
+def tonic_chord(key: Key) -> Chord:
+    third = 4 if key.mode == "major" else 3
+    return Chord(key.tonic_pc, (key.tonic_pc, (key.tonic_pc + third) % 12, (key.tonic_pc + 7) % 12),
+                 "I" if key.mode == "major" else "i")
+
+
+def dominant_chord(key: Key) -> Chord:
+    """V7 with the leading note in either mode (the harmonic minor's dominant)."""
+    root = (key.tonic_pc + 7) % 12
+    return Chord(root, (root, (root + 4) % 12, (root + 7) % 12, (root + 10) % 12), "V7")
+
+
+@dataclass(frozen=True)
+class CadencePlan:
+    """Phrase ends and their cadences for a piece of ``bars`` bars in ``key`` (bar indices from 0)."""
+
+    key: Key
+    bars: int
+    phrase_bars: int = PHRASE_BARS
+    close_on_tonic: bool = True  # the last bar holds the tonic chord (False: something follows, e.g. a new key)
+
+    @property
+    def phrase_ends(self) -> list[tuple[int, str]]:
+        """(bar index of the arrival, 'half' | 'authentic') for every phrase."""
+        if self.bars < 2 * self.phrase_bars:
+            return [(self.bars - 1, "authentic")] if self.close_on_tonic else []
+        ends = []
+        for number, last in enumerate(range(self.phrase_bars - 1, self.bars, self.phrase_bars)):
+            final = last + self.phrase_bars >= self.bars
+            if final:
+                last = self.bars - 1
+            kind = "authentic" if final or number % 2 == 1 else "half"
+            if final and not self.close_on_tonic:
+                break
+            ends.append((last, kind))
+            if final:
+                break
+        return ends
+
+    def chord_at(self, bar: int) -> Chord | None:
+        """The chord a cadence bar leans to: the dominant on a half cadence's arrival and in the bar before an
+        authentic arrival, the tonic on that arrival; None in the bars between."""
+        for last, kind in self.phrase_ends:
+            if bar == last:
+                return dominant_chord(self.key) if kind == "half" else tonic_chord(self.key)
+            if bar == last - 1 and kind == "authentic":
+                return dominant_chord(self.key)
+        return None
+
+    def final_chord(self, bar: int) -> Chord | None:
+        """The tonic chord in the piece's last bar (every note one of its tones, the tonic in the bass)."""
+        return tonic_chord(self.key) if self.close_on_tonic and bar == self.bars - 1 else None
+
+    def describe(self) -> list[str]:
+        """For the report: 'half@4', 'authentic@8' … (bar numbers from 1)."""
+        return [f"{kind}@{bar + 1}" for bar, kind in self.phrase_ends]
+
+
+def returns(bars: int, phrase_bars: int = PHRASE_BARS) -> dict[int, int]:
+    """The repetition scheme, bar index -> the earlier bar whose melody it restates: in every 16 bars the
+    phrases go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to their cadences); a
+    piece of 8 to 15 bars is a parallel period (a a′). Shorter pieces restate nothing."""
+    out: dict[int, int] = {}
+    if bars < 2 * phrase_bars:
+        return out
+    for start in range(0, bars, 4 * phrase_bars):
+        for phrase in (1, 3):  # a′ and a″ of each group of four phrases
+            first = start + phrase * phrase_bars
+            for offset in range(phrase_bars // 2):
+                if first + offset < bars:
+                    out[first + offset] = start + offset
+    return out

@@ -1,0 +1,380 @@
+"""The rules of part writing, as small named limits and biases the sampler applies while the model writes
+(on top of :class:`cadenza.compose.constraints.PlanConstraint`, through :class:`Stacked`).
+
+Absolute rules are masks; matters of style are biases (natural-log units added to the model's logits), so the
+model's own sense of the style still chooses among what the rules leave:
+
+- :func:`no_crossing_window` (a mask): in an ensemble whose parts are written from the highest to the lowest
+  (satb, string quartet, piano hands, lead sheet), a new note lies between the lowest note sounding in the
+  nearest higher part and the highest note sounding in the nearest lower part; so the bass stays the lowest
+  part and the hands never overlap. A unison is allowed.
+- :data:`LEAP_NATS` (a bias): a single line (a voice, a string part) moves mostly by step: each semitone of a
+  leap beyond a whole tone costs LEAP_NATS.
+- :data:`STRONG_BEAT_NATS` (a bias): on a strong beat, a pitch class that would leave the sonority outside
+  every triad and seventh chord (an unprepared dissonance) costs STRONG_BEAT_NATS.
+- the cadence plan (:class:`cadenza.compose.plan.CadencePlan`): in a bar where the plan puts a chord (a
+  phrase's arrival, the bar before it, the last bar), its chord tones are favoured (the bass part's root more);
+  the last bar is one tonic chord struck on its downbeat, every note a tonic-chord tone and the lowest part on
+  the tonic, every part sounding in it (masks: the piece ends once every part has sounded, and not before);
+  with a density that asks for onsets all through the bar, the bar keeps its rhythm and only its pitches are
+  the tonic chord's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.request import Key
+from cadenza.listen.craft import FITS, key_sharps, pc_mask
+from cadenza.listen.features import beat_ticks_of
+from cadenza.listen.key import key_correlations
+from cadenza.score.model import TimeSignature
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+
+F = {name: i for i, name in enumerate(FIELDS)}
+LEAP_NATS = 0.5  # per semitone of a single line's leap beyond a whole tone (an octave: 5 nats)
+PARALLEL_NATS = 3.0  # a perfect fifth or octave reached in parallel with a part already written at the instant
+STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what sounds
+CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
+BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
+LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
+THEME_PITCH_NATS = 3.0  # the theme's pitch, where a returning bar's melody has a theme onset
+THEME_ONSET_NATS = 1.5  # the theme's onsets in a returning bar (positions), and its top part at them
+KEY_HEARD_AFTER_BARS = 2
+_PC_BITS = 1 << np.arange(12)
+_PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12  # a key left to the model is heard in its first bars, then planned in
+
+
+def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
+    return np.isin(np.arange(FIELD_SIZES["pitch"]) % 12, list(pcs))
+
+
+def no_crossing_window(part: int, sounding: dict[int, list[int]], parts: int, strict: bool = False) -> tuple[int, int]:
+    """(lowest, highest) pitch a new note of ``part`` may take: between the nearest lower part's highest
+    sounding note and the nearest higher part's lowest (0..127 where none sounds); ``strict``: not on those
+    notes either (a keyboard's hands share no key). When the two bounds clash (the parts around have crossed
+    already), only the upper one holds."""
+    gap = 1 if strict else 0
+    high = next((min(sounding[p]) - gap for p in range(part - 1, -1, -1) if sounding.get(p)), 127)
+    low = next((max(sounding[p]) + gap for p in range(part + 1, parts) if sounding.get(p)), 0)
+    return (low, high) if low <= high else (0, high)
+
+
+def written_top_down(voices: Any) -> bool:
+    """Whether an ensemble's parts are written from the highest to the lowest (each part's range no higher
+    than the one above it): satb, string quartet, piano hands, lead sheet; not an orchestra's score order."""
+    pitched = [v for v in voices if not v.is_drum]
+    pairs = zip(pitched, pitched[1:], strict=False)
+    return len(pitched) >= 2 and all(a.low >= b.low and a.high >= b.high for a, b in pairs)
+
+
+class VoiceRules:
+    """The rules of the module docstring for one piece of ``bars`` bars; follows the sequence like a constraint.
+    ``plan`` is the piece's :class:`PlanConstraint` (its bar and meter tracking is read, not repeated). With no
+    ``key`` the cadences are planned in the key heard in the first :data:`KEY_HEARD_AFTER_BARS` bars (within
+    the key signature the model wrote, if it wrote one)."""
+
+    def __init__(self, plan: Any, polyphony: list[int], ordered: bool, bars: int, key: Key | None,
+                 close_on_tonic: bool = True) -> None:
+        self.plan = plan
+        self.polyphony = polyphony
+        self.ordered = ordered  # parts are written from the highest to the lowest: no crossing applies
+        self.bars, self.close_on_tonic = bars, close_on_tonic
+        self.cadences = CadencePlan(key, bars, close_on_tonic=close_on_tonic) if key is not None else None
+        self.pc_weights = np.zeros(12)  # duration of each pitch class so far (to hear a key left open)
+        self.signature: int | None = None  # sharps of a key signature the model wrote
+        self.final_parts: dict[int, int] = {}  # part -> notes it has sounded on the last bar's downbeat
+        self.final_low = 128  # the lowest of those notes
+        self.final_late = False  # a note came after the last bar's downbeat (the chord rule gave way)
+        self.lowest = len(polyphony) - 1
+        # part -> (onset tick, [(end tick, pitch)]) of the part's latest instant
+        self.latest: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+        self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
+        self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
+
+    def _now(self, chosen: dict[str, int]) -> int:
+        return self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
+
+    def _sounding(self, now: int) -> dict[int, list[int]]:
+        """Pitches each part sounds at ``now``: its latest instant's notes, and (in a part that plays chords)
+        earlier notes still held; a single line's note ends where its next begins."""
+        out = {part: [pitch for end, pitch in notes if onset == now or end > now]
+               for part, (onset, notes) in self.latest.items()}
+        for part, held in self.held.items():
+            out.setdefault(part, []).extend(pitch for end, pitch in held if end > now)
+        return out
+
+    def _strong(self, now: int) -> bool:
+        meter = self.plan.meter
+        if meter is None:
+            return False
+        into = now - self.plan.bar_start_ticks
+        if into == 0:
+            return True
+        beat = beat_ticks_of(TimeSignature(0, *meter))
+        bar_beats = self.plan.bar_ticks_now // beat if self.plan.bar_ticks_now else 0
+        return bar_beats >= 4 and bar_beats % 2 == 0 and into == bar_beats // 2 * beat
+
+    def _bar_index(self) -> int:
+        return self.plan.bars_started - 1  # 0-based index of the bar being written
+
+    def _window(self, part: int, now: int) -> tuple[int, int]:
+        return no_crossing_window(part, self._sounding(now), len(self.polyphony),
+                                  strict=self.polyphony[part] > LINE_POLYPHONY)
+
+    def _parts_with_room(self, chosen: dict[str, int]) -> np.ndarray | None:
+        """At an instant where a part has notes already, it may add one only above them and inside its window
+        (pitches go up within a part's chord): a part with no room left is done at this instant."""
+        if not self.ordered:
+            return None
+        now = self._now(chosen)
+        ok = np.ones(FIELD_SIZES["part"], dtype=bool)
+        for part, (onset, notes) in self.latest.items():
+            if onset == now and part < len(self.polyphony) and part not in self.plan.drums:
+                ok[part] = max(p for _, p in notes) < self._window(part, now)[1]
+        return ok
+
+    def _final_bar(self) -> bool:
+        return self.cadences is not None and self.cadences.final_chord(self._bar_index()) is not None
+
+    def _chord_tone_above(self, part: int) -> bool:
+        """Whether a tonic-chord tone is left in ``part``'s range above the notes it has on the last downbeat."""
+        chord = self.cadences.final_chord(self._bar_index()) if self.cadences else None
+        notes = self.latest.get(part, (-1, []))[1]
+        if chord is None or not notes:
+            return True
+        low, high = self.plan._range(part)
+        if self.ordered:
+            high = min(high, self._window(part, self.plan.bar_start_ticks)[1])
+        above = np.arange(max(max(p for _, p in notes) + 1, low), high + 1)
+        return bool(np.isin(above % 12, chord.pcs).any())
+
+    def _final_chord_limits(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        """The last bar as one chord on its downbeat: every part in score order (each may add notes while it has
+        room), then the end. Not when a density asks for onsets all through the bar, nor once a note has come
+        after the downbeat anyway (another limit won): then only the pitches are the tonic chord's."""
+        last = max(self.final_parts) if self.final_parts else -1
+        reachable = [p for p in range(last + 1, len(self.polyphony)) if p not in self.plan.drums]
+        room = last >= 0 and self.final_parts[last] < self.polyphony[last] and self._chord_tone_above(last)
+        if field == "kind":
+            mask = np.ones(FIELD_SIZES["kind"], dtype=bool)
+            if reachable:
+                mask[KIND["eos"]] = False  # the chord goes on down to the bass
+            elif not room:
+                mask[KIND["note"]] = False  # the chord is complete: the end
+            return mask
+        if chosen.get("kind") != KIND["note"]:
+            return None
+        if field == "part":
+            mask = np.zeros(FIELD_SIZES["part"], dtype=bool)
+            mask[reachable[:1]] = True
+            if room:
+                mask[last] = True
+            return mask
+        if field in ("position", "position_fine"):
+            return np.arange(FIELD_SIZES[field]) == 0
+        return None
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        if self._final_bar() and not self.final_late and self.plan._gap_limits()[1] is None:
+            final = self._final_chord_limits(field, chosen)
+            if final is not None:
+                return final
+        if field == "part" and chosen.get("kind") == KIND["note"]:
+            return self._parts_with_room(chosen)
+        if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
+            return None
+        part = chosen["part"]
+        mask = None
+        if self.ordered and part < len(self.polyphony):
+            low, high = self._window(part, self._now(chosen))
+            mask = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+            mask[low:high + 1] = True
+        chord = self.cadences.final_chord(self._bar_index()) if self.cadences else None
+        if chord is not None:
+            bass = part == self.lowest and part not in self.final_parts  # the chord's bass note: the root
+            final = pitch_classes_mask({chord.root} if bass else set(chord.pcs))
+            if bass and self.final_low < 128:  # under every note of the chord (an orchestra's bassoon may sit
+                final[self.final_low + 1:] = False  # below its double bass otherwise)
+            mask = final if mask is None or not (mask & final).any() else mask & final
+        return mask
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
+            return None
+        part = chosen["part"]
+        now = self._now(chosen)
+        out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
+        pitches = np.arange(FIELD_SIZES["pitch"])
+        at_instant = self.latest.get(part, (-1, []))[0] == now
+        last = self.latest.get(part)
+        if part < len(self.polyphony) and not at_instant and last is not None:
+            before = self._line_pitch(part, last[1])
+            if self.polyphony[part] <= LINE_POLYPHONY:
+                leap = np.abs(pitches - before)
+                out -= LEAP_NATS * np.maximum(leap - 2, 0).astype(np.float32)
+            out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
+        if self._strong(now):
+            sounding = pc_mask(p for notes in self._sounding(now).values() for p in notes)
+            if sounding:
+                clash = ~FITS[sounding | _PC_BITS]
+                out -= STRONG_BEAT_NATS * clash[_PITCH_PC].astype(np.float32)
+        chord = self.cadences.chord_at(self._bar_index()) if self.cadences else None
+        if chord is not None:
+            out += CHORD_TONE_NATS * pitch_classes_mask(set(chord.pcs)).astype(np.float32)
+            if part == self.lowest:
+                out += BASS_ROOT_NATS * pitch_classes_mask({chord.root}).astype(np.float32)
+        return out
+
+    def _line_pitch(self, part: int, notes: list[tuple[int, int]]) -> int:
+        pitches = [p for _, p in notes]
+        return min(pitches) if part == self.lowest else max(pitches)
+
+    def _parallels(self, part: int, before: int, now: int) -> np.ndarray:
+        """Pitches of ``part`` (whose line was at ``before``) that would move in parallel fifths or octaves with
+        a part that has moved at this instant already (the parts above it, written first)."""
+        out = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+        pitches = np.arange(FIELD_SIZES["pitch"])
+        for other, (onset, notes) in self.latest.items():
+            if other == part or onset != now or other not in self.previous_pitch or other in self.plan.drums:
+                continue
+            then, current = self.previous_pitch[other], self._line_pitch(other, notes)
+            if current == then or (before - then) % 12 not in (0, 7):
+                continue
+            same_way = np.sign(pitches - before) == np.sign(current - then)
+            out |= same_way & ((pitches - current) % 12 == (before - then) % 12)
+        return out
+
+    def heard_key(self) -> Key:
+        """The key of the notes so far (Krumhansl-Kessler), one of the two the written signature allows."""
+        scores = key_correlations(self.pc_weights / max(self.pc_weights.sum(), 1e-9))
+        keys = [Key(i % 12, "major" if i < 12 else "minor") for i in range(24)]
+        if self.signature is not None:
+            scores = np.where([key_sharps(k.tonic_pc, k.mode) == self.signature for k in keys], scores, -np.inf)
+        return keys[int(np.argmax(scores))]
+
+    def advance(self, step: np.ndarray) -> None:
+        kind = int(step[F["kind"]])
+        if kind == KIND["key_signature"]:
+            self.signature = int(step[F["value"]]) - 7
+        if kind == KIND["bar"] and self.cadences is None and self.plan.bars_started > KEY_HEARD_AFTER_BARS \
+                and self.pc_weights.any():
+            self.cadences = CadencePlan(self.heard_key(), self.bars, close_on_tonic=self.close_on_tonic)
+        if kind != KIND["note"]:
+            return
+        part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
+        if self._final_bar() and self.plan.last_onset_ticks == self.plan.bar_start_ticks:
+            self.final_parts[part] = self.final_parts.get(part, 0) + 1
+            self.final_low = min(self.final_low, pitch)
+        elif self._final_bar():
+            self.final_late = True
+        if part not in self.plan.drums:
+            self.pc_weights[pitch % 12] += int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+        now = self.plan.last_onset_ticks  # the plan has advanced past this note already
+        end = now + int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+        onset, notes = self.latest.get(part, (-1, []))
+        if onset != now:
+            if notes:
+                self.previous_pitch[part] = self._line_pitch(part, notes)
+                if part < len(self.polyphony) and self.polyphony[part] > 1:  # chords ring on under what follows
+                    self.held[part] = [(e, p) for e, p in [*self.held.get(part, []), *notes] if e > now]
+            notes = []
+        self.latest[part] = (now, [*notes, (end, pitch)])
+
+
+class ThemeReturn:
+    """The repetition scheme (:func:`cadenza.compose.plan.returns`): a returning bar leans to the melody of the
+    bar it restates — its onsets, its top part at them, the theme's pitch and length there — while the other
+    parts harmonise it afresh (the top part is written first at each instant). A bias, so the return is
+    varied where the model insists."""
+
+    def __init__(self, plan: Any, bars: int, top_part: int = 0) -> None:
+        self.plan, self.top = plan, top_part
+        self.sources = returns(bars)
+        wanted = set(self.sources.values())
+        # theme bar -> ticks into the bar -> (pitch, length) of the melody's note there
+        self.theme: dict[int, dict[int, tuple[int, int]]] = {b: {} for b in wanted}
+
+    def _theme_bar(self) -> dict[int, tuple[int, int]] | None:
+        source = self.sources.get(self.plan.bars_started - 1)
+        return self.theme.get(source) if source is not None else None
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        return None
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        theme = self._theme_bar()
+        if not theme or chosen.get("kind") != KIND["note"]:
+            return None
+        if field == "position":
+            out = np.zeros(FIELD_SIZES["position"], dtype=np.float32)
+            out[[t // FINE for t in theme if t // FINE < len(out)]] = THEME_ONSET_NATS
+            return out
+        into = chosen.get("position", 0) * FINE + chosen.get("position_fine", 0)
+        if into not in theme:
+            return None
+        pitch, length = theme[into]
+        if field == "part":
+            out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
+            out[self.top] = THEME_ONSET_NATS
+            return out
+        if field == "pitch" and chosen["part"] == self.top:
+            out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
+            out[pitch] = THEME_PITCH_NATS
+            return out
+        if field == "duration" and chosen["part"] == self.top and length // FINE < FIELD_SIZES["duration"]:
+            out = np.zeros(FIELD_SIZES["duration"], dtype=np.float32)
+            out[length // FINE] = THEME_ONSET_NATS
+            return out
+        return None
+
+    def advance(self, step: np.ndarray) -> None:
+        if int(step[F["kind"]]) != KIND["note"] or int(step[F["part"]]) != self.top:
+            return
+        bar = self.plan.bars_started - 1
+        if bar in self.theme:
+            into = self.plan.last_onset_ticks - self.plan.bar_start_ticks
+            length = int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+            held = self.theme[bar].get(into)
+            pitch = int(step[F["pitch"]])
+            if held is None or pitch > held[0]:  # the top note of a chord is the melody's
+                self.theme[bar][into] = (pitch, length)
+
+
+class Stacked:
+    """A constraint with more rules on top: masks intersect (a rule that would leave nothing is skipped),
+    biases add; the first constraint's redirects hold."""
+
+    def __init__(self, base: Any, *more: Any) -> None:
+        self.base, self.more = base, more
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        mask = self.base.allowed(field, chosen, grammar)
+        for rule in self.more:
+            extra = rule.allowed(field, chosen, grammar)
+            if extra is None:
+                continue
+            if mask is None:
+                mask = extra
+            elif (mask & extra).any():
+                mask = mask & extra
+        return mask
+
+    def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:
+        return self.base.redirect(field, chosen)
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        total = self.base.bias(field, chosen)
+        for rule in self.more:
+            extra = rule.bias(field, chosen)
+            if extra is not None:
+                total = extra if total is None else total + extra
+        return total
+
+    def advance(self, step: np.ndarray) -> None:
+        self.base.advance(step)
+        for rule in self.more:
+            rule.advance(step)

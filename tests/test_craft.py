@@ -1,0 +1,133 @@
+"""Craft: the measures on hand-built scores whose faults are known, on a real chorale, the part-writing rules and
+cadence plan on their own, and composing with them (the shipped model): no crossing, a tonic ending, cadences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cadenza.bench.craft import CraftBenchConfig, compare, craft_markdown, run
+from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.request import Key
+from cadenza.compose.rules import no_crossing_window, written_top_down
+from cadenza.errors import UsageError
+from cadenza.listen.craft import MEASURES, craft, fits_chord
+from cadenza.score import TICKS_PER_QUARTER as Q
+from cadenza.score import KeySignature, Part, Score, TimeSignature, read_score
+
+
+def two_parts(upper: list[int], lower: list[int], beats: int = 1) -> Score:
+    notes = [(i * beats * Q, beats * Q, p, 80, 0) for i, p in enumerate(upper)]
+    notes += [(i * beats * Q, beats * Q, p, 80, 1) for i, p in enumerate(lower)]
+    return Score.build(parts=[Part("Soprano", 52), Part("Bass", 52)], notes=notes,
+                       time_signatures=[TimeSignature(0, 4, 4)], key_signatures=[KeySignature(0, 0, "major")])
+
+
+def test_parallel_fifths_and_octaves_are_counted_and_contrary_motion_is_not() -> None:
+    parallel = craft(two_parts([67, 69, 71, 72], [60, 62, 64, 65]))  # fifths moving up together
+    contrary = craft(two_parts([67, 65, 64, 72], [60, 62, 64 - 12, 48]))
+    assert parallel["parallels"] == pytest.approx(300 / 4, abs=1e-3)  # three parallel moves in four beats
+    assert contrary["parallels"] == 0
+    octaves = craft(two_parts([72, 74, 76], [60, 62, 64]))
+    assert octaves["parallels"] > 0 and octaves["crossings"] == 0
+
+
+def test_crossings_and_unisons_are_heard_where_the_parts_swap() -> None:
+    # the "upper" part has the higher mean pitch, so it is the top line; it dips below the other part twice
+    crossed = craft(two_parts([76, 79, 60, 62, 77, 79], [64, 65, 67, 65, 64, 64]))
+    assert crossed["crossings"] == pytest.approx(200 / 6, abs=1e-3)
+    together = craft(two_parts([72, 72, 74, 72], [72, 65, 67, 64]))
+    assert together["unisons"] == pytest.approx(0.25)
+
+
+def test_chords_endings_and_melody() -> None:
+    assert fits_chord(frozenset({0, 4, 7})) and fits_chord(frozenset({7, 11, 2, 5})) and fits_chord(frozenset({0, 7}))
+    assert not fits_chord(frozenset({0, 1, 2})) and not fits_chord(frozenset({0, 1}))
+    home = two_parts([64, 62, 60], [55, 55, 48])  # ... E-C over C: tonic in the bass
+    away = two_parts([64, 62, 64], [55, 55, 52])  # ends with E in the bass
+    assert craft(home, (0, "major"))["ends_on_tonic"] == 1.0
+    assert craft(away, (0, "major"))["ends_on_tonic"] == 0.0
+    steps = craft(two_parts([60, 62, 64, 65, 67, 65], [48] * 6))
+    assert steps["step_share"] == 1.0 and steps["mean_interval"] == pytest.approx(9 / 5, abs=1e-3)
+    assert steps["melody_range"] == 7
+
+
+def test_a_returning_figure_counts_as_motif_recurrence() -> None:
+    figure = [60, 62, 64, 60]
+    other = [[67, 65, 64, 69], [71, 67, 72, 60], [62, 65, 59, 71], [64, 69, 62, 67]]
+    tune = figure * 4 + sum(other, []) + figure + sum(other[:3], [])  # 4 bars of the figure, later once
+    fresh = figure * 4 + sum(other, []) + sum(other, [])
+    bass = [48] * len(tune)
+    assert craft(two_parts(tune, bass))["motif_recurrence"] == pytest.approx(1 / 8, abs=1e-3)
+    assert craft(two_parts(fresh, bass))["motif_recurrence"] == 0.0
+
+
+def test_a_real_chorale_reads_as_well_written() -> None:
+    chorale = read_score("music21:bach/bwv66.6")
+    measured = craft(chorale)
+    assert set(measured) == set(MEASURES)
+    assert measured["crossings"] == 0 and measured["parallels"] == 0
+    assert measured["chord_share"] >= 0.85 and measured["legato_share"] >= 0.95
+    assert measured["ends_on_tonic"] == 1.0 and measured["key_agreement"] == 1.0
+    assert measured["phrase_arrivals"] >= 0.5
+
+
+def test_no_crossing_window_and_ensembles_written_top_down() -> None:
+    sounding = {0: [72], 2: [60, 64], 3: [48]}
+    assert no_crossing_window(1, sounding, 4) == (64, 72)  # between the tenor's top and the soprano
+    assert no_crossing_window(1, sounding, 4, strict=True) == (65, 71)  # hands share no key
+    assert no_crossing_window(0, {1: [70]}, 2) == (70, 127)
+    assert no_crossing_window(1, {0: [60], 2: [65]}, 3) == (0, 60)  # already crossed: the upper bound holds
+    from cadenza.compose.ensembles import ENSEMBLES
+
+    assert [name for name, e in ENSEMBLES.items() if written_top_down(e.voices)] == [
+        "piano", "satb", "string-quartet", "lead-sheet"]
+
+
+def test_cadence_plan_and_repetition_scheme() -> None:
+    d_minor = Key(2, "minor")
+    plan = CadencePlan(d_minor, 16)
+    assert plan.describe() == ["half@4", "authentic@8", "half@12", "authentic@16"]
+    assert plan.chord_at(3).name == "V7" and plan.chord_at(6).name == "V7" and plan.chord_at(7).name == "i"
+    assert plan.chord_at(1) is None and plan.final_chord(15).pcs == (2, 5, 9) and plan.final_chord(14) is None
+    assert plan.chord_at(6).pcs == (9, 1, 4, 7)  # the dominant with the raised leading note
+    assert CadencePlan(d_minor, 6).describe() == ["authentic@6"]
+    assert CadencePlan(d_minor, 16, close_on_tonic=False).final_chord(15) is None
+    assert returns(16) == {4: 0, 5: 1, 12: 0, 13: 1} and returns(8) == {4: 0, 5: 1} and returns(6) == {}
+
+
+def test_composing_keeps_parts_apart_plans_cadences_and_ends_home() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+
+    made = compose(ComposeRequest(ensemble="satb", key="D minor", meter="4/4", bars=8, seed=3, guard=False))
+    measured = craft(made.score, (2, "minor"))
+    assert measured["crossings"] == 0
+    assert measured["ends_on_tonic"] == 1.0
+    assert made.report["plan"]["cadences"] == ["half@4", "authentic@8"]
+    last_bar = made.score.bar_starts()[-1]
+    final = made.score.notes[made.score.notes["onset_ticks"] >= last_bar]
+    assert set((final["pitch"] % 12).tolist()) <= {2, 5, 9}  # the last bar is the tonic chord
+    ends = final["onset_ticks"] + final["duration_ticks"]
+    assert ends.max() == made.score.length_ticks
+
+
+def test_compare_says_which_measures_fall_inside_the_real_range() -> None:
+    real = [{"measures": {name: v for name in MEASURES}} for v in np.linspace(0.0, 1.0, 11)]
+    made = [{"measures": {name: (0.5 if name != "step_share" else 5.0) for name in MEASURES}, "key_asked": "C major"}]
+    result = compare(real, made)
+    assert result["outside"] == ["step_share"]
+    assert result["binary"]["ends_on_tonic"]["generated_key_asked"] == 0.5
+    assert 0.9 < result["inside_share"] < 1.0
+
+
+def test_the_craft_benchmark_runs_end_to_end_on_chorales() -> None:
+    pytest.importorskip("torch")
+    with pytest.raises(UsageError):
+        CraftBenchConfig(ensembles=("kazoo",))
+    result = run(CraftBenchConfig(ensembles=("satb",), seeds=1, bars=8, real_per_ensemble=2))
+    row = result["ensembles"]["satb"]
+    assert row["real_works"] == 2 and len(row["generated"]) == 1
+    assert set(row["measures"]) <= set(MEASURES) and 0 <= row["inside_share"] <= 1
+    text = "\n".join(craft_markdown(result, "cadenza bench --only craft"))
+    assert "### satb" in text and "phrase_arrivals" in text
