@@ -88,7 +88,8 @@ def test_cadence_plan_and_repetition_scheme() -> None:
     d_minor = Key(2, "minor")
     plan = CadencePlan(d_minor, 16)
     assert plan.describe() == ["half@4", "authentic@8", "half@12", "authentic@16"]
-    assert plan.chord_at(3).name == "V7" and plan.chord_at(6).name == "V7" and plan.chord_at(7).name == "i"
+    assert plan.chord_at(3).name == "V" and plan.chord_at(6).name == "V7" and plan.chord_at(7).name == "i"
+    assert plan.chord_at(2).name == "iv" and plan.chord_at(2).pcs == (7, 10, 2)
     assert plan.chord_at(1) is None and plan.final_chord(15).pcs == (2, 5, 9) and plan.final_chord(14) is None
     assert plan.chord_at(6).pcs == (9, 1, 4, 7)  # the dominant with the raised leading note
     assert CadencePlan(d_minor, 6).describe() == ["authentic@6"]
@@ -131,3 +132,30 @@ def test_the_craft_benchmark_runs_end_to_end_on_chorales() -> None:
     assert set(row["measures"]) <= set(MEASURES) and 0 <= row["inside_share"] <= 1
     text = "\n".join(craft_markdown(result, "cadenza bench --only craft"))
     assert "### satb" in text and "phrase_arrivals" in text
+
+
+def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are_heard() -> None:
+    pytest.importorskip("torch")
+    from cadenza.bench.craft import planned_heard
+    from cadenza.compose import ComposeRequest, compose
+
+    made = compose(ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=2,
+                                  guard=False))
+    notes = made.score.notes
+    on_grid = lambda ticks: (ticks % 420 == 0) | (ticks % 1120 == 0)  # noqa: E731  32nds, eighth triplets
+    assert on_grid(notes["onset_ticks"]).all() and on_grid(notes["duration_ticks"]).all()
+    starts = made.score.bar_starts()
+    first_violin = notes[notes["part"] == 0]
+
+    def bar(index: int) -> list[tuple[int, int]]:
+        onsets = first_violin["onset_ticks"]
+        mine = first_violin[(onsets >= starts[index]) & (onsets < starts[index + 1])]
+        return [(int(o - starts[index]), int(p)) for o, p in zip(mine["onset_ticks"], mine["pitch"], strict=True)]
+
+    assert bar(0) and bar(4) == bar(0) and bar(12) == bar(0)  # a, a', a'': the opening comes back
+    assert made.report["plan"]["returns"] == {"bar 5": "bar 1", "bar 6": "bar 2", "bar 13": "bar 1",
+                                              "bar 14": "bar 2"}
+    heard = planned_heard(made.report["plan"]["cadences"], made.report["heard"]["cadences"])
+    assert heard is not None and heard >= 0.75
+    assert planned_heard(["half@4", "authentic@8"], ["half@4", "deceptive@9"]) == 0.5
+    assert planned_heard("in the key heard", []) is None

@@ -135,12 +135,24 @@ def compose_pieces(ensemble: str, config: CraftBenchConfig, progress: Progress |
         score = made.score
         asked = resolve(request).key if key else None
         judged = (asked.tonic_pc, asked.mode) if asked else ending_key(score)
+        planned = made.report["plan"].get("cadences")
         pieces.append({"seed": 1 + i, "key_asked": key, "seconds": round(seconds, 2),
                        "realtime": round(score.duration_s / max(seconds, 1e-9), 1),
-                       "measures": craft(score, judged), "score": score})
+                       "measures": craft(score, judged), "score": score,
+                       "cadences_planned": planned if isinstance(planned, list) else None,
+                       "cadences_heard": made.report["heard"].get("cadences"),
+                       "planned_cadences_heard": planned_heard(planned, made.report["heard"].get("cadences"))})
         if progress:
             progress(i + 1, config.seeds)
     return pieces
+
+
+def planned_heard(planned: Any, heard: list[str] | None) -> float | None:
+    """The share of the plan's phrase ends ('half@4', ...) at whose bar listen hears a cadence (of any kind)."""
+    if not isinstance(planned, list) or not planned:
+        return None
+    bars = {int(c.split("@")[1]) for c in heard or []}
+    return sum(int(c.split("@")[1]) in bars for c in planned) / len(planned)
 
 
 def _stats(values: list[float]) -> dict[str, Any]:
@@ -167,6 +179,8 @@ def compare(real: list[dict[str, Any]], made: list[dict[str, Any]]) -> dict[str,
                      "generated_key_asked": _share([p["measures"][name] for p in made if p["key_asked"]])}
               for name in BINARY}
     held = [row["inside"] for row in rows.values()]
+    binary["planned_cadences_heard"] = {"generated_key_asked": _share([p.get("planned_cadences_heard")
+                                                                         for p in made])}
     return {"measures": rows, "binary": binary, "inside_share": round(sum(held) / len(held), 4) if held else None,
             "outside": [name for name, row in rows.items() if not row["inside"]]}
 
@@ -253,9 +267,11 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
             lines.append(f"craft {name}: skipped ({row['skipped']})")
             continue
         ends = row["binary"]["ends_on_tonic"]
+        heard = row["binary"]["planned_cadences_heard"]["generated_key_asked"]
         lines.append(f"craft {name}: {row['inside_share']:.0%} of measures inside the real range (goal "
                      f"{row['goal']:.0%}); tonic endings {ends['generated']:.0%} (key asked "
-                     f"{ends['generated_key_asked']:.0%}, real {ends['real']:.0%}); outside: "
+                     f"{ends['generated_key_asked']:.0%}, real {ends['real']:.0%}); planned cadences heard "
+                     f"{_percent(heard)}; outside: "
                      f"{', '.join(row['outside']) or 'none'}")
     if result.get("inside_share") is not None:
         lines.append(f"craft overall: {result['inside_share']:.0%} of (ensemble, measure) pairs inside")
@@ -278,7 +294,9 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
                 "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
                 f"{row['real_works']} real works: {row['real_source']}. Ends on the tonic chord: generated "
                 f"{_percent(ends['generated'])} (key asked {_percent(ends['generated_key_asked'])}), real "
-                f"{_percent(ends['real'])}.", "", "| measure | real p10 – median – p90 | generated median | inside |",
+                f"{_percent(ends['real'])}. Planned phrase ends where listen hears a cadence (key asked): "
+                f"{_percent(row['binary']['planned_cadences_heard']['generated_key_asked'])}.", "",
+                "| measure | real p10 – median – p90 | generated median | inside |",
                 "|---|---|---|---|"]
         for measure, m in row["measures"].items():
             r = m["real"]

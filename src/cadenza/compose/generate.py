@@ -32,7 +32,8 @@ from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
-from cadenza.compose.rules import KEY_HEARD_AFTER_BARS, Stacked, ThemeReturn, VoiceRules, written_top_down
+from cadenza.compose.returns import ThemeReturn
+from cadenza.compose.rules import KEY_HEARD_AFTER_BARS, NotationGrid, Stacked, VoiceRules, written_top_down
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.features import beat_ticks_of
@@ -120,34 +121,43 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
 
 
 def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
-    """Single lines (polyphony 1: voices, winds, a melody) sung or played legato: a silence shorter than a
-    beat between two notes of a line is held over by the note before it, as a singer carries a phrase (the
-    model's short written values are a performance detail there, and rests inside a phrase are not what the
-    style writes). Longer rests (breaths, phrase ends) stay."""
-    lines = [i for i, v in enumerate(voices) if v.polyphony == 1 and not v.is_drum]
+    """Lines (parts that start at most two notes at once: voices, winds, strings, a melody) written as lines:
+    each note (or double stop) lasts until the part's next onset — not past it, where it would sound under the
+    next note as a second voice of the staff, and not short of it by less than a beat, a rest inside a phrase
+    that the style does not write (the model's note-rest-note alternation). Longer rests (breaths, phrase
+    ends) stay; chordal parts (keyboards) keep their held notes."""
+    lines = [i for i, v in enumerate(voices) if v.polyphony <= 2 and not v.is_drum]
     if not lines or not len(score.notes):
         return score
     beat = beat_ticks_of(score.time_signatures[0])
     notes = score.notes.copy()
     for part in lines:
         rows = np.flatnonzero(notes["part"] == part)
-        if len(rows) < 2:
+        onsets = np.unique(notes["onset_ticks"][rows])
+        if len(onsets) < 2:
             continue
-        onsets = notes["onset_ticks"][rows]
-        gaps = onsets[1:] - (onsets[:-1] + notes["duration_ticks"][rows[:-1]])
-        short = (gaps > 0) & (gaps < beat)
-        notes["duration_ticks"][rows[:-1][short]] = onsets[1:][short] - onsets[:-1][short]
+        following = np.searchsorted(onsets, notes["onset_ticks"][rows], side="right")
+        has_next = following < len(onsets)
+        rows, nxt = rows[has_next], onsets[following[has_next]]
+        ends = notes["onset_ticks"][rows] + notes["duration_ticks"][rows]
+        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat))
+        notes["duration_ticks"][rows[join]] = nxt[join] - notes["onset_ticks"][rows[join]]
     return score.replace(notes=notes)
 
 
 def hold_final_chord(score: Score) -> Score:
     """Every part's last note in the last bar held to the end, so the piece closes on one chord (the final
-    sonority, as every style writes it, not one part left alone after the others stopped)."""
+    sonority, as every style writes it, not one part left alone after the others stopped); a part's notes that
+    would ring over the bar line into its final chord end there."""
     notes = score.notes
     if not len(notes) or score.bar_count < 1:
         return score
     last_bar = int(score.bar_starts()[-1])
     notes = notes.copy()
+    in_chord = np.unique(notes["part"][notes["onset_ticks"] == last_bar])
+    ringing = np.isin(notes["part"], in_chord) & (notes["onset_ticks"] < last_bar) & (
+        notes["onset_ticks"] + notes["duration_ticks"] > last_bar)
+    notes["duration_ticks"][ringing] = last_bar - notes["onset_ticks"][ringing]  # the chord replaces them
     for part in np.unique(notes["part"]):
         rows = np.flatnonzero(notes["part"] == part)
         last_onset = notes["onset_ticks"][rows].max()
@@ -216,8 +226,9 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                                      closing_pcs=plan.closing_pcs, shape=shape, scale_key=plan.scale_key)
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
         top_down = written_top_down(voices)
-        rules_in_force: list[Any] = [VoiceRules(constraint, [v.polyphony for v in voices], top_down, plan.bars,
-                                                plan.key, close_on_tonic=not plan.closing_pcs)]
+        rules_in_force: list[Any] = [NotationGrid(constraint), VoiceRules(
+            constraint, [v.polyphony for v in voices], top_down, plan.bars, plan.key,
+            close_on_tonic=not plan.closing_pcs)]
         if top_down:
             rules_in_force.append(ThemeReturn(constraint, plan.bars))
         constraint = Stacked(constraint, *rules_in_force)

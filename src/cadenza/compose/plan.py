@@ -30,10 +30,18 @@ def tonic_chord(key: Key) -> Chord:
                  "I" if key.mode == "major" else "i")
 
 
-def dominant_chord(key: Key) -> Chord:
-    """V7 with the leading note in either mode (the harmonic minor's dominant)."""
+def dominant_chord(key: Key, seventh: bool = True) -> Chord:
+    """V7 (or V) with the leading note in either mode (the harmonic minor's dominant)."""
     root = (key.tonic_pc + 7) % 12
-    return Chord(root, (root, (root + 4) % 12, (root + 7) % 12, (root + 10) % 12), "V7")
+    triad = (root, (root + 4) % 12, (root + 7) % 12)
+    return Chord(root, (*triad, (root + 10) % 12), "V7") if seventh else Chord(root, triad, "V")
+
+
+def subdominant_chord(key: Key) -> Chord:
+    """IV (iv in minor): the chord before a half cadence, so the arrival on the dominant is a change."""
+    root = (key.tonic_pc + 5) % 12
+    third = 4 if key.mode == "major" else 3
+    return Chord(root, (root, (root + third) % 12, (root + 7) % 12), "IV" if key.mode == "major" else "iv")
 
 
 @dataclass(frozen=True)
@@ -64,14 +72,22 @@ class CadencePlan:
         return ends
 
     def chord_at(self, bar: int) -> Chord | None:
-        """The chord a cadence bar leans to: the dominant on a half cadence's arrival and in the bar before an
-        authentic arrival, the tonic on that arrival; None in the bars between."""
+        """The chord a cadence bar leans to: the dominant on a half cadence's arrival (the subdominant in the
+        bar before, so the arrival is a change), the dominant seventh in the bar before an authentic arrival and
+        the tonic on it; None in the bars between."""
         for last, kind in self.phrase_ends:
             if bar == last:
-                return dominant_chord(self.key) if kind == "half" else tonic_chord(self.key)
-            if bar == last - 1 and kind == "authentic":
-                return dominant_chord(self.key)
+                return dominant_chord(self.key, seventh=False) if kind == "half" else tonic_chord(self.key)
+            if bar == last - 1:
+                return dominant_chord(self.key) if kind == "authentic" else subdominant_chord(self.key)
         return None
+
+    def arrival_at(self, bar: int) -> Chord | None:
+        """The chord a phrase arrives on in its last bar (the dominant of a half cadence, the tonic of an
+        authentic one); None elsewhere and in the piece's last bar (see :meth:`final_chord`)."""
+        if bar == self.bars - 1 and self.close_on_tonic:
+            return None
+        return self.chord_at(bar) if any(bar == last for last, _ in self.phrase_ends) else None
 
     def final_chord(self, bar: int) -> Chord | None:
         """The tonic chord in the piece's last bar (every note one of its tones, the tonic in the bass)."""

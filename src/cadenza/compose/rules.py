@@ -14,6 +14,8 @@ model's own sense of the style still chooses among what the rules leave:
   every triad and seventh chord (an unprepared dissonance) costs STRONG_BEAT_NATS.
 - the cadence plan (:class:`cadenza.compose.plan.CadencePlan`): in a bar where the plan puts a chord (a
   phrase's arrival, the bar before it, the last bar), its chord tones are favoured (the bass part's root more);
+  on an arrival's downbeat they are the only tones (the lowest part on the root), and the melody, struck first,
+  holds its note at least two beats: the cadence is heard;
   the last bar is one tonic chord struck on its downbeat, every note a tonic-chord tone and the lowest part on
   the tonic, every part sounding in it (masks: the piece ends once every part has sounded, and not before);
   with a density that asks for onsets all through the bar, the bar keeps its rhythm and only its pitches are
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.plan import CadencePlan
 from cadenza.compose.request import Key
 from cadenza.listen.craft import FITS, key_sharps, pc_mask
 from cadenza.listen.features import beat_ticks_of
@@ -41,9 +43,8 @@ STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what
 CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
-THEME_PITCH_NATS = 3.0  # the theme's pitch, where a returning bar's melody has a theme onset
-THEME_ONSET_NATS = 1.5  # the theme's onsets in a returning bar (positions), and its top part at them
 KEY_HEARD_AFTER_BARS = 2
+ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
 _PC_BITS = 1 << np.arange(12)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12  # a key left to the model is heard in its first bars, then planned in
 
@@ -87,9 +88,9 @@ class VoiceRules:
         self.pc_weights = np.zeros(12)  # duration of each pitch class so far (to hear a key left open)
         self.signature: int | None = None  # sharps of a key signature the model wrote
         self.final_parts: dict[int, int] = {}  # part -> notes it has sounded on the last bar's downbeat
-        self.final_low = 128  # the lowest of those notes
         self.final_late = False  # a note came after the last bar's downbeat (the chord rule gave way)
         self.lowest = len(polyphony) - 1
+        self.top = 0  # the melody's part (the highest, in an ensemble written top-down)
         # part -> (onset tick, [(end tick, pitch)]) of the part's latest instant
         self.latest: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
@@ -152,6 +153,24 @@ class VoiceRules:
         above = np.arange(max(max(p for _, p in notes) + 1, low), high + 1)
         return bool(np.isin(above % 12, chord.pcs).any())
 
+    def _arrival_limits(self, field: str, chosen: dict[str, int], chord: Any) -> np.ndarray | None:
+        """On a phrase's arrival (its last bar's downbeat): the melody comes first and holds its note at least
+        :data:`ARRIVAL_BEATS` beats (or to the bar's end), and every note struck there is a tone of the planned
+        chord, the lowest part on its root: the cadence is heard."""
+        now = self.plan.bar_start_ticks
+        if field == "part" and self.ordered:
+            first = self.latest.get(self.top, (-1, []))[0] != now and all(
+                onset != now for onset, _ in self.latest.values())
+            return (np.arange(FIELD_SIZES["part"]) == self.top) if first else None
+        part = chosen.get("part")
+        if part is None or part in self.plan.drums:
+            return None
+        if field == "duration" and part == self.top and self.plan.meter is not None:
+            beat = beat_ticks_of(TimeSignature(0, *self.plan.meter))
+            shortest = min(ARRIVAL_BEATS * beat, self.plan.bar_ticks_now)
+            return np.arange(FIELD_SIZES["duration"]) * FINE >= shortest
+        return None
+
     def _final_chord_limits(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """The last bar as one chord on its downbeat: every part in score order (each may add notes while it has
         room), then the end. Not when a density asks for onsets all through the bar, nor once a note has come
@@ -183,7 +202,15 @@ class VoiceRules:
             final = self._final_chord_limits(field, chosen)
             if final is not None:
                 return final
+        arrival = self.cadences.arrival_at(self._bar_index()) if self.cadences else None
+        if arrival is not None and chosen.get("kind") == KIND["note"] and "position_fine" in chosen \
+                and self._now(chosen) == self.plan.bar_start_ticks:
+            held = self._arrival_limits(field, chosen, arrival)
+            if held is not None:
+                return held
         if field == "part" and chosen.get("kind") == KIND["note"]:
+            if self.ordered and not self.latest:  # the piece opens with its melody
+                return np.arange(FIELD_SIZES["part"]) == self.top
             return self._parts_with_room(chosen)
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
@@ -193,14 +220,29 @@ class VoiceRules:
             low, high = self._window(part, self._now(chosen))
             mask = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             mask[low:high + 1] = True
-        chord = self.cadences.final_chord(self._bar_index()) if self.cadences else None
+        now = self._now(chosen)
+        bar = self._bar_index()
+        chord = self.cadences.final_chord(bar) if self.cadences else None
+        if chord is None and self.cadences is not None and now == self.plan.bar_start_ticks:
+            chord = self.cadences.arrival_at(bar)  # a phrase's arrival: its downbeat is the planned chord
         if chord is not None:
-            bass = part == self.lowest and part not in self.final_parts  # the chord's bass note: the root
-            final = pitch_classes_mask({chord.root} if bass else set(chord.pcs))
-            if bass and self.final_low < 128:  # under every note of the chord (an orchestra's bassoon may sit
-                final[self.final_low + 1:] = False  # below its double bass otherwise)
-            mask = final if mask is None or not (mask & final).any() else mask & final
+            tones = self._chord_tones(part, now, chord)
+            mask = tones if mask is None or not (mask & tones).any() else mask & tones
         return mask
+
+    def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
+        """Pitches that build ``chord`` at ``now``: the root for the lowest part's first note (under every note
+        struck so far: an orchestra's bassoon may sit below its double bass otherwise), else a tone of the chord
+        not sounding yet while one is missing (a full chord, not an open octave), else any of its tones."""
+        if part == self.lowest and self.latest.get(part, (-1, []))[0] != now:
+            tones = pitch_classes_mask({chord.root})
+            struck = [p for onset, notes in self.latest.values() if onset == now for _, p in notes]
+            if struck:
+                tones[min(struck) + 1:] = False
+            return tones
+        sounding = {p % 12 for notes in self._sounding(now).values() for p in notes}
+        missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
+        return pitch_classes_mask(missing or set(chord.pcs))
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
@@ -268,7 +310,6 @@ class VoiceRules:
         part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
         if self._final_bar() and self.plan.last_onset_ticks == self.plan.bar_start_ticks:
             self.final_parts[part] = self.final_parts.get(part, 0) + 1
-            self.final_low = min(self.final_low, pitch)
         elif self._final_bar():
             self.final_late = True
         if part not in self.plan.drums:
@@ -285,63 +326,46 @@ class VoiceRules:
         self.latest[part] = (now, [*notes, (end, pitch)])
 
 
-class ThemeReturn:
-    """The repetition scheme (:func:`cadenza.compose.plan.returns`): a returning bar leans to the melody of the
-    bar it restates — its onsets, its top part at them, the theme's pitch and length there — while the other
-    parts harmonise it afresh (the top part is written first at each instant). A bias, so the return is
-    varied where the model insists."""
+#: the notation grid, in steps of FINE ticks: 32nd notes (6 steps) and eighth-note triplets (16 steps)
+GRID_STEPS = (6, 16)
 
-    def __init__(self, plan: Any, bars: int, top_part: int = 0) -> None:
-        self.plan, self.top = plan, top_part
-        self.sources = returns(bars)
-        wanted = set(self.sources.values())
-        # theme bar -> ticks into the bar -> (pitch, length) of the melody's note there
-        self.theme: dict[int, dict[int, tuple[int, int]]] = {b: {} for b in wanted}
 
-    def _theme_bar(self) -> dict[int, tuple[int, int]] | None:
-        source = self.sources.get(self.plan.bars_started - 1)
-        return self.theme.get(source) if source is not None else None
+class NotationGrid:
+    """Onsets and lengths on the grid a score is written in (32nd notes and eighth-note triplets): an event
+    model's odd offsets (a note 61 ticks before the bar line) otherwise become tuplets and 128th notes in the
+    MusicXML that nobody asked for (sixteenth-note triplets too: 286 tuplet marks in one lively piano piece).
+    ``plan`` (the piece's PlanConstraint) says whether the current instant is still open: if not, its coarse
+    position is no grid point for the next note."""
+
+    def __init__(self, plan: Any) -> None:
+        self.plan = plan
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        if chosen.get("kind") != KIND["note"]:
+            return None
+        if field in ("position", "duration"):
+            steps = np.arange(FIELD_SIZES[field])
+            on_grid = np.logical_or.reduce([steps % g == 0 for g in GRID_STEPS])
+            if field == "duration":
+                return on_grid & (steps > 0)
+            here = grammar.position // FINE
+            if grammar.position % FINE == 0 and on_grid[here]:
+                fine = self.plan.allowed("position_fine", {**chosen, "position": here}, grammar)
+                if fine is not None and not fine[0]:  # the instant is closed: the next grid point
+                    on_grid = on_grid.copy()
+                    on_grid[here] = False
+            return on_grid
+        if field in ("position_fine", "duration_fine"):
+            return np.arange(FIELD_SIZES[field]) == 0
+        if field == "tie":  # a tie only continues a note longer than the duration field, never on the grid
+            return np.arange(FIELD_SIZES["tie"]) == 0  # (a tied step would merge a later note into it)
         return None
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        theme = self._theme_bar()
-        if not theme or chosen.get("kind") != KIND["note"]:
-            return None
-        if field == "position":
-            out = np.zeros(FIELD_SIZES["position"], dtype=np.float32)
-            out[[t // FINE for t in theme if t // FINE < len(out)]] = THEME_ONSET_NATS
-            return out
-        into = chosen.get("position", 0) * FINE + chosen.get("position_fine", 0)
-        if into not in theme:
-            return None
-        pitch, length = theme[into]
-        if field == "part":
-            out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
-            out[self.top] = THEME_ONSET_NATS
-            return out
-        if field == "pitch" and chosen["part"] == self.top:
-            out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
-            out[pitch] = THEME_PITCH_NATS
-            return out
-        if field == "duration" and chosen["part"] == self.top and length // FINE < FIELD_SIZES["duration"]:
-            out = np.zeros(FIELD_SIZES["duration"], dtype=np.float32)
-            out[length // FINE] = THEME_ONSET_NATS
-            return out
         return None
 
     def advance(self, step: np.ndarray) -> None:
-        if int(step[F["kind"]]) != KIND["note"] or int(step[F["part"]]) != self.top:
-            return
-        bar = self.plan.bars_started - 1
-        if bar in self.theme:
-            into = self.plan.last_onset_ticks - self.plan.bar_start_ticks
-            length = int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
-            held = self.theme[bar].get(into)
-            pitch = int(step[F["pitch"]])
-            if held is None or pitch > held[0]:  # the top note of a chord is the melody's
-                self.theme[bar][into] = (pitch, length)
+        return None
 
 
 class Stacked:

@@ -232,7 +232,8 @@ def texture(view: View, lines: Lines) -> dict[str, float | None]:
     notes = view.pitched
     pitched_parts = [i for i, p in enumerate(score.parts) if not p.is_drum]
     if not len(notes) or not bars or not pitched_parts:
-        return {name: None for name in ENSEMBLE_TEXTURE} | {"bass_pitch": None}
+        empty: dict[str, float | None] = {name: None for name in (*ENSEMBLE_TEXTURE, "bass_pitch")}
+        return empty
     playing_pairs = rests = onset_total = legato = onset_count = 0
     silent = 0
     for part in pitched_parts:
