@@ -8,8 +8,9 @@ model's own sense of the style still chooses among what the rules leave:
   (satb, string quartet, piano hands, lead sheet), a new note lies between the lowest note sounding in the
   nearest higher part and the highest note sounding in the nearest lower part; so the bass stays the lowest
   part and the hands never overlap. A unison is allowed.
-- :data:`LEAP_NATS` (a bias): a single line (a voice, a string part) moves mostly by step: each semitone of a
-  leap beyond a whole tone costs LEAP_NATS.
+- :data:`LEAP_NATS` (a bias): a line (a voice, a string part) moves mostly by step: each semitone of a
+  leap beyond a whole tone costs LEAP_NATS (VOICE_LEAP_NATS for a sung line); a line's note on a pitch another
+  part sounds at that instant (a unison doubling) costs UNISON_NATS.
 - :data:`STRONG_BEAT_NATS` (a bias): on a strong beat, a pitch class that would leave the sonority outside
   every triad and seventh chord (an unprepared dissonance) costs STRONG_BEAT_NATS.
 - the cadence plan (:class:`cadenza.compose.plan.CadencePlan`): in a bar where the plan puts a chord (a
@@ -37,7 +38,9 @@ from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
 
 F = {name: i for i, name in enumerate(FIELDS)}
-LEAP_NATS = 0.5  # per semitone of a single line's leap beyond a whole tone (an octave: 5 nats)
+LEAP_NATS = 0.5  # per semitone of a line's leap beyond a whole tone (an octave: 5 nats)
+VOICE_LEAP_NATS = 0.8  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less
+UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
 PARALLEL_NATS = 3.0  # a perfect fifth or octave reached in parallel with a part already written at the instant
 STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what sounds
 CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
@@ -257,8 +260,12 @@ class VoiceRules:
             before = self._line_pitch(part, last[1])
             if self.polyphony[part] <= LINE_POLYPHONY:
                 leap = np.abs(pitches - before)
-                out -= LEAP_NATS * np.maximum(leap - 2, 0).astype(np.float32)
+                weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
+                out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
             out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
+        if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
+            doubled = [p for other, notes in self._sounding(now).items() if other != part for p in notes]
+            out[doubled] -= UNISON_NATS
         if self._strong(now):
             sounding = pc_mask(p for notes in self._sounding(now).values() for p in notes)
             if sounding:
