@@ -39,6 +39,7 @@ STYLE_OF = {"satb": "baroque", "string-quartet": "classical", "piano": "classica
 KEYS = ("D minor", "G major", "C major", "A minor", "F major", "E minor", "B♭ major", "G minor")
 GOALS = {"satb": 0.85, "string-quartet": 0.85, "piano": 0.85, "orchestra": 0.70, "lead-sheet": 0.70}
 ENDING_BARS = 8  # a real work's key for its ending is heard in its last bars
+REAL_READ_TIMEOUT_S = 120.0  # a symphonic movement parses in seconds, several times that on a busy machine
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,9 @@ def ending_key(score: Score) -> tuple[int, str]:
 
 def measure_real(path: str, bars: int) -> dict[str, Any]:
     """The craft of a real work's first ``bars`` bars, and whether the whole work ends on its tonic."""
-    from cadenza.score import read_score
+    from cadenza.score import ReadLimits, read_score
 
-    score = read_score(path)
+    score = read_score(path, ReadLimits(timeout_s=REAL_READ_TIMEOUT_S))
     opening = slice_bars(score, 0, min(bars + (1 if score.pickup_ticks else 0), score.bar_count))
     values = craft(opening)
     values["ends_on_tonic"] = ends_on_tonic(score, *ending_key(score))

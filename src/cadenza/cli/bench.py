@@ -12,12 +12,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     from cadenza.bench.suite import SECTIONS
 
     p = sub.add_parser(
-        "bench", help="run the benchmark suite: NLL, control, originality, quality, speed; a report with plots",
+        "bench", help="run the benchmark suite: NLL, control, originality, quality, craft, speed; a report with plots",
         description="Measure a model: NLL on the polyphonic benchmarks and on held-out corpus works against an "
         "n-gram; adherence to requested labels against chance; copied runs against held-out human music; musical "
-        "metrics against real works per epoch; and speed on this machine (reading, training, sampling beside a "
-        "Hugging Face GPT-2 peer, composing, rendering, analysing). Writes results.json, REPORT.md and PNG plots "
-        "into --out. The full run takes about 20 minutes on 2 CPU cores; --quick a few.",
+        "metrics against real works per epoch; craft (voice leading, harmony, cadences, melody, texture, "
+        "motifs, endings) per ensemble against real works of the style, with an engraved page each; and speed "
+        "on this machine (reading, training, sampling beside a Hugging Face GPT-2 peer, composing, rendering, "
+        "analysing). Writes results.json, REPORT.md and PNG plots into --out. The full run takes about 30 "
+        "minutes on 2 CPU cores; --quick a few.",
         epilog="Example: cadenza bench --quick --only nll,speed --out bench-quick")
     p.add_argument("--quick", action="store_true", help="small counts and partial test sets (a few minutes)")
     p.add_argument("--only", metavar="SECTIONS", help=f"comma-separated, of {','.join(SECTIONS)} (default: all)")

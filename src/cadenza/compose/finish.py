@@ -1,0 +1,126 @@
+"""Finishing a sampled piece as a score: the sequence decoded and cut at its end, each part kept to its
+ensemble's polyphony, lines written as lines (held to their next note), and the final chord held to the end.
+These steps change how notes are *written* (their lengths; a part's notes beyond its polyphony are
+dropped), never where the model started them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.compose.ensembles import Voice
+from cadenza.listen.features import beat_ticks_of
+from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
+from cadenza.tokens.events import FIELDS, FINE, KIND, decode
+
+F = {name: i for i, name in enumerate(FIELDS)}
+
+
+def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """Name the parts after the ensemble and keep each part's polyphony: at one onset a part keeps its
+    highest notes (its lowest, for the lowest pitched part), and in a single line (polyphony 1) a note is
+    cut where the next one starts. Polyphony counts notes that start together: a held note under a new
+    chord is allowed, as players do."""
+    if not voices:
+        return score
+    pitched = [i for i, v in enumerate(voices) if not v.is_drum]
+    lowest = min(pitched, key=lambda i: (voices[i].low, -i)) if len(pitched) > 1 else -1
+    kept = []
+    for index in range(len(score.parts)):
+        notes = score.notes[score.notes["part"] == index]
+        if not len(notes) or index >= len(voices):
+            kept.append(notes)
+            continue
+        limit = voices[index].polyphony
+        lowest_part = index == lowest
+        chosen = []
+        for onset in np.unique(notes["onset_ticks"]):
+            chord = notes[notes["onset_ticks"] == onset]
+            chord = chord[np.argsort(chord["pitch"])]
+            chosen.append(chord[:limit] if lowest_part else chord[-limit:])
+        part = np.concatenate(chosen).copy()
+        if limit == 1 and len(part) > 1:  # a single line: each note ends where the next begins
+            ends = np.minimum(part["onset_ticks"] + part["duration_ticks"], np.append(part["onset_ticks"][1:], 1 << 62))
+            part["duration_ticks"] = np.maximum(ends - part["onset_ticks"], 1)
+        kept.append(part)
+    notes = np.concatenate(kept).astype(NOTE_DTYPE) if kept else np.zeros(0, dtype=NOTE_DTYPE)
+    parts = [Part(voices[i].name, voices[i].program, voices[i].is_drum) if i < len(voices) else p
+             for i, p in enumerate(score.parts)]
+    return Score.build(parts=parts, notes=notes, time_signatures=score.time_signatures,
+                       key_signatures=score.key_signatures, tempos=score.tempos, metadata=score.metadata,
+                       pickup_ticks=score.pickup_ticks, length_ticks=score.length_ticks)
+
+
+def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """Lines (parts that start at most two notes at once: voices, winds, strings, a melody) written as lines:
+    each note (or double stop) lasts until the part's next onset — not past it, where it would sound under the
+    next note as a second voice of the staff, and not short of it by less than a beat, a rest inside a phrase
+    that the style does not write (the model's note-rest-note alternation). Longer rests (breaths, phrase
+    ends) stay, and a double stop's notes end together; chordal parts (keyboards) keep their held notes."""
+    lines = [i for i, v in enumerate(voices) if v.polyphony <= 2 and not v.is_drum]
+    if not lines or not len(score.notes):
+        return score
+    beat = beat_ticks_of(score.time_signatures[0])
+    notes = score.notes.copy()
+    for part in lines:
+        rows = np.flatnonzero(notes["part"] == part)
+        onsets = np.unique(notes["onset_ticks"][rows])
+        if len(onsets) < 2:
+            continue
+        following = np.searchsorted(onsets, notes["onset_ticks"][rows], side="right")
+        has_next = following < len(onsets)
+        rows, nxt = rows[has_next], onsets[following[has_next]]
+        ends = notes["onset_ticks"][rows] + notes["duration_ticks"][rows]
+        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat))
+        notes["duration_ticks"][rows[join]] = nxt[join] - notes["onset_ticks"][rows[join]]
+        mine = np.flatnonzero(notes["part"] == part)  # a double stop's notes end together
+        group = np.searchsorted(onsets, notes["onset_ticks"][mine])
+        longest = np.zeros(len(onsets), dtype=np.int64)
+        np.maximum.at(longest, group, notes["duration_ticks"][mine])
+        notes["duration_ticks"][mine] = longest[group]
+    return score.replace(notes=notes)
+
+
+def hold_final_chord(score: Score) -> Score:
+    """Every part's last note in the last bar held to the end, so the piece closes on one chord (the final
+    sonority, as every style writes it, not one part left alone after the others stopped); a part's notes that
+    would ring over the bar line into its final chord end there."""
+    notes = score.notes
+    if not len(notes) or score.bar_count < 1:
+        return score
+    last_bar = int(score.bar_starts()[-1])
+    notes = notes.copy()
+    in_chord = np.unique(notes["part"][notes["onset_ticks"] == last_bar])
+    ringing = np.isin(notes["part"], in_chord) & (notes["onset_ticks"] < last_bar) & (
+        notes["onset_ticks"] + notes["duration_ticks"] > last_bar)
+    notes["duration_ticks"][ringing] = last_bar - notes["onset_ticks"][ringing]  # the chord replaces them
+    for part in np.unique(notes["part"]):
+        rows = np.flatnonzero(notes["part"] == part)
+        last_onset = notes["onset_ticks"][rows].max()
+        if last_onset < last_bar:
+            continue
+        final = rows[notes["onset_ticks"][rows] == last_onset]
+        notes["duration_ticks"][final] = score.length_ticks - last_onset
+    return score.replace(notes=notes)
+
+
+def written_length(steps: np.ndarray) -> int:
+    """Ticks from the start to the end the sequence's eos marks (its bars, the last one as far as eos says)."""
+    bar_start, bar_length = -1, 0
+    for row in steps:
+        kind = int(row[F["kind"]])
+        if kind == KIND["bar"]:
+            bar_start = 0 if bar_start < 0 else bar_start + bar_length
+            bar_length = int(row[F["position"]]) * FINE + int(row[F["position_fine"]])
+        elif kind == KIND["eos"]:
+            return max(bar_start, 0) + int(row[F["position"]]) * FINE + int(row[F["position_fine"]])
+    return max(bar_start, 0) + bar_length
+
+
+def decode_piece(steps: np.ndarray, metadata: Metadata) -> Score:
+    """The Score of a sampled sequence, notes that would ring past its end cut at the end."""
+    score = decode(steps, metadata)
+    end = written_length(steps)
+    notes = score.notes.copy()
+    notes = notes[notes["onset_ticks"] < end]
+    notes["duration_ticks"] = np.minimum(notes["duration_ticks"], end - notes["onset_ticks"])
+    return score.replace(notes=notes, length_ticks=end)
