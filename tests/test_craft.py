@@ -159,3 +159,35 @@ def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are
     assert heard is not None and heard >= 0.75
     assert planned_heard(["half@4", "authentic@8"], ["half@4", "deceptive@9"]) == 0.5
     assert planned_heard("in the key heard", []) is None
+
+
+def test_the_ear_hears_a_chorale_cadence_where_listen_does_and_not_elsewhere() -> None:
+    from cadenza.compose.ear import heard_arrival
+    from cadenza.listen import harmony
+    from cadenza.listen.features import View
+    from cadenza.listen.key import estimate_key
+    from cadenza.tokens.events import KIND, encode
+
+    chorale = read_score("music21:bach/bwv66.6")
+    view = View(chorale)
+    key = estimate_key(view)
+    heard = sorted({int(c.split("@")[1]) for c in harmony.cadences(view, harmony.beat_chords(view), key.tonic,
+                                                                   key.mode)})
+    steps = encode(chorale, [])
+    bar_lines = np.flatnonzero(steps[:, 0] == KIND["bar"])
+    plan = CadencePlan(Key(key.tonic, key.mode), chorale.bar_count)
+    quiet = [i for i in range(2, chorale.bar_count - 1) if chorale.bar_number(i) not in heard
+             and chorale.bar_number(i) + 1 not in heard]
+    arrival = next(i for i in range(2, chorale.bar_count - 1) if chorale.bar_number(i) in heard)
+    assert heard_arrival(steps[: bar_lines[arrival + 1] + 1], arrival, plan)[0]
+    assert quiet and not heard_arrival(steps[: bar_lines[quiet[0] + 1] + 1], quiet[0], plan)[0]
+
+
+def test_composing_reports_what_the_ear_did() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+
+    made = compose(ComposeRequest(ensemble="piano", key="G major", meter="4/4", bars=8, seed=5, guard=False))
+    ear = made.report["ear"]
+    assert ear["phrases"] == 2 and 2 <= ear["attempts"] <= 6 and 0 <= ear["unheard"] <= 2
+    assert made.score.bar_count == 8

@@ -26,6 +26,7 @@ from cadenza.compose.constraints import (
     key_signature_step,
     tempo_step,
 )
+from cadenza.compose.ear import plan_of, sample_by_phrase
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.finish import decode_piece, fit_voices, hold_final_chord, legato_lines
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
@@ -101,20 +102,14 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
     return out
 
 
-def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
-                voices: tuple[Voice, ...], progress: Progress | None,
-                style: MotifBias | None = None, rules: bool = False) -> tuple[np.ndarray, float | None]:
-    from cadenza.model.sample import SampleConfig, generate
-
-    # the step budget: room for busy bars (8 onsets of every voice's fullest chord), so it only stops a
-    # runaway model and never leaves the last bars of a dense piece empty
-    notes_per_bar = 8 * max(sum(v.polyphony for v in voices), 6)
-    config = SampleConfig(max_steps=plan.bars * notes_per_bar + 64, temperature=request.temperature,
-                          top_p=request.top_p, seed=seed, guidance=request.guidance)
+def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: MotifBias | None,
+                rules: bool) -> Any:
+    """The limits sampling works under: the plan's (PlanConstraint), the part-writing rules, the returning
+    theme and a reference's motifs; fresh for every call of the sampler (it follows the prompt first)."""
     shape = mood_shape(*plan.valence_arousal) if plan.valence_arousal else None
     constraint: Any = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
                                      plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
-                                     step_limit=len(prompt) + config.max_steps,
+                                     step_limit=step_limit,
                                      chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
                                      density=plan.labels.get("density"),
                                      closing_pcs=plan.closing_pcs, shape=shape, scale_key=plan.scale_key)
@@ -128,7 +123,22 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
         constraint = Stacked(constraint, *rules_in_force)
     if style is not None:
         constraint = Biased(constraint, style)
-    bars_done = [int((prompt[:, 0] == KIND["bar"]).sum())]
+    return constraint
+
+
+def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
+                voices: tuple[Voice, ...], progress: Progress | None,
+                style: MotifBias | None = None, rules: bool = False,
+                ear: dict[str, int] | None = None) -> tuple[np.ndarray, float | None]:
+    """One piece after ``prompt``; with ``rules``, written phrase by phrase under the ear (see
+    :mod:`cadenza.compose.ear`), whose counts (phrases judged, attempts, phrases left unheard) add to ``ear``."""
+    from cadenza.model.sample import SampleConfig, generate
+
+    # the step budget: room for busy bars (8 onsets of every voice's fullest chord), so it only stops a
+    # runaway model and never leaves the last bars of a dense piece empty
+    notes_per_bar = 8 * max(sum(v.polyphony for v in voices), 6)
+    step_limit = len(prompt) + plan.bars * notes_per_bar + 64
+    bars_done = [0]
     first_note: list[float] = []
     start = time.perf_counter()
 
@@ -140,7 +150,24 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
             if progress:
                 progress(min(bars_done[0], plan.bars), plan.bars)
 
-    steps = generate(model, prompt, config, len(label_vocabulary()), constraint=constraint, on_step=on_step)
+    def continue_from(prefix: np.ndarray, sample_seed: int,
+                      should_stop: Callable[[np.ndarray], bool] | None) -> tuple[np.ndarray, Any]:
+        config = SampleConfig(max_steps=max(step_limit - len(prefix), 1), temperature=request.temperature,
+                              top_p=request.top_p, seed=sample_seed, guidance=request.guidance)
+        constraint = _constraint(plan, voices, step_limit, style, rules)
+        bars_done[0] = int((prefix[:, 0] == KIND["bar"]).sum())
+        steps = generate(model, prefix, config, len(label_vocabulary()), should_stop=should_stop,
+                         constraint=constraint, on_step=on_step)
+        return steps, constraint
+
+    if rules and voices:
+        steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from, plan_of,
+                                         lambda score: legato_lines(fit_voices(score, voices), voices))
+        if ear is not None:
+            for name, count in counts.items():
+                ear[name] = ear.get(name, 0) + count
+    else:
+        steps, _ = continue_from(prompt, seed, None)
     return steps, first_note[0] if first_note else None
 
 
@@ -167,13 +194,14 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
     for k in range(request.candidates):
         seed = request.seed + k
         first_notes: list[float] = []
+        ear: dict[str, int] = {}
 
         def sample(prefix: np.ndarray, sample_seed: int, attempt: int = 0,
-                   first_notes: list[float] = first_notes) -> np.ndarray:
+                   first_notes: list[float] = first_notes, ear: dict[str, int] = ear) -> np.ndarray:
             style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
             hotter = replace(request, temperature=min(request.temperature * (1 + RETRY_HEAT * attempt), 3.0))
             steps, first_note_s = _sample_one(model, prefix, plan, hotter, sample_seed, voices, progress, style,
-                                              rules)
+                                              rules, ear)
             if first_note_s is not None and not first_notes:
                 first_notes.append(first_note_s)
             return steps
@@ -192,7 +220,8 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
         nll = _mean_nll(model, guarded.steps, len(prompt)) if request.candidates > 1 else float("nan")
         rows.append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
                      "first_note_s": round(first_notes[0], 4) if first_notes else None,
-                     "nll_per_step": None if nll != nll else round(nll, 4), "resamplings": guarded.resamples})
+                     "nll_per_step": None if nll != nll else round(nll, 4), "resamplings": guarded.resamples,
+                     **({"ear": dict(ear)} if ear else {})})
         if best is None or (share, -nll) > best[0]:
             best = ((share, -nll), _Best(score, heard, met, seed, rows, guarded))
     assert best is not None
@@ -240,6 +269,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
               "seed": best.seed, "model": _model_summary(model, config, digest),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
+              "ear": next((row.get("ear") for row in best.candidates if row["seed"] == best.seed), None),
               "result": {"bars": score.bar_count, "notes": score.note_count, "duration_s": round(score.duration_s, 2),
                          "parts": [p.name for p in score.parts]}}
     report["originality"] = _originality(index_path, request, score, best.guarded)

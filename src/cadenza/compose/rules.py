@@ -156,6 +156,14 @@ class VoiceRules:
         above = np.arange(max(max(p for _, p in notes) + 1, low), high + 1)
         return bool(np.isin(above % 12, chord.pcs).any())
 
+    def _arrival_held(self, chosen: dict[str, int]) -> bool:
+        """Whether ``chosen``'s instant lies inside the first :data:`ARRIVAL_BEATS` beats of an arrival bar,
+        after its downbeat (where the melody holds its note)."""
+        if self.plan.meter is None:
+            return False
+        into = self._now(chosen) - self.plan.bar_start_ticks
+        return 0 < into < ARRIVAL_BEATS * beat_ticks_of(TimeSignature(0, *self.plan.meter))
+
     def _arrival_limits(self, field: str, chosen: dict[str, int], chord: Any) -> np.ndarray | None:
         """On a phrase's arrival (its last bar's downbeat): the melody comes first and holds its note at least
         :data:`ARRIVAL_BEATS` beats (or to the bar's end), and every note struck there is a tone of the planned
@@ -214,7 +222,11 @@ class VoiceRules:
         if field == "part" and chosen.get("kind") == KIND["note"]:
             if self.ordered and not self.latest:  # the piece opens with its melody
                 return np.arange(FIELD_SIZES["part"]) == self.top
-            return self._parts_with_room(chosen)
+            room = self._parts_with_room(chosen)
+            if arrival is not None and self._arrival_held(chosen):  # the arrival's melody note is not cut short
+                room = np.ones(FIELD_SIZES["part"], dtype=bool) if room is None else room.copy()
+                room[self.top] = False
+            return room
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
         part = chosen["part"]

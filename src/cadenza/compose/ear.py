@@ -1,0 +1,117 @@
+"""The ear: a piece is written phrase by phrase, and a phrase whose planned cadence is not heard is written
+again — "a trial-and-error process … corrected with our musical ear".
+
+After each phrase (up to the bar line after its arrival), the music so far is decoded and ``listen`` hears
+its cadences; when none lands on the phrase's arrival bar, the phrase is sampled afresh (another seed) up to
+:data:`EAR_TRIES` times in all, and the first attempt that is heard — else the one whose arrival sounds most
+like the planned chord — is kept. The last phrase is judged on its final bar (the tonic chord the rules
+write must be heard as a cadence, so the bar before must lead to it). The rules (:mod:`cadenza.compose.rules`)
+are rebuilt for every attempt and follow the music so far, so each attempt starts from the same state; the
+music is judged as it will be written (``finish``: the parts' polyphony and lines applied).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from cadenza.compose.finish import decode_piece
+from cadenza.compose.plan import PHRASE_BARS, CadencePlan
+from cadenza.listen import harmony
+from cadenza.listen.features import View
+from cadenza.score.model import Metadata, Score
+from cadenza.tokens.events import FIELDS, FINE, KIND
+
+F = {name: i for i, name in enumerate(FIELDS)}
+EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
+
+Generate = Callable[[np.ndarray, int, Callable[[np.ndarray], bool] | None], tuple[np.ndarray, Any]]
+
+
+def bars_in(steps: np.ndarray) -> int:
+    return int((steps[:, F["kind"]] == KIND["bar"]).sum())
+
+
+def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
+                  finish: Callable[[Score], Score] = lambda score: score) -> tuple[bool, float]:
+    """Whether ``listen`` hears a cadence on ``arrival_bar`` (0-based) of the music in ``steps`` (which ends with
+    the bar line after it), and how well the arrival's first beat matches the planned chord (0..1)."""
+    body = steps[:-1] if steps[-1][F["kind"]] in (KIND["bar"], KIND["eos"]) else steps
+    bar_lines = np.flatnonzero(body[:, F["kind"]] == KIND["bar"])
+    if not len(bar_lines):
+        return False, 0.0
+    length = int(body[bar_lines[-1], F["position"]]) * FINE + int(body[bar_lines[-1], F["position_fine"]])
+    end = np.zeros((1, len(FIELDS)), dtype=body.dtype)
+    end[0, F["kind"]], end[0, F["position"]], end[0, F["position_fine"]] = KIND["eos"], length // FINE, length % FINE
+    score = finish(decode_piece(np.concatenate([body, end]), Metadata()))
+    if not score.note_count:
+        return False, 0.0
+    view = View(score)
+    chords = harmony.beat_chords(view)
+    heard = {int(c.split("@")[1]) for c in harmony.cadences(view, chords, plan.key.tonic_pc, plan.key.mode)}
+    wanted = plan.arrival_at(arrival_bar)
+    starts = score.bar_starts()
+    match = 0.0
+    if wanted is not None and arrival_bar < len(starts):
+        beat = (int(starts[arrival_bar]) + view.phase_ticks) // view.beat_ticks
+        if beat < len(view.beat_chroma):
+            chroma = view.beat_chroma[beat]
+            total = chroma.sum()
+            match = float(chroma[list(wanted.pcs)].sum() / total) if total else 0.0
+    return score.bar_number(arrival_bar) in heard, match
+
+
+def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
+                     cadence_plan: Callable[[Any], CadencePlan | None],
+                     finish: Callable[[Score], Score] = lambda score: score) -> tuple[np.ndarray, dict[str, int]]:
+    """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
+    returns (steps, its rules); ``cadence_plan(rules)`` is the plan those rules follow (None: not yet known).
+    Returns the sequence and counts: phrases judged, attempts, phrases kept unheard."""
+    steps = prompt
+    counts = {"phrases": 0, "attempts": 0, "unheard": 0}
+    phrase = 0
+    while True:
+        done = bars_in(steps)
+        arrival = (done // PHRASE_BARS + 1) * PHRASE_BARS - 1 if done else PHRASE_BARS - 1
+        last = arrival >= total_bars - 1 or total_bars < 2 * PHRASE_BARS  # the last phrase: to the end
+        arrival = total_bars - 1 if last else arrival
+        stop_at = arrival + 2  # bar lines written: through the one that opens the bar after the arrival
+
+        def should_stop(seq: np.ndarray, stop_at: int = stop_at) -> bool:
+            return seq[-1][F["kind"]] == KIND["bar"] and bars_in(seq) >= stop_at
+
+        best: tuple[tuple[bool, float], np.ndarray] | None = None
+        for attempt in range(EAR_TRIES):
+            tried, rules = generate(steps, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
+            counts["attempts"] += 1
+            if not last and tried[-1][F["kind"]] == KIND["eos"] and bars_in(tried) < stop_at:
+                return tried, counts  # the budget ended the piece: nothing more to judge
+            if not last and tried[-1][F["kind"]] == KIND["eos"]:
+                tried = tried[:-1]
+            plan = cadence_plan(rules)
+            verdict = heard_arrival(tried, arrival, plan, finish) if plan is not None else (True, 1.0)
+            if best is None or verdict > best[0]:
+                best = (verdict, tried)
+            if verdict[0]:
+                break
+        assert best is not None
+        counts["phrases"] += 1
+        counts["unheard"] += int(not best[0][0])
+        if last:
+            return best[1], counts
+        steps = best[1]
+        phrase += 1
+
+
+def plan_of(rules: Any) -> CadencePlan | None:
+    """The cadence plan a constraint's :class:`VoiceRules` follow (found inside Stacked/Biased wrappers)."""
+    seen = [rules]
+    while seen:
+        item = seen.pop()
+        if hasattr(item, "cadences") and hasattr(item, "heard_key"):
+            return item.cadences
+        seen += [getattr(item, "base", None), *getattr(item, "more", ())]
+        seen = [s for s in seen if s is not None]
+    return None
