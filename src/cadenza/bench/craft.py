@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.bench.suite import _distribution
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
@@ -156,22 +157,14 @@ def planned_heard(planned: Any, heard: list[str] | None) -> float | None:
     return sum(int(c.split("@")[1]) in bars for c in planned) / len(planned)
 
 
-def _stats(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return {"n": len(values), "p10": round(float(p10), 4), "median": round(float(p50), 4),
-            "p90": round(float(p90), 4)}
-
-
 def compare(real: list[dict[str, Any]], made: list[dict[str, Any]]) -> dict[str, Any]:
     """Per measure: the real works' spread, the generated spread, and whether the generated median is inside."""
     rows: dict[str, Any] = {}
     for name in MEASURES:
         if name in BINARY:
             continue
-        r = _stats([w["measures"][name] for w in real if w["measures"][name] is not None])
-        g = _stats([p["measures"][name] for p in made if p["measures"][name] is not None])
+        r = _distribution([w["measures"][name] for w in real if w["measures"][name] is not None])
+        g = _distribution([p["measures"][name] for p in made if p["measures"][name] is not None])
         if not r["n"] or not g["n"]:
             continue
         rows[name] = {"real": r, "generated": g, "inside": bool(r["p10"] <= g["median"] <= r["p90"])}
@@ -262,6 +255,8 @@ def _git_head() -> str | None:
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """One line per ensemble: measures held, the goal, what falls outside, endings."""
+    from cadenza.bench.report import _pct
+
     lines = []
     for name, row in result["ensembles"].items():
         if "skipped" in row:
@@ -272,7 +267,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         lines.append(f"craft {name}: {row['inside_share']:.0%} of measures inside the real range (goal "
                      f"{row['goal']:.0%}); tonic endings {ends['generated']:.0%} (key asked "
                      f"{ends['generated_key_asked']:.0%}, real {ends['real']:.0%}); planned cadences heard "
-                     f"{_percent(heard)}; outside: "
+                     f"{_pct(heard)}; outside: "
                      f"{', '.join(row['outside']) or 'none'}")
     if result.get("inside_share") is not None:
         lines.append(f"craft overall: {result['inside_share']:.0%} of (ensemble, measure) pairs inside")
@@ -281,8 +276,10 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 
 def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
     """The craft section of ``REPORT.md``: per ensemble, every measure's real range and generated median."""
+    from cadenza.bench.report import _pct
+
     out = ["## Craft", "", "How the pieces are written, per ensemble, against the openings of real works of the "
-           f"same style ({result['rule']}): **{_percent(result.get('inside_share'))}** of (ensemble, measure) "
+           f"same style ({result['rule']}): **{_pct(result.get('inside_share'))}** of (ensemble, measure) "
            "pairs hold. Measures (`cadenza.listen.craft`):", ""]
     out += [f"- `{name}`: {text}" for name, text in result["measures"].items()]
     out.append("")
@@ -291,12 +288,12 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
             out += [f"### {name}: skipped", "", row["skipped"], ""]
             continue
         ends = row["binary"]["ends_on_tonic"]
-        out += [f"### {name} ({row['style']}): {_percent(row['inside_share'])} inside (goal {_percent(row['goal'])})",
+        out += [f"### {name} ({row['style']}): {_pct(row['inside_share'])} inside (goal {_pct(row['goal'])})",
                 "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
                 f"{row['real_works']} real works: {row['real_source']}. Ends on the tonic chord: generated "
-                f"{_percent(ends['generated'])} (key asked {_percent(ends['generated_key_asked'])}), real "
-                f"{_percent(ends['real'])}. Planned phrase ends where listen hears a cadence (key asked): "
-                f"{_percent(row['binary']['planned_cadences_heard']['generated_key_asked'])}.", "",
+                f"{_pct(ends['generated'])} (key asked {_pct(ends['generated_key_asked'])}), real "
+                f"{_pct(ends['real'])}. Planned phrase ends where listen hears a cadence (key asked): "
+                f"{_pct(row['binary']['planned_cadences_heard']['generated_key_asked'])}.", "",
                 "| measure | real p10 – median – p90 | generated median | inside |",
                 "|---|---|---|---|"]
         for measure, m in row["measures"].items():
@@ -313,7 +310,7 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
 
 def plot_craft(result: dict[str, Any], path: Path, command: str) -> Path | None:
     """Each measure's generated median against the real p10-p90 range (scaled to 0..1), one row per ensemble."""
-    from cadenza.bench.report import _figure
+    from cadenza.bench.report import _figure, _pct
 
     rows = {name: row["measures"] for name, row in result["ensembles"].items() if row.get("measures")}
     if not rows:
@@ -335,10 +332,6 @@ def plot_craft(result: dict[str, Any], path: Path, command: str) -> Path | None:
                            color="tab:blue" if m["inside"] else "tab:red")
         ax.set_yticks(range(len(rows)), list(rows))
         ax.set_xlabel("generated median, in units of the real p10-p90 range (blue: inside, red: outside)")
-        ax.set_title(f"Craft: {_percent(result.get('inside_share'))} of (ensemble, measure) pairs inside")
+        ax.set_title(f"Craft: {_pct(result.get('inside_share'))} of (ensemble, measure) pairs inside")
 
     return _figure(path, command, draw, size=(9, 3.5))
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"

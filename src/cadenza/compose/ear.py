@@ -13,7 +13,6 @@ music is judged as it will be written (``finish``: the parts' polyphony and line
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -27,7 +26,8 @@ from cadenza.tokens.events import FIELDS, FINE, KIND
 F = {name: i for i, name in enumerate(FIELDS)}
 EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
 
-Generate = Callable[[np.ndarray, int, Callable[[np.ndarray], bool] | None], tuple[np.ndarray, Any]]
+#: continue a prefix with a seed, stopping where asked: (steps, the cadence plan the rules followed, or None)
+Generate = Callable[[np.ndarray, int, Callable[[np.ndarray], bool] | None], tuple[np.ndarray, CadencePlan | None]]
 
 
 def bars_in(steps: np.ndarray) -> int:
@@ -64,11 +64,10 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
 
 
 def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
-                     cadence_plan: Callable[[Any], CadencePlan | None],
                      finish: Callable[[Score], Score] = lambda score: score) -> tuple[np.ndarray, dict[str, int]]:
     """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
-    returns (steps, its rules); ``cadence_plan(rules)`` is the plan those rules follow (None: not yet known).
-    Returns the sequence and counts: phrases judged, attempts, phrases kept unheard."""
+    returns (steps, the cadence plan its rules followed; None: not known). Returns the sequence and counts:
+    phrases judged, attempts, phrases kept unheard."""
     steps = prompt
     counts = {"phrases": 0, "attempts": 0, "unheard": 0}
     phrase = 0
@@ -84,13 +83,12 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
 
         best: tuple[tuple[bool, float], np.ndarray] | None = None
         for attempt in range(EAR_TRIES):
-            tried, rules = generate(steps, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
+            tried, plan = generate(steps, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
             counts["attempts"] += 1
             if not last and tried[-1][F["kind"]] == KIND["eos"] and bars_in(tried) < stop_at:
                 return tried, counts  # the budget ended the piece: nothing more to judge
             if not last and tried[-1][F["kind"]] == KIND["eos"]:
                 tried = tried[:-1]
-            plan = cadence_plan(rules)
             verdict = heard_arrival(tried, arrival, plan, finish) if plan is not None else (True, 1.0)
             if best is None or verdict > best[0]:
                 best = (verdict, tried)
@@ -103,15 +101,3 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
             return best[1], counts
         steps = best[1]
         phrase += 1
-
-
-def plan_of(rules: Any) -> CadencePlan | None:
-    """The cadence plan a constraint's :class:`VoiceRules` follow (found inside Stacked/Biased wrappers)."""
-    seen = [rules]
-    while seen:
-        item = seen.pop()
-        if hasattr(item, "cadences") and hasattr(item, "heard_key"):
-            return item.cadences
-        seen += [getattr(item, "base", None), *getattr(item, "more", ())]
-        seen = [s for s in seen if s is not None]
-    return None

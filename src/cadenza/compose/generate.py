@@ -26,11 +26,11 @@ from cadenza.compose.constraints import (
     key_signature_step,
     tempo_step,
 )
-from cadenza.compose.ear import plan_of, sample_by_phrase
+from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.finish import decode_piece, fit_voices, hold_final_chord, legato_lines
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
-from cadenza.compose.like import Biased, MotifBias, Reference, closeness, voices_of
+from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
@@ -103,27 +103,28 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
 
 
 def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: MotifBias | None,
-                rules: bool) -> Any:
-    """The limits sampling works under: the plan's (PlanConstraint), the part-writing rules, the returning
-    theme and a reference's motifs; fresh for every call of the sampler (it follows the prompt first)."""
+                rules: bool) -> tuple[Any, VoiceRules | None]:
+    """The limits sampling works under — the plan's (PlanConstraint), the part-writing rules, the returning
+    theme and a reference's motifs — fresh for every call of the sampler (it follows the prompt first); and the
+    part-writing rules alone (their cadence plan), None without them."""
     shape = mood_shape(*plan.valence_arousal) if plan.valence_arousal else None
-    constraint: Any = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
-                                     plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
-                                     step_limit=step_limit,
-                                     chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
-                                     density=plan.labels.get("density"),
-                                     closing_pcs=plan.closing_pcs, shape=shape, scale_key=plan.scale_key)
+    base = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
+                          plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
+                          step_limit=step_limit, chromatic_penalty=shape.chromatic_penalty if shape else 3.0,
+                          density=plan.labels.get("density"), closing_pcs=plan.closing_pcs, shape=shape,
+                          scale_key=plan.scale_key)
+    more: list[Any] = []
+    voice_rules = None
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
         top_down = written_top_down(voices)
-        rules_in_force: list[Any] = [NotationGrid(constraint), VoiceRules(
-            constraint, [v.polyphony for v in voices], top_down, plan.bars, plan.key,
-            close_on_tonic=not plan.closing_pcs)]
+        voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down, plan.bars, plan.key,
+                                 close_on_tonic=not plan.closing_pcs)
+        more += [NotationGrid(base), voice_rules]
         if top_down:
-            rules_in_force.append(ThemeReturn(constraint, plan.bars))
-        constraint = Stacked(constraint, *rules_in_force)
+            more.append(ThemeReturn(base, plan.bars))
     if style is not None:
-        constraint = Biased(constraint, style)
-    return constraint
+        more.append(style)
+    return (Stacked(base, *more) if more else base), voice_rules
 
 
 def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
@@ -151,17 +152,17 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                 progress(min(bars_done[0], plan.bars), plan.bars)
 
     def continue_from(prefix: np.ndarray, sample_seed: int,
-                      should_stop: Callable[[np.ndarray], bool] | None) -> tuple[np.ndarray, Any]:
+                      should_stop: Callable[[np.ndarray], bool] | None) -> tuple[np.ndarray, CadencePlan | None]:
         config = SampleConfig(max_steps=max(step_limit - len(prefix), 1), temperature=request.temperature,
                               top_p=request.top_p, seed=sample_seed, guidance=request.guidance)
-        constraint = _constraint(plan, voices, step_limit, style, rules)
+        constraint, voice_rules = _constraint(plan, voices, step_limit, style, rules)
         bars_done[0] = int((prefix[:, 0] == KIND["bar"]).sum())
         steps = generate(model, prefix, config, len(label_vocabulary()), should_stop=should_stop,
                          constraint=constraint, on_step=on_step)
-        return steps, constraint
+        return steps, voice_rules.cadences if voice_rules is not None else None
 
     if rules and voices:
-        steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from, plan_of,
+        steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
                                          lambda score: legato_lines(fit_voices(score, voices), voices))
         if ear is not None:
             for name, count in counts.items():

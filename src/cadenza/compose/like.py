@@ -179,6 +179,9 @@ class MotifBias:
         self.bar = 0
         self.bar_length = 0
 
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        return None  # a bias only
+
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"]:
             return None
@@ -216,29 +219,6 @@ class MotifBias:
 
 def _last_interval(history: list[int]) -> int | None:
     return None if len(history) < 2 else int(np.clip(history[-1] - history[-2], -MAX_INTERVAL, MAX_INTERVAL))
-
-
-class Biased:
-    """A constraint with a second source of logit biases added (limits and progress stay the first's)."""
-
-    def __init__(self, base: Any, extra: MotifBias) -> None:
-        self.base, self.extra = base, extra
-
-    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
-        return self.base.allowed(field, chosen, grammar)
-
-    def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:
-        return self.base.redirect(field, chosen)
-
-    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        first, second = self.base.bias(field, chosen), self.extra.bias(field, chosen)
-        if first is None or second is None:
-            return second if first is None else first
-        return first + second
-
-    def advance(self, step: np.ndarray) -> None:
-        self.base.advance(step)
-        self.extra.advance(step)
 
 
 def _shapes(score: Score, length: int) -> list[tuple[int, ...]]:

@@ -46,14 +46,14 @@ STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what
 CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
-KEY_HEARD_AFTER_BARS = 2
+KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
 _PC_BITS = 1 << np.arange(12)
-_PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12  # a key left to the model is heard in its first bars, then planned in
+_PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
 
 
 def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
-    return np.isin(np.arange(FIELD_SIZES["pitch"]) % 12, list(pcs))
+    return np.isin(_PITCH_PC, list(pcs))
 
 
 def no_crossing_window(part: int, sounding: dict[int, list[int]], parts: int, strict: bool = False) -> tuple[int, int]:
@@ -164,10 +164,10 @@ class VoiceRules:
         into = self._now(chosen) - self.plan.bar_start_ticks
         return 0 < into < ARRIVAL_BEATS * beat_ticks_of(TimeSignature(0, *self.plan.meter))
 
-    def _arrival_limits(self, field: str, chosen: dict[str, int], chord: Any) -> np.ndarray | None:
+    def _arrival_limits(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """On a phrase's arrival (its last bar's downbeat): the melody comes first and holds its note at least
-        :data:`ARRIVAL_BEATS` beats (or to the bar's end), and every note struck there is a tone of the planned
-        chord, the lowest part on its root: the cadence is heard."""
+        :data:`ARRIVAL_BEATS` beats (or to the bar's end); the pitches struck there are the planned chord's
+        (see :meth:`_chord_tones`), so the cadence is heard."""
         now = self.plan.bar_start_ticks
         if field == "part" and self.ordered:
             first = self.latest.get(self.top, (-1, []))[0] != now and all(
@@ -216,7 +216,7 @@ class VoiceRules:
         arrival = self.cadences.arrival_at(self._bar_index()) if self.cadences else None
         if arrival is not None and chosen.get("kind") == KIND["note"] and "position_fine" in chosen \
                 and self._now(chosen) == self.plan.bar_start_ticks:
-            held = self._arrival_limits(field, chosen, arrival)
+            held = self._arrival_limits(field, chosen)
             if held is not None:
                 return held
         if field == "part" and chosen.get("kind") == KIND["note"]:
@@ -275,11 +275,12 @@ class VoiceRules:
                 weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
                 out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
             out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
+        sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
-            doubled = [p for other, notes in self._sounding(now).items() if other != part for p in notes]
+            doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
             out[doubled] -= UNISON_NATS
         if self._strong(now):
-            sounding = pc_mask(p for notes in self._sounding(now).values() for p in notes)
+            sounding = pc_mask(p for notes in sounding_now.values() for p in notes)
             if sounding:
                 clash = ~FITS[sounding | _PC_BITS]
                 out -= STRONG_BEAT_NATS * clash[_PITCH_PC].astype(np.float32)
@@ -347,6 +348,12 @@ class VoiceRules:
 
 #: the notation grid, in steps of FINE ticks: 32nd notes (6 steps) and eighth-note triplets (16 steps)
 GRID_STEPS = (6, 16)
+_ON_GRID = {field: np.logical_or.reduce([np.arange(FIELD_SIZES[field]) % g == 0 for g in GRID_STEPS])
+            for field in ("position", "duration")}
+_ON_GRID["duration"][0] = False  # a note lasts
+_FIRST_ONLY = {field: np.arange(FIELD_SIZES[field]) == 0 for field in ("position_fine", "duration_fine", "tie")}
+for _mask in (*_ON_GRID.values(), *_FIRST_ONLY.values()):
+    _mask.setflags(write=False)  # shared by every call: never changed in place
 
 
 class NotationGrid:
@@ -362,11 +369,10 @@ class NotationGrid:
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"]:
             return None
-        if field in ("position", "duration"):
-            steps = np.arange(FIELD_SIZES[field])
-            on_grid = np.logical_or.reduce([steps % g == 0 for g in GRID_STEPS])
-            if field == "duration":
-                return on_grid & (steps > 0)
+        if field == "duration":
+            return _ON_GRID["duration"]
+        if field == "position":
+            on_grid = _ON_GRID["position"]
             here = grammar.position // FINE
             if grammar.position % FINE == 0 and on_grid[here]:
                 fine = self.plan.allowed("position_fine", {**chosen, "position": here}, grammar)
@@ -374,11 +380,9 @@ class NotationGrid:
                     on_grid = on_grid.copy()
                     on_grid[here] = False
             return on_grid
-        if field in ("position_fine", "duration_fine"):
-            return np.arange(FIELD_SIZES[field]) == 0
-        if field == "tie":  # a tie only continues a note longer than the duration field, never on the grid
-            return np.arange(FIELD_SIZES["tie"]) == 0  # (a tied step would merge a later note into it)
-        return None
+        # fine offsets and lengths are 0; a tie only continues a note longer than the duration field, never on
+        # the grid (a tied step would merge a later note into it)
+        return _FIRST_ONLY.get(field)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         return None
@@ -388,8 +392,8 @@ class NotationGrid:
 
 
 class Stacked:
-    """A constraint with more rules on top: masks intersect (a rule that would leave nothing is skipped),
-    biases add; the first constraint's redirects hold."""
+    """A constraint with more rules on top (the part-writing rules, a reference's motif bias): masks intersect (a
+    rule that would leave nothing is skipped), biases add; the first constraint's redirects hold."""
 
     def __init__(self, base: Any, *more: Any) -> None:
         self.base, self.more = base, more

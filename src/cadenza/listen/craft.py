@@ -57,7 +57,6 @@ MOTIF_NOTES = 4
 _CHORD_SETS = [frozenset((root + i) % 12 for i in intervals)
                for intervals in harmony.QUALITIES.values() for root in range(12)]
 _TRIAD_SETS = [s for s in _CHORD_SETS if len(s) == 3]
-_SHARPS_OF_MAJOR = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 5: -1, 10: -2, 3: -3, 8: -4, 1: -5}
 
 
 def _fits(pcs: frozenset[int]) -> bool:
@@ -84,8 +83,10 @@ def fits_chord(pcs: frozenset[int]) -> bool:
 
 
 def key_sharps(tonic: int, mode: str) -> int:
-    """Sharps (flats negative) of a key's signature (C♯/D♭ major and relatives as five flats)."""
-    return _SHARPS_OF_MAJOR[tonic if mode == "major" else (tonic + 3) % 12]
+    """Sharps (flats negative) of a key's signature (C♯/D♭ major and relatives as five flats): the inverse of
+    the major tonic 7 × sharps mod 12 that :func:`cadenza.listen.key.signature_bonus` reads a signature by."""
+    major = tonic if mode == "major" else (tonic + 3) % 12
+    return (7 * major + 5) % 12 - 5
 
 
 @dataclass(frozen=True)
