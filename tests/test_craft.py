@@ -9,7 +9,7 @@ import pytest
 from cadenza.bench.craft import CraftBenchConfig, compare, craft_markdown, run
 from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import Key
-from cadenza.compose.rules import no_crossing_window, written_top_down
+from cadenza.compose.rules import no_crossing_window, top_down_groups, written_top_down
 from cadenza.errors import UsageError
 from cadenza.listen.craft import MEASURES, craft, fits_chord
 from cadenza.score import TICKS_PER_QUARTER as Q
@@ -82,6 +82,9 @@ def test_no_crossing_window_and_ensembles_written_top_down() -> None:
 
     assert [name for name, e in ENSEMBLES.items() if written_top_down(e.voices)] == [
         "piano", "satb", "string-quartet", "lead-sheet"]
+    orchestra = ENSEMBLES["orchestra"].voices  # woodwinds and strings each keep their order, bass lowest
+    assert (0, 3) in top_down_groups(orchestra) and (7, 11) in top_down_groups(orchestra)
+    assert no_crossing_window(11, {9: [60], 10: [50]}, 12, first=7) == (0, 50)
 
 
 def test_cadence_plan_and_repetition_scheme() -> None:

@@ -35,7 +35,14 @@ from cadenza.compose.mood import mood_shape
 from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
-from cadenza.compose.rules import KEY_HEARD_AFTER_BARS, NotationGrid, Stacked, VoiceRules, written_top_down
+from cadenza.compose.rules import (
+    KEY_HEARD_AFTER_BARS,
+    NotationGrid,
+    Stacked,
+    VoiceRules,
+    top_down_groups,
+    written_top_down,
+)
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import TONICS
@@ -116,11 +123,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     more: list[Any] = []
     voice_rules = None
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
-        top_down = written_top_down(voices)
-        voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down, plan.bars, plan.key,
-                                 close_on_tonic=not plan.closing_pcs)
+        voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
+                                 plan.key, close_on_tonic=not plan.closing_pcs)
         more += [NotationGrid(base), voice_rules]
-        if top_down:
+        if voice_rules.ordered:
             more.append(ThemeReturn(base, plan.bars))
     if style is not None:
         more.append(style)

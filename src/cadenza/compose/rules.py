@@ -4,10 +4,10 @@
 Absolute rules are masks; matters of style are biases (natural-log units added to the model's logits), so the
 model's own sense of the style still chooses among what the rules leave:
 
-- :func:`no_crossing_window` (a mask): in an ensemble whose parts are written from the highest to the lowest
-  (satb, string quartet, piano hands, lead sheet), a new note lies between the lowest note sounding in the
-  nearest higher part and the highest note sounding in the nearest lower part; so the bass stays the lowest
-  part and the hands never overlap. A unison is allowed.
+- :func:`no_crossing_window` (a mask): among parts written from the highest to the lowest (satb, string
+  quartet, piano hands, lead sheet; an orchestra's woodwinds and its strings, see :func:`top_down_groups`), a
+  new note lies between the lowest note sounding in the nearest higher part and the highest note sounding in
+  the nearest lower part; so the bass stays the lowest part and the hands never overlap. A unison is allowed.
 - :data:`LEAP_NATS` (a bias): a line (a voice, a string part) moves mostly by step: each semitone of a
   leap beyond a whole tone costs LEAP_NATS (VOICE_LEAP_NATS for a sung line); a line's note on a pitch another
   part sounds at that instant (a unison doubling) costs UNISON_NATS.
@@ -56,23 +56,37 @@ def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
     return np.isin(_PITCH_PC, list(pcs))
 
 
-def no_crossing_window(part: int, sounding: dict[int, list[int]], parts: int, strict: bool = False) -> tuple[int, int]:
-    """(lowest, highest) pitch a new note of ``part`` may take: between the nearest lower part's highest
-    sounding note and the nearest higher part's lowest (0..127 where none sounds); ``strict``: not on those
-    notes either (a keyboard's hands share no key). When the two bounds clash (the parts around have crossed
-    already), only the upper one holds."""
+def no_crossing_window(part: int, sounding: dict[int, list[int]], parts: int, strict: bool = False,
+                       first: int = 0) -> tuple[int, int]:
+    """(lowest, highest) pitch a new note of ``part`` may take among the parts ``first``..``parts - 1`` (written
+    from the highest to the lowest): between the nearest lower part's highest sounding note and the nearest
+    higher part's lowest (0..127 where none sounds); ``strict``: not on those notes either (a keyboard's hands
+    share no key). When the two bounds clash (the parts around have crossed already), only the upper holds."""
     gap = 1 if strict else 0
-    high = next((min(sounding[p]) - gap for p in range(part - 1, -1, -1) if sounding.get(p)), 127)
+    high = next((min(sounding[p]) - gap for p in range(part - 1, first - 1, -1) if sounding.get(p)), 127)
     low = next((max(sounding[p]) + gap for p in range(part + 1, parts) if sounding.get(p)), 0)
     return (low, high) if low <= high else (0, high)
 
 
+def top_down_groups(voices: Any) -> list[tuple[int, int]]:
+    """Runs of neighbouring parts (first, last index) written from the highest to the lowest — each part's
+    range no higher than the one above it — of two parts or more: the whole of a satb, a string quartet, the
+    piano's hands, a lead sheet; an orchestra's woodwinds and its strings (cello and bass under the violins),
+    not its score order as a whole (horns and trumpets sit above the bassoon)."""
+    groups, start = [], 0
+    for i in range(1, len(voices) + 1):
+        if i == len(voices) or voices[i].is_drum or voices[i - 1].is_drum or not (
+                voices[i - 1].low >= voices[i].low and voices[i - 1].high >= voices[i].high):
+            if i - start >= 2 and not voices[start].is_drum:
+                groups.append((start, i - 1))
+            start = i
+    return groups
+
+
 def written_top_down(voices: Any) -> bool:
-    """Whether an ensemble's parts are written from the highest to the lowest (each part's range no higher
-    than the one above it): satb, string quartet, piano hands, lead sheet; not an orchestra's score order."""
-    pitched = [v for v in voices if not v.is_drum]
-    pairs = zip(pitched, pitched[1:], strict=False)
-    return len(pitched) >= 2 and all(a.low >= b.low and a.high >= b.high for a, b in pairs)
+    """Whether an ensemble's parts are written from the highest to the lowest as a whole (one group of
+    :func:`top_down_groups`): satb, string quartet, piano hands, lead sheet; not an orchestra."""
+    return top_down_groups(voices) == [(0, len(voices) - 1)]
 
 
 class VoiceRules:
@@ -81,11 +95,13 @@ class VoiceRules:
     ``key`` the cadences are planned in the key heard in the first :data:`KEY_HEARD_AFTER_BARS` bars (within
     the key signature the model wrote, if it wrote one)."""
 
-    def __init__(self, plan: Any, polyphony: list[int], ordered: bool, bars: int, key: Key | None,
-                 close_on_tonic: bool = True) -> None:
+    def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
+                 key: Key | None, close_on_tonic: bool = True) -> None:
         self.plan = plan
         self.polyphony = polyphony
-        self.ordered = ordered  # parts are written from the highest to the lowest: no crossing applies
+        # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
+        self.group_of = {part: group for group in groups for part in range(group[0], group[1] + 1)}
+        self.ordered = groups == [(0, len(polyphony) - 1)]  # the whole ensemble: the melody is the top part
         self.bars, self.close_on_tonic = bars, close_on_tonic
         self.cadences = CadencePlan(key, bars, close_on_tonic=close_on_tonic) if key is not None else None
         self.pc_weights = np.zeros(12)  # duration of each pitch class so far (to hear a key left open)
@@ -126,18 +142,21 @@ class VoiceRules:
         return self.plan.bars_started - 1  # 0-based index of the bar being written
 
     def _window(self, part: int, now: int) -> tuple[int, int]:
-        return no_crossing_window(part, self._sounding(now), len(self.polyphony),
-                                  strict=self.polyphony[part] > LINE_POLYPHONY)
+        if part not in self.group_of:
+            return 0, 127
+        first, last = self.group_of[part]
+        return no_crossing_window(part, self._sounding(now), last + 1,
+                                  strict=self.polyphony[part] > LINE_POLYPHONY, first=first)
 
     def _parts_with_room(self, chosen: dict[str, int]) -> np.ndarray | None:
         """At an instant where a part has notes already, it may add one only above them and inside its window
         (pitches go up within a part's chord): a part with no room left is done at this instant."""
-        if not self.ordered:
+        if not self.group_of:
             return None
         now = self._now(chosen)
         ok = np.ones(FIELD_SIZES["part"], dtype=bool)
         for part, (onset, notes) in self.latest.items():
-            if onset == now and part < len(self.polyphony) and part not in self.plan.drums:
+            if onset == now and part in self.group_of and part not in self.plan.drums:
                 ok[part] = max(p for _, p in notes) < self._window(part, now)[1]
         return ok
 
@@ -151,8 +170,7 @@ class VoiceRules:
         if chord is None or not notes:
             return True
         low, high = self.plan._range(part)
-        if self.ordered:
-            high = min(high, self._window(part, self.plan.bar_start_ticks)[1])
+        high = min(high, self._window(part, self.plan.bar_start_ticks)[1])
         above = np.arange(max(max(p for _, p in notes) + 1, low), high + 1)
         return bool(np.isin(above % 12, chord.pcs).any())
 
@@ -231,7 +249,7 @@ class VoiceRules:
             return None
         part = chosen["part"]
         mask = None
-        if self.ordered and part < len(self.polyphony):
+        if part in self.group_of:
             low, high = self._window(part, self._now(chosen))
             mask = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             mask[low:high + 1] = True
