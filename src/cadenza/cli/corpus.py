@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--timeout-s", type=float, default=120.0,
                    help="time limit for parsing one notation file (default: 120)")
     b.add_argument("--rebuild", action="store_true", help="forget what was read before and read everything")
+    b.add_argument("--licence", default="any", choices=("any", "permissive"),
+                   help="permissive: keep only sources under CC0, public-domain, MIT or BSD terms (the OpenScore "
+                   "folders, music21, POP909) and say what was left out (default: any)")
     b.add_argument("--json", action="store_true", help="print the build report as JSON on stdout")
     b.set_defaults(func=run_build)
     s = groups.add_parser("stats", help="counts per source, composer, epoch and split; label distributions",
@@ -64,12 +67,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--out", type=Path, metavar="PATH", help="a model folder or an .npz file to write")
     i.add_argument("--json", action="store_true", help="print what was built as JSON on stdout")
     i.set_defaults(func=run_index)
+    t = groups.add_parser(
+        "steps", help="write a corpus's training and validation steps to a folder (to train on another machine)",
+        description="Encode the train and valid splits as event steps (train.npz, valid.npz, steps.json: "
+        "compressed, usually a tenth of the corpus) for 'cadenza train --steps DIR' on a machine, such as a "
+        "GPU server, that holds no corpus.",
+        epilog="Example: cadenza corpus steps v2 --out steps-v2 && cadenza train --steps steps-v2 --device cuda",
+    )
+    t.add_argument("name", nargs="?", default="default", help="corpus name (default: default)")
+    t.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write")
+    t.set_defaults(func=run_steps)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def run_steps(args: argparse.Namespace) -> int:
+    from cadenza.train.data import write_steps_folder
+
+    store = CorpusStore(args.name)
+    if not store.exists():
+        raise UsageError(f"no corpus named {args.name!r}: build it with cadenza corpus build --name {args.name}")
+    info = write_steps_folder(store, args.out)
+    print(f"corpus {args.name}: train {info['train']['works']:,} works ({info['train']['notes']:,} notes), "
+          f"valid {info['valid']['works']:,} works, written to {args.out}")
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
     config = BuildConfig(name=args.name, sources=tuple(args.source or ["music21"]), workers=args.workers,
-                         limit=args.limit, timeout_s=args.timeout_s, rebuild=args.rebuild)
+                         limit=args.limit, timeout_s=args.timeout_s, rebuild=args.rebuild,
+                         licence=args.licence)
     report = build_corpus(config, progress=ProgressBar(f"corpus {args.name}"))
     if args.json:
         emit_json(report)
@@ -82,6 +108,8 @@ def run_build(args: argparse.Namespace) -> int:
           f"splits {d['split_counts']}; groups crossing splits: {d['groups_crossing_splits']}")
     if report["failures_by_kind"]:
         print("  failures: " + ", ".join(f"{k} {v}" for k, v in report["failures_by_kind"].items()))
+    for source, left in report.get("left_out_by_licence", {}).items():
+        print(f"  left out (--licence permissive): {left['works']:,} works of {source} ({left['licence']})")
     print(f"  in {report['folder']}")
     return 0
 
@@ -99,7 +127,11 @@ def run_stats(args: argparse.Namespace) -> int:
                        ("composers", "by_composer")):
         items = list(stats[key].items())[:12]
         print(f"  {title}: " + ", ".join(f"{k} {v:,}" for k, v in items))
-    print(f"  duplicate groups: {stats['duplicate_groups']:,}; crossing splits: {stats['groups_crossing_splits']}")
+    print(f"  duplicate groups: {stats['duplicate_groups']:,} ({stats.get('encoding_groups') or 0} across sources); "
+          f"crossing splits: {stats['groups_crossing_splits']}")
+    print("  balance (train split, by style): " + ", ".join(
+        f"{style} {row['notes_share']:.0%} of notes -> {row['drawn_share']:.0%} drawn"
+        for style, row in stats["balance"].items()))
     for name in ("ensemble", "form", "meter", "mode", "density", "mood"):
         items = list(stats["labels"].get(name, {}).items())[:8]
         print(f"  {name}: " + ", ".join(f"{k} {v:,}" for k, v in items))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
 from cadenza.cli.common import emit_json
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint's weights (a new run that fine-tunes it)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     p.add_argument("--warmup-steps", type=int, default=200, help="linear warm-up steps (default: 200)")
+    p.add_argument("--eval-every", type=int, default=250, help="validate and checkpoint every N steps (default: 250)")
+    p.add_argument("--balance", type=float, default=0.5, metavar="POWER",
+                   help="style balance: each style (epoch) is drawn in proportion to its notes to this power; 1 "
+                   "keeps the corpus's own proportions, 0 gives every style an equal share (default: 0.5)")
+    p.add_argument("--batch-workers", type=int, default=0, metavar="N",
+                   help="make batches ahead in N processes (for a GPU that one process cannot feed; default: 0)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="arithmetic on the device (default: auto = bf16 on CUDA, fp32 on CPU)")
+    p.add_argument("--steps", type=Path, metavar="DIR",
+                   help="train on step arrays written by 'cadenza corpus steps' (train.npz, valid.npz) instead of "
+                   "reading the corpus: for a GPU machine that holds no corpus")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--no-index", action="store_true",
                    help="do not build the originality index of the training works beside the checkpoints "
@@ -51,13 +65,22 @@ def run(args: argparse.Namespace) -> int:
     from cadenza.cli.progress import show_training
     from cadenza.train.loop import TrainConfig, train
 
-    config = TrainConfig(corpus=args.corpus, preset=args.preset, device=args.device, max_minutes=args.max_minutes,
-                         max_steps=args.max_steps, batch_size=args.batch_size, seed=args.seed,
-                         init=args.init or "", lr=args.lr, warmup_steps=args.warmup_steps,
-                         out=args.out or f"runs/{args.corpus}-{args.preset}")
+    splits, corpus = None, args.corpus
+    if args.steps:
+        from cadenza.train.data import read_steps_folder
 
-    summary = train(config, resume=args.resume, progress=show_training)
-    if not args.no_index:  # the originality index of exactly the works this model learned from
+        splits, corpus = read_steps_folder(args.steps)
+    config = TrainConfig(corpus=corpus, preset=args.preset, device=args.device, max_minutes=args.max_minutes,
+                         max_steps=args.max_steps, batch_size=args.batch_size, seed=args.seed,
+                         init=args.init or "", lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
+                         balance=args.balance, batch_workers=args.batch_workers, precision=args.precision,
+                         out=args.out or f"runs/{corpus}-{args.preset}")
+
+    summary = train(config, resume=args.resume, progress=show_training, splits=splits)
+    if args.steps and not args.no_index:
+        log.warning("no originality index written: it is built from the corpus (on its machine: cadenza corpus "
+                    "index %s --out %s/best)", corpus, summary["out"])
+    elif not args.no_index:  # the originality index of exactly the works this model learned from
         summary["originality_index"] = write_training_index(config, Path(summary["out"]))
     if args.json:
         emit_json(summary)

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.corpus.dedupe import assign_groups_and_splits
-from cadenza.corpus.sources import WorkRef, works_for
+from cadenza.corpus.encodings import encoding_pairs
+from cadenza.corpus.sources import PERMISSIVE_SOURCES, WorkRef, licence_of, works_for
 from cadenza.corpus.store import CorpusStore
 from cadenza.corpus.works import WorkResult, read_work
 from cadenza.errors import UsageError
@@ -44,6 +45,7 @@ class BuildConfig:
     chunk_size: int = 8  # works per task sent to a worker
     timeout_s: float = 120.0  # per notation file (legitimately huge scores exist in the corpus)
     rebuild: bool = False  # forget what was read before
+    licence: str = "any"  # any | permissive (only CC0, public-domain, MIT and BSD sources)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -54,6 +56,8 @@ class BuildConfig:
             raise UsageError("--timeout-s must be positive")
         if not self.sources:
             raise UsageError("give at least one --source")
+        if self.licence not in ("any", "permissive"):
+            raise UsageError("--licence must be any or permissive")
 
 
 def _stamp(ref: WorkRef) -> list[int]:
@@ -79,11 +83,18 @@ def list_works(sources: Iterable[str], limit: int | None = None) -> list[WorkRef
 
 # failures worth another try when the build is given more time (or memory) than the one that failed
 _RETRIED = ("ParseTimeoutError", "ParserMemoryError", "WorkerCrash")
+# raised when the readers learn to read files they refused before: failures recorded by an older one are retried
+READERS_VERSION = 2
 
 
 def _read_chunk(refs: list[WorkRef], limits: ReadLimits) -> list[WorkResult]:
-    logging.getLogger("cadenza").setLevel(logging.ERROR)  # failures are recorded in the results
-    return [read_work(ref, limits) for ref in refs]
+    logger = logging.getLogger("cadenza")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # failures are recorded in the results
+    try:
+        return [read_work(ref, limits) for ref in refs]
+    finally:
+        logger.setLevel(level)  # a build read in this process leaves the caller's logging as it was
 
 
 def _row(result: WorkResult, stamp: list[int]) -> dict[str, Any]:
@@ -122,6 +133,12 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
             log.warning("corpus %r is in an older format: rebuilding it", config.name)
         store.wipe()
     refs = list_works(config.sources, config.limit)
+    left_out: Counter[str] = Counter()
+    if config.licence == "permissive":
+        left_out = Counter(r.source for r in refs if r.source not in PERMISSIVE_SOURCES)
+        refs = [r for r in refs if r.source in PERMISSIVE_SOURCES]
+        for source, count in left_out.items():
+            log.info("--licence permissive: %d works of %s left out (%s)", count, source, licence_of(source))
     latest: dict[str, dict[str, Any]] = {}
     for row in store.read_log():
         latest[row["id"]] = row
@@ -130,7 +147,8 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
         stamps[ref.work_id] = _stamp(ref)
         done = latest.get(ref.work_id)
         if done is None or done.get("stamp") != stamps[ref.work_id] or done.get("path") != ref.path or (
-                done.get("kind") in _RETRIED and done.get("timeout_s", 0) < config.timeout_s):
+                done.get("kind") in _RETRIED and done.get("timeout_s", 0) < config.timeout_s) or (
+                done.get("status") == "failed" and done.get("readers", 1) < READERS_VERSION):
             todo.append(ref)
     cached = len(refs) - len(todo)
     log.info("%d works listed, %d already read, %d to read", len(refs), cached, len(todo))
@@ -167,6 +185,7 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
             else:
                 row = _row(result, stamp)
                 row["timeout_s"] = config.timeout_s  # a later build with more time retries timeouts
+                row["readers"] = READERS_VERSION
                 failed.append(row)
                 latest[row["id"]] = row
         if failed:
@@ -195,7 +214,9 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
     finally:
         flush()  # what was read is kept, even when the build is interrupted
 
-    return _finish(store, config, refs, latest, cached, started)
+    report = _finish(store, config, refs, latest, cached, started)
+    report["left_out_by_licence"] = {s: {"works": n, "licence": licence_of(s)} for s, n in left_out.items()}
+    return report
 
 
 def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,
@@ -233,7 +254,7 @@ def _finish(store: CorpusStore, config: BuildConfig, refs: list[WorkRef], latest
     rows = [latest[r.work_id] for r in refs if r.work_id in latest]
     ok_rows = [r for r in rows if r.get("status") == "ok"]
     failed = [r for r in rows if r.get("status") != "ok"]
-    dedupe = assign_groups_and_splits(ok_rows)
+    dedupe = assign_groups_and_splits(ok_rows, encoding_pairs(ok_rows, store.load_notes))
     store.write_jsonl(store.manifest_path, ok_rows)
     store.write_jsonl(store.failures_path, failed)
     reasons = Counter(r.get("kind", "") for r in failed)
@@ -252,6 +273,7 @@ def _finish(store: CorpusStore, config: BuildConfig, refs: list[WorkRef], latest
         "wall_s": round(time.time() - started, 1),
         "workers": config.workers,
         "limit": config.limit,
+        "licence": config.licence,
     }
     store.write_info({"name": config.name, "sources": list(config.sources), "label_set_version": LABEL_SET_VERSION,
                       "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "last_build": report})

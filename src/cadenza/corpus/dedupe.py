@@ -1,7 +1,8 @@
 """Duplicates and splits.
 
 Works that share a ``content_hash`` (exact or transposed copies) or a ``melody_hash`` (the same tune,
-harmonised or arranged differently) are joined into one group (union-find, so chains join too). Whole
+harmonised or arranged differently), or that ``corpus.encodings`` finds to be one work in two editions, are
+joined into one group (union-find, so chains join too). Whole
 groups go to one split, so no duplicate crosses from train to valid or test. A group is placed by a hash
 of its smallest work id: deterministic, about 90/5/5, and stratified by source because every source's
 groups are spread by the same hash. A group that holds a work with an official split (the benchmark sets)
@@ -40,9 +41,13 @@ def _unit(text: str) -> float:
     return int(hashlib.sha1(f"split:{text}".encode()).hexdigest()[:12], 16) / 16**12
 
 
-def assign_groups_and_splits(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Set ``group`` and ``split`` on every row (in place); return a summary of what was found."""
+def assign_groups_and_splits(rows: list[dict[str, Any]],
+                             same_music: list[tuple[int, int]] | None = None) -> dict[str, Any]:
+    """Set ``group`` and ``split`` on every row (in place); return a summary of what was found.
+    ``same_music``: index pairs known to be one work in two encodings (``corpus.encodings``), joined too."""
     uf = _UnionFind(len(rows))
+    for a, b in same_music or ():
+        uf.union(a, b)
     first_with: dict[tuple[str, str], int] = {}
     for i, row in enumerate(rows):
         for kind in ("content_hash", "melody_hash"):
@@ -75,12 +80,15 @@ def assign_groups_and_splits(rows: list[dict[str, Any]]) -> dict[str, Any]:
             # an official split is kept as the benchmark defines it, even when a duplicate sits elsewhere
             rows[i]["split"] = official[indices.index(i)] or split
     groups = [g for g in members.values() if len(g) > 1]
+    spanning = sum(1 for g in groups if len({rows[i].get("source") for i in g}) > 1)
     crossing = sum(1 for g in members.values() if len({rows[i]["split"] for i in g}) > 1)
     return {
         "works": len(rows),
         "groups": len(members),
         "duplicate_groups": len(groups),
         "works_in_duplicate_groups": sum(len(g) for g in groups),
+        "groups_spanning_sources": spanning,
+        "encoding_pairs": len(same_music or ()),
         "groups_crossing_splits": crossing,
         "groups_crossing_official_splits": crossing_official,
         "split_counts": {s: sum(1 for r in rows if r["split"] == s) for s in ("train", "valid", "test")},

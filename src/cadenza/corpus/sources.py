@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from cadenza.corpus import classical
 from cadenza.errors import UsageError
 from cadenza.score.abc import decode_abc, split_tunes
 from cadenza.score.read import READ_FORMATS
@@ -32,7 +33,10 @@ LICENCES = {
     "pop909": "POP909, MIT",
     "vgmidi": "VGMIDI, research use (arrangements of game music)",
     "folder": "the user's own files",
+    **classical.FOLDERS,
 }
+#: sources whose licence allows any use (CC0, public domain, MIT, BSD): what ``--licence permissive`` keeps
+PERMISSIVE_SOURCES = ("music21", "pop909", *classical.PERMISSIVE)
 JSB_FILE = "jsb-chorales-16th.json"
 
 
@@ -139,16 +143,27 @@ def dataset_works(name: str, datasets: Path | None = None) -> Iterator[WorkRef]:
     yield from _expand(name, folder, files)
 
 
+def classical_works(root: Path, folders: tuple[str, ...]) -> Iterator[WorkRef]:
+    """The works of the classical pack's folders (each folder a source of its own)."""
+    for folder in folders:
+        yield from _expand(folder, (root / folder).resolve(), [p.resolve() for p in classical.list_files(root, folder)])
+
+
 def works_for(spec: str) -> Iterator[WorkRef]:
-    """The works of one ``--source`` value: music21, a dataset name, or a folder path."""
+    """The works of one ``--source`` value: music21, a dataset name, the classical pack (``classical`` or
+    one of its folders, or a folder holding a copy of either), or a folder path."""
     if spec == "music21":
         return music21_works()
     if spec in DATASETS:
         return dataset_works(spec)
+    pack = classical.pack_root(spec, find_datasets() if spec in ("classical", *classical.FOLDERS) else None)
+    if pack is not None:
+        return classical_works(*pack)
     path = Path(spec).expanduser()
     if path.is_dir():
         return folder_works(path)
-    raise UsageError(f"unknown source {spec!r}: use music21, {', '.join(DATASETS)} or a folder of score files")
+    raise UsageError(f"unknown source {spec!r}: use music21, {', '.join(DATASETS)}, classical, "
+                     f"{', '.join(classical.FOLDERS)} or a folder of score files")
 
 
 def licence_of(source: str) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.corpus.balance import DEFAULT_POWER, balanced_weights, style_shares
+from cadenza.corpus.sources import licence_of
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import OutputError
 from cadenza.listen.labels import LABELS
@@ -46,11 +48,43 @@ def corpus_stats(store: CorpusStore) -> dict[str, Any]:
         "by_composer": dict(Counter(r.get("composer") or "unknown" for r in rows).most_common(40)),
         "by_epoch": dict(Counter(r.get("epoch") or "unknown" for r in rows).most_common()),
         "by_split": dict(Counter(r.get("split") for r in rows).most_common()),
+        "notes_by_source": _notes_by(rows, "source"),
+        "notes_by_epoch": _notes_by(rows, "epoch"),
+        "notes_by_ensemble": _notes_by(rows, "ensemble"),
+        "licences": {source: licence_of(source) for source in sorted({r["source"] for r in rows})},
+        "balance": balance_table([r for r in rows if r.get("split") == "train"]),
+        "encoding_groups": store.info().get("last_build", {}).get("dedupe", {}).get("groups_spanning_sources"),
         "duplicate_groups": sum(1 for c in Counter(r["group"] for r in rows).values() if c > 1),
         "groups_crossing_splits": _crossing(rows),
         "labels": labels,
         "last_build": info.get("last_build", {}),
     }
+
+
+def _notes_by(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for r in rows:
+        value = r.get(key) if key in r else r.get("labels", {}).get(key)
+        counts[str(value or "unknown")] += int(r.get("notes", 0))
+    return dict(counts.most_common())
+
+
+def balance_table(rows: list[dict[str, Any]], power: float = DEFAULT_POWER) -> dict[str, dict[str, float]]:
+    """Per style (epoch): its works, its share of the notes, and its share of what training draws with the
+    default balance (duplicates counted once; by notes, which the steps follow closely)."""
+    styles = [str(r.get("epoch") or "unknown") for r in rows]
+    notes = np.array([max(int(r.get("notes", 0)), 1) for r in rows], dtype=float)
+    group_sizes = Counter(r.get("group", r["id"]) for r in rows)
+    copies = np.array([group_sizes[r.get("group", r["id"])] for r in rows], dtype=float)
+    if not rows:
+        return {}
+    weights = balanced_weights(styles, notes, copies, power)
+    drawn = style_shares(styles, weights, notes, context=10**9)
+    total = notes.sum()
+    return {style: {"works": styles.count(style),
+                    "notes_share": round(float(notes[[s == style for s in styles]].sum() / total), 4),
+                    "drawn_share": drawn.get(style, 0.0)}
+            for style in sorted(set(styles), key=lambda s: -drawn.get(s, 0.0))}
 
 
 def _crossing(rows: list[dict[str, Any]]) -> int:

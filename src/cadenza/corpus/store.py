@@ -50,6 +50,7 @@ class CorpusStore:
     """Reading and writing one corpus folder."""
 
     def __init__(self, name: str = DEFAULT_NAME, home: Path | None = None) -> None:
+        self._shard: tuple[int, np.ndarray, np.ndarray] | None = None  # the last shard read by load_notes
         self.name = _check_name(name)
         self.folder = (home or corpus_home()) / self.name
 
@@ -182,11 +183,17 @@ class CorpusStore:
         with self.failures_path.open(encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
 
+    def load_notes(self, row: dict[str, Any]) -> np.ndarray:
+        """The note array of a manifest row (the last shard read is kept: read rows in shard order)."""
+        if self._shard is None or self._shard[0] != row["shard"]:
+            with np.load(self.shard_path(row["shard"])) as shard:
+                self._shard = (row["shard"], shard["notes"], shard["offsets"])
+        _, notes, offsets = self._shard
+        return notes[offsets[row["shard_index"]]:offsets[row["shard_index"] + 1]].copy()
+
     def load_score(self, row: dict[str, Any]) -> Score:
         """The Score of a manifest row."""
-        with np.load(self.shard_path(row["shard"])) as shard:
-            start, end = shard["offsets"][row["shard_index"]], shard["offsets"][row["shard_index"] + 1]
-            notes = shard["notes"][start:end]
+        notes = self.load_notes(row)
         doc = dict(row["score"])
         doc["notes"] = {name: notes[name].tolist() for name in NOTE_FIELDS}
         return score_from_dict(doc, ReadLimits(max_notes=10**8, max_duration_s=1e9, max_measures=10**8))

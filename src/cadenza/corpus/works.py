@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.corpus.classical import FOLDERS, composer_of
 from cadenza.corpus.sources import WorkRef, licence_of
 from cadenza.errors import CadenzaError
 from cadenza.listen.analyse import analyse
@@ -107,6 +108,8 @@ def read_work(ref: WorkRef, limits: ReadLimits) -> WorkResult:
         source = score.metadata.source if ref.source != "music21" else f"music21:{ref.relpath}" + (
             f"#{ref.tune}" if ref.tune else "")
         score = score.with_metadata(source=source, licence=score.metadata.licence or licence_of(ref.source))
+        if ref.source in FOLDERS:  # the pack's folder names the composer, with dates that give the epoch
+            score = score.with_metadata(composer=composer_of(ref.path) or score.metadata.composer)
         labels = analyse(score)
         header = score_to_dict(score)
         del header["notes"]

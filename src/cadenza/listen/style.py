@@ -49,7 +49,8 @@ _FORM_WORDS = (
 )  # fmt: skip
 
 
-_DATASET_FOLDER = re.compile(r"/datasets/(nottingham|pop909|vgmidi|jsb)/(.*)$")
+_DATASET_FOLDER = re.compile(r"/datasets/(nottingham|pop909|vgmidi|jsb)/(.*)$|"
+                             r"/(openscore-lieder|openscore-quartets|openscore-orchestra|dcml-piano|kern)/(.*)$")
 
 
 def _collection(score: Score) -> str:
@@ -62,7 +63,10 @@ def _collection(score: Score) -> str:
     if source.startswith("jsb:"):
         return "jsb/" + source.removeprefix("jsb:")
     match = _DATASET_FOLDER.search(source.replace("\\", "/"))
-    return f"{match.group(1)}/{match.group(2)}" if match else ""
+    if not match:
+        return ""
+    folder, rest = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return f"{folder}/{rest}"
 
 
 def _file_stem(score: Score) -> str:
@@ -92,10 +96,29 @@ def composer_from_metadata(score: Score) -> tuple[str, str] | None:
     return None
 
 
+_LIFE_DATES = re.compile(r"\((\d{4})[–-](\d{4})\)\s*$")
+
+
+def epoch_from_dates(composer: str) -> str | None:
+    """The epoch of a composer named 'Name (born–died)', by the year the composer turned 30; None without
+    dates."""
+    match = _LIFE_DATES.search(composer)
+    if not match:
+        return None
+    year = int(match.group(1)) + 30
+    for limit, epoch in ((1600, "renaissance"), (1740, "baroque"), (1815, "classical"), (1895, "romantic")):
+        if year < limit:
+            return epoch
+    return "modern"
+
+
 def epoch_from_metadata(score: Score) -> str | None:
     known = composer_from_metadata(score)
     if known:
         return known[1]
+    dated = epoch_from_dates(score.metadata.composer)
+    if dated:
+        return dated
     folder = _collection(score).split("/")[0].replace("-", "").replace("_", "")
     if folder in FOLK_SOURCES:
         return "folk"
@@ -110,11 +133,15 @@ def form_from_metadata(score: Score, ensemble: str, meter: str, epoch: str | Non
     for pattern, form in _FORM_WORDS:
         if re.search(pattern, text):
             return form
-    folder = _collection(score).split("/")[0]
+    collection = _collection(score)
     implied = {"palestrina": "mass-movement", "monteverdi": "madrigal", "essenfolksong": "song",
-               "pop909": "pop-song", "vgmidi": "game-music", "jsb": "chorale"}
-    if folder in implied:
-        return implied[folder]
+               "pop909": "pop-song", "vgmidi": "game-music", "jsb": "chorale", "openscore-lieder": "song",
+               "openscore-quartets": "quartet-movement", "dcml-piano/beethoven_piano_sonatas": "sonata-movement",
+               "dcml-piano/mozart_sonatas": "sonata-movement", "dcml-piano/chopin_mazurkas": "dance",
+               "kern/beethoven-string-quartets": "quartet-movement"}
+    for prefix in ("/".join(collection.split("/")[:2]), collection.split("/")[0]):
+        if prefix in implied:
+            return implied[prefix]
     if ensemble == "string-quartet" and epoch in ("classical", "romantic"):
         return "quartet-movement"
     return None

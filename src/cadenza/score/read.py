@@ -160,6 +160,7 @@ def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str
 
     from cadenza.score.m21_read import score_from_music21
 
+    dropped: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -168,10 +169,37 @@ def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str
             raise
         except Exception as exc:  # noqa: BLE001 - music21's parsers raise anything on bad input
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise InputError(f"music21 cannot parse this {fmt} file: {first[:200]}") from None
+            repaired, dropped = _repaired(text) if fmt == "musicxml" else (text, [])
+            if not dropped:
+                raise InputError(f"music21 cannot parse this {fmt} file: {first[:200]}") from None
+            try:  # the notes of an edition still count when music21 refuses one of its annotations
+                parsed = converter.parseData(repaired, format=fmt, forceSource=True)
+            except Exception:  # noqa: BLE001
+                raise InputError(f"music21 cannot parse this {fmt} file: {first[:200]}") from None
         score, warn = score_from_music21(parsed, limits, source)
+        warn = dropped + warn
     notices = sorted({str(w.message).splitlines()[0][:160] for w in caught})
     return score, warn + notices[:10]
+
+
+# Elements of real editions that music21 refuses although the notes are fine: removed, and said, only when
+# a file fails to parse (DCML's Roman numerals in <harmony>; a metronome mark with an empty beat unit).
+_REPAIRS = (
+    (re.compile(rb"<harmony\b.*?</harmony>", re.DOTALL), "chord annotations (<harmony>)"),
+    (re.compile(rb"<metronome\b[^>]*>(?:(?!</metronome>).)*<beat-unit>\s*</beat-unit>.*?</metronome>", re.DOTALL),
+     "metronome marks without a beat unit"),
+)
+
+
+def _repaired(text: str | bytes) -> tuple[str | bytes, list[str]]:
+    """MusicXML without the elements of ``_REPAIRS``, and what was removed."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    said = []
+    for pattern, what in _REPAIRS:
+        data, count = pattern.subn(b"", data)
+        if count:
+            said.append(f"{count} {what} dropped: music21 could not read them")
+    return (data.decode("utf-8") if isinstance(text, str) else data), said
 
 
 def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:

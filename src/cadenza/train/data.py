@@ -16,12 +16,16 @@ import hashlib
 import io
 import json
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cadenza.corpus.balance import balanced_weights
 from cadenza.corpus.store import CorpusStore
+from cadenza.errors import UsageError
 from cadenza.listen.labels import TONICS
 from cadenza.score.ops import transpose_sharps
 from cadenza.score.write import atomic_write_bytes
@@ -31,7 +35,7 @@ from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabular
 log = logging.getLogger(__name__)
 
 F = {name: i for i, name in enumerate(FIELDS)}
-DATA_VERSION = 1
+DATA_VERSION = 2
 
 
 @dataclass
@@ -40,6 +44,10 @@ class SplitData:
     offsets: np.ndarray  # (works + 1,) start of each work in ``steps``
     labels: list[list[int]]  # label token ids of each work
     notes: np.ndarray  # (works,) notes of each work
+    styles: list[str] = field(default_factory=list)  # each work's style (its epoch label), for the balance
+    copies: np.ndarray | None = None  # (works,) works of the split in each work's duplicate group
+    weights: np.ndarray | None = None  # draw probabilities; None: in proportion to length
+    _cdf: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def works(self) -> int:
@@ -48,19 +56,82 @@ class SplitData:
     def work(self, i: int) -> np.ndarray:
         return self.steps[self.offsets[i]:self.offsets[i + 1]]
 
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def balanced(self, power: float) -> SplitData:
+        """The same works drawn with styles balanced and duplicates counted once (see ``train.balance``)."""
+        styles = self.styles or ["?"] * self.works
+        return replace(self, weights=balanced_weights(styles, self.lengths, self.copies, power))
+
+    def draw(self, rng: np.random.Generator) -> int:
+        """One work index drawn by ``weights`` (the same draw as ``rng.choice(works, p=weights)``)."""
+        if self._cdf is None:
+            p = self.weights if self.weights is not None else self.lengths / max(self.lengths.sum(), 1)
+            cdf = np.cumsum(p, dtype=float)
+            self._cdf = cdf / cdf[-1]
+        return int(self._cdf.searchsorted(rng.random(), side="right"))
+
+
+def save_steps(path: Path, data: SplitData, compress: bool = False) -> None:
+    """Write a split's step arrays (atomically) as an .npz that :func:`load_steps` reads."""
+    width = max((len(x) for x in data.labels), default=0) or 1
+    padded = np.zeros((len(data.labels), width), dtype=np.int32)
+    for i, ids in enumerate(data.labels):
+        padded[i, :len(ids)] = ids
+    copies = data.copies if data.copies is not None else np.ones(data.works, dtype=np.int32)
+    buf = io.BytesIO()
+    (np.savez_compressed if compress else np.savez)(
+        buf, steps=data.steps, offsets=data.offsets, labels=padded, notes=data.notes,
+        styles=np.array(data.styles or ["?"] * data.works), copies=copies)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_steps(path: Path) -> SplitData:
+    """A split written by :func:`save_steps`."""
+    with np.load(path) as data:
+        labels = [list(map(int, row[row > 0])) for row in data["labels"]]
+        return SplitData(data["steps"], data["offsets"], labels, data["notes"], [str(s) for s in data["styles"]],
+                         data["copies"])
+
+
+def write_steps_folder(store: CorpusStore, folder: Path) -> dict[str, Any]:
+    """The train and valid splits' step arrays as ``train.npz`` and ``valid.npz`` (compressed) with a
+    ``steps.json`` naming the corpus: what ``cadenza train --steps`` reads on a machine without the corpus."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {"corpus": store.name, "data_version": DATA_VERSION, "vocabulary": VOCABULARY_VERSION}
+    for split in ("train", "valid"):
+        data = prepare_split(store, split)
+        save_steps(folder / f"{split}.npz", data, compress=True)
+        info[split] = {"works": data.works, "steps": int(len(data.steps)), "notes": int(data.notes.sum())}
+    atomic_write_bytes(folder / "steps.json", json.dumps(info, indent=1).encode("utf-8"))
+    return info
+
+
+def read_steps_folder(folder: Path) -> tuple[tuple[SplitData, SplitData], str]:
+    """(train, valid) from a folder :func:`write_steps_folder` wrote, and the corpus's name."""
+    try:
+        info = json.loads((folder / "steps.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{folder} holds no readable steps.json (write it with cadenza corpus steps): {exc}") from None
+    if info.get("data_version") != DATA_VERSION or info.get("vocabulary") != VOCABULARY_VERSION:
+        raise UsageError(f"the steps in {folder} were written by another version of Cadenza: write them again")
+    return (load_steps(folder / "train.npz"), load_steps(folder / "valid.npz")), str(info["corpus"])
+
 
 def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> SplitData:
     """The split's works as step arrays (computed once, then read from the corpus folder while the split's
     works and labels stay the same: a rebuilt corpus gets a new cache)."""
     rows = [r for r in store.manifest() if r["split"] == split][:limit]
     fingerprint = hashlib.sha1("\n".join(
-        f"{r['id']} {r['content_hash']} {json.dumps(r['labels'], sort_keys=True)}" for r in rows).encode()).hexdigest()
+        f"{r['id']} {r['content_hash']} {r.get('group', '')} {json.dumps(r['labels'], sort_keys=True)}"
+        for r in rows).encode()).hexdigest()
     cache = store.folder / f"steps-{split}-v{DATA_VERSION}.{VOCABULARY_VERSION}-{limit or 'all'}-{fingerprint[:12]}.npz"
     if cache.is_file():
-        with np.load(cache) as data:
-            labels = [list(map(int, row[row > 0])) for row in data["labels"]]
-            return SplitData(data["steps"], data["offsets"], labels, data["notes"])
-    chunks, labels, notes, skipped = [], [], [], 0
+        return load_steps(cache)
+    group_sizes = Counter(r.get("group", r["id"]) for r in rows)
+    chunks, labels, notes, styles, copies, skipped = [], [], [], [], [], 0
     for row in rows:
         score = store.load_score(row)
         try:
@@ -70,18 +141,15 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
             continue
         labels.append(label_ids(row["labels"]))
         notes.append(score.note_count)
+        styles.append(str(row["labels"].get("epoch") or "?"))
+        copies.append(group_sizes[row.get("group", row["id"])])
     if skipped:
         log.info("%s: %d works outside the event vocabulary's bounds left out", split, skipped)
     if not chunks:
         raise ValueError(f"the corpus {store.name!r} has no usable works in its {split} split")
     data = split_from_steps(chunks, labels, notes)
-    width = max(len(x) for x in labels) or 1
-    padded = np.zeros((len(labels), width), dtype=np.int32)
-    for i, ids in enumerate(labels):
-        padded[i, :len(ids)] = ids
-    buf = io.BytesIO()
-    np.savez(buf, steps=data.steps, offsets=data.offsets, labels=padded, notes=data.notes)
-    atomic_write_bytes(cache, buf.getvalue())
+    data.styles, data.copies = styles, np.array(copies, dtype=np.int32)
+    save_steps(cache, data)
     for stale in store.folder.glob(f"steps-{split}-*.npz"):
         if stale != cache:
             stale.unlink(missing_ok=True)
@@ -173,14 +241,12 @@ def _unpadded(example: np.ndarray) -> np.ndarray:
 def make_batch(data: SplitData, config: BatchConfig, rng: np.random.Generator) -> np.ndarray:
     """A (batch, context + 1, fields) array. Each row is packed with whole examples, one after another (each
     starts with its own bos and header), the last one cut at the row's end: short tunes fill a row instead
-    of padding it. Works are drawn in proportion to their length."""
-    weights = np.diff(data.offsets).astype(float)
-    weights /= weights.sum()
+    of padding it. Works are drawn by the split's weights (in proportion to their length unless balanced)."""
     rows = np.zeros((config.batch_size, config.context + 1, len(FIELDS)), dtype=np.int64)
     for row in rows:
         filled = 0
         while filled < len(row):
-            example = _unpadded(make_example(data, int(rng.choice(data.works, p=weights)), config, rng))
+            example = _unpadded(make_example(data, data.draw(rng), config, rng))
             take = min(len(example), len(row) - filled)
             row[filled:filled + take] = example[:take]
             filled += take

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from cadenza.corpus.balance import DEFAULT_POWER
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import UsageError
 from cadenza.model.checkpoint import load_checkpoint, new_model, read_config, save_checkpoint
@@ -28,6 +29,7 @@ from cadenza.model.transformer import PRESETS, EventTransformer
 from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens.events import KIND
 from cadenza.train.data import BatchConfig, SplitData, generator_from_state, generator_state, make_batch, prepare_split
+from cadenza.train.prefetch import BatchStream
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class TrainConfig:
     benchmark: str = ""  # train on a benchmark's official train/valid split instead of a corpus
     init: str = ""  # start from this checkpoint's weights (fine-tuning) instead of a new model
     overrides: dict[str, Any] = field(default_factory=dict)  # model settings over the preset
+    balance: float = DEFAULT_POWER  # style balance: each style's share of draws ∝ (its notes) ** balance
+    batch_workers: int = 0  # >0: batches made ahead by this many processes, each seeded by its step
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -61,6 +66,12 @@ class TrainConfig:
             raise UsageError("--device must be auto, cpu or cuda")
         if self.max_steps < 1 or self.batch_size < 1 or not self.max_minutes > 0:
             raise UsageError("steps, batch size and minutes must be positive")
+        if not 0.0 <= self.balance <= 1.0:
+            raise UsageError("--balance must be between 0 (every style equal) and 1 (in proportion to notes)")
+        if self.batch_workers < 0:
+            raise UsageError("--batch-workers must be 0 or more")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise UsageError("--precision must be auto, fp32 or bf16")
 
 
 Progress = Callable[[dict[str, Any]], None]
@@ -129,9 +140,13 @@ def _load_state(folder: Path, optimizer: torch.optim.Optimizer) -> tuple[int, np
     return int(state["step"]), generator_from_state(state["numpy_rng"]), state["history"], float(state["best"])
 
 
-def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None) -> dict[str, Any]:
-    """Train (or resume) a model on a corpus; returns a summary with throughput and the best validation NLL."""
-    if config.benchmark:
+def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
+          splits: tuple[SplitData, SplitData] | None = None) -> dict[str, Any]:
+    """Train (or resume) a model on a corpus; returns a summary with throughput and the best validation NLL.
+    ``splits`` (train, valid) replaces reading the corpus: step arrays prepared elsewhere (``load_steps``)."""
+    if splits is not None:
+        train_data, valid_data = splits
+    elif config.benchmark:
         from cadenza.train.benchmark import benchmark_split
 
         train_data = benchmark_split(config.benchmark, "train", config.limit_works)
@@ -140,7 +155,9 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         store = CorpusStore(config.corpus)
         train_data = prepare_split(store, "train", config.limit_works)
         valid_data = prepare_split(store, "valid", config.limit_works)
+    train_data = train_data.balanced(config.balance)
     device = _device(config.device)
+    autocast = device.type == "cuda" and config.precision in ("auto", "bf16")
     out = Path(config.out)
     last, best_dir = out / "last", out / "best"
     torch.manual_seed(config.seed)
@@ -168,35 +185,50 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
     started, notes_seen, steps_seen, first_step = time.time(), 0, 0, step
     deadline = started + config.max_minutes * 60
     loss_value = float("nan")
-    while step < config.max_steps and time.time() < deadline:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, step)
-        x = torch.from_numpy(make_batch(train_data, batch, rng)).to(device)
-        loss = model.loss(x)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        step += 1
-        loss_value = float(loss.detach())
-        notes_seen += int((x[:, 1:, 0] == KIND["note"]).sum())
-        steps_seen += int((x[:, 1:, 0] != KIND["pad"]).sum())
-        if step % config.eval_every == 0 or step == config.max_steps:
-            metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)
-            elapsed = time.time() - started
-            record = {"step": step, "train_loss": round(loss_value, 4), **{k: round(v, 4) for k, v in metrics.items()},
-                      "notes_per_s": round(notes_seen / elapsed, 1), "minutes": round(elapsed / 60, 2)}
-            history.append(record)
-            if metrics["nll_per_step"] < best:
-                best = metrics["nll_per_step"]
-                save_checkpoint(model, best_dir, training={"config": asdict(config), "step": step, "valid": metrics})
-            _save_state(last, model, optimizer, step, rng, config, history, best)
-            if progress:
-                progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
-                          "first_step": first_step})
+    stream = BatchStream(train_data, batch, config.seed, step, config.batch_workers) if config.batch_workers else None
+    try:
+        while step < config.max_steps and time.time() < deadline:
+            batch_array = stream.next() if stream else make_batch(train_data, batch, rng)
+            step, loss_value = _one_step(model, optimizer, config, step, batch_array, device, autocast)
+            x_kinds = batch_array[:, 1:, 0]
+            notes_seen += int((x_kinds == KIND["note"]).sum())
+            steps_seen += int((x_kinds != KIND["pad"]).sum())
+            if step % config.eval_every == 0 or step == config.max_steps:
+                metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)
+                elapsed = time.time() - started
+                record = {"step": step, "train_loss": round(loss_value, 4),
+                          **{k: round(v, 4) for k, v in metrics.items()},
+                          "notes_per_s": round(notes_seen / elapsed, 1), "minutes": round(elapsed / 60, 2)}
+                history.append(record)
+                if metrics["nll_per_step"] < best:
+                    best = metrics["nll_per_step"]
+                    save_checkpoint(model, best_dir, training={"config": asdict(config), "step": step,
+                                                               "valid": metrics})
+                _save_state(last, model, optimizer, step, rng, config, history, best)
+                if progress:
+                    progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
+                              "first_step": first_step})
+    finally:
+        if stream:
+            stream.close()
     if not history or history[-1]["step"] != step:
         _save_state(last, model, optimizer, step, rng, config, history, best)
     elapsed = max(time.time() - started, 1e-9)
     return {"steps": step, "best_valid_nll_per_step": best, "last_train_loss": loss_value,
             "notes_per_s": round(notes_seen / elapsed, 1), "steps_per_s": round(steps_seen / elapsed, 1),
             "parameters": model.parameter_count(), "device": str(device), "out": str(out), "history": history}
+
+
+def _one_step(model: EventTransformer, optimizer: torch.optim.Optimizer, config: TrainConfig, step: int,
+              batch_array: np.ndarray, device: torch.device, autocast: bool) -> tuple[int, float]:
+    """One optimiser step on one batch; returns the new step number and the batch's loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(config, step)
+    x = torch.from_numpy(batch_array).to(device, non_blocking=True)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        loss = model.loss(x)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return step + 1, float(loss.detach())
