@@ -1,0 +1,229 @@
+"""How well ``listen`` hears harmony: its chord per beat against the DCML corpora's human Roman-numeral
+annotations (the ``<harmony><function>`` labels of ``shared/datasets/classical/dcml-piano``).
+
+For every beat of a movement, the human label in force (the last one at or before the beat) is turned into a
+root pitch class, a triad quality (major, minor, diminished, augmented) and a seventh-or-not, in its local key;
+``listen.harmony.beat_chords`` gives its own chord for the beat, and ``listen.key`` the movement's key.
+Reported per corpus and in all: *root accuracy* (same root pitch class), *Roman-numeral accuracy* (same scale
+degree above the key's tonic and same triad quality, with listen's one key per movement against the
+annotators' local keys: modulations count against it), and the confusions that occur most. Beats where the
+annotators mark no chord, augmented sixths (no root in this sense) and beats where listen hears no chord are
+counted apart: root accuracy is over all labelled beats, so a beat listen leaves empty is a miss.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import numpy as np
+
+from cadenza.listen.features import View
+from cadenza.listen.harmony import beat_chords
+from cadenza.listen.key import estimate_key
+from cadenza.listen.labels import TONICS
+from cadenza.score import TICKS_PER_QUARTER, read_score
+
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)  # DCML numerals in minor count from the natural minor scale
+NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_NUMERAL = r"[#b]*(?:VII|VI|IV|V|III|II|I|vii|vi|iv|v|iii|ii|i)"
+_LABEL = re.compile(
+    rf"^(?:(?P<globalkey>[A-Ga-g][#b]*)\.)?(?:(?P<localkey>{_NUMERAL})\.)?(?P<numeral>Ger|It|Fr|{_NUMERAL})"
+    r"(?P<form>%|o|\+M|\+|M)?(?P<figbass>7|65|43|42|2|64|6)?(?:\((?P<changes>[^)]*)\))?"
+    rf"(?:/(?P<relroot>{_NUMERAL}(?:/{_NUMERAL})*))?$")
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A human label resolved: the local key and the chord's root, triad quality and seventh."""
+
+    tonic: int
+    mode: str  # major | minor
+    root: int  # -1: no root (augmented sixths)
+    triad: str  # maj | min | dim | aug
+    seventh: bool
+
+
+def _degree(numeral: str, tonic: int, mode: str) -> tuple[int, bool]:
+    """(root pitch class, upper case) of a numeral such as 'bVI' or '#vii' in a key."""
+    shift = numeral.count("#") - numeral.count("b")
+    bare = numeral.lstrip("#b")
+    scale = MAJOR if mode == "major" else MINOR
+    return (tonic + scale[NUMERALS.index(bare.upper())] + shift) % 12, bare.isupper()
+
+
+def _key_of(numeral: str, tonic: int, mode: str) -> tuple[int, str]:
+    root, upper = _degree(numeral, tonic, mode)
+    return root, "major" if upper else "minor"
+
+
+def clean_label(text: str) -> str:
+    """A label without phrase, pedal and cadence marks, and of chords joined by '-' the first; '' when only
+    marks were there."""
+    text = text.strip().replace("]", "").replace("{", "").replace("}", "").replace("\\\\", "")
+    text = re.sub(r"\|\w*", "", text).split("-")[0]
+    if "[" in text:  # 'I[V': a pedal on I under the chord V (a key prefix stays)
+        head, _, chord_text = text.partition("[")
+        text = (head.rsplit(".", 1)[0] + "." if "." in head else "") + chord_text
+    return text.strip(".") if text.startswith(".") else text
+
+
+def parse_label(text: str, global_key: tuple[int, str], local: str) -> tuple[Chord | None, tuple[int, str], str]:
+    """A DCML label read in the keys in force; returns (chord or None, global key, local key numeral) so the
+    keys carry over to the next label."""
+    text = clean_label(text)
+    match = _LABEL.match(text)
+    if not match:
+        return None, global_key, local
+    if match["globalkey"]:
+        letter = match["globalkey"]
+        pc = (_LETTER_PC[letter[0].upper()] + letter.count("#") - letter.count("b")) % 12
+        global_key, local = (pc, "major" if letter[0].isupper() else "minor"), "I" if letter[0].isupper() else "i"
+    if match["localkey"]:
+        local = match["localkey"]
+    tonic, mode = _key_of(local, *global_key)
+    numeral = match["numeral"]
+    if numeral in ("Ger", "It", "Fr"):
+        return Chord(tonic, mode, -1, "", False), global_key, local
+    key_tonic, key_mode = tonic, mode
+    for rel in reversed((match["relroot"] or "").split("/")):
+        if rel:
+            key_tonic, key_mode = _key_of(rel, key_tonic, key_mode)
+    root, upper = _degree(numeral, key_tonic, key_mode)
+    form = match["form"] or ""
+    triad = {"o": "dim", "%": "dim", "+": "aug", "+M": "aug"}.get(form, "maj" if upper else "min")
+    seventh = (match["figbass"] or "") in ("7", "65", "43", "42", "2") or form in ("%", "M", "+M")
+    return Chord(tonic, mode, root, triad, seventh), global_key, local
+
+
+def read_labels(path: Path) -> list[tuple[int, str]]:
+    """(onset in ticks, label text) of every ``<harmony><function>`` in a MusicXML/.mxl file's first part,
+    placed by following the part's notes, backups and forwards measure by measure."""
+    data = path.read_bytes()
+    if path.suffix.lower() == ".mxl":
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith((".xml", ".musicxml")) and "META-INF" not in n)
+            data = archive.read(name)
+    root = ElementTree.fromstring(data)
+    parts = root.findall("part")
+    out: list[tuple[int, str]] = []
+    if not parts:
+        return out
+    part = max(parts, key=lambda p: len(p.findall("measure/harmony")))  # the part that carries the labels
+    divisions, measure_start = 1, 0
+    for measure in part.findall("measure"):
+        position = longest = 0
+        for el in measure:
+            if el.tag == "attributes" and el.find("divisions") is not None:
+                divisions = int(el.findtext("divisions") or 1)
+            elif el.tag == "note" and el.find("chord") is None and el.find("grace") is None:
+                position += int(el.findtext("duration") or 0)
+            elif el.tag == "backup":
+                position -= int(el.findtext("duration") or 0)
+            elif el.tag == "forward":
+                position += int(el.findtext("duration") or 0)
+            elif el.tag == "harmony" and el.findtext("function"):
+                out.append((measure_start + position * TICKS_PER_QUARTER // divisions, el.findtext("function") or ""))
+            longest = max(longest, position)
+        measure_start += longest * TICKS_PER_QUARTER // divisions
+    return sorted(out, key=lambda label: label[0])  # labels of a later voice come after a <backup>
+
+
+def _triad(quality: str) -> str:
+    return {"maj": "maj", "7": "maj", "maj7": "maj", "min": "min", "min7": "min", "dim": "dim", "dim7": "dim",
+            "hdim7": "dim", "aug": "aug"}.get(quality, "")
+
+
+def compare_movement(path: Path) -> dict[str, Any]:
+    """Per-beat agreement of listen with the human labels of one annotated movement."""
+    labels = [(t, text) for t, text in read_labels(path) if clean_label(text)]  # marks alone change nothing
+    score = read_score(path)
+    view = View(score)
+    heard = beat_chords(view)
+    key = estimate_key(view)
+    beat, phase = view.beat_ticks, view.phase_ticks
+    onsets = np.array([t for t, _ in labels])
+    global_key, local = (0, "major"), "I"
+    chords: list[Chord | None] = []
+    counts: Counter[str] = Counter()
+    for _, text in labels:
+        chord, global_key, local = parse_label(text, global_key, local)
+        chords.append(chord)
+        counts["labels"] += 1
+        counts["labels_unread"] += chord is None and not text.startswith("@none")
+    confusions: Counter[str] = Counter()
+    for b in range(len(heard.roots)):
+        start = b * beat - phase
+        at = int(np.searchsorted(onsets, start, side="right")) - 1
+        if at < 0 or chords[at] is None:
+            counts["unlabelled"] += 1
+            continue
+        human = chords[at]
+        assert human is not None
+        if human.root < 0:
+            counts["augmented_sixth"] += 1
+            continue
+        counts["beats"] += 1
+        root = int(heard.roots[b])
+        if root < 0:
+            counts["silent_or_no_chord"] += 1
+            continue
+        counts["root_ok"] += root == human.root
+        degree_ok = (root - key.tonic) % 12 == (human.root - human.tonic) % 12
+        counts["roman_ok"] += degree_ok and _triad(heard.qualities[b]) == human.triad
+        if root != human.root:
+            confusions[f"{TONICS[(human.root - human.tonic) % 12]}→{TONICS[(root - human.tonic) % 12]}"] += 1
+        counts["key_same"] += (key.tonic, key.mode) == (human.tonic, human.mode)
+    return {"counts": dict(counts), "confusions": dict(confusions.most_common(5)),
+            "key": f"{TONICS[key.tonic]} {key.mode}"}
+
+
+def dcml_movements(root: Path, per_corpus: int) -> list[Path]:
+    """Up to ``per_corpus`` annotated movements of each DCML corpus (a stable spread by name)."""
+    out = []
+    for corpus in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(corpus.glob("*.mxl"))
+        step = max(len(files) // max(per_corpus, 1), 1)
+        out.extend(files[::step][:per_corpus])
+    return out
+
+
+def _summary(counts: Counter[str]) -> dict[str, Any]:
+    beats = max(counts["beats"], 1)
+    return {"beats": counts["beats"], "root_accuracy": round(counts["root_ok"] / beats, 4),
+            "roman_accuracy": round(counts["roman_ok"] / beats, 4),
+            "key_agrees_share": round(counts["key_same"] / max(counts["beats"] - counts["silent_or_no_chord"], 1), 4),
+            "no_chord_heard_share": round(counts["silent_or_no_chord"] / beats, 4),
+            "labels": counts["labels"], "labels_unread": counts["labels_unread"]}
+
+
+def run(root: Path, per_corpus: int = 6, progress: Any = None) -> dict[str, Any]:
+    """Compare listen with the annotations of the chosen movements; per corpus and in all."""
+    movements = dcml_movements(root, per_corpus)
+    per: dict[str, Counter[str]] = {}
+    confusions: Counter[str] = Counter()
+    failed: list[str] = []
+    for i, path in enumerate(movements):
+        try:
+            result = compare_movement(path)
+        except Exception as exc:  # noqa: BLE001 - a movement that cannot be compared is reported, not fatal
+            failed.append(f"{path.parent.name}/{path.name}: {exc}"[:200])
+            continue
+        per.setdefault(path.parent.name, Counter()).update(result["counts"])
+        confusions.update(result["confusions"])
+        if progress:
+            progress(i + 1, len(movements))
+    total: Counter[str] = Counter()
+    for counts in per.values():
+        total.update(counts)
+    return {"movements": len(movements) - len(failed), "failed": failed, "all": _summary(total),
+            "per_corpus": {name: _summary(c) for name, c in sorted(per.items())},
+            "confusions_by_degree": {k: v for k, v in confusions.most_common(12)},
+            "goals": {"root_accuracy": 0.8, "roman_accuracy": 0.6}}

@@ -1,0 +1,47 @@
+"""The harmony benchmark reads DCML's Roman numerals right (keys carried over, applied chords, pedals, marks)
+and scores listen against them on a real annotated movement (skipped without ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cadenza.bench.harmony import Chord, clean_label, compare_movement, parse_label, read_labels
+
+
+def _read(labels: list[str]) -> list[Chord | None]:
+    key, local, out = (0, "major"), "I", []
+    for text in labels:
+        chord, key, local = parse_label(text, key, local)
+        out.append(chord)
+    return out
+
+
+def test_labels_resolve_in_the_keys_in_force() -> None:
+    f_major, v7, applied, minor_key, aug6, dim = _read(["F.I{", "V7", "V65/V", "vi.iv6", "Ger65", "#viio7"])
+    assert f_major == Chord(5, "major", 5, "maj", False)
+    assert v7 == Chord(5, "major", 0, "maj", True)  # C7 in F
+    assert applied is not None and (applied.root, applied.seventh) == (7, True)  # V of C is G
+    assert minor_key is not None and (minor_key.tonic, minor_key.mode, minor_key.root, minor_key.triad) == (
+        2, "minor", 7, "min")  # iv of D minor (vi of F) is G minor
+    assert aug6 is not None and aug6.root == -1
+    assert dim is not None and (dim.root, dim.triad) == (1, "dim")  # vii°7 of D minor: C♯
+    c_minor_vi, c_minor_vii = _read(["c.VI", "#viio"])
+    assert c_minor_vi is not None and c_minor_vi.root == 8  # in minor, numerals count from the natural minor: A♭
+    assert c_minor_vii is not None and (c_minor_vii.root, c_minor_vii.triad) == (11, "dim")  # raised: B°
+    assert clean_label("I[V") == "V" and clean_label("V|HC}") == "V" and clean_label("{") == ""
+    assert clean_label("I64-V7") == "I64" and clean_label("vi.I[V") == "vi.V"
+
+
+def test_listen_is_scored_on_a_real_movement(shared_dir: Path) -> None:
+    path = shared_dir / "datasets" / "classical" / "dcml-piano" / "mozart_sonatas" / "K310-2.mxl"
+    if not path.is_file():
+        pytest.skip("the DCML corpora are not in ../shared")
+    labels = read_labels(path)
+    assert labels[0] == (0, "F.I{") and len(labels) > 200
+    assert all(a[0] <= b[0] for a, b in zip(labels, labels[1:], strict=False))  # in time order
+    result = compare_movement(path)
+    counts = result["counts"]
+    assert counts["beats"] > 200 and 0.4 < counts["root_ok"] / counts["beats"] < 0.95
+    assert result["key"] == "F major"
