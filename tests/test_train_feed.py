@@ -28,6 +28,12 @@ def test_balance_tempers_a_dominant_style_and_shares_duplicate_draws() -> None:
     assert shares["classical"] == pytest.approx(0.25, abs=1e-3)  # sqrt(.1) / (sqrt(.9) + sqrt(.1))
     equal = style_shares(styles, balanced_weights(styles, lengths, power=0.0), lengths, context=512)
     assert equal["classical"] == pytest.approx(0.5)
+    # a style of short tunes and one of long movements: each draw of a movement delivers a whole window, so
+    # the tunes are drawn more often for the same share of steps
+    mixed = ["folk"] * 50 + ["romantic"] * 5
+    sizes = np.array([100] * 50 + [5000] * 5)
+    kept = style_shares(mixed, balanced_weights(mixed, sizes, power=1.0, context=512), sizes, context=512)
+    assert kept["folk"] == pytest.approx(5000 / 30000, abs=1e-3)  # power 1: the corpus' own proportions
     copies = np.array([1] * 88 + [2, 2] + [1] * 10)  # the last two folk works are one piece in two encodings
     w = balanced_weights(styles, lengths, copies, power=1.0)
     assert w[88] == pytest.approx(w[0] / 2) and w.sum() == pytest.approx(1.0)

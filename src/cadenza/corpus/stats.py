@@ -69,17 +69,20 @@ def _notes_by(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
     return dict(counts.most_common())
 
 
+CONTEXT_NOTES = 400  # the notes a training window of 512 steps holds (about 1.25 steps per note)
+
+
 def balance_table(rows: list[dict[str, Any]], power: float = DEFAULT_POWER) -> dict[str, dict[str, float]]:
     """Per style (epoch): its works, its share of the notes, and its share of what training draws with the
-    default balance (duplicates counted once; by notes, which the steps follow closely)."""
+    default balance (duplicates counted once; in notes, which the steps follow closely)."""
     styles = [str(r.get("epoch") or "unknown") for r in rows]
     notes = np.array([max(int(r.get("notes", 0)), 1) for r in rows], dtype=float)
     group_sizes = Counter(r.get("group", r["id"]) for r in rows)
     copies = np.array([group_sizes[r.get("group", r["id"])] for r in rows], dtype=float)
     if not rows:
         return {}
-    weights = balanced_weights(styles, notes, copies, power)
-    drawn = style_shares(styles, weights, notes, context=10**9)
+    weights = balanced_weights(styles, notes, copies, power, CONTEXT_NOTES)
+    drawn = style_shares(styles, weights, notes, CONTEXT_NOTES)
     total = notes.sum()
     return {style: {"works": styles.count(style),
                     "notes_share": round(float(notes[[s == style for s in styles]].sum() / total), 4),

@@ -83,7 +83,12 @@ def composer_from_metadata(score: Score) -> tuple[str, str] | None:
         return COMPOSERS[folder]
     if folder == "jsb":
         return COMPOSERS["bach"]
-    name = score.metadata.composer.lower()
+    return known_composer(score.metadata.composer)
+
+
+def known_composer(composer: str) -> tuple[str, str] | None:
+    """(display name, epoch) of a composer named in free text ('Ludwig van Beethoven (1770–1827)'), if known."""
+    name = composer.lower()
     if not name:
         return None
     if "bach" in name and ("emanuel" in name or "c. p. e" in name or "cpe" in name):

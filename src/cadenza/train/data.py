@@ -60,10 +60,10 @@ class SplitData:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def balanced(self, power: float) -> SplitData:
-        """The same works drawn with styles balanced and duplicates counted once (see ``train.balance``)."""
+    def balanced(self, power: float, context: int = 512) -> SplitData:
+        """The same works drawn with styles balanced and duplicates counted once (see ``corpus.balance``)."""
         styles = self.styles or ["?"] * self.works
-        return replace(self, weights=balanced_weights(styles, self.lengths, self.copies, power))
+        return replace(self, weights=balanced_weights(styles, self.lengths, self.copies, power, context))
 
     def draw(self, rng: np.random.Generator) -> int:
         """One work index drawn by ``weights`` (the same draw as ``rng.choice(works, p=weights)``)."""

@@ -155,7 +155,6 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         store = CorpusStore(config.corpus)
         train_data = prepare_split(store, "train", config.limit_works)
         valid_data = prepare_split(store, "valid", config.limit_works)
-    train_data = train_data.balanced(config.balance)
     device = _device(config.device)
     autocast = device.type == "cuda" and config.precision in ("auto", "bf16")
     out = Path(config.out)
@@ -182,6 +181,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         step, rng, history, best = _load_state(last, optimizer)
     batch = BatchConfig(context=model.config.context, batch_size=config.batch_size,
                         label_keep=config.label_keep, transpose=config.transpose)
+    train_data = train_data.balanced(config.balance, model.config.context)
     started, notes_seen, steps_seen, first_step = time.time(), 0, 0, step
     deadline = started + config.max_minutes * 60
     loss_value = float("nan")
