@@ -29,13 +29,14 @@ from cadenza.errors import UsageError
 from cadenza.listen.labels import TONICS
 from cadenza.score.ops import transpose_sharps
 from cadenza.score.write import atomic_write_bytes
-from cadenza.tokens.events import FIELDS, KIND, TokenizeError, encode
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, KIND, TokenizeError, encode
 from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
 
 F = {name: i for i, name in enumerate(FIELDS)}
-DATA_VERSION = 2
+_UPPER = np.array([FIELD_SIZES.get(name, 1 << 30) for name in FIELDS])  # every field's value must lie in [0, size)
+DATA_VERSION = 3
 
 
 @dataclass
@@ -135,16 +136,20 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
     for row in rows:
         score = store.load_score(row)
         try:
-            chunks.append(encode(score))
+            steps = encode(score)
         except TokenizeError:
             skipped += 1
             continue
+        if ((steps < 0) | (steps >= _UPPER)).any():  # e.g. a note before its bar's start in a damaged edition
+            skipped += 1
+            continue
+        chunks.append(steps)
         labels.append(label_ids(row["labels"]))
         notes.append(score.note_count)
         styles.append(str(row["labels"].get("epoch") or "?"))
         copies.append(group_sizes[row.get("group", row["id"])])
     if skipped:
-        log.info("%s: %d works outside the event vocabulary's bounds left out", split, skipped)
+        log.warning("%s: %d works outside the event vocabulary's bounds left out", split, skipped)
     if not chunks:
         raise ValueError(f"the corpus {store.name!r} has no usable works in its {split} split")
     data = split_from_steps(chunks, labels, notes)
