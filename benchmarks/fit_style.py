@@ -52,7 +52,6 @@ from cadenza.listen import style
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import EPOCHS
 from cadenza.score import TICKS_PER_QUARTER, ReadLimits, Score, TimeSignature, read_score
-from cadenza.corpus import classical
 from cadenza.score.abc import decode_abc, split_tunes
 from cadenza.score.json_io import score_from_dict, score_to_dict
 from cadenza.score.ops import merge, quantize, slice_bars
@@ -133,25 +132,6 @@ def _shared_sources() -> dict[str, tuple[str, list[Path]]]:
     return out
 
 
-def _pack_sources() -> dict[str, tuple[str, list[Path]]]:
-    """The classical pack (``shared/datasets/classical``), one source per folder and composer, each composer's
-    epoch by name where known, else by life dates. Romantic and modern music is scarce in music21's corpus."""
-    root = SHARED / "classical"
-    out: dict[str, tuple[str, list[Path]]] = {}
-    if not root.is_dir():
-        log.info("classical pack: not found under %s, skipped", SHARED)
-        return out
-    for folder in classical.FOLDERS:
-        for path in classical.list_files(root, folder):
-            composer = classical.composer_of(str(path))
-            known = style.known_composer(composer)
-            epoch = known[1] if known else style.epoch_from_dates(composer)
-            if epoch is None or epoch in ("folk", "popular"):
-                continue
-            out.setdefault(f"{folder}:{composer.split(' (')[0]}", (epoch, []))[1].append(path)
-    return out
-
-
 def _allocate(available: dict[str, int], total: int, caps: dict[str, int]) -> dict[str, int]:
     """Share ``total`` out between sources one at a time in turn (sorted names), each up to its cap."""
     alloc = dict.fromkeys(available, 0)
@@ -198,8 +178,6 @@ def _works_of(source: str, epoch: str, files: list[Path], n: int, rng: random.Ra
         reader = "pop909" if source == "pop909" else ("midi" if path.suffix == ".mid" else "notation")
         if source == "vgmidi":
             group = f"{source}/{_vg_game(path)}"  # pieces of one game stay together
-        elif source.split(":")[0] in classical.FOLDERS:
-            group = f"{source}/{path.stem.split('-')[0]}"  # a sonata's or a set's movements stay together
         elif path.parent.parent.name == source:
             group = f"{source}/{path.parent.name}"  # movements of one work (a corpus subfolder) stay together
         else:
@@ -212,7 +190,7 @@ def _works_of(source: str, epoch: str, files: list[Path], n: int, rng: random.Ra
 def build_sample(epoch_cap: int, folder_cap: int) -> tuple[list[Work], dict[str, int]]:
     """Candidate works in a fixed order (more than needed, so that unreadable ones can be replaced) and how
     many readable works to take from each source."""
-    sources = {**_corpus_sources(), **_shared_sources(), **_pack_sources()}
+    sources = {**_corpus_sources(), **_shared_sources()}
     by_epoch: dict[str, dict[str, list[Path]]] = defaultdict(dict)
     for name, (epoch, files) in sources.items():
         by_epoch[epoch][name] = files

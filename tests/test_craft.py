@@ -3,6 +3,8 @@ cadence plan on their own, and composing with them (the shipped model): no cross
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -194,3 +196,31 @@ def test_composing_reports_what_the_ear_did() -> None:
     ear = made.report["ear"]
     assert ear["phrases"] == 2 and 2 <= ear["attempts"] <= 6 and 0 <= ear["unheard"] <= 2
     assert made.score.bar_count == 8
+
+
+def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line pays for striking one pitch more than three times in a row: the longest such run in a quartet
+    is shorter with the rule than without it."""
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose, rules
+
+    def longest_runs(made: Any) -> int:
+        notes = made.score.notes
+        total = 0
+        for part in range(4):
+            mine = notes[notes["part"] == part]
+            mine = mine[np.argsort(mine["onset_ticks"], kind="stable")]
+            _, first = np.unique(mine["onset_ticks"], return_index=True)
+            line = mine["pitch"][first]  # one pitch per onset (the first written)
+            run = best = 1
+            for a, b in zip(line, line[1:], strict=False):
+                run = run + 1 if a == b else 1
+                best = max(best, run)
+            total += best
+        return total
+
+    request = ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=1, guard=False)
+    with_rule = longest_runs(compose(request))
+    monkeypatch.setattr(rules, "REPEAT_NATS", 0.0)
+    without = longest_runs(compose(request))
+    assert with_rule < without

@@ -3,7 +3,6 @@ that composing with it honours a request (what the README's first command does).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,14 @@ def test_the_default_model_ships_small_and_documented() -> None:
     folder = default_checkpoint()
     assert (folder / "model.safetensors").stat().st_size < 30 * 2**20
     card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert "POP909" in card and "music21" in card and "licence" in card.lower()
+    assert all(source in card for source in ("POP909", "music21", "OpenScore", "DCML", "kern", "CC BY-NC-SA"))
     model, config = load_checkpoint(folder)
     training = config["training"]
-    assert training["config"]["corpus"] == "default" and model.parameter_count() > 1_000_000
-    assert json.dumps(training)  # the resolved training configuration travels with the weights
+    assert training["config"]["corpus"] == "v2" and model.parameter_count() > 1_000_000
+    assert training["config"]["balance"] == 0.5 and training["step"] == training["config"]["max_steps"]
+    assert any("corpus build" in line for line in training["made_by"])  # how to make it again travels with it
+    total = sum(f.stat().st_size for f in folder.iterdir())
+    assert total < 30 * 2**20  # weights, index, config and card together
 
 
 def test_composing_with_the_default_model_honours_the_request(tmp_path: Path) -> None:

@@ -188,7 +188,9 @@ def test_the_shipped_indexes_are_small_calibrated_and_carry_provenance() -> None
     index = model_index()
     assert index is not None and index.meta["built_from"]["split"] == "train"
     sources = index.meta["built_from"]["sources"]
-    assert set(sources) == {"music21", "pop909"} and all(s["licence"] for s in sources.values())
+    assert set(sources) == {"music21", "pop909", "openscore-lieder", "openscore-quartets", "openscore-orchestra",
+                            "dcml-piano", "kern"} and all(s["licence"] for s in sources.values())
+    assert "CC BY-NC-SA" in sources["kern"]["licence"] and "CC0" in sources["openscore-lieder"]["licence"]
     assert 10 <= index.thresholds()["top"] <= 60
     report = check_score(read_score("music21:bach/bwv66.6"))  # a training work is a copy of itself
     assert report["verdict"] == "copied" and report["voices"][0]["match"]["work_id"] == "music21:bach/bwv66.6.mxl"

@@ -45,7 +45,8 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     how = p.add_argument_group("sampling")
     how.add_argument("--seed", type=int, default=0, help="the same seed and options give the same piece")
     how.add_argument("--temperature", type=float, default=1.0, help="below 1: safer; above: wilder")
-    how.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    how.add_argument("--top-p", type=float, default=1.0,
+                     help="nucleus sampling mass: below 1 the least likely choices are cut (default 1)")
     how.add_argument("--candidates", type=int, default=1, metavar="K",
                      help="write K pieces and keep the one listen finds closest to the request")
     how.add_argument("--guidance", type=float, default=1.0, metavar="G",

@@ -69,7 +69,7 @@ class ComposeRequest:
     prompt: str | None = None
     seed: int = 0
     temperature: float = 1.0
-    top_p: float = 0.95
+    top_p: float = 1.0  # the model's whole distribution: trimming its tail made the v2 model's pieces plainer
     candidates: int = 1
     guidance: float = 1.0  # classifier-free guidance on the labels (1 = off; 1.5-3 weighs them more)
     guard: bool = True  # resample what copies the training corpus (see cadenza.compose.guard)

@@ -41,6 +41,8 @@ F = {name: i for i, name in enumerate(FIELDS)}
 LEAP_NATS = 0.5  # per semitone of a line's leap beyond a whole tone (an octave: 5 nats)
 VOICE_LEAP_NATS = 0.8  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less
 UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
+REPEAT_NATS = 0.6  # per strike of one pitch beyond three in a row in a line (a line that goes on
+# hammering one note is no line: the v2 model, unchecked, held a quartet's four parts on one chord for bars)
 PARALLEL_NATS = 3.0  # a perfect fifth or octave reached in parallel with a part already written at the instant
 STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what sounds
 CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
@@ -113,6 +115,7 @@ class VoiceRules:
         # part -> (onset tick, [(end tick, pitch)]) of the part's latest instant
         self.latest: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
+        self.repeat_run: dict[int, int] = {}  # part -> how many finished notes in a row held that pitch
         self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
 
     def _now(self, chosen: dict[str, int]) -> int:
@@ -293,6 +296,8 @@ class VoiceRules:
                 weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
                 out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
             out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
+            if self.polyphony[part] <= LINE_POLYPHONY and self.repeat_run.get(part, 0) >= 2:
+                out[before] -= REPEAT_NATS * (self.repeat_run[part] - 1)
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
@@ -357,7 +362,10 @@ class VoiceRules:
         onset, notes = self.latest.get(part, (-1, []))
         if onset != now:
             if notes:
-                self.previous_pitch[part] = self._line_pitch(part, notes)
+                line = self._line_pitch(part, notes)
+                same = self.previous_pitch.get(part) == line
+                self.repeat_run[part] = self.repeat_run.get(part, 1) + 1 if same else 1
+                self.previous_pitch[part] = line
                 if part < len(self.polyphony) and self.polyphony[part] > 1:  # chords ring on under what follows
                     self.held[part] = [(e, p) for e, p in [*self.held.get(part, []), *notes] if e > now]
             notes = []
