@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,15 @@ def note_tuples(score: Score) -> list[tuple[int, int, int, int]]:
     n = score.notes
     return sorted(zip(n["onset_ticks"].tolist(), n["duration_ticks"].tolist(), n["pitch"].tolist(),
                       n["part"].tolist(), strict=True))
+
+
+def music21_corpus_home(factory: pytest.TempPathFactory, name: str, limit: int) -> Iterator[Path]:
+    """A CADENZA_HOME holding a corpus ``name`` of ``limit`` music21 works, set for the fixture's scope."""
+    from cadenza.corpus import BuildConfig, build_corpus
+
+    home = factory.mktemp("home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CADENZA_HOME", str(home))
+    build_corpus(BuildConfig(name=name, sources=("music21",), workers=2, limit=limit))
+    yield home
+    mp.undo()

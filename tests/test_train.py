@@ -4,6 +4,7 @@ exactly the result of an uninterrupted one."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +13,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cadenza.corpus import BuildConfig, build_corpus  # noqa: E402
 from cadenza.errors import UsageError  # noqa: E402
 from cadenza.model.checkpoint import load_checkpoint  # noqa: E402
 from cadenza.train.data import BatchConfig, make_batch, prepare_split, transpose_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
+from tests.conftest import music21_corpus_home  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CADENZA_HOME", str(home))
-    build_corpus(BuildConfig(name="t", sources=("music21",), workers=2, limit=60))
-    yield home
-    mp.undo()
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield from music21_corpus_home(tmp_path_factory, "t", 60)
 
 
 def _config(out: Path, **changes: Any) -> TrainConfig:

@@ -3,6 +3,7 @@ processes that equal the ones made in line (so a GPU run fed by workers resumes 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cadenza.corpus import BuildConfig, CorpusStore, build_corpus  # noqa: E402
+from cadenza.corpus import CorpusStore  # noqa: E402
 from cadenza.corpus.balance import balanced_weights, style_shares  # noqa: E402
 from cadenza.model.checkpoint import load_checkpoint  # noqa: E402
 from cadenza.train.data import BatchConfig, load_steps, prepare_split, save_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
 from cadenza.train.prefetch import BatchStream, step_batch  # noqa: E402
+from tests.conftest import music21_corpus_home  # noqa: E402
 
 
 def test_balance_tempers_a_dominant_style_and_shares_duplicate_draws() -> None:
@@ -40,13 +42,8 @@ def test_balance_tempers_a_dominant_style_and_shares_duplicate_draws() -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CADENZA_HOME", str(home))
-    build_corpus(BuildConfig(name="f", sources=("music21",), workers=2, limit=40))
-    yield home
-    mp.undo()
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield from music21_corpus_home(tmp_path_factory, "f", 40)
 
 
 def test_steps_files_round_trip_with_styles(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

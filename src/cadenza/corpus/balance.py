@@ -14,9 +14,18 @@ learnt twice as often as the rest.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 import numpy as np
 
 DEFAULT_POWER = 0.5
+
+
+def copies_in(rows: list[dict[str, Any]]) -> list[int]:
+    """For each manifest row, how many rows of ``rows`` (one split) share its duplicate group."""
+    sizes = Counter(r.get("group", r["id"]) for r in rows)
+    return [sizes[r.get("group", r["id"])] for r in rows]
 
 
 def _by_style(styles: list[str], values: np.ndarray) -> dict[str, float]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.corpus.balance import DEFAULT_POWER, balanced_weights, style_shares
+from cadenza.corpus.balance import DEFAULT_POWER, balanced_weights, copies_in, style_shares
 from cadenza.corpus.sources import licence_of
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import OutputError
@@ -53,7 +53,7 @@ def corpus_stats(store: CorpusStore) -> dict[str, Any]:
         "notes_by_ensemble": _notes_by(rows, "ensemble"),
         "licences": {source: licence_of(source) for source in sorted({r["source"] for r in rows})},
         "balance": balance_table([r for r in rows if r.get("split") == "train"]),
-        "encoding_groups": store.info().get("last_build", {}).get("dedupe", {}).get("groups_spanning_sources"),
+        "encoding_groups": info.get("last_build", {}).get("dedupe", {}).get("groups_spanning_sources"),
         "duplicate_groups": sum(1 for c in Counter(r["group"] for r in rows).values() if c > 1),
         "groups_crossing_splits": _crossing(rows),
         "labels": labels,
@@ -77,8 +77,7 @@ def balance_table(rows: list[dict[str, Any]], power: float = DEFAULT_POWER) -> d
     default balance (duplicates counted once; in notes, which the steps follow closely)."""
     styles = [str(r.get("epoch") or "unknown") for r in rows]
     notes = np.array([max(int(r.get("notes", 0)), 1) for r in rows], dtype=float)
-    group_sizes = Counter(r.get("group", r["id"]) for r in rows)
-    copies = np.array([group_sizes[r.get("group", r["id"])] for r in rows], dtype=float)
+    copies = np.array(copies_in(rows), dtype=float)
     if not rows:
         return {}
     weights = balanced_weights(styles, notes, copies, power, CONTEXT_NOTES)

@@ -16,14 +16,13 @@ import hashlib
 import io
 import json
 import logging
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cadenza.corpus.balance import balanced_weights
+from cadenza.corpus.balance import balanced_weights, copies_in
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import UsageError
 from cadenza.listen.labels import TONICS
@@ -131,9 +130,8 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
     cache = store.folder / f"steps-{split}-v{DATA_VERSION}.{VOCABULARY_VERSION}-{limit or 'all'}-{fingerprint[:12]}.npz"
     if cache.is_file():
         return load_steps(cache)
-    group_sizes = Counter(r.get("group", r["id"]) for r in rows)
     chunks, labels, notes, styles, copies, skipped = [], [], [], [], [], 0
-    for row in rows:
+    for row, row_copies in zip(rows, copies_in(rows), strict=True):
         score = store.load_score(row)
         try:
             steps = encode(score)
@@ -147,7 +145,7 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
         labels.append(label_ids(row["labels"]))
         notes.append(score.note_count)
         styles.append(str(row["labels"].get("epoch") or "?"))
-        copies.append(group_sizes[row.get("group", row["id"])])
+        copies.append(row_copies)
     if skipped:
         log.warning("%s: %d works outside the event vocabulary's bounds left out", split, skipped)
     if not chunks:
