@@ -44,3 +44,16 @@ def test_continuing_a_chorale_keeps_its_key_meter_and_voices(tmp_path: Path) -> 
     heard = api.analyse(tmp_path / "more.mid")["labels"]
     assert heard["meter"] == "4/4" and heard["key"] == "F♯ minor" and heard["part_count"] == 4
     assert report["result"]["new_bars"] == 4
+
+
+def test_the_top_level_api_stays_callable_and_takes_the_cli_option_names() -> None:
+    import cadenza
+    from cadenza.errors import UsageError
+
+    first = cadenza.compose(ensemble="solo", bars=2, seed=3, tempo=96)
+    second = cadenza.compose(ensemble="solo", seed=4, duration="4s", no_guard=True)  # a second call
+    assert callable(cadenza.compose) and callable(cadenza.soundtrack)
+    assert first["score"].tempos[0].bpm == pytest.approx(96)
+    assert second["request"]["guard"] is False and second["score"].note_count
+    with pytest.raises(UsageError, match="unknown option 'tempi'.*tempo"):
+        cadenza.compose(tempi=96)

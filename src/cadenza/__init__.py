@@ -6,11 +6,15 @@
     more = cadenza.continue_("music21:bach/bwv66.6", bars=8, output="chorale-more.mid")
 """
 
-from cadenza.api import analyse, compose, continue_, info, read_score, write_score
+# The stages whose names the API's functions share are imported first, so that importing them later (as the
+# functions do) cannot rebind ``cadenza.compose`` or ``cadenza.soundtrack`` from the function to the package.
+import cadenza.compose as _compose_stage  # noqa: F401
+import cadenza.soundtrack as _soundtrack_stage  # noqa: F401
+from cadenza.api import analyse, check, compose, continue_, info, read_score, soundtrack, write_score
 from cadenza.errors import CadenzaError
 from cadenza.score import ReadLimits, Score
 
 __version__ = "0.1.0"
 
-__all__ = ["CadenzaError", "ReadLimits", "Score", "__version__", "analyse", "compose", "continue_", "info",
-           "read_score", "write_score"]
+__all__ = ["CadenzaError", "ReadLimits", "Score", "__version__", "analyse", "check", "compose", "continue_", "info",
+           "read_score", "soundtrack", "write_score"]

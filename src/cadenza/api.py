@@ -171,6 +171,36 @@ def _reference(like: str | os.PathLike[str] | Score | None, strength: float, lim
     return Reference(score, analyse_timed(score)[0], name, strength)
 
 
+#: the CLI's option names that differ from :class:`cadenza.compose.ComposeRequest`'s fields
+CLI_NAMES = {"tempo": "tempo_bpm", "duration": "duration_s", "max_shared": "max_shared_notes"}
+
+
+def compose_request(**options: Any) -> Any:
+    """A :class:`cadenza.compose.ComposeRequest` from keywords, under the request's field names or the CLI's
+    option names (``tempo=96``, ``duration="1:30"``, ``max_shared=24``, ``no_guard=True``); an unknown name
+    is a :class:`cadenza.errors.UsageError` that lists the known ones."""
+    from dataclasses import fields
+
+    from cadenza.compose import ComposeRequest
+    from cadenza.compose.request import parse_duration
+    from cadenza.errors import UsageError
+
+    known = {f.name for f in fields(ComposeRequest)}
+    values: dict[str, Any] = {}
+    for name, value in options.items():
+        if name == "no_guard":
+            values["guard"] = not value
+            continue
+        field = CLI_NAMES.get(name, name)
+        if field not in known:
+            names = sorted(known | set(CLI_NAMES) | {"no_guard"})
+            raise UsageError(f"unknown option {name!r}: choose from {', '.join(names)}")
+        if field == "duration_s" and isinstance(value, str):
+            value = parse_duration(value)
+        values[field] = value
+    return ComposeRequest(**values)
+
+
 def compose(request: Any = None, output: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
             model: str | os.PathLike[str] | None = None, progress: Any = None,
             like: str | os.PathLike[str] | Score | None = None, like_strength: float = 0.5,
@@ -180,10 +210,9 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
     ``like`` (a Score, file or music21: reference) the piece leans toward that reference, by
     ``like_strength`` (0..1). With ``output`` the piece, the renders in ``formats`` and a report are
     written; the report (with the Score under ``"score"`` when nothing is written) is returned."""
-    from cadenza.compose import ComposeRequest
     from cadenza.compose import compose as compose_piece
 
-    request = request or ComposeRequest(**options)
+    request = request or compose_request(**options)
     path = _check_output(output)
     reference = _reference(like, like_strength, limits)
     made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress,
@@ -205,11 +234,11 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     import math
     from dataclasses import replace
 
-    from cadenza.compose import ComposeRequest, continue_piece
+    from cadenza.compose import continue_piece
     from cadenza.compose.prompt import read_prompt_full
 
     path = _check_output(output)
-    request = request or ComposeRequest(**options)
+    request = request or compose_request(**options)
     prompt_report = None
     if request.prompt:
         reading = read_prompt_full(request)
