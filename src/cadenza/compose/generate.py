@@ -30,6 +30,7 @@ from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.finish import decode_piece, fit_voices, hold_final_chord, legato_lines
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
+from cadenza.compose.harmony import HarmonyPlan, strong_beats_per_bar
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.plan import CadencePlan, returns
@@ -110,7 +111,7 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
 
 
 def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: MotifBias | None,
-                rules: bool) -> tuple[Any, VoiceRules | None]:
+                rules: bool, seed: int = 0) -> tuple[Any, VoiceRules | None]:
     """The limits sampling works under — the plan's (PlanConstraint), the part-writing rules, the returning
     theme and a reference's motifs — fresh for every call of the sampler (it follows the prompt first); and the
     part-writing rules alone (their cadence plan), None without them."""
@@ -124,7 +125,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     voice_rules = None
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
-                                 plan.key, close_on_tonic=not plan.closing_pcs)
+                                 plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
+                                 harmony_seed=seed)
         more += [NotationGrid(base), voice_rules]
         if voice_rules.ordered:
             more.append(ThemeReturn(base, plan.bars))
@@ -136,7 +138,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
 def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
                 voices: tuple[Voice, ...], progress: Progress | None,
                 style: MotifBias | None = None, rules: bool = False,
-                ear: dict[str, int] | None = None) -> tuple[np.ndarray, float | None]:
+                ear: dict[str, int] | None = None, harmony_seed: int | None = None) -> tuple[np.ndarray, float | None]:
     """One piece after ``prompt``; with ``rules``, written phrase by phrase under the ear (see
     :mod:`cadenza.compose.ear`), whose counts (phrases judged, attempts, phrases left unheard) add to ``ear``."""
     from cadenza.model.sample import SampleConfig, generate
@@ -161,7 +163,8 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                       should_stop: Callable[[np.ndarray], bool] | None) -> tuple[np.ndarray, CadencePlan | None]:
         config = SampleConfig(max_steps=max(step_limit - len(prefix), 1), temperature=request.temperature,
                               top_p=request.top_p, seed=sample_seed, guidance=request.guidance)
-        constraint, voice_rules = _constraint(plan, voices, step_limit, style, rules)
+        constraint, voice_rules = _constraint(plan, voices, step_limit, style, rules,
+                                              seed if harmony_seed is None else harmony_seed)
         bars_done[0] = int((prefix[:, 0] == KIND["bar"]).sum())
         steps = generate(model, prefix, config, len(label_vocabulary()), should_stop=should_stop,
                          constraint=constraint, on_step=on_step)
@@ -204,11 +207,12 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
         ear: dict[str, int] = {}
 
         def sample(prefix: np.ndarray, sample_seed: int, attempt: int = 0,
-                   first_notes: list[float] = first_notes, ear: dict[str, int] = ear) -> np.ndarray:
+                   first_notes: list[float] = first_notes, ear: dict[str, int] = ear,
+                   candidate_seed: int = seed) -> np.ndarray:
             style = reference.motif_bias(tonic_pc, len(voices)) if reference else None
             hotter = replace(request, temperature=min(request.temperature * (1 + RETRY_HEAT * attempt), 3.0))
             steps, first_note_s = _sample_one(model, prefix, plan, hotter, sample_seed, voices, progress, style,
-                                              rules, ear)
+                                              rules, ear, harmony_seed=candidate_seed)
             if first_note_s is not None and not first_notes:
                 first_notes.append(first_note_s)
             return steps
@@ -233,6 +237,14 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
             best = ((share, -nll), _Best(score, heard, met, seed, rows, guarded))
     assert best is not None
     return best[1]
+
+
+def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
+    """The planned chords bar by bar (see :mod:`cadenza.compose.harmony`), as the rules made them."""
+    if plan.key is None or plan.meter is None:
+        return f"planned in the key heard in the first {KEY_HEARD_AFTER_BARS} bars"
+    cadences = CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs)
+    return HarmonyPlan(cadences, strong_beats_per_bar(plan.meter), plan.labels.get("epoch"), seed).describe()
 
 
 def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str, Any]:
@@ -272,7 +284,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        "cadences": CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs).describe()
                        if plan.key else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
                        "returns": {f"bar {bar + 1}": f"bar {source + 1}" for bar, source in returns(plan.bars).items()}
-                       if voices and written_top_down(voices) else {}},
+                       if voices and written_top_down(voices) else {},
+                       "harmony": _harmony_report(plan, best.seed)},
               "seed": best.seed, "model": _model_summary(model, config, digest),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},

@@ -1,0 +1,137 @@
+"""The harmony a piece is planned in before its notes: a chord on every strong beat, drawn from a harmony
+model learned from the corpus, that reaches the cadences of the form.
+
+The model (``models/harmony.json``, fitted by ``python -m benchmarks.fit_harmony``) holds, per style (epoch)
+and mode, which chords ``listen`` hears on the strong beats of the corpus' works (a chord as its root's
+distance above the tonic and its quality) and which chord follows which on the next strong beat (the same
+one again included: how long a harmony lasts is learned with it). A piece's plan is a Markov chain over its
+strong beats (a bar's downbeat, and its middle in even meters of four beats or more), conditioned on where
+it must be: the tonic on the first, the cadence plan's chords in its cadence bars (the chain is sampled
+forward with backward messages, so each phrase walks toward its cadence rather than jumping to it), and the
+chords of the bars that a returning phrase restates (:func:`cadenza.compose.plan.returns`) copied from the
+bars it restates. :class:`cadenza.compose.rules.VoiceRules` favours the planned chord's tones for the notes
+struck on a beat; passing notes between beats are left to the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from cadenza.compose.plan import CadencePlan, Chord, returns
+from cadenza.listen.features import beat_ticks_of
+from cadenza.listen.harmony import QUALITIES, roman
+from cadenza.score.model import TimeSignature
+
+STYLE_FALLBACK = "classical"  # the table used when a request names no style (or one the model lacks)
+SMOOTHING = 0.5  # added to every count of a move between two chords of a table
+
+
+@dataclass(frozen=True)
+class HarmonyTable:
+    chords: tuple[str, ...]  # "degree:quality"
+    start: np.ndarray  # share of the strong beats each chord is heard on
+    moves: np.ndarray  # (chords, chords) probability of the next strong beat's chord
+
+
+@cache
+def _tables() -> dict[str, dict]:
+    text = resources.files("cadenza.compose").joinpath("models/harmony.json").read_text(encoding="utf-8")
+    return json.loads(text)["tables"]
+
+
+@cache
+def harmony_table(style: str | None, mode: str) -> HarmonyTable:
+    """The learned table of a style (an epoch label) and mode, else the classical one."""
+    tables = _tables()
+    entry = tables.get(f"{style}/{mode}") or tables[f"{STYLE_FALLBACK}/{mode}"]
+    chords = tuple(entry["chords"])
+    counts = np.array([[entry["moves"].get(a, {}).get(b, 0) for b in chords] for a in chords], dtype=float)
+    counts += SMOOTHING
+    start = np.array([entry["chords"][c] for c in chords], dtype=float)
+    return HarmonyTable(chords, start / start.sum(), counts / counts.sum(axis=1, keepdims=True))
+
+
+def strong_beats_per_bar(meter: tuple[int, int]) -> int:
+    """Strong beats a bar of ``meter`` has: its downbeat, and its middle in even meters of four beats or more."""
+    signature = TimeSignature(0, *meter)
+    beats = signature.bar_ticks // beat_ticks_of(signature)
+    return 2 if beats >= 4 and beats % 2 == 0 else 1
+
+
+def chord_of(name: str, tonic_pc: int, mode: str) -> Chord:
+    """A table's "degree:quality" as a Chord in the key."""
+    degree, quality = name.split(":")
+    root = (tonic_pc + int(degree)) % 12
+    return Chord(root, tuple((root + i) % 12 for i in QUALITIES[quality]), roman(root, quality, tonic_pc, mode))
+
+
+def _name_of(chord: Chord, tonic_pc: int) -> str:
+    intervals = tuple(sorted((pc - chord.root) % 12 for pc in chord.pcs))
+    quality = next((q for q, iv in QUALITIES.items() if tuple(sorted(iv)) == intervals), "maj")
+    return f"{(chord.root - tonic_pc) % 12}:{quality}"
+
+
+class HarmonyPlan:
+    """The planned chord on every strong beat of a piece of ``cadences.bars`` bars with ``strong_per_bar``
+    strong beats a bar (1 or 2), for the style ``style`` (an epoch label; None: classical), seeded."""
+
+    def __init__(self, cadences: CadencePlan, strong_per_bar: int, style: str | None, seed: int) -> None:
+        key = cadences.key
+        self.key, self.strong_per_bar = key, strong_per_bar
+        table = harmony_table(style, key.mode)
+        index = {name: i for i, name in enumerate(table.chords)}
+        slots = cadences.bars * strong_per_bar
+        fixed: dict[int, int] = {}
+        tonic = index.get(f"0:{'maj' if key.mode == 'major' else 'min'}")
+        if tonic is not None:
+            fixed[0] = tonic
+        for bar in range(cadences.bars):
+            planned = cadences.chord_at(bar) or cadences.final_chord(bar)
+            if planned is not None and _name_of(planned, key.tonic_pc) in index:
+                for slot in range(strong_per_bar):
+                    fixed[bar * strong_per_bar + slot] = index[_name_of(planned, key.tonic_pc)]
+        copies = {bar * strong_per_bar + s: source * strong_per_bar + s
+                  for bar, source in returns(cadences.bars).items() for s in range(strong_per_bar)}
+        self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))
+        self.chords = [chord_of(table.chords[i], key.tonic_pc, key.mode) for i in self.slots]
+
+    def chord_at(self, bar: int, slot: int) -> Chord | None:
+        """The chord of strong beat ``slot`` (0: the downbeat, 1: the middle) of bar ``bar`` (0-based)."""
+        i = bar * self.strong_per_bar + min(slot, self.strong_per_bar - 1)
+        return self.chords[i] if 0 <= i < len(self.chords) else None
+
+    def describe(self) -> list[str]:
+        """For the report: the Roman numerals bar by bar, "I V | vi IV | …"."""
+        per = self.strong_per_bar
+        return [" ".join(c.name for c in self.chords[b:b + per]) for b in range(0, len(self.chords), per)]
+
+
+def _sample(table: HarmonyTable, slots: int, fixed: dict[int, int], copies: dict[int, int],
+            rng: np.random.Generator) -> list[int]:
+    """A chord index for every slot: a Markov chain over the table's moves, through the ``fixed`` slots (backward
+    messages make the walk lead to each), with ``copies`` (slot -> earlier slot) restating earlier chords."""
+    n = len(table.chords)
+    backward = np.ones((slots, n))
+    for t in range(slots - 1, -1, -1):
+        if t + 1 < slots:
+            backward[t] = table.moves @ backward[t + 1]
+        if t in fixed:
+            only = np.zeros(n)
+            only[fixed[t]] = backward[t, fixed[t]]
+            backward[t] = only
+        total = backward[t].sum()
+        backward[t] = backward[t] / total if total > 0 else np.ones(n) / n
+    out: list[int] = []
+    for t in range(slots):
+        if t in copies and copies[t] < t and t not in fixed:
+            out.append(out[copies[t]])
+            continue
+        weights = (table.moves[out[-1]] if out else table.start) * backward[t]
+        weights = weights / weights.sum() if weights.sum() > 0 else np.ones(n) / n
+        out.append(int(rng.choice(n, p=weights)))
+    return out

@@ -1,0 +1,37 @@
+"""The harmony plan: a learned chord on every strong beat, leading to the form's cadences."""
+
+from __future__ import annotations
+
+from cadenza.compose.harmony import HarmonyPlan, harmony_table, strong_beats_per_bar
+from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.request import Key
+
+
+def test_the_learned_tables_hold_the_common_practice_of_each_style() -> None:
+    for style in ("baroque", "classical", "romantic", "popular"):
+        table = harmony_table(style, "major")
+        common = [table.chords[i] for i in table.start.argsort()[::-1][:3]]
+        assert common[0] == "0:maj" and "7:maj" in common  # the tonic first, the dominant among the commonest
+        assert abs(table.moves.sum(axis=1) - 1).max() < 1e-9
+        dominant = table.chords.index("7:maj")
+        assert table.moves[dominant, table.chords.index("0:maj")] > table.moves[dominant].mean()  # V goes to I
+    assert harmony_table("no-such-style", "minor").chords == harmony_table("classical", "minor").chords
+
+
+def test_a_plan_opens_on_the_tonic_reaches_every_cadence_and_restates_its_returning_bars() -> None:
+    key = Key(2, "minor")
+    cadences = CadencePlan(key, 16)
+    for seed in range(6):
+        plan = HarmonyPlan(cadences, strong_beats_per_bar((4, 4)), "classical", seed)
+        assert plan.chord_at(0, 0).name == "i"
+        for bar in range(16):
+            wanted = cadences.chord_at(bar) or cadences.final_chord(bar)
+            if wanted is not None:
+                assert {plan.chord_at(bar, 0).root, plan.chord_at(bar, 1).root} == {wanted.root}
+        for bar, source in returns(16).items():
+            if cadences.chord_at(bar) is None:
+                assert plan.chord_at(bar, 0) == plan.chord_at(source, 0)
+    one = [HarmonyPlan(cadences, 1, "romantic", seed).describe() for seed in range(6)]
+    assert len(one[0]) == 16 and len({tuple(d) for d in one}) > 1  # seeds give different progressions
+    assert HarmonyPlan(cadences, 1, "romantic", 3).describe() == one[3]  # and the same seed the same one
+    assert strong_beats_per_bar((3, 4)) == 1 and strong_beats_per_bar((6, 8)) == 1
