@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.plan import CadencePlan
+from cadenza.compose.harmony import HarmonyPlan, strong_beats_per_bar
+from cadenza.compose.plan import CadencePlan, Chord
 from cadenza.compose.request import Key
-from cadenza.listen.craft import FITS, key_sharps, pc_mask
+from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.features import beat_ticks_of
 from cadenza.listen.key import key_correlations
 from cadenza.score.model import TimeSignature
@@ -49,6 +50,8 @@ REPEAT_NATS = 0.6  # per strike of one pitch beyond three in a row in a line (a 
 PARALLEL_NATS = 3.0  # a perfect fifth or octave reached in parallel with a part already written at the instant
 STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what sounds
 CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
+HARMONY_NATS = 1.0  # the harmony plan's chord tones for a note struck on a beat (elsewhere)
+HARMONY_BASS_NATS = 1.0  # ... and its root, more, for the lowest part on a strong beat
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
@@ -101,7 +104,8 @@ class VoiceRules:
     the key signature the model wrote, if it wrote one)."""
 
     def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
-                 key: Key | None, close_on_tonic: bool = True) -> None:
+                 key: Key | None, close_on_tonic: bool = True, style: str | None = None,
+                 harmony_seed: int = 0) -> None:
         self.plan = plan
         self.polyphony = polyphony
         # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
@@ -120,6 +124,29 @@ class VoiceRules:
         self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
         self.repeat_run: dict[int, int] = {}  # part -> how many finished notes in a row held that pitch
         self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
+        self.style, self.harmony_seed = style, harmony_seed
+        self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
+
+    @property
+    def harmony(self) -> HarmonyPlan | None:
+        """The planned chords (see :mod:`cadenza.compose.harmony`), once the cadences and the meter are known."""
+        if self._harmony is None and self.cadences is not None and self.plan.meter is not None:
+            self._harmony = HarmonyPlan(self.cadences, strong_beats_per_bar(self.plan.meter), self.style,
+                                        self.harmony_seed)
+        return self._harmony
+
+    def planned_chord(self, now: int) -> Chord | None:
+        """The harmony plan's chord for a note struck on a beat at ``now`` (None off the beat, in the cadence
+        bars, whose chords the cadence plan gives, and before the plan is made)."""
+        harmony, meter = self.harmony, self.plan.meter
+        if harmony is None or meter is None:
+            return None
+        into = now - self.plan.bar_start_ticks
+        beat = beat_ticks_of(TimeSignature(0, *meter))
+        if into % beat:
+            return None
+        bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
+        return harmony.chord_at(self._bar_index(), 1 if 2 * into >= bar_ticks else 0)
 
     def _now(self, chosen: dict[str, int]) -> int:
         return self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
@@ -301,6 +328,12 @@ class VoiceRules:
             out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
             if self.polyphony[part] <= LINE_POLYPHONY and self.repeat_run.get(part, 0) >= 2:
                 out[before] -= REPEAT_NATS * (self.repeat_run[part] - 1)
+        if part == self.top and self.ordered and part < len(self.polyphony) \
+                and self.polyphony[part] > LINE_POLYPHONY:  # a keyboard's right hand: its top notes are the tune
+            top_before = self.previous_pitch.get(part) if at_instant else (
+                self._line_pitch(part, last[1]) if last is not None else None)
+            if top_before is not None:  # its notes at an instant go up: any of them may be the new top
+                out -= LEAP_NATS * np.maximum(pitches - top_before - 2, 0).astype(np.float32)
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
@@ -315,6 +348,10 @@ class VoiceRules:
             out += CHORD_TONE_NATS * pitch_classes_mask(set(chord.pcs)).astype(np.float32)
             if part == self.lowest:
                 out += BASS_ROOT_NATS * pitch_classes_mask({chord.root}).astype(np.float32)
+        elif (planned := self.planned_chord(now)) is not None:
+            out += HARMONY_NATS * pitch_classes_mask(set(planned.pcs)).astype(np.float32)
+            if part == self.lowest and self._strong(now):
+                out += HARMONY_BASS_NATS * pitch_classes_mask({planned.root}).astype(np.float32)
         return out
 
     def _line_pitch(self, part: int, notes: list[tuple[int, int]]) -> int:
@@ -330,10 +367,11 @@ class VoiceRules:
             if other == part or onset != now or other not in self.previous_pitch or other in self.plan.drums:
                 continue
             then, current = self.previous_pitch[other], self._line_pitch(other, notes)
-            if current == then or (before - then) % 12 not in (0, 7):
+            interval = abs(before - then) % 12  # the upper line's distance above the lower, in octaves' terms
+            if current == then or interval not in PERFECT:
                 continue
             same_way = np.sign(pitches - before) == np.sign(current - then)
-            out |= same_way & ((pitches - current) % 12 == (before - then) % 12)
+            out |= same_way & (np.abs(pitches - current) % 12 == interval)
         return out
 
     def heard_key(self) -> Key:

@@ -168,7 +168,7 @@ def voice_leading(lines: Lines) -> dict[str, float | None]:
             "spacing": spacing, "unisons": float(unison_beats[two].mean()) if beats_two else None}
 
 
-def _strong_points(view: View) -> np.ndarray:
+def strong_points(view: View) -> np.ndarray:
     """Ticks of the strong beats: every bar's downbeat, and its middle in even meters of 4+ beats."""
     score, beat = view.score, view.beat_ticks
     starts = score.bar_starts()
@@ -188,7 +188,7 @@ def chord_share(view: View) -> float | None:
         return None
     ends = notes["onset_ticks"] + notes["duration_ticks"]
     fits = total = 0
-    for tick in _strong_points(view).tolist():
+    for tick in strong_points(view).tolist():
         pcs = frozenset((notes["pitch"][(notes["onset_ticks"] <= tick) & (ends > tick)] % 12).tolist())
         if len(pcs) >= 2:
             total += 1
