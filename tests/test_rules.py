@@ -27,3 +27,23 @@ def test_parallel_fifths_and_octaves_are_caught_below_and_above_the_part_that_mo
     octaves = _rules_after(other=1, then=60, now_pitch=62)._parallels(3, 48, 960)
     assert octaves[50] and not octaves[47]  # up an octave apart in parallel; contrary motion is free
     assert np.flatnonzero(_rules_after(other=1, then=60, now_pitch=60)._parallels(3, 53, 960)).size == 0  # oblique
+
+
+def test_the_melody_is_drawn_back_in_after_a_beat_of_silence_and_more_the_longer_it_waits() -> None:
+    from cadenza.score.model import TICKS_PER_QUARTER
+    from cadenza.tokens.events import FINE
+
+    plan = SimpleNamespace(drums=set(), meter=(3, 4), bar_start_ticks=0)
+    rules = VoiceRules(plan, [2, 2, 2, 2], [(0, 3)], bars=8, key=None)
+    rules.latest = {0: (0, [(TICKS_PER_QUARTER, 74)])}  # the first violin's note ended on beat 2
+
+    def pull(beat: float) -> float:
+        ticks = int(beat * TICKS_PER_QUARTER)
+        bias = rules._melody_waits({"position": ticks // FINE, "position_fine": ticks % FINE})
+        return 0.0 if bias is None else float(bias[0])
+
+    assert pull(1.5) == 0.0  # half a beat's breath: nothing
+    assert 0 < pull(2) < pull(3) <= 4.0  # a beat and more: toward the melody, growing, capped
+    unordered = VoiceRules(plan, [1, 1], [], bars=8, key=None)
+    unordered.latest = rules.latest
+    assert unordered._melody_waits({"position": 0, "position_fine": 0}) is None  # no melody part named

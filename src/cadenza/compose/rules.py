@@ -53,6 +53,8 @@ CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
 HARMONY_NATS = 1.0  # the harmony plan's chord tones for a note struck on a beat (elsewhere)
 HARMONY_BASS_NATS = 1.0  # ... and its root, more, for the lowest part on a strong beat
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
+MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its next note (see _melody_waits)
+MELODY_REST_MAX_NATS = 4.0
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
@@ -310,7 +312,26 @@ class VoiceRules:
         missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
         return pitch_classes_mask(missing or set(chord.pcs))
 
+    def _melody_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
+        """The part field's bias toward the melody's part (the top of an ensemble written top-down) when it has
+        been silent a beat or more at this instant: MELODY_REST_NATS per beat of silence, at most
+        MELODY_REST_MAX_NATS. The melody may breathe; it does not leave the tune to the others for bars."""
+        if not self.ordered or self.plan.meter is None or "position_fine" not in chosen:
+            return None
+        notes = self.latest.get(self.top, (-1, []))[1]
+        if not notes:
+            return None
+        beat = beat_ticks_of(TimeSignature(0, *self.plan.meter))
+        silent_beats = (self._now(chosen) - max(end for end, _ in notes)) / beat
+        if silent_beats < 1:
+            return None
+        out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
+        out[self.top] = min(MELODY_REST_NATS * silent_beats, MELODY_REST_MAX_NATS)
+        return out
+
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        if field == "part" and chosen.get("kind") == KIND["note"]:
+            return self._melody_waits(chosen)
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
         part = chosen["part"]
