@@ -47,3 +47,19 @@ def test_the_melody_is_drawn_back_in_after_a_beat_of_silence_and_more_the_longer
     unordered = VoiceRules(plan, [1, 1], [], bars=8, key=None)
     unordered.latest = rules.latest
     assert unordered._melody_waits({"position": 0, "position_fine": 0}) is None  # no melody part named
+
+
+def test_a_lead_sheets_chord_part_plays_the_planned_chords_and_its_melody_is_free() -> None:
+    from cadenza.compose.request import Key
+    from cadenza.score.model import TICKS_PER_QUARTER
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), meter=(4, 4), bar_start_ticks=4 * TICKS_PER_QUARTER, bars_started=2,
+                           bar_ticks_now=4 * TICKS_PER_QUARTER)
+    rules = VoiceRules(plan, [1, 4], [(0, 1)], bars=8, key=Key(7, "major"), style="folk", chord_part=1)
+    assert rules.harmony is not None and rules.harmony.strong_per_bar == 1  # folk: a chord a bar
+    symbol = rules.harmony.chord_at(1, 0)
+    chords = rules.allowed("pitch", {"kind": KIND["note"], "position": 0, "position_fine": 0, "part": 1}, None)
+    assert chords is not None and set(np.flatnonzero(chords) % 12) == set(symbol.pcs)
+    melody = rules.allowed("pitch", {"kind": KIND["note"], "position": 0, "position_fine": 0, "part": 0}, None)
+    assert melody is None or len(set(np.flatnonzero(melody) % 12)) == 12

@@ -126,7 +126,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
                                  plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
-                                 harmony_seed=seed)
+                                 harmony_seed=seed, chord_part=chord_part_of(plan))
         more += [NotationGrid(base), voice_rules]
         if voice_rules.ordered:
             more.append(ThemeReturn(base, plan.bars))
@@ -244,7 +244,13 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
     if plan.key is None or plan.meter is None:
         return f"planned in the key heard in the first {KEY_HEARD_AFTER_BARS} bars"
     cadences = CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs)
-    return HarmonyPlan(cadences, strong_beats_per_bar(plan.meter), plan.labels.get("epoch"), seed).describe()
+    style = plan.labels.get("epoch")
+    return HarmonyPlan(cadences, strong_beats_per_bar(plan.meter, style), style, seed).describe()
+
+
+def chord_part_of(plan: Plan) -> int | None:
+    """The part that realises the chord symbols: a lead sheet's chords (its second part); None elsewhere."""
+    return 1 if plan.ensemble is not None and plan.ensemble.name == "lead-sheet" else None
 
 
 def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str, Any]:

@@ -56,8 +56,16 @@ def harmony_table(style: str | None, mode: str) -> HarmonyTable:
     return HarmonyTable(chords, start / start.sum(), counts / counts.sum(axis=1, keepdims=True))
 
 
-def strong_beats_per_bar(meter: tuple[int, int]) -> int:
-    """Strong beats a bar of ``meter`` has: its downbeat, and its middle in even meters of four beats or more."""
+#: styles whose harmony is planned a chord a bar whatever the meter (folk tunes: real Nottingham tunes change
+#: chord 1.3 times a bar, and two chords a bar made the lead sheet's harmony busier than any of them)
+CHORD_A_BAR = ("folk",)
+
+
+def strong_beats_per_bar(meter: tuple[int, int], style: str | None = None) -> int:
+    """Strong beats a bar of ``meter`` has: its downbeat, and its middle in even meters of four beats or more
+    (only the downbeat for the styles of :data:`CHORD_A_BAR`). The harmony plan puts a chord on each."""
+    if style in CHORD_A_BAR:
+        return 1
     signature = TimeSignature(0, *meter)
     beats = signature.bar_ticks // beat_ticks_of(signature)
     return 2 if beats >= 4 and beats % 2 == 0 else 1

@@ -107,7 +107,7 @@ class VoiceRules:
 
     def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
                  key: Key | None, close_on_tonic: bool = True, style: str | None = None,
-                 harmony_seed: int = 0) -> None:
+                 harmony_seed: int = 0, chord_part: int | None = None) -> None:
         self.plan = plan
         self.polyphony = polyphony
         # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
@@ -127,14 +127,15 @@ class VoiceRules:
         self.repeat_run: dict[int, int] = {}  # part -> how many finished notes in a row held that pitch
         self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
         self.style, self.harmony_seed = style, harmony_seed
+        self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
         self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
 
     @property
     def harmony(self) -> HarmonyPlan | None:
         """The planned chords (see :mod:`cadenza.compose.harmony`), once the cadences and the meter are known."""
         if self._harmony is None and self.cadences is not None and self.plan.meter is not None:
-            self._harmony = HarmonyPlan(self.cadences, strong_beats_per_bar(self.plan.meter), self.style,
-                                        self.harmony_seed)
+            self._harmony = HarmonyPlan(self.cadences, strong_beats_per_bar(self.plan.meter, self.style),
+                                        self.style, self.harmony_seed)
         return self._harmony
 
     def planned_chord(self, now: int) -> Chord | None:
@@ -296,7 +297,23 @@ class VoiceRules:
         if chord is not None:
             tones = self._chord_tones(part, now, chord)
             mask = tones if mask is None or not (mask & tones).any() else mask & tones
+        elif part == self.chord_part and (symbol := self.chord_symbol(now)) is not None:
+            tones = pitch_classes_mask(set(symbol.pcs))  # a lead sheet's chords realise its chord symbols
+            mask = tones if mask is None or not (mask & tones).any() else mask & tones
         return mask
+
+    def chord_symbol(self, now: int) -> Chord | None:
+        """The chord that holds at ``now`` by the plans: the cadence plan's in its bars, else the harmony
+        plan's for the strong beat ``now`` falls after."""
+        if self.cadences is None:
+            return None
+        bar = self._bar_index()
+        chord = self.cadences.chord_at(bar)
+        harmony, meter = self.harmony, self.plan.meter
+        if chord is not None or harmony is None or meter is None:
+            return chord
+        bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
+        return harmony.chord_at(bar, 1 if 2 * (now - self.plan.bar_start_ticks) >= bar_ticks else 0)
 
     def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
         """Pitches that build ``chord`` at ``now``: the root for the lowest part's first note (under every note
