@@ -63,3 +63,16 @@ def test_a_lead_sheets_chord_part_plays_the_planned_chords_and_its_melody_is_fre
     assert chords is not None and set(np.flatnonzero(chords) % 12) == set(symbol.pcs)
     melody = rules.allowed("pitch", {"kind": KIND["note"], "position": 0, "position_fine": 0, "part": 0}, None)
     assert melody is None or len(set(np.flatnonzero(melody) % 12)) == 12
+
+
+def test_a_line_pays_for_a_fourth_strike_of_one_pitch_not_for_a_new_pitch_after_a_run() -> None:
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [2, 2], [], bars=8, key=None)
+    chosen = {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0}
+    rules.previous_pitch, rules.repeat_run = {0: 60}, {0: 2}  # two finished Cs ...
+    rules.latest = {0: (960, [(1920, 60)])}  # ... and a third sounding: a fourth costs
+    assert rules.bias("pitch", chosen)[60] < rules.bias("pitch", chosen)[59]
+    rules.latest = {0: (960, [(1920, 62)])}  # the run of Cs ended on a D: striking D again is free
+    assert rules.bias("pitch", chosen)[62] == 0.0

@@ -364,8 +364,10 @@ class VoiceRules:
                 weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
                 out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
             out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
-            if self.polyphony[part] <= LINE_POLYPHONY and self.repeat_run.get(part, 0) >= 2:
-                out[before] -= REPEAT_NATS * (self.repeat_run[part] - 1)
+            # strikes of ``before`` in a row so far, the latest included
+            run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
+            if self.polyphony[part] <= LINE_POLYPHONY and run >= 3:
+                out[before] -= REPEAT_NATS * (run - 2)
         if part == self.top and self.ordered and part < len(self.polyphony) \
                 and self.polyphony[part] > LINE_POLYPHONY:  # a keyboard's right hand: its top notes are the tune
             top_before = self.previous_pitch.get(part) if at_instant else (
