@@ -368,12 +368,6 @@ class VoiceRules:
             run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
             if self.polyphony[part] <= LINE_POLYPHONY and run >= 3:
                 out[before] -= REPEAT_NATS * (run - 2)
-        if part == self.top and self.ordered and part < len(self.polyphony) \
-                and self.polyphony[part] > LINE_POLYPHONY:  # a keyboard's right hand: its top notes are the tune
-            top_before = self.previous_pitch.get(part) if at_instant else (
-                self._line_pitch(part, last[1]) if last is not None else None)
-            if top_before is not None:  # its notes at an instant go up: any of them may be the new top
-                out -= LEAP_NATS * np.maximum(pitches - top_before - 2, 0).astype(np.float32)
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
