@@ -57,6 +57,19 @@ def test_viola_gets_alto_clef_and_abbreviation(tmp_path: Path) -> None:
     assert parsed.parts[0].partAbbreviation == "Vio. da braccio"
 
 
+def test_a_left_hand_reaching_low_reads_in_bass_clef_and_a_tune_around_middle_c_in_treble(tmp_path: Path) -> None:
+    from music21 import clef, converter
+
+    left = [41, 45, 48, 53, 57, 57, 57, 60, 62, 65]  # F2 .. F4, median A3: three ledger lines below a treble staff
+    tune = [60, 62, 64, 65, 67, 65, 64, 62, 60, 59]  # C4 .. G4: a tune around middle C
+    notes = [(i * Q, Q, p, 80, 0) for i, p in enumerate(tune)] + [(i * Q, Q, p, 80, 1) for i, p in enumerate(left)]
+    score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=notes,
+                        key_signatures=[KeySignature(0, 0, "major")])
+    parsed = converter.parse(str(write_score(score, tmp_path / "p.musicxml")), forceSource=True)
+    clefs = [type(p.recurse().getElementsByClass(clef.Clef).first()).__name__ for p in parsed.parts]
+    assert clefs == ["TrebleClef", "BassClef"]
+
+
 def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:

@@ -57,7 +57,7 @@ _BASS_CLEF_PROGRAMS = frozenset({42, 43, 70, 57, 58, *range(32, 40)})
 
 def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any:
     """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, else treble or
-    bass by the part's median pitch."""
+    bass, whichever needs fewer ledger lines (a piano's left hand that reaches from F2 to F4 reads in bass)."""
     from music21 import clef
 
     if is_drum:
@@ -71,7 +71,20 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any
         return clef.Treble8vbClef()
     if program in _BASS_CLEF_PROGRAMS or "bass" in name.lower():  # read in bass clef unless written very high
         return clef.TrebleClef() if median >= 67 else clef.BassClef()
-    return clef.TrebleClef() if median >= 57 else clef.BassClef()
+    pitches = part_notes["pitch"].astype(int)
+    return clef.TrebleClef() if _ledger_lines(pitches, *TREBLE_STAFF) <= _ledger_lines(pitches, *BASS_STAFF) \
+        else clef.BassClef()
+
+
+TREBLE_STAFF = (64, 77)  # the pitches on the outer lines of a treble staff (E4, F5) and of a bass staff (G2, A3)
+BASS_STAFF = (43, 57)
+
+
+def _ledger_lines(pitches: np.ndarray, low: int, high: int) -> float:
+    """About how many ledger lines the notes need on a staff whose outer lines are ``low`` and ``high`` (seven
+    diatonic steps to twelve semitones, two steps a line)."""
+    outside = np.maximum(low - pitches, 0) + np.maximum(pitches - high, 0)
+    return float(outside.sum() * 7 / 24)
 
 
 _NATURAL_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
