@@ -30,6 +30,7 @@ def test_keys_meters_durations_and_names_are_read_strictly() -> None:
     assert parse_key("D minor").name == "D minor" and parse_key("D minor").sharps == -1
     assert parse_key("F# major").sharps == 6 and parse_key("Bb").name == "B♭ major" and parse_key("c#m").mode == "minor"
     assert parse_key("E♭ minor").sharps == -6
+    assert parse_key("E-flat major").sharps == -3 and parse_key("F sharp minor").name == "F♯ minor"
     assert parse_duration("1:30") == 90 and parse_duration("90s") == 90 and parse_duration("2m") == 120
     for bad in (ComposeRequest(key="H minor"), ComposeRequest(meter="3/5"), ComposeRequest(ensemble="kazoo"),
                 ComposeRequest(mood="grumpy"), ComposeRequest(composer="Nobody"), ComposeRequest(bars=0),

@@ -33,6 +33,7 @@ from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, l
 from cadenza.compose.harmony import HarmonyPlan, strong_beats_per_bar
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.mood import mood_shape
+from cadenza.compose.orchestration import MIN_PARTS, Orchestration
 from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
@@ -128,6 +129,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
                                  plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
                                  harmony_seed=seed, chord_part=chord_part_of(plan))
         more += [NotationGrid(base), voice_rules]
+        if len(voices) >= MIN_PARTS:  # an orchestra: who plays in each phrase (cadenza.compose.orchestration)
+            more.append(Orchestration(base, voices, plan.bars, seed))
         if voice_rules.ordered:
             more.append(ThemeReturn(base, plan.bars))
     if style is not None:
@@ -291,7 +294,9 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        if plan.key else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
                        "returns": {f"bar {bar + 1}": f"bar {source + 1}" for bar, source in returns(plan.bars).items()}
                        if voices and written_top_down(voices) else {},
-                       "harmony": _harmony_report(plan, best.seed)},
+                       "harmony": _harmony_report(plan, best.seed),
+                       **({"orchestration": Orchestration(None, voices, plan.bars, best.seed).describe(voices)}
+                          if len(voices) >= MIN_PARTS else {})},
               "seed": best.seed, "model": _model_summary(model, config, digest),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},

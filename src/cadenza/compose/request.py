@@ -124,6 +124,8 @@ class Plan:
 
 def parse_key(text: str) -> Key:
     words = text.strip().replace("♯", "#").replace("♭", "b").replace("-", " ").split()
+    if len(words) >= 2 and words[1].lower() in ("flat", "sharp"):  # "E-flat major", "F sharp minor"
+        words = [words[0] + ("b" if words[1].lower() == "flat" else "#"), *words[2:]]
     if not words:
         raise UsageError("empty key: write it like 'D minor' or 'F# major'")
     tonic = words[0]

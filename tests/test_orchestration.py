@@ -1,0 +1,33 @@
+"""Orchestration by phrase: the strings always play, winds, brass and timpani come and go, the end is tutti."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from cadenza.compose.ensembles import ENSEMBLES
+from cadenza.compose.orchestration import STRINGS, Orchestration, playing_parts
+from cadenza.tokens.events import KIND
+
+
+def test_each_phrase_plans_its_players_and_the_last_is_tutti() -> None:
+    voices = ENSEMBLES["orchestra"].voices
+    plans = [playing_parts(voices, 16, seed) for seed in range(20)]
+    for plan in plans:
+        assert len(plan) == 4 and all(plan[-1])  # four phrases; everyone in the last
+        for row in plan:
+            assert all(on for v, on in zip(voices, row, strict=True) if v.program in STRINGS)
+            assert any(on for v, on in zip(voices, row, strict=True) if 64 <= v.program < 80)  # a wind plays
+    resting = sum(not on for plan in plans for row in plan[:-1] for on in row)
+    assert 0.15 < resting / sum(len(row) for plan in plans for row in plan[:-1]) < 0.5
+    assert playing_parts(voices, 16, 3) == plans[3] and len({str(p) for p in plans}) > 1
+
+
+def test_a_resting_part_cannot_be_given_a_note_in_its_phrase() -> None:
+    voices = ENSEMBLES["orchestra"].voices
+    bar = SimpleNamespace(bars_started=1)
+    rule = Orchestration(bar, voices, 16, seed=0)
+    mask = rule.allowed("part", {"kind": KIND["note"]}, None)
+    assert mask is not None and list(mask[: len(voices)]) == rule.playing[0]
+    bar.bars_started = 14  # the last phrase
+    assert rule.allowed("part", {"kind": KIND["note"]}, None)[: len(voices)].all()
+    assert rule.allowed("pitch", {"kind": KIND["note"]}, None) is None
