@@ -132,6 +132,36 @@ def _shared_sources() -> dict[str, tuple[str, list[Path]]]:
     return out
 
 
+def _pack_sources() -> dict[str, tuple[str, list[Path]]]:
+    """The classical pack (``../shared/datasets/classical``), one source per folder and composer, its epoch
+    the composer's (the known table, else the year the composer turned 30); skipped when absent."""
+    from cadenza.corpus import classical
+
+    root = SHARED / "classical"
+    out: dict[str, tuple[str, list[Path]]] = {}
+    if not root.is_dir():
+        log.info("classical pack: not found under %s, skipped", SHARED)
+        return out
+    for folder in classical.FOLDERS:
+        for path in classical.list_files(root, folder):
+            composer = classical.composer_of(str(path))
+            known = style.known_composer(composer)
+            epoch = known[1] if known else style.epoch_from_dates(composer)
+            if epoch not in EPOCHS:
+                continue
+            head = path.relative_to(root / folder).parts[0]
+            out.setdefault(f"{folder}:{head}", (epoch, []))[1].append(path)
+    return out
+
+
+def _pack_composer(source: str, path: str) -> str:
+    """The display name of a pack work's composer as listen names it ("" when listen does not know it)."""
+    from cadenza.corpus import classical
+
+    known = style.known_composer(classical.composer_of(path)) if ":" in source else None
+    return known[0] if known else ""
+
+
 def _allocate(available: dict[str, int], total: int, caps: dict[str, int]) -> dict[str, int]:
     """Share ``total`` out between sources one at a time in turn (sorted names), each up to its cap."""
     alloc = dict.fromkeys(available, 0)
@@ -178,6 +208,9 @@ def _works_of(source: str, epoch: str, files: list[Path], n: int, rng: random.Ra
         reader = "pop909" if source == "pop909" else ("midi" if path.suffix == ".mid" else "notation")
         if source == "vgmidi":
             group = f"{source}/{_vg_game(path)}"  # pieces of one game stay together
+        elif ":" in source:  # the classical pack: movements of one work (a folder) stay together
+            group = f"{source}/{path.parent.name}"
+            composer = _pack_composer(source, str(path))
         elif path.parent.parent.name == source:
             group = f"{source}/{path.parent.name}"  # movements of one work (a corpus subfolder) stay together
         else:
@@ -187,10 +220,10 @@ def _works_of(source: str, epoch: str, files: list[Path], n: int, rng: random.Ra
     return works
 
 
-def build_sample(epoch_cap: int, folder_cap: int) -> tuple[list[Work], dict[str, int]]:
+def build_sample(epoch_cap: int, folder_cap: int, pack: bool = False) -> tuple[list[Work], dict[str, int]]:
     """Candidate works in a fixed order (more than needed, so that unreadable ones can be replaced) and how
     many readable works to take from each source."""
-    sources = {**_corpus_sources(), **_shared_sources()}
+    sources = {**_corpus_sources(), **_shared_sources(), **(_pack_sources() if pack else {})}
     by_epoch: dict[str, dict[str, list[Path]]] = defaultdict(dict)
     for name, (epoch, files) in sources.items():
         by_epoch[epoch][name] = files
@@ -587,6 +620,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a small sample (about 2 minutes)")
     ap.add_argument("--fresh", action="store_true", help="ignore the caches of scores and labels")
     ap.add_argument("--no-write", action="store_true", help="cross-validate only; write no model or results")
+    ap.add_argument("--pack", action="store_true",
+                    help="add the classical pack's works (romantic, classical and modern from OpenScore, DCML and "
+                         "kern); not the shipped model's data yet: on that broader sample the cross-validated "
+                         "balanced accuracy is 0.67 (romantic 0.33), against 0.82 on the narrow one")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("cadenza", "music21"):
@@ -596,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     max_exc, target = (2, 48) if args.quick else (MAX_EXCERPTS, EXCERPT_TARGET)
     iters = 600 if args.quick else 1500
 
-    works, targets = build_sample(epoch_cap, folder_cap)
+    works, targets = build_sample(epoch_cap, folder_cap, args.pack)
     n_epoch: Counter[str] = Counter()
     for w_ in {w.source: w for w in works}.values():
         n_epoch[w_.epoch] += targets[w_.source]
