@@ -3,6 +3,7 @@ that composing with it honours a request (what the README's first command does).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,9 @@ def test_composing_with_the_default_model_honours_the_request(tmp_path: Path) ->
     assert read_score(tmp_path / "q.musicxml").bar_count == 8
     assert [p.name for p in read_score(tmp_path / "q.musicxml").parts] == ["Violin I", "Violin II", "Viola",
                                                                             "Violoncello"]
-    assert (tmp_path / "q.wav").stat().st_size > 44 and report["model"]["hash"]
+    assert (tmp_path / "q.wav").stat().st_size > 44 and report.report["model"]["hash"]
+    assert set(report.files) >= {"piece", "musicxml", "wav", "report"} and report.score.bar_count == 8
+    assert json.loads((tmp_path / "q.cadenza.json").read_text())["files"] == report.files
 
 
 def test_continuing_a_chorale_keeps_its_key_meter_and_voices(tmp_path: Path) -> None:
@@ -53,7 +56,10 @@ def test_the_top_level_api_stays_callable_and_takes_the_cli_option_names() -> No
     first = cadenza.compose(ensemble="solo", bars=2, seed=3, tempo=96)
     second = cadenza.compose(ensemble="solo", seed=4, duration="4s", no_guard=True)  # a second call
     assert callable(cadenza.compose) and callable(cadenza.soundtrack)
-    assert first["score"].tempos[0].bpm == pytest.approx(96)
-    assert second["request"]["guard"] is False and second["score"].note_count
+    assert isinstance(first, cadenza.Composition) and first.score.tempos[0].bpm == pytest.approx(96)
+    assert second.request["guard"] is False and second.score.note_count and not second.files
+    report = json.loads(json.dumps(first.to_json()))  # JSON-ready, the Score left out
+    assert report["request"]["tempo_bpm"] == 96 and report["heard"] == first.heard and "score" not in report
+    assert first["heard"] == first.heard  # the 0.1 mapping access still reads the report
     with pytest.raises(UsageError, match="unknown option 'tempi'.*tempo"):
         cadenza.compose(tempi=96)

@@ -2,7 +2,7 @@
 
     import cadenza
     piece = cadenza.compose(key="D minor", meter="3/4", ensemble="string-quartet", bars=16, seed=1)
-    cadenza.write_score(piece["score"], "quartet.mid")
+    cadenza.write_score(piece.score, "quartet.mid")    # piece.heard, piece.originality, piece.to_json()
     more = cadenza.continue_("music21:bach/bwv66.6", bars=8, output="chorale-more.mid")
 """
 
@@ -11,10 +11,11 @@
 import cadenza.compose as _compose_stage  # noqa: F401
 import cadenza.soundtrack as _soundtrack_stage  # noqa: F401
 from cadenza.api import analyse, check, compose, continue_, info, read_score, soundtrack, write_score
+from cadenza.compose.generate import Composition
 from cadenza.errors import CadenzaError
 from cadenza.score import ReadLimits, Score
 
 __version__ = "0.1.0"
 
-__all__ = ["CadenzaError", "ReadLimits", "Score", "__version__", "analyse", "check", "compose", "continue_", "info",
+__all__ = ["CadenzaError", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check", "compose", "continue_", "info",
            "read_score", "soundtrack", "write_score"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadenza.score import ReadLimits, Score, read_score, read_score_result, write_score
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER
+
+if TYPE_CHECKING:
+    from cadenza.compose.generate import Composition
 
 __all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "score_summary", "soundtrack",
            "write_score"]
@@ -204,12 +207,13 @@ def compose_request(**options: Any) -> Any:
 def compose(request: Any = None, output: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
             model: str | os.PathLike[str] | None = None, progress: Any = None,
             like: str | os.PathLike[str] | Score | None = None, like_strength: float = 0.5,
-            limits: ReadLimits | None = None, **options: Any) -> dict[str, Any]:
+            limits: ReadLimits | None = None, **options: Any) -> Composition:
     """Compose a new piece. ``request`` is a :class:`cadenza.compose.ComposeRequest` or left out and given
-    as keywords (``key="D minor", meter="3/4", ensemble="string-quartet", bars=16, seed=1``). With
-    ``like`` (a Score, file or music21: reference) the piece leans toward that reference, by
-    ``like_strength`` (0..1). With ``output`` the piece, the renders in ``formats`` and a report are
-    written; the report (with the Score under ``"score"`` when nothing is written) is returned."""
+    as keywords under the request's or the CLI's names (``key="D minor", meter="3/4",
+    ensemble="string-quartet", bars=16, seed=1, tempo=96``). With ``like`` (a Score, file or music21:
+    reference) the piece leans toward that reference, by ``like_strength`` (0..1). With ``output`` the piece,
+    the renders in ``formats`` and a report are written. Returns a :class:`cadenza.compose.Composition`
+    (``.score``, ``.heard``, ``.adherence``, ``.originality``, ``.files``, ``.to_json()``)."""
     from cadenza.compose import compose as compose_piece
 
     request = request or compose_request(**options)
@@ -217,9 +221,16 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
     reference = _reference(like, like_strength, limits)
     made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress,
                          reference=reference)
-    if path is None:
-        return {**made.report, "score": made.score}
-    return _write_outputs(made.score, made.report, path, formats or [])
+    return made if path is None else _written(made, path, formats)
+
+
+def _written(made: Composition, path: Path, formats: list[str] | None) -> Composition:
+    """``made`` written to ``path`` with its renders and report: the same piece, with its files."""
+    from dataclasses import replace
+
+    report = _write_outputs(made.score, made.report, path, formats or [])
+    files = report.pop("files")
+    return replace(made, report=report, files=files)
 
 
 def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
@@ -227,10 +238,10 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
               model: str | os.PathLike[str] | None = None, limits: ReadLimits | None = None, tune: str | None = None,
               tune_index: int | None = None, progress: Any = None,
               like: str | os.PathLike[str] | Score | None = None, like_strength: float = 0.5,
-              **options: Any) -> dict[str, Any]:
+              **options: Any) -> Composition:
     """Continue a primer (a Score, a file or a music21: reference) by new bars in its parts, meter and key
     (``bars``, else the request's bars or duration, its prompt's, or 8), leaning toward ``like`` if given;
-    written and reported like :func:`compose`."""
+    written and returned like :func:`compose`."""
     import math
     from dataclasses import replace
 
@@ -261,9 +272,7 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     made.report["primer"]["read_warnings"] = warnings  # an audio primer's tempo and meter are estimates
     if prompt_report is not None:
         made.report["prompt"] = prompt_report
-    if path is None:
-        return {**made.report, "score": made.score}
-    return _write_outputs(made.score, made.report, path, formats or [])
+    return made if path is None else _written(made, path, formats)
 
 
 def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, formats: list[str] | None = None,

@@ -7,13 +7,16 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cadenza import api
 from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
+
+if TYPE_CHECKING:
+    from cadenza.compose.generate import Composition
 
 RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png")
 
@@ -112,7 +115,8 @@ def _formats(text: str | None) -> list[str]:
     return formats
 
 
-def _finish(result: dict[str, Any], args: argparse.Namespace) -> int:
+def _finish(made: Composition, args: argparse.Namespace) -> int:
+    result = made.to_json()
     if args.json:
         emit_json(result)
         return 0

@@ -59,10 +59,60 @@ ADHERENCE_LABELS = ("key", "mode", "meter", "ensemble", "density", "mood", "epoc
 Progress = Callable[[int, int], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Composition:
+    """A composed (or continued) piece: the Score, the report of how it was made and heard (the JSON that
+    ``--json`` prints and ``*.cadenza.json`` holds) and, once written, the files. Read it by attribute
+    (``piece.score``, ``piece.heard["key"]``, ``piece.originality["verdict"]``); ``piece["heard"]`` still works
+    for scripts written against the report dicts of Cadenza 0.1."""
+
     score: Score
     report: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # format -> path ("piece", "report", "wav", ...)
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """What was asked (the request's fields that were given)."""
+        return dict(self.report.get("request", {}))
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The plan the piece was written to: labels, bars, meter, key, cadences, harmony, returns."""
+        return dict(self.report.get("plan", {}))
+
+    @property
+    def heard(self) -> dict[str, Any]:
+        """What ``listen`` hears in the piece, blind to what was asked."""
+        return dict(self.report.get("heard", {}))
+
+    @property
+    def adherence(self) -> dict[str, dict[str, Any]]:
+        """Per asked label: asked, heard, met."""
+        return dict(self.report.get("adherence", {}))
+
+    @property
+    def originality(self) -> dict[str, Any]:
+        """The copy check against the training corpus: verdict, longest shared run, resamplings."""
+        return dict(self.report.get("originality") or {})
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data, with the files when written (the Score left out)."""
+        return {**self.report, **({"files": dict(self.files)} if self.files else {})}
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "score":
+            return self.score
+        return self.to_json()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Mapping-style access to the report (see :meth:`__getitem__`)."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return key == "score" or key in self.to_json()
 
 
 @lru_cache(maxsize=4)
