@@ -17,5 +17,5 @@ from cadenza.score import ReadLimits, Score
 
 __version__ = "0.1.0"
 
-__all__ = ["CadenzaError", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check", "compose", "continue_", "info",
-           "read_score", "soundtrack", "write_score"]
+__all__ = ["CadenzaError", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check", "compose",
+           "continue_", "info", "read_score", "soundtrack", "write_score"]
