@@ -3,6 +3,7 @@ exactly the result of an uninterrupted one."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from cadenza.errors import UsageError  # noqa: E402
-from cadenza.model.checkpoint import load_checkpoint  # noqa: E402
+from cadenza.model.checkpoint import load_checkpoint, read_config  # noqa: E402
 from cadenza.train.data import BatchConfig, make_batch, prepare_split, transpose_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
 from tests.conftest import music21_corpus_home  # noqa: E402
@@ -89,6 +90,31 @@ def test_resume_after_a_kill_ends_where_an_uninterrupted_run_ends(corpus: Path, 
         assert torch.equal(p, q), name
     assert [h["nll_per_step"] for h in resumed["history"]] == [h["nll_per_step"] for h in whole["history"]]
     assert (tmp_path / "whole" / "best" / "model.safetensors").is_file()
+
+
+def test_a_crash_inside_a_checkpoint_swap_leaves_one_whole_step_to_resume(corpus: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    whole = train(_config(tmp_path / "whole"))
+
+    def kill(record: dict[str, Any]) -> None:
+        if record["step"] == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path / "killed"), progress=kill)
+    run = tmp_path / "killed"
+    (run / "last" / "originality.npz").write_bytes(b"index")  # a file the index writer put beside it
+    (run / "last").rename(run / "last.old")  # killed between the swap's two renames: no last/ ...
+    (run / ".last.x1y2.tmp").mkdir()  # ... and a half-written next step
+    (run / ".last.x1y2.tmp" / "model.safetensors").write_bytes(b"partial")
+    resumed = train(_config(run), resume=True)
+    assert resumed["steps"] == 12
+    assert [h["nll_per_step"] for h in resumed["history"]] == [h["nll_per_step"] for h in whole["history"]]
+    assert sorted(p.name for p in run.iterdir()) == ["best", "last"]  # nothing stale left
+    assert (run / "last" / "originality.npz").read_bytes() == b"index"  # kept across the swaps
+    state = json.loads((run / "last" / "state.json").read_text(encoding="utf-8"))
+    assert state["step"] == 12 and read_config(run / "last")["training"]["step"] == 12  # one step's files
 
 
 def test_resume_refuses_other_settings_or_nothing(corpus: Path, tmp_path: Path,

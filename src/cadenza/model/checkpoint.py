@@ -1,6 +1,8 @@
 """Checkpoints: the weights as safetensors and everything needed to use them in config.json (model shape,
 field vocabularies, label vocabulary, training data summary). No pickle anywhere. Writes go to temporary
-files that are renamed into place, so a crash leaves the last good checkpoint.
+files that are renamed into place; a training run's folders (``last/``, ``best/``) are written whole into a
+new folder that then takes the old one's place (:func:`write_folder`), so a crash leaves one complete
+checkpoint, never files of two steps (:func:`settled_folder` finds it).
 
     <dir>/model.safetensors
     <dir>/config.json   {"format": "cadenza-model", "version": 1, "model": {...}, "label_vocabulary": [...],
@@ -11,6 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,54 @@ def save_checkpoint(model: EventTransformer, folder: str | os.PathLike[str],
               "label_vocabulary": list(label_vocabulary()), "training": training or {}}
     atomic_write_bytes(out / "config.json", json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8"))
     return out
+
+
+def _aside(final: Path) -> Path:
+    return final.parent / f"{final.name}.old"
+
+
+def write_folder(final: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Write a folder whole: ``write`` fills a new folder beside ``final`` (its files flushed to disk), then
+    the old ``final`` steps aside to ``<final>.old``, the new one takes its name and the old one is removed.
+    Files of the old folder that ``write`` did not make (an originality index) are kept. A crash at any point
+    leaves a complete folder as ``final`` or as ``<final>.old``; a write cut short leaves a hidden folder that
+    the next write removes."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    aside = _aside(final)
+    if aside.is_dir() and final.is_dir():  # a crash after the new folder took its name: the old one is stale
+        shutil.rmtree(aside)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        write(fresh)
+        current = settled_folder(final)
+        if current.is_dir():
+            for kept in current.iterdir():
+                if kept.is_file() and not (fresh / kept.name).exists():
+                    shutil.copy2(kept, fresh / kept.name)
+        for made in fresh.iterdir():
+            with made.open("rb") as fh:
+                os.fsync(fh.fileno())
+        if final.is_dir():
+            if aside.exists():
+                shutil.rmtree(aside)
+            os.replace(final, aside)
+        os.replace(fresh, final)
+        shutil.rmtree(aside, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    return final
+
+
+def settled_folder(final: str | os.PathLike[str]) -> Path:
+    """The complete folder that ``final`` names: itself, or ``<final>.old`` where a crash between
+    :func:`write_folder`'s two renames left no ``final``."""
+    final = Path(final)
+    aside = _aside(final)
+    return aside if not final.exists() and aside.is_dir() else final
 
 
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:

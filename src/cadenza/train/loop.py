@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,15 @@ from safetensors.torch import load_file, save_file
 from cadenza.corpus.balance import DEFAULT_POWER
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import UsageError
-from cadenza.model.checkpoint import load_checkpoint, new_model, read_config, save_checkpoint
+from cadenza.model.checkpoint import (
+    load_checkpoint,
+    new_model,
+    read_config,
+    save_checkpoint,
+    settled_folder,
+    write_folder,
+)
 from cadenza.model.transformer import PRESETS, EventTransformer
-from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens.events import KIND
 from cadenza.train.data import BatchConfig, SplitData, generator_from_state, generator_state, make_batch, prepare_split
 from cadenza.train.prefetch import BatchStream
@@ -114,18 +120,22 @@ def evaluate(model: EventTransformer, data: SplitData, batch: BatchConfig, batch
 def _save_state(folder: Path, model: EventTransformer, optimizer: torch.optim.Optimizer, step: int,
                 rng: np.random.Generator, config: TrainConfig, history: list[dict[str, Any]],
                 best: float) -> None:
-    save_checkpoint(model, folder, training={"config": asdict(config), "step": step, "history": history[-50:]})
+    """``last/``: the model, the optimizer, the RNG streams and the step, written as one folder (a crash leaves
+    the previous step's whole, never files of two steps)."""
     opt = optimizer.state_dict()
     tensors = {"torch_rng": torch.get_rng_state()}
     for index, values in opt["state"].items():
         for key, value in values.items():
             tensors[f"opt.{index}.{key}"] = value.detach().cpu() if torch.is_tensor(value) else torch.tensor(value)
-    tmp = folder / ".optimizer.safetensors.tmp"
-    save_file(tensors, str(tmp))
-    os.replace(tmp, folder / "optimizer.safetensors")
-    state = {"step": step, "best": best, "numpy_rng": generator_state(rng), "param_groups": opt["param_groups"],
-             "history": history}
-    atomic_write_bytes(folder / "state.json", json.dumps(state).encode("utf-8"))
+    state = {"step": step, "best": best if math.isfinite(best) else None, "numpy_rng": generator_state(rng),
+             "param_groups": opt["param_groups"], "history": history}
+
+    def write(into: Path) -> None:
+        save_checkpoint(model, into, training={"config": asdict(config), "step": step, "history": history[-50:]})
+        save_file(tensors, str(into / "optimizer.safetensors"))
+        (into / "state.json").write_bytes(json.dumps(state, allow_nan=False).encode("utf-8"))
+
+    write_folder(folder, write)
 
 
 def _load_state(folder: Path, optimizer: torch.optim.Optimizer) -> tuple[int, np.random.Generator, list[Any], float]:
@@ -137,7 +147,9 @@ def _load_state(folder: Path, optimizer: torch.optim.Optimizer) -> tuple[int, np
         _, index, key = name.split(".", 2)
         per_param.setdefault(int(index), {})[key] = value
     optimizer.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
-    return int(state["step"]), generator_from_state(state["numpy_rng"]), state["history"], float(state["best"])
+    best = state["best"]
+    return (int(state["step"]), generator_from_state(state["numpy_rng"]), state["history"],
+            float("inf") if best is None else float(best))
 
 
 def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
@@ -159,15 +171,16 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
     autocast = device.type == "cuda" and config.precision in ("auto", "bf16")
     out = Path(config.out)
     last, best_dir = out / "last", out / "best"
+    saved_last = settled_folder(last)  # a crash inside the swap of last/ leaves it as last.old
     torch.manual_seed(config.seed)
     if resume:
-        if not (last / "state.json").is_file():
+        if not (saved_last / "state.json").is_file():
             raise UsageError(f"nothing to resume in {out} (no last/state.json)")
-        saved = read_config(last)["training"]["config"]
+        saved = read_config(saved_last)["training"]["config"]
         if {k: v for k, v in saved.items() if k not in ("max_minutes",)} != {
                 k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in ("max_minutes",)}:
             raise UsageError(f"the run in {out} was started with other settings; resume it with the same ones")
-        model, _ = load_checkpoint(last, device=str(device))
+        model, _ = load_checkpoint(saved_last, device=str(device))
         model.train()
     elif config.init:
         model, _ = load_checkpoint(config.init, device=str(device))
@@ -178,7 +191,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
     history: list[dict[str, Any]] = []
     step, rng, best = 0, np.random.default_rng(config.seed), float("inf")
     if resume:
-        step, rng, history, best = _load_state(last, optimizer)
+        step, rng, history, best = _load_state(saved_last, optimizer)
     batch = BatchConfig(context=model.config.context, batch_size=config.batch_size,
                         label_keep=config.label_keep, transpose=config.transpose)
     train_data = train_data.balanced(config.balance, model.config.context)
@@ -202,8 +215,8 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
                 history.append(record)
                 if metrics["nll_per_step"] < best:
                     best = metrics["nll_per_step"]
-                    save_checkpoint(model, best_dir, training={"config": asdict(config), "step": step,
-                                                               "valid": metrics})
+                    training = {"config": asdict(config), "step": step, "valid": metrics}
+                    write_folder(best_dir, partial(save_checkpoint, model, training=training))
                 _save_state(last, model, optimizer, step, rng, config, history, best)
                 if progress:
                     progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
