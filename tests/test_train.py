@@ -165,3 +165,17 @@ def test_cli_train_ships_the_index_of_exactly_its_training_works(corpus: Path, t
     shipped = export_checkpoint(out / "best", tmp_path / "shipped")
     assert (shipped / "originality.npz").read_bytes() == (out / "best" / "originality.npz").read_bytes()
     assert json.loads((shipped / "config.json").read_text())["format"] == "cadenza-model"
+
+
+def test_training_on_a_corpus_with_an_empty_split_says_so_in_one_line(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.cli import main
+
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    assert main(["corpus", "build", "--source", "music21", "--limit", "3", "--name", "tiny"]) == 0
+    capsys.readouterr()
+    code = main(["train", "--corpus", "tiny", "--preset", "tiny", "--max-steps", "1", "--out", str(tmp_path / "r"),
+                 "--no-index"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "no usable works in its valid split" in err and "Traceback" not in err

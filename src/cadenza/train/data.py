@@ -149,7 +149,8 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
     if skipped:
         log.warning("%s: %d works outside the event vocabulary's bounds left out", split, skipped)
     if not chunks:
-        raise ValueError(f"the corpus {store.name!r} has no usable works in its {split} split")
+        raise UsageError(f"the corpus {store.name!r} has no usable works in its {split} split (each split takes a "
+                         f"share of the works: build it with more, e.g. cadenza corpus build --limit 200)")
     data = split_from_steps(chunks, labels, notes)
     data.styles, data.copies = styles, np.array(copies, dtype=np.int32)
     save_steps(cache, data)
