@@ -215,3 +215,25 @@ def _shifted(notes, ticks: int):  # noqa: ANN001, ANN202
     out = notes.copy()
     out["onset_ticks"] += ticks
     return out
+
+
+def test_a_stream_outlives_every_bad_control_and_end_of_input_is_not_a_stop(untrained: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    bad = ['{"tempo": -120}', '{"tempo": 0}', '{"tempo": NaN}', '{"key": "H# major"}', '{"density": "ultra"}',
+           '{"mood": "bouncy"}', '{"mood": ["calm"], "intensity": "x"}', '{"valence": "high"}', '{"valence": null}',
+           '{"tempo": "fast"}', '{"epoch": 1850}', '{"intensity": 1' + "0" * 5000 + '}', "[" * 100_000 + "]" * 100_000,
+           '{"stop": "no"}', '{"arousal": Infinity}', '"calm"', "[1, 2]", '{"key": 7}']
+    lines = [*bad, '{"mood": "sad", "tempo": 90}']
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    out = tmp_path / "live"
+    assert main(["soundtrack", "--stream", "--out", str(out), "--model", str(untrained), "--clock", "0",
+                 "--max-duration", "40s"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    summary = json.loads(captured.out)
+    assert summary["music_s"] >= 40  # the end of input did not stop it: --max-duration did
+    cues = [json.loads(line) for line in (out / "cues.jsonl").read_text().splitlines()]
+    assert any("sad" in json.dumps(cue) for cue in cues)  # the good control after all the bad ones was heard

@@ -139,14 +139,17 @@ def run_stream_cli(args: argparse.Namespace) -> int:
     inbox: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def read_stdin() -> None:
+        """Every line a control; one that is not JSON (or that JSON cannot hold: a 5,000-digit number, objects
+        nested 100,000 deep) is reported and ignored, and the reader goes on. End of input means no more
+        changes: the stream plays on until {"stop": true}, --max-duration or Ctrl-C."""
         for line in sys.stdin:
             if not line.strip():
                 continue
             try:
                 inbox.put(json.loads(line))
-            except json.JSONDecodeError:
-                print(f"cadenza: warning: control ignored (not JSON): {line.strip()[:80]}", file=sys.stderr)
-        inbox.put({"stop": True})  # end of input ends the stream
+            except (ValueError, RecursionError, MemoryError) as exc:
+                reason = "not JSON" if isinstance(exc, json.JSONDecodeError) else "not readable JSON"
+                print(f"cadenza: warning: control ignored ({reason}): {line.strip()[:80]}", file=sys.stderr)
 
     if not sys.stdin.isatty():
         threading.Thread(target=read_stdin, daemon=True).start()

@@ -13,6 +13,7 @@ the last cues, so memory stays flat however long it runs.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,19 +47,58 @@ class Chunk:
         return float(self.score.seconds_at(self.score.length_ticks))
 
 
-def check_control(change: dict[str, Any]) -> dict[str, Any]:
-    """A control change, checked: known fields, numbers in range (one-line errors)."""
+DENSITIES = ("low", "medium", "high")
+
+
+def _number(name: str, value: Any, low: float, high: float) -> float:
+    """``value`` as a finite number in ``low..high`` (booleans and strings refused), or a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)) \
+            or not low <= float(value) <= high:
+        raise UsageError(f"{name} is a number from {low:g} to {high:g}, not {str(value)[:40]!r}")
+    return float(value)
+
+
+def _word(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in choices:
+        raise UsageError(f"{name} is one of {', '.join(choices)}, not {str(value)[:40]!r}")
+    return value.strip().lower()
+
+
+def check_control(change: Any) -> dict[str, Any]:
+    """A control change checked as a whole (known fields, words from their lists, finite numbers in range, a
+    readable key, a strict boolean ``stop``): the checked change, or a one-line error and nothing applied."""
+    from cadenza.compose.request import MOODS, parse_key
+    from cadenza.listen.labels import EPOCHS
+
     if not isinstance(change, dict):
         raise UsageError("a control is a JSON object, e.g. {\"mood\": \"tense\", \"intensity\": 0.8}")
-    unknown = sorted(set(change) - set(CONTROLS))
+    unknown = sorted(str(k) for k in set(change) - set(CONTROLS))
     if unknown:
-        raise UsageError(f"unknown control {unknown[0]!r}: use {', '.join(CONTROLS)}")
-    for name in ("valence", "arousal"):
-        if name in change and not -1 <= float(change[name]) <= 1:
-            raise UsageError(f"{name} runs from -1 to 1")
-    if "intensity" in change and not 0 <= float(change["intensity"]) <= 1:
-        raise UsageError("intensity runs from 0 to 1")
-    return change
+        raise UsageError(f"unknown control {unknown[0][:40]!r}: use {', '.join(CONTROLS)}")
+    checked: dict[str, Any] = {}
+    for name, value in change.items():
+        if name == "mood":
+            checked[name] = _word(name, value, MOODS)
+        elif name in ("valence", "arousal"):
+            checked[name] = _number(name, value, -1, 1)
+        elif name == "intensity":
+            checked[name] = _number(name, value, 0, 1)
+        elif name == "tempo":
+            checked[name] = _number("tempo (bpm)", value, 20, 400)
+        elif name == "density":
+            checked[name] = _word(name, value, DENSITIES)
+        elif name == "epoch":
+            checked[name] = _word(name, value, EPOCHS)
+        elif name == "key":
+            if not isinstance(value, str):
+                raise UsageError(f"key is a name like \"D minor\", not {str(value)[:40]!r}")
+            parse_key(value)
+            checked[name] = value
+        elif name == "stop":
+            if not isinstance(value, bool):
+                raise UsageError(f"stop is true or false, not {str(value)[:40]!r}")
+            checked[name] = value
+    return checked
 
 
 class Stream:
@@ -74,12 +114,14 @@ class Stream:
         self.pending: list[dict[str, Any]] = []
         self.stopped = False
 
-    def control(self, change: dict[str, Any]) -> None:
-        """Change the state from the next chunk on (a mood word replaces valence/arousal and vice versa)."""
+    def control(self, change: Any) -> dict[str, Any]:
+        """Change the state from the next chunk on (a mood word replaces valence/arousal and vice versa); returns
+        the change as checked (see :func:`check_control`)."""
         change = check_control(change)
         if change.get("stop"):
             self.stopped = True
         self.pending.append(change)
+        return change
 
     def _apply(self) -> list[dict[str, Any]]:
         applied, self.pending = self.pending, []
@@ -152,11 +194,11 @@ def run_stream(stream: Stream, sink: Callable[[Chunk], None], now_s: Callable[[]
     while not stream.stopped and (max_s is None or written_s < max_s):
         for change in poll():
             try:
-                stream.control(change)
+                checked = stream.control(change)
             except UsageError as exc:
                 log.warning("control ignored: %s", exc)
                 continue
-            arrivals.append((now_s(), change))
+            arrivals.append((now_s(), checked))
         if chunks and now_s() < written_s - margin_s:  # far enough ahead: wait for playback
             sleep(min(0.05, max(written_s - margin_s - now_s(), 0.0)))
             continue
