@@ -106,27 +106,68 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
             raise InputError(f"{folder} holds an ensemble, which scores benchmarks (cadenza eval nll); to compose, "
                              f"use one of its members: {Path(folder) / 'members' / 'a'}") from None
         raise InputError(f"no model checkpoint in {folder} (config.json missing)") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}") from None
-    if config.get("format") != FORMAT_NAME or config.get("version") != FORMAT_VERSION:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"{path} is not valid JSON: {str(exc)[:200]}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME or config.get("version") != FORMAT_VERSION:
         raise InputError(f"{folder} holds no Cadenza model of format version {FORMAT_VERSION}")
-    if tuple(config.get("label_vocabulary", ())) != label_vocabulary():
+    labels = config.get("label_vocabulary", ())
+    if not isinstance(labels, list | tuple) or tuple(labels) != label_vocabulary():
         raise InputError(f"the model in {folder} was trained with another label vocabulary; retrain it")
     return config
 
 
-def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tuple[EventTransformer, dict[str, Any]]:
-    """The model (in eval mode) and its config."""
-    config = read_config(folder)
-    model_config = ModelConfig(**config["model"])
-    if model_config.field_sizes != field_sizes():
+#: bounds on a model's shape, checked before anything is allocated (a folder from elsewhere may claim any size)
+SHAPE_BOUNDS = {"d_model": (8, 4096), "n_layers": (1, 64), "n_heads": (1, 64), "context": (16, 16384),
+                "mlp_ratio": (1, 16)}
+MAX_PARAMETERS = 2_000_000_000
+
+
+def model_config_of(folder: str | os.PathLike[str], config: dict[str, Any]) -> ModelConfig:
+    """The checkpoint's model shape, checked (known keys, whole numbers within :data:`SHAPE_BOUNDS`, heads that
+    divide the width, this Cadenza's event vocabulary, a plausible size) before a model is built; a one-line
+    InputError otherwise."""
+    shape = config.get("model")
+    if not isinstance(shape, dict):
+        raise InputError(f"the config.json in {folder} holds no model shape")
+    unknown = sorted(set(shape) - {"field_sizes", "dropout", *SHAPE_BOUNDS})
+    if unknown:
+        raise InputError(f"the model shape in {folder} has an unknown setting {unknown[0][:40]!r}")
+    for name, (low, high) in SHAPE_BOUNDS.items():
+        value = shape.get(name, getattr(ModelConfig, name))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InputError(f"the model in {folder} has {name} {str(value)[:40]!r}: a whole number "
+                             f"from {low} to {high} is expected")
+    dropout = shape.get("dropout", 0.1)
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+        raise InputError(f"the model in {folder} has dropout {str(dropout)[:40]!r}: 0 to 1 is expected")
+    if shape.get("field_sizes") != field_sizes():
         raise InputError(f"the model in {folder} was trained with another event vocabulary; retrain it")
-    model = EventTransformer(model_config)
+    width, layers = shape.get("d_model", ModelConfig.d_model), shape.get("n_layers", ModelConfig.n_layers)
+    if width % shape.get("n_heads", ModelConfig.n_heads):
+        raise InputError(f"the model in {folder} has a width ({width}) its heads do not divide")
+    ratio = shape.get("mlp_ratio", ModelConfig.mlp_ratio)
+    if layers * width * width * (4 + 2 * ratio) > MAX_PARAMETERS:
+        raise InputError(f"the model in {folder} would have over {MAX_PARAMETERS:,} parameters: not loaded")
+    return ModelConfig(**shape)
+
+
+def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tuple[EventTransformer, dict[str, Any]]:
+    """The model (in eval mode) and its config. Everything is checked before it costs anything: the shape
+    (:func:`model_config_of`), then the weights file (its header against its size, every tensor's name,
+    shape and floating-point type against the model's)."""
+    config = read_config(folder)
+    model = EventTransformer(model_config_of(folder, config))
     try:
         state = load_file(str(Path(folder) / "model.safetensors"), device=device)
+        expected = model.state_dict()
+        for name, tensor in state.items():
+            if name in expected and (not tensor.is_floating_point()) != (not expected[name].is_floating_point()):
+                raise ValueError(f"tensor {name} is stored as {tensor.dtype}, not as floating point")
         model.load_state_dict(state)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise InputError(f"cannot load the weights in {folder}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors' own errors (a lying or truncated header) included
+        raise InputError(f"cannot load the weights in {folder}: {str(exc).splitlines()[0][:200]}") from None
     model.eval()
     return model.to(device), config
 
