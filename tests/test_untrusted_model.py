@@ -69,3 +69,30 @@ def test_damaged_or_retyped_weights_are_refused(good: Path, tmp_path: Path) -> N
     with pytest.raises(InputError, match="not valid JSON"):
         load_checkpoint(tmp_path / "badutf8")
     assert load_checkpoint(good)[0].parameter_count() > 0  # the good one still loads
+
+
+def test_an_originality_index_that_would_blow_up_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    from cadenza.originality import index
+
+    load_index = index.load_index
+    monkeypatch.setattr(index, "MAX_INDEX_BYTES", 16 * 2**20)  # the cap scaled down with the bomb (2 GiB real)
+    bomb = tmp_path / "bomb.npz"  # one member that inflates to 64 MiB from a few kB
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("huge.npy", "w") as member:
+            for _ in range(64):
+                member.write(bytes(2**20))
+    with pytest.raises(InputError, match="unpack"):
+        load_index(bomb)
+    meta_bomb = tmp_path / "meta.npz"  # metadata that inflates beyond any index's
+    monkeypatch.setattr(index, "MAX_META_BYTES", 2**20)
+    np.savez(meta_bomb, meta=np.frombuffer(zlib.compress(b"{" + b" " * (8 * 2**20)), dtype=np.uint8))
+    with pytest.raises(InputError, match="metadata"):
+        load_index(meta_bomb)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(InputError, match="not a readable originality index"):
+        load_index(tmp_path / "junk.npz")

@@ -253,15 +253,41 @@ def load_index(path: str | os.PathLike[str]) -> OriginalityIndex:
     return _load(str(file), stat.st_mtime_ns, stat.st_size)
 
 
+MAX_INDEX_BYTES = 2 * 2**30  # an index's arrays unpacked, at most (the shipped one: about 60 MB)
+MAX_META_BYTES = 64 * 2**20  # its metadata unpacked, at most
+
+
+def _check_unpacked_size(file: str) -> None:
+    """Refuse an index whose members would unpack beyond :data:`MAX_INDEX_BYTES` (a zip bomb) before reading."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(file) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"not an .npz archive ({exc})") from None
+    if total > MAX_INDEX_BYTES:
+        raise InputError(f"{file} would unpack to {total / 2**30:.1f} GiB: not an originality index this size")
+
+
 @lru_cache(maxsize=4)
 def _load(file: str, mtime_ns: int, size: int) -> OriginalityIndex:
     start = time.perf_counter()
     try:
-        with np.load(file) as data:
+        _check_unpacked_size(file)
+        with np.load(file, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-        meta = json.loads(zlib.decompress(arrays.pop("meta").tobytes()).decode("utf-8"))
-    except (OSError, ValueError, KeyError, zlib.error) as exc:
-        raise InputError(f"{file} is not a readable originality index: {exc}") from None
+        unpack = zlib.decompressobj()
+        packed = unpack.decompress(arrays.pop("meta").tobytes(), MAX_META_BYTES)
+        if unpack.unconsumed_tail:
+            raise ValueError(f"its metadata unpacks beyond {MAX_META_BYTES // 2**20} MiB")
+        meta = json.loads(packed.decode("utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("its metadata is no JSON object")
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, zlib.error, MemoryError, RecursionError) as exc:
+        raise InputError(f"{file} is not a readable originality index: {str(exc)[:200]}") from None
     if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
         raise InputError(f"{file} holds no originality index of format version {FORMAT_VERSION}; rebuild it")
     if meta.get("k_notes") != K_NOTES or meta.get("k_bars") != K_BARS:
