@@ -63,3 +63,19 @@ def test_the_top_level_api_stays_callable_and_takes_the_cli_option_names() -> No
     assert first["heard"] == first.heard  # the 0.1 mapping access still reads the report
     with pytest.raises(UsageError, match="unknown option 'tempi'.*tempo"):
         cadenza.compose(tempi=96)
+
+
+def test_a_primer_that_ends_on_a_meter_or_key_change_is_continued_in_it(tmp_path: Path) -> None:
+    from cadenza.score import TICKS_PER_QUARTER as Q
+    from cadenza.score import KeySignature, Part, Score, TimeSignature
+
+    tune = [60, 62, 64, 65, 67, 65, 64, 62]
+    end = len(tune) * Q
+    primer = Score.build(parts=[Part("Flute", 73)], notes=[(i * Q, Q, p, 80, 0) for i, p in enumerate(tune)],
+                         time_signatures=[TimeSignature(0, 4, 4), TimeSignature(end, 3, 4)],
+                         key_signatures=[KeySignature(0, 0, "major"), KeySignature(end, 1, "major")])
+    piece = api.continue_(primer, bars=2, seed=0, output=tmp_path / "more.mid")
+    score = read_score(tmp_path / "more.mid")
+    assert score.bar_count == 4 and piece.report["result"]["new_bars"] == 2
+    assert [(t.onset_ticks, t.numerator) for t in score.time_signatures] == [(0, 4), (end, 3)]
+    assert score.length_ticks == end + 2 * 3 * Q and score.key_signatures[-1].sharps == 1

@@ -48,7 +48,7 @@ from cadenza.compose.rules import (
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import TONICS
-from cadenza.score.model import NOTE_DTYPE, Metadata, Score
+from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
 from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
 
@@ -381,6 +381,25 @@ def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
     return total / max(len(steps) - after, 1)
 
 
+def _without_trailing_changes(primer: Score) -> tuple[Score, TimeSignature | None, Key | None, float | None]:
+    """A primer whose meter, key or tempo changes at its very end (for the bars to come) without those changes,
+    and the changes: the continuation opens with them."""
+    end = primer.length_ticks
+    meters = [t for t in primer.time_signatures if t.onset_ticks >= end > 0]
+    keys = [k for k in primer.key_signatures if k.onset_ticks >= end > 0]
+    tempos = [t for t in primer.tempos if t.onset_ticks >= end > 0]
+    if not (meters or keys or tempos):
+        return primer, None, None, None
+    body = primer.replace(time_signatures=tuple(t for t in primer.time_signatures if t not in meters),
+                          key_signatures=tuple(k for k in primer.key_signatures if k not in keys),
+                          tempos=tuple(t for t in primer.tempos if t not in tempos))
+    key = None
+    if keys:
+        major_pc = (keys[-1].sharps * 7) % 12
+        key = Key(major_pc, "major") if keys[-1].mode != "minor" else Key((major_pc + 9) % 12, "minor")
+    return body, meters[-1] if meters else None, key, tempos[-1].bpm if tempos else None
+
+
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
@@ -408,15 +427,22 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     dropped = {"ensemble"} & plan.implied | ({"key", "mode"} if "key" in plan.implied else set()) | (
         {"tempo_class"} if "tempo_bpm" in plan.implied else set())  # the primer's own, not a default's
     labels.update({k: v for k, v in plan.labels.items() if k not in dropped})
+    body, meter_change, trailing_key, trailing_tempo = _without_trailing_changes(primer)
+    key_change = key_change or trailing_key
+    tempo_change = tempo_change or trailing_tempo
     if key_change is not None:
         labels["key"], labels["mode"] = key_change.name, key_change.mode
     try:
-        prompt = encode(primer, label_ids(labels))[:-1]  # bos, the labels, the primer; no eos
+        prompt = encode(body, label_ids(labels))[:-1]  # bos, the labels, the primer; no eos
     except TokenizeError as exc:
         raise UsageError(f"the primer cannot be continued: {exc}") from None
-    if key_change is not None or tempo_change is not None:  # the first new bar opens with the change
-        bar_length = primer.time_signatures[-1].bar_ticks
+    if key_change is not None or tempo_change is not None or meter_change is not None:  # the first new bar
+        bar_length = (meter_change or body.time_signatures[-1]).bar_ticks  # opens with the change (a bar step
+        # holds the length of the bar it opens)
         opening = [step_row("bar", position=bar_length // FINE, position_fine=bar_length % FINE)]
+        if meter_change is not None:
+            opening.append(step_row("time_signature", value=meter_change.numerator,
+                                    value_fine=meter_change.denominator.bit_length() - 1))
         if key_change is not None:
             opening.append(key_signature_step(key_change))
         if tempo_change is not None:
