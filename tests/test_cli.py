@@ -93,3 +93,22 @@ def test_convert_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     report = json.loads(capsys.readouterr().out)
     assert report["output"] == str(out) and report["notes"] == 23
     assert out.read_bytes()[:2] == b"PK"
+
+
+def test_a_requested_file_that_is_not_written_fails_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    import cadenza.render
+    from cadenza.render.pipeline import RenderResult
+
+    def full_disk(score: object, base: object, formats: object) -> RenderResult:
+        failed = RenderResult()
+        failed.errors["wav"] = "cannot write: No space left on device"
+        return failed
+
+    monkeypatch.setattr(cadenza.render, "render", full_disk)
+    code = main(["compose", "--ensemble", "solo", "--bars", "2", "--seed", "1", "-o", str(tmp_path / "p.mid"),
+                 "--render", "musicxml,wav"])
+    captured = capsys.readouterr()
+    assert code == 1 and "wav not written: cannot write" in captured.out and "cadenza: error: wav" in captured.err
+    assert (tmp_path / "p.mid").is_file() and (tmp_path / "p.musicxml").is_file()  # the rest is still written

@@ -5,6 +5,7 @@ beside the piece (the request, the plan, what ``listen`` hears, adherence, seed,
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,7 +120,7 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
     result = made.to_json()
     if args.json:
         emit_json(result)
-        return 0
+        return 1 if result.get("render_errors") else 0
     plan_or_primer = result.get("plan") or result.get("primer") or {}
     for line in plan_or_primer.get("prompt_reading", []):
         print(f"  prompt: {line}")
@@ -146,6 +147,9 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
             print(f"  {fmt}: {path}")
     for fmt, problem in result.get("render_errors", {}).items():
         print(f"  {fmt} not written: {problem}")
+    if result.get("render_errors"):  # a file that was asked for and is missing fails the command
+        print(f"cadenza: error: {', '.join(result['render_errors'])} not written (see above)", file=sys.stderr)
+        return 1
     return 0
 
 

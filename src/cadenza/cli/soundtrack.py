@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                                             story=args.story, profile=args.profile)
     if args.json:
         emit_json(result)
-        return 0
+        return 1 if result.get("render_errors") else 0
     r = result["result"]
     print(f"wrote {result['files']['piece']}: {r['duration_s']:.0f} s, {r['bars']} bars, {r['notes']:,} notes in "
           f"{result['timings']['seconds']:.0f} s ({result['timings']['music_s_per_wall_s']}x real time)")
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {fmt}: {path}")
     for fmt, problem in result.get("render_errors", {}).items():
         print(f"  {fmt} not written: {problem}")
+    if result.get("render_errors"):  # a file that was asked for and is missing fails the command
+        print(f"cadenza: error: {', '.join(result['render_errors'])} not written (see above)", file=sys.stderr)
+        return 1
     return 0
 
 
