@@ -179,3 +179,16 @@ def test_training_on_a_corpus_with_an_empty_split_says_so_in_one_line(tmp_path: 
                  "--no-index"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no usable works in its valid split" in err and "Traceback" not in err
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_line_before_any_training(corpus: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from cadenza.errors import OutputError
+
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    with pytest.raises(OutputError, match="cannot write the run folder") as error:
+        train(_config(tmp_path / ("x" * 300)))
+    assert "\n" not in str(error.value)
+    (tmp_path / "file").write_text("a file, not a folder")
+    with pytest.raises(OutputError, match="cannot write the run folder"):
+        train(_config(tmp_path / "file" / "run"))

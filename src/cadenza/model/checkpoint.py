@@ -21,7 +21,7 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
-from cadenza.errors import InputError
+from cadenza.errors import InputError, OutputError
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens import field_sizes, label_vocabulary
@@ -83,6 +83,9 @@ def write_folder(final: str | os.PathLike[str], write: Callable[[Path], Any]) ->
             os.replace(final, aside)
         os.replace(fresh, final)
         shutil.rmtree(aside, ignore_errors=True)
+    except OSError as exc:  # a full disk, a folder taken away
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise OutputError(f"cannot write {str(final)[:120]}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise

@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from cadenza.corpus.balance import DEFAULT_POWER
 from cadenza.corpus.store import CorpusStore
-from cadenza.errors import UsageError
+from cadenza.errors import OutputError, UsageError
 from cadenza.model.checkpoint import (
     load_checkpoint,
     new_model,
@@ -156,6 +156,14 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
           splits: tuple[SplitData, SplitData] | None = None) -> dict[str, Any]:
     """Train (or resume) a model on a corpus; returns a summary with throughput and the best validation NLL.
     ``splits`` (train, valid) replaces reading the corpus: step arrays prepared elsewhere (``load_steps``)."""
+    out = Path(config.out)
+    try:  # the run folder must take files before an hour of training depends on it
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".cadenza-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write the run folder {str(out)[:120]}: {exc.strerror or exc}") from None
     if splits is not None:
         train_data, valid_data = splits
     elif config.benchmark:
@@ -169,7 +177,6 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         valid_data = prepare_split(store, "valid", config.limit_works)
     device = _device(config.device)
     autocast = device.type == "cuda" and config.precision in ("auto", "bf16")
-    out = Path(config.out)
     last, best_dir = out / "last", out / "best"
     saved_last = settled_folder(last)  # a crash inside the swap of last/ leaves it as last.old
     torch.manual_seed(config.seed)
