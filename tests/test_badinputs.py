@@ -77,6 +77,7 @@ class Outcome:
     stderr: str
     seconds: float
     peak_mb: float
+    limit_s: float = TIME_LIMIT_S  # the answer's time limit: TIME_LIMIT_S, and the parsers' allowance per MB
 
     def describe(self) -> str:
         if self.returncode is None:
@@ -89,8 +90,17 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_CAP, ADDRESS_SPACE_CAP))
 
 
-def run_info(path: Path, timeout_s: float = TIME_LIMIT_S) -> Outcome:
+def time_limit_s(path: Path) -> float:
+    """How long ``cadenza info`` may take on ``path``: TIME_LIMIT_S, plus what the reading limits allow the
+    notation parsers for a file that size (their time limit grows with the text)."""
+    from cadenza.score import ReadLimits
+
+    return TIME_LIMIT_S + ReadLimits().timeout_s_per_mb * path.stat().st_size / 2**20
+
+
+def run_info(path: Path, timeout_s: float | None = None) -> Outcome:
     """``cadenza info PATH --json`` in a capped subprocess; its exit, output, wall time and peak RSS."""
+    timeout_s = time_limit_s(path) if timeout_s is None else timeout_s
     # one BLAS thread: on a many-core machine OpenBLAS reserves address space per thread, which the cap counts
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -123,13 +133,13 @@ def run_info(path: Path, timeout_s: float = TIME_LIMIT_S) -> Outcome:
         out.seek(0)
         err.seek(0)
         return Outcome(returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                       seconds, usage.ru_maxrss / 1024)
+                       seconds, usage.ru_maxrss / 1024, timeout_s)
 
 
 def check_outcome(result: Outcome, expect: str = "either", message: str = "") -> None:
     """The contract of ``cadenza info`` on any input, plus the expected outcome where one is known."""
-    assert result.returncode is not None, f"no answer within {TIME_LIMIT_S:g} s"
-    assert result.seconds <= TIME_LIMIT_S, result.describe()
+    assert result.returncode is not None, f"no answer within {result.limit_s:g} s"
+    assert result.seconds <= result.limit_s, result.describe()
     assert result.peak_mb < MEMORY_LIMIT_MB, f"peak memory {result.peak_mb:.0f} MB"
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert result.returncode in (0, 2), result.describe()
@@ -187,3 +197,12 @@ def test_hostile_generators_are_small_and_fast(tmp_path: Path) -> None:
     assert time.monotonic() - start < 120
     assert len(files) == len(hostile.CASES)
     assert sum(p.stat().st_size for p in files.values()) < 64 << 20
+
+
+def test_the_parsers_time_limit_grows_with_the_text() -> None:
+    from cadenza.score import ReadLimits
+
+    limits = ReadLimits()
+    assert limits.parse_timeout_s(0) == limits.timeout_s
+    assert limits.parse_timeout_s(10 * 2**20) == pytest.approx(limits.timeout_s + 10 * limits.timeout_s_per_mb)
+    assert ReadLimits(timeout_s=2, timeout_s_per_mb=1e-9).parse_timeout_s(2**20) == pytest.approx(2)

@@ -24,6 +24,7 @@ _LIMIT_HELP = {
     "max_archive_members": "most files inside an .mxl archive",
     "max_compression_ratio": "highest compression ratio of an .mxl member",
     "timeout_s": "time limit for parsing MusicXML, ABC or Humdrum, in seconds",
+    "timeout_s_per_mb": "seconds more for every MB of MusicXML, ABC or Humdrum text",
     "max_memory_mb": "memory limit for those parsers, in MB",
     "max_audio_s": "longest audio file to transcribe, in seconds",
     "max_audio_mb": "largest audio file, in MB",

@@ -25,6 +25,8 @@ class ReadLimits:
     max_compression_ratio: float = 200.0  # uncompressed / compressed size of an .mxl member
     timeout_s: float = 8.0  # wall time for the notation parsers (MusicXML, ABC, Humdrum); the largest work
     #                         in music21's corpus (Beethoven op. 133, 742 bars) parses in ~3 s
+    timeout_s_per_mb: float = 6.0  # ... and this much more for every MB of notation text, so a large valid file
+    #                         (a 2,000-bar score: 7 s on an idle machine) is read on a busy one too
     max_memory_mb: int = 2048  # extra memory the notation parsers may take
     max_audio_s: float = 600.0  # length of an audio file to transcribe (checked in the header and while decoding)
     max_audio_mb: float = 256.0  # bytes on disk of an audio file (a 10-minute 48 kHz 24-bit stereo WAV is 165 MB)
@@ -37,6 +39,10 @@ class ReadLimits:
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    def parse_timeout_s(self, text_bytes: int) -> float:
+        """The notation parsers' time limit for a text of ``text_bytes``: it grows with the file."""
+        return self.timeout_s + self.timeout_s_per_mb * text_bytes / 2**20
 
 
 #: CLI flag that raises each limit, named in error messages.
@@ -52,6 +58,7 @@ LIMIT_FLAGS = {
     "max_archive_members": "--max-archive-members",
     "max_compression_ratio": "--max-compression-ratio",
     "timeout_s": "--timeout-s",
+    "timeout_s_per_mb": "--timeout-s-per-mb",
     "max_memory_mb": "--max-memory-mb",
     "max_audio_s": "--max-audio-s",
     "max_audio_mb": "--max-audio-mb",

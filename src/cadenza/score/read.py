@@ -205,7 +205,7 @@ def _repaired(text: str | bytes) -> tuple[str | bytes, list[str]]:
 def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     import music21  # noqa: F401 - imported before the fork so the child starts warm
 
-    return run_guarded(_parse_notation, text, fmt, limits, source, timeout_s=limits.timeout_s,
+    return run_guarded(_parse_notation, text, fmt, limits, source, timeout_s=limits.parse_timeout_s(len(text)),
                        max_memory_mb=limits.max_memory_mb, what=f"{fmt} parser")
 
 
