@@ -133,3 +133,31 @@ def test_jsb_keeps_its_official_splits(shared_dir: Path, home: Path) -> None:
     assert all(r["split"] == r["official_split"] for r in rows)
     first = next(r for r in rows if r["relpath"] == "train/0")
     assert first["labels"]["ensemble"] == "satb-choir" and first["labels"]["epoch"] == "baroque"
+
+
+def test_a_build_stopped_by_sigterm_keeps_what_it_read_and_leaves_no_reader_behind(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "CADENZA_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "cadenza", "corpus", "build", "--source", "music21", "--limit", "400",
+               "--name", "sig", "--json"]
+    build = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(10)  # music21 loads, then the workers read
+    build.send_signal(signal.SIGTERM)
+    _, err = build.communicate(timeout=120)
+    assert build.returncode in (143, 0), err[-500:]  # stopped (or, on a fast machine, already done)
+    assert "Traceback" not in err
+    pattern = "corpus build --source music21 --limit 400 --name sig"
+    for _ in range(50):  # no reader worker of the stopped build stays alive
+        if not subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip():
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a reader worker outlived the stopped build")
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    report = json.loads(again.stdout)
+    assert report["works_cached"] > 0 and report["works_ok"] + report["works_failed"] == 400

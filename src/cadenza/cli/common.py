@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from dataclasses import fields
 from typing import Any
 
@@ -64,17 +66,38 @@ def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a closed terminal): handled like Ctrl-C, so work in progress is saved."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Run the chosen command; a CadenzaError becomes one line on stderr and its exit code."""
+    """Run the chosen command; a CadenzaError becomes one line on stderr and its exit code. SIGTERM and
+    SIGHUP stop it as Ctrl-C does (a corpus build keeps what it has read, training its last checkpoint)."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
+            previous[name] = signal.signal(getattr(signal, name), _stop)
+    try:
+        return _run(args)
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         result = args.func(args)
     except CadenzaError as exc:
         message = " ".join(str(exc).split())
         print(f"cadenza: error: {message}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("cadenza: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"cadenza: interrupted{f' ({exc})' if isinstance(exc, Stopped) else ''}", file=sys.stderr)
+        return 143 if isinstance(exc, Stopped) else 130
     except BrokenPipeError:  # the reader of our output went away (`cadenza analyse x | head`)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -31,6 +31,7 @@ from cadenza.listen.labels import LABEL_SET_VERSION
 from cadenza.score.limits import ReadLimits
 
 log = logging.getLogger(__name__)
+FLUSH_EVERY_S = 60.0  # what was read is committed to the log at least this often (a kill -9 loses less)
 
 Progress = Callable[[int, int], None]
 
@@ -41,7 +42,7 @@ class BuildConfig:
     sources: tuple[str, ...] = ("music21",)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     limit: int | None = None  # read at most this many works (a stable spread across the sources)
-    shard_size: int = 500  # works per notes shard
+    shard_size: int = 500  # works per notes shard (fewer when FLUSH_EVERY_S passes first)
     chunk_size: int = 8  # works per task sent to a worker
     timeout_s: float = 120.0  # per notation file (legitimately huge scores exist in the corpus)
     rebuild: bool = False  # forget what was read before
@@ -160,8 +161,11 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
     pending_ok: list[tuple[WorkResult, list[int]]] = []
     done_count = cached
 
+    flushed = [time.time()]
+
     def flush() -> None:
         nonlocal shard_no
+        flushed[0] = time.time()
         if not pending_ok:
             return
         store.write_shard(shard_no, [r.notes for r, _ in pending_ok])  # type: ignore[misc]
@@ -190,7 +194,7 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
                 latest[row["id"]] = row
         if failed:
             store.append_log(failed)
-        if len(pending_ok) >= config.shard_size:
+        if len(pending_ok) >= config.shard_size or time.time() - flushed[0] > FLUSH_EVERY_S:
             flush()
         done_count += len(results)
         if progress:
@@ -219,11 +223,24 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
     return report
 
 
+def _die_with_parent() -> None:
+    """In a reader worker: be killed when the build process dies (even by kill -9), not left blocked on a pipe."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
 def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,
               collect: Callable[[list[WorkResult]], None]) -> list[list[WorkRef]]:
     """Read chunks in worker processes, passing results to ``collect``; returns the chunks whose worker
     died (the pool is then broken, so every chunk not yet read is returned with them)."""
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_die_with_parent)
     running: dict[Future[list[WorkResult]], list[WorkRef]] = {}
     failed: list[list[WorkRef]] = []
     queue = iter(chunks)
