@@ -161,3 +161,21 @@ def test_a_build_stopped_by_sigterm_keeps_what_it_read_and_leaves_no_reader_behi
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     report = json.loads(again.stdout)
     assert report["works_cached"] > 0 and report["works_ok"] + report["works_failed"] == 400
+
+
+def test_a_rebuild_stopped_part_way_leaves_the_old_corpus_whole(home: Path, folder: Path) -> None:
+    config = BuildConfig(name="mine", sources=(str(folder),), workers=1)
+    first = build_corpus(config)
+    store = CorpusStore("mine")
+    manifest = store.manifest_path.read_bytes()
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1, rebuild=True), progress=stop)
+    assert store.exists() and store.manifest_path.read_bytes() == manifest  # untouched
+    assert len(store.manifest()) == first["works_ok"]
+    again = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1, rebuild=True))
+    assert again["works_read_now"] == again["works_listed"] and again["folder"] == str(store.folder)
+    assert sorted(p.name for p in store.folder.parent.iterdir() if p.name.startswith(".mine.") and p.is_dir()) == []

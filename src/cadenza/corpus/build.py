@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -127,8 +128,30 @@ def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Pa
         return _build_locked(store, config, progress, started)
 
 
+def _rebuild_beside(store: CorpusStore, config: BuildConfig, progress: Progress | None,
+                    started: float) -> dict[str, Any]:
+    """``--rebuild`` of an existing corpus: everything is read again into a hidden folder beside it, which takes
+    its place only once the build is complete; a rebuild stopped part-way leaves the old corpus as it was."""
+    fresh = CorpusStore(config.name, store.folder.parent)
+    fresh.folder = store.folder.parent / f".{config.name}.rebuild"
+    fresh.wipe()
+    report = _build_locked(fresh, replace(config, rebuild=False), progress, started)
+    aside = store.folder.parent / f".{config.name}.old"
+    if aside.exists():
+        shutil.rmtree(aside)
+    os.replace(store.folder, aside)
+    os.replace(fresh.folder, store.folder)
+    shutil.rmtree(aside, ignore_errors=True)
+    report["folder"] = str(store.folder)
+    info = store.info()
+    store.write_info({**info, "last_build": report})
+    return report
+
+
 def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | None,
                   started: float) -> dict[str, Any]:
+    if config.rebuild and store.exists():
+        return _rebuild_beside(store, config, progress, started)
     if config.rebuild or not store.compatible():
         if store.exists() and not config.rebuild:
             log.warning("corpus %r is in an older format: rebuilding it", config.name)
