@@ -233,6 +233,11 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
             stream.close()
     if not history or history[-1]["step"] != step:
         _save_state(last, model, optimizer, step, rng, config, history, best)
+    if not (best_dir / "model.safetensors").is_file() and step > 0:  # stopped before its first validation:
+        metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # a best/
+        best = metrics["nll_per_step"]  # to compose with all the same
+        training = {"config": asdict(config), "step": step, "valid": metrics}
+        write_folder(best_dir, partial(save_checkpoint, model, training=training))
     elapsed = max(time.time() - started, 1e-9)
     return {"steps": step, "best_valid_nll_per_step": best, "last_train_loss": loss_value,
             "notes_per_s": round(notes_seen / elapsed, 1), "steps_per_s": round(steps_seen / elapsed, 1),
