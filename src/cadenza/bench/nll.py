@@ -177,8 +177,8 @@ def heldout_nll(corpus: str = "default", checkpoint: str | Path | None = None, o
     from cadenza.corpus import CorpusStore
     from cadenza.errors import UsageError
     from cadenza.model.checkpoint import default_checkpoint, load_checkpoint
+    from cadenza.model.scoring import sequence_nll
     from cadenza.tokens import field_sizes
-    from cadenza.train.benchmark import sequence_nll
     from cadenza.train.ngram import StepNgram
 
     started = time.time()

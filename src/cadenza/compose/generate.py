@@ -375,7 +375,7 @@ def title_for(plan: Plan) -> str:
 
 
 def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
-    from cadenza.train.benchmark import sequence_nll
+    from cadenza.model.scoring import sequence_nll
 
     total = sequence_nll(model, steps) - sequence_nll(model, steps[:after])
     return total / max(len(steps) - after, 1)
