@@ -21,8 +21,8 @@ from pathlib import Path
 
 from benchmarks.common import machine
 from cadenza.bench.nll import boulanger_row
-from cadenza.model.ensemble import read_scorer_config
 from cadenza.train.benchmark import BENCHMARKS, shipped_checkpoint
+from cadenza.train.mixture import read_scorer_config
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -16,7 +16,11 @@ pytest.importorskip("scipy")
 from cadenza.cli import main  # noqa: E402
 from cadenza.errors import InputError  # noqa: E402
 from cadenza.model.checkpoint import load_checkpoint, new_model, save_checkpoint  # noqa: E402
-from cadenza.model.ensemble import (  # noqa: E402
+from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
+from cadenza.tokens import encode  # noqa: E402
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, KINDS  # noqa: E402
+from cadenza.train.benchmark import canonical_masks, frame_nll, roll_to_score, step_nlls  # noqa: E402
+from cadenza.train.mixture import (  # noqa: E402
     MixtureModel,
     fit_weights,
     load_scorer,
@@ -24,10 +28,6 @@ from cadenza.model.ensemble import (  # noqa: E402
     save_ensemble,
     select_members,
 )
-from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
-from cadenza.tokens import encode  # noqa: E402
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, KINDS  # noqa: E402
-from cadenza.train.benchmark import canonical_masks, frame_nll, roll_to_score, step_nlls  # noqa: E402
 
 
 def _steps() -> np.ndarray:

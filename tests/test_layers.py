@@ -1,6 +1,6 @@
 """The product folders import downward only, in the order of the data flow (DESIGN.md): a folder may import
 the folders before it, never one after it. Read from the source (every ``cadenza.*`` import, at module level
-or inside a function). Two known upward imports are listed and must not grow; removing them is issue 17's."""
+or inside a function). One known upward import is listed and must not grow; removing them is issue 17's."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "cadenza"
 LAYERS = ["errors", "score", "listen", "tokens", "corpus", "model", "train", "originality", "compose", "render",
           "soundtrack", "bench", "api", "cli", "__main__"]
-#: (importing module, imported folder): the upward imports still to be removed
+#: (importing module, imported folder): the upward import still to be removed
 KNOWN_UPWARD = {
     ("cadenza.score.audio_read", "listen"),  # the key signature of a transcription, from listen's key
-    ("cadenza.model.ensemble", "train"),  # a benchmark mixture's n-gram member is fitted from train's data
 }
 
 

@@ -60,9 +60,9 @@ def boulanger_row(name: str, checkpoint: str | Path, ngram_order: int = 4, limit
                   valid: bool = True) -> dict[str, Any]:
     """One benchmark's row: the checkpoint's test (and valid) NLL per frame, the published results and the
     n-gram baseline; ``limit`` scores only the first N sequences of each split (a quick check)."""
-    from cadenza.model.ensemble import load_scorer
     from cadenza.model.sample import one_thread
     from cadenza.train.benchmark import frame_nll
+    from cadenza.train.mixture import load_scorer
 
     started = time.time()
     model, config = load_scorer(checkpoint)
@@ -93,8 +93,8 @@ def boulanger_table(names: Iterable[str] = BOULANGER, checkpoints: dict[str, str
     """{benchmark: row} for every benchmark: scored where a checkpoint exists (given, else shipped), "not
     trained" with the published rows where none does, "no data" where ../shared/datasets lacks its rolls."""
     from cadenza.errors import CadenzaError
-    from cadenza.model.ensemble import read_scorer_config
     from cadenza.train.benchmark import shipped_checkpoint
+    from cadenza.train.mixture import read_scorer_config
 
     wanted = list(names)
     out: dict[str, Any] = {}

@@ -5,13 +5,12 @@ windows of its context so that a sequence of any length is scored. General scori
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from cadenza.model.ensemble import Scorer
+Scorer = Any  # what scores sequences: an EventTransformer, or a mixture of them and n-grams (train.mixture)
 
 
 def windowed(score: Callable[[torch.Tensor, dict[int, torch.Tensor] | None], torch.Tensor], x: torch.Tensor,
@@ -40,15 +39,13 @@ def step_nlls(model: Scorer, steps: np.ndarray, device: str = "cpu", masks: dict
               members: bool = False) -> np.ndarray:
     """NLL (nats) of each of steps[1:] given what precedes it, in windows of the model's context; with
     ``masks`` (see :func:`canonical_masks`) the probabilities are renormalised over the allowed values.
-    ``members`` (a :class:`~cadenza.model.ensemble.MixtureModel`): one row per member, (members, steps-1)."""
+    ``members`` (a :class:`~cadenza.train.mixture.MixtureModel`): one row per member, (members, steps-1)."""
     model.eval()
     x = torch.from_numpy(np.asarray(steps, dtype=np.int64)).to(device)
     allowed = {i: torch.from_numpy(m).to(device) for i, m in masks.items()} if masks is not None else None
-    from cadenza.model.ensemble import MixtureModel
-
     if not members:
         score = model.step_nll
-    elif isinstance(model, MixtureModel):
+    elif hasattr(model, "member_nll"):  # a mixture (cadenza.train.mixture.MixtureModel)
         score = model.member_nll
     else:
         raise ValueError("members=True needs a MixtureModel")

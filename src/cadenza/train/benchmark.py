@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from cadenza.corpus.rolls import BENCHMARKS, load_rolls, roll_to_score
-from cadenza.model.ensemble import NgramMember, Scorer
 from cadenza.model.scoring import sequence_nll, step_nlls
 from cadenza.model.transformer import EventTransformer
 from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, encode
 from cadenza.train.data import SplitData, split_from_steps
+from cadenza.train.mixture import NgramMember, Scorer
 
 PUBLISHED = {  # test NLL, nats per frame (../shared/datasets/README.md)
     "RNN-NADE (Boulanger 2012)": {"piano": 7.05, "nottingham": 2.31, "musedata": 5.60, "jsb": 5.19},
@@ -153,12 +153,12 @@ def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path
                    note: dict[str, Any] | None = None, max_members: int = 4,
                    ngram_orders: Sequence[int] = ()) -> dict[str, Any]:
     """An ensemble folder for benchmark ``name`` from at most ``max_members`` of ``checkpoints`` (and of
-    the n-grams of ``ngram_orders``, see :mod:`cadenza.model.ensemble`), chosen by forward selection on the
+    the n-grams of ``ngram_orders``, see :mod:`cadenza.train.mixture`), chosen by forward selection on the
     valid split (never test), with mixture weights fitted there too; each chosen model exported as float16
     under ``out``/members, ensemble.json written last (atomic). Returns the weights, the members' sources
     and the valid NLL per frame of each member and of the mixture."""
     from cadenza.model.checkpoint import export_checkpoint, load_checkpoint
-    from cadenza.model.ensemble import (
+    from cadenza.train.mixture import (
         NGRAM_PREFIX,
         fit_weights,
         mixture_nll,
