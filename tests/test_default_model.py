@@ -79,3 +79,21 @@ def test_a_primer_that_ends_on_a_meter_or_key_change_is_continued_in_it(tmp_path
     assert score.bar_count == 4 and piece.report["result"]["new_bars"] == 2
     assert [(t.onset_ticks, t.numerator) for t in score.time_signatures] == [(0, 4), (end, 3)]
     assert score.length_ticks == end + 2 * 3 * Q and score.key_signatures[-1].sharps == 1
+
+
+def test_a_model_retrained_in_place_is_loaded_afresh(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from cadenza.compose.generate import load_model
+    from cadenza.model.checkpoint import new_model, save_checkpoint
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_checkpoint(), folder)
+    first, _, digest, _ = load_model(folder)
+    assert load_model(folder)[0] is first  # loaded once while it stays the same
+    save_checkpoint(new_model("small"), folder)  # retrained in the same folder
+    stat = (folder / "model.safetensors").stat()
+    os.utime(folder / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second, _, digest_after, _ = load_model(folder)
+    assert second is not first and digest_after != digest

@@ -116,7 +116,9 @@ class Composition:
 
 
 @lru_cache(maxsize=4)
-def _load(checkpoint: str) -> tuple[Any, dict[str, Any], str, float]:
+def _load(checkpoint: str, version: tuple[int, int, int, int]) -> tuple[Any, dict[str, Any], str, float]:
+    """Cached by the folder and its files' versions (``version``: the weights' and the config's modification
+    time and size), so a model retrained in place is loaded afresh."""
     from cadenza.model.checkpoint import load_checkpoint
 
     start = time.perf_counter()
@@ -129,7 +131,13 @@ def load_model(checkpoint: str | Path | None = None) -> tuple[Any, dict[str, Any
     """(model, config, weights hash, seconds it took to load): the default model unless a folder is given."""
     from cadenza.model.checkpoint import default_checkpoint
 
-    return _load(str(Path(checkpoint) if checkpoint else default_checkpoint()))
+    folder = Path(checkpoint) if checkpoint else default_checkpoint()
+    try:
+        weights, config = (folder / "model.safetensors").stat(), (folder / "config.json").stat()
+        version = (weights.st_mtime_ns, weights.st_size, config.st_mtime_ns, config.st_size)
+    except OSError:
+        version = (0, 0, 0, 0)  # load_checkpoint says what is missing
+    return _load(str(folder), version)
 
 
 def plan_prompt(plan: Plan) -> np.ndarray:
