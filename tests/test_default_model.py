@@ -97,3 +97,24 @@ def test_a_model_retrained_in_place_is_loaded_afresh(tmp_path: Path) -> None:
     os.utime(folder / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     second, _, digest_after, _ = load_model(folder)
     assert second is not first and digest_after != digest
+
+
+def test_revising_bars_rewrites_only_them_and_keeps_the_version_that_joins_best(tmp_path: Path) -> None:
+    import numpy as np
+
+    import cadenza
+    from cadenza.errors import UsageError
+    from cadenza.score.ops import slice_bars
+
+    piece = cadenza.compose(key="D minor", meter="3/4", ensemble="string-quartet", bars=8, seed=1).score
+    revised = cadenza.revise(piece, "4-5", versions=2, seed=3, output=tmp_path / "r.mid")
+    again = read_score(tmp_path / "r.mid")
+    assert again.bar_count == 8 and again.length_ticks == piece.length_ticks
+    for lo, hi in ((0, 3), (5, 8)):  # the bars around are the piece's own
+        kept, new = slice_bars(piece, lo, hi).notes, slice_bars(again, lo, hi).notes
+        assert np.array_equal(np.sort(kept[["onset_ticks", "pitch"]]), np.sort(new[["onset_ticks", "pitch"]]))
+    info = revised.report["revised"]
+    assert info["bars"] == [4, 5] and info["versions"] == 2 and info["kept"] == int(np.argmin(info["join_nll_nats"]))
+    for bad in ("1-2", "7-9", "five"):
+        with pytest.raises(UsageError):
+            cadenza.revise(piece, bad)

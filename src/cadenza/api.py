@@ -13,8 +13,8 @@ from cadenza.score.model import TICKS_PER_QUARTER
 if TYPE_CHECKING:
     from cadenza.compose.generate import Composition
 
-__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "score_summary", "soundtrack",
-           "write_score"]
+__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "revise", "score_summary",
+           "soundtrack", "write_score"]
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -272,6 +272,25 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     made.report["primer"]["read_warnings"] = warnings  # an audio primer's tempo and meter are estimates
     if prompt_report is not None:
         made.report["prompt"] = prompt_report
+    return made if path is None else _written(made, path, formats)
+
+
+def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.PathLike[str] | None = None,
+           formats: list[str] | None = None, model: str | os.PathLike[str] | None = None, versions: int = 4,
+           limits: ReadLimits | None = None, **options: Any) -> Composition:
+    """``piece`` (a Score, a file or a music21: reference) with ``bars`` ('5-8') written again after the music
+    before them, ``versions`` times, keeping the version the bars after it follow best (see
+    :mod:`cadenza.compose.revise`); request options as for :func:`compose` (``seed=``). Written and returned
+    like :func:`compose`; the report's ``revised`` says which bars and how each version joined."""
+    from cadenza.compose.revise import revise_bars
+    from cadenza.errors import UsageError
+
+    path = _check_output(output)
+    score = piece if isinstance(piece, Score) else read_score(piece, limits)
+    if not 1 <= versions <= 16:
+        raise UsageError("versions: give 1 to 16")
+    made = revise_bars(score, bars, compose_request(**options), checkpoint=Path(model) if model else None,
+                       versions=versions)
     return made if path is None else _written(made, path, formats)
 
 

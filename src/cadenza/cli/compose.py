@@ -91,6 +91,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_tune_flags(n)
     add_limit_flags(n)
     n.set_defaults(func=run_continue)
+    _register_revise(sub)
+
+
+def _register_revise(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser(
+        "revise", help="write chosen bars of a piece again, joining the bars around them",
+        description="Write the chosen bars again after the music before them (with the composer's rules, ear and "
+        "guard), several versions, and keep the one the music after them follows best (the lowest NLL of the "
+        "bars after it under the model). The bars must follow at least one bar.",
+        epilog="Example: cadenza revise quartet.mid --bars 5-8 -o quartet-revised.mid")
+    r.add_argument("piece", metavar="PIECE", help="the piece: any readable score")
+    r.add_argument("--bars", required=True, help="the bars to write again: 5-8, or one bar: 6")
+    r.add_argument("--versions", type=int, default=4, metavar="K", help="versions written, the best kept "
+                   "(default 4)")
+    r.add_argument("--seed", type=int, default=0, help="the same seed gives the same revision")
+    r.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
+    r.add_argument("-o", "--output", help="the revised piece (default: cadenza-<time>.mid)")
+    r.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
+    r.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    add_limit_flags(r)
+    r.set_defaults(func=run_revise)
+
+
+def run_revise(args: argparse.Namespace) -> int:
+    formats = _formats(args.render)
+    result = api.revise(args.piece, args.bars, Path(args.output or _default_output()), formats, model=args.model,
+                        versions=args.versions, seed=args.seed, limits=limits_from(args))
+    if not args.json:
+        revised = result.report["revised"]
+        print(f"revised bars {revised['bars'][0]}-{revised['bars'][1]}: kept version {revised['kept'] + 1} of "
+              f"{revised['versions']} (join {min(revised['join_nll_nats']):.1f} nats)")
+    return _finish(result, args)
 
 
 def request_from(args: argparse.Namespace) -> ComposeRequest:

@@ -1,0 +1,92 @@
+"""Revising chosen bars: the bars are written again after the music before them, with the composer's rules,
+ear and guard (:func:`cadenza.compose.generate.continue_piece`), several times, and the version after which
+the music that follows is most likely under the model is kept — the one that joins both neighbours best.
+
+This is the first slice of issue 18's ``revise``: the model is not yet trained to fill in a gap (it sees the
+bars before, not the bars after, while it writes); the bars after take part by choosing among the versions.
+The bars to revise must follow at least one bar (a piece's first bars have nothing to continue).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cadenza.compose.generate import Composition, continue_piece, load_model
+from cadenza.compose.request import ComposeRequest
+from cadenza.errors import UsageError
+from cadenza.score.model import NOTE_DTYPE, Score
+from cadenza.score.ops import slice_bars
+from cadenza.tokens.events import TokenizeError, encode
+
+VERSIONS = 4  # versions of the bars written, the best join kept
+
+
+def parse_bars(text: str, bar_count: int) -> tuple[int, int]:
+    """'5-8' or '5' -> (first, last), 1-based and inclusive, checked against the piece."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
+    if not match:
+        raise UsageError(f"bars {text!r}: give a bar or a range, like 5-8")
+    first, last = int(match[1]), int(match[2] or match[1])
+    if not 1 <= first <= last <= bar_count:
+        raise UsageError(f"bars {text!r}: the piece has bars 1 to {bar_count}")
+    if first == 1:
+        raise UsageError("revising starts after at least one bar: the first bars have nothing to follow yet")
+    return first, last
+
+
+def _joined(written: Score, after: Score | None) -> Score:
+    """The primer and its new bars, then the bars after them, shifted to follow."""
+    if after is None:
+        return written
+    shifted = after.notes.copy()
+    shifted["onset_ticks"] += written.length_ticks
+    notes = np.concatenate([written.notes, shifted]).astype(NOTE_DTYPE)
+    signatures = [*written.time_signatures, *(replace(t, onset_ticks=t.onset_ticks + written.length_ticks)
+                                              for t in after.time_signatures)]
+    return Score.build(parts=written.parts, notes=notes, time_signatures=signatures,
+                       key_signatures=written.key_signatures, tempos=written.tempos, metadata=written.metadata,
+                       pickup_ticks=written.pickup_ticks, length_ticks=written.length_ticks + after.length_ticks)
+
+
+def _join_nll(model: Any, revised: Score, written: Score) -> float:
+    """NLL (nats) of everything after the new bars, given the music up to them: how well they lead on."""
+    from cadenza.model.scoring import sequence_nll
+
+    try:
+        whole, head = encode(revised, []), encode(written, [])
+    except TokenizeError:
+        return float("inf")
+    return sequence_nll(model, whole) - sequence_nll(model, head[:-1])
+
+
+def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: str | Path | None = None,
+                versions: int = VERSIONS) -> Composition:
+    """``score`` with ``bars`` ('5-8') written anew (see the module docstring); the report says which bars,
+    each version's join (nats) and which was kept."""
+    first, last = parse_bars(bars, score.bar_count)
+    before = slice_bars(score, 0, first - 1)
+    after = slice_bars(score, last, score.bar_count) if last < score.bar_count else None
+    model = load_model(checkpoint)[0]
+    best: tuple[float, Composition, Score] | None = None
+    joins = []
+    for k in range(max(versions, 1)):
+        made = continue_piece(before, replace(request, seed=request.seed + k), bars=last - first + 1,
+                              checkpoint=checkpoint)
+        revised = _joined(made.score, after)
+        join = _join_nll(model, revised, made.score) if after is not None else 0.0
+        joins.append(round(join, 2))
+        if best is None or join < best[0]:
+            best = (join, made, revised)
+    assert best is not None
+    _, made, revised = best
+    report = {**made.report, "revised": {"bars": [first, last], "versions": len(joins),
+                                         "join_nll_nats": joins, "kept": joins.index(min(joins)),
+                                         "bars_after": score.bar_count - last}}
+    report["result"] = {**report.get("result", {}), "bars": revised.bar_count, "notes": revised.note_count,
+                        "duration_s": round(revised.duration_s, 2)}
+    return Composition(revised, report)
