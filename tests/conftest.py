@@ -62,3 +62,17 @@ def music21_corpus_home(factory: pytest.TempPathFactory, name: str, limit: int) 
     build_corpus(BuildConfig(name=name, sources=("music21",), workers=2, limit=limit))
     yield home
     mp.undo()
+
+
+def train_killed_at(config: object, step: int) -> None:
+    """Start a training run with ``config`` and stop it (as Ctrl-C would) once it has saved step ``step``."""
+    from typing import Any
+
+    from cadenza.train.loop import train
+
+    def kill(record: dict[str, Any]) -> None:
+        if record["step"] == step:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=kill)  # type: ignore[arg-type]

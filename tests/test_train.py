@@ -18,7 +18,7 @@ from cadenza.errors import UsageError  # noqa: E402
 from cadenza.model.checkpoint import load_checkpoint, read_config  # noqa: E402
 from cadenza.train.data import BatchConfig, make_batch, prepare_split, transpose_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
-from tests.conftest import music21_corpus_home  # noqa: E402
+from tests.conftest import music21_corpus_home, train_killed_at  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -76,12 +76,7 @@ def test_resume_after_a_kill_ends_where_an_uninterrupted_run_ends(corpus: Path, 
     whole = train(_config(tmp_path / "whole"))
     assert whole["steps"] == 12 and whole["history"][-1]["nll_per_step"] < whole["history"][0]["nll_per_step"] + 1
 
-    def kill(record: dict[str, Any]) -> None:
-        if record["step"] == 8:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(_config(tmp_path / "killed"), progress=kill)
+    train_killed_at(_config(tmp_path / "killed"), 8)
     resumed = train(_config(tmp_path / "killed"), resume=True)
     assert resumed["steps"] == 12
     a, _ = load_checkpoint(tmp_path / "whole" / "last")
@@ -97,12 +92,7 @@ def test_a_crash_inside_a_checkpoint_swap_leaves_one_whole_step_to_resume(corpus
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
     whole = train(_config(tmp_path / "whole"))
 
-    def kill(record: dict[str, Any]) -> None:
-        if record["step"] == 8:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(_config(tmp_path / "killed"), progress=kill)
+    train_killed_at(_config(tmp_path / "killed"), 8)
     run = tmp_path / "killed"
     (run / "last" / "originality.npz").write_bytes(b"index")  # a file the index writer put beside it
     (run / "last").rename(run / "last.old")  # killed between the swap's two renames: no last/ ...

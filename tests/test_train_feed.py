@@ -18,7 +18,7 @@ from cadenza.model.checkpoint import load_checkpoint  # noqa: E402
 from cadenza.train.data import BatchConfig, load_steps, prepare_split, save_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
 from cadenza.train.prefetch import BatchStream, step_batch  # noqa: E402
-from tests.conftest import music21_corpus_home  # noqa: E402
+from tests.conftest import music21_corpus_home, train_killed_at  # noqa: E402
 
 
 def test_balance_tempers_a_dominant_style_and_shares_duplicate_draws() -> None:
@@ -82,12 +82,7 @@ def test_a_run_fed_by_workers_resumes_exactly(corpus: Path, tmp_path: Path, monk
     torch.set_num_threads(1)
     whole = train(_config(tmp_path / "whole"))
 
-    def kill(record: dict[str, Any]) -> None:
-        if record["step"] == 4:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(_config(tmp_path / "killed"), progress=kill)
+    train_killed_at(_config(tmp_path / "killed"), 4)
     resumed = train(_config(tmp_path / "killed"), resume=True)
     assert resumed["steps"] == whole["steps"] == 8
     a, _ = load_checkpoint(tmp_path / "whole" / "last")
