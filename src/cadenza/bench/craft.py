@@ -4,11 +4,13 @@ Per ensemble (satb, string-quartet, piano, orchestra, lead-sheet), pieces compos
 epoch (half of them in an asked key, half with the key left to the model) are measured with
 :mod:`cadenza.listen.craft` and compared with the openings (the same number of bars) of real works of that
 style: Bach chorales from music21's corpus, Haydn/Mozart/Beethoven quartets and piano sonatas from
-``shared/datasets/classical`` (never trained on by the shipped model), symphonic movements from OpenScore
-Orchestra, and Nottingham tunes (melody and chords) for the lead sheet. A measure *holds* for an ensemble
-when the generated median lies inside the real works' 10th–90th percentile range; the headline is the share
-of (ensemble, measure) pairs that hold. Endings are judged on whole real works (an opening has no ending)
-and on every generated piece; the key-asked pieces are judged in the key asked.
+``shared/datasets/classical``, symphonic movements from OpenScore Orchestra, and Nottingham tunes (melody and
+chords) for the lead sheet. The v2 default model trained on the classical pack, so those real works are
+mostly its training works (its held-out splits hold too few of them to stand alone: 6 quartet movements).
+A measure *holds* for an ensemble when the generated median lies inside the real works' 10th–90th
+percentile range; the headline is the share of (ensemble, measure) pairs that hold. Endings are judged on
+whole real works (an opening has no ending) and on every generated piece; the key-asked pieces are judged
+in the key asked.
 """
 
 from __future__ import annotations
