@@ -120,8 +120,9 @@ def run_revise(args: argparse.Namespace) -> int:
                         versions=args.versions, seed=args.seed, limits=limits_from(args))
     if not args.json:
         revised = result.report["revised"]
-        print(f"revised bars {revised['bars'][0]}-{revised['bars'][1]}: kept version {revised['kept'] + 1} of "
-              f"{revised['versions']} (join {min(revised['join_nll_nats']):.1f} nats)")
+        how = (f"kept version {revised['kept'] + 1} of {revised['versions']} (the bars after follow it at "
+               f"{min(revised['join_nll_nats']):.1f} nats)") if revised["bars_after"] else "the last bars, written once"
+        print(f"revised bars {revised['bars'][0]}-{revised['bars'][1]}: {how}")
     return _finish(result, args)
 
 

@@ -74,7 +74,7 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
     model = load_model(checkpoint)[0]
     best: tuple[float, Composition, Score] | None = None
     joins = []
-    for k in range(max(versions, 1)):
+    for k in range(max(versions, 1) if after is not None else 1):  # the last bars: nothing to choose by
         made = continue_piece(before, replace(request, seed=request.seed + k), bars=last - first + 1,
                               checkpoint=checkpoint)
         revised = _joined(made.score, after)
