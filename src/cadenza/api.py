@@ -285,10 +285,10 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
     from cadenza.compose.revise import revise_bars
     from cadenza.errors import UsageError
 
-    path = _check_output(output)
-    score = piece if isinstance(piece, Score) else read_score(piece, limits)
     if not 1 <= versions <= 16:
         raise UsageError("versions: give 1 to 16")
+    path = _check_output(output)
+    score = piece if isinstance(piece, Score) else read_score(piece, limits)
     made = revise_bars(score, bars, compose_request(**options), checkpoint=Path(model) if model else None,
                        versions=versions)
     return made if path is None else _written(made, path, formats)

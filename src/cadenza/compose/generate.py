@@ -30,10 +30,10 @@ from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.finish import decode_piece, fit_voices, hold_final_chord, legato_lines
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
-from cadenza.compose.harmony import HarmonyPlan, strong_beats_per_bar
+from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.mood import mood_shape
-from cadenza.compose.orchestration import MIN_PARTS, Orchestration
+from cadenza.compose.orchestration import MIN_PARTS, Orchestration, describe_orchestration
 from cadenza.compose.plan import CadencePlan, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
@@ -305,8 +305,7 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
     if plan.key is None or plan.meter is None:
         return f"planned in the key heard in the first {KEY_HEARD_AFTER_BARS} bars"
     cadences = CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs)
-    style = plan.labels.get("epoch")
-    return HarmonyPlan(cadences, strong_beats_per_bar(plan.meter, style), style, seed).describe()
+    return HarmonyPlan.for_meter(cadences, plan.meter, plan.labels.get("epoch"), seed).describe()
 
 
 def chord_part_of(plan: Plan) -> int | None:
@@ -353,7 +352,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        "returns": {f"bar {bar + 1}": f"bar {source + 1}" for bar, source in returns(plan.bars).items()}
                        if voices and written_top_down(voices) else {},
                        "harmony": _harmony_report(plan, best.seed),
-                       **({"orchestration": Orchestration(None, voices, plan.bars, best.seed).describe(voices)}
+                       **({"orchestration": describe_orchestration(voices, plan.bars, best.seed)}
                           if len(voices) >= MIN_PARTS else {})},
               "seed": best.seed, "model": _model_summary(model, config, digest),
               "heard": best.heard, "adherence": best.adherence,

@@ -108,6 +108,11 @@ class HarmonyPlan:
         self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))
         self.chords = [chord_of(table.chords[i], key.tonic_pc, key.mode) for i in self.slots]
 
+    @classmethod
+    def for_meter(cls, cadences: CadencePlan, meter: tuple[int, int], style: str | None, seed: int) -> HarmonyPlan:
+        """The plan of a piece in ``meter``: a chord on each of its strong beats (:func:`strong_beats_per_bar`)."""
+        return cls(cadences, strong_beats_per_bar(meter, style), style, seed)
+
     def chord_at(self, bar: int, slot: int) -> Chord | None:
         """The chord of strong beat ``slot`` (0: the downbeat, 1: the middle) of bar ``bar`` (0-based)."""
         i = bar * self.strong_per_bar + min(slot, self.strong_per_bar - 1)

@@ -69,11 +69,12 @@ class Orchestration:
     def advance(self, step: np.ndarray) -> None:
         return None
 
-    def describe(self, voices: tuple[Voice, ...]) -> list[str]:
-        """For the report: who plays in each phrase ("bars 1-4: Flute, Horn, strings")."""
-        out = []
-        for phrase, row in enumerate(self.playing):
-            names = [v.name for v, on in zip(voices, row, strict=True) if on and v.program not in STRINGS]
-            out.append(f"bars {phrase * PHRASE_BARS + 1}-{(phrase + 1) * PHRASE_BARS}: "
-                       f"{', '.join(names) if names else 'no winds'}, strings")
-        return out
+
+def describe_orchestration(voices: tuple[Voice, ...], bars: int, seed: int) -> list[str]:
+    """For the report: who plays in each phrase ("bars 1-4: Flute, Horn, strings")."""
+    out = []
+    for phrase, row in enumerate(playing_parts(voices, bars, seed)):
+        names = [v.name for v, on in zip(voices, row, strict=True) if on and v.program not in STRINGS]
+        out.append(f"bars {phrase * PHRASE_BARS + 1}-{(phrase + 1) * PHRASE_BARS}: "
+                   f"{', '.join(names) if names else 'no winds'}, strings")
+    return out

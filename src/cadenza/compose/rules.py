@@ -25,11 +25,12 @@ model's own sense of the style still chooses among what the rules leave:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from cadenza.compose.harmony import HarmonyPlan, strong_beats_per_bar
+from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.plan import CadencePlan, Chord
 from cadenza.compose.request import Key
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
@@ -60,6 +61,12 @@ KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, 
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
 _PC_BITS = 1 << np.arange(12)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
+
+
+@lru_cache(maxsize=32)
+def _beat_ticks(meter: tuple[int, int]) -> int:
+    """The beat of ``meter`` in ticks (asked on every note: computed once a meter)."""
+    return beat_ticks_of(TimeSignature(0, *meter))
 
 
 def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
@@ -134,22 +141,24 @@ class VoiceRules:
     def harmony(self) -> HarmonyPlan | None:
         """The planned chords (see :mod:`cadenza.compose.harmony`), once the cadences and the meter are known."""
         if self._harmony is None and self.cadences is not None and self.plan.meter is not None:
-            self._harmony = HarmonyPlan(self.cadences, strong_beats_per_bar(self.plan.meter, self.style),
-                                        self.style, self.harmony_seed)
+            self._harmony = HarmonyPlan.for_meter(self.cadences, self.plan.meter, self.style, self.harmony_seed)
         return self._harmony
+
+    def _harmony_at(self, now: int) -> Chord | None:
+        """The harmony plan's chord for the strong beat ``now`` falls after (None before the plan is made)."""
+        harmony, meter = self.harmony, self.plan.meter
+        if harmony is None or meter is None:
+            return None
+        bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
+        return harmony.chord_at(self._bar_index(), 1 if 2 * (now - self.plan.bar_start_ticks) >= bar_ticks else 0)
 
     def planned_chord(self, now: int) -> Chord | None:
         """The harmony plan's chord for a note struck on a beat at ``now`` (None off the beat, in the cadence
         bars, whose chords the cadence plan gives, and before the plan is made)."""
-        harmony, meter = self.harmony, self.plan.meter
-        if harmony is None or meter is None:
+        meter = self.plan.meter
+        if meter is None or (now - self.plan.bar_start_ticks) % _beat_ticks(meter):
             return None
-        into = now - self.plan.bar_start_ticks
-        beat = beat_ticks_of(TimeSignature(0, *meter))
-        if into % beat:
-            return None
-        bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
-        return harmony.chord_at(self._bar_index(), 1 if 2 * into >= bar_ticks else 0)
+        return self._harmony_at(now)
 
     def _now(self, chosen: dict[str, int]) -> int:
         return self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
@@ -170,7 +179,7 @@ class VoiceRules:
         into = now - self.plan.bar_start_ticks
         if into == 0:
             return True
-        beat = beat_ticks_of(TimeSignature(0, *meter))
+        beat = _beat_ticks(meter)
         bar_beats = self.plan.bar_ticks_now // beat if self.plan.bar_ticks_now else 0
         return bar_beats >= 4 and bar_beats % 2 == 0 and into == bar_beats // 2 * beat
 
@@ -216,7 +225,7 @@ class VoiceRules:
         if self.plan.meter is None:
             return False
         into = self._now(chosen) - self.plan.bar_start_ticks
-        return 0 < into < ARRIVAL_BEATS * beat_ticks_of(TimeSignature(0, *self.plan.meter))
+        return 0 < into < ARRIVAL_BEATS * _beat_ticks(self.plan.meter)
 
     def _arrival_limits(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """On a phrase's arrival (its last bar's downbeat): the melody comes first and holds its note at least
@@ -231,7 +240,7 @@ class VoiceRules:
         if part is None or part in self.plan.drums:
             return None
         if field == "duration" and part == self.top and self.plan.meter is not None:
-            beat = beat_ticks_of(TimeSignature(0, *self.plan.meter))
+            beat = _beat_ticks(self.plan.meter)
             shortest = min(ARRIVAL_BEATS * beat, self.plan.bar_ticks_now)
             return np.arange(FIELD_SIZES["duration"]) * FINE >= shortest
         return None
@@ -307,13 +316,7 @@ class VoiceRules:
         plan's for the strong beat ``now`` falls after."""
         if self.cadences is None:
             return None
-        bar = self._bar_index()
-        chord = self.cadences.chord_at(bar)
-        harmony, meter = self.harmony, self.plan.meter
-        if chord is not None or harmony is None or meter is None:
-            return chord
-        bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
-        return harmony.chord_at(bar, 1 if 2 * (now - self.plan.bar_start_ticks) >= bar_ticks else 0)
+        return self.cadences.chord_at(self._bar_index()) or self._harmony_at(now)
 
     def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
         """Pitches that build ``chord`` at ``now``: the root for the lowest part's first note (under every note
@@ -338,7 +341,7 @@ class VoiceRules:
         notes = self.latest.get(self.top, (-1, []))[1]
         if not notes:
             return None
-        beat = beat_ticks_of(TimeSignature(0, *self.plan.meter))
+        beat = _beat_ticks(self.plan.meter)
         silent_beats = (self._now(chosen) - max(end for end, _ in notes)) / beat
         if silent_beats < 1:
             return None

@@ -138,6 +138,13 @@ def _save_state(folder: Path, model: EventTransformer, optimizer: torch.optim.Op
     write_folder(folder, write)
 
 
+def _save_best(folder: Path, model: EventTransformer, config: TrainConfig, step: int,
+               metrics: dict[str, float]) -> None:
+    """``best/``: the model and its validation figures, written as one folder."""
+    write_folder(folder, partial(save_checkpoint, model,
+                                 training={"config": asdict(config), "step": step, "valid": metrics}))
+
+
 def _load_state(folder: Path, optimizer: torch.optim.Optimizer) -> tuple[int, np.random.Generator, list[Any], float]:
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     tensors = load_file(str(folder / "optimizer.safetensors"))
@@ -222,8 +229,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
                 history.append(record)
                 if metrics["nll_per_step"] < best:
                     best = metrics["nll_per_step"]
-                    training = {"config": asdict(config), "step": step, "valid": metrics}
-                    write_folder(best_dir, partial(save_checkpoint, model, training=training))
+                    _save_best(best_dir, model, config, step, metrics)
                 _save_state(last, model, optimizer, step, rng, config, history, best)
                 if progress:
                     progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
@@ -236,8 +242,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
     if not (best_dir / "model.safetensors").is_file() and step > 0:  # stopped before its first validation:
         metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # a best/
         best = metrics["nll_per_step"]  # to compose with all the same
-        training = {"config": asdict(config), "step": step, "valid": metrics}
-        write_folder(best_dir, partial(save_checkpoint, model, training=training))
+        _save_best(best_dir, model, config, step, metrics)
     elapsed = max(time.time() - started, 1e-9)
     return {"steps": step, "best_valid_nll_per_step": best, "last_train_loss": loss_value,
             "notes_per_s": round(notes_seen / elapsed, 1), "steps_per_s": round(steps_seen / elapsed, 1),
