@@ -90,3 +90,15 @@ def test_durations_no_note_value_writes_fall_back_to_a_notation_grid(tmp_path: P
     parsed = converter.parse(str(write_score(score, tmp_path / "odd.musicxml")), forceSource=True)
     pitches = [n.pitch.midi for n in parsed.parts[0].flatten().notes]
     assert 67 in pitches and 64 in pitches
+
+
+def test_a_violin_reads_in_treble_clef_even_when_it_plays_low(tmp_path: Path) -> None:
+    from music21 import clef, converter
+
+    low = [55, 56, 57, 55, 58, 55]  # G3 .. B-flat 3, the violin's lowest notes only
+    score = Score.build(parts=[Part("Violin I", 40), Part("Horn", 60)],
+                        notes=[(i * Q, Q, p, 80, part) for part in (0, 1) for i, p in enumerate(low)],
+                        key_signatures=[KeySignature(0, 0, "major")])
+    parsed = converter.parse(str(write_score(score, tmp_path / "v.musicxml")), forceSource=True)
+    assert [type(p.recurse().getElementsByClass(clef.Clef).first()).__name__ for p in parsed.parts] == [
+        "TrebleClef", "TrebleClef"]

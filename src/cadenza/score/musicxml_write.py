@@ -53,11 +53,15 @@ def _abbreviation(name: str) -> str:
 
 # cello, contrabass, bassoon, tuba, trombone, bass guitars and synth basses
 _BASS_CLEF_PROGRAMS = frozenset({42, 43, 70, 57, 58, *range(32, 40)})
+# violin, trumpets, horns, reeds and pipes (not the bassoon): written in treble clef whatever they play
+_TREBLE_CLEF_PROGRAMS = frozenset({40, 56, 59, 60, *range(64, 70), *range(71, 80)})
 
 
 def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any:
-    """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, else treble or
-    bass, whichever needs fewer ledger lines (a piano's left hand that reaches from F2 to F4 reads in bass)."""
+    """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, bass for the low
+    strings, winds and brass, treble for violins and the other winds and brass, else (keyboards, voices,
+    guitars) treble or bass, whichever needs fewer ledger lines (a piano's left hand from F2 to F4 reads in
+    bass)."""
     from music21 import clef
 
     if is_drum:
@@ -71,6 +75,8 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any
         return clef.Treble8vbClef()
     if program in _BASS_CLEF_PROGRAMS or "bass" in name.lower():  # read in bass clef unless written very high
         return clef.TrebleClef() if median >= 67 else clef.BassClef()
+    if program in _TREBLE_CLEF_PROGRAMS:
+        return clef.TrebleClef()
     pitches = part_notes["pitch"].astype(int)
     return clef.TrebleClef() if _ledger_lines(pitches, *TREBLE_STAFF) <= _ledger_lines(pitches, *BASS_STAFF) \
         else clef.BassClef()
