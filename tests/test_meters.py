@@ -1,0 +1,31 @@
+"""The meter a piece is planned in when the request leaves it open: drawn for the style from the corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from cadenza.compose.meters import meter_table, style_meter, with_style_meter
+from cadenza.compose.request import ComposeRequest, resolve
+
+
+def test_the_table_knows_chorales_are_in_common_time_and_falls_back_to_wider_groups() -> None:
+    group, counts = meter_table("baroque", "satb-choir")
+    assert group == "epoch=baroque/ensemble=satb-choir" and max(counts, key=counts.get) == "4/4"
+    assert meter_table("folk", "lead-sheet")[0] == "epoch=folk"  # no folk lead sheets counted: the epoch's
+    assert meter_table(None, "string-quartet")[0] == "ensemble=string-quartet"
+    assert meter_table(None, None) is None and meter_table("no-such-epoch", None) is None
+
+
+def test_drawn_meters_follow_the_styles_counts_and_the_same_seed_draws_the_same() -> None:
+    drawn = Counter(style_meter("baroque", "satb-choir", seed)[0] for seed in range(200))
+    assert drawn[(4, 4)] > 150 and set(drawn) <= {(4, 4), (3, 4)}
+    assert style_meter("classical", "solo-piano", 5) == style_meter("classical", "solo-piano", 5)
+    assert len({style_meter("classical", "solo-piano", seed)[0] for seed in range(50)}) >= 4
+
+
+def test_a_plan_without_a_meter_gets_one_and_says_so_an_asked_meter_is_kept() -> None:
+    plan = with_style_meter(resolve(ComposeRequest(ensemble="satb", epoch="baroque", bars=8)), seed=3)
+    assert plan.meter is not None and plan.labels["meter"] == f"{plan.meter[0]}/{plan.meter[1]}"
+    assert "meter" in plan.implied and any("give --meter" in note for note in plan.notes)
+    asked = resolve(ComposeRequest(ensemble="satb", epoch="baroque", meter="5/4", bars=8))
+    assert with_style_meter(asked, seed=3) is asked
