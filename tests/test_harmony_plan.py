@@ -35,3 +35,9 @@ def test_a_plan_opens_on_the_tonic_reaches_every_cadence_and_restates_its_return
     assert len(one[0]) == 16 and len({tuple(d) for d in one}) > 1  # seeds give different progressions
     assert HarmonyPlan(cadences, 1, "romantic", 3).describe() == one[3]  # and the same seed the same one
     assert strong_beats_per_bar((3, 4)) == 1 and strong_beats_per_bar((6, 8)) == 1
+
+
+def test_classical_and_romantic_harmony_changes_twice_a_bar_in_every_meter_folk_once() -> None:
+    assert strong_beats_per_bar((3, 4), "classical") == 2 and strong_beats_per_bar((6, 8), "romantic") == 2
+    assert strong_beats_per_bar((3, 4), "baroque") == 1 and strong_beats_per_bar((4, 4), "folk") == 1
+    assert returns(16, "folk") == {4: 0, 5: 1, 6: 2, 12: 0, 13: 1, 14: 2}  # a folk tune's strain comes back whole

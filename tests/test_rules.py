@@ -76,3 +76,71 @@ def test_a_line_pays_for_a_fourth_strike_of_one_pitch_not_for_a_new_pitch_after_
     assert rules.bias("pitch", chosen)[60] < rules.bias("pitch", chosen)[59]
     rules.latest = {0: (960, [(1920, 62)])}  # the run of Cs ended on a D: striking D again is free
     assert rules.bias("pitch", chosen)[62] == 0.0
+
+
+def test_an_arrival_chord_is_built_without_parallels_into_the_roots_bass() -> None:
+    from cadenza.compose.plan import Chord
+
+    plan = SimpleNamespace(drums=set(), meter=(4, 4), bar_start_ticks=0)
+    rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
+    # the tenor sang G3 an octave above the bass's G2; the arrival is an A major chord (the bass lands on A)
+    rules.latest = {2: (0, [(960, 55)]), 3: (0, [(960, 43)])}
+    dominant = Chord(9, (9, 1, 4), "V")
+    bad = rules._parallels_into(2, 960, dominant)
+    assert bad[57] and bad[45] and not bad[61] and not bad[55]  # A in octaves with the bass; C# or holding G: free
+    tones = rules._chord_tones(2, 960, dominant)
+    assert not tones[57] and tones[61]  # so the tenor takes another tone of the chord
+    unordered = VoiceRules(plan, [1, 1, 1, 1], [], bars=8, key=None)  # an orchestra doubles by design
+    unordered.latest = rules.latest
+    assert not unordered._parallels_into(2, 960, dominant).any()
+
+
+def test_the_melody_pays_for_a_first_repeat_and_for_going_to_and_fro_an_inner_voice_does_not() -> None:
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
+    rules.latest = {0: (960, [(1920, 72)]), 1: (960, [(1920, 64)])}
+    rules.previous_pitch = {0: 74, 1: 62}
+    rules.line_history = {0: [72, 74], 1: [64, 62]}  # the soprano went C-D-C, the alto E-D-E
+
+    def bias(part: int) -> np.ndarray:
+        return rules.bias("pitch", {"kind": KIND["note"], "part": part, "position": 80, "position_fine": 0})
+
+    soprano, alto = bias(0), bias(1)
+    assert soprano[72] < soprano[71] and soprano[74] < soprano[70] - 1  # C again, or back to D: both cost
+    assert alto[64] == alto[65] and alto[62] == alto[66]  # the alto may repeat and turn back freely
+
+
+def test_a_sung_upper_voice_keeps_within_an_octave_of_the_voice_above() -> None:
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
+    rules.latest = {0: (2800, [(3800, 76)])}  # the soprano on E5 at this instant (40 steps of 70 ticks)
+    alto = rules.bias("pitch", {"kind": KIND["note"], "part": 1, "position": 40, "position_fine": 0})
+    assert alto[64] == 0.0 and alto[63] < 0.0  # E4 an octave below is fine, a step further costs
+    bass = rules.bias("pitch", {"kind": KIND["note"], "part": 3, "position": 40, "position_fine": 0})
+    assert bass[48] == bass[64]  # the bass may lie further below
+
+
+def test_a_right_hands_tune_pays_for_its_leaps_from_the_top_of_its_last_chord() -> None:
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [4, 4], [(0, 1)], bars=8, key=None)
+    rules.latest = {0: (0, [(960, 64), (960, 72)])}  # a chord topped by C5
+    right = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0})
+    assert right[74] == 0.0 and right[81] < right[76] < right[74]  # a step is free, a sixth costs more than a third
+    rules.latest = {1: (0, [(960, 48), (960, 55)])}
+    left = rules.bias("pitch", {"kind": KIND["note"], "part": 1, "position": 40, "position_fine": 0})
+    assert left[36] == left[50]  # the left hand's chords are not a line
+
+
+def test_a_pianos_left_hand_realises_the_planned_chords_like_a_lead_sheets_chord_part() -> None:
+    from cadenza.compose.generate import chord_part_of
+    from cadenza.compose.request import ComposeRequest, resolve
+
+    assert chord_part_of(resolve(ComposeRequest(ensemble="piano", bars=8))) == 1
+    assert chord_part_of(resolve(ComposeRequest(ensemble="lead-sheet", bars=8))) == 1
+    assert chord_part_of(resolve(ComposeRequest(ensemble="string-quartet", bars=8))) is None

@@ -32,6 +32,7 @@ from cadenza.compose.finish import decode_piece, fit_voices, hold_final_chord, l
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
+from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.orchestration import MIN_PARTS, Orchestration, describe_orchestration
 from cadenza.compose.plan import CadencePlan, returns
@@ -190,7 +191,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if len(voices) >= MIN_PARTS:  # an orchestra: who plays in each phrase (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed))
         if voice_rules.ordered:
-            more.append(ThemeReturn(base, plan.bars))
+            more.append(ThemeReturn(base, plan.bars, style=plan.labels.get("epoch")))
     if style is not None:
         more.append(style)
     return (Stacked(base, *more) if more else base), voice_rules
@@ -310,7 +311,7 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
 
 def chord_part_of(plan: Plan) -> int | None:
     """The part that realises the chord symbols: a lead sheet's chords (its second part); None elsewhere."""
-    return 1 if plan.ensemble is not None and plan.ensemble.name == "lead-sheet" else None
+    return 1 if plan.ensemble is not None and plan.ensemble.name in ("lead-sheet", "piano") else None
 
 
 def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str, Any]:
@@ -326,6 +327,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     plan = resolve(request)
     if reference is not None:
         plan = reference.apply(plan, request)
+    plan = with_style_meter(plan, request.seed)
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
     model, config, digest, load_s = load_model(checkpoint)
@@ -349,7 +351,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        "prompt_reading": plan.notes, "prompt": plan.prompt,
                        "cadences": CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs).describe()
                        if plan.key else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
-                       "returns": {f"bar {bar + 1}": f"bar {source + 1}" for bar, source in returns(plan.bars).items()}
+                       "returns": {f"bar {bar + 1}": f"bar {source + 1}"
+                                   for bar, source in returns(plan.bars, plan.labels.get("epoch")).items()}
                        if voices and written_top_down(voices) else {},
                        "harmony": _harmony_report(plan, best.seed),
                        **({"orchestration": describe_orchestration(voices, plan.bars, best.seed)}

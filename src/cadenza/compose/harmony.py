@@ -59,6 +59,10 @@ def harmony_table(style: str | None, mode: str) -> HarmonyTable:
 #: styles whose harmony is planned a chord a bar whatever the meter (folk tunes: real Nottingham tunes change
 #: chord 1.3 times a bar, and two chords a bar made the lead sheet's harmony busier than any of them)
 CHORD_A_BAR = ("folk",)
+#: styles whose harmony is planned two chords a bar in every meter of two beats or more (the second on the bar's
+#: middle, or its last beat in 3/4): classical and romantic movements change chord about twice a bar in 2/4,
+#: 3/4 and 6/8 too (the real piano sonatas of the craft benchmark: 2.1 a bar; one a bar planned made 1.4)
+CHORDS_EVERY_HALF_BAR = ("classical", "romantic")
 
 
 def strong_beats_per_bar(meter: tuple[int, int], style: str | None = None) -> int:
@@ -68,6 +72,8 @@ def strong_beats_per_bar(meter: tuple[int, int], style: str | None = None) -> in
         return 1
     signature = TimeSignature(0, *meter)
     beats = signature.bar_ticks // beat_ticks_of(signature)
+    if style in CHORDS_EVERY_HALF_BAR:
+        return 2 if beats >= 2 else 1
     return 2 if beats >= 4 and beats % 2 == 0 else 1
 
 
@@ -104,7 +110,7 @@ class HarmonyPlan:
                 for slot in range(strong_per_bar):
                     fixed[bar * strong_per_bar + slot] = index[_name_of(planned, key.tonic_pc)]
         copies = {bar * strong_per_bar + s: source * strong_per_bar + s
-                  for bar, source in returns(cadences.bars).items() for s in range(strong_per_bar)}
+                  for bar, source in returns(cadences.bars, style).items() for s in range(strong_per_bar)}
         self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))
         self.chords = [chord_of(table.chords[i], key.tonic_pc, key.mode) for i in self.slots]
 

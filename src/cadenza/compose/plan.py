@@ -98,13 +98,27 @@ class CadencePlan:
         return [f"{kind}@{bar + 1}" for bar, kind in self.phrase_ends]
 
 
-def returns(bars: int, phrase_bars: int = PHRASE_BARS) -> dict[int, int]:
+#: styles whose returning phrases restate the first phrase up to its cadence (a folk tune's A strain comes back
+#: whole but for its ending: real Nottingham tunes' self-similarity is 0.93, and two bars restated made 0.80)
+RESTATE_ALL_BUT_CADENCE = ("folk",)
+
+
+def returns(bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> dict[int, int]:
     """The repetition scheme, bar index -> the earlier bar whose melody it restates: in every 16 bars the
-    phrases go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to their cadences); a
-    piece of 8 to 15 bars is a parallel period (a a′). Shorter pieces restate nothing."""
+    phrases go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to their cadences; in the
+    styles of :data:`RESTATE_ALL_BUT_CADENCE`, for all but their cadence bar); a piece of 8 to 15 bars is a
+    parallel period (a a′). Shorter pieces restate nothing."""
     out: dict[int, int] = {}
     if bars < 2 * phrase_bars:
         return out
+    restated = phrase_bars - 1 if style in RESTATE_ALL_BUT_CADENCE else phrase_bars // 2
+    for start in range(0, bars, 4 * phrase_bars):
+        for phrase in (1, 3):  # a′ and a″ of each group of four phrases
+            first = start + phrase * phrase_bars
+            for offset in range(restated):
+                if first + offset < bars:
+                    out[first + offset] = start + offset
+    return out
     for start in range(0, bars, 4 * phrase_bars):
         for phrase in (1, 3):  # a′ and a″ of each group of four phrases
             first = start + phrase * phrase_bars

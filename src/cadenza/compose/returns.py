@@ -24,9 +24,9 @@ Theme = dict[int, tuple[int, int]]  # ticks into the bar -> (pitch, length) of t
 class ThemeReturn:
     """Records the top part's notes in the theme bars and restates them in the returning bars."""
 
-    def __init__(self, plan: Any, bars: int, top_part: int = 0) -> None:
+    def __init__(self, plan: Any, bars: int, top_part: int = 0, style: str | None = None) -> None:
         self.plan, self.top = plan, top_part
-        self.sources = returns(bars)  # returning bar -> theme bar
+        self.sources = returns(bars, style)  # returning bar -> theme bar
         self.themes: dict[int, Theme] = {bar: {} for bar in set(self.sources.values())}
         self.written: set[int] = set()  # theme onsets restated so far in the current bar
 

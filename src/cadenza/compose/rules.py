@@ -44,18 +44,29 @@ F = {name: i for i, name in enumerate(FIELDS)}
 # whose lines leapt; the v2 model moves by step on its own, and at that strength its lines fell below the
 # real range (a quartet's melody spanning 8 semitones where real ones span 14 or more): craft 66% -> 73%.
 LEAP_NATS = 0.25
-VOICE_LEAP_NATS = 0.4  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less
+VOICE_LEAP_NATS = 0.4  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less, and of the
+# tune in a right hand (whose leaps from chord top to chord top made half the piano melodies leap more than step)
 UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
+LINE_REPEATS = 3  # ... from the third strike of one pitch in a row in a line
+MELODY_REPEATS = 1  # ... from the first repeat in the melody (the top of an ensemble written top-down): a tune moves
+MELODY_REPEAT_NATS = 0.8  # ... and per strike from there
+SHUTTLE_NATS = 1.5  # the melody going back to and fro between two pitches a second time (a-b-a-b)
 REPEAT_NATS = 0.6  # per strike of one pitch beyond three in a row in a line (a line that goes on
 # hammering one note is no line: the v2 model, unchecked, held a quartet's four parts on one chord for bars)
+SPACING_NATS = 2.0  # a sung upper voice more than an octave below the voice above it (the bass may be further)
 PARALLEL_NATS = 3.0  # a perfect fifth or octave reached in parallel with a part already written at the instant
+VOICE_PARALLEL_NATS = 8.0  # ... by a sung line of an ensemble written top-down (a chorale's voices), where the
+# rule is strict (an orchestra's winds double the strings in octaves by design)
 STRONG_BEAT_NATS = 1.5  # a strong-beat pitch class that fits no chord with what sounds
 CHORD_TONE_NATS = 2.0  # a planned chord's tones in a cadence bar
-HARMONY_NATS = 1.0  # the harmony plan's chord tones for a note struck on a beat (elsewhere)
+HARMONY_NATS = 2.0  # the harmony plan's chord tones for a note struck on a beat (elsewhere); at 1.0 the plan was
+# heard on too few beats (a piano's bars of one chord where two were planned)
 HARMONY_BASS_NATS = 1.0  # ... and its root, more, for the lowest part on a strong beat
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
 MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its next note (see _melody_waits)
 MELODY_REST_MAX_NATS = 4.0
+WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the plan's chords hold on the strong
+# beats only, and the weak beats' chords are left to the model (real chorales change chord three times a bar)
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
@@ -132,6 +143,7 @@ class VoiceRules:
         self.latest: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
         self.repeat_run: dict[int, int] = {}  # part -> how many finished notes in a row held that pitch
+        self.line_history: dict[int, list[int]] = {}  # part -> its line's last three pitches (earlier instants)
         self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
         self.style, self.harmony_seed = style, harmony_seed
         self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
@@ -157,6 +169,8 @@ class VoiceRules:
         bars, whose chords the cadence plan gives, and before the plan is made)."""
         meter = self.plan.meter
         if meter is None or (now - self.plan.bar_start_ticks) % _beat_ticks(meter):
+            return None
+        if self.style in WEAK_BEATS_FREE and not self._strong(now):
             return None
         return self._harmony_at(now)
 
@@ -321,16 +335,41 @@ class VoiceRules:
     def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
         """Pitches that build ``chord`` at ``now``: the root for the lowest part's first note (under every note
         struck so far: an orchestra's bassoon may sit below its double bass otherwise), else a tone of the chord
-        not sounding yet while one is missing (a full chord, not an open octave), else any of its tones."""
+        not sounding yet while one is missing (a full chord, not an open octave), else any of its tones. Tones
+        that would move in parallel fifths or octaves (:meth:`_parallels_into`) are left out while another
+        remains: the approach to a cadence is where forced chord tones made most of them."""
+        bad = self._parallels_into(part, now, chord)
         if part == self.lowest and self.latest.get(part, (-1, []))[0] != now:
             tones = pitch_classes_mask({chord.root})
             struck = [p for onset, notes in self.latest.values() if onset == now for _, p in notes]
             if struck:
                 tones[min(struck) + 1:] = False
-            return tones
+            return tones & ~bad if (tones & ~bad).any() else tones
         sounding = {p % 12 for notes in self._sounding(now).values() for p in notes}
         missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
+        for choice in (missing, set(chord.pcs)):
+            tones = pitch_classes_mask(choice)
+            if (tones & ~bad).any():
+                return tones & ~bad
         return pitch_classes_mask(missing or set(chord.pcs))
+
+    def _parallels_into(self, part: int, now: int, chord: Any) -> np.ndarray:
+        """Pitches of ``part``'s next note on ``chord`` at ``now`` that move in parallel fifths or octaves with a
+        part already moved at this instant, or (above the lowest part, which is written last and lands on the
+        root) with the lowest part's move to the chord's root."""
+        last = self.latest.get(part)
+        if last is None or last[0] == now or not self.ordered:  # an orchestra doubles in octaves by design
+            return np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+        before = self._line_pitch(part, last[1])
+        bad = self._parallels(part, before, now)
+        bass = self.latest.get(self.lowest)
+        if part != self.lowest and bass is not None and bass[0] != now:
+            bass_before = self._line_pitch(self.lowest, bass[1])
+            interval = (before - bass_before) % 12
+            if interval in PERFECT and bass_before % 12 != chord.root:
+                pitches = np.arange(FIELD_SIZES["pitch"])
+                bad |= (pitches % 12 == (chord.root + interval) % 12) & (pitches != before)
+        return bad
 
     def _melody_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward the melody's part (the top of an ensemble written top-down) when it has
@@ -362,19 +401,29 @@ class VoiceRules:
         last = self.latest.get(part)
         if part < len(self.polyphony) and not at_instant and last is not None:
             before = self._line_pitch(part, last[1])
-            if self.polyphony[part] <= LINE_POLYPHONY:
+            melody = self.ordered and part == self.top
+            if self.polyphony[part] <= LINE_POLYPHONY or melody:
+                # a line's leaps and repeats; in a melody part that may play chords (a piano's right hand) from
+                # the top of its last instant: the tune, where the hand plays one note at a time
                 leap = np.abs(pitches - before)
-                weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
+                weight = LEAP_NATS if self.polyphony[part] == LINE_POLYPHONY else VOICE_LEAP_NATS
                 out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
-            out -= PARALLEL_NATS * self._parallels(part, before, now).astype(np.float32)
-            # strikes of ``before`` in a row so far, the latest included
-            run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
-            if self.polyphony[part] <= LINE_POLYPHONY and run >= 3:
-                out[before] -= REPEAT_NATS * (run - 2)
+                # strikes of ``before`` in a row so far, the latest included
+                run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
+                allowed_run = MELODY_REPEATS if melody else LINE_REPEATS
+                if run >= allowed_run:
+                    out[before] -= (MELODY_REPEAT_NATS if melody else REPEAT_NATS) * (run - allowed_run + 1)
+                back = self.line_history.get(part, [])
+                if melody and len(back) >= 2 and back[-2] == before != back[-1]:
+                    out[back[-1]] -= SHUTTLE_NATS  # a-b-a is a neighbour note; a-b-a-b goes nowhere
+            weight = VOICE_PARALLEL_NATS if self.ordered and self.polyphony[part] == 1 else PARALLEL_NATS
+            out -= weight * self._parallels(part, before, now).astype(np.float32)
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
             out[doubled] -= UNISON_NATS
+        if self.ordered and 0 < part < self.lowest and self.polyphony[part] == 1 and sounding_now.get(part - 1):
+            out[pitches < min(sounding_now[part - 1]) - 12] -= SPACING_NATS  # upper voices within an octave
         if self._strong(now):
             sounding = pc_mask(p for notes in sounding_now.values() for p in notes)
             if sounding:
@@ -444,6 +493,7 @@ class VoiceRules:
                 same = self.previous_pitch.get(part) == line
                 self.repeat_run[part] = self.repeat_run.get(part, 1) + 1 if same else 1
                 self.previous_pitch[part] = line
+                self.line_history[part] = [*self.line_history.get(part, [])[-2:], line]
                 if part < len(self.polyphony) and self.polyphony[part] > 1:  # chords ring on under what follows
                     self.held[part] = [(e, p) for e, p in [*self.held.get(part, []), *notes] if e > now]
             notes = []
