@@ -224,3 +224,25 @@ def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules, "REPEAT_NATS", 0.0)
     without = longest_runs(compose(request))
     assert with_rule < without
+
+
+def test_the_ear_hears_a_tune_that_goes_nowhere_one_that_leaps_about_and_a_b_phrase_without_its_high_point() -> None:
+    from cadenza.compose.ear import melody_faults
+    from cadenza.compose.plan import climax_phrase
+    from cadenza.score.model import NOTE_DTYPE, Part, Score, TimeSignature
+
+    def tune(pitches: list[int]) -> Score:
+        notes = np.zeros(len(pitches), dtype=NOTE_DTYPE)
+        notes["pitch"], notes["onset_ticks"] = pitches, np.arange(len(pitches)) * 3360
+        notes["duration_ticks"], notes["velocity"] = 3360, 80
+        return Score(parts=(Part("Melody", 0),), notes=notes, time_signatures=(TimeSignature(0, 4, 4),),
+                     length_ticks=len(pitches) * 3360)
+
+    assert melody_faults(tune([60, 62, 64, 62, 60, 62, 64, 62]), 0) == 1  # inside a third: nowhere
+    assert melody_faults(tune([60, 67, 62, 69, 64, 72, 65, 60]), 0) == 1  # a random walk of leaps
+    assert melody_faults(tune([60, 62, 64, 65, 67, 65, 64, 62]), 0) == 0  # a line
+    rising = tune([60, 62, 64, 62, 60, 62, 64, 62, 64, 65, 67, 69, 67, 65, 64, 62])  # bar 3 climbs to A
+    assert melody_faults(rising, 2, climax=True) == 0 and melody_faults(rising, 3, climax=True) == 1
+    assert [b for b in range(0, 16, 4) if climax_phrase(b, 16)] == [8]  # a a′ b a″: the b
+    assert [b for b in range(0, 16, 4) if climax_phrase(b, 16, "folk")] == [4]  # a strain's b, first time
+    assert not climax_phrase(4, 8)

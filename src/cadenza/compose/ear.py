@@ -8,6 +8,12 @@ like the planned chord — is kept. The last phrase is judged on its final bar (
 write must be heard as a cadence, so the bar before must lead to it). The rules (:mod:`cadenza.compose.rules`)
 are rebuilt for every attempt and follow the music so far, so each attempt starts from the same state; the
 music is judged as it will be written (``finish``: the parts' polyphony and lines applied).
+
+The ear also hears the phrase's tune (the top line of its highest part, :func:`melody_faults`): one that stays
+inside a third (it goes nowhere) or leaps more often than it steps (a random walk, not a line) is a fault, and
+so is a contrasting phrase (:func:`cadenza.compose.plan.climax_phrase`) that does not rise above everything
+before it (it carries the tune's high point). An attempt with fewer faults is preferred the same way — a
+phrase is kept at once only when its cadence is heard and its tune has no fault.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cadenza.compose.finish import decode_piece
-from cadenza.compose.plan import PHRASE_BARS, CadencePlan
+from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase
 from cadenza.listen import harmony
 from cadenza.listen.features import View
 from cadenza.score.model import Metadata, Score
@@ -25,6 +31,8 @@ from cadenza.tokens.events import FIELDS, FINE, KIND
 
 F = {name: i for i, name in enumerate(FIELDS)}
 EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
+MIN_TUNE_RANGE = 5  # semitones a phrase's tune spans at least (real chorale phrases: p10 5, median 9)
+MIN_TUNE_STEPS = 0.35  # share of its moves (repeats left out) that are steps, at least (real piano p10: 0.43)
 
 #: continue a prefix with a seed, stopping where asked: (steps, the cadence plan the rules followed, or None)
 Generate = Callable[[np.ndarray, int, Callable[[np.ndarray], bool] | None], tuple[np.ndarray, CadencePlan | None]]
@@ -34,20 +42,43 @@ def bars_in(steps: np.ndarray) -> int:
     return int((steps[:, F["kind"]] == KIND["bar"]).sum())
 
 
+def melody_faults(score: Score, first_bar: int, climax: bool = False) -> int:
+    """Faults of the tune (the top line of the highest part) from bar ``first_bar`` (0-based) to the end: 1
+    when it spans less than :data:`MIN_TUNE_RANGE` semitones, 1 when fewer than :data:`MIN_TUNE_STEPS` of its
+    moves are steps, and with ``climax`` 1 when it does not rise above every note of the tune before it."""
+    starts = score.bar_starts()
+    if not 0 <= first_bar < len(starts):
+        return 0
+    top = View(score).top_voice
+    mine = top["onset_ticks"] >= starts[first_bar]
+    pitches = top["pitch"][mine].astype(int)
+    if len(pitches) < 3:
+        return 0
+    moves = np.diff(pitches)
+    moves = moves[moves != 0]
+    narrow = int(pitches.max() - pitches.min() < MIN_TUNE_RANGE)
+    leaping = int(len(moves) >= 4 and float((np.abs(moves) <= 2).mean()) < MIN_TUNE_STEPS)
+    before = top["pitch"][~mine]
+    low_climax = int(climax and len(before) > 0 and pitches.max() <= before.max())
+    return narrow + leaping + low_climax
+
+
 def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
-                  finish: Callable[[Score], Score] = lambda score: score) -> tuple[bool, float]:
+                  finish: Callable[[Score], Score] = lambda score: score,
+                  first_bar: int | None = None, climax: bool = False) -> tuple[bool, int, float]:
     """Whether ``listen`` hears a cadence on ``arrival_bar`` (0-based) of the music in ``steps`` (which ends with
-    the bar line after it), and how well the arrival's first beat matches the planned chord (0..1)."""
+    the bar line after it), minus the faults of the tune from ``first_bar`` on (:func:`melody_faults`; None:
+    not judged), and how well the arrival's first beat matches the planned chord (0..1)."""
     body = steps[:-1] if steps[-1][F["kind"]] in (KIND["bar"], KIND["eos"]) else steps
     bar_lines = np.flatnonzero(body[:, F["kind"]] == KIND["bar"])
     if not len(bar_lines):
-        return False, 0.0
+        return False, 0, 0.0
     length = int(body[bar_lines[-1], F["position"]]) * FINE + int(body[bar_lines[-1], F["position_fine"]])
     end = np.zeros((1, len(FIELDS)), dtype=body.dtype)
     end[0, F["kind"]], end[0, F["position"]], end[0, F["position_fine"]] = KIND["eos"], length // FINE, length % FINE
     score = finish(decode_piece(np.concatenate([body, end]), Metadata()))
     if not score.note_count:
-        return False, 0.0
+        return False, 0, 0.0
     view = View(score)
     chords = harmony.beat_chords(view)
     heard = {int(c.split("@")[1]) for c in harmony.cadences(view, chords, plan.key.tonic_pc, plan.key.mode)}
@@ -60,16 +91,18 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
             chroma = view.beat_chroma[beat]
             total = chroma.sum()
             match = float(chroma[list(wanted.pcs)].sum() / total) if total else 0.0
-    return score.bar_number(arrival_bar) in heard, match
+    faults = melody_faults(score, first_bar, climax) if first_bar is not None else 0
+    return score.bar_number(arrival_bar) in heard, -faults, match
 
 
 def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
-                     finish: Callable[[Score], Score] = lambda score: score) -> tuple[np.ndarray, dict[str, int]]:
+                     finish: Callable[[Score], Score] = lambda score: score,
+                     style: str | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
     returns (steps, the cadence plan its rules followed; None: not known). Returns the sequence and counts:
-    phrases judged, attempts, phrases kept unheard."""
+    phrases judged, attempts, phrases kept unheard, tune faults kept."""
     steps = prompt
-    counts = {"phrases": 0, "attempts": 0, "unheard": 0}
+    counts = {"phrases": 0, "attempts": 0, "unheard": 0, "tune_faults": 0}
     phrase = 0
     while True:
         done = bars_in(steps)
@@ -81,7 +114,9 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
         def should_stop(seq: np.ndarray, stop_at: int = stop_at) -> bool:
             return seq[-1][F["kind"]] == KIND["bar"] and bars_in(seq) >= stop_at
 
-        best: tuple[tuple[bool, float], np.ndarray] | None = None
+        best: tuple[tuple[bool, int, float], np.ndarray] | None = None
+        first_bar = max(arrival - PHRASE_BARS + 1, 0)
+        climax = climax_phrase(first_bar, total_bars, style)
         for attempt in range(EAR_TRIES):
             tried, plan = generate(steps, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
             counts["attempts"] += 1
@@ -89,14 +124,16 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
                 return tried, counts  # the budget ended the piece: nothing more to judge
             if not last and tried[-1][F["kind"]] == KIND["eos"]:
                 tried = tried[:-1]
-            verdict = heard_arrival(tried, arrival, plan, finish) if plan is not None else (True, 1.0)
+            verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax) if plan is not None
+                       else (True, 0, 1.0))
             if best is None or verdict > best[0]:
                 best = (verdict, tried)
-            if verdict[0]:
+            if verdict[0] and verdict[1] == 0:
                 break
         assert best is not None
         counts["phrases"] += 1
         counts["unheard"] += int(not best[0][0])
+        counts["tune_faults"] -= best[0][1]
         if last:
             return best[1], counts
         steps = best[1]

@@ -202,7 +202,8 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                 style: MotifBias | None = None, rules: bool = False,
                 ear: dict[str, int] | None = None, harmony_seed: int | None = None) -> tuple[np.ndarray, float | None]:
     """One piece after ``prompt``; with ``rules``, written phrase by phrase under the ear (see
-    :mod:`cadenza.compose.ear`), whose counts (phrases judged, attempts, phrases left unheard) add to ``ear``."""
+    :mod:`cadenza.compose.ear`), whose counts (phrases judged, attempts, phrases left unheard, tune faults
+    kept) add to ``ear``."""
     from cadenza.model.sample import SampleConfig, generate
 
     # the step budget: room for busy bars (8 onsets of every voice's fullest chord), so it only stops a
@@ -234,7 +235,8 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
 
     if rules and voices:
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
-                                         lambda score: legato_lines(fit_voices(score, voices), voices))
+                                         lambda score: legato_lines(fit_voices(score, voices), voices),
+                                         style=plan.labels.get("epoch"))
         if ear is not None:
             for name, count in counts.items():
                 ear[name] = ear.get(name, 0) + count

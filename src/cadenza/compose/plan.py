@@ -98,31 +98,41 @@ class CadencePlan:
         return [f"{kind}@{bar + 1}" for bar, kind in self.phrase_ends]
 
 
-#: styles whose returning phrases restate the first phrase up to its cadence (a folk tune's A strain comes back
-#: whole but for its ending: real Nottingham tunes' self-similarity is 0.93, and two bars restated made 0.80)
-RESTATE_ALL_BUT_CADENCE = ("folk",)
+#: styles whose tunes are built of strains played twice (a folk dance tune: an eight-bar strain, a and a
+#: contrasting b, then the strain again with a new ending; real Nottingham tunes' self-similarity is 0.93, and
+#: a a′ b a″ made 0.80)
+STRAIN_STYLES = ("folk",)
 
 
 def returns(bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> dict[int, int]:
     """The repetition scheme, bar index -> the earlier bar whose melody it restates: in every 16 bars the
-    phrases go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to their cadences; in the
-    styles of :data:`RESTATE_ALL_BUT_CADENCE`, for all but their cadence bar); a piece of 8 to 15 bars is a
-    parallel period (a a′). Shorter pieces restate nothing."""
+    phrases go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to their cadences); a
+    piece of 8 to 15 bars is a parallel period (a a′). Shorter pieces restate nothing. In the styles of
+    :data:`STRAIN_STYLES` every 16 bars are a strain of two phrases (a b) played twice, the second time
+    restating all but its last bar."""
     out: dict[int, int] = {}
     if bars < 2 * phrase_bars:
         return out
-    restated = phrase_bars - 1 if style in RESTATE_ALL_BUT_CADENCE else phrase_bars // 2
     for start in range(0, bars, 4 * phrase_bars):
-        for phrase in (1, 3):  # a′ and a″ of each group of four phrases
-            first = start + phrase * phrase_bars
-            for offset in range(restated):
-                if first + offset < bars:
-                    out[first + offset] = start + offset
-    return out
-    for start in range(0, bars, 4 * phrase_bars):
+        if style in STRAIN_STYLES:
+            for offset in range(2 * phrase_bars - 1):
+                if start + 2 * phrase_bars + offset < bars:
+                    out[start + 2 * phrase_bars + offset] = start + offset
+            continue
         for phrase in (1, 3):  # a′ and a″ of each group of four phrases
             first = start + phrase * phrase_bars
             for offset in range(phrase_bars // 2):
                 if first + offset < bars:
                     out[first + offset] = start + offset
     return out
+
+
+def climax_phrase(first_bar: int, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> bool:
+    """Whether the phrase from ``first_bar`` is the contrasting one of :func:`returns`' scheme, where the tune
+    reaches its high point: the b of a a′ b a″, the b of a strain (a b) the first time it is played."""
+    if bars < 2 * phrase_bars:
+        return False
+    into = first_bar % (4 * phrase_bars)
+    if style in STRAIN_STYLES:
+        return into == phrase_bars
+    return bars >= 4 * phrase_bars and into == 2 * phrase_bars
