@@ -135,12 +135,3 @@ def test_a_right_hands_tune_pays_for_its_leaps_from_the_top_of_its_last_chord() 
     rules.latest = {1: (0, [(960, 48), (960, 55)])}
     left = rules.bias("pitch", {"kind": KIND["note"], "part": 1, "position": 40, "position_fine": 0})
     assert left[36] == left[50]  # the left hand's chords are not a line
-
-
-def test_a_pianos_left_hand_realises_the_planned_chords_like_a_lead_sheets_chord_part() -> None:
-    from cadenza.compose.generate import chord_part_of
-    from cadenza.compose.request import ComposeRequest, resolve
-
-    assert chord_part_of(resolve(ComposeRequest(ensemble="piano", bars=8))) == 1
-    assert chord_part_of(resolve(ComposeRequest(ensemble="lead-sheet", bars=8))) == 1
-    assert chord_part_of(resolve(ComposeRequest(ensemble="string-quartet", bars=8))) is None

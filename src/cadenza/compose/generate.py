@@ -313,7 +313,7 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
 
 def chord_part_of(plan: Plan) -> int | None:
     """The part that realises the chord symbols: a lead sheet's chords (its second part); None elsewhere."""
-    return 1 if plan.ensemble is not None and plan.ensemble.name in ("lead-sheet", "piano") else None
+    return 1 if plan.ensemble is not None and plan.ensemble.name == "lead-sheet" else None
 
 
 def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str, Any]:
