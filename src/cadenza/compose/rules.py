@@ -44,8 +44,9 @@ F = {name: i for i, name in enumerate(FIELDS)}
 # whose lines leapt; the v2 model moves by step on its own, and at that strength its lines fell below the
 # real range (a quartet's melody spanning 8 semitones where real ones span 14 or more): craft 66% -> 73%.
 LEAP_NATS = 0.25
-VOICE_LEAP_NATS = 0.4  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less, and of the
-# tune in a right hand (whose leaps from chord top to chord top made half the piano melodies leap more than step)
+VOICE_LEAP_NATS = 0.4  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less (a right
+# hand's tune pays LEAP_NATS from the top of its last chord: free, half the piano melodies leapt more than they
+# stepped; at 0.4 their range and mean interval fell below the real sonatas')
 UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
 LINE_REPEATS = 3  # strikes of one pitch in a row a line makes freely; each further one pays REPEAT_NATS more
 REPEAT_NATS = 0.6  # (a line that goes on hammering one note is no line: the v2 model, unchecked, held a
@@ -407,7 +408,7 @@ class VoiceRules:
                 # a line's leaps and repeats; in a melody part that may play chords (a piano's right hand) from
                 # the top of its last instant: the tune, where the hand plays one note at a time
                 leap = np.abs(pitches - before)
-                weight = LEAP_NATS if self.polyphony[part] == LINE_POLYPHONY else VOICE_LEAP_NATS
+                weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
                 out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
                 # strikes of ``before`` in a row so far, the latest included
                 run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
