@@ -33,7 +33,7 @@ def test_the_melody_is_drawn_back_in_after_a_beat_of_silence_and_more_the_longer
     from cadenza.score.model import TICKS_PER_QUARTER
     from cadenza.tokens.events import FINE
 
-    plan = SimpleNamespace(drums=set(), meter=(3, 4), bar_start_ticks=0)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=(3, 4), bar_start_ticks=0)
     rules = VoiceRules(plan, [2, 2, 2, 2], [(0, 3)], bars=8, key=None)
     rules.latest = {0: (0, [(TICKS_PER_QUARTER, 74)])}  # the first violin's note ended on beat 2
 
@@ -54,8 +54,8 @@ def test_a_lead_sheets_chord_part_plays_the_planned_chords_and_its_melody_is_fre
     from cadenza.score.model import TICKS_PER_QUARTER
     from cadenza.tokens.events import KIND
 
-    plan = SimpleNamespace(drums=set(), meter=(4, 4), bar_start_ticks=4 * TICKS_PER_QUARTER, bars_started=2,
-                           bar_ticks_now=4 * TICKS_PER_QUARTER)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=(4, 4),
+                           bar_start_ticks=4 * TICKS_PER_QUARTER, bars_started=2, bar_ticks_now=4 * TICKS_PER_QUARTER)
     rules = VoiceRules(plan, [1, 4], [(0, 1)], bars=8, key=Key(7, "major"), style="folk", chord_part=1)
     assert rules.harmony is not None and rules.harmony.strong_per_bar == 1  # folk: a chord a bar
     symbol = rules.harmony.chord_at(1, 0)
@@ -68,7 +68,7 @@ def test_a_lead_sheets_chord_part_plays_the_planned_chords_and_its_melody_is_fre
 def test_a_line_pays_for_a_fourth_strike_of_one_pitch_not_for_a_new_pitch_after_a_run() -> None:
     from cadenza.tokens.events import KIND
 
-    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
     rules = VoiceRules(plan, [2, 2], [], bars=8, key=None)
     chosen = {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0}
     rules.previous_pitch, rules.repeat_run = {0: 60}, {0: 2}  # two finished Cs ...
@@ -81,7 +81,7 @@ def test_a_line_pays_for_a_fourth_strike_of_one_pitch_not_for_a_new_pitch_after_
 def test_an_arrival_chord_is_built_without_parallels_into_the_roots_bass() -> None:
     from cadenza.compose.plan import Chord
 
-    plan = SimpleNamespace(drums=set(), meter=(4, 4), bar_start_ticks=0)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=(4, 4), bar_start_ticks=0)
     rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
     # the tenor sang G3 an octave above the bass's G2; the arrival is an A major chord (the bass lands on A)
     rules.latest = {2: (0, [(960, 55)]), 3: (0, [(960, 43)])}
@@ -98,7 +98,7 @@ def test_an_arrival_chord_is_built_without_parallels_into_the_roots_bass() -> No
 def test_the_melody_pays_for_a_first_repeat_and_for_going_to_and_fro_an_inner_voice_does_not() -> None:
     from cadenza.tokens.events import KIND
 
-    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
     rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
     rules.latest = {0: (960, [(1920, 72)]), 1: (960, [(1920, 64)])}
     rules.previous_pitch = {0: 74, 1: 62}
@@ -115,7 +115,7 @@ def test_the_melody_pays_for_a_first_repeat_and_for_going_to_and_fro_an_inner_vo
 def test_a_sung_upper_voice_keeps_within_an_octave_of_the_voice_above() -> None:
     from cadenza.tokens.events import KIND
 
-    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
     rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
     rules.latest = {0: (2800, [(3800, 76)])}  # the soprano on E5 at this instant (40 steps of 70 ticks)
     alto = rules.bias("pitch", {"kind": KIND["note"], "part": 1, "position": 40, "position_fine": 0})
@@ -127,7 +127,7 @@ def test_a_sung_upper_voice_keeps_within_an_octave_of_the_voice_above() -> None:
 def test_a_right_hands_tune_pays_for_its_leaps_from_the_top_of_its_last_chord() -> None:
     from cadenza.tokens.events import KIND
 
-    plan = SimpleNamespace(drums=set(), meter=None, bar_start_ticks=0)
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
     rules = VoiceRules(plan, [4, 4], [(0, 1)], bars=8, key=None)
     rules.latest = {0: (0, [(960, 64), (960, 72)])}  # a chord topped by C5
     right = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0})
@@ -135,3 +135,15 @@ def test_a_right_hands_tune_pays_for_its_leaps_from_the_top_of_its_last_chord() 
     rules.latest = {1: (0, [(960, 48), (960, 55)])}
     left = rules.bias("pitch", {"kind": KIND["note"], "part": 1, "position": 40, "position_fine": 0})
     assert left[36] == left[50]  # the left hand's chords are not a line
+
+
+def test_a_singer_below_the_tune_is_kept_off_the_ends_of_the_voice_the_tune_is_not() -> None:
+    from cadenza.tokens.events import KIND
+
+    ranges = {0: (60, 81), 3: (40, 62)}  # soprano and bass
+    plan = SimpleNamespace(drums=set(), _range=lambda part: ranges.get(part, (48, 74)), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
+    bass = rules.bias("pitch", {"kind": KIND["note"], "part": 3, "position": 40, "position_fine": 0})
+    assert bass[40] < bass[43] < bass[45] == bass[50] == bass[57] > bass[60]  # E2 costs more than G2; A2-E3 free
+    soprano = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0})
+    assert soprano[81] == soprano[70] == soprano[60]  # the tune may climb to its high point

@@ -44,7 +44,7 @@ F = {name: i for i, name in enumerate(FIELDS)}
 # whose lines leapt; the v2 model moves by step on its own, and at that strength its lines fell below the
 # real range (a quartet's melody spanning 8 semitones where real ones span 14 or more): craft 66% -> 73%.
 LEAP_NATS = 0.25
-VOICE_LEAP_NATS = 0.4  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less (a right
+VOICE_LEAP_NATS = 0.3  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less (a right
 # hand's tune pays LEAP_NATS from the top of its last chord: free, half the piano melodies leapt more than they
 # stepped; at 0.4 their range and mean interval fell below the real sonatas')
 UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
@@ -55,6 +55,8 @@ MELODY_REPEATS = 1  # ... and the melody (the top of an ensemble written top-dow
 MELODY_REPEAT_NATS = 0.8  # pays this, more for each further one (a chorale's soprano repeated 30% of its notes
 # against Bach's 14%, and its phrases spanned 7 semitones against 9)
 SHUTTLE_NATS = 1.5  # the melody going back to and fro between two pitches a second time (a-b-a-b)
+TESSITURA_NATS = 0.2  # per semitone a sung line's (not the tune's) note lies within TESSITURA_EDGE of its range's ends
+TESSITURA_EDGE = 5  # (Bach's basses average D3; left to the model ours sat on C3, a third low)
 SPACING_NATS = 2.0  # a sung upper voice more than an octave below the voice above it (the bass may be further)
 PARALLEL_NATS = 3.0  # a perfect fifth or octave reached in parallel with a part already written at the instant
 VOICE_PARALLEL_NATS = 8.0  # ... by a sung line of an ensemble written top-down (a chorale's voices), where the
@@ -424,6 +426,11 @@ class VoiceRules:
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
             out[doubled] -= UNISON_NATS
+        if self.ordered and self.polyphony[part] == 1 and self.top != part < len(self.polyphony):
+            low, high = self.plan._range(part)  # a singer's outer notes: reached for, not dwelt on (the tune's
+            # high point may lie there)
+            out -= TESSITURA_NATS * (np.maximum(low + TESSITURA_EDGE - pitches, 0)
+                                     + np.maximum(pitches - (high - TESSITURA_EDGE), 0)).astype(np.float32)
         if self.ordered and 0 < part < self.lowest and self.polyphony[part] == 1 and sounding_now.get(part - 1):
             out[pitches < min(sounding_now[part - 1]) - 12] -= SPACING_NATS  # upper voices within an octave
         if self._strong(now):
