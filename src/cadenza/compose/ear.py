@@ -13,7 +13,8 @@ The ear also hears the phrase's tune (the top line of its highest part, :func:`m
 inside a third (it goes nowhere) or leaps more often than it steps (a random walk, not a line) is a fault, and
 so is a contrasting phrase (:func:`cadenza.compose.plan.climax_phrase`) that does not rise above everything
 before it (it carries the tune's high point). An attempt with fewer faults is preferred the same way — a
-phrase is kept at once only when its cadence is heard and its tune has no fault.
+phrase is kept at once when its cadence is heard and its tune has no fault, and a tune's faults alone earn it
+one more attempt (:data:`TUNE_TRIES`), not two: each costs a phrase's time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cadenza.tokens.events import FIELDS, FINE, KIND
 
 F = {name: i for i, name in enumerate(FIELDS)}
 EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
+TUNE_TRIES = 2  # attempts at most for a tune's faults once the cadence is heard (each costs a phrase's time)
 MIN_TUNE_RANGE = 5  # semitones a phrase's tune spans at least (real chorale phrases: p10 5, median 9)
 MIN_TUNE_STEPS = 0.35  # share of its moves (repeats left out) that are steps, at least (real piano p10: 0.43)
 
@@ -128,7 +130,7 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
                        else (True, 0, 1.0))
             if best is None or verdict > best[0]:
                 best = (verdict, tried)
-            if verdict[0] and verdict[1] == 0:
+            if verdict[0] and (verdict[1] == 0 or attempt + 1 >= TUNE_TRIES):
                 break
         assert best is not None
         counts["phrases"] += 1
