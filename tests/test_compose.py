@@ -185,3 +185,14 @@ def test_a_continuation_leans_to_its_key_without_writing_or_framing_it() -> None
     asked = PlanConstraint(4, [(40, 80)], key=e_minor)
     assert asked.framing_bias[g] > asked.pitch_bias[g]  # a requested key's piece starts and ends home
     assert not PlanConstraint(4, [(40, 80)]).pitch_bias.any()
+
+
+def test_a_density_that_leaves_no_room_in_the_bar_ends_it_rather_than_restriking_a_tick_later() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+
+    # these two once struck their last chord again and again a few ticks apart (2 and 15 near-onsets)
+    for ensemble, seed in (("piano", 0), ("string-quartet", 3)):
+        made = compose(ComposeRequest(ensemble=ensemble, density="low", seed=seed, bars=8, guard=False))
+        onsets = np.unique(made.score.notes["onset_ticks"])
+        assert (np.diff(onsets) >= 70).all(), ensemble

@@ -176,7 +176,22 @@ class PlanConstraint:
             longest = self._gap_limits()[1]
             if self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks > longest:  # type: ignore[operator]
                 mask[[KIND["bar"], KIND["eos"]]] = False  # the density asked needs another onset in this bar
+        if self._no_room_left(grammar):
+            mask[KIND["note"]] = False
+            mask[KIND["eos"] if self.bars_started >= self.bars else KIND["bar"]] = True
         return mask
+
+    def _no_room_left(self, grammar: Grammar) -> bool:
+        """Whether the current instant is full and the density asked allows no later onset in the bar: then
+        the bar is over (a note there could only come a few ticks after the instant, off every grid: such
+        notes came in runs, a chord struck again and again a tick apart)."""
+        size = FIELD_SIZES["position"]
+        moving_on = self._moving_on("position", {}, grammar, size)
+        gap = self._gap_allowed(size, chord=False)
+        if moving_on is None or gap is None or not self.bar_ticks_now:
+            return False
+        in_bar = np.arange(size) * FINE < self.bar_ticks_now
+        return not (moving_on & gap & in_bar).any()
 
     def _gap_limits(self) -> tuple[float | None, float | None]:
         """The density's shortest and longest gap between onsets, in ticks (None: no limit)."""
