@@ -186,9 +186,11 @@ class PlanConstraint:
         the bar is over (a note there could only come a few ticks after the instant, off every grid: such
         notes came in runs, a chord struck again and again a tick apart)."""
         size = FIELD_SIZES["position"]
+        gap = self._gap_allowed(size, chord=False)  # None at once where no density is asked (most steps)
+        if gap is None or not self.bar_ticks_now:
+            return False
         moving_on = self._moving_on("position", {}, grammar, size)
-        gap = self._gap_allowed(size, chord=False)
-        if moving_on is None or gap is None or not self.bar_ticks_now:
+        if moving_on is None:
             return False
         in_bar = np.arange(size) * FINE < self.bar_ticks_now
         return not (moving_on & gap & in_bar).any()

@@ -44,14 +44,15 @@ def bars_in(steps: np.ndarray) -> int:
     return int((steps[:, F["kind"]] == KIND["bar"]).sum())
 
 
-def melody_faults(score: Score, first_bar: int, climax: bool = False) -> int:
+def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View | None = None) -> int:
     """Faults of the tune (the top line of the highest part) from bar ``first_bar`` (0-based) to the end: 1
     when it spans less than :data:`MIN_TUNE_RANGE` semitones, 1 when fewer than :data:`MIN_TUNE_STEPS` of its
-    moves are steps, and with ``climax`` 1 when it does not rise above every note of the tune before it."""
+    moves are steps, and with ``climax`` 1 when it does not rise above every note of the tune before it.
+    ``view``: the score's View, where the caller has one already."""
     starts = score.bar_starts()
     if not 0 <= first_bar < len(starts):
         return 0
-    top = View(score).top_voice
+    top = (view or View(score)).top_voice
     mine = top["onset_ticks"] >= starts[first_bar]
     pitches = top["pitch"][mine].astype(int)
     if len(pitches) < 3:
@@ -93,7 +94,7 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
             chroma = view.beat_chroma[beat]
             total = chroma.sum()
             match = float(chroma[list(wanted.pcs)].sum() / total) if total else 0.0
-    faults = melody_faults(score, first_bar, climax) if first_bar is not None else 0
+    faults = melody_faults(score, first_bar, climax, view) if first_bar is not None else 0
     return score.bar_number(arrival_bar) in heard, -faults, match
 
 

@@ -41,16 +41,17 @@ def meter_table(epoch: str | None, ensemble: str | None) -> tuple[str, dict[str,
     return next(((name, tables[name]) for name in names if name in tables), None)
 
 
-def style_meter(epoch: str | None, ensemble: str | None, seed: int) -> tuple[tuple[int, int], str] | None:
-    """A meter drawn (seeded) for the style, and the group of works it was drawn from."""
+def style_meter(epoch: str | None, ensemble: str | None,
+                seed: int) -> tuple[tuple[int, int], str, float] | None:
+    """A meter drawn (seeded) for the style, the group of works it was drawn from and its share of them."""
     found = meter_table(epoch, ensemble)
     if found is None:
         return None
     group, counts = found
     meters = sorted(counts)
-    weights = np.array([counts[m] for m in meters], dtype=float)
-    chosen = meters[int(np.random.default_rng(seed).choice(len(meters), p=weights / weights.sum()))]
-    return parse_meter(chosen), group
+    weights = np.array([counts[m] for m in meters], dtype=float) / sum(counts.values())
+    chosen = int(np.random.default_rng(seed).choice(len(meters), p=weights))
+    return parse_meter(meters[chosen]), group, float(weights[chosen])
 
 
 def with_style_meter(plan: Plan, seed: int) -> Plan:
@@ -60,9 +61,8 @@ def with_style_meter(plan: Plan, seed: int) -> Plan:
     drawn = style_meter(plan.labels.get("epoch"), plan.labels.get("ensemble"), seed)
     if drawn is None:
         return plan
-    meter, group = drawn
+    meter, group, share = drawn
     name = f"{meter[0]}/{meter[1]}"
-    share = _tables()[group][name] / sum(_tables()[group].values())
     what = group.replace("epoch=", "").replace("ensemble=", "").replace("/", " ")
     note = f"{what} works -> meter {name} ({share:.0%} of them; give --meter to choose)"
     return replace(plan, meter=meter, labels={**plan.labels, "meter": name if name in METERS else "other"},
