@@ -53,9 +53,10 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
 def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
     """Lines (parts that start at most two notes at once: voices, winds, strings, a melody) written as lines:
     each note (or double stop) lasts until the part's next onset — not past it, where it would sound under the
-    next note as a second voice of the staff, and not short of it by less than a beat, a rest inside a phrase
-    that the style does not write (the model's note-rest-note alternation). Longer rests (breaths, phrase
-    ends) stay, and a double stop's notes end together; chordal parts (keyboards) keep their held notes."""
+    next note as a second voice of the staff, and not short of it by less than the voice's shortest rest (a
+    beat; half a beat for strings), a rest inside a phrase that the style does not write (the model's
+    note-rest-note alternation). Longer rests (breaths, phrase ends) stay, and a double stop's notes end
+    together; chordal parts (keyboards) keep their held notes."""
     lines = [i for i, v in enumerate(voices) if v.polyphony <= 2 and not v.is_drum]
     if not lines or not len(score.notes):
         return score
@@ -70,7 +71,7 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
         has_next = following < len(onsets)
         rows, nxt = rows[has_next], onsets[following[has_next]]
         ends = notes["onset_ticks"][rows] + notes["duration_ticks"][rows]
-        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat))
+        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat * voices[part].shortest_rest_beats))
         notes["duration_ticks"][rows[join]] = nxt[join] - notes["onset_ticks"][rows[join]]
         mine = np.flatnonzero(notes["part"] == part)  # a double stop's notes end together
         group = np.searchsorted(onsets, notes["onset_ticks"][mine])
