@@ -147,3 +147,47 @@ def test_a_singer_below_the_tune_is_kept_off_the_ends_of_the_voice_the_tune_is_n
     assert bass[40] < bass[43] < bass[45] == bass[50] == bass[57] > bass[60]  # E2 costs more than G2; A2-E3 free
     soprano = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0})
     assert soprano[81] == soprano[70] == soprano[60]  # the tune may climb to its high point
+
+
+def test_a_right_hands_tune_on_top_of_its_chords_pays_for_striking_one_note_again_and_again() -> None:
+    from cadenza.compose.rules import MELODY_STRIKE_NATS
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [4, 4], [(0, 1)], bars=8, key=None)
+    # A-C dyads struck four times: the hand writes A4 first at this instant, then its top
+    rules.latest = {0: (3360, [(4200, 69)])}
+    rules.previous_pitch, rules.repeat_run, rules.line_history = {0: 72}, {0: 4}, {0: [72, 72, 72]}
+    top = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 48, "position_fine": 0})
+    assert top[72] <= -MELODY_STRIKE_NATS and top[74] == 0.0 and top[76] == 0.0  # C a fifth time; D or E free
+    rules.repeat_run = {0: 1}
+    once = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 48, "position_fine": 0})
+    assert -MELODY_STRIKE_NATS < once[72] < 0.0  # a first repeat costs the tune's usual price
+    assert once[68] == once[60] == 0.0  # notes below the hand's lowest are not its tune
+
+
+def test_the_bar_ends_where_no_note_could_land_on_the_notation_grid() -> None:
+    from cadenza.compose.rules import NotationGrid
+    from cadenza.tokens.events import FIELD_SIZES, KIND
+
+    size = FIELD_SIZES["position"]
+    here, last_cell = 96, 143  # an instant on beat 3 of a 3/4 bar (144 steps of 70 ticks), the bar's last step
+    grammar = SimpleNamespace(position=here * 70, allowed=lambda field, chosen: np.arange(size) >= here)
+
+    def plan_allowing(positions: list[int], fine_zero: bool) -> SimpleNamespace:
+        def allowed(field: str, chosen: dict, grammar: object) -> np.ndarray:
+            if field == "position_fine":
+                return np.arange(FIELD_SIZES["position_fine"]) > (-1 if fine_zero else 0)
+            return np.isin(np.arange(size), positions)
+        return SimpleNamespace(meter=(3, 4), bar_ticks_now=144 * 70, bars_started=2, bars=4, allowed=allowed)
+
+    # the instant is full and the density asks a beat's gap: only a few ticks after it, or the bar's last 70
+    closed = NotationGrid(plan_allowing([here, last_cell], fine_zero=False)).allowed("kind", {}, grammar)
+    assert closed is not None and np.flatnonzero(closed).tolist() == [KIND["bar"]]
+    # a chord note may still join the instant, or a later grid point is free: notes may come
+    assert NotationGrid(plan_allowing([here, last_cell], fine_zero=True)).allowed("kind", {}, grammar) is None
+    assert NotationGrid(plan_allowing([120], fine_zero=False)).allowed("kind", {}, grammar) is None
+    last_bar = plan_allowing([last_cell], fine_zero=False)
+    last_bar.bars_started = 4
+    ending = NotationGrid(last_bar).allowed("kind", {}, grammar)
+    assert ending is not None and np.flatnonzero(ending).tolist() == [KIND["eos"]]

@@ -47,13 +47,20 @@ LEAP_NATS = 0.25
 VOICE_LEAP_NATS = 0.3  # ... of a sung line (polyphony 1: voices, winds, a melody), which leaps less (a right
 # hand's tune pays LEAP_NATS from the top of its last chord: free, half the piano melodies leapt more than they
 # stepped; at 0.4 their range and mean interval fell below the real sonatas')
+MELODY_LEAP_NATS = 0.15  # ... of the tune of an ensemble written top-down (a chorale's soprano), freer (at 0.3
+# its mean interval was 1.76 semitones against Bach's 2.04: the tune crept by step where his reaches a fourth)
 UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
+VOICE_UNISON_NATS = 0.8  # ... a sung line's (at 1.5 a chorale doubled 4% of its notes against Bach's 9%: four
+# real voices do double; a quartet's strings at 0.8 doubled more and played less detached, 95% legato against 91%)
 LINE_REPEATS = 3  # strikes of one pitch in a row a line makes freely; each further one pays REPEAT_NATS more
 REPEAT_NATS = 0.6  # (a line that goes on hammering one note is no line: the v2 model, unchecked, held a
 # quartet's four parts on one chord for bars)
 MELODY_REPEATS = 1  # ... and the melody (the top of an ensemble written top-down): its first repeat already
 MELODY_REPEAT_NATS = 0.8  # pays this, more for each further one (a chorale's soprano repeated 30% of its notes
 # against Bach's 14%, and its phrases spanned 7 semitones against 9)
+MELODY_STRIKES = 3  # a tune strikes one pitch at most this many times in a row: each strike beyond pays
+MELODY_STRIKE_NATS = 4.0  # this much more (at 0.8 a strike alone, a piano's right hand struck the same dyad nine
+# times running, the model sure of its repeated-chord figure: a tune stuck on one note for three bars)
 SHUTTLE_NATS = 1.5  # the melody going back to and fro between two pitches a second time (a-b-a-b)
 TESSITURA_NATS = 0.2  # per semitone a sung line's (not the tune's) note lies within TESSITURA_EDGE of its range's ends
 TESSITURA_EDGE = 5  # (Bach's basses average D3; left to the model ours sat on C3, a third low)
@@ -403,29 +410,27 @@ class VoiceRules:
         pitches = np.arange(FIELD_SIZES["pitch"])
         at_instant = self.latest.get(part, (-1, []))[0] == now
         last = self.latest.get(part)
+        melody = self.ordered and part == self.top
         if part < len(self.polyphony) and not at_instant and last is not None:
             before = self._line_pitch(part, last[1])
-            melody = self.ordered and part == self.top
             if self.polyphony[part] <= LINE_POLYPHONY or melody:
-                # a line's leaps and repeats; in a melody part that may play chords (a piano's right hand) from
-                # the top of its last instant: the tune, where the hand plays one note at a time
-                leap = np.abs(pitches - before)
-                weight = VOICE_LEAP_NATS if self.polyphony[part] == 1 else LEAP_NATS
-                out -= weight * np.maximum(leap - 2, 0).astype(np.float32)
                 # strikes of ``before`` in a row so far, the latest included
                 run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
-                allowed_run = MELODY_REPEATS if melody else LINE_REPEATS
-                if run >= allowed_run:
-                    out[before] -= (MELODY_REPEAT_NATS if melody else REPEAT_NATS) * (run - allowed_run + 1)
-                back = self.line_history.get(part, [])
-                if melody and len(back) >= 2 and back[-2] == before != back[-1]:
-                    out[back[-1]] -= SHUTTLE_NATS  # a-b-a is a neighbour note; a-b-a-b goes nowhere
+                out -= self._line_costs(part, before, run, [*self.line_history.get(part, []), before], melody)
             weight = VOICE_PARALLEL_NATS if self.ordered and self.polyphony[part] == 1 else PARALLEL_NATS
             out -= weight * self._parallels(part, before, now).astype(np.float32)
+        elif at_instant and melody and last is not None and part in self.previous_pitch:
+            # a hand's notes at an instant come from the lowest up: a note above them all is the tune's, for
+            # now, and pays the tune's repeat and shuttle (the hand's lower notes are its harmony; its leaps
+            # are left free: real right hands span 30 semitones, and paying them narrowed ours to 22)
+            above = pitches > max(p for _, p in last[1])
+            costs = self._line_costs(part, self.previous_pitch[part], self.repeat_run.get(part, 1),
+                                     self.line_history.get(part, []), melody, leaps=False)
+            out -= np.where(above, costs, 0.0).astype(np.float32)
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
-            out[doubled] -= UNISON_NATS
+            out[doubled] -= VOICE_UNISON_NATS if self.polyphony[part] == 1 else UNISON_NATS
         if self.ordered and self.polyphony[part] == 1 and self.top != part < len(self.polyphony):
             low, high = self.plan._range(part)  # a singer's outer notes: reached for, not dwelt on (the tune's
             # high point may lie there)
@@ -447,6 +452,25 @@ class VoiceRules:
             out += HARMONY_NATS * pitch_classes_mask(set(planned.pcs)).astype(np.float32)
             if part == self.lowest and self._strong(now):
                 out += HARMONY_BASS_NATS * pitch_classes_mask({planned.root}).astype(np.float32)
+        return out
+
+    def _line_costs(self, part: int, before: int, run: int, line: list[int], melody: bool,
+                    leaps: bool = True) -> np.ndarray:
+        """A line's leap (unless ``leaps`` is False), repeat and shuttle costs (nats, per pitch) for its next
+        note after ``before``, struck ``run`` times in a row so far; ``line``: its latest pitches, ``before``
+        last."""
+        out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
+        if leaps:
+            leap = np.abs(np.arange(FIELD_SIZES["pitch"]) - before)
+            weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS if melody else VOICE_LEAP_NATS
+            out += weight * np.maximum(leap - 2, 0).astype(np.float32)
+        allowed_run = MELODY_REPEATS if melody else LINE_REPEATS
+        if run >= allowed_run:
+            out[before] += (MELODY_REPEAT_NATS if melody else REPEAT_NATS) * (run - allowed_run + 1)
+        if melody and run >= MELODY_STRIKES:
+            out[before] += MELODY_STRIKE_NATS * (run - MELODY_STRIKES + 1)
+        if melody and len(line) >= 3 and line[-3] == before != line[-2]:
+            out[line[-2]] += SHUTTLE_NATS  # a-b-a is a neighbour note; a-b-a-b goes nowhere
         return out
 
     def _line_pitch(self, part: int, notes: list[tuple[int, int]]) -> int:
@@ -530,6 +554,8 @@ class NotationGrid:
         self.plan = plan
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        if field == "kind":
+            return self._kinds(grammar)
         if chosen.get("kind") != KIND["note"]:
             return None
         if field == "duration":
@@ -546,6 +572,24 @@ class NotationGrid:
         # fine offsets and lengths are 0; a tie only continues a note longer than the duration field, never on
         # the grid (a tied step would merge a later note into it)
         return _FIRST_ONLY.get(field)
+
+    def _kinds(self, grammar: Any) -> np.ndarray | None:
+        """No note where none could land on the grid: when the plan (its density, the instant being full)
+        leaves only off-grid instants before the bar line (a note a cell before it, or a few ticks after the
+        instant), the bar ends instead; the sampler would otherwise drop the grid and write those notes, in
+        runs a tick apart."""
+        if self.plan.meter is None or not self.plan.bar_ticks_now or not self.plan.bars_started:
+            return None  # no bar yet: its length is not known
+        note = {"kind": KIND["note"], "label": 0}
+        reachable = grammar.allowed("position", note) & self.allowed("position", note, grammar)
+        planned = self.plan.allowed("position", note, grammar)
+        if planned is not None:
+            reachable &= planned
+        if reachable.any():
+            return None
+        mask = np.zeros(FIELD_SIZES["kind"], dtype=bool)
+        mask[KIND["eos"] if self.plan.bars_started >= self.plan.bars else KIND["bar"]] = True
+        return mask
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         return None
