@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from cadenza.bench.compose import ComposeBenchConfig, compare_quality, control  # noqa: E402
+from cadenza.compose.ensembles import ENSEMBLES  # noqa: E402
 from cadenza.listen.quality import METRICS, quality  # noqa: E402
 from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.score import read_score  # noqa: E402
@@ -25,7 +26,7 @@ def test_the_control_grid_measures_adherence_per_axis(untrained: Path) -> None:
     config = ComposeBenchConfig(seeds=1, bars=2, axes=("meter", "ensemble"), checkpoint=str(untrained))
     done: list[int] = []
     table, pieces = control(config, lambda d, t: done.append(d))
-    assert len(pieces) == 6 + 7 and done[-1] == len(pieces)
+    assert len(pieces) == 6 + len(ENSEMBLES) and done[-1] == len(pieces)
     assert table["meter"]["share"] == 1.0 and table["meter"]["chance"] == round(1 / 6, 3)
     assert table["meter"]["goal"] == 0.98 and set(table["meter"]["per_value"]) == {"2/4", "3/4", "4/4", "2/2",
                                                                                    "6/8", "12/8"}

@@ -196,3 +196,59 @@ def test_a_density_that_leaves_no_room_in_the_bar_ends_it_rather_than_restriking
         made = compose(ComposeRequest(ensemble=ensemble, density="low", seed=seed, bars=8, guard=False))
         onsets = np.unique(made.score.notes["onset_ticks"])
         assert (np.diff(onsets) >= 70).all(), ensemble
+
+
+def test_strings_keep_their_eighth_rests_where_voices_are_joined_into_a_line() -> None:
+    from cadenza.compose.ensembles import ENSEMBLES
+    from cadenza.compose.finish import legato_lines
+    from cadenza.score.model import TICKS_PER_QUARTER as Q
+    from cadenza.score.model import Part, Score, TimeSignature
+
+    def lines_after(voices: tuple) -> list[int]:
+        # each part: a quarter, an eighth note and an eighth rest, a quarter; then a sixteenth rest
+        notes = [(onset, length, pitch, 80, part) for part in range(2)
+                 for onset, length, pitch in ((0, Q, 72 - 12 * part), (Q, Q // 2, 74 - 12 * part),
+                                              (2 * Q, 3 * Q // 4, 76 - 12 * part), (3 * Q, Q, 77 - 12 * part))]
+        score = Score.build(parts=[Part(v.name, v.program) for v in voices], notes=notes,
+                            time_signatures=[TimeSignature(0, 4, 4)], length_ticks=4 * Q)
+        made = legato_lines(score, voices)
+        return made.notes["duration_ticks"][made.notes["part"] == 0].tolist()
+
+    quartet, choir = ENSEMBLES["string-quartet"].voices[:2], ENSEMBLES["satb"].voices[:2]
+    assert lines_after(quartet) == [Q, Q // 2, Q, Q]  # the eighth rest stays; a sixteenth's gap is joined
+    assert lines_after(choir) == [Q, Q, Q, Q]  # a singer's line is joined across both
+
+
+def test_a_medieval_piece_is_for_three_voices_in_their_ranges_and_heard_so() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.compose.ensembles import ENSEMBLES
+    from cadenza.compose.request import resolve
+
+    assert resolve(ComposeRequest(epoch="medieval")).ensemble == ENSEMBLES["voices"]
+    made = compose(ComposeRequest(epoch="medieval", bars=8, seed=4, guard=False))
+    voices = ENSEMBLES["voices"].voices
+    assert [p.name for p in made.score.parts] == ["Cantus", "Contratenor", "Tenor"]
+    for index, voice in enumerate(voices):
+        pitches = made.score.notes["pitch"][made.score.notes["part"] == index]
+        assert len(pitches) and voice.low <= pitches.min() and pitches.max() <= voice.high
+    assert made.heard["ensemble"] == "voices" and made.heard["epoch"] == "medieval"
+
+
+
+def test_a_romantic_or_modern_piece_is_a_song_for_voice_and_piano_as_the_corpus_lieder_are() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.compose.ensembles import ENSEMBLES, ensemble
+    from cadenza.compose.prompt import read_words
+    from cadenza.compose.request import resolve
+
+    song = ENSEMBLES["song"]
+    for epoch in ("romantic", "modern"):
+        assert resolve(ComposeRequest(epoch=epoch)).ensemble == song
+    assert read_words("a lied for voice and piano")[0]["ensemble"] == "song" and ensemble("Lied") == song
+    made = compose(ComposeRequest(epoch="romantic", key="E major", bars=8, seed=2, guard=False))
+    assert [p.name for p in made.score.parts] == ["Voice", "Piano", "Piano"]
+    voice = made.score.notes[made.score.notes["part"] == 0]["pitch"]
+    assert len(voice) >= 8 and song.voices[0].low <= voice.min() and voice.max() <= song.voices[0].high
+    assert made.heard["ensemble"] == "chamber"  # how listen names a voice with piano (the corpus' Lieder)

@@ -190,23 +190,3 @@ def test_the_ngram_baseline_can_join_an_ensemble(shared_dir: Path, tmp_path: Pat
         report["test"]["nll_per_frame"], rel=1e-4)
     assert main([*args, "--ngram-member", "3"]) == 2
 
-
-def test_strings_keep_their_eighth_rests_where_voices_are_joined_into_a_line() -> None:
-    from cadenza.compose.ensembles import ENSEMBLES
-    from cadenza.compose.finish import legato_lines
-    from cadenza.score.model import TICKS_PER_QUARTER as Q
-    from cadenza.score.model import Part, Score, TimeSignature
-
-    def lines_after(voices: tuple) -> list[int]:
-        # each part: a quarter, an eighth note and an eighth rest, a quarter; then a sixteenth rest
-        notes = [(onset, length, pitch, 80, part) for part in range(2)
-                 for onset, length, pitch in ((0, Q, 72 - 12 * part), (Q, Q // 2, 74 - 12 * part),
-                                              (2 * Q, 3 * Q // 4, 76 - 12 * part), (3 * Q, Q, 77 - 12 * part))]
-        score = Score.build(parts=[Part(v.name, v.program) for v in voices], notes=notes,
-                            time_signatures=[TimeSignature(0, 4, 4)], length_ticks=4 * Q)
-        made = legato_lines(score, voices)
-        return made.notes["duration_ticks"][made.notes["part"] == 0].tolist()
-
-    quartet, choir = ENSEMBLES["string-quartet"].voices[:2], ENSEMBLES["satb"].voices[:2]
-    assert lines_after(quartet) == [Q, Q // 2, Q, Q]  # the eighth rest stays; a sixteenth's gap is joined
-    assert lines_after(choir) == [Q, Q, Q, Q]  # a singer's line is joined across both

@@ -159,8 +159,8 @@ def test_the_profile_chooses_and_is_never_contradicted(tmp_path: Path) -> None:
     assert timeline.ensemble not in ("piano", "satb", "band") and timeline.ensemble in ENSEMBLES
     assert timeline.segments[0].tempo_bpm == 76  # "slow" is 40-76 bpm
     assert timeline.segments[0].theme == "life"  # no theme named: the one event is framed by "life"
-    (tmp_path / "p3.toml").write_text('[dislikes]\ntempo = "fast"\nensembles = ["piano", "solo", "satb", '
-                                      '"string-quartet", "orchestra", "lead-sheet", "band"]\n')
+    every = ", ".join(f'"{name}"' for name in ENSEMBLES)
+    (tmp_path / "p3.toml").write_text(f'[dislikes]\ntempo = "fast"\nensembles = [{every}]\n')
     with pytest.raises(InputError, match="dislikes every ensemble"):
         story_timeline(tmp_path / "s2.toml", tmp_path / "p3.toml")
     assert load_profile(tmp_path / "p2.toml").tempo_range == (40, 76)

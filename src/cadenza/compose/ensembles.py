@@ -51,6 +51,14 @@ ENSEMBLES = {
         Voice("Flute", 73, 60, 96), Voice("Oboe", 68, 58, 91), Voice("Clarinet", 71, 50, 91),
         Voice("Bassoon", 70, 34, 72), Voice("Horn", 60, 41, 77), Voice("Trumpet", 56, 55, 82),
         Voice("Timpani", 47, 41, 57), _VIOLIN1, _VIOLIN2, _VIOLA, _CELLO, Voice("Contrabass", 43, 28, 60, 1))),
+    # three voices of a medieval chanson or motet, as the corpus' transcriptions have them: a cantus over a
+    # contratenor and a tenor (their medians: MIDI 66, 61 and 54; 46 of its 75 medieval vocal works have three)
+    "voices": Ensemble("voices", "voices", (Voice("Cantus", 52, 57, 77), Voice("Contratenor", 52, 50, 71),
+                                            Voice("Tenor", 52, 45, 65))),
+    # a song: a voice over a piano's two staves, as the corpus' Lieder have them (its romantic and modern works
+    # are mostly these: 1,104 and 180 OpenScore songs)
+    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79), Voice("Piano", 0, 52, 100, 4),
+                                         Voice("Piano", 0, 24, 67, 4))),
     "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
     "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 72, 4))),
     "band": Ensemble("band", "band", (Voice("Lead", 65, 55, 84), Voice("Guitar", 25, 40, 79, 4),
@@ -59,9 +67,10 @@ ENSEMBLES = {
 }
 # the ensemble an epoch's music is most often for in the corpus, used when a request names an epoch (or a
 # composer) but no ensemble: the texture is much of what makes music sound of its time
-EPOCH_ENSEMBLES = {"medieval": "satb", "renaissance": "satb", "baroque": "satb", "classical": "string-quartet",
-                   "romantic": "piano", "modern": "piano", "folk": "solo", "popular": "piano"}
-ALIASES = {"solo-instrument": "solo", "melody": "solo", "violin": "solo",
+EPOCH_ENSEMBLES = {"medieval": "voices", "renaissance": "satb", "baroque": "satb", "classical": "string-quartet",
+                   "romantic": "song", "modern": "song", "folk": "solo", "popular": "piano"}
+ALIASES = {"lied": "song", "art-song": "song", "voice-and-piano": "song",
+           "solo-instrument": "solo", "melody": "solo", "violin": "solo",
            "solo-piano": "piano", "keyboard": "piano", "choir": "satb", "satb-choir": "satb",
            "quartet": "string-quartet", "strings": "string-quartet", "leadsheet": "lead-sheet", "rock": "band"}
 

@@ -27,7 +27,8 @@ _MOOD_WORDS = {
     "sad": ("sad", "melancholic", "melancholy", "sorrowful", "mournful", "grieving", "gloomy", "lament", "tragic"),
     "calm": ("calm", "peaceful", "serene", "gentle", "tender", "relaxed", "soothing", "quiet", "dreamy", "lullaby"),
 }
-_ENSEMBLE_WORDS = {
+_ENSEMBLE_WORDS = {  # the first table entry with a word in the prompt wins ("voice and piano" is a song)
+    "song": ("art song", "lied", "lieder", "voice and piano", "singer and piano", "mélodie"),
     "string-quartet": ("string quartet", "strings", "quartet"),
     "satb": ("choir", "chorus", "satb", "voices", "vocal"),
     "piano": ("piano", "keyboard"),
