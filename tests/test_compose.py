@@ -252,3 +252,10 @@ def test_a_romantic_or_modern_piece_is_a_song_for_voice_and_piano_as_the_corpus_
     voice = made.score.notes[made.score.notes["part"] == 0]["pitch"]
     assert len(voice) >= 8 and song.voices[0].low <= voice.min() and voice.max() <= song.voices[0].high
     assert made.heard["ensemble"] == "chamber"  # how listen names a voice with piano (the corpus' Lieder)
+    # the voice carries the tune: it sings in every bar, and its first bars come back as the period's a′
+    starts = made.score.bar_starts()
+    sung = made.score.notes[made.score.notes["part"] == 0]
+    bar_of = np.searchsorted(starts, sung["onset_ticks"], side="right") - 1
+    assert set(bar_of.tolist()) == set(range(8))
+    for bar in (0, 1):
+        assert sung["pitch"][bar_of == bar].tolist() == sung["pitch"][bar_of == bar + 4].tolist()

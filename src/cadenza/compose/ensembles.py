@@ -57,8 +57,8 @@ ENSEMBLES = {
                                             Voice("Tenor", 52, 45, 65))),
     # a song: a voice over a piano's two staves, as the corpus' Lieder have them (its romantic and modern works
     # are mostly these: 1,104 and 180 OpenScore songs)
-    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79), Voice("Piano", 0, 52, 100, 4),
-                                         Voice("Piano", 0, 24, 67, 4))),
+    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79), Voice("Piano", 0, 52, 100, 3),
+                                         Voice("Piano", 0, 24, 67, 2))),
     "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
     "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 72, 4))),
     "band": Ensemble("band", "band", (Voice("Lead", 65, 55, 84), Voice("Guitar", 25, 40, 79, 4),

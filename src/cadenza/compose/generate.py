@@ -190,7 +190,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         more += [NotationGrid(base), voice_rules]
         if len(voices) >= MIN_PARTS:  # an orchestra: who plays in each phrase (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed))
-        if voice_rules.ordered:
+        if voice_rules.tune_led:
             more.append(ThemeReturn(base, plan.bars, style=plan.labels.get("epoch")))
     if style is not None:
         more.append(style)

@@ -142,6 +142,10 @@ class VoiceRules:
         # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
         self.group_of = {part: group for group in groups for part in range(group[0], group[1] + 1)}
         self.ordered = groups == [(0, len(polyphony) - 1)]  # the whole ensemble: the melody is the top part
+        # the first part carries the tune: the top of an ensemble written top-down, or a single line over parts
+        # that play chords (a song's voice over the piano's hands)
+        self.tune_led = self.ordered or (len(polyphony) > 1 and polyphony[0] == 1
+                                         and all(p > 1 for p in polyphony[1:]))
         self.bars, self.close_on_tonic = bars, close_on_tonic
         self.cadences = CadencePlan(key, bars, close_on_tonic=close_on_tonic) if key is not None else None
         self.pc_weights = np.zeros(12)  # duration of each pitch class so far (to hear a key left open)
@@ -257,7 +261,7 @@ class VoiceRules:
         :data:`ARRIVAL_BEATS` beats (or to the bar's end); the pitches struck there are the planned chord's
         (see :meth:`_chord_tones`), so the cadence is heard."""
         now = self.plan.bar_start_ticks
-        if field == "part" and self.ordered:
+        if field == "part" and self.tune_led:
             first = self.latest.get(self.top, (-1, []))[0] != now and all(
                 onset != now for onset, _ in self.latest.values())
             return (np.arange(FIELD_SIZES["part"]) == self.top) if first else None
@@ -386,7 +390,7 @@ class VoiceRules:
         """The part field's bias toward the melody's part (the top of an ensemble written top-down) when it has
         been silent a beat or more at this instant: MELODY_REST_NATS per beat of silence, at most
         MELODY_REST_MAX_NATS. The melody may breathe; it does not leave the tune to the others for bars."""
-        if not self.ordered or self.plan.meter is None or "position_fine" not in chosen:
+        if not self.tune_led or self.plan.meter is None or "position_fine" not in chosen:
             return None
         notes = self.latest.get(self.top, (-1, []))[1]
         if not notes:
@@ -410,7 +414,7 @@ class VoiceRules:
         pitches = np.arange(FIELD_SIZES["pitch"])
         at_instant = self.latest.get(part, (-1, []))[0] == now
         last = self.latest.get(part)
-        melody = self.ordered and part == self.top
+        melody = self.tune_led and part == self.top
         if part < len(self.polyphony) and not at_instant and last is not None:
             before = self._line_pitch(part, last[1])
             if self.polyphony[part] <= LINE_POLYPHONY or melody:
