@@ -83,7 +83,7 @@ def test_no_crossing_window_and_ensembles_written_top_down() -> None:
     from cadenza.compose.ensembles import ENSEMBLES
 
     assert [name for name, e in ENSEMBLES.items() if written_top_down(e.voices)] == [
-        "piano", "satb", "string-quartet", "lead-sheet"]
+        "piano", "satb", "string-quartet", "voices", "lead-sheet"]
     orchestra = ENSEMBLES["orchestra"].voices  # woodwinds and strings each keep their order, bass lowest
     assert (0, 3) in top_down_groups(orchestra) and (7, 11) in top_down_groups(orchestra)
     assert no_crossing_window(11, {9: [60], 10: [50]}, 12, first=7) == (0, 50)
