@@ -15,6 +15,7 @@ import io
 import json
 import os
 import time
+import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -259,12 +260,10 @@ MAX_META_BYTES = 64 * 2**20  # its metadata unpacked, at most
 
 def _check_unpacked_size(file: str) -> None:
     """Refuse an index whose members would unpack beyond :data:`MAX_INDEX_BYTES` (a zip bomb) before reading."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(file) as archive:
             total = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
         raise ValueError(f"not an .npz archive ({exc})") from None
     if total > MAX_INDEX_BYTES:
         raise InputError(f"{file} would unpack to {total / 2**30:.1f} GiB: not an originality index this size")
@@ -286,7 +285,8 @@ def _load(file: str, mtime_ns: int, size: int) -> OriginalityIndex:
             raise ValueError("its metadata is no JSON object")
     except InputError:
         raise
-    except (OSError, ValueError, KeyError, zlib.error, MemoryError, RecursionError) as exc:
+    except (OSError, ValueError, KeyError, zlib.error, MemoryError, RecursionError, EOFError, NotImplementedError,
+            zipfile.BadZipFile) as exc:
         raise InputError(f"{file} is not a readable originality index: {str(exc)[:200]}") from None
     if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
         raise InputError(f"{file} holds no originality index of format version {FORMAT_VERSION}; rebuild it")

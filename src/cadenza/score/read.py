@@ -15,6 +15,8 @@ by music21 in a guarded child process (time limit and memory cap, see :mod:`cade
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import re
@@ -155,7 +157,18 @@ def _checked(score: Score, limits: ReadLimits) -> Score:
 
 
 # ------------------------------------------------------------------ the notation parsers (in the child)
-def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
+def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits,
+                    source: str) -> tuple[Score, list[str], list[str]]:
+    """(the score, warnings in our words, what music21 printed on its own): music21's parsers write their
+    complaints straight onto stderr; in this child they are caught, and the parent logs them for ``-v``."""
+    chatter = io.StringIO()
+    with contextlib.redirect_stderr(chatter):
+        score, warn = _parse_notation_quietly(text, fmt, limits, source)
+    lines = [line.strip() for line in chatter.getvalue().splitlines() if line.strip()]
+    return score, warn, lines[:20]
+
+
+def _parse_notation_quietly(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     from music21 import converter
 
     from cadenza.score.m21_read import score_from_music21
@@ -205,8 +218,12 @@ def _repaired(text: str | bytes) -> tuple[str | bytes, list[str]]:
 def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     import music21  # noqa: F401 - imported before the fork so the child starts warm
 
-    return run_guarded(_parse_notation, text, fmt, limits, source, timeout_s=limits.parse_timeout_s(len(text)),
-                       max_memory_mb=limits.max_memory_mb, what=f"{fmt} parser")
+    score, warn, chatter = run_guarded(_parse_notation, text, fmt, limits, source,
+                                       timeout_s=limits.parse_timeout_s(len(text)),
+                                       max_memory_mb=limits.max_memory_mb, what=f"{fmt} parser")
+    for line in chatter:
+        log.debug("%s: music21 said: %s", source, line[:200])
+    return score, warn
 
 
 def _read_abc_tune(tune: AbcTune, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:

@@ -69,7 +69,8 @@ def read_mxl(data: bytes, limits: ReadLimits) -> bytes:
     """The MusicXML document inside an .mxl archive, after the archive checks."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:  # a directory entry
+        # needing a newer zip version than Python reads raises NotImplementedError (found by benchmarks/fuzz.py)
         raise CorruptFileError(f"not a valid .mxl (zip) archive: {exc}") from None
     with archive:
         members = archive.infolist()
