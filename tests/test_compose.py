@@ -259,3 +259,26 @@ def test_a_romantic_or_modern_piece_is_a_song_for_voice_and_piano_as_the_corpus_
     assert set(bar_of.tolist()) == set(range(8))
     for bar in (0, 1):
         assert sung["pitch"][bar_of == bar].tolist() == sung["pitch"][bar_of == bar + 4].tolist()
+
+
+def test_an_output_already_there_is_replaced_with_a_warning_and_a_read_only_one_is_kept(
+        untrained: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from cadenza import api
+    from cadenza.errors import OutputError
+    from cadenza.score.write import write_score
+
+    out = tmp_path / "piece.mid"
+    api.compose(output=out, formats=["musicxml"], model=untrained, bars=2, seed=1, guard=False)
+    with caplog.at_level(logging.WARNING, logger="cadenza.api"):
+        api.compose(output=out, formats=["musicxml"], model=untrained, bars=2, seed=2, guard=False)
+    assert "replacing what is there" in caplog.text and "piece.musicxml" in caplog.text
+    (tmp_path / "piece.cadenza.json").chmod(0o444)  # the user keeps this one
+    before = (tmp_path / "piece.cadenza.json").read_bytes()
+    with pytest.raises(OutputError, match="read-only: not replaced"):
+        api.compose(output=out, model=untrained, bars=2, seed=3, guard=False)
+    assert (tmp_path / "piece.cadenza.json").read_bytes() == before
+    out.chmod(0o444)  # any writer refuses it too, whoever runs it
+    with pytest.raises(OutputError, match="read-only"):
+        write_score(api.read_score(tmp_path / "piece.musicxml"), out)

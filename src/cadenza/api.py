@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,8 @@ from cadenza.score.model import TICKS_PER_QUARTER
 
 if TYPE_CHECKING:
     from cadenza.compose.generate import Composition
+
+log = logging.getLogger(__name__)
 
 __all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "revise", "score_summary",
            "soundtrack", "write_score"]
@@ -116,9 +119,13 @@ def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str
     return report
 
 
-def _check_output(output: str | os.PathLike[str] | None) -> Path | None:
-    """Refuse an output we could not write before any composing is done."""
+def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | None = None) -> Path | None:
+    """Refuse an output we could not write before any composing is done: a folder, a suffix we do not
+    write, a file already there that is read-only (it is not replaced); one there that may be replaced is
+    named in a warning."""
     from cadenza.errors import OutputError, UsageError
+    from cadenza.render.common import with_extension
+    from cadenza.score.write import read_only
 
     if output is None:
         return None
@@ -131,6 +138,17 @@ def _check_output(output: str | os.PathLike[str] | None) -> Path | None:
         raise OutputError(f"cannot make the folder for {path}: {exc.strerror or exc}") from None
     if path.is_dir():
         raise OutputError(f"output {path} is a folder")
+    simple = {"mid": ".mid", "musicxml": ".musicxml"}
+    targets = [path, path.with_suffix(".cadenza.json"),
+               *(path.with_suffix(simple[f]) if f in simple else with_extension(path.with_suffix(""), f)
+                 for f in formats or [] if f != "stems")]
+    there = [t for t in dict.fromkeys(targets) if t.is_file()]
+    for target in there:
+        if read_only(target):
+            raise OutputError(f"{target} exists and is read-only: not replaced (make it writable or choose "
+                              f"another output)")
+    if there:
+        log.warning("replacing what is there: %s", ", ".join(str(t) for t in there))
     return path
 
 
@@ -217,7 +235,7 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
     from cadenza.compose import compose as compose_piece
 
     request = request or compose_request(**options)
-    path = _check_output(output)
+    path = _check_output(output, formats)
     reference = _reference(like, like_strength, limits)
     made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress,
                          reference=reference)
@@ -248,7 +266,7 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     from cadenza.compose import continue_piece
     from cadenza.compose.prompt import read_prompt_full
 
-    path = _check_output(output)
+    path = _check_output(output, formats)
     request = request or compose_request(**options)
     prompt_report = None
     if request.prompt:
@@ -287,7 +305,7 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
 
     if not 1 <= versions <= 16:
         raise UsageError("versions: give 1 to 16")
-    path = _check_output(output)
+    path = _check_output(output, formats)
     score = piece if isinstance(piece, Score) else read_score(piece, limits)
     made = revise_bars(score, bars, compose_request(**options), checkpoint=Path(model) if model else None,
                        versions=versions)

@@ -25,11 +25,21 @@ _CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def read_only(path: Path) -> bool:
+    """Whether ``path`` is a file nobody may write (``chmod a-w``), whoever asks (root too)."""
+    try:
+        return path.is_file() and not path.stat().st_mode & 0o222
+    except OSError:
+        return False
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    if read_only(path):  # a rename would replace it all the same
+        raise OutputError(f"{path} exists and is read-only: not replaced")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         try:
