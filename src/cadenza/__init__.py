@@ -10,7 +10,7 @@
 # functions do) cannot rebind ``cadenza.compose`` or ``cadenza.soundtrack`` from the function to the package.
 import cadenza.compose as _compose_stage  # noqa: F401
 import cadenza.soundtrack as _soundtrack_stage  # noqa: F401
-from cadenza.api import analyse, check, compose, continue_, info, read_score, revise, soundtrack, write_score
+from cadenza.api import analyse, check, compose, continue_, info, read_score, revise, soundtrack, styles, write_score
 from cadenza.compose.generate import Composition
 from cadenza.errors import CadenzaError
 from cadenza.score import ReadLimits, Score
@@ -18,4 +18,4 @@ from cadenza.score import ReadLimits, Score
 __version__ = "0.1.0"
 
 __all__ = ["CadenzaError", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check", "compose",
-           "continue_", "info", "read_score", "revise", "soundtrack", "write_score"]
+           "continue_", "info", "read_score", "revise", "soundtrack", "styles", "write_score"]

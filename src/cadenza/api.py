@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "revise", "score_summary",
-           "soundtrack", "write_score"]
+           "soundtrack", "styles", "write_score"]
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -178,6 +178,15 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
     report = {**report, "files": files, **({"render_errors": errors} if errors else {})}
     atomic_write_bytes(report_path, (json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n").encode())
     return report
+
+
+def styles() -> list[Any]:
+    """The styles a request can name (``epoch=``) and what the composer plans for each: a list of
+    :class:`cadenza.compose.styles.Style` (``.epoch``, ``.ensemble``, ``.meters``, ``.major_chords`` …,
+    ``.to_json()``)."""
+    from cadenza.compose.styles import styles as all_styles
+
+    return list(all_styles())
 
 
 def _reference(like: str | os.PathLike[str] | Score | None, strength: float, limits: ReadLimits | None) -> Any:

@@ -1,0 +1,75 @@
+"""The styles a request can name, and what the composer takes from each: the rules of a style, as Cadenza has
+learned or set them — the ensemble, the meters, the harmony and the form it plans in.
+
+A style is an epoch label (``--epoch``). What it brings: the ensemble its corpus works are most often for
+(:data:`cadenza.compose.ensembles.EPOCH_ENSEMBLES`), the meters drawn for it (``models/meters.json``), the
+chords its harmony plan walks (``models/harmony.json``: the commonest on the strong beats of its works, per
+mode), how often the harmony changes (:mod:`cadenza.compose.harmony`), the form (periods, or a folk tune's
+strains: :mod:`cadenza.compose.plan`) and whether its weak beats' chords are left to the model
+(:mod:`cadenza.compose.rules`). All of it is shared by one model: no style has weights of its own yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cadenza.compose.ensembles import ENSEMBLES, EPOCH_ENSEMBLES
+from cadenza.compose.harmony import CHORD_A_BAR, CHORDS_EVERY_HALF_BAR, chord_of, harmony_table
+from cadenza.compose.meters import meter_table
+from cadenza.compose.plan import STRAIN_STYLES
+from cadenza.compose.rules import WEAK_BEATS_FREE
+from cadenza.listen.labels import EPOCHS
+
+COMMONEST_CHORDS = 6  # chords named per mode
+
+
+@dataclass(frozen=True)
+class Style:
+    """What the composer plans for an epoch asked for (see the module docstring)."""
+
+    epoch: str
+    ensemble: str  # the ensemble used when none is asked (cadenza.compose.ensembles)
+    parts: tuple[str, ...]
+    meters: dict[str, float]  # meter -> share of the works it is drawn from
+    meters_from: str  # the group of corpus works the meters are counted in
+    major_chords: tuple[str, ...]  # the commonest chords on strong beats in major, as Roman numerals
+    minor_chords: tuple[str, ...]
+    harmony_changes: str  # how often the planned chord changes
+    form: str
+    weak_beats: str  # whose the weak beats' chords are
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _commonest(style: str, mode: str) -> tuple[str, ...]:
+    table = harmony_table(style, mode)
+    order = sorted(range(len(table.chords)), key=lambda i: -table.start[i])[:COMMONEST_CHORDS]
+    return tuple(chord_of(table.chords[i], 0, mode).name for i in order)
+
+
+def style(epoch: str) -> Style:
+    """The style of an epoch label (one of :data:`cadenza.listen.labels.EPOCHS`)."""
+    ensemble = ENSEMBLES[EPOCH_ENSEMBLES[epoch]]
+    found = meter_table(epoch, ensemble.label)
+    counts = found[1] if found else {}
+    total = sum(counts.values()) or 1
+    if epoch in CHORD_A_BAR:
+        changes = "a chord a bar"
+    elif epoch in CHORDS_EVERY_HALF_BAR:
+        changes = "a chord every half bar, in every meter"
+    else:
+        changes = "a chord a bar, two in even meters of four beats or more"
+    form = ("eight-bar strains (a b) played twice" if epoch in STRAIN_STYLES
+            else "4-bar phrases in periods, a a' b a'' (half cadence, then authentic)")
+    weak = ("the model's (the plan holds the strong beats)" if epoch in WEAK_BEATS_FREE
+            else "the plan's, on every beat")
+    return Style(epoch, ensemble.name, tuple(v.name for v in ensemble.voices),
+                 {m: round(n / total, 3) for m, n in counts.items()},
+                 found[0] if found else "", _commonest(epoch, "major"), _commonest(epoch, "minor"), changes, form, weak)
+
+
+def styles() -> list[Style]:
+    """Every style a request can name, in the order of the epochs."""
+    return [style(epoch) for epoch in EPOCHS]
