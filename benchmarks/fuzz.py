@@ -275,14 +275,18 @@ def run_one(target: Target, data: bytes) -> tuple[str | None, float]:
             else None), seconds
 
 
-def fuzz(minutes: float, seed: int = 0, workdir: Path | None = None) -> dict[str, Any]:
-    """Run every target for its share of ``minutes``; the results (see the module docstring)."""
+def fuzz(minutes: float, seed: int = 0, workdir: Path | None = None,
+         only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run every target (or those named in ``only``) for its share of ``minutes``; the results (see the module
+    docstring)."""
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="cadenza-fuzz-"))
     quiet, level = logging.getLogger("cadenza"), logging.getLogger("cadenza").level
     quiet.setLevel(logging.ERROR)  # the readers' warnings about broken input are expected, by the thousand
     try:
-        found = targets(workdir)
+        found = [t for t in targets(workdir) if not only or t.name in only]
+        if not found:
+            raise SystemExit(f"no such target: {', '.join(only)}")
         budget = minutes * 60.0 / len(found)
         per_target: dict[str, Any] = {}
         for index, target in enumerate(found):
@@ -309,7 +313,8 @@ def fuzz(minutes: float, seed: int = 0, workdir: Path | None = None) -> dict[str
         if own:
             shutil.rmtree(workdir, ignore_errors=True)
     return {"benchmark": "fuzz", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
-            "command": f"python -m benchmarks.fuzz --minutes {minutes:g} --seed {seed}", "seed": seed,
+            "command": f"python -m benchmarks.fuzz --minutes {minutes:g} --seed {seed}"
+                       + (f" --only '{','.join(only)}'" if only else ""), "seed": seed,
             "targets": per_target,
             "executions": sum(t["executions"] for t in per_target.values()),
             "crashes": sum(t["crashes"] for t in per_target.values()),
@@ -326,10 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=2.0, help="the whole budget, shared by the targets")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default="", help="targets to run, by name, comma-separated (readers, controls, "
+                        "model folders, requests)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = fuzz(args.minutes, args.seed)
+    result = fuzz(args.minutes, args.seed, only=tuple(n.strip() for n in args.only.split(",") if n.strip()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     log.info("fuzz: %d executions, %d crashes, peak %.0f MB; wrote %s", result["executions"], result["crashes"],

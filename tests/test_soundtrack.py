@@ -237,3 +237,14 @@ def test_a_stream_outlives_every_bad_control_and_end_of_input_is_not_a_stop(untr
     assert summary["music_s"] >= 40  # the end of input did not stop it: --max-duration did
     cues = [json.loads(line) for line in (out / "cues.jsonl").read_text().splitlines()]
     assert any("sad" in json.dumps(cue) for cue in cues)  # the good control after all the bad ones was heard
+
+
+def test_a_soundtrack_of_an_epoch_sung_as_songs_is_for_piano_unless_a_song_is_asked() -> None:
+    from dataclasses import replace
+
+    romantic = parse_shorthand("romantic calm:20s, baroque tense:20s")
+    plain = SoundtrackWriter(romantic)
+    assert plain.plan(0)[1].ensemble.name == "piano"  # no singer under a picture (a compose would write a song)
+    assert plain.plan(1)[1].ensemble.name == "satb"  # other epochs keep their usual ensemble
+    sung = SoundtrackWriter(replace(romantic, ensemble="song"))
+    assert sung.plan(0)[1].ensemble.name == "song"

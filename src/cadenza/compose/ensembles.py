@@ -69,6 +69,16 @@ ENSEMBLES = {
 # composer) but no ensemble: the texture is much of what makes music sound of its time
 EPOCH_ENSEMBLES = {"medieval": "voices", "renaissance": "satb", "baroque": "satb", "classical": "string-quartet",
                    "romantic": "song", "modern": "song", "folk": "solo", "popular": "piano"}
+
+
+def soundtrack_ensemble(epoch: str | None) -> str | None:
+    """The ensemble a soundtrack of an epoch is for when none is asked: the epoch's usual one, but a piano for
+    a song (music under a picture or a story has no solo singer: one that sings a few notes in a minute, as a
+    romantic soundtrack's voice did, is no song); None without an epoch."""
+    usual = EPOCH_ENSEMBLES.get(epoch or "")
+    return "piano" if usual == "song" else usual
+
+
 ALIASES = {"lied": "song", "art-song": "song", "voice-and-piano": "song",
            "solo-instrument": "solo", "melody": "solo", "violin": "solo",
            "solo-piano": "piano", "keyboard": "piano", "choir": "satb", "satb-choir": "satb",

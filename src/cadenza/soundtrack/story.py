@@ -40,13 +40,13 @@ A **profile** (TOML or JSON)::
     composers = ["Schoenberg"]
     tempo = "fast"            # cuts that end off the liked range
 
-How a profile is applied: the suite's ensemble is the first liked one that is not disliked (else the
-story's, else the liked epoch's usual ensemble, else piano; never a disliked one unless ``--ensemble``
-names it); the epoch is the first liked one that is not disliked, for every event whose words name none
-(an event's disliked epoch is dropped); the composer is the first liked one that is not disliked (nor of
-a disliked epoch), as a label; each movement's tempo is kept inside the liked range: a mood or word whose
-tempo falls outside it is played at the nearest bound. :func:`story_timeline` gives the timeline and a
-record of every choice and of how each event was read.
+How a profile is applied: the suite's ensemble is the first liked one that is not disliked (else the story's,
+else the liked epoch's usual ensemble — a piano where that is a song —, else piano; never a disliked one unless
+``--ensemble`` names it); the epoch is the first liked one that is not disliked, for every event whose words
+name none (an event's disliked epoch is dropped); the composer is the first liked one that is not disliked (nor
+of a disliked epoch), as a label; each movement's tempo is kept inside the liked range: a mood or word whose
+tempo falls outside it is played at the nearest bound. :func:`story_timeline` gives the timeline and a record of
+every choice and of how each event was read.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.compose import ComposeRequest
-from cadenza.compose.ensembles import ENSEMBLES, EPOCH_ENSEMBLES, ensemble
+from cadenza.compose.ensembles import ENSEMBLES, ensemble, soundtrack_ensemble
 from cadenza.compose.prompt import read_prompt_full, read_words
 from cadenza.compose.request import (
     COMPOSER_EPOCHS,
@@ -458,7 +458,7 @@ def _choose(story: Story, profile: Profile, override: str | None) -> dict[str, d
     else:
         story_ensemble = ensemble(story.ensemble).name if story.ensemble else None
         options = [(story_ensemble, "the story's ensemble"),
-                   (EPOCH_ENSEMBLES.get(epoch or ""), f"what {epoch} music is most often for"),
+                   (soundtrack_ensemble(epoch), f"what {epoch} music is most often for"),
                    (DEFAULT_ENSEMBLE, "the default")] + [(name, "the first ensemble you do not dislike")
                                                          for name in ENSEMBLES]
         found = [(name, reason) for name, reason in options if name and name not in dislikes.ensembles]
