@@ -6,6 +6,7 @@ edits. ``python -m benchmarks.fuzz --minutes 30`` runs the same targets for long
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,20 +43,21 @@ def readers(workdir: Path) -> Target:
     return reader_target(workdir)
 
 
-@pytest.fixture(scope="module")
-def models(workdir: Path) -> Target:
+def _needing_torch(make: Callable[[Path], Target | None], workdir: Path) -> Target:
     pytest.importorskip("torch")
-    target = model_target(workdir)
+    target = make(workdir)
     assert target is not None
     return target
+
+
+@pytest.fixture(scope="module")
+def models(workdir: Path) -> Target:
+    return _needing_torch(model_target, workdir)
 
 
 @pytest.fixture(scope="module")
 def requests(workdir: Path) -> Target:
-    pytest.importorskip("torch")
-    target = request_target(workdir)
-    assert target is not None
-    return target
+    return _needing_torch(request_target, workdir)
 
 
 def _holds(target: Target, data: bytes) -> None:
