@@ -226,6 +226,10 @@ def test_a_medieval_piece_is_for_three_voices_in_their_ranges_and_heard_so() -> 
     from cadenza.compose.request import resolve
 
     assert resolve(ComposeRequest(epoch="medieval")).ensemble == ENSEMBLES["voices"]
+    from cadenza.compose.prompt import read_words
+
+    assert read_words("a chanson for three voices")[0]["ensemble"] == "voices"
+    assert read_words("a hymn for choir and voices")[0]["ensemble"] == "satb"
     made = compose(ComposeRequest(epoch="medieval", bars=8, seed=4, guard=False))
     voices = ENSEMBLES["voices"].voices
     assert [p.name for p in made.score.parts] == ["Cantus", "Contratenor", "Tenor"]

@@ -29,6 +29,7 @@ _MOOD_WORDS = {
 }
 _ENSEMBLE_WORDS = {  # the first table entry with a word in the prompt wins ("voice and piano" is a song)
     "song": ("art song", "lied", "lieder", "voice and piano", "singer and piano", "mélodie"),
+    "voices": ("three voices", "two voices", "vocal trio", "cantus", "chanson"),
     "string-quartet": ("string quartet", "strings", "quartet"),
     "satb": ("choir", "chorus", "satb", "voices", "vocal"),
     "piano": ("piano", "keyboard"),
