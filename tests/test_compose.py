@@ -286,3 +286,24 @@ def test_an_output_already_there_is_replaced_with_a_warning_and_a_read_only_one_
     out.chmod(0o444)  # any writer refuses it too, whoever runs it
     with pytest.raises(OutputError, match="read-only"):
         write_score(api.read_score(tmp_path / "piece.musicxml"), out)
+
+
+def test_convert_names_a_file_it_replaces_and_keeps_a_read_only_one(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from cadenza import api
+    from cadenza.errors import OutputError
+
+    source = tmp_path / "in.abc"
+    source.write_text("X:1\nT:t\nM:2/4\nL:1/8\nK:G\nGABc dedB|\n", encoding="utf-8")
+    out = tmp_path / "out.mid"
+    api.convert(source, out)
+    with caplog.at_level(logging.WARNING, logger="cadenza.api"):
+        api.convert(source, out)
+    assert "replacing what is there" in caplog.text and "out.mid" in caplog.text
+    out.chmod(0o444)
+    before = out.read_bytes()
+    with pytest.raises(OutputError, match="read-only"):
+        api.convert(source, out)
+    assert out.read_bytes() == before

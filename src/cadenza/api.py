@@ -76,8 +76,17 @@ def info(source: str | os.PathLike[str], limits: ReadLimits | None = None, tune:
 
 def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limits: ReadLimits | None = None,
             tune: str | None = None, tune_index: int | None = None) -> dict[str, Any]:
-    """Read ``source`` and write it to ``target`` in the format its extension names."""
+    """Read ``source`` and write it to ``target`` in the format its extension names (a file already there is
+    named in a warning before it is replaced; a read-only one is kept: OutputError)."""
+    from cadenza.errors import OutputError
+    from cadenza.score.write import read_only
+
+    where = Path(target)
+    if read_only(where):
+        raise OutputError(f"{where} exists and is read-only: not replaced (make it writable or choose another name)")
     result = read_score_result(source, limits, tune, tune_index)
+    if where.is_file():
+        log.warning("replacing what is there: %s", where)
     out = write_score(result.score, target)
     return {"input": os.fspath(source), "output": str(Path(out)), "notes": result.score.note_count,
             "parts": len(result.score.parts), "bars": result.score.bar_count, "warnings": result.warnings}
