@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: formats written beside a piece by the score writers (the others go through cadenza.render)
+_SCORE_SUFFIXES = {"mid": ".mid", "musicxml": ".musicxml"}
+
 __all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "revise", "score_summary",
            "soundtrack", "styles", "write_score"]
 
@@ -78,15 +81,8 @@ def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limi
             tune: str | None = None, tune_index: int | None = None) -> dict[str, Any]:
     """Read ``source`` and write it to ``target`` in the format its extension names (a file already there is
     named in a warning before it is replaced; a read-only one is kept: OutputError)."""
-    from cadenza.errors import OutputError
-    from cadenza.score.write import read_only
-
-    where = Path(target)
-    if read_only(where):
-        raise OutputError(f"{where} exists and is read-only: not replaced (make it writable or choose another name)")
     result = read_score_result(source, limits, tune, tune_index)
-    if where.is_file():
-        log.warning("replacing what is there: %s", where)
+    _guard_replaced([Path(target)])
     out = write_score(result.score, target)
     return {"input": os.fspath(source), "output": str(Path(out)), "notes": result.score.note_count,
             "parts": len(result.score.parts), "bars": result.score.bar_count, "warnings": result.warnings}
@@ -134,7 +130,6 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
     named in a warning."""
     from cadenza.errors import OutputError, UsageError
     from cadenza.render.common import with_extension
-    from cadenza.score.write import read_only
 
     if output is None:
         return None
@@ -147,10 +142,18 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
         raise OutputError(f"cannot make the folder for {path}: {exc.strerror or exc}") from None
     if path.is_dir():
         raise OutputError(f"output {path} is a folder")
-    simple = {"mid": ".mid", "musicxml": ".musicxml"}
-    targets = [path, path.with_suffix(".cadenza.json"),
-               *(path.with_suffix(simple[f]) if f in simple else with_extension(path.with_suffix(""), f)
-                 for f in formats or [] if f != "stems")]
+    _guard_replaced([path, path.with_suffix(".cadenza.json"),
+                     *(path.with_suffix(_SCORE_SUFFIXES[f]) if f in _SCORE_SUFFIXES
+                       else with_extension(path.with_suffix(""), f) for f in formats or [] if f != "stems")])
+    return path
+
+
+def _guard_replaced(targets: list[Path]) -> None:
+    """Before writing ``targets``: a read-only one already there is an OutputError (it is kept); the others
+    already there are named in a warning."""
+    from cadenza.errors import OutputError
+    from cadenza.score.write import read_only
+
     there = [t for t in dict.fromkeys(targets) if t.is_file()]
     for target in there:
         if read_only(target):
@@ -158,7 +161,6 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
                               f"another output)")
     if there:
         log.warning("replacing what is there: %s", ", ".join(str(t) for t in there))
-    return path
 
 
 def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: list[str]) -> dict[str, Any]:
@@ -170,11 +172,10 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
 
     files: dict[str, str] = {"piece": str(write_score(score, output))}
     errors: dict[str, str] = {}
-    simple = {"mid": ".mid", "musicxml": ".musicxml"}
-    rest = [f for f in formats if f not in simple]
+    rest = [f for f in formats if f not in _SCORE_SUFFIXES]
     for fmt in formats:
-        if fmt in simple:
-            target = output.with_suffix(simple[fmt])
+        if fmt in _SCORE_SUFFIXES:
+            target = output.with_suffix(_SCORE_SUFFIXES[fmt])
             files[fmt] = files["piece"] if target == output else str(write_score(score, target))
     if rest:
         from cadenza.render import render
