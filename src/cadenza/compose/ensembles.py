@@ -71,12 +71,10 @@ EPOCH_ENSEMBLES = {"medieval": "voices", "renaissance": "satb", "baroque": "satb
                    "romantic": "song", "modern": "song", "folk": "solo", "popular": "piano"}
 
 
-def soundtrack_ensemble(epoch: str | None) -> str | None:
-    """The ensemble a soundtrack of an epoch is for when none is asked: the epoch's usual one, but a piano for
-    a song (music under a picture or a story has no solo singer: one that sings a few notes in a minute, as a
-    romantic soundtrack's voice did, is no song); None without an epoch."""
-    usual = EPOCH_ENSEMBLES.get(epoch or "")
-    return "piano" if usual == "song" else usual
+#: the same for a soundtrack: a piano where the epoch's usual ensemble is a song (music under a picture or a
+#: story has no solo singer: one that sings a few notes in a minute, as a romantic soundtrack's voice did, is
+#: no song)
+SOUNDTRACK_ENSEMBLES = {epoch: "piano" if name == "song" else name for epoch, name in EPOCH_ENSEMBLES.items()}
 
 
 ALIASES = {"lied": "song", "art-song": "song", "voice-and-piano": "song",

@@ -194,8 +194,9 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     return text
 
 
-def resolve(request: ComposeRequest) -> Plan:
-    """Check a request and plan what to condition on and what to enforce."""
+def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = None) -> Plan:
+    """Check a request and plan what to condition on and what to enforce; ``usual_ensembles``: the ensemble
+    of an epoch named without one (default :data:`cadenza.compose.ensembles.EPOCH_ENSEMBLES`)."""
     from cadenza.compose.prompt import read_prompt_full
 
     prompt_report = None
@@ -217,7 +218,8 @@ def resolve(request: ComposeRequest) -> Plan:
     model_choice = (request.ensemble or "").strip().lower() in MODEL_CHOICE
     forces = ensemble(request.ensemble) if request.ensemble and not model_choice else None
     if forces is None and not model_choice:
-        forces = ensemble(EPOCH_ENSEMBLES[labels["epoch"]] if "epoch" in labels else DEFAULT_ENSEMBLE)
+        usual = EPOCH_ENSEMBLES if usual_ensembles is None else usual_ensembles
+        forces = ensemble(usual[labels["epoch"]] if "epoch" in labels else DEFAULT_ENSEMBLE)
         implied.add("ensemble")
         why = f"epoch {labels['epoch']}" if "epoch" in labels else "no ensemble asked for"
         notes.append(f"{why} -> {forces.name} (give --ensemble to choose, 'any' for the model's choice)")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose import ComposeRequest
-from cadenza.compose.ensembles import soundtrack_ensemble
+from cadenza.compose.ensembles import SOUNDTRACK_ENSEMBLES
 from cadenza.compose.generate import adherence, compose, continue_piece, listen_blind
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.request import Key, Plan, parse_key, resolve
@@ -110,10 +110,9 @@ class SoundtrackWriter:
         it will be in."""
         segment = segment or self.timeline.segments[index]
         request = segment_request(segment, self.timeline, self.timeline.seed + 1000 * index)
-        plan = resolve(request)
-        if request.ensemble is None and "ensemble" in plan.implied:  # the epoch's, or the default
-            request = replace(request, ensemble=soundtrack_ensemble(plan.labels.get("epoch")))
-            plan = resolve(request)
+        plan = resolve(request, SOUNDTRACK_ENSEMBLES)
+        if "ensemble" in plan.implied and "epoch" in plan.labels and plan.ensemble is not None:
+            request = replace(request, ensemble=plan.ensemble.name)  # what is composed is what was planned
         wanted = plan.key or self.key or parse_key("C major")
         key = wanted if "key" not in plan.implied and plan.key else related_key(self.key, wanted)
         tempo = plan.tempo_bpm or self.tempo_bpm or 100.0

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.compose import ComposeRequest
-from cadenza.compose.ensembles import ENSEMBLES, ensemble, soundtrack_ensemble
+from cadenza.compose.ensembles import ENSEMBLES, SOUNDTRACK_ENSEMBLES, ensemble
 from cadenza.compose.prompt import read_prompt_full, read_words
 from cadenza.compose.request import (
     COMPOSER_EPOCHS,
@@ -458,7 +458,7 @@ def _choose(story: Story, profile: Profile, override: str | None) -> dict[str, d
     else:
         story_ensemble = ensemble(story.ensemble).name if story.ensemble else None
         options = [(story_ensemble, "the story's ensemble"),
-                   (soundtrack_ensemble(epoch), f"what {epoch} music is most often for"),
+                   (SOUNDTRACK_ENSEMBLES.get(epoch or ""), f"what {epoch} music is most often for"),
                    (DEFAULT_ENSEMBLE, "the default")] + [(name, "the first ensemble you do not dislike")
                                                          for name in ENSEMBLES]
         found = [(name, reason) for name, reason in options if name and name not in dislikes.ensembles]
