@@ -17,6 +17,7 @@ request targets (skipped without it).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import math
@@ -123,7 +124,7 @@ def reader_target(workdir: Path) -> Target:
     paths = seed_scores(workdir / "seeds")
     seeds = [p.read_bytes() for p in paths]
     suffixes = [p.suffix for p in paths]
-    counter = iter(range(1 << 62))
+    counter = itertools.count()
 
     def run(data: bytes) -> None:
         # the seed index rides in the data's first byte, so every input names its format
