@@ -88,6 +88,11 @@ def test_constraints_hold_even_for_an_untrained_model(untrained: Path, ensemble:
             assert len(pairs) == len(set(pairs))
             if voice.polyphony == 1:  # a single line: no overlaps
                 assert (mine["onset_ticks"][1:] >= mine["onset_ticks"][:-1] + mine["duration_ticks"][:-1]).all()
+    onsets = np.unique(score.notes["onset_ticks"])
+    last_bar = int(score.bar_starts()[-1])
+    before_last = onsets[onsets < last_bar]
+    # no density asked: the music keeps moving, a new note within two beats, until the last bar's chord
+    assert (np.diff(np.append(before_last, last_bar)) <= 2 * 3360).all()
     report = made.report
     assert report["adherence"]["meter"]["met"] and report["plan"]["bars"] == 6
     assert len(report["model"]["hash"]) == 16 and report["timings"]["candidates"][0]["seed"] == 5
@@ -204,19 +209,22 @@ def test_strings_keep_their_eighth_rests_where_voices_are_joined_into_a_line() -
     from cadenza.score.model import TICKS_PER_QUARTER as Q
     from cadenza.score.model import Part, Score, TimeSignature
 
-    def lines_after(voices: tuple) -> list[int]:
-        # each part: a quarter, an eighth note and an eighth rest, a quarter; then a sixteenth rest
-        notes = [(onset, length, pitch, 80, part) for part in range(2)
-                 for onset, length, pitch in ((0, Q, 72 - 12 * part), (Q, Q // 2, 74 - 12 * part),
-                                              (2 * Q, 3 * Q // 4, 76 - 12 * part), (3 * Q, Q, 77 - 12 * part))]
+    def lines_after(voices: tuple, rhythm: list[tuple[int, int]]) -> list[int]:
+        notes = [(onset, length, 72 + i % 3 - 12 * part, 80, part) for part in range(2)
+                 for i, (onset, length) in enumerate(rhythm)]
         score = Score.build(parts=[Part(v.name, v.program) for v in voices], notes=notes,
-                            time_signatures=[TimeSignature(0, 4, 4)], length_ticks=4 * Q)
+                            time_signatures=[TimeSignature(0, 4, 4)], length_ticks=8 * Q)
         made = legato_lines(score, voices)
         return made.notes["duration_ticks"][made.notes["part"] == 0].tolist()
 
+    # quarters, then an eighth note and an eighth rest, a note and a sixteenth's rest, quarters again
+    phrase = [(0, Q), (Q, Q), (2 * Q, Q), (3 * Q, Q // 2), (4 * Q, 3 * Q // 4), (5 * Q, Q), (6 * Q, Q), (7 * Q, Q)]
     quartet, choir = ENSEMBLES["string-quartet"].voices[:2], ENSEMBLES["satb"].voices[:2]
-    assert lines_after(quartet) == [Q, Q // 2, Q, Q]  # the eighth rest stays; a sixteenth's gap is joined
-    assert lines_after(choir) == [Q, Q, Q, Q]  # a singer's line is joined across both
+    assert lines_after(quartet, phrase) == [Q, Q, Q, Q // 2, Q, Q, Q, Q]  # the eighth rest stays; a 16th's joined
+    assert lines_after(choir, phrase) == [Q] * 8  # a singer's line is joined across both
+    # a line that rests after most of its notes (eighth, eighth rest, ...) plays detached: written as quarters
+    detached = [(beat * Q, Q // 2) for beat in range(8)]
+    assert lines_after(quartet, detached) == [Q] * 7 + [Q // 2]
 
 
 def test_a_medieval_piece_is_for_three_voices_in_their_ranges_and_heard_so() -> None:
@@ -307,3 +315,21 @@ def test_convert_names_a_file_it_replaces_and_keeps_a_read_only_one(tmp_path: Pa
     with pytest.raises(OutputError, match="read-only"):
         api.convert(source, out)
     assert out.read_bytes() == before
+
+
+def test_a_lead_sheets_chords_are_block_chords_on_the_beats_held_to_the_next() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.compose.ear import choppy_share
+
+    made = compose(ComposeRequest(ensemble="lead-sheet", epoch="folk", key="G major", bars=8, seed=2, guard=False))
+    score = made.score
+    chords = score.notes[score.notes["part"] == 1]
+    onsets = np.unique(chords["onset_ticks"])
+    beat = 3360 if score.time_signatures[0].denominator == 4 else 1680 * 3
+    assert len(onsets) >= 8 and (onsets % beat == 0).all()  # struck on beats, never between them
+    assert set(score.bar_starts().tolist()) <= set(onsets.tolist())  # a chord at every change (folk: each bar)
+    ends = chords["onset_ticks"] + chords["duration_ticks"]
+    following = np.append(onsets, score.length_ticks)[np.searchsorted(onsets, chords["onset_ticks"], side="right")]
+    assert (ends == following).all()  # held to the next chord: no rests, no running figure
+    assert choppy_share(score, 0) < 0.4

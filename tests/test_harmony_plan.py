@@ -42,3 +42,18 @@ def test_classical_and_romantic_harmony_changes_twice_a_bar_in_every_meter_folk_
     assert strong_beats_per_bar((3, 4), "baroque") == 1 and strong_beats_per_bar((4, 4), "folk") == 1
     # a folk tune's eight-bar strain (a b) is played twice, the second time with a new last bar
     assert returns(16, "folk") == {8 + bar: bar for bar in range(7)}
+
+
+def test_an_authentic_cadence_is_approached_from_a_predominant_where_the_bar_has_room() -> None:
+    for key in (Key(0, "major"), Key(9, "minor")):
+        cadences = CadencePlan(key, 16)
+        authentic = [last for last, kind in cadences.phrase_ends if kind == "authentic"]
+        for seed in range(4):
+            plan = HarmonyPlan.for_meter(cadences, (4, 4), "classical", seed)
+            for last in authentic:
+                approach = plan.chord_at(last - 1, 0)
+                assert (approach.root - key.tonic_pc) % 12 in (2, 5)  # ii or IV (ii° or iv): then the seventh
+                assert plan.chord_at(last - 1, 1).name == "V7" and plan.chord_at(last, 0).root == key.tonic_pc
+            # in 3/4 the second half is one beat: the dominant seventh holds the whole bar
+            short = HarmonyPlan.for_meter(cadences, (3, 4), "classical", seed)
+            assert all(short.chord_at(last - 1, 0).name == "V7" for last in authentic)

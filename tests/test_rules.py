@@ -44,6 +44,10 @@ def test_the_melody_is_drawn_back_in_after_a_beat_of_silence_and_more_the_longer
 
     assert pull(1.5) == 0.0  # half a beat's breath: nothing
     assert 0 < pull(2) < pull(3) <= 4.0  # a beat and more: toward the melody, growing, capped
+    rests = pull(3)
+    rules.latest = {}  # the melody has not begun: from the piece's start, more strongly
+    assert pull(0.5) == 0.0 and pull(2) > rests and pull(12) == 9.0
+    rules.latest = {0: (0, [(TICKS_PER_QUARTER, 74)])}
     unordered = VoiceRules(plan, [1, 1], [], bars=8, key=None)
     unordered.latest = rules.latest
     assert unordered._melody_waits({"position": 0, "position_fine": 0}) is None  # no melody part named
@@ -191,3 +195,51 @@ def test_the_bar_ends_where_no_note_could_land_on_the_notation_grid() -> None:
     last_bar.bars_started = 4
     ending = NotationGrid(last_bar).allowed("kind", {}, grammar)
     assert ending is not None and np.flatnonzero(ending).tolist() == [KIND["eos"]]
+
+
+def test_parallels_are_heard_beat_to_beat_across_the_notes_between_the_beats() -> None:
+    from cadenza.score.model import TICKS_PER_QUARTER as Q
+
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=(4, 4), bar_start_ticks=0)
+    rules = VoiceRules(plan, [1, 1, 1, 1], [(0, 3)], bars=8, key=None)
+    # the soprano sang C5 on beat 1, D5 on its "and", and strikes E5 on beat 2; the bass held F3 through beat 1
+    rules.past = {0: [(0, Q // 2, 72)], 3: [(0, Q, 53)]}
+    rules.latest = {0: (Q, [(2 * Q, 76)]), 1: (0, [(2 * Q, 65)])}
+    rules.past[0].append((Q // 2, Q, 74))
+    bad = rules._beat_parallels(3, Q)
+    assert bad[57] and bad[69]  # up to A3 (or A4): fifths beat to beat with the soprano, F3-C5 then A3-E5
+    assert not bad[55] and not bad[53] and not bad[45]  # G3, holding F3, down to A2 (contrary motion): free
+    # no instant-to-instant parallel is there: the soprano's previous instant (D5) is a sixth above F3
+    rules.previous_pitch = {0: 74}
+    assert not rules._parallels(3, 53, Q)[57]
+    assert not rules._beat_parallels(3, Q + Q // 2).any()  # off the beat: left to the instants' rule
+    unordered = VoiceRules(plan, [1, 1, 1, 1], [], bars=8, key=None)  # an orchestra doubles by design
+    unordered.past, unordered.latest = rules.past, rules.latest
+    assert not unordered._beat_parallels(3, Q).any()
+
+
+def test_the_contrasting_phrase_leans_to_another_pace_than_the_first_phrase() -> None:
+    from cadenza.compose.contrast import RhythmContrast
+    from cadenza.score.model import TICKS_PER_QUARTER as Q
+    from cadenza.tokens.events import FIELDS, FINE, KIND
+
+    plan = SimpleNamespace(meter=(4, 4), bars_started=0, bar_start_ticks=0, last_onset_ticks=None,
+                           density_asked=False)
+    contrast = RhythmContrast(plan, bars=16, style="classical")
+    note = np.zeros(len(FIELDS), dtype=np.int64)
+    note[FIELDS.index("kind")] = KIND["note"]
+    for onset in range(0, 5 * 4 * Q, Q):  # the first phrase (and bar 5's start) moves in quarters
+        plan.bars_started, plan.last_onset_ticks = onset // (4 * Q) + 1, onset
+        contrast.advance(note)
+    chosen = {"kind": KIND["note"]}
+    assert contrast.bias("position", chosen) is None  # a′ (bars 5-8) restates a: no lean
+    plan.bars_started, plan.bar_start_ticks, plan.last_onset_ticks = 9, 8 * 4 * Q, 8 * 4 * Q  # b: bar 9's downbeat
+    lean = contrast.bias("position", chosen)
+    assert lean is not None and lean[Q // 2 // FINE] == 0.0 > lean[Q // FINE]  # eighths now, not quarters
+    assert lean[0] == 0.0  # a chord on the latest instant is free
+    plan.density_asked = True  # an asked density holds throughout
+    assert contrast.bias("position", chosen) is None
+    plan.density_asked = False
+    chorale = RhythmContrast(plan, bars=16, style="baroque")
+    chorale.wanted_ticks = contrast.wanted_ticks
+    assert chorale.bias("position", chosen) is None  # a chorale's pulse runs through

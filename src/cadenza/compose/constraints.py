@@ -68,6 +68,10 @@ DENSITY_ONSET_RATES = {"low": 0.75, "medium": 1.6, "high": 3.0}  # onsets per be
 # (onsets per beat: low below 1.1, high above 2.2) holds by construction; chords (one instant) are free
 DENSITY_GAPS: dict[str, tuple[float | None, float | None]] = {"low": (1.0, None), "medium": (0.5, 0.8),
                                                               "high": (None, 0.45)}
+# where no density is asked, the music keeps moving: no more than this many beats pass between onsets (of any
+# part) before the last bar. Real piano sonatas' textures go longer than two beats without a new note at 0-0.4%
+# of their onsets (fermatas); left to itself the model sometimes wrote whole-note chords, bar after bar, at 50 bpm.
+KEEP_MOVING_BEATS = 2.0
 TONIC_BIAS = 0.5  # nats toward the tonic pitch class throughout, when a key is asked for
 FRAMING_TRIAD_BIAS = 2.0  # nats toward the tonic triad in the first and last bars: the piece starts and ends home
 
@@ -134,7 +138,8 @@ class PlanConstraint:
         self.instant = (-1, -1)  # (bar, ticks into it) of the last note
         self.first_bar_ticks = 0
         self.onset_rate = DENSITY_ONSET_RATES.get(density or "")  # onsets per beat to aim for, or None
-        self.gap_beats = DENSITY_GAPS.get(density or "", (None, None))  # shortest and longest gap allowed
+        self.gap_beats = DENSITY_GAPS.get(density or "", (None, KEEP_MOVING_BEATS))  # shortest, longest gap
+        self.density_asked = density in DENSITY_GAPS
         self.bar_start_ticks, self.bar_ticks_now = 0, 0  # where the current bar starts, and its length
         self.last_onset_ticks: int | None = None  # absolute tick of the latest note's start
         self.sounding_until = 0  # absolute tick where the notes so far have all ended
@@ -196,11 +201,14 @@ class PlanConstraint:
         return not (moving_on & gap & in_bar).any()
 
     def _gap_limits(self) -> tuple[float | None, float | None]:
-        """The density's shortest and longest gap between onsets, in ticks (None: no limit)."""
+        """The density's shortest and longest gap between onsets, in ticks (None: no limit); where no density
+        is asked, the longest is :data:`KEEP_MOVING_BEATS` before the last bar (where the final chord is held)."""
         if self.meter is None:
             return None, None
         beat = beat_ticks_of(TimeSignature(0, *self.meter))
         low, high = self.gap_beats
+        if not self.density_asked and self.bars_started >= self.bars:
+            high = None
         return (None if low is None else low * beat), (None if high is None else high * beat)
 
     def _gap_allowed(self, size: int, chord: bool = True) -> np.ndarray | None:

@@ -60,7 +60,7 @@ ENSEMBLES = {
     "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79), Voice("Piano", 0, 52, 100, 3),
                                          Voice("Piano", 0, 24, 67, 2))),
     "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
-    "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 72, 4))),
+    "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 62, 4))),
     "band": Ensemble("band", "band", (Voice("Lead", 65, 55, 84), Voice("Guitar", 25, 40, 79, 4),
                                       Voice("Piano", 0, 36, 96, 6), Voice("Bass", 33, 28, 55),
                                       Voice("Drums", 0, 35, 81, 4, is_drum=True))),

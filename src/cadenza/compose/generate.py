@@ -26,9 +26,10 @@ from cadenza.compose.constraints import (
     key_signature_step,
     tempo_step,
 )
+from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Voice
-from cadenza.compose.finish import decode_piece, fit_voices, hold_final_chord, legato_lines
+from cadenza.compose.finish import block_chords, decode_piece, fit_voices, hold_final_chord, legato_lines
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
@@ -192,6 +193,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(Orchestration(base, voices, plan.bars, seed))
         if voice_rules.tune_led:
             more.append(ThemeReturn(base, plan.bars, style=plan.labels.get("epoch")))
+        more.append(RhythmContrast(base, plan.bars, style=plan.labels.get("epoch")))
     if style is not None:
         more.append(style)
     return (Stacked(base, *more) if more else base), voice_rules
@@ -340,7 +342,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
 
     def finish(steps: np.ndarray, seed: int) -> Score:
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
-        return hold_final_chord(legato_lines(fit_voices(decode_piece(steps, metadata), voices), voices))
+        lines = legato_lines(fit_voices(decode_piece(steps, metadata), voices), voices)
+        return hold_final_chord(block_chords(lines, chord_part_of(plan)))
 
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,

@@ -56,6 +56,13 @@ def harmony_table(style: str | None, mode: str) -> HarmonyTable:
     return HarmonyTable(chords, start / start.sum(), counts / counts.sum(axis=1, keepdims=True))
 
 
+#: the chords that lead to a cadence's dominant, by mode ("degree:quality" as the tables name them): in a bar of
+#: four beats or more before an authentic arrival the first half holds one of them, the second the dominant seventh
+#: (the textbook ii-V7-I or IV-V7-I; a whole bar of V7 was heard as a half cadence inside the phrase)
+PREDOMINANTS = {"major": ("2:min", "5:maj", "2:min7"), "minor": ("2:dim", "5:min", "2:hdim7")}
+
+LONG_BAR_BEATS = 4  # beats of a bar whose halves each hold a chord of a cadence's approach
+
 #: styles whose harmony is planned a chord a bar whatever the meter (folk tunes: real Nottingham tunes change
 #: chord 1.3 times a bar, and two chords a bar made the lead sheet's harmony busier than any of them)
 CHORD_A_BAR = ("folk",)
@@ -92,23 +99,32 @@ def _name_of(chord: Chord, tonic_pc: int) -> str:
 
 class HarmonyPlan:
     """The planned chord on every strong beat of a piece of ``cadences.bars`` bars with ``strong_per_bar``
-    strong beats a bar (1 or 2), for the style ``style`` (an epoch label; None: classical), seeded."""
+    strong beats a bar (1 or 2), for the style ``style`` (an epoch label; None: classical), seeded.
+    ``long_bars``: bars of four beats or more, whose halves are long enough for a predominant and the dominant
+    seventh to share the bar before an authentic cadence (in 3/4 or 2/4 the seventh got one beat, too short for
+    the parts to sound it: the cadence was heard as IV-I or not at all)."""
 
-    def __init__(self, cadences: CadencePlan, strong_per_bar: int, style: str | None, seed: int) -> None:
+    def __init__(self, cadences: CadencePlan, strong_per_bar: int, style: str | None, seed: int,
+                 long_bars: bool = False) -> None:
         key = cadences.key
         self.key, self.strong_per_bar = key, strong_per_bar
         table = harmony_table(style, key.mode)
         index = {name: i for i, name in enumerate(table.chords)}
         slots = cadences.bars * strong_per_bar
-        fixed: dict[int, int] = {}
+        fixed: dict[int, list[int]] = {}
         tonic = index.get(f"0:{'maj' if key.mode == 'major' else 'min'}")
         if tonic is not None:
-            fixed[0] = tonic
+            fixed[0] = [tonic]
         for bar in range(cadences.bars):
             planned = cadences.chord_at(bar) or cadences.final_chord(bar)
             if planned is not None and _name_of(planned, key.tonic_pc) in index:
                 for slot in range(strong_per_bar):
-                    fixed[bar * strong_per_bar + slot] = index[_name_of(planned, key.tonic_pc)]
+                    fixed[bar * strong_per_bar + slot] = [index[_name_of(planned, key.tonic_pc)]]
+        if strong_per_bar == 2 and long_bars:  # a cadence approached from a predominant: ii or IV, V7, I
+            before = [index[name] for name in PREDOMINANTS[key.mode] if name in index]
+            for last, kind in cadences.phrase_ends:
+                if kind == "authentic" and last >= 1 and before:
+                    fixed[(last - 1) * strong_per_bar] = before
         copies = {bar * strong_per_bar + s: source * strong_per_bar + s
                   for bar, source in returns(cadences.bars, style).items() for s in range(strong_per_bar)}
         self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))
@@ -117,7 +133,9 @@ class HarmonyPlan:
     @classmethod
     def for_meter(cls, cadences: CadencePlan, meter: tuple[int, int], style: str | None, seed: int) -> HarmonyPlan:
         """The plan of a piece in ``meter``: a chord on each of its strong beats (:func:`strong_beats_per_bar`)."""
-        return cls(cadences, strong_beats_per_bar(meter, style), style, seed)
+        signature = TimeSignature(0, *meter)
+        return cls(cadences, strong_beats_per_bar(meter, style), style, seed,
+                   long_bars=signature.bar_ticks // beat_ticks_of(signature) >= LONG_BAR_BEATS)
 
     def chord_at(self, bar: int, slot: int) -> Chord | None:
         """The chord of strong beat ``slot`` (0: the downbeat, 1: the middle) of bar ``bar`` (0-based)."""
@@ -130,10 +148,11 @@ class HarmonyPlan:
         return [" ".join(c.name for c in self.chords[b:b + per]) for b in range(0, len(self.chords), per)]
 
 
-def _sample(table: HarmonyTable, slots: int, fixed: dict[int, int], copies: dict[int, int],
+def _sample(table: HarmonyTable, slots: int, fixed: dict[int, list[int]], copies: dict[int, int],
             rng: np.random.Generator) -> list[int]:
-    """A chord index for every slot: a Markov chain over the table's moves, through the ``fixed`` slots (backward
-    messages make the walk lead to each), with ``copies`` (slot -> earlier slot) restating earlier chords."""
+    """A chord index for every slot: a Markov chain over the table's moves, through the ``fixed`` slots (the
+    chords each may hold; backward messages make the walk lead to them), with ``copies`` (slot -> earlier slot)
+    restating earlier chords."""
     n = len(table.chords)
     backward = np.ones((slots, n))
     for t in range(slots - 1, -1, -1):

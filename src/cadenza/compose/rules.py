@@ -76,10 +76,14 @@ HARMONY_BASS_NATS = 1.0  # ... and its root, more, for the lowest part on a stro
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
 MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its next note (see _melody_waits)
 MELODY_REST_MAX_NATS = 4.0
+MELODY_ENTRY_NATS = 3.0  # ... and, more, per beat it has not yet begun (the tune opens the piece: at the rest's
+MELODY_ENTRY_MAX_NATS = 9.0  # pull a song's voice still let the piano play the first bar alone)
 WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the plan's chords hold on the strong
 # beats only, and the weak beats' chords are left to the model (real chorales change chord three times a bar)
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
+PAST_INSTANTS = 8  # finished instants a part's line is remembered for (to find it a beat ago)
+TICKS_PER_BEAT_FALLBACK = 3360  # a quarter note, before the meter is known
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
 _PC_BITS = 1 << np.arange(12)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
@@ -160,6 +164,8 @@ class VoiceRules:
         self.repeat_run: dict[int, int] = {}  # part -> how many finished notes in a row held that pitch
         self.line_history: dict[int, list[int]] = {}  # part -> its line's last three pitches (earlier instants)
         self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
+        # part -> (onset, end, line pitch) of its last few finished instants (the line a beat ago)
+        self.past: dict[int, list[tuple[int, int, int]]] = {}
         self.style, self.harmony_seed = style, harmony_seed
         self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
         self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
@@ -194,10 +200,13 @@ class VoiceRules:
 
     def _sounding(self, now: int) -> dict[int, list[int]]:
         """Pitches each part sounds at ``now``: its latest instant's notes, and (in a part that plays chords)
-        earlier notes still held; a single line's note ends where its next begins."""
-        out = {part: [pitch for end, pitch in notes if onset == now or end > now]
+        earlier notes still held; a single line's note ends where its next begins; a lead sheet's chord sounds
+        until the next (it is written held: :func:`cadenza.compose.finish.block_chords`)."""
+        out = {part: [pitch for end, pitch in notes if onset == now or end > now or part == self.chord_part]
                for part, (onset, notes) in self.latest.items()}
         for part, held in self.held.items():
+            if part == self.chord_part:
+                continue
             out.setdefault(part, []).extend(pitch for end, pitch in held if end > now)
         return out
 
@@ -311,6 +320,8 @@ class VoiceRules:
             held = self._arrival_limits(field, chosen)
             if held is not None:
                 return held
+        if self.chord_part is not None and field in ("kind", "position", "position_fine"):
+            return self._chord_changes_kept(field, chosen, grammar)
         if field == "part" and chosen.get("kind") == KIND["note"]:
             if self.ordered and not self.latest:  # the piece opens with its melody
                 return np.arange(FIELD_SIZES["part"]) == self.top
@@ -318,6 +329,9 @@ class VoiceRules:
             if arrival is not None and self._arrival_held(chosen):  # the arrival's melody note is not cut short
                 room = np.ones(FIELD_SIZES["part"], dtype=bool) if room is None else room.copy()
                 room[self.top] = False
+            if self.chord_part is not None and (self._now(chosen) - self.plan.bar_start_ticks) % self._pulse():
+                room = np.ones(FIELD_SIZES["part"], dtype=bool) if room is None else room.copy()
+                room[self.chord_part] = False  # a lead sheet's chords are struck on the beats only
             return room
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
@@ -340,12 +354,76 @@ class VoiceRules:
             mask = tones if mask is None or not (mask & tones).any() else mask & tones
         return mask
 
+    def _changes(self) -> list[int]:
+        """Ticks into the current bar where the harmony plan's chords change: its downbeat, and with two
+        chords a bar the first beat at or after its middle."""
+        harmony, meter, length = self.harmony, self.plan.meter, self.plan.bar_ticks_now
+        if harmony is None or meter is None or not length or harmony.strong_per_bar == 1:
+            return [0]
+        beat = _beat_ticks(meter)
+        return [0, -(-length // 2 // beat) * beat]
+
+    def _pulse(self) -> int:
+        """Ticks between the beats a lead sheet's chords may be struck on (a beat)."""
+        return _beat_ticks(self.plan.meter) if self.plan.meter is not None else TICKS_PER_BEAT_FALLBACK
+
+    def _chord_changes_kept(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        """A lead sheet's chord part strikes a chord at every change of the harmony (and, if it likes, on other
+        beats, never between them): no note after a change (and no bar line) before its chord is there; where
+        the melody cannot come (it has struck this instant, or holds a phrase's arrival) and no beat falls, no
+        note comes: the next beat, or the bar line."""
+        if chosen.get("kind", KIND["note"]) != KIND["note"] and field != "kind":
+            return None
+        start, here, length = self.plan.bar_start_ticks, grammar.position, self.plan.bar_ticks_now
+        if not length or self.chord_part is None:
+            return None
+        struck = self.latest.get(self.chord_part, (-1, []))[0]
+        changes = self._changes()
+        pending = [c for c in changes if c >= here and start + c > struck]
+        cells = np.arange(FIELD_SIZES["position"]) * FINE
+        others = [p for p in range(len(self.polyphony)) if p != self.chord_part and p not in self.plan.drums]
+        busy = np.zeros(len(cells), dtype=bool)
+        if all(self.latest.get(p, (-1, []))[0] == start + here for p in others):
+            busy |= cells == here
+        if self.cadences is not None and self.cadences.arrival_at(self._bar_index()) is not None:
+            busy |= (cells > 0) & (cells < ARRIVAL_BEATS * _beat_ticks(self.plan.meter or (4, 4)))
+        open_cells = ~busy | (cells % self._pulse() == 0)
+        if field == "kind":
+            mask = np.ones(FIELD_SIZES["kind"], dtype=bool)
+            if pending:
+                mask[[KIND["bar"], KIND["eos"]]] = False
+            elif not (open_cells & (cells > here) & (cells < length)).any() and not (
+                    here % self._pulse() == 0 and self._chord_has_room(start + here)) and busy[here // FINE]:
+                mask[KIND["note"]] = False  # nothing can come before the bar line
+            return mask
+        if field == "position":
+            return open_cells & (cells <= pending[0]) if pending else open_cells
+        if not pending or chosen["position"] < pending[0] // FINE:
+            return None
+        return np.arange(FIELD_SIZES["position_fine"]) <= pending[0] % FINE
+
+    def _chord_has_room(self, now: int) -> bool:
+        """Whether the chord part may add a note to its chord at ``now`` (as the plan and the windows allow)."""
+        part = self.chord_part
+        if part is None or self.plan._full(part):
+            return False
+        onset, notes = self.latest.get(part, (-1, []))
+        return onset != now or not notes or part not in self.group_of or max(p for _, p in notes) < self._window(
+            part, now)[1]
+
     def chord_symbol(self, now: int) -> Chord | None:
         """The chord that holds at ``now`` by the plans: the cadence plan's in its bars, else the harmony
         plan's for the strong beat ``now`` falls after."""
         if self.cadences is None:
             return None
-        return self.cadences.chord_at(self._bar_index()) or self._harmony_at(now)
+        return self._cadence_chord(now) or self._harmony_at(now)
+
+    def _cadence_chord(self, now: int) -> Chord | None:
+        """In a cadence bar, the chord the plans give at ``now``: the harmony plan's for the strong beat ``now``
+        falls after (it holds the cadence plan's chords there, and a predominant before a dominant seventh that
+        shares its bar), else the cadence plan's; None outside the cadence bars."""
+        chord = self.cadences.chord_at(self._bar_index()) if self.cadences else None
+        return (self._harmony_at(now) or chord) if chord is not None else None
 
     def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
         """Pitches that build ``chord`` at ``now``: the root for the lowest part's first note (under every note
@@ -389,18 +467,20 @@ class VoiceRules:
     def _melody_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward the melody's part (the top of an ensemble written top-down) when it has
         been silent a beat or more at this instant: MELODY_REST_NATS per beat of silence, at most
-        MELODY_REST_MAX_NATS. The melody may breathe; it does not leave the tune to the others for bars."""
+        MELODY_REST_MAX_NATS. The melody may breathe; it does not leave the tune to the others for bars, nor
+        wait long to begin it (silent since the piece began: a song's voice let the piano play its first bars
+        alone, and the period's restated opening then restated nothing)."""
         if not self.tune_led or self.plan.meter is None or "position_fine" not in chosen:
             return None
         notes = self.latest.get(self.top, (-1, []))[1]
-        if not notes:
-            return None
         beat = _beat_ticks(self.plan.meter)
-        silent_beats = (self._now(chosen) - max(end for end, _ in notes)) / beat
+        silent_beats = (self._now(chosen) - (max(end for end, _ in notes) if notes else 0)) / beat
         if silent_beats < 1:
             return None
         out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
-        out[self.top] = min(MELODY_REST_NATS * silent_beats, MELODY_REST_MAX_NATS)
+        per_beat, most = (MELODY_REST_NATS, MELODY_REST_MAX_NATS) if notes else (
+            MELODY_ENTRY_NATS, MELODY_ENTRY_MAX_NATS)
+        out[self.top] = min(per_beat * silent_beats, most)
         return out
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
@@ -422,7 +502,7 @@ class VoiceRules:
                 run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
                 out -= self._line_costs(part, before, run, [*self.line_history.get(part, []), before], melody)
             weight = VOICE_PARALLEL_NATS if self.ordered and self.polyphony[part] == 1 else PARALLEL_NATS
-            out -= weight * self._parallels(part, before, now).astype(np.float32)
+            out -= weight * (self._parallels(part, before, now) | self._beat_parallels(part, now)).astype(np.float32)
         elif at_instant and melody and last is not None and part in self.previous_pitch:
             # a hand's notes at an instant come from the lowest up: a note above them all is the tune's, for
             # now, and pays the tune's repeat and shuttle (the hand's lower notes are its harmony; its leaps
@@ -447,7 +527,7 @@ class VoiceRules:
             if sounding:
                 clash = ~FITS[sounding | _PC_BITS]
                 out -= STRONG_BEAT_NATS * clash[_PITCH_PC].astype(np.float32)
-        chord = self.cadences.chord_at(self._bar_index()) if self.cadences else None
+        chord = self._cadence_chord(now)
         if chord is not None:
             out += CHORD_TONE_NATS * pitch_classes_mask(set(chord.pcs)).astype(np.float32)
             if part == self.lowest:
@@ -480,6 +560,44 @@ class VoiceRules:
     def _line_pitch(self, part: int, notes: list[tuple[int, int]]) -> int:
         pitches = [p for _, p in notes]
         return min(pitches) if part == self.lowest else max(pitches)
+
+    def _line_at(self, part: int, tick: int) -> int | None:
+        """The pitch ``part``'s line sounds at ``tick`` (its latest instant, or one of its last finished ones),
+        None where it rests or the instant is forgotten."""
+        onset, notes = self.latest.get(part, (-1, []))
+        instants = [*self.past.get(part, []), *([(onset, max(e for e, _ in notes), self._line_pitch(part, notes))]
+                                                 if notes else [])]
+        for start, end, pitch in reversed(instants):
+            if start <= tick:
+                return pitch if end > tick else None
+        return None
+
+    def _beat_parallels(self, part: int, now: int) -> np.ndarray:
+        """For a note on a beat of an ensemble written top-down: pitches of ``part`` that would make parallel
+        fifths or octaves from the previous beat to this one with a part already sounding here, notes between
+        the beats aside (the way the craft benchmark and a harmony teacher hear them: a soprano C-(D)-E over a
+        bass F-(G)-A is parallel octaves beat to beat though no two instants in a row are)."""
+        out = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+        meter = self.plan.meter
+        if not self.ordered or meter is None or (now - self.plan.bar_start_ticks) % _beat_ticks(meter):
+            return out
+        earlier = now - _beat_ticks(meter)
+        mine_then = self._line_at(part, earlier)
+        if mine_then is None:
+            return out
+        pitches = np.arange(FIELD_SIZES["pitch"])
+        for other in self.latest:
+            if other == part or other in self.plan.drums:
+                continue
+            then, current = self._line_at(other, earlier), self._line_at(other, now)
+            if then is None or current is None or current == then:
+                continue
+            interval = abs(mine_then - then) % 12
+            if interval not in PERFECT:
+                continue
+            same_way = np.sign(pitches - mine_then) == np.sign(current - then)
+            out |= same_way & (np.abs(pitches - current) % 12 == interval)
+        return out
 
     def _parallels(self, part: int, before: int, now: int) -> np.ndarray:
         """Pitches of ``part`` (whose line was at ``before``) that would move in parallel fifths or octaves with
@@ -531,6 +649,8 @@ class VoiceRules:
                 self.repeat_run[part] = self.repeat_run.get(part, 1) + 1 if same else 1
                 self.previous_pitch[part] = line
                 self.line_history[part] = [*self.line_history.get(part, [])[-2:], line]
+                self.past[part] = [*self.past.get(part, [])[-(PAST_INSTANTS - 1):],
+                                   (onset, max(e for e, _ in notes), line)]
                 if part < len(self.polyphony) and self.polyphony[part] > 1:  # chords ring on under what follows
                     self.held[part] = [(e, p) for e, p in [*self.held.get(part, []), *notes] if e > now]
             notes = []
