@@ -7,11 +7,24 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cadenza.cli import analyse, bench, check, compose, convert, corpus, evaluate, info, soundtrack, styles, train
+from cadenza.cli import (
+    analyse,
+    bench,
+    check,
+    compose,
+    convert,
+    corpus,
+    evaluate,
+    info,
+    serve,
+    soundtrack,
+    styles,
+    train,
+)
 from cadenza.cli.common import run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench)
+COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
