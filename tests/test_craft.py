@@ -249,8 +249,3 @@ def test_the_ear_hears_a_tune_that_goes_nowhere_one_that_leaps_about_and_a_b_phr
     assert [b for b in range(0, 16, 4) if climax_phrase(b, 16)] == [8]  # a a′ b a″: the b
     assert [b for b in range(0, 16, 4) if climax_phrase(b, 16, "folk")] == [4]  # a strain's b, first time
     assert not climax_phrase(4, 8)
-    line = tune([60, 62, 64, 65, 67, 65, 64, 62])
-    short = line.notes.copy()
-    short["duration_ticks"] = 1680  # the same line as eighth, eighth rest: pointillistic
-    detached = line.replace(notes=short)
-    assert melody_faults(detached, 0) == 1 and melody_faults(line, 0) == 0

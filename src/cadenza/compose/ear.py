@@ -12,10 +12,9 @@ music is judged as it will be written (``finish``: the parts' polyphony and line
 The ear also hears the phrase's tune (the top line of its highest part, :func:`melody_faults`): one that stays
 inside a third (it goes nowhere) or leaps more often than it steps (a random walk, not a line) is a fault, and
 so is a contrasting phrase (:func:`cadenza.compose.plan.climax_phrase`) that does not rise above everything
-before it (it carries the tune's high point), and a phrase whose parts rest after most of their notes (note,
-rest, note, rest in every part: a pointillistic texture, :func:`choppy_share`). An attempt with fewer faults is
-preferred the same way — a phrase is kept at once when its cadence is heard and its tune has no fault, and a
-tune's faults alone earn it one more attempt (:data:`TUNE_TRIES`), not two: each costs a phrase's time.
+before it (it carries the tune's high point). An attempt with fewer faults is preferred the same way — a
+phrase is kept at once when its cadence is heard and its tune has no fault, and a tune's faults alone earn it
+one more attempt (:data:`TUNE_TRIES`), not two: each costs a phrase's time.
 """
 
 from __future__ import annotations
@@ -36,8 +35,6 @@ EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
 TUNE_TRIES = 2  # attempts at most for a tune's faults once the cadence is heard (each costs a phrase's time)
 MIN_TUNE_RANGE = 5  # semitones a phrase's tune spans at least (real chorale phrases: p10 5, median 9)
 MIN_TUNE_STEPS = 0.35  # share of its moves (repeats left out) that are steps, at least (real piano p10: 0.43)
-MAX_CHOPPY_SHARE = 0.4  # share of the parts' notes a rest follows, at most (real quartets and piano sonatas: 0.09
-# and 0.06 in the median, 0.16 and 0.10 at p90; a quartet of ours went note, rest, note, rest in every part: 0.64)
 
 #: continue a prefix with a seed, stopping where asked: (steps, the cadence plan the rules followed, or None)
 Generate = Callable[[np.ndarray, int, Callable[[np.ndarray], bool] | None], tuple[np.ndarray, CadencePlan | None]]
@@ -50,8 +47,7 @@ def bars_in(steps: np.ndarray) -> int:
 def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View | None = None) -> int:
     """Faults of the tune (the top line of the highest part) from bar ``first_bar`` (0-based) to the end: 1
     when it spans less than :data:`MIN_TUNE_RANGE` semitones, 1 when fewer than :data:`MIN_TUNE_STEPS` of its
-    moves are steps, and with ``climax`` 1 when it does not rise above every note of the tune before it; and 1
-    when the texture is choppy (:func:`choppy_share` above :data:`MAX_CHOPPY_SHARE`).
+    moves are steps, and with ``climax`` 1 when it does not rise above every note of the tune before it.
     ``view``: the score's View, where the caller has one already."""
     starts = score.bar_starts()
     if not 0 <= first_bar < len(starts):
@@ -67,22 +63,7 @@ def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View
     leaping = int(len(moves) >= 4 and float((np.abs(moves) <= 2).mean()) < MIN_TUNE_STEPS)
     before = top["pitch"][~mine]
     low_climax = int(climax and len(before) > 0 and pitches.max() <= before.max())
-    return narrow + leaping + low_climax + int(choppy_share(score, first_bar) > MAX_CHOPPY_SHARE)
-
-
-def choppy_share(score: Score, first_bar: int) -> float:
-    """The share of the parts' onsets from bar ``first_bar`` on that a rest follows before the part's next
-    onset (the mean over the parts that strike three times or more there)."""
-    start = int(score.bar_starts()[first_bar])
-    shares = []
-    for part in np.unique(score.notes["part"]):
-        mine = score.notes[(score.notes["part"] == part) & (score.notes["onset_ticks"] >= start)]
-        onsets, first = np.unique(mine["onset_ticks"], return_index=True)
-        if len(onsets) < 3:
-            continue
-        reach = np.maximum.accumulate(np.maximum.reduceat(mine["onset_ticks"] + mine["duration_ticks"], first))
-        shares.append(float((onsets[1:] - reach[:-1] > 0).mean()))
-    return float(np.mean(shares)) if shares else 0.0
+    return narrow + leaping + low_climax
 
 
 def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,

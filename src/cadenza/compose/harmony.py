@@ -57,7 +57,8 @@ def harmony_table(style: str | None, mode: str) -> HarmonyTable:
 
 
 #: the chords that lead to a cadence's dominant, by mode ("degree:quality" as the tables name them): in a bar of
-#: four beats or more before an authentic arrival the first half holds one of them, the second the dominant seventh
+#: four beats or more before an authentic arrival the first half holds one of them, the second the dominant
+#: seventh; in a bar of two chords before a half cadence's arrival the second holds one (the first is the chain's)
 #: (the textbook ii-V7-I or IV-V7-I; a whole bar of V7 was heard as a half cadence inside the phrase)
 PREDOMINANTS = {"major": ("2:min", "5:maj", "2:min7"), "minor": ("2:dim", "5:min", "2:hdim7")}
 
@@ -120,11 +121,15 @@ class HarmonyPlan:
             if planned is not None and _name_of(planned, key.tonic_pc) in index:
                 for slot in range(strong_per_bar):
                     fixed[bar * strong_per_bar + slot] = [index[_name_of(planned, key.tonic_pc)]]
-        if strong_per_bar == 2 and long_bars:  # a cadence approached from a predominant: ii or IV, V7, I
-            before = [index[name] for name in PREDOMINANTS[key.mode] if name in index]
-            for last, kind in cadences.phrase_ends:
-                if kind == "authentic" and last >= 1 and before:
-                    fixed[(last - 1) * strong_per_bar] = before
+        before = [index[name] for name in PREDOMINANTS[key.mode] if name in index]
+        for last, kind in cadences.phrase_ends:
+            if strong_per_bar != 2 or last < 1 or not before:
+                continue
+            if kind == "authentic" and long_bars:  # approached from a predominant: ii or IV, then V7, then I
+                fixed[(last - 1) * strong_per_bar] = before
+            elif kind == "half":  # the chain's chord, then a predominant, then the dominant: I-IV | V, vi-ii | V
+                del fixed[(last - 1) * strong_per_bar]
+                fixed[(last - 1) * strong_per_bar + 1] = before
         copies = {bar * strong_per_bar + s: source * strong_per_bar + s
                   for bar, source in returns(cadences.bars, style).items() for s in range(strong_per_bar)}
         self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))
