@@ -91,8 +91,8 @@ def test_constraints_hold_even_for_an_untrained_model(untrained: Path, ensemble:
     onsets = np.unique(score.notes["onset_ticks"])
     last_bar = int(score.bar_starts()[-1])
     before_last = onsets[onsets < last_bar]
-    # no density asked: the music keeps moving, a new note within two beats, until the last bar's chord
-    assert (np.diff(np.append(before_last, last_bar)) <= 2 * 3360).all()
+    # no density asked: the music keeps moving, a new note within three beats, until the last bar's chord
+    assert (np.diff(np.append(before_last, last_bar)) <= 3 * 3360).all()
     report = made.report
     assert report["adherence"]["meter"]["met"] and report["plan"]["bars"] == 6
     assert len(report["model"]["hash"]) == 16 and report["timings"]["candidates"][0]["seed"] == 5
