@@ -249,3 +249,26 @@ def test_the_ear_hears_a_tune_that_goes_nowhere_one_that_leaps_about_and_a_b_phr
     assert [b for b in range(0, 16, 4) if climax_phrase(b, 16)] == [8]  # a a′ b a″: the b
     assert [b for b in range(0, 16, 4) if climax_phrase(b, 16, "folk")] == [4]  # a strain's b, first time
     assert not climax_phrase(4, 8)
+
+
+def test_the_ear_prefers_a_last_chord_that_the_whole_ensemble_sounds() -> None:
+    from cadenza.compose.ear import heard_arrival
+    from cadenza.compose.plan import CadencePlan
+    from cadenza.compose.request import parse_key
+    from cadenza.score.model import Part, Score, TimeSignature
+    from cadenza.tokens.events import encode
+
+    q = 3360
+    e_minor = parse_key("E minor")
+
+    def ending(final_parts: int) -> np.ndarray:
+        # a bar of B7 in four parts, then E minor's tonic chord in the first ``final_parts`` parts
+        before = [(0, 4 * q, pitch, 80, part) for part, pitch in enumerate((75, 66, 59, 47))]
+        last = [(4 * q, 4 * q, pitch, 80, part) for part, pitch in enumerate((79, 71, 64, 52))][:final_parts]
+        score = Score.build(parts=[Part(f"P{i}", 40) for i in range(4)], notes=before + last,
+                            time_signatures=[TimeSignature(0, 4, 4)], length_ticks=8 * q)
+        return encode(score)
+
+    plan = CadencePlan(e_minor, 2)
+    whole, thin = heard_arrival(ending(4), 1, plan), heard_arrival(ending(2), 1, plan)
+    assert whole[2] > thin[2]  # the same chord tones, but two parts silent: the ear keeps the full close

@@ -71,7 +71,8 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
                   first_bar: int | None = None, climax: bool = False) -> tuple[bool, int, float]:
     """Whether ``listen`` hears a cadence on ``arrival_bar`` (0-based) of the music in ``steps`` (which ends with
     the bar line after it), minus the faults of the tune from ``first_bar`` on (:func:`melody_faults`; None:
-    not judged), and how well the arrival's first beat matches the planned chord (0..1)."""
+    not judged), and how well the arrival's first beat matches the planned chord (0..1; on the last bar, times
+    the share of the parts sounding in it)."""
     body = steps[:-1] if steps[-1][F["kind"]] in (KIND["bar"], KIND["eos"]) else steps
     bar_lines = np.flatnonzero(body[:, F["kind"]] == KIND["bar"])
     if not len(bar_lines):
@@ -85,7 +86,8 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
     view = View(score)
     chords = harmony.beat_chords(view)
     heard = {int(c.split("@")[1]) for c in harmony.cadences(view, chords, plan.key.tonic_pc, plan.key.mode)}
-    wanted = plan.arrival_at(arrival_bar)
+    final = plan.final_chord(arrival_bar)
+    wanted = plan.arrival_at(arrival_bar) or final
     starts = score.bar_starts()
     match = 0.0
     if wanted is not None and arrival_bar < len(starts):
@@ -94,6 +96,11 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
             chroma = view.beat_chroma[beat]
             total = chroma.sum()
             match = float(chroma[list(wanted.pcs)].sum() / total) if total else 0.0
+        if final is not None:  # the last chord is the whole ensemble's: a part missing from it counts against
+            start = int(starts[arrival_bar])
+            ends = score.notes["onset_ticks"] + score.notes["duration_ticks"]
+            sounding = score.notes["part"][(score.notes["onset_ticks"] <= start) & (ends > start)]
+            match *= len(np.unique(sounding)) / max(len(score.parts), 1)
     faults = melody_faults(score, first_bar, climax, view) if first_bar is not None else 0
     return score.bar_number(arrival_bar) in heard, -faults, match
 
