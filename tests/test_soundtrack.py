@@ -248,3 +248,28 @@ def test_a_soundtrack_of_an_epoch_sung_as_songs_is_for_piano_unless_a_song_is_as
     assert plain.plan(1)[1].ensemble.name == "satb"  # other epochs keep their usual ensemble
     sung = SoundtrackWriter(replace(romantic, ensemble="song"))
     assert sung.plan(0)[1].ensemble.name == "song"
+
+
+def test_live_events_give_cues_controls_bars_beats_and_notes_in_time_order() -> None:
+    from cadenza.score.model import Part, Score, Tempo, TimeSignature
+    from cadenza.soundtrack.engine import Cue
+    from cadenza.soundtrack.stream import Chunk, chunk_events
+
+    q = 3360
+    score = Score.build(parts=[Part("Piano", 0)], notes=[(0, q, 60, 80, 0), (4 * q, 2 * q, 64, 70, 0)],
+                        time_signatures=[TimeSignature(0, 3, 4)], tempos=[Tempo(0, 120.0)], length_ticks=6 * q)
+    cue = Cue(index=2, name="tense", start_bar=9, bars=2, start_s=12.0, end_s=15.0, asked_start_s=None,
+              key="A minor", tempo_bpm=120.0, asked={}, heard={}, adherence={}, originality={}, seconds=0.1)
+    chunk = Chunk(index=5, start_s=12.0, start_bar=9, score=score, cue=cue, controls=[{"mood": "tense"}])
+    events = chunk_events(chunk)
+    assert [e["type"] for e in events[:5]] == ["cue", "control", "bar", "beat", "note"]
+    assert events[0] == {"type": "cue", "t": 12.0, "cue": 2, "name": "tense", "bar": 9, "key": "A minor",
+                         "tempo_bpm": 120.0, "meter": "3/4"}
+    bars = [e for e in events if e["type"] == "bar"]
+    beats = [(e["bar"], e["beat"], e["t"]) for e in events if e["type"] == "beat"]
+    assert [(b["bar"], b["t"]) for b in bars] == [(9, 12.0), (10, 13.5)]  # 3/4 at 120: a bar is 1.5 s
+    assert beats == [(9, 1, 12.0), (9, 2, 12.5), (9, 3, 13.0), (10, 1, 13.5), (10, 2, 14.0), (10, 3, 14.5)]
+    notes = [e for e in events if e["type"] == "note"]
+    assert [(n["t"], n["pitch"], n["duration_s"]) for n in notes] == [(12.0, 60, 0.5), (14.0, 64, 1.0)]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    assert all(e["type"] != "cue" for e in chunk_events(chunk, new_cue=False))  # a cue line only as it begins

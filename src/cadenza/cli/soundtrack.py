@@ -48,7 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                       '{"stop": true} or --max-duration), following control changes read as JSON lines on stdin, '
                       'e.g. {"mood": "tense", "intensity": 0.8}; chunks go to OUT/chunks/, cues to OUT/cues.jsonl')
     live.add_argument("--mood", default="calm", help="the stream's mood until a control changes it (default calm)")
-    live.add_argument("--events", action="store_true", help="also print every note as a JSON line on stdout")
+    live.add_argument("--events", action="store_true",
+                      help="also print JSON lines on stdout, in time order: each cue as it begins (name, key, "
+                      "tempo, meter), each control change, every bar line and beat (bar number; key, tempo and "
+                      "meter in force) and every note (part, pitch, velocity, seconds)")
     live.add_argument("--max-duration", help="stop after this much music: 90s, 10m, 2:00:00")
     live.add_argument("--clock", type=float, default=1.0,
                       help="playback speed the stream keeps ahead of (default 1 = real time; 0: no waiting)")

@@ -217,15 +217,55 @@ def run_stream(stream: Stream, sink: Callable[[Chunk], None], now_s: Callable[[]
             "max_control_latency_bars": round(max(latencies), 2) if latencies else None}
 
 
+EVENT_ORDER = {"cue": 0, "control": 1, "bar": 2, "beat": 3, "note": 4}  # at one instant, in this order
+
+
+def chunk_events(chunk: Chunk, new_cue: bool = True) -> list[dict[str, Any]]:
+    """What a game engine or a stage needs to follow a chunk, in time order (``t``: seconds from the start of
+    the stream): the cue when one begins (``new_cue``: its name, key, tempo and meter), the controls first
+    heard in it, every bar line (the soundtrack's bar number, the key, tempo and meter in force) and beat
+    (the bar and the beat in it, from 1), and every note (part, pitch, velocity, length in seconds)."""
+    from cadenza.listen.features import beat_ticks_of
+
+    score, cue, start = chunk.score, chunk.cue, chunk.start_s
+    meter = score.time_signatures[0] if score.time_signatures else None
+    meter_name = f"{meter.numerator}/{meter.denominator}" if meter else None
+    out: list[dict[str, Any]] = []
+    if new_cue:
+        out.append({"type": "cue", "t": round(start, 4), "cue": cue.index, "name": cue.name, "bar": chunk.start_bar,
+                    "key": cue.key, "tempo_bpm": cue.tempo_bpm, "meter": meter_name})
+    out += [{"type": "control", "t": round(start, 4), **change} for change in chunk.controls]
+    starts = score.bar_starts()
+    ends = np.append(starts[1:], score.length_ticks)
+    for number, (bar_start, bar_end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        bar = chunk.start_bar + number
+        signature = score.time_signature_at(bar_start)
+        out.append({"type": "bar", "t": round(start + float(score.seconds_at(bar_start)), 4), "bar": bar,
+                    "key": cue.key, "tempo_bpm": cue.tempo_bpm,
+                    "meter": f"{signature.numerator}/{signature.denominator}"})
+        for beat, tick in enumerate(range(bar_start, bar_end, beat_ticks_of(signature)), start=1):
+            out.append({"type": "beat", "t": round(start + float(score.seconds_at(tick)), 4), "bar": bar, "beat": beat})
+    notes = score.notes
+    onsets = np.atleast_1d(score.seconds_at(notes["onset_ticks"]))
+    offs = np.atleast_1d(score.seconds_at(notes["onset_ticks"] + notes["duration_ticks"]))
+    for note, on, off in zip(notes, onsets, offs, strict=True):
+        out.append({"type": "note", "t": round(start + float(on), 4), "part": int(note["part"]),
+                    "pitch": int(note["pitch"]), "velocity": int(note["velocity"]),
+                    "duration_s": round(float(off - on), 4)})
+    return sorted(out, key=lambda event: (event["t"], EVENT_ORDER[event["type"]]))
+
+
 class FileSink:
     """Writes each chunk as ``DIR/chunks/NNNNNN.mid`` (and the renders asked for, e.g. WAV), appends its cue
-    to ``DIR/cues.jsonl``, and with ``events`` prints its notes as JSON lines (absolute seconds) on stdout."""
+    to ``DIR/cues.jsonl``, and with ``events`` prints :func:`chunk_events` as JSON lines on stdout: cues,
+    controls, bars, beats and notes, in time order."""
 
     def __init__(self, folder: Path, formats: list[str], events: bool = False) -> None:
         self.folder, self.formats, self.events = folder, formats, events
         (folder / "chunks").mkdir(parents=True, exist_ok=True)
         self.cues = folder / "cues.jsonl"
         self.render_errors: dict[str, str] = {}
+        self.last_cue: int | None = None
 
     def __call__(self, chunk: Chunk) -> None:
         import json
@@ -243,10 +283,7 @@ class FileSink:
         with self.cues.open("a", encoding="utf-8") as out:
             out.write(json.dumps({**chunk.cue.as_dict(), "controls": chunk.controls}, default=str) + "\n")
         if self.events:
-            seconds = chunk.score.seconds_at(chunk.score.notes["onset_ticks"])
-            ends = chunk.score.seconds_at(chunk.score.notes["onset_ticks"] + chunk.score.notes["duration_ticks"])
-            for note, on, off in zip(chunk.score.notes, np.atleast_1d(seconds), np.atleast_1d(ends), strict=True):
-                sys.stdout.write(json.dumps({"t": round(chunk.start_s + float(on), 4), "part": int(note["part"]),
-                                             "pitch": int(note["pitch"]), "velocity": int(note["velocity"]),
-                                             "duration_s": round(float(off - on), 4)}) + "\n")
+            for event in chunk_events(chunk, new_cue=chunk.cue.index != self.last_cue):
+                sys.stdout.write(json.dumps(event, default=str) + "\n")
             sys.stdout.flush()
+        self.last_cue = chunk.cue.index
