@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.harmony import HarmonyPlan
+from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord
 from cadenza.compose.request import Key
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
@@ -83,7 +84,6 @@ WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the 
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
 PAST_INSTANTS = 8  # finished instants a part's line is remembered for (to find it a beat ago)
-TICKS_PER_BEAT_FALLBACK = 3360  # a quarter note, before the meter is known
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
 _PC_BITS = 1 << np.arange(12)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
@@ -132,11 +132,13 @@ def written_top_down(voices: Any) -> bool:
     return top_down_groups(voices) == [(0, len(voices) - 1)]
 
 
-class VoiceRules:
+class VoiceRules(ChordPartRules):
     """The rules of the module docstring for one piece of ``bars`` bars; follows the sequence like a constraint.
     ``plan`` is the piece's :class:`PlanConstraint` (its bar and meter tracking is read, not repeated). With no
     ``key`` the cadences are planned in the key heard in the first :data:`KEY_HEARD_AFTER_BARS` bars (within
     the key signature the model wrote, if it wrote one)."""
+
+    arrival_beats = ARRIVAL_BEATS
 
     def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
                  key: Key | None, close_on_tonic: bool = True, style: str | None = None,
@@ -353,63 +355,6 @@ class VoiceRules:
             tones = pitch_classes_mask(set(symbol.pcs))  # a lead sheet's chords realise its chord symbols
             mask = tones if mask is None or not (mask & tones).any() else mask & tones
         return mask
-
-    def _changes(self) -> list[int]:
-        """Ticks into the current bar where the harmony plan's chords change: its downbeat, and with two
-        chords a bar the first beat at or after its middle."""
-        harmony, meter, length = self.harmony, self.plan.meter, self.plan.bar_ticks_now
-        if harmony is None or meter is None or not length or harmony.strong_per_bar == 1:
-            return [0]
-        beat = _beat_ticks(meter)
-        return [0, -(-length // 2 // beat) * beat]
-
-    def _pulse(self) -> int:
-        """Ticks between the beats a lead sheet's chords may be struck on (a beat)."""
-        return _beat_ticks(self.plan.meter) if self.plan.meter is not None else TICKS_PER_BEAT_FALLBACK
-
-    def _chord_changes_kept(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
-        """A lead sheet's chord part strikes a chord at every change of the harmony (and, if it likes, on other
-        beats, never between them): no note after a change (and no bar line) before its chord is there; where
-        the melody cannot come (it has struck this instant, or holds a phrase's arrival) and no beat falls, no
-        note comes: the next beat, or the bar line."""
-        if chosen.get("kind", KIND["note"]) != KIND["note"] and field != "kind":
-            return None
-        start, here, length = self.plan.bar_start_ticks, grammar.position, self.plan.bar_ticks_now
-        if not length or self.chord_part is None:
-            return None
-        struck = self.latest.get(self.chord_part, (-1, []))[0]
-        changes = self._changes()
-        pending = [c for c in changes if c >= here and start + c > struck]
-        cells = np.arange(FIELD_SIZES["position"]) * FINE
-        others = [p for p in range(len(self.polyphony)) if p != self.chord_part and p not in self.plan.drums]
-        busy = np.zeros(len(cells), dtype=bool)
-        if all(self.latest.get(p, (-1, []))[0] == start + here for p in others):
-            busy |= cells == here
-        if self.cadences is not None and self.cadences.arrival_at(self._bar_index()) is not None:
-            busy |= (cells > 0) & (cells < ARRIVAL_BEATS * _beat_ticks(self.plan.meter or (4, 4)))
-        open_cells = ~busy | (cells % self._pulse() == 0)
-        if field == "kind":
-            mask = np.ones(FIELD_SIZES["kind"], dtype=bool)
-            if pending:
-                mask[[KIND["bar"], KIND["eos"]]] = False
-            elif not (open_cells & (cells > here) & (cells < length)).any() and not (
-                    here % self._pulse() == 0 and self._chord_has_room(start + here)) and busy[here // FINE]:
-                mask[KIND["note"]] = False  # nothing can come before the bar line
-            return mask
-        if field == "position":
-            return open_cells & (cells <= pending[0]) if pending else open_cells
-        if not pending or chosen["position"] < pending[0] // FINE:
-            return None
-        return np.arange(FIELD_SIZES["position_fine"]) <= pending[0] % FINE
-
-    def _chord_has_room(self, now: int) -> bool:
-        """Whether the chord part may add a note to its chord at ``now`` (as the plan and the windows allow)."""
-        part = self.chord_part
-        if part is None or self.plan._full(part):
-            return False
-        onset, notes = self.latest.get(part, (-1, []))
-        return onset != now or not notes or part not in self.group_of or max(p for _, p in notes) < self._window(
-            part, now)[1]
 
     def chord_symbol(self, now: int) -> Chord | None:
         """The chord that holds at ``now`` by the plans: the cadence plan's in its bars, else the harmony
