@@ -84,6 +84,15 @@ def dominant_triad(key: Key) -> tuple[int, ...]:
     return (fifth, (fifth + 4) % 12, (fifth + 7) % 12)
 
 
+def gap_bias(gaps: np.ndarray, wanted: float, weight: float, floor: float) -> np.ndarray:
+    """Nats against each gap (ticks after the latest onset) for missing the ``wanted`` gap: ``weight`` per
+    squared octave of the ratio, at most ``floor``; a gap of 0 (a note of the latest instant's chord) is free."""
+    out = np.zeros(len(gaps), dtype=np.float32)
+    later = gaps > 0
+    out[later] = -weight * np.log2(gaps[later] / wanted) ** 2
+    return np.maximum(out, -floor)
+
+
 def bar_ticks(meter: tuple[int, int]) -> int:
     return meter[0] * 4 * TICKS_PER_QUARTER // meter[1]
 
@@ -296,11 +305,7 @@ class PlanConstraint:
             return None
         beat = beat_ticks_of(TimeSignature(0, *self.meter))
         gaps = self.bar_start_ticks + np.arange(size) * FINE - self.last_onset_ticks
-        wanted = beat / self.onset_rate
-        out = np.zeros(size, dtype=np.float32)
-        later = gaps > 0
-        out[later] = -DENSITY_WEIGHT * np.log2(gaps[later] / wanted) ** 2
-        return np.maximum(out, -DENSITY_FLOOR)
+        return gap_bias(gaps, beat / self.onset_rate, DENSITY_WEIGHT, DENSITY_FLOOR)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """Added to the field's logits (natural-log units), or None."""

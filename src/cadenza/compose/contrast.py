@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import gap_bias
 from cadenza.compose.plan import PHRASE_BARS, climax_phrase
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
@@ -53,10 +54,7 @@ class RhythmContrast:
                 or not self._in_contrast()):
             return None
         gaps = plan.bar_start_ticks + np.arange(FIELD_SIZES["position"]) * FINE - plan.last_onset_ticks
-        out = np.zeros(FIELD_SIZES["position"], dtype=np.float32)
-        later = gaps > 0
-        out[later] = -CONTRAST_WEIGHT * np.log2(gaps[later] / self.wanted_ticks) ** 2
-        return np.maximum(out, -CONTRAST_FLOOR)
+        return gap_bias(gaps, self.wanted_ticks, CONTRAST_WEIGHT, CONTRAST_FLOOR)
 
     def advance(self, step: np.ndarray) -> None:
         plan = self.plan

@@ -16,10 +16,8 @@ from typing import Any
 import numpy as np
 
 from cadenza.listen.features import beat_ticks_of
-from cadenza.score.model import TimeSignature
+from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND
-
-TICKS_PER_BEAT_FALLBACK = 3360  # a quarter note, before the meter is known
 
 
 class ChordPartRules:
@@ -50,9 +48,9 @@ class ChordPartRules:
         return [0, -(-length // 2 // beat) * beat]
 
     def _pulse(self) -> int:
-        """Ticks between the beats a lead sheet's chords may be struck on (a beat)."""
+        """Ticks between the beats a lead sheet's chords may be struck on (a beat; a quarter before the meter)."""
         meter = self.plan.meter
-        return beat_ticks_of(TimeSignature(0, *meter)) if meter is not None else TICKS_PER_BEAT_FALLBACK
+        return beat_ticks_of(TimeSignature(0, *meter)) if meter is not None else TICKS_PER_QUARTER
 
     def _chord_changes_kept(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         """A lead sheet's chord part strikes a chord at every change of the harmony (and, if it likes, on other

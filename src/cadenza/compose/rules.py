@@ -95,6 +95,19 @@ def _beat_ticks(meter: tuple[int, int]) -> int:
     return beat_ticks_of(TimeSignature(0, *meter))
 
 
+_PITCHES = np.arange(FIELD_SIZES["pitch"])
+
+
+def _parallel_to(before: int, then: int, current: int) -> np.ndarray:
+    """Pitches of a line at ``before`` that would move in parallel fifths or octaves with a line that moved from
+    ``then`` to ``current`` (nothing when that line held its note or the two were not a perfect interval apart)."""
+    interval = abs(before - then) % 12  # the upper line's distance above the lower, in octaves' terms
+    if current == then or interval not in PERFECT:
+        return np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+    same_way = np.sign(_PITCHES - before) == np.sign(current - then)
+    return same_way & (np.abs(_PITCHES - current) % 12 == interval)
+
+
 def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
     return np.isin(_PITCH_PC, list(pcs))
 
@@ -521,7 +534,7 @@ class VoiceRules(ChordPartRules):
         """For a note on a beat of an ensemble written top-down: pitches of ``part`` that would make parallel
         fifths or octaves from the previous beat to this one with a part already sounding here, notes between
         the beats aside (the way the craft benchmark and a harmony teacher hear them: a soprano C-(D)-E over a
-        bass F-(G)-A is parallel octaves beat to beat though no two instants in a row are)."""
+        bass F-(G)-A is parallel fifths beat to beat though no two instants in a row are)."""
         out = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
         meter = self.plan.meter
         if not self.ordered or meter is None or (now - self.plan.bar_start_ticks) % _beat_ticks(meter):
@@ -530,34 +543,22 @@ class VoiceRules(ChordPartRules):
         mine_then = self._line_at(part, earlier)
         if mine_then is None:
             return out
-        pitches = np.arange(FIELD_SIZES["pitch"])
         for other in self.latest:
             if other == part or other in self.plan.drums:
                 continue
             then, current = self._line_at(other, earlier), self._line_at(other, now)
-            if then is None or current is None or current == then:
-                continue
-            interval = abs(mine_then - then) % 12
-            if interval not in PERFECT:
-                continue
-            same_way = np.sign(pitches - mine_then) == np.sign(current - then)
-            out |= same_way & (np.abs(pitches - current) % 12 == interval)
+            if then is not None and current is not None:
+                out |= _parallel_to(mine_then, then, current)
         return out
 
     def _parallels(self, part: int, before: int, now: int) -> np.ndarray:
         """Pitches of ``part`` (whose line was at ``before``) that would move in parallel fifths or octaves with
         a part that has moved at this instant already (the parts above it, written first)."""
         out = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
-        pitches = np.arange(FIELD_SIZES["pitch"])
         for other, (onset, notes) in self.latest.items():
             if other == part or onset != now or other not in self.previous_pitch or other in self.plan.drums:
                 continue
-            then, current = self.previous_pitch[other], self._line_pitch(other, notes)
-            interval = abs(before - then) % 12  # the upper line's distance above the lower, in octaves' terms
-            if current == then or interval not in PERFECT:
-                continue
-            same_way = np.sign(pitches - before) == np.sign(current - then)
-            out |= same_way & (np.abs(pitches - current) % 12 == interval)
+            out |= _parallel_to(before, self.previous_pitch[other], self._line_pitch(other, notes))
         return out
 
     def heard_key(self) -> Key:
