@@ -330,3 +330,15 @@ def test_a_lead_sheets_chords_are_block_chords_on_the_beats_held_to_the_next() -
     ends = chords["onset_ticks"] + chords["duration_ticks"]
     following = np.append(onsets, score.length_ticks)[np.searchsorted(onsets, chords["onset_ticks"], side="right")]
     assert (ends == following).all()  # held to the next chord: no rests, no running figure
+
+
+def test_the_step_budget_keeps_room_for_the_last_chord_until_the_last_bar() -> None:
+    from cadenza.compose.constraints import PlanConstraint
+
+    quartet = PlanConstraint(16, [(40, 96)] * 4, polyphony=[2, 2, 2, 2], step_limit=1000)
+    quartet.bars_started = 15  # the bar before the last: its bar line, the 8 notes of the last chord, the end
+    assert quartet._steps_owed() == 1 + 8 + 2
+    quartet.bars_started = 16  # the last bar has begun: its chord is being written; only the end is owed
+    assert quartet._steps_owed() == 2
+    free = PlanConstraint(16, [(21, 108)] * 2, step_limit=1000)  # parts the model declares: 128 notes at once
+    assert free._steps_owed() == 16 + 16 + 2

@@ -74,6 +74,7 @@ DENSITY_GAPS: dict[str, tuple[float | None, float | None]] = {"low": (1.0, None)
 # bar, at 50 bpm. Three beats let a 3/4 bar be held (a cadence's chord): at two, classical quartets and romantic
 # songs lost the long notes of their style (heard as such 5 of 20 times against 8 of 20, 8-bar pieces).
 KEEP_MOVING_BEATS = 3.0
+FINAL_CHORD_STEPS = 16  # steps the budget keeps for the last bar's chord, at most
 TONIC_BIAS = 0.5  # nats toward the tonic pitch class throughout, when a key is asked for
 FRAMING_TRIAD_BIAS = 2.0  # nats toward the tonic triad in the first and last bars: the piece starts and ends home
 
@@ -184,8 +185,8 @@ class PlanConstraint:
             mask[KIND["bar"]] = False
         else:
             mask[KIND["eos"]] = False
-        if self.step_limit is not None and self.steps + (self.bars - self.bars_started) + 2 >= self.step_limit:
-            mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for the bars owed
+        if self.step_limit is not None and self.steps + self._steps_owed() >= self.step_limit:
+            mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for what is owed
         elif self.meter_seen and self._silent_bar():
             mask[[KIND["bar"], KIND["eos"]]] = False  # no bar of silence: something starts or sounds in each
         elif self._gap_limits()[1] is not None and self.last_onset_ticks is not None:
@@ -196,6 +197,14 @@ class PlanConstraint:
             mask[KIND["note"]] = False
             mask[KIND["eos"] if self.bars_started >= self.bars else KIND["bar"]] = True
         return mask
+
+    def _steps_owed(self) -> int:
+        """Steps the budget keeps for the end: the bar lines still to come, the last bar's chord (every part's
+        notes at once, at most :data:`FINAL_CHORD_STEPS`) until that bar has begun, and the end. A dense piece
+        once spent the budget before its last bar and ended on two violins."""
+        if self.bars_started >= self.bars:
+            return 2
+        return self.bars - self.bars_started + min(sum(self.polyphony), FINAL_CHORD_STEPS) + 2
 
     def _no_room_left(self, grammar: Grammar) -> bool:
         """Whether the current instant is full and the density asked allows no later onset in the bar: then
