@@ -8,8 +8,8 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cadenza"
-LAYERS = ["errors", "score", "listen", "tokens", "corpus", "model", "train", "originality", "compose", "render",
-          "soundtrack", "bench", "api", "serve", "cli", "__main__"]
+LAYERS = ["errors", "threads", "score", "listen", "tokens", "corpus", "model", "train", "originality", "compose",
+          "render", "soundtrack", "bench", "api", "serve", "cli", "__main__"]
 #: (importing module, imported folder): the upward import still to be removed
 KNOWN_UPWARD = {
     ("cadenza.score.audio_read", "listen"),  # the key signature of a transcription, from listen's key

@@ -1,5 +1,6 @@
 """What training draws: styles balanced and duplicates counted once, and batches made ahead in worker
-processes that equal the ones made in line (so a GPU run fed by workers resumes exactly)."""
+processes that equal the ones made in line (so a GPU run fed by workers resumes exactly, and learns what a
+run without workers learns)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,6 @@ def _config(out: Path, **changes: Any) -> TrainConfig:
 
 def test_a_run_fed_by_workers_resumes_exactly(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
-    torch.set_num_threads(1)
     whole = train(_config(tmp_path / "whole"))
 
     train_killed_at(_config(tmp_path / "killed"), 4)
@@ -88,6 +88,10 @@ def test_a_run_fed_by_workers_resumes_exactly(corpus: Path, tmp_path: Path, monk
     a, _ = load_checkpoint(tmp_path / "whole" / "last")
     b, _ = load_checkpoint(tmp_path / "killed" / "last")
     for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(p, q), name
+    train(_config(tmp_path / "inline", batch_workers=0))  # the same batches made in line: the same run
+    c, _ = load_checkpoint(tmp_path / "inline" / "last")
+    for (name, p), (_, q) in zip(a.state_dict().items(), c.state_dict().items(), strict=True):
         assert torch.equal(p, q), name
 
 

@@ -60,18 +60,18 @@ def boulanger_row(name: str, checkpoint: str | Path, ngram_order: int = 4, limit
                   valid: bool = True) -> dict[str, Any]:
     """One benchmark's row: the checkpoint's test (and valid) NLL per frame, the published results and the
     n-gram baseline; ``limit`` scores only the first N sequences of each split (a quick check)."""
-    from cadenza.model.sample import one_thread
+    from cadenza.threads import ensure_threads
     from cadenza.train.benchmark import frame_nll
     from cadenza.train.mixture import load_scorer
 
     started = time.time()
     model, config = load_scorer(checkpoint)
-    with one_thread():
-        row: dict[str, Any] = {"status": "trained", "checkpoint": str(checkpoint),
-                               "parameters": model.parameter_count(),
-                               "test": frame_nll(model, name, "test", limit=limit)}
-        if valid:
-            row["valid"] = frame_nll(model, name, "valid", limit=limit)
+    ensure_threads()  # torch's thread count, set once per process (cadenza.threads)
+    row: dict[str, Any] = {"status": "trained", "checkpoint": str(checkpoint),
+                           "parameters": model.parameter_count(),
+                           "test": frame_nll(model, name, "test", limit=limit)}
+    if valid:
+        row["valid"] = frame_nll(model, name, "valid", limit=limit)
     row["published"] = published(name)
     train_limit = None if limit is None else 10 * limit  # a quick check fits the baseline on part of train
     row["ngram_baseline"] = {"order": ngram_order, "train_sequences": train_limit or "all",
@@ -199,17 +199,17 @@ def heldout_nll(corpus: str = "default", checkpoint: str | Path | None = None, o
     folder = str(checkpoint or default_checkpoint())
     net, config = load_checkpoint(folder)
     scores: dict[str, list[float]] = {"ngram": [], "transformer_no_labels": [], "transformer_labels": []}
-    from cadenza.model.sample import one_thread
+    from cadenza.threads import ensure_threads
 
-    with one_thread():
-        for i, work in enumerate(test):
-            scores["ngram"].append(ngram.nll(work["steps"], best_order))
-            scores["transformer_no_labels"].append(sequence_nll(net, work["steps"]))
-            labelled = work["labelled"]
-            header = sequence_nll(net, labelled[:len(work["labels"]) + 1])  # the label steps are given
-            scores["transformer_labels"].append(sequence_nll(net, labelled) - header)
-            if progress:
-                progress(i + 1, len(test))
+    ensure_threads()  # torch's thread count, set once per process (cadenza.threads)
+    for i, work in enumerate(test):
+        scores["ngram"].append(ngram.nll(work["steps"], best_order))
+        scores["transformer_no_labels"].append(sequence_nll(net, work["steps"]))
+        labelled = work["labelled"]
+        header = sequence_nll(net, labelled[:len(work["labels"]) + 1])  # the label steps are given
+        scores["transformer_labels"].append(sequence_nll(net, labelled) - header)
+        if progress:
+            progress(i + 1, len(test))
     return {"corpus": corpus, "checkpoint": folder, "limit": limit, "train_limit": train_limit,
             "ngram_order": best_order, "ngram_valid_nll_per_note": ngram_valid, "unit": "nats per note (test split)",
             "table": heldout_table(test, scores), "seconds": round(time.time() - started, 1),

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.score.model import Score
+from cadenza.threads import ensure_threads
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -57,6 +58,7 @@ def describe_machine() -> dict[str, Any]:
         import torch
 
         info["torch"] = torch.__version__
+        info["threads"] = ensure_threads()  # what the models run on: --threads, CADENZA_THREADS or the default
         info["torch_threads"] = torch.get_num_threads()
     except ImportError:
         pass

@@ -21,7 +21,7 @@ from cadenza.cli import (
     styles,
     train,
 )
-from cadenza.cli.common import run_command
+from cadenza.cli.common import add_threads_flag, run_command
 from cadenza.errors import CadenzaError
 
 COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench, serve)
@@ -40,9 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details on stderr")
+    add_threads_flag(parser, dest="global_threads")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    for command in sub.choices.values():  # --threads after the command too (serve has its own: per worker)
+        if "--threads" not in command._option_string_actions:
+            add_threads_flag(command, dest="threads", default=argparse.SUPPRESS)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Shared CLI pieces: reading limits as flags, JSON output, and turning errors into one-line messages."""
+"""Shared CLI pieces: reading limits and threads as flags, JSON output, and turning errors into one-line messages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from cadenza.errors import CadenzaError
 from cadenza.score.limits import LIMIT_FLAGS, ReadLimits
+from cadenza.threads import DEFAULT_THREADS, ENV_VARIABLE, set_threads
 
 _LIMIT_HELP = {
     "max_file_mb": "largest input file, in MB",
@@ -57,6 +58,25 @@ def limits_from(args: argparse.Namespace) -> ReadLimits:
         raise CadenzaError(str(exc)) from None
 
 
+def add_threads_flag(parser: argparse.ArgumentParser, dest: str = "threads", default: Any = None) -> None:
+    """``--threads N``: torch's thread count for the whole command (:mod:`cadenza.threads`)."""
+    parser.add_argument("--threads", dest=dest, type=int, metavar="N", default=default,
+                        help=f"torch threads for this command (default: ${ENV_VARIABLE}, else {DEFAULT_THREADS}: "
+                        "measured fastest on shared cores)")
+
+
+def apply_threads(args: argparse.Namespace) -> int:
+    """Choose the process's torch thread count once, from ``--threads`` after the command or before it, else
+    ``CADENZA_THREADS``, else the default; a command with its own ``--threads`` (serve's workers) gets the
+    count given before the command when it was not given one."""
+    given = getattr(args, "threads", None)
+    if given is None:
+        given = getattr(args, "global_threads", None)
+        if given is not None and hasattr(args, "threads"):
+            args.threads = given
+    return set_threads(given)
+
+
 def print_warnings(lines: list[str]) -> None:
     for line in lines:
         print(f"cadenza: warning: {line}", file=sys.stderr)
@@ -90,6 +110,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        apply_threads(args)
         result = args.func(args)
     except CadenzaError as exc:
         message = " ".join(str(exc).split())

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="worker processes running jobs side by side, each with its own copy of the model (default 1)")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="torch threads per worker (default: the machine's cores shared among the workers)")
+                   help="torch threads per worker (default: $CADENZA_THREADS, else 1: fastest for sampling)")
     p.add_argument("--api-key", metavar="KEY",
                    help="require this key in every request's X-API-Key header (at least 8 characters)")
     p.add_argument("--checkpoint", "--model", dest="checkpoint", metavar="MODEL_DIR",

@@ -18,14 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a model on a corpus, with validation NLL, best checkpoint and exact resume",
         description="Train the event transformer on a built corpus. Progress shows loss, validation NLL, notes "
         "per second and time left; the run folder keeps last/ (resumable) and best/ (lowest validation NLL).",
-        epilog="Example: cadenza corpus build --limit 2000 && cadenza train --preset tiny --max-minutes 10",
+        epilog="Example: cadenza corpus build --limit 2000 && cadenza train --preset tiny --max-minutes 10. "
+        "On several processes or GPUs: torchrun --nproc-per-node 2 -m cadenza train … (the same options; "
+        "process 0 writes the checkpoints and the summary).",
     )
     p.add_argument("--corpus", default="default", help="corpus name (default: default)")
     p.add_argument("--preset", default="small", choices=["tiny", "small", "base"], help="model size (default: small)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (default: auto)")
     p.add_argument("--max-minutes", type=float, default=150.0, help="stop after this long (default: 150)")
     p.add_argument("--max-steps", type=int, default=20_000, help="optimizer steps (default: 20000)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="examples per optimizer step, shared among the processes of a torchrun (default: 16)")
+    p.add_argument("--accumulate", type=int, default=1, metavar="K",
+                   help="learn from each process's share of a batch in K micro-batches (less memory, the same "
+                   "result; default: 1)")
     p.add_argument("--out", default=None, help="run folder (default: runs/<corpus>-<preset>)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -74,9 +80,11 @@ def run(args: argparse.Namespace) -> int:
                          max_steps=args.max_steps, batch_size=args.batch_size, seed=args.seed,
                          init=args.init or "", lr=args.lr, warmup_steps=args.warmup_steps, eval_every=args.eval_every,
                          balance=args.balance, batch_workers=args.batch_workers, precision=args.precision,
-                         out=args.out or f"runs/{corpus}-{args.preset}")
+                         accumulate=args.accumulate, out=args.out or f"runs/{corpus}-{args.preset}")
 
     summary = train(config, resume=args.resume, progress=show_training, splits=splits)
+    if summary["rank"]:  # one of several torchrun processes: process 0 reports and builds the index
+        return 0
     if args.steps and not args.no_index:
         log.warning("no originality index written: it is built from the corpus (on its machine: cadenza corpus "
                     "index %s --out %s/best)", corpus, summary["out"])
@@ -85,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(summary)
         return 0
+    on = summary["device"] if summary["processes"] == 1 else f"{summary['processes']} processes"
     print(f"{summary['steps']} steps, best validation NLL {summary['best_valid_nll_per_step']:.4f} nats/step, "
-          f"{summary['notes_per_s']:,.0f} notes/s on {summary['device']}; "
+          f"{summary['notes_per_s']:,.0f} notes/s on {on}; "
           f"{summary['parameters']:,} parameters; checkpoints in {summary['out']}")
     return 0

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.request import TEMPO_WORDS
+from cadenza.threads import ensure_threads
 
 log = logging.getLogger(__name__)
 
@@ -223,20 +224,16 @@ class Embedder:
         self.load_s = time.perf_counter() - start
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length embeddings, computed on one thread: for a few short phrases that is as fast, and on a
-        busy machine several threads wait on each other (a prompt took 0.5 s on two threads, 17 ms on one,
-        with another process on one of the two cores)."""
+        """Unit-length embeddings, on the process's torch threads (:mod:`cadenza.threads`: one by default; for
+        a few short phrases that is as fast, and on a busy machine several threads wait on each other: a prompt
+        took 0.5 s on two threads, 17 ms on one, with another process on one of the two cores)."""
         import torch
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")
-                vectors = self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False)
-        finally:
-            torch.set_num_threads(threads)
+        ensure_threads()
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            vectors = self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
+                                        show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
 

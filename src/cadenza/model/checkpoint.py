@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from cadenza.errors import InputError, OutputError
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.score.write import atomic_write_bytes
+from cadenza.threads import ensure_threads
 from cadenza.tokens import field_sizes, label_vocabulary
 
 FORMAT_NAME = "cadenza-model"
@@ -161,6 +162,7 @@ def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tupl
     (:func:`model_config_of`), then the weights file (its header against its size, every tensor's name,
     shape and floating-point type against the model's)."""
     config = read_config(folder)
+    ensure_threads()  # torch's thread count, chosen once per process (cadenza.threads)
     model = EventTransformer(model_config_of(folder, config))
     try:
         state = load_file(str(Path(folder) / "model.safetensors"), device=device)
@@ -201,6 +203,7 @@ def new_model(preset: str = "tiny", **overrides: Any) -> EventTransformer:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}: {', '.join(PRESETS)}")
     settings = {**PRESETS[preset], **overrides}
+    ensure_threads()  # torch's thread count, chosen once per process (cadenza.threads)
     return EventTransformer(ModelConfig(field_sizes=field_sizes(), **settings))
 
 

@@ -13,8 +13,7 @@ knows both). It costs a second model pass per step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +22,7 @@ import torch
 
 from cadenza.errors import CadenzaError
 from cadenza.model.transformer import EventTransformer
+from cadenza.threads import ensure_threads
 from cadenza.tokens.events import FIELDS, FINE, KIND
 from cadenza.tokens.grammar import Grammar
 
@@ -71,19 +71,6 @@ def _draw(logits: torch.Tensor, allowed: np.ndarray, config: SampleConfig, gener
     return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread: batch-1 decoding of a small model is fastest so (measured: 3.3 against 74 ms
-    per step with two threads while another process kept both cores busy), and so is benchmark scoring on
-    shared cores (JSB's test split: 2.3 s against 67 s): no spin-waiting on the other core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _window(steps: list[np.ndarray], header: int, keep: int) -> list[np.ndarray]:
     """The header and at most ``keep`` of the latest steps, starting at a bar as training windows do."""
     recent = steps[max(header, len(steps) - keep):]
@@ -97,7 +84,8 @@ def generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, 
     """Continue ``prompt`` (steps starting with bos) until eos, ``max_steps`` new steps, or ``should_stop``
     says so; returns the whole sequence, ending with eos. ``constraint`` narrows the grammar's choices;
     ``on_step`` sees every new step (progress, timing)."""
-    with one_thread(), torch.no_grad():
+    ensure_threads()  # set once per process (cadenza.threads), not flipped per call
+    with torch.no_grad():
         return _generate(model, prompt, config, label_size, should_stop, constraint, on_step)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from cadenza.errors import UsageError
 from cadenza.serve.store import SqliteJobStore
+from cadenza.threads import resolve_threads
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class ServeConfig:
     workers: int = 1  # worker processes, each with its own copy of the model
     api_key: str | None = None  # when set, every /v1 request needs it in the X-API-Key header
     checkpoint: Path | None = None  # the model folder; None: the model that ships with Cadenza
-    threads: int | None = None  # torch threads per worker; None: the machine's cores shared among the workers
+    threads: int | None = None  # torch threads per worker; None: CADENZA_THREADS, else cadenza.threads' default
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_queued: int = DEFAULT_MAX_QUEUED
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -56,10 +57,9 @@ class ServeConfig:
 
     @property
     def torch_threads(self) -> int:
-        """Threads each worker gives torch: as asked, else the cores divided among the workers (at least 1)."""
-        if self.threads is not None:
-            return self.threads
-        return max(1, (os.cpu_count() or 1) // max(self.workers, 1))
+        """Threads each worker gives torch: as asked, else ``CADENZA_THREADS``, else the measured default (one:
+        batch-1 sampling is fastest so on shared cores, see :mod:`cadenza.threads`)."""
+        return resolve_threads(self.threads)
 
     def check(self) -> ServeConfig:
         """This config if every value can be served; else a one-line :class:`UsageError`."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from cadenza.errors import CadenzaError
 from cadenza.serve.server import ServeConfig
 from cadenza.serve.store import Job, JobStore, SqliteJobStore, one_line
+from cadenza.threads import set_threads
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +160,9 @@ def worker_main(config: ServeConfig, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops the workers
     logging.basicConfig(level=config.log_level, stream=sys.stderr,
                         format="cadenza worker %(process)d: %(levelname)s: %(message)s")
-    import torch
-
-    torch.set_num_threads(config.torch_threads)
+    threads = set_threads(config.torch_threads)  # --threads, else CADENZA_THREADS, else cadenza.threads' default
     store = SqliteJobStore(config.data, config.max_attempts)
-    log.info("ready (torch threads: %d)", config.torch_threads)
+    log.info("ready (torch threads: %d)", threads)
     while not stopping.is_set() and not orphaned(parent_pid):
         try:
             ran = work_one(store, config, stopping, parent_pid)

@@ -242,19 +242,40 @@ def _unpadded(example: np.ndarray) -> np.ndarray:
     return example[: real[-1] + 1] if len(real) else example[:0]
 
 
+def _fill_row(row: np.ndarray, data: SplitData, config: BatchConfig, rng: np.random.Generator) -> None:
+    filled = 0
+    while filled < len(row):
+        example = _unpadded(make_example(data, data.draw(rng), config, rng))
+        take = min(len(example), len(row) - filled)
+        row[filled:filled + take] = example[:take]
+        filled += take
+
+
 def make_batch(data: SplitData, config: BatchConfig, rng: np.random.Generator) -> np.ndarray:
     """A (batch, context + 1, fields) array. Each row is packed with whole examples, one after another (each
     starts with its own bos and header), the last one cut at the row's end: short tunes fill a row instead
-    of padding it. Works are drawn by the split's weights (in proportion to their length unless balanced)."""
+    of padding it (so every row holds context + 1 real steps). Works are drawn by the split's weights (in
+    proportion to their length unless balanced)."""
     rows = np.zeros((config.batch_size, config.context + 1, len(FIELDS)), dtype=np.int64)
     for row in rows:
-        filled = 0
-        while filled < len(row):
-            example = _unpadded(make_example(data, data.draw(rng), config, rng))
-            take = min(len(example), len(row) - filled)
-            row[filled:filled + take] = example[:take]
-            filled += take
+        _fill_row(row, data, config, rng)
     return rows
+
+
+#: how training draws its batches (saved with each run: a run drawn otherwise cannot resume exactly)
+BATCH_SCHEME = "seeded-rows-1"
+
+
+def seeded_rows(data: SplitData, config: BatchConfig, seed: int, step: int, rows: range | None = None
+                ) -> np.ndarray:
+    """Rows ``rows`` (all ``config.batch_size`` of them by default) of training step ``step``'s batch, each
+    row packed as :func:`make_batch` packs it from its own generator, seeded by (``seed``, ``step``, row): the
+    same rows whichever process or batch worker makes them and however the batch is shared out."""
+    rows = range(config.batch_size) if rows is None else rows
+    out = np.zeros((len(rows), config.context + 1, len(FIELDS)), dtype=np.int64)
+    for row, index in zip(out, rows, strict=True):
+        _fill_row(row, data, config, np.random.default_rng([seed, step, index]))
+    return out
 
 
 def generator_state(rng: np.random.Generator) -> dict[str, Any]:

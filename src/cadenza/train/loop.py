@@ -1,8 +1,11 @@
 """Training: the loop, validation NLL, checkpoints every few minutes, and exact resume.
 
-A run lives in one folder: ``last/`` (the latest state: model, optimizer, RNG streams, data position, step)
-and ``best/`` (the checkpoint with the lowest validation NLL), each written atomically. ``--resume``
-continues from ``last/`` and, with the same configuration, ends exactly where an uninterrupted run would.
+A run lives in one folder: ``last/`` (the latest state: model, optimizer, RNG streams, step) and ``best/``
+(the checkpoint with the lowest validation NLL), each written atomically. ``--resume`` continues from
+``last/`` and, with the same configuration, ends exactly where an uninterrupted run would. Each step's batch
+is a function of the run's seed and the step (:func:`~cadenza.train.data.seeded_rows`), so there is no data
+position to save, and the same run can be trained on several processes (``torchrun``: see
+:mod:`cadenza.train.distributed`) or in micro-batches (``accumulate``) to the same result.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from cadenza.model.checkpoint import (
     write_folder,
 )
 from cadenza.model.transformer import PRESETS, EventTransformer
+from cadenza.threads import ensure_threads, set_threads
 from cadenza.tokens.events import KIND
-from cadenza.train.data import BatchConfig, SplitData, generator_from_state, generator_state, make_batch, prepare_split
+from cadenza.train import distributed
+from cadenza.train.data import BATCH_SCHEME, BatchConfig, SplitData, make_batch, prepare_split, seeded_rows
 from cadenza.train.prefetch import BatchStream
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,7 @@ class TrainConfig:
     balance: float = DEFAULT_POWER  # style balance: each style's share of draws ∝ (its notes) ** balance
     batch_workers: int = 0  # >0: batches made ahead by this many processes, each seeded by its step
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
+    accumulate: int = 1  # each process learns from its rows of a batch in this many micro-batches (same result)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -78,17 +84,11 @@ class TrainConfig:
             raise UsageError("--batch-workers must be 0 or more")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise UsageError("--precision must be auto, fp32 or bf16")
+        if not 1 <= self.accumulate <= self.batch_size:
+            raise UsageError(f"--accumulate must be 1 to the batch size ({self.batch_size})")
 
 
 Progress = Callable[[dict[str, Any]], None]
-
-
-def _device(name: str) -> torch.device:
-    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda asked for, but no CUDA device is available")
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -118,17 +118,17 @@ def evaluate(model: EventTransformer, data: SplitData, batch: BatchConfig, batch
 
 
 def _save_state(folder: Path, model: EventTransformer, optimizer: torch.optim.Optimizer, step: int,
-                rng: np.random.Generator, config: TrainConfig, history: list[dict[str, Any]],
-                best: float) -> None:
-    """``last/``: the model, the optimizer, the RNG streams and the step, written as one folder (a crash leaves
-    the previous step's whole, never files of two steps)."""
+                config: TrainConfig, history: list[dict[str, Any]], best: float, rng: dict[str, torch.Tensor],
+                processes: int) -> None:
+    """``last/``: the model, the optimizer, every process's torch random streams and the step, written as one
+    folder (a crash leaves the previous step's whole, never files of two steps)."""
     opt = optimizer.state_dict()
-    tensors = {"torch_rng": torch.get_rng_state()}
+    tensors = dict(rng)
     for index, values in opt["state"].items():
         for key, value in values.items():
             tensors[f"opt.{index}.{key}"] = value.detach().cpu() if torch.is_tensor(value) else torch.tensor(value)
-    state = {"step": step, "best": best if math.isfinite(best) else None, "numpy_rng": generator_state(rng),
-             "param_groups": opt["param_groups"], "history": history}
+    state = {"step": step, "best": best if math.isfinite(best) else None, "batches": BATCH_SCHEME,
+             "processes": processes, "param_groups": opt["param_groups"], "history": history}
 
     def write(into: Path) -> None:
         save_checkpoint(model, into, training={"config": asdict(config), "step": step, "history": history[-50:]})
@@ -145,44 +145,65 @@ def _save_best(folder: Path, model: EventTransformer, config: TrainConfig, step:
                                  training={"config": asdict(config), "step": step, "valid": metrics}))
 
 
-def _load_state(folder: Path, optimizer: torch.optim.Optimizer) -> tuple[int, np.random.Generator, list[Any], float]:
+def _load_state(folder: Path, optimizer: torch.optim.Optimizer, world: distributed.World, device: torch.device,
+                seed: int) -> tuple[int, list[Any], float]:
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    if state.get("batches") != BATCH_SCHEME:
+        raise UsageError(f"the run in {folder.parent} was saved by an older Cadenza that drew its batches "
+                         "otherwise: resume it with that version, or start it again")
     tensors = load_file(str(folder / "optimizer.safetensors"))
-    torch.set_rng_state(tensors.pop("torch_rng"))
+    distributed.restore_rng(tensors, world, device, seed)
     per_param: dict[int, dict[str, torch.Tensor]] = {}
     for name, value in tensors.items():
-        _, index, key = name.split(".", 2)
-        per_param.setdefault(int(index), {})[key] = value
+        if name.startswith("opt."):
+            _, index, key = name.split(".", 2)
+            per_param.setdefault(int(index), {})[key] = value
     optimizer.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
     best = state["best"]
-    return (int(state["step"]), generator_from_state(state["numpy_rng"]), state["history"],
-            float("inf") if best is None else float(best))
+    return int(state["step"]), state["history"], float("inf") if best is None else float(best)
+
+
+#: settings that change how a run computes, not what it learns: a run may resume with others
+HOW_NOT_WHAT = ("max_minutes", "accumulate", "batch_workers")
 
 
 def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
-          splits: tuple[SplitData, SplitData] | None = None) -> dict[str, Any]:
+          splits: tuple[SplitData, SplitData] | None = None, threads: int | None = None) -> dict[str, Any]:
     """Train (or resume) a model on a corpus; returns a summary with throughput and the best validation NLL.
-    ``splits`` (train, valid) replaces reading the corpus: step arrays prepared elsewhere (``load_steps``)."""
+    ``splits`` (train, valid) replaces reading the corpus: step arrays prepared elsewhere (``load_steps``).
+    ``threads``: torch's thread count for this process (:mod:`cadenza.threads`). Started by torchrun, each of
+    its processes calls this and they train together (:mod:`cadenza.train.distributed`); rank 0 writes the
+    checkpoints and returns the summary, the others a summary of their own share."""
+    if threads is not None:
+        set_threads(threads)
+    ensure_threads()
+    world, device = distributed.start(config.device)
+    try:
+        return _train(config, resume, progress, splits, world, device)
+    finally:
+        distributed.stop(world)
+
+
+def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits: tuple[SplitData, SplitData] | None,
+           world: distributed.World, device: torch.device) -> dict[str, Any]:
     out = Path(config.out)
-    try:  # the run folder must take files before an hour of training depends on it
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".cadenza-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"cannot write the run folder {str(out)[:120]}: {exc.strerror or exc}") from None
+    my_rows = distributed.rows_of(world, config.batch_size, config.accumulate)
+    if world.main:
+        try:  # the run folder must take files before an hour of training depends on it
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / ".cadenza-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(f"cannot write the run folder {str(out)[:120]}: {exc.strerror or exc}") from None
     if splits is not None:
         train_data, valid_data = splits
-    elif config.benchmark:
-        from cadenza.train.benchmark import benchmark_split
-
-        train_data = benchmark_split(config.benchmark, "train", config.limit_works)
-        valid_data = benchmark_split(config.benchmark, "valid", config.limit_works)
     else:
-        store = CorpusStore(config.corpus)
-        train_data = prepare_split(store, "train", config.limit_works)
-        valid_data = prepare_split(store, "valid", config.limit_works)
-    device = _device(config.device)
+        if world.local_rank:  # the machine's first process prepares (and caches) the splits, then the others
+            distributed.barrier(world)
+        train_data, valid_data = _read_splits(config)
+        if not world.local_rank:
+            distributed.barrier(world)
     autocast = device.type == "cuda" and config.precision in ("auto", "bf16")
     last, best_dir = out / "last", out / "best"
     saved_last = settled_folder(last)  # a crash inside the swap of last/ leaves it as last.old
@@ -191,8 +212,8 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         if not (saved_last / "state.json").is_file():
             raise UsageError(f"nothing to resume in {out} (no last/state.json)")
         saved = read_config(saved_last)["training"]["config"]
-        if {k: v for k, v in saved.items() if k not in ("max_minutes",)} != {
-                k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in ("max_minutes",)}:
+        if {k: v for k, v in saved.items() if k not in HOW_NOT_WHAT} != {
+                k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in HOW_NOT_WHAT}:
             raise UsageError(f"the run in {out} was started with other settings; resume it with the same ones")
         model, _ = load_checkpoint(saved_last, device=str(device))
         model.train()
@@ -201,26 +222,37 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         model.train()
     else:
         model = new_model(config.preset, **config.overrides).to(device)
+    if world.rank:  # dropout differs between the processes' rows
+        torch.manual_seed(config.seed + distributed.RANK_SEED_STRIDE * world.rank)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.95))
     history: list[dict[str, Any]] = []
-    step, rng, best = 0, np.random.default_rng(config.seed), float("inf")
+    step, best = 0, float("inf")
     if resume:
-        step, rng, history, best = _load_state(saved_last, optimizer)
+        step, history, best = _load_state(saved_last, optimizer, world, device, config.seed)
+    learner = distributed.wrap(model, world, device)
     batch = BatchConfig(context=model.config.context, batch_size=config.batch_size,
                         label_keep=config.label_keep, transpose=config.transpose)
     train_data = train_data.balanced(config.balance, model.config.context)
-    started, notes_seen, steps_seen, first_step = time.time(), 0, 0, step
+    started, notes_seen, steps_seen, first_step, saved_step = time.time(), 0.0, 0.0, step, step
     deadline = started + config.max_minutes * 60
-    loss_value = float("nan")
-    stream = BatchStream(train_data, batch, config.seed, step, config.batch_workers) if config.batch_workers else None
+    loss_value, out_of_time = float("nan"), False
+    stream = (BatchStream(train_data, batch, config.seed, step, config.batch_workers, rows=my_rows)
+              if config.batch_workers else None)
     try:
-        while step < config.max_steps and time.time() < deadline:
-            batch_array = stream.next() if stream else make_batch(train_data, batch, rng)
-            step, loss_value = _one_step(model, optimizer, config, step, batch_array, device, autocast)
-            x_kinds = batch_array[:, 1:, 0]
-            notes_seen += int((x_kinds == KIND["note"]).sum())
-            steps_seen += int((x_kinds != KIND["pad"]).sum())
+        while step < config.max_steps and not out_of_time:
+            rows = stream.next() if stream else seeded_rows(train_data, batch, config.seed, step, my_rows)
+            step, loss_value = train_step(learner, optimizer, config, step, rows, device, autocast)
+            kinds = rows[:, 1:, 0]
+            loss_sum, notes, real, late = distributed.sum_over(world, [
+                loss_value, float((kinds == KIND["note"]).sum()), float((kinds != KIND["pad"]).sum()),
+                float(world.main and time.time() >= deadline)], device)
+            loss_value, out_of_time = loss_sum / world.size, late > 0
+            notes_seen, steps_seen = notes_seen + notes, steps_seen + real
             if step % config.eval_every == 0 or step == config.max_steps:
+                rng = distributed.rng_states(world, device)
+                saved_step = step
+                if not world.main:
+                    continue
                 metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)
                 elapsed = time.time() - started
                 record = {"step": step, "train_loss": round(loss_value, 4),
@@ -230,35 +262,56 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
                 if metrics["nll_per_step"] < best:
                     best = metrics["nll_per_step"]
                     _save_best(best_dir, model, config, step, metrics)
-                _save_state(last, model, optimizer, step, rng, config, history, best)
+                _save_state(last, model, optimizer, step, config, history, best, rng, world.size)
                 if progress:
                     progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
                               "first_step": first_step})
     finally:
         if stream:
             stream.close()
-    if not history or history[-1]["step"] != step:
-        _save_state(last, model, optimizer, step, rng, config, history, best)
-    if not (best_dir / "model.safetensors").is_file() and step > 0:  # stopped before its first validation:
-        metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # a best/
-        best = metrics["nll_per_step"]  # to compose with all the same
+    if saved_step != step:
+        rng = distributed.rng_states(world, device)
+        if world.main:
+            _save_state(last, model, optimizer, step, config, history, best, rng, world.size)
+    if world.main and not (best_dir / "model.safetensors").is_file() and step > 0:  # stopped before its first
+        metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # validation:
+        best = metrics["nll_per_step"]  # a best/ to compose with all the same
         _save_best(best_dir, model, config, step, metrics)
     elapsed = max(time.time() - started, 1e-9)
     return {"steps": step, "best_valid_nll_per_step": best, "last_train_loss": loss_value,
             "notes_per_s": round(notes_seen / elapsed, 1), "steps_per_s": round(steps_seen / elapsed, 1),
-            "parameters": model.parameter_count(), "device": str(device), "out": str(out), "history": history}
+            "parameters": model.parameter_count(), "device": str(device), "processes": world.size,
+            "rank": world.rank, "accumulate": config.accumulate, "threads": ensure_threads(), "out": str(out),
+            "history": history}
 
 
-def _one_step(model: EventTransformer, optimizer: torch.optim.Optimizer, config: TrainConfig, step: int,
-              batch_array: np.ndarray, device: torch.device, autocast: bool) -> tuple[int, float]:
-    """One optimiser step on one batch; returns the new step number and the batch's loss."""
+def _read_splits(config: TrainConfig) -> tuple[SplitData, SplitData]:
+    if config.benchmark:
+        from cadenza.train.benchmark import benchmark_split
+
+        return (benchmark_split(config.benchmark, "train", config.limit_works),
+                benchmark_split(config.benchmark, "valid", config.limit_works))
+    store = CorpusStore(config.corpus)
+    return prepare_split(store, "train", config.limit_works), prepare_split(store, "valid", config.limit_works)
+
+
+def train_step(learner: torch.nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig, step: int,
+              rows: np.ndarray, device: torch.device, autocast: bool) -> tuple[int, float]:
+    """One optimiser step on this process's rows of the step's batch, ``config.accumulate`` micro-batches at a
+    time (gradients summed, synchronised between processes once); returns the new step number and the mean
+    loss of the rows."""
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, step)
-    x = torch.from_numpy(batch_array).to(device, non_blocking=True)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-        loss = model.loss(x)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    total = 0.0
+    micro_batches = np.split(rows, config.accumulate)
+    for i, micro in enumerate(micro_batches):
+        x = torch.from_numpy(micro).to(device, non_blocking=True)
+        with distributed.deferred_sync(learner, last=i == len(micro_batches) - 1):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                loss = learner(x) / config.accumulate
+            loss.backward()
+        total += float(loss.detach())
+    torch.nn.utils.clip_grad_norm_(learner.parameters(), 1.0)
     optimizer.step()
-    return step + 1, float(loss.detach())
+    return step + 1, total

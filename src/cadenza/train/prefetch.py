@@ -1,9 +1,11 @@
 """Batches made ahead in worker processes, for a fast accelerator that one Python process cannot feed.
 
-Each step's batch comes from its own generator, seeded by (run seed, step number), so the batches do not
-depend on how many workers make them or in what order they finish, and a resumed run draws exactly the
-batches the uninterrupted one would. Workers are forked: they share the split's arrays with the parent
-instead of copying them, and they end with the stream.
+Each row of each step's batch comes from its own generator, seeded by (run seed, step, row)
+(:func:`~cadenza.train.data.seeded_rows`), so the batches do not depend on how many workers make them or in
+what order they finish, a resumed run draws exactly the batches the uninterrupted one would, and a run fed
+by workers learns from the very batches of one that is not. Under torchrun each process makes its own rows.
+Workers are forked: they share the split's arrays with the parent instead of copying them, and they end with
+the stream.
 """
 
 from __future__ import annotations
@@ -15,33 +17,33 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.train.data import BatchConfig, SplitData, make_batch
+from cadenza.train.data import BatchConfig, SplitData, seeded_rows
 
 _shared: dict[str, Any] = {}
 
 
-def _init(data: SplitData, config: BatchConfig) -> None:
-    _shared["data"], _shared["config"] = data, config
+def _init(data: SplitData, config: BatchConfig, rows: range | None) -> None:
+    _shared["data"], _shared["config"], _shared["rows"] = data, config, rows
 
 
-def step_batch(data: SplitData, config: BatchConfig, seed: int, step: int) -> np.ndarray:
-    """The batch of one step: the same whoever makes it."""
-    return make_batch(data, config, np.random.default_rng([seed, step]))
+def step_batch(data: SplitData, config: BatchConfig, seed: int, step: int, rows: range | None = None) -> np.ndarray:
+    """The batch of one step (or its rows ``rows``): the same whoever makes it."""
+    return seeded_rows(data, config, seed, step, rows)
 
 
 def _make(seed: int, step: int) -> np.ndarray:
-    return step_batch(_shared["data"], _shared["config"], seed, step)
+    return step_batch(_shared["data"], _shared["config"], seed, step, _shared["rows"])
 
 
 class BatchStream:
-    """Batches for steps ``first_step``, ``first_step + 1``, … made by ``workers`` processes, at most
-    ``ahead`` of them waiting (memory stays bounded however slow the consumer is)."""
+    """Batches (or their rows ``rows``) for steps ``first_step``, ``first_step + 1``, … made by ``workers``
+    processes, at most ``ahead`` of them waiting (memory stays bounded however slow the consumer is)."""
 
     def __init__(self, data: SplitData, config: BatchConfig, seed: int, first_step: int, workers: int,
-                 ahead: int | None = None) -> None:
+                 ahead: int | None = None, rows: range | None = None) -> None:
         self.seed, self.next_step = seed, first_step
         self.ahead = ahead or 4 * workers
-        self.pool: Pool = get_context("fork").Pool(workers, initializer=_init, initargs=(data, config))
+        self.pool: Pool = get_context("fork").Pool(workers, initializer=_init, initargs=(data, config, rows))
         self.pending: deque[AsyncResult[np.ndarray]] = deque()
         self._fill()
 
