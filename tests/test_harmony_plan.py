@@ -52,7 +52,7 @@ def test_an_authentic_cadence_is_approached_from_a_predominant_where_the_bar_has
         cadences = CadencePlan(key, 16)
         authentic = [last for last, kind in cadences.phrase_ends if kind == "authentic"]
         for seed in range(4):
-            plan = HarmonyPlan.for_meter(cadences, (4, 4), "classical", seed)
+            plan = HarmonyPlan.for_meter(cadences, (4, 4), "baroque", seed)
             for last in authentic:
                 approach = plan.chord_at(last - 1, 0)
                 assert (approach.root - key.tonic_pc) % 12 in (2, 5)  # ii or IV (ii° or iv): then the seventh
@@ -60,3 +60,25 @@ def test_an_authentic_cadence_is_approached_from_a_predominant_where_the_bar_has
             # in 3/4 the second half is one beat: the dominant seventh holds the whole bar
             short = HarmonyPlan.for_meter(cadences, (3, 4), "classical", seed)
             assert all(short.chord_at(last - 1, 0).name == "V7" for last in authentic)
+            assert all(short.chord_at(last - 1, 1, last_beat=True).name == "V7" for last in authentic)
+
+
+def test_a_classical_authentic_cadence_delays_its_dominant_with_a_six_four_in_even_meters() -> None:
+    dominant = {Key(0, "major"): 7, Key(9, "minor"): 4}
+    for key, fifth in dominant.items():
+        cadences = CadencePlan(key, 16)
+        authentic = [last for last, kind in cadences.phrase_ends if kind == "authentic"]
+        for seed in range(4):
+            long = HarmonyPlan.for_meter(cadences, (4, 4), "classical", seed)  # ii I6/4 - V7 | I
+            short = HarmonyPlan.for_meter(cadences, (2, 4), "romantic", seed)  # ii | I6/4 V7 | I
+            for last in authentic:
+                six_four = long.chord_at(last - 1, 1)
+                assert six_four.root == key.tonic_pc and six_four.bass_pc == fifth and six_four.name.endswith("64")
+                assert long.chord_at(last - 1, 1, last_beat=True).name == "V7"
+                assert (long.chord_at(last - 1, 0).root - key.tonic_pc) % 12 in (2, 5)
+                assert short.chord_at(last - 1, 0).bass_pc == fifth and short.chord_at(last - 1, 1).name == "V7"
+                assert (short.chord_at(last - 2, 1).root - key.tonic_pc) % 12 in (2, 5)
+                if key.mode == "major":  # ii, not IV, before the six-four where the style's table has it
+                    assert (short.chord_at(last - 2, 1).root - key.tonic_pc) % 12 == 2
+                assert long.chord_at(last, 0).root == short.chord_at(last, 0).root == key.tonic_pc
+            assert any("I64-V7" in bar or "i64-V7" in bar for bar in long.describe())

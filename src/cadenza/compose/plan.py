@@ -22,12 +22,26 @@ class Chord:
     root: int  # pitch class
     pcs: tuple[int, ...]  # pitch classes, root first
     name: str  # its Roman numeral in the key
+    bass: int | None = None  # the pitch class in the bass where it is not the root (a six-four's fifth)
+
+    @property
+    def bass_pc(self) -> int:
+        """The pitch class the lowest part sounds: the root, or :attr:`bass` where the chord is inverted."""
+        return self.root if self.bass is None else self.bass
 
 
 def tonic_chord(key: Key) -> Chord:
     third = 4 if key.mode == "major" else 3
     return Chord(key.tonic_pc, (key.tonic_pc, (key.tonic_pc + third) % 12, (key.tonic_pc + 7) % 12),
                  "I" if key.mode == "major" else "i")
+
+
+def cadential_six_four(key: Key) -> Chord:
+    """The tonic triad over the dominant in the bass (I6/4 before V7 | I): the suspension that delays the
+    dominant. Heard by its pitches it is a tonic chord held one beat, so the dominant's arrival on the bar's
+    last beat is not heard as a half cadence inside the phrase, as a V7 held from the bar's middle was."""
+    chord = tonic_chord(key)
+    return Chord(chord.root, chord.pcs, chord.name + "64", bass=(key.tonic_pc + 7) % 12)
 
 
 def dominant_chord(key: Key, seventh: bool = True) -> Chord:

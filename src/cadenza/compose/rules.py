@@ -198,7 +198,9 @@ class VoiceRules(ChordPartRules):
         if harmony is None or meter is None:
             return None
         bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
-        return harmony.chord_at(self._bar_index(), 1 if 2 * (now - self.plan.bar_start_ticks) >= bar_ticks else 0)
+        into = now - self.plan.bar_start_ticks
+        return harmony.chord_at(self._bar_index(), 1 if 2 * into >= bar_ticks else 0,
+                                last_beat=into >= bar_ticks - _beat_ticks(meter))
 
     def planned_chord(self, now: int) -> Chord | None:
         """The harmony plan's chord for a note struck on a beat at ``now`` (None off the beat, in the cadence
@@ -391,7 +393,7 @@ class VoiceRules(ChordPartRules):
         remains: the approach to a cadence is where forced chord tones made most of them."""
         bad = self._parallels_into(part, now, chord)
         if part == self.lowest and self.latest.get(part, (-1, []))[0] != now:
-            tones = pitch_classes_mask({chord.root})
+            tones = pitch_classes_mask({chord.bass_pc})
             struck = [p for onset, notes in self.latest.values() if onset == now for _, p in notes]
             if struck:
                 tones[min(struck) + 1:] = False
@@ -417,9 +419,9 @@ class VoiceRules(ChordPartRules):
         if part != self.lowest and bass is not None and bass[0] != now:
             bass_before = self._line_pitch(self.lowest, bass[1])
             interval = (before - bass_before) % 12
-            if interval in PERFECT and bass_before % 12 != chord.root:
+            if interval in PERFECT and bass_before % 12 != chord.bass_pc:
                 pitches = np.arange(FIELD_SIZES["pitch"])
-                bad |= (pitches % 12 == (chord.root + interval) % 12) & (pitches != before)
+                bad |= (pitches % 12 == (chord.bass_pc + interval) % 12) & (pitches != before)
         return bad
 
     def _melody_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
@@ -489,11 +491,11 @@ class VoiceRules(ChordPartRules):
         if chord is not None:
             out += CHORD_TONE_NATS * pitch_classes_mask(set(chord.pcs)).astype(np.float32)
             if part == self.lowest:
-                out += BASS_ROOT_NATS * pitch_classes_mask({chord.root}).astype(np.float32)
+                out += BASS_ROOT_NATS * pitch_classes_mask({chord.bass_pc}).astype(np.float32)
         elif (planned := self.planned_chord(now)) is not None:
             out += HARMONY_NATS * pitch_classes_mask(set(planned.pcs)).astype(np.float32)
             if part == self.lowest and self._strong(now):
-                out += HARMONY_BASS_NATS * pitch_classes_mask({planned.root}).astype(np.float32)
+                out += HARMONY_BASS_NATS * pitch_classes_mask({planned.bass_pc}).astype(np.float32)
         return out
 
     def _line_costs(self, part: int, before: int, run: int, line: list[int], melody: bool,
