@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.compose import ComposeRequest, compose
-from cadenza.listen.labels import EPOCHS
+from cadenza.listen.labels import EPOCHS, MOODS
 
 Progress = Callable[[int, int], None]
-MOODS = ("joyful", "tense", "sad", "calm")
 
 
 @dataclass(frozen=True)

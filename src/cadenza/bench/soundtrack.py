@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cadenza.listen.labels import MOODS
 from cadenza.soundtrack import Timeline, write_soundtrack
 from cadenza.soundtrack.engine import soundtrack_report
 from cadenza.soundtrack.timeline import Segment
 
-MOODS = ("calm", "tense", "joyful", "sad")
+#: the order the benchmark's timeline visits listen's moods in (:data:`cadenza.listen.labels.MOODS`): calm first
+MOOD_CYCLE = tuple(sorted(MOODS, key=("calm", "tense", "joyful", "sad").index))
 Progress = Callable[[int, int], None]
 
 
@@ -46,14 +48,14 @@ def rss_mb() -> float:
 
 def timeline_run(config: SoundtrackBenchConfig, progress: Progress | None = None) -> dict[str, Any]:
     count = max(int(round(config.timeline_minutes / config.segment_minutes)), 1)
-    segments = tuple(Segment(duration_s=config.segment_minutes * 60, mood=MOODS[i % len(MOODS)],
-                             name=f"{MOODS[i % len(MOODS)]} {i + 1}") for i in range(count))
+    segments = tuple(Segment(duration_s=config.segment_minutes * 60, mood=MOOD_CYCLE[i % len(MOOD_CYCLE)],
+                             name=f"{MOOD_CYCLE[i % len(MOOD_CYCLE)]} {i + 1}") for i in range(count))
     timeline = Timeline(segments, ensemble=config.ensemble, seed=1, source="benchmark")
     start = time.perf_counter()
     score, cues = write_soundtrack(timeline, Path(config.checkpoint) if config.checkpoint else None, progress)
     report = soundtrack_report(timeline, score, cues, time.perf_counter() - start)
     per_mood = {m: [c["adherence"]["mood"]["met"] for c in report["cues"] if c["asked"].get("mood") == m]
-                for m in MOODS}
+                for m in MOOD_CYCLE}
     return {"segments": count, "segment_minutes": config.segment_minutes, "ensemble": config.ensemble,
             "music_minutes": round(report["result"]["duration_s"] / 60, 2), "wall_s": report["timings"]["seconds"],
             "music_s_per_wall_s": report["timings"]["music_s_per_wall_s"], "goal_music_s_per_wall_s": 10,
@@ -80,8 +82,8 @@ def stream_run(config: SoundtrackBenchConfig, progress: Progress | None = None) 
     def poll() -> list[dict[str, Any]]:
         if state["written"] >= state["next_change"]:
             state["next_change"] += 120.0
-            state["mood"] = (int(state["mood"]) + 1) % len(MOODS)
-            return [{"mood": MOODS[int(state["mood"])]}]
+            state["mood"] = (int(state["mood"]) + 1) % len(MOOD_CYCLE)
+            return [{"mood": MOOD_CYCLE[int(state["mood"])]}]
         return []
 
     def sink(chunk: Any) -> None:

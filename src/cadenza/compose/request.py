@@ -14,16 +14,14 @@ from typing import Any
 
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble
 from cadenza.errors import UsageError
-from cadenza.listen.labels import LABELS_BY_NAME, METERS, TONICS, mood_quadrant
+from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
 from cadenza.listen.style import COMPOSERS
 from cadenza.score.model import TICKS_PER_QUARTER
 
-MOODS = ("joyful", "tense", "sad", "calm")
 # (valence, arousal) of each mood word: the middle of its quadrant
 MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
 MOOD_DENSITY = {"joyful": "high", "tense": "medium", "sad": "low", "calm": "low"}
 COMMON_TONICS = {"major": ("C", "G", "D", "F", "Bb", "A", "Eb"), "minor": ("A", "E", "D", "G", "C", "B", "F#")}
-DENSITIES = ("low", "medium", "high")
 DEFAULT_BARS = 16
 DEFAULT_ENSEMBLE = "piano"
 MODEL_CHOICE = ("any", "free", "model")  # --ensemble words that leave the parts to the model

@@ -27,6 +27,7 @@ ENSEMBLES = ("solo-piano", "solo-instrument", "satb-choir", "voices", "string-qu
              "keyboard", "lead-sheet", "band", "other")
 TEXTURES = ("monophonic", "homophonic", "polyphonic", "melody+accompaniment")
 MOODS = ("joyful", "tense", "sad", "calm")
+DENSITIES = ("low", "medium", "high")  # the onset density's buckets (see LABEL_SPECS)
 CONTOURS = ("ascending", "descending", "arch", "valley", "level")
 HARMONIC_VOCABULARIES = ("none", "triadic", "seventh-chords", "chromatic")
 METERS = ("2/2", "2/4", "3/4", "4/4", "3/2", "4/2", "6/4", "3/8", "6/8", "9/8", "12/8", "5/4", "7/8", "other")
@@ -89,7 +90,7 @@ LABELS: tuple[LabelSpec, ...] = (
     # density and texture
     LabelSpec("note_density", "number", "notes (all parts) per beat", unit="notes/beat"),
     LabelSpec("onset_density", "number", "distinct onset times per beat", unit="onsets/beat"),
-    _bucket("density", "onset_density", ("low", "medium", "high"), (1.1, 2.2), "onset density as a bucket"),
+    _bucket("density", "onset_density", DENSITIES, (1.1, 2.2), "onset density as a bucket"),
     LabelSpec("polyphony", "number", "mean number of notes sounding together, where any sound", unit="notes"),
     LabelSpec("texture", "category", "how the parts relate", TEXTURES),
     # pitch
