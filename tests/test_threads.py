@@ -74,3 +74,13 @@ def test_threads_option_before_or_after_the_command(capsys: pytest.CaptureFixtur
     assert main(["--threads", "0", "info", "x.mid"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["cadenza: error: --threads 0: give a whole number of threads, 1 to 256"]
+
+
+def test_the_python_api_takes_threads_as_the_cli_does() -> None:
+    import cadenza
+
+    assert cadenza.set_threads is threads.set_threads
+    made = cadenza.compose(ensemble="solo", bars=2, seed=3, threads=2)
+    assert threads.chosen_threads() == 2 and torch.get_num_threads() == 2 and made.score.note_count
+    with pytest.raises(UsageError, match="--threads 0"):
+        cadenza.compose(ensemble="solo", bars=2, threads=0)

@@ -14,8 +14,9 @@ from cadenza.api import analyse, check, compose, continue_, info, read_score, re
 from cadenza.compose.generate import Composition
 from cadenza.errors import CadenzaError
 from cadenza.score import ReadLimits, Score
+from cadenza.threads import set_threads
 
 __version__ = "0.1.0"
 
 __all__ = ["CadenzaError", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check", "compose",
-           "continue_", "info", "read_score", "revise", "soundtrack", "styles", "write_score"]
+           "continue_", "info", "read_score", "revise", "set_threads", "soundtrack", "styles", "write_score"]

@@ -217,13 +217,15 @@ CLI_NAMES = {"tempo": "tempo_bpm", "duration": "duration_s", "max_shared": "max_
 
 def compose_request(**options: Any) -> Any:
     """A :class:`cadenza.compose.ComposeRequest` from keywords, under the request's field names or the CLI's
-    option names (``tempo=96``, ``duration="1:30"``, ``max_shared=24``, ``no_guard=True``); an unknown name
-    is a :class:`cadenza.errors.UsageError` that lists the known ones."""
+    option names (``tempo=96``, ``duration="1:30"``, ``max_shared=24``, ``no_guard=True``); ``threads=N``
+    chooses torch's thread count for the process, as the CLI's ``--threads`` does (:mod:`cadenza.threads`);
+    an unknown name is a :class:`cadenza.errors.UsageError` that lists the known ones."""
     from dataclasses import fields
 
     from cadenza.compose import ComposeRequest
     from cadenza.compose.request import parse_duration
     from cadenza.errors import UsageError
+    from cadenza.threads import set_threads
 
     known = {f.name for f in fields(ComposeRequest)}
     values: dict[str, Any] = {}
@@ -231,9 +233,12 @@ def compose_request(**options: Any) -> Any:
         if name == "no_guard":
             values["guard"] = not value
             continue
+        if name == "threads":
+            set_threads(value)
+            continue
         field = CLI_NAMES.get(name, name)
         if field not in known:
-            names = sorted(known | set(CLI_NAMES) | {"no_guard"})
+            names = sorted(known | set(CLI_NAMES) | {"no_guard", "threads"})
             raise UsageError(f"unknown option {name!r}: choose from {', '.join(names)}")
         if field == "duration_s" and isinstance(value, str):
             value = parse_duration(value)
