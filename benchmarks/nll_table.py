@@ -8,7 +8,8 @@ Each checkpoint is scored on the official valid and test splits exactly as ``cad
 (``src/cadenza/models/benchmarks/<name>``: a model, or an ensemble scored as an exact mixture). The
 variable-order n-gram over the same event steps is fitted on the train split and scored the same way.
 Writes benchmarks/results/nll_<name>.json. The measurement is :func:`cadenza.bench.nll.boulanger_row`
-(``cadenza bench --only nll`` gives the whole table in one report).
+(``cadenza bench --only nll`` gives the whole table in one report). How long a user's re-check of a row
+takes (``cadenza eval nll --benchmark NAME --json``) is ``python -m benchmarks.nll_recheck``.
 """
 
 from __future__ import annotations

@@ -190,3 +190,54 @@ def test_the_ngram_baseline_can_join_an_ensemble(shared_dir: Path, tmp_path: Pat
         report["test"]["nll_per_frame"], rel=1e-4)
     assert main([*args, "--ngram-member", "3"]) == 2
 
+
+
+def test_the_ngram_members_share_one_fit_and_score_at_their_own_order(shared_dir: Path, tmp_path: Path) -> None:
+    """An ensemble with two n-gram members (as the shipped Nottingham one) fits the n-gram once, at the
+    higher order, when it loads; each member scores at its own order, as a fit of that order alone does."""
+    from cadenza.errors import CadenzaError
+    from cadenza.tokens import field_sizes
+    from cadenza.train.benchmark import benchmark_steps
+    from cadenza.train.mixture import NgramMember
+    from cadenza.train.ngram import StepNgram
+
+    try:
+        train, test = benchmark_steps("jsb", "train"), benchmark_steps("jsb", "test")[0]
+    except CadenzaError:
+        pytest.skip("no benchmark rolls in ../shared/datasets")
+    first, _ = _two_models()
+    save_checkpoint(first, tmp_path / "ens" / "members" / "a", half=True)
+    save_ensemble(tmp_path / "ens", ["a", "ngram-5", "ngram-2"], [0.6, 0.3, 0.1], training={"benchmark": "jsb"})
+    model, config = load_scorer(tmp_path / "ens")
+    ngrams = [m for m in model.members if isinstance(m, NgramMember)]
+    assert [m.order for m in ngrams] == [5, 2] and ngrams[0].ngram is ngrams[1].ngram and ngrams[0].ngram.order == 5
+    assert config["member_training"]["ngram-2"]["fitted_on"].startswith("jsb train split")
+    x = torch.from_numpy(np.asarray(test, dtype=np.int64))[None]
+    for member in ngrams:
+        alone = StepNgram(member.order, field_sizes()).fit(train).step_probabilities(test)
+        assert np.allclose(member.step_nll(x)[0].numpy(), -np.log(alone), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("members", "training", "message"), [
+    (["a", "ngram-x"], {"benchmark": "jsb"}, "no n-gram member"),
+    (["a", "ngram-0"], {"benchmark": "jsb"}, "no n-gram member"),
+    (["a", "ngram-1000"], {"benchmark": "jsb"}, "no n-gram member"),
+    (["a", "ngram-3"], {}, "needs the benchmark"),
+    (["a", "ngram-3"], {"benchmark": "bach"}, "which is no benchmark"),
+])
+def test_a_malformed_ngram_member_is_a_clear_error(tmp_path: Path, members: list[str], training: dict,
+                                                   message: str) -> None:
+    first, _ = _two_models()
+    save_checkpoint(first, tmp_path / "ens" / "members" / "a", half=True)
+    (tmp_path / "ens" / "ensemble.json").write_text(json.dumps(
+        {"format": "cadenza-ensemble", "version": 1, "members": members, "weights": [0.5, 0.5],
+         "training": training}))
+    with pytest.raises(InputError, match=message):
+        load_scorer(tmp_path / "ens")
+
+
+def test_an_ngram_member_order_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["eval", "nll", "--benchmark", "jsb", "--checkpoint", str(tmp_path / "a"), "--checkpoint",
+            str(tmp_path / "b"), "--save-ensemble", str(tmp_path / "ens"), "--ngram-member"]
+    assert main([*args, "33"]) == 2 and main([*args, "0"]) == 2
+    assert "from 1 to 32" in capsys.readouterr().err

@@ -121,13 +121,13 @@ def _mixture(benchmark: str, checkpoints: list[str], save: str | None, max_membe
     """Several checkpoints as one mixture, weights fitted on the valid split (and saved as an ensemble)."""
     from cadenza.model.checkpoint import load_checkpoint
     from cadenza.train.benchmark import build_ensemble, members_valid_nll
-    from cadenza.train.mixture import MixtureModel, fit_weights, load_scorer
+    from cadenza.train.mixture import MAX_NGRAM_ORDER, MixtureModel, fit_weights, load_scorer
 
     if save:
         if max_members < 1:
             raise UsageError("--max-members must be at least 1")
-        if any(order < 1 for order in ngram_orders):
-            raise UsageError("--ngram-member takes an order of 1 or more")
+        if any(not 1 <= order <= MAX_NGRAM_ORDER for order in ngram_orders):
+            raise UsageError(f"--ngram-member takes an order from 1 to {MAX_NGRAM_ORDER}")
         built = build_ensemble(benchmark, checkpoints, save, max_members=max_members, ngram_orders=ngram_orders)
         model, _ = load_scorer(save)
         return model, built
