@@ -28,6 +28,8 @@ after the grammar, and keeps the grammar's own choice if the two would leave not
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from cadenza.compose.mood import MoodShape
@@ -98,6 +100,37 @@ def bar_ticks(meter: tuple[int, int]) -> int:
     return meter[0] * 4 * TICKS_PER_QUARTER // meter[1]
 
 
+@lru_cache(maxsize=64)
+def _beat_ticks(meter: tuple[int, int]) -> int:
+    """The beat of ``meter`` in ticks (asked several times a step: computed once a meter)."""
+    return beat_ticks_of(TimeSignature(0, *meter))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+#: ticks into the bar of each coarse position, and the fine offsets (shared, never changed)
+_CELL_TICKS = _read_only(np.arange(FIELD_SIZES["position"]) * FINE)
+_FINE_TICKS = _read_only(np.arange(FIELD_SIZES["position_fine"]))
+_ALL_KINDS = _read_only(np.ones(FIELD_SIZES["kind"], dtype=bool))
+
+
+@lru_cache(maxsize=64)
+def _values_in(size: int, values: tuple[int, ...]) -> np.ndarray:
+    """True at ``values`` (of ``0..size-1``): the meters' and bar lengths' masks, made once."""
+    return _read_only(np.isin(np.arange(size), values))
+
+
+def _cells(size: int) -> np.ndarray:
+    return _CELL_TICKS if size == len(_CELL_TICKS) else np.arange(size) * FINE
+
+
+def _fines(size: int) -> np.ndarray:
+    return _FINE_TICKS if size == len(_FINE_TICKS) else np.arange(size)
+
+
 class PlanConstraint:
     def __init__(self, bars: int, ranges: list[tuple[int, int]], key: Key | None = None,
                  tempo_bpm: float | None = None, meter: tuple[int, int] | None = None,
@@ -155,6 +188,10 @@ class PlanConstraint:
         self.bar_start_ticks, self.bar_ticks_now = 0, 0  # where the current bar starts, and its length
         self.last_onset_ticks: int | None = None  # absolute tick of the latest note's start
         self.sounding_until = 0  # absolute tick where the notes so far have all ended
+        # what allowed() answered since the last step (it is asked the same again within a step: the grid's and
+        # the sampler's questions about a note's position); cleared by advance()
+        self._answers: dict[tuple[object, ...], np.ndarray | None] = {}
+        self._part_limits: tuple[frozenset[int], np.ndarray, np.ndarray] | None = None  # drums, polyphony, top
 
     def _full(self, part: int) -> bool:
         """No further note of ``part`` fits at the current instant (its polyphony or its range is used up)."""
@@ -169,8 +206,21 @@ class PlanConstraint:
         at = chosen["position"] * FINE + chosen["position_fine"]
         return (self.bars_started, at) == self.instant and grammar.last_order[0] == NOTE_ORDER
 
+    def _parts_not_full(self, size: int) -> np.ndarray:
+        """:meth:`_full` of every part at once, negated: the parts that may add a note at the current instant."""
+        if self._part_limits is None or self._part_limits[0] != self.drums:
+            parts = range(size)
+            most = np.array([self.polyphony[p] if p < len(self.polyphony) else FREE_POLYPHONY for p in parts])
+            self._part_limits = (frozenset(self.drums), most, np.array([self._range(p)[1] for p in parts]))
+        _, most, highest = self._part_limits
+        count, top = np.zeros(size, dtype=np.int64), np.full(size, -1, dtype=np.int64)
+        for part, (notes, pitch) in self.at_instant.items():
+            if part < size:
+                count[part], top[part] = notes, pitch
+        return ~((count >= most) | (top >= highest))
+
     def _kinds(self, size: int, grammar: Grammar) -> np.ndarray:
-        mask = np.ones(size, dtype=bool)
+        mask = _ALL_KINDS.copy() if size == len(_ALL_KINDS) else np.ones(size, dtype=bool)
         mask[KIND["label"]] = False  # the request's labels are all in the prompt
         if self.fixed_parts or len(grammar.parts) >= MAX_FREE_PARTS:
             mask[KIND["part"]] = False
@@ -189,9 +239,8 @@ class PlanConstraint:
             mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for what is owed
         elif self.meter_seen and self._silent_bar():
             mask[[KIND["bar"], KIND["eos"]]] = False  # no bar of silence: something starts or sounds in each
-        elif self._gap_limits()[1] is not None and self.last_onset_ticks is not None:
-            longest = self._gap_limits()[1]
-            if self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks > longest:  # type: ignore[operator]
+        elif (longest := self._gap_limits()[1]) is not None and self.last_onset_ticks is not None:
+            if self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks > longest:
                 mask[[KIND["bar"], KIND["eos"]]] = False  # the density asked needs another onset in this bar
         if self._no_room_left(grammar):
             mask[KIND["note"]] = False
@@ -217,15 +266,15 @@ class PlanConstraint:
         moving_on = self._moving_on("position", {}, grammar, size)
         if moving_on is None:
             return False
-        in_bar = np.arange(size) * FINE < self.bar_ticks_now
-        return not (moving_on & gap & in_bar).any()
+        in_bar = _cells(size) < self.bar_ticks_now
+        return not np.count_nonzero(moving_on & gap & in_bar)
 
     def _gap_limits(self) -> tuple[float | None, float | None]:
         """The density's shortest and longest gap between onsets, in ticks (None: no limit); where no density
         is asked, the longest is :data:`KEEP_MOVING_BEATS` before the last bar (where the final chord is held)."""
         if self.meter is None:
             return None, None
-        beat = beat_ticks_of(TimeSignature(0, *self.meter))
+        beat = _beat_ticks(self.meter)
         low, high = self.gap_beats
         if not self.density_asked and self.bars_started >= self.bars:
             high = None
@@ -237,7 +286,7 @@ class PlanConstraint:
         shortest, longest = self._gap_limits()
         if (shortest is None and longest is None) or self.last_onset_ticks is None:
             return None
-        gaps = self.bar_start_ticks + np.arange(size) * FINE - self.last_onset_ticks
+        gaps = _cells(size) + (self.bar_start_ticks - self.last_onset_ticks)
         ok = gaps >= 0
         if shortest is not None:
             ok &= ((gaps == 0) & chord) | (gaps >= shortest - FINE)
@@ -250,7 +299,19 @@ class PlanConstraint:
         return not started and self.sounding_until <= self.bar_start_ticks
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None:
-        """Extra limits on ``field`` (True = allowed), or None for none."""
+        """Extra limits on ``field`` (True = allowed), or None for none. The array may be shared: do not change
+        it (answers are kept until the next step, and asked again: the sampler's and the rules' questions)."""
+        key = (field, *chosen.items(), grammar.position, grammar.bar_length, grammar.last_order, len(grammar.parts),
+               id(grammar))
+        if key in self._answers:
+            return self._answers[key]
+        answer = self._allowed(field, chosen, grammar)
+        if answer is not None:
+            answer.setflags(write=False)
+        self._answers[key] = answer
+        return answer
+
+    def _allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None:
         size = grammar.sizes[field]
         if self.pending and self.meter_seen:  # the requested key signature and tempo come first, at the start
             return _only(size, int(self.pending[0][F[field]]))
@@ -260,13 +321,13 @@ class PlanConstraint:
         if kind == KIND["bar"] and field in ("position", "position_fine"):
             lengths = [bar_ticks(self.meter)] if self.meter else sorted({bar_ticks(m) for m in COMMON_METERS})
             if field == "position":
-                return np.isin(np.arange(size), [t // FINE for t in lengths])
+                return _values_in(size, tuple(t // FINE for t in lengths))
             return np.isin(chosen["position"] * FINE + np.arange(size), lengths)
         if kind == KIND["time_signature"] and field in ("value", "value_fine"):
             meters = [self.meter] if self.meter else [m for m in COMMON_METERS if bar_ticks(m) == grammar.bar_length]
             if field == "value":
-                return np.isin(np.arange(size), [m[0] for m in meters])
-            return np.isin(np.arange(size), [m[1].bit_length() - 1 for m in meters if m[0] == chosen["value"]])
+                return _values_in(size, tuple(m[0] for m in meters))
+            return _values_in(size, tuple(m[1].bit_length() - 1 for m in meters if m[0] == chosen["value"]))
         if kind == KIND["tempo"] and field == "value":  # a tempo the model chooses stays playable
             return (np.arange(size) >= MODEL_TEMPO_BPM[0]) & (np.arange(size) < MODEL_TEMPO_BPM[1])
         if kind == KIND["eos"] and field in ("position", "position_fine"):  # the end fills the last bar
@@ -288,7 +349,7 @@ class PlanConstraint:
         if kind == KIND["note"] and field == "velocity" and self.velocity_allowed is not None:
             return self.velocity_allowed
         if kind == KIND["note"] and field == "part" and self._same_instant(chosen, grammar):
-            return np.array([not self._full(p) for p in range(size)])
+            return self._parts_not_full(size)
         if kind == KIND["note"] and field == "pitch":
             part = chosen["part"]
             low, high = self._range(part)
@@ -312,8 +373,8 @@ class PlanConstraint:
         instant (a chord) is not penalised."""
         if self.onset_rate is None or self.last_onset_ticks is None or self.meter is None:
             return None
-        beat = beat_ticks_of(TimeSignature(0, *self.meter))
-        gaps = self.bar_start_ticks + np.arange(size) * FINE - self.last_onset_ticks
+        beat = _beat_ticks(self.meter)
+        gaps = _cells(size) + (self.bar_start_ticks - self.last_onset_ticks)
         return gap_bias(gaps, beat / self.onset_rate, DENSITY_WEIGHT, DENSITY_FLOOR)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
@@ -323,7 +384,7 @@ class PlanConstraint:
         if field == "kind" and self.onset_rate is not None and self.last_onset_ticks is not None and self.meter:
             # a bar line now leaves the rest of the bar without onsets: as costly as that gap
             gap = self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks
-            wanted = beat_ticks_of(TimeSignature(0, *self.meter)) / self.onset_rate
+            wanted = _beat_ticks(self.meter) / self.onset_rate
             if gap > wanted:
                 out = np.zeros(FIELD_SIZES["kind"], dtype=np.float32)
                 out[KIND["bar"]] = -min(DENSITY_WEIGHT * np.log2(gap / wanted) ** 2, DENSITY_FLOOR)
@@ -343,7 +404,7 @@ class PlanConstraint:
         shortest, longest = self._gap_limits()
         if (shortest is None and longest is None) or self.last_onset_ticks is None:
             return None
-        gaps = self.bar_start_ticks + chosen["position"] * FINE + np.arange(size) - self.last_onset_ticks
+        gaps = _fines(size) + (self.bar_start_ticks + chosen["position"] * FINE - self.last_onset_ticks)
         ok = (gaps == 0) | (gaps >= (shortest or 0) - FINE)
         return ok & (gaps <= longest) if longest is not None else ok
 
@@ -355,8 +416,8 @@ class PlanConstraint:
         if grammar.last_order[1] >= 0 and all(self._full(p) for p in range(grammar.last_order[1], parts)):
             now = self.instant[1]
             if field == "position":
-                return np.arange(size) * FINE + FINE - 1 > now
-            return chosen["position"] * FINE + np.arange(size) > now
+                return _cells(size) > now - FINE + 1
+            return _fines(size) > now - chosen["position"] * FINE
         return None
 
     def _register(self, part: int) -> np.ndarray:
@@ -367,6 +428,7 @@ class PlanConstraint:
 
     def advance(self, step: np.ndarray) -> None:
         self.steps += 1
+        self._answers.clear()
         kind = int(step[F["kind"]])
         if kind == KIND["part"] and step[F["value_fine"]] == 1:
             self.drums.add(int(step[F["part"]]))

@@ -98,18 +98,47 @@ def _beat_ticks(meter: tuple[int, int]) -> int:
 _PITCHES = np.arange(FIELD_SIZES["pitch"])
 
 
+@lru_cache(maxsize=8192)
 def _parallel_to(before: int, then: int, current: int) -> np.ndarray:
     """Pitches of a line at ``before`` that would move in parallel fifths or octaves with a line that moved from
-    ``then`` to ``current`` (nothing when that line held its note or the two were not a perfect interval apart)."""
+    ``then`` to ``current`` (nothing when that line held its note or the two were not a perfect interval apart).
+    Shared (made once per question): do not change it."""
     interval = abs(before - then) % 12  # the upper line's distance above the lower, in octaves' terms
     if current == then or interval not in PERFECT:
-        return np.zeros(FIELD_SIZES["pitch"], dtype=bool)
-    same_way = np.sign(_PITCHES - before) == np.sign(current - then)
-    return same_way & (np.abs(_PITCHES - current) % 12 == interval)
+        out = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+    else:
+        same_way = np.sign(_PITCHES - before) == np.sign(current - then)
+        out = same_way & (np.abs(_PITCHES - current) % 12 == interval)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=512)
+def _pc_mask(pcs: frozenset[int]) -> np.ndarray:
+    out = np.isin(_PITCH_PC, list(pcs))
+    out.setflags(write=False)
+    return out
 
 
 def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
-    return np.isin(_PITCH_PC, list(pcs))
+    """The pitches whose pitch class is in ``pcs`` (a new array: change it at will)."""
+    return _pc_mask(frozenset(pcs)).copy()
+
+
+@lru_cache(maxsize=512)
+def _pc_weights(pcs: frozenset[int], nats: float) -> np.ndarray:
+    """``nats`` on the pitches whose pitch class is in ``pcs`` (float32, shared: do not change it)."""
+    out = nats * _pc_mask(pcs).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _leap_costs(before: int, weight: float) -> np.ndarray:
+    """``weight`` nats per semitone of a leap from ``before`` beyond a whole tone (float32, shared)."""
+    out = weight * np.maximum(np.abs(_PITCHES - before) - 2, 0).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def no_crossing_window(part: int, sounding: dict[int, list[int]], parts: int, strict: bool = False,
@@ -184,6 +213,9 @@ class VoiceRules(ChordPartRules):
         self.style, self.harmony_seed = style, harmony_seed
         self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
         self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
+        # (cadence plan, bar, its arrival, final and cadence chords): asked at every field, made once a bar
+        self._bar_chords: tuple[Any, int, Chord | None, Chord | None, Chord | None] | None = None
+        self._sounding_at: dict[int, dict[int, list[int]]] = {}  # _sounding's answers until the next step
 
     @property
     def harmony(self) -> HarmonyPlan | None:
@@ -215,10 +247,29 @@ class VoiceRules(ChordPartRules):
     def _now(self, chosen: dict[str, int]) -> int:
         return self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
 
+    def _cadence_chords(self) -> tuple[Chord | None, Chord | None, Chord | None]:
+        """The cadence plan's arrival, final chord and cadence-bar chord (``arrival_at``, ``final_chord``,
+        ``chord_at``) for the bar being written (None without a plan)."""
+        cadences = self.cadences
+        if cadences is None:
+            return None, None, None
+        bar = self._bar_index()
+        known = self._bar_chords
+        if known is None or known[0] is not cadences or known[1] != bar:
+            known = (cadences, bar, cadences.arrival_at(bar), cadences.final_chord(bar), cadences.chord_at(bar))
+            self._bar_chords = known
+        return known[2], known[3], known[4]
+
     def _sounding(self, now: int) -> dict[int, list[int]]:
         """Pitches each part sounds at ``now``: its latest instant's notes, and (in a part that plays chords)
         earlier notes still held; a single line's note ends where its next begins; a lead sheet's chord sounds
-        until the next (it is written held: :func:`cadenza.compose.finish.block_chords`)."""
+        until the next (it is written held: :func:`cadenza.compose.finish.block_chords`). Shared until the next
+        step: do not change it."""
+        if now not in self._sounding_at:
+            self._sounding_at[now] = self._sounding_now(now)
+        return self._sounding_at[now]
+
+    def _sounding_now(self, now: int) -> dict[int, list[int]]:
         out = {part: [pitch for end, pitch in notes if onset == now or end > now or part == self.chord_part]
                for part, (onset, notes) in self.latest.items()}
         for part, held in self.held.items():
@@ -261,11 +312,11 @@ class VoiceRules(ChordPartRules):
         return ok
 
     def _final_bar(self) -> bool:
-        return self.cadences is not None and self.cadences.final_chord(self._bar_index()) is not None
+        return self._cadence_chords()[1] is not None
 
     def _chord_tone_above(self, part: int) -> bool:
         """Whether a tonic-chord tone is left in ``part``'s range above the notes it has on the last downbeat."""
-        chord = self.cadences.final_chord(self._bar_index()) if self.cadences else None
+        chord = self._cadence_chords()[1]
         notes = self.latest.get(part, (-1, []))[1]
         if chord is None or not notes:
             return True
@@ -331,7 +382,7 @@ class VoiceRules(ChordPartRules):
             final = self._final_chord_limits(field, chosen)
             if final is not None:
                 return final
-        arrival = self.cadences.arrival_at(self._bar_index()) if self.cadences else None
+        arrival = self._cadence_chords()[0]
         if arrival is not None and chosen.get("kind") == KIND["note"] and "position_fine" in chosen \
                 and self._now(chosen) == self.plan.bar_start_ticks:
             held = self._arrival_limits(field, chosen)
@@ -359,16 +410,15 @@ class VoiceRules(ChordPartRules):
             mask = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             mask[low:high + 1] = True
         now = self._now(chosen)
-        bar = self._bar_index()
-        chord = self.cadences.final_chord(bar) if self.cadences else None
+        arrival, chord, _ = self._cadence_chords()
         if chord is None and self.cadences is not None and now == self.plan.bar_start_ticks:
-            chord = self.cadences.arrival_at(bar)  # a phrase's arrival: its downbeat is the planned chord
+            chord = arrival  # a phrase's arrival: its downbeat is the planned chord
         if chord is not None:
             tones = self._chord_tones(part, now, chord)
-            mask = tones if mask is None or not (mask & tones).any() else mask & tones
+            mask = tones if mask is None or not np.count_nonzero(mask & tones) else mask & tones
         elif part == self.chord_part and (symbol := self.chord_symbol(now)) is not None:
             tones = pitch_classes_mask(set(symbol.pcs))  # a lead sheet's chords realise its chord symbols
-            mask = tones if mask is None or not (mask & tones).any() else mask & tones
+            mask = tones if mask is None or not np.count_nonzero(mask & tones) else mask & tones
         return mask
 
     def chord_symbol(self, now: int) -> Chord | None:
@@ -382,7 +432,7 @@ class VoiceRules(ChordPartRules):
         """In a cadence bar, the chord the plans give at ``now``: the harmony plan's for the strong beat ``now``
         falls after (it holds the cadence plan's chords there, and a predominant before a dominant seventh that
         shares its bar), else the cadence plan's; None outside the cadence bars."""
-        chord = self.cadences.chord_at(self._bar_index()) if self.cadences else None
+        chord = self._cadence_chords()[2]
         return (self._harmony_at(now) or chord) if chord is not None else None
 
     def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
@@ -489,13 +539,13 @@ class VoiceRules(ChordPartRules):
                 out -= STRONG_BEAT_NATS * clash[_PITCH_PC].astype(np.float32)
         chord = self._cadence_chord(now)
         if chord is not None:
-            out += CHORD_TONE_NATS * pitch_classes_mask(set(chord.pcs)).astype(np.float32)
+            out += _pc_weights(frozenset(chord.pcs), CHORD_TONE_NATS)
             if part == self.lowest:
-                out += BASS_ROOT_NATS * pitch_classes_mask({chord.bass_pc}).astype(np.float32)
+                out += _pc_weights(frozenset({chord.bass_pc}), BASS_ROOT_NATS)
         elif (planned := self.planned_chord(now)) is not None:
-            out += HARMONY_NATS * pitch_classes_mask(set(planned.pcs)).astype(np.float32)
+            out += _pc_weights(frozenset(planned.pcs), HARMONY_NATS)
             if part == self.lowest and self._strong(now):
-                out += HARMONY_BASS_NATS * pitch_classes_mask({planned.bass_pc}).astype(np.float32)
+                out += _pc_weights(frozenset({planned.bass_pc}), HARMONY_BASS_NATS)
         return out
 
     def _line_costs(self, part: int, before: int, run: int, line: list[int], melody: bool,
@@ -505,9 +555,8 @@ class VoiceRules(ChordPartRules):
         last."""
         out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         if leaps:
-            leap = np.abs(np.arange(FIELD_SIZES["pitch"]) - before)
             weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS if melody else VOICE_LEAP_NATS
-            out += weight * np.maximum(leap - 2, 0).astype(np.float32)
+            out += _leap_costs(before, weight)
         allowed_run = MELODY_REPEATS if melody else LINE_REPEATS
         if run >= allowed_run:
             out[before] += (MELODY_REPEAT_NATS if melody else REPEAT_NATS) * (run - allowed_run + 1)
@@ -572,6 +621,7 @@ class VoiceRules(ChordPartRules):
         return keys[int(np.argmax(scores))]
 
     def advance(self, step: np.ndarray) -> None:
+        self._sounding_at.clear()
         kind = int(step[F["kind"]])
         if kind == KIND["key_signature"]:
             self.signature = int(step[F["value"]]) - 7
@@ -657,7 +707,7 @@ class NotationGrid:
         planned = self.plan.allowed("position", note, grammar)
         if planned is not None:
             reachable &= planned
-        if reachable.any():
+        if np.count_nonzero(reachable):
             return None
         mask = np.zeros(FIELD_SIZES["kind"], dtype=bool)
         mask[KIND["eos"] if self.plan.bars_started >= self.plan.bars else KIND["bar"]] = True
@@ -685,8 +735,10 @@ class Stacked:
                 continue
             if mask is None:
                 mask = extra
-            elif (mask & extra).any():
-                mask = mask & extra
+            else:
+                both = mask & extra
+                if np.count_nonzero(both):
+                    mask = both
         return mask
 
     def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:

@@ -9,6 +9,14 @@ With ``guidance`` above 1 (classifier-free guidance), a second copy of the seque
 is read alongside, and each field's logits move away from that unlabelled prediction: ``plain + g ×
 (labelled − plain)``, so the labels weigh more (the model was trained with labels dropped at random, so it
 knows both). It costs a second model pass per step.
+
+Speed (issue 19) without changing a draw: the transformer reads each new step through
+:meth:`~cadenza.model.transformer.EventTransformer.decode_step` (bit for bit ``hidden``'s arithmetic), the
+draw is :class:`~cadenza.model.draw.Draw`, fields the kind does not use are 0 without asking anyone, a note's
+position logits and mask are those the kind's draw reckoned already, the embeddings of chosen fields are added
+only when a later head needs them, and a prefix read (and the grammar after it) is kept for the next attempt
+after it. For a given seed the draws are those of the straightforward sampler (``tests/reference_sampler.py``,
+tested), so the same requests give the same notes.
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ import numpy as np
 import torch
 
 from cadenza.errors import CadenzaError
+from cadenza.model.draw import Draw
+from cadenza.model.reading import Context, grammar_after, head_logits
 from cadenza.model.transformer import EventTransformer
 from cadenza.threads import ensure_threads
-from cadenza.tokens.events import FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS
 from cadenza.tokens.grammar import Grammar
 
 F = {name: i for i, name in enumerate(FIELDS)}
@@ -40,7 +50,9 @@ class SampleConfig:
 
 
 class Constraint(Protocol):
-    """Limits on top of the grammar (see :mod:`cadenza.compose.constraints`)."""
+    """Limits on top of the grammar (see :mod:`cadenza.compose.constraints`). ``allowed`` and ``bias`` answer
+    from the state ``advance`` leaves and change nothing: the sampler may ask a question twice in a step, or
+    not at all (a field the step's kind does not use is 0 whatever a constraint says)."""
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None: ...
 
@@ -52,32 +64,6 @@ class Constraint(Protocol):
     # value it forbids to another (the last bar's "new bar" becomes "the end"), instead of spreading it
 
 
-def _draw(logits: torch.Tensor, allowed: np.ndarray, config: SampleConfig, generator: torch.Generator,
-          bias: np.ndarray | None = None) -> int:
-    mask = torch.from_numpy(allowed)
-    if not mask.any():
-        raise RuntimeError("the grammar allows no value here (a bug)")
-    scores = logits.float()
-    if bias is not None:
-        scores = scores + torch.from_numpy(bias)
-    scores = scores.masked_fill(~mask, float("-inf"))
-    if config.temperature <= 0:
-        return int(scores.argmax())
-    probs = torch.softmax(scores / config.temperature, dim=-1)
-    if config.top_p < 1.0:
-        ordered, index = probs.sort(descending=True)
-        keep = ordered.cumsum(0) - ordered < config.top_p  # the smallest set holding top_p of the mass
-        probs = torch.zeros_like(probs).scatter(0, index[keep], ordered[keep])
-    return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
-
-
-def _window(steps: list[np.ndarray], header: int, keep: int) -> list[np.ndarray]:
-    """The header and at most ``keep`` of the latest steps, starting at a bar as training windows do."""
-    recent = steps[max(header, len(steps) - keep):]
-    bars = [i for i, s in enumerate(recent) if s[0] == KIND["bar"]]
-    return steps[:header] + (recent[bars[0]:] if bars and bars[0] < len(recent) - 1 else recent)
-
-
 def generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, label_size: int,
              should_stop: Callable[[np.ndarray], bool] | None = None, constraint: Constraint | None = None,
              on_step: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
@@ -85,57 +71,41 @@ def generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, 
     says so; returns the whole sequence, ending with eos. ``constraint`` narrows the grammar's choices;
     ``on_step`` sees every new step (progress, timing)."""
     ensure_threads()  # set once per process (cadenza.threads), not flipped per call
-    with torch.no_grad():
+    with torch.inference_mode():
         return _generate(model, prompt, config, label_size, should_stop, constraint, on_step)
 
 
-def _with_note_reachability(model: EventTransformer, kind_logits: torch.Tensor, condition: torch.Tensor,
-                            grammar: Grammar, constraint: Constraint | None) -> torch.Tensor:
+def _with_note_reachability(heads: list[tuple[torch.Tensor, torch.Tensor]], tables: list[torch.Tensor],
+                            kind_logits: torch.Tensor, condition: torch.Tensor, grammar: Grammar,
+                            constraint: Constraint | None
+                            ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
     """The kind logits with a note's weighed by the model's chance that the note's position is one the
     grammar and constraint allow: sampling then follows the model restricted to what may be written (the
     joint of kind and position), not the kind alone. Without it, a model that expects the bar to go on past
     its end (it would write "a note at beat 5" where the bar line should come) writes a note squeezed into
-    the bar's last instants, again and again."""
+    the bar's last instants, again and again. Also returns, for a note here, the state after its kind and label
+    fields, the position head's logits and the positions allowed: the sampler's own if a note is drawn (the
+    same state, the same question)."""
     note = KIND["note"]
     chosen = {"kind": note, "label": 0}
-    state = condition + model.chosen[0](torch.tensor(note)) + model.chosen[1](torch.tensor(0))
+    state = condition + tables[0][note] + tables[1][0]
     allowed = grammar.allowed("position", chosen)
     if constraint is not None:
         extra = constraint.allowed("position", chosen, grammar)
-        if extra is not None and (allowed & extra).any():
-            allowed = allowed & extra
-    position = torch.log_softmax(model.heads[F["position"]](state).float(), dim=-1)
-    reachable = torch.logsumexp(position[torch.from_numpy(allowed)], dim=0)
-    out = kind_logits.float().clone()
-    out[note] = out[note] + reachable
-    return out
+        if extra is not None:
+            both = allowed & extra
+            if np.count_nonzero(both):
+                allowed = both
+    position_logits = head_logits(state, *heads[F["position"]])
+    position = torch.log_softmax(position_logits.float(), dim=-1)
+    reachable = torch.logsumexp(position.index_select(0, torch.from_numpy(np.flatnonzero(allowed))), dim=0)
+    out = kind_logits.float().numpy().copy()
+    out[note] += reachable.numpy()  # one float32 addition, as before
+    return torch.from_numpy(out), (state, position_logits, allowed)
 
 
-class _Context:
-    """One sequence the model reads: its steps, KV cache and the state that predicts the next step; it
-    slides (header + the latest half context) when it outgrows the model's context."""
-
-    def __init__(self, model: EventTransformer, steps: list[np.ndarray]) -> None:
-        self.model, self.steps = model, steps
-        self.header = sum(1 for s in steps if s[0] in (KIND["bos"], KIND["label"], KIND["part"]))
-        self._read(steps if len(steps) < model.config.context else self._window())
-
-    def _window(self) -> list[np.ndarray]:
-        return _window(self.steps, self.header, self.model.config.context // 2)
-
-    def _read(self, window: list[np.ndarray]) -> None:
-        h, self.cache = self.model.hidden(torch.tensor(np.array(window))[None], None)
-        self.cached = len(window)
-        self.state = h[0, -1]
-
-    def push(self, step: np.ndarray) -> None:
-        self.steps.append(step)
-        if self.cached >= self.model.config.context:
-            self._read(self._window())
-        else:
-            h, self.cache = self.model.hidden(torch.tensor(step)[None, None], self.cache)
-            self.cached += 1
-            self.state = h[0, -1]
+#: field indices each kind draws (the kind always; the others hold 0)
+_USED = [frozenset([0, *(F[f] for f in FIELDS_OF_KIND[kind])]) for kind in KINDS]
 
 
 def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig, label_size: int,
@@ -143,53 +113,87 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
               on_step: Callable[[np.ndarray], None] | None) -> np.ndarray:
     model.eval()
     generator = torch.Generator().manual_seed(config.seed)
-    grammar = Grammar(label_size)
-    steps = [np.asarray(s, dtype=np.int64) for s in prompt]
-    for step in steps:
-        grammar.advance(step)
-        if constraint is not None:
+    prompt = np.asarray(prompt, dtype=np.int64)
+    grammar = grammar_after(prompt, label_size)
+    steps = list(prompt)
+    if constraint is not None:
+        for step in steps:
             constraint.advance(step)
-    main = _Context(model, steps)
+    main = Context(model, steps)
     guided = config.guidance != 1.0 and any(s[0] == KIND["label"] for s in steps)
-    free = _Context(model, [s for s in steps if s[0] != KIND["label"]]) if guided else None
+    free = Context(model, [s for s in steps if s[0] != KIND["label"]]) if guided else None
+    heads = model.head_forms()
+    embeddings = model.chosen_tables()  # of the fields already chosen, for the later heads
+    redirect = getattr(constraint, "redirect", None)
+    draw = Draw(config.temperature, config.top_p, generator)
+    so_far = _Sequence(steps) if should_stop is not None else None
     for made in range(config.max_steps):
         chosen: dict[str, int] = {}
+        values: list[int] = []
         condition = main.state
         unconditioned = free.state if free is not None else None
+        added = 0  # the chosen fields' embeddings added to condition so far (added when a later head needs them)
+        used = _USED[0]
+        note: tuple[torch.Tensor, torch.Tensor, np.ndarray] | None = None  # see _with_note_reachability
         for i, field in enumerate(FIELDS):
-            allowed = grammar.allowed(field, chosen)
-            if field == "kind" and made < config.min_steps:
-                allowed = allowed.copy()
-                allowed[KIND["eos"]] = False
-            if constraint is not None:
-                extra = constraint.allowed(field, chosen, grammar)
-                if extra is not None and (allowed & extra).any():
-                    allowed = allowed & extra
-            only = np.flatnonzero(allowed)
-            if len(only) == 1:  # nothing to choose (a field the kind does not use, a value the plan fixes)
-                chosen[field] = int(only[0])
+            if i not in used:  # a field the kind does not use: 0 (the grammar allows nothing else)
+                chosen[field] = 0
+                values.append(0)
+                continue
+            if field == "position" and note is not None:
+                allowed = note[2]  # the reachability asked the same of the same state
             else:
-                logits = model.heads[i](condition)
+                allowed = grammar.allowed(field, chosen)
+                if field == "kind" and made < config.min_steps:
+                    allowed = allowed.copy()
+                    allowed[KIND["eos"]] = False
+                if constraint is not None:
+                    extra = constraint.allowed(field, chosen, grammar)
+                    if extra is not None:
+                        both = allowed & extra
+                        if np.count_nonzero(both):
+                            allowed = both
+            count = np.count_nonzero(allowed)
+            if count == 1:  # nothing to choose (a value the plan fixes)
+                value = int(allowed.argmax())
+            elif count == 0:
+                raise RuntimeError("the grammar allows no value here (a bug)")
+            else:
+                ready = added  # condition holds the embeddings of the fields before this one
+                if field == "position" and note is not None and added == 0:
+                    condition, ready = note[0], 2  # the reachability's sum of the same two embeddings
+                for j in range(added, i):  # the same additions in the same order as one at a time
+                    if j >= ready:
+                        condition = condition + embeddings[j][values[j]]
+                    if unconditioned is not None:
+                        unconditioned = unconditioned + embeddings[j][values[j]]
+                added = i
+                if field == "position" and note is not None:
+                    logits = note[1]  # the reachability's, on this very state
+                else:
+                    logits = head_logits(condition, *heads[i])
                 if unconditioned is not None:  # classifier-free guidance: away from the unlabelled prediction
-                    plain = model.heads[i](unconditioned)
+                    plain = head_logits(unconditioned, *heads[i])
                     logits = plain + config.guidance * (logits - plain)
                 bias = None
                 if constraint is not None:
-                    moved = constraint.redirect(field, chosen) if hasattr(constraint, "redirect") else None
+                    moved = redirect(field, chosen) if redirect is not None else None
                     if moved is not None:  # the chance of a value the constraint forbids goes to another
                         logits = logits.clone()
                         logits[moved[1]] = torch.logaddexp(logits[moved[1]], logits[moved[0]])
                     bias = constraint.bias(field, chosen)
                 if field == "kind" and allowed[KIND["note"]]:
-                    logits = _with_note_reachability(model, logits, condition, grammar, constraint)
-                chosen[field] = _draw(logits, allowed, config, generator, bias)
-            if i < len(model.chosen):
-                embedded = model.chosen[i](torch.tensor(chosen[field]))
-                condition = condition + embedded
-                if unconditioned is not None:
-                    unconditioned = unconditioned + embedded
-        step = np.array([chosen[f] for f in FIELDS], dtype=np.int64)
-        grammar.advance(step)
+                    logits, note = _with_note_reachability(heads, embeddings, logits, condition, grammar,
+                                                           constraint)
+                value = draw(logits, allowed, bias)
+            chosen[field] = value
+            values.append(value)
+            if i == 0:
+                used = _USED[value]
+                if value != KIND["note"]:
+                    note = None
+        step = np.array(values, dtype=np.int64)
+        grammar.advance(step, drawn=True)
         if constraint is not None:
             constraint.advance(step)
         if on_step is not None:
@@ -197,10 +201,10 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
         if step[0] == KIND["eos"]:
             steps.append(step)
             break
-        main.push(step)
+        main.push(step, values)
         if free is not None:
-            free.push(step)
-        if should_stop and should_stop(np.array(steps)):
+            free.push(step, values)
+        if so_far is not None and should_stop is not None and should_stop(so_far.extend(step)):
             break
     if steps[-1][0] != KIND["eos"]:  # out of budget: end with the bar in progress, whole
         if grammar.phase != "music":
@@ -211,3 +215,21 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
         grammar.advance(end)
         steps.append(end)
     return np.array(steps)
+
+
+class _Sequence:
+    """The steps so far as one array, grown in place (``should_stop`` sees every step: an array made afresh
+    from the list each time cost a copy of the whole sequence per step)."""
+
+    def __init__(self, steps: list[np.ndarray]) -> None:
+        self.rows = np.zeros((max(2 * len(steps), 256), len(FIELDS)), dtype=np.int64)
+        self.rows[:len(steps)] = steps
+        self.length = len(steps)
+
+    def extend(self, step: np.ndarray) -> np.ndarray:
+        """Append ``step``; the sequence so far (a view; rows once written never change)."""
+        if self.length == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.zeros_like(self.rows)])
+        self.rows[self.length] = step
+        self.length += 1
+        return self.rows[:self.length]

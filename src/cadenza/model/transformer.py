@@ -13,14 +13,18 @@ tables need). Fields a step's kind does not use are fixed to 0 by the grammar, s
 loss and of the probability.
 
 A KV cache makes generation cost one position per step; ``forward`` with a cache gives exactly what a full
-forward gives (tested).
+forward gives (tested). For sampling, :meth:`EventTransformer.decode_step` reads one new step into a
+:class:`DecodeCache` (keys and values preallocated to the context, written in place): the same arithmetic
+as ``hidden`` with a cache, bit for bit (tested), without the module calls and the cache's copy at every step.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
@@ -66,6 +70,52 @@ PRESETS = {
 }
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (batch, heads, time, head_dim)
+
+
+def addmm_form(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """A linear map as ``torch.addmm(bias, x, weight_t)`` takes it: what ``F.linear`` computes for rows ``x``,
+    without its dispatch and the transpose it makes at every call."""
+    linear = cast(nn.Linear, module)
+    return linear.bias, linear.weight.t()
+
+
+def _norm(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor, float]:
+    norm = cast(nn.LayerNorm, module)
+    return norm.weight, norm.bias, norm.eps
+
+
+class DecodeCache:
+    """What decoding one sequence step by step needs: per layer, keys and values in a (1, heads, context,
+    head_dim) buffer filled up to :attr:`length`, so a new step writes its own in place (``hidden``'s cache is
+    copied whole by ``torch.cat`` at every step); and the model's weights, fetched once (each
+    ``module.attribute`` costs a Python lookup). Made from ``hidden``'s cache of the steps read at once."""
+
+    def __init__(self, model: EventTransformer, cache: KVCache) -> None:
+        batch, heads, length, head_dim = cache[0][0].shape
+        if batch != 1:
+            raise ValueError("a DecodeCache holds one sequence")
+        context = model.config.context
+        self.keys = [torch.empty(batch, heads, context, head_dim) for _ in cache]
+        self.values = [torch.empty(batch, heads, context, head_dim) for _ in cache]
+        for (k, v), keys, values in zip(cache, self.keys, self.values, strict=True):
+            keys[:, :, :length] = k
+            values[:, :, :length] = v
+        self.length = length
+        self.heads = heads
+        # the input embeddings as numpy views of the weights (no copy: never stale), summed there exactly as
+        # torch would (an elementwise float32 sum is the same in both)
+        self.inputs = [cast(nn.Embedding, table).weight.detach().numpy() for table in model.inputs]
+        self.position = model.position.weight.detach().numpy()
+        # per layer: layer norms (weight, bias, eps) and linear maps as addmm takes them (bias, weight.t(): what
+        # F.linear calls, less its own dispatch and transpose at every step)
+        self.layers: list[tuple[torch.Tensor, torch.Tensor, float, torch.Tensor, torch.Tensor, torch.Tensor,
+                                torch.Tensor, torch.Tensor, torch.Tensor, float, torch.Tensor, torch.Tensor,
+                                torch.Tensor, torch.Tensor]] = []
+        for module in model.blocks:
+            block = cast(Block, module)
+            self.layers.append((*_norm(block.ln1), *addmm_form(block.attn.qkv), *addmm_form(block.attn.proj),
+                                *_norm(block.ln2), *addmm_form(block.mlp[0]), *addmm_form(block.mlp[2])))
+        self.final = _norm(model.ln_f)
 
 
 class SelfAttention(nn.Module):
@@ -158,6 +208,50 @@ class EventTransformer(nn.Module):
             x, kv = block(x, cache[i] if cache else None)
             present.append(kv)
         return self.ln_f(x), present
+
+    def decode_step(self, step: list[int], cache: DecodeCache) -> torch.Tensor:
+        """The transformer state (d_model,) after one new step (``step``: its field values) following
+        ``cache``, which it extends. In eval mode and without autograd (the sampler's), exactly what
+        :meth:`hidden` gives with the cache, bit for bit: the same operations on the same numbers, called
+        directly (a single row through ``addmm`` is what ``F.linear`` computes for it; several rows at once
+        would round otherwise)."""
+        start = cache.length
+        if self.training:
+            raise ValueError("decode_step is for sampling: put the model in eval mode (no dropout)")
+        if start + 1 > self.config.context:
+            raise ValueError(f"{start + 1} steps exceed the model's context of {self.config.context}")
+        d, heads = self.config.d_model, cache.heads
+        head_dim = d // heads
+        inputs = cache.inputs
+        summed = inputs[0][step[0]]
+        for i in range(1, len(inputs)):
+            summed = summed + inputs[i][step[i]]
+        x = torch.empty(1, d)  # torch's own (aligned) memory, as hidden's
+        np.add(summed, cache.position[start], out=x.numpy()[0])
+        shape = (d,)
+        for (ln1_w, ln1_b, ln1_eps, qkv_b, qkv_wt, proj_b, proj_wt, ln2_w, ln2_b, ln2_eps, up_b, up_wt, down_b, down_wt
+             ), keys, values in zip(cache.layers, cache.keys, cache.values, strict=True):
+            # one (1, d) row: F.linear on hidden's (1, 1, d) is addmm on this very row
+            h = torch.layer_norm(x, shape, ln1_w, ln1_b, ln1_eps)
+            q, k, v = torch.addmm(qkv_b, h, qkv_wt).view(1, 3, heads, head_dim).unbind(1)
+            keys.select(2, start).copy_(k)
+            values.select(2, start).copy_(v)
+            # one query sees every cached step: no mask (hidden's all-true mask adds nothing)
+            y = F.scaled_dot_product_attention(q.unsqueeze(2), keys.narrow(2, 0, start + 1),
+                                               values.narrow(2, 0, start + 1))
+            x = x + torch.addmm(proj_b, y.reshape(1, d), proj_wt)
+            h = torch.layer_norm(x, shape, ln2_w, ln2_b, ln2_eps)
+            x = x + torch.addmm(down_b, F.gelu(torch.addmm(up_b, h, up_wt)), down_wt)
+        cache.length = start + 1
+        return torch.layer_norm(x, shape, *cache.final)[0]
+
+    def head_forms(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Every field's head in :func:`addmm_form`."""
+        return [addmm_form(head) for head in self.heads]
+
+    def chosen_tables(self) -> list[torch.Tensor]:
+        """The embeddings (weights) of the fields already chosen, that condition the later heads."""
+        return [cast(nn.Embedding, table).weight for table in self.chosen]
 
     def field_logits(self, h: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
         """Logits of every field of the next step: h (batch, time, d), target (batch, time, fields) gives the

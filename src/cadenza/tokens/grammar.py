@@ -14,6 +14,9 @@ checks and appends a finished step. Everything :func:`cadenza.tokens.events.enco
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 import numpy as np
 
 from cadenza.errors import CadenzaError
@@ -27,10 +30,18 @@ class GrammarError(CadenzaError):
     """A step the grammar does not allow (a bug in a sampler or a corrupt sequence)."""
 
 
+@lru_cache(maxsize=4096)
 def _range(size: int, low: int = 0, high: int | None = None) -> np.ndarray:
+    """True from ``low`` to ``high`` (exclusive); one shared read-only array per range (the sampler asks for
+    the same few ranges thousands of times)."""
     mask = np.zeros(size, dtype=bool)
     mask[low:size if high is None else min(high, size)] = True
+    mask.setflags(write=False)
     return mask
+
+
+_VALUES = {"part": (0, 128), "time_signature": (1, 257), "key_signature": (0, 15), "tempo": (1, VALUE_SIZE)}
+_VALUE_FINES = {"part": (0, 2), "time_signature": (0, 8), "key_signature": (0, 3), "tempo": (0, 100)}
 
 
 class Grammar:
@@ -42,6 +53,12 @@ class Grammar:
         self.bar_length = 0  # ticks
         self.position = 0  # ticks into the current bar of the last timed step
         self.last_order: tuple[int, int, int] = (-1, -1, -1)  # (kind order, part, pitch) at ``position``
+
+    def copy(self) -> Grammar:
+        """An independent copy of the grammar in its current state."""
+        out = copy.copy(self)
+        out.parts = list(self.parts)
+        return out
 
     # ------------------------------------------------------------------ what may come next
     def allowed_kinds(self) -> np.ndarray:
@@ -63,51 +80,53 @@ class Grammar:
         return mask
 
     def allowed(self, field: str, chosen: dict[str, int]) -> np.ndarray:
-        """Values ``field`` may take, given the fields already chosen for this step (``kind`` first)."""
-        size = self.sizes[field]
+        """Values ``field`` may take, given the fields already chosen for this step (``kind`` first). Every
+        field but the kind allows one run of values (:meth:`bounds`); the array is shared: do not change it."""
         if field == "kind":
             return self.allowed_kinds()
+        return _range(self.sizes[field], *self.bounds(field, chosen))
+
+    def bounds(self, field: str, chosen: dict[str, int]) -> tuple[int, int]:
+        """The values ``field`` (not the kind) may take: ``low`` to ``high`` (exclusive; empty when not above
+        ``low``), given the fields already chosen for this step."""
+        size = self.sizes[field]
         kind = KINDS[chosen["kind"]]
         if field not in FIELDS_OF_KIND[kind]:
-            return _range(size, 0, 1)
+            return 0, 1
         if field == "label":
-            return _range(size, 1)
+            return 1, size
         if field == "part":
             if kind == "part":
-                return _range(size, len(self.parts), len(self.parts) + 1)
-            mask = _range(size, 0, len(self.parts))
-            if self._same_instant_as_last_note(chosen):
-                mask[: self.last_order[1]] = False  # at one instant, parts go in order
-            return mask
+                return len(self.parts), len(self.parts) + 1
+            if self._same_instant_as_last_note(chosen):  # at one instant, parts go in order
+                return self.last_order[1], len(self.parts)
+            return 0, len(self.parts)
         if field in ("position", "position_fine"):
             return self._positions(kind, field, chosen)
         if field == "duration_fine" and chosen.get("duration", 1) == 0:
-            return _range(size, 1)
+            return 1, size
         if field == "velocity":
-            return _range(size, 1)
+            return 1, size
         if field == "pitch" and kind == "note":
-            mask = _range(size)
             if self._same_instant_as_last_note(chosen) and chosen["part"] == self.last_order[1]:
-                mask[: self.last_order[2]] = False  # same part at the same instant: pitches go up
-            return mask
+                return self.last_order[2], size  # same part at the same instant: pitches go up
+            return 0, size
         if field == "value":
-            return {"part": _range(size, 0, 128), "time_signature": _range(size, 1, 257),
-                    "key_signature": _range(size, 0, 15), "tempo": _range(size, 1, VALUE_SIZE)}[kind]
+            return _VALUES[kind]
         if field == "value_fine":
-            return {"part": _range(size, 0, 2), "time_signature": _range(size, 0, 8),
-                    "key_signature": _range(size, 0, 3), "tempo": _range(size, 0, 100)}[kind]
-        return _range(size)
+            return _VALUE_FINES[kind]
+        return 0, size
 
     def _same_instant_as_last_note(self, chosen: dict[str, int]) -> bool:
         at = chosen["position"] * FINE + chosen["position_fine"]
         return at == self.position and self.last_order[0] == _ORDER_AT_INSTANT[KIND["note"]]
 
-    def _positions(self, kind: str, field: str, chosen: dict[str, int]) -> np.ndarray:
+    def _positions(self, kind: str, field: str, chosen: dict[str, int]) -> tuple[int, int]:
         size = self.sizes[field]
         if kind == "bar":  # the new bar's length: anything above zero
-            return _range(size, 1 if field == "position_fine" and chosen.get("position") == 0 else 0)
+            return (1 if field == "position_fine" and chosen.get("position") == 0 else 0), size
         if kind == "time_signature":  # only at the bar's start
-            return _range(size, 0, 1)
+            return 0, 1
         start = self.position  # timed steps never go back within the bar...
         if kind in _ORDER_AT_INSTANT:
             same_instant_ok = _ORDER_AT_INSTANT[KIND[kind]] >= self.last_order[0]
@@ -116,10 +135,10 @@ class Grammar:
             if not same_instant_ok:
                 start += 1
         end = self.bar_length + (1 if kind == "eos" else 0)  # ...and stay inside it (eos may end it)
-        ticks = np.arange(size) * FINE if field == "position" else chosen["position"] * FINE + np.arange(size)
-        if field == "position":  # a coarse value is allowed if some fine value under it is
-            return (ticks + FINE - 1 >= start) & (ticks < end)
-        return (ticks >= start) & (ticks < end)
+        if field == "position":  # a coarse value is allowed if some fine value under it (ticks..ticks+FINE-1) is
+            return max(-(-(start - FINE + 1) // FINE), 0), min(-(-end // FINE), size)
+        offset = chosen["position"] * FINE
+        return max(start - offset, 0), min(max(end - offset, 0), size)
 
     # ------------------------------------------------------------------ growing the sequence
     def check(self, step: np.ndarray) -> str | None:
@@ -127,15 +146,22 @@ class Grammar:
         chosen: dict[str, int] = {}
         for i, field in enumerate(FIELDS):
             value = int(step[i])
-            mask = self.allowed(field, chosen)
-            if not 0 <= value < len(mask) or not mask[value]:
+            if field == "kind":
+                kinds = self.allowed_kinds()
+                ok = 0 <= value < len(kinds) and bool(kinds[value])
+            else:
+                low, high = self.bounds(field, chosen)
+                ok = low <= value < high and value < self.sizes[field]
+            if not ok:
                 kind = KINDS[chosen["kind"]] if "kind" in chosen else "?"
                 return f"{field}={value} not allowed in a {kind} step ({self.phase})"
             chosen[field] = value
         return None
 
-    def advance(self, step: np.ndarray) -> None:
-        problem = self.check(step)
+    def advance(self, step: np.ndarray, drawn: bool = False) -> None:
+        """Append ``step``, checked first unless ``drawn``: each of its values was drawn from this grammar's
+        masks (the sampler's steps; a prompt is checked)."""
+        problem = None if drawn else self.check(step)
         if problem:
             raise GrammarError(problem)
         kind = KINDS[int(step[0])]
