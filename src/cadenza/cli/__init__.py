@@ -16,6 +16,7 @@ from cadenza.cli import (
     corpus,
     evaluate,
     info,
+    live,
     serve,
     soundtrack,
     styles,
@@ -24,7 +25,7 @@ from cadenza.cli import (
 from cadenza.cli.common import add_threads_flag, run_command
 from cadenza.errors import CadenzaError
 
-COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench, serve)
+COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench, serve, live)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,8 @@ Every error answers ``{"error": "one line"}``: 400 for a request that cannot be 
 401 without the API key (when one is set), 404 for what is not there, 409 to cancel a finished job, 411/413
 for a body without a length or over the limit, 415 for an upload of a type no reader takes, 503 while the
 queue is full.
+
+The studio, a web page over these routes, is served at ``/`` (see :mod:`cadenza.serve.studio`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Header, HTTPException, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -28,8 +30,10 @@ from starlette.requests import Request
 from cadenza.errors import CadenzaError
 from cadenza.score.write import atomic_write_bytes
 from cadenza.serve.jobs import UPLOAD_SUFFIXES, check_job
+from cadenza.serve.live import live_router
 from cadenza.serve.server import ServeConfig
 from cadenza.serve.store import FILE_NAME, STATES, JobStore, SqliteJobStore, one_line
+from cadenza.serve.studio import add_studio
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +197,8 @@ def create_app(config: ServeConfig, store: JobStore | None = None) -> FastAPI:
                 "running": jobs.count("running")}
 
     app.include_router(v1)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(live_router(config))  # the live soundtrack over a WebSocket (cadenza.serve.live)
+    add_studio(app, jobs, require_key)  # the web page at / and its endpoints (cadenza.serve.studio)
 
     app.add_middleware(_BodyLimit, upload_limit=config.max_upload_bytes)
     return app

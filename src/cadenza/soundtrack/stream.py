@@ -30,6 +30,7 @@ from cadenza.soundtrack.timeline import Segment, Timeline
 
 log = logging.getLogger(__name__)
 CHUNK_BARS = 1  # a control is heard from the next bar line after the one being written
+KEEP_LATENCIES = 1000  # control latencies a stream reports (the latest): a stream of days keeps a flat memory
 CONTROLS = ("mood", "valence", "arousal", "intensity", "key", "tempo", "density", "epoch", "stop")
 
 
@@ -52,10 +53,13 @@ DENSITIES = ("low", "medium", "high")
 
 def _number(name: str, value: Any, low: float, high: float) -> float:
     """``value`` as a finite number in ``low..high`` (booleans and strings refused), or a one-line error."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)) \
-            or not low <= float(value) <= high:
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.nan
+    if not math.isfinite(number) or not low <= number <= high:
         raise UsageError(f"{name} is a number from {low:g} to {high:g}, not {str(value)[:40]!r}")
-    return float(value)
+    return number
 
 
 def _word(name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -181,10 +185,12 @@ def run_stream(stream: Stream, sink: Callable[[Chunk], None], now_s: Callable[[]
     """Write chunks just ahead of playback until stopped or ``max_s`` seconds of music are written.
     ``now_s()`` is the playback position; ``poll()`` the controls received since the last call. Returns the
     stream's figures: chunks, music written, and each control's latency (bars from the playback position
-    where it arrived to the start of the chunk that first plays it)."""
+    where it arrived to the start of the chunk that first plays it; the latest :data:`KEEP_LATENCIES` of
+    them, and the largest of all)."""
     written_s = 0.0
     arrivals: list[tuple[float, dict[str, Any]]] = []
-    latencies: list[float] = []
+    latencies: list[float] = []  # the latest KEEP_LATENCIES
+    max_latency, heard = 0.0, 0
     chunks = 0
     bar_lengths: list[tuple[float, float]] = []  # (chunk start s, its bar length s) of the latest chunks
 
@@ -208,13 +214,16 @@ def run_stream(stream: Stream, sink: Callable[[Chunk], None], now_s: Callable[[]
         for arrived, change in arrivals:  # in bars of the music that was playing when it arrived
             if change in chunk.controls:
                 latencies.append(max(chunk.start_s - arrived, 0.0) / bar_s_at(arrived))
+                max_latency = max(max_latency, latencies[-1])
+                heard += 1
+        del latencies[:-KEEP_LATENCIES]
         arrivals = [(a, c) for a, c in arrivals if c not in chunk.controls]
         written_s = chunk.start_s + chunk.duration_s
         chunks += 1
         sink(chunk)
-    return {"chunks": chunks, "music_s": round(written_s, 2),
+    return {"chunks": chunks, "music_s": round(written_s, 2), "controls_heard": heard,
             "control_latency_bars": [round(v, 2) for v in latencies],
-            "max_control_latency_bars": round(max(latencies), 2) if latencies else None}
+            "max_control_latency_bars": round(max_latency, 2) if heard else None}
 
 
 EVENT_ORDER = {"cue": 0, "control": 1, "bar": 2, "beat": 3, "note": 4}  # at one instant, in this order
