@@ -76,3 +76,13 @@ def train_killed_at(config: object, step: int) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         train(config, progress=kill)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny untrained model's checkpoint (seeded), for tests of the server and the live bridges."""
+    torch = pytest.importorskip("torch")
+    from cadenza.model.checkpoint import new_model, save_checkpoint
+
+    torch.manual_seed(3)
+    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")

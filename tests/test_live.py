@@ -21,7 +21,6 @@ torch = pytest.importorskip("torch")
 from fastapi.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
-from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.score.model import Score  # noqa: E402
 from cadenza.serve import ServeConfig  # noqa: E402
 from cadenza.serve.app import create_app  # noqa: E402
@@ -30,12 +29,6 @@ from cadenza.soundtrack.stream import Chunk  # noqa: E402
 
 MOODS = ("tense", "sad", "joyful", "calm")
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
 
 
 @pytest.fixture()

@@ -24,7 +24,6 @@ pytest.importorskip("websockets")
 pytest.importorskip("pythonosc")
 uvicorn = pytest.importorskip("uvicorn")
 
-from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.serve import ServeConfig  # noqa: E402
 from cadenza.serve.app import create_app  # noqa: E402
 from cadenza.serve.server import bind  # noqa: E402
@@ -41,12 +40,6 @@ def _example(name: str) -> ModuleType:
     spec.loader.exec_module(module)
     return module
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
 
 
 @pytest.fixture()

@@ -23,16 +23,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder  # noqa: E402
 from pythonosc.osc_packet import OscPacket  # noqa: E402
 
 from cadenza.cli import main  # noqa: E402
-from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.soundtrack.bridge import LiveConfig  # noqa: E402
 from cadenza.soundtrack.osc import OscBridge, OscError, control_of, decode_packet, encode_message  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
 
 
 def _message(address: str, *args: Any) -> bytes:

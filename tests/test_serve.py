@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,38 +28,19 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from cadenza import read_score  # noqa: E402
 from cadenza.cli import main  # noqa: E402
-from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.serve import ServeConfig  # noqa: E402
 from cadenza.serve.app import create_app  # noqa: E402
 from cadenza.serve.server import is_loopback  # noqa: E402
 from cadenza.serve.store import SqliteJobStore  # noqa: E402
 from cadenza.serve.worker import JobCancelled, JobProgress, WorkerPool, work_one  # noqa: E402
+from tests import serve_fixtures  # noqa: E402
+
+config, store, client = serve_fixtures.config, serve_fixtures.store, serve_fixtures.client  # pytest fixtures
 
 COMPOSE = {"kind": "compose", "request": {"key": "D minor", "meter": "3/4", "bars": 4, "seed": 1},
            "formats": ["mid", "musicxml"]}
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
-
-
-@pytest.fixture()
-def config(tmp_path: Path, tiny: Path) -> ServeConfig:
-    return ServeConfig(data=tmp_path / "data", checkpoint=tiny, threads=1, poll_s=0.05)
-
-
-@pytest.fixture()
-def store(config: ServeConfig) -> SqliteJobStore:
-    return SqliteJobStore(config.data, config.max_attempts)
-
-
-@pytest.fixture()
-def client(config: ServeConfig, store: SqliteJobStore) -> Iterator[TestClient]:
-    with TestClient(create_app(config, store)) as test_client:
-        yield test_client
 
 
 def _until(client: TestClient, job_id: str, states: tuple[str, ...], seconds: float = 60) -> dict[str, Any]:

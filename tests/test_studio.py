@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,39 +23,20 @@ from cadenza import read_score  # noqa: E402
 from cadenza.compose.ensembles import ENSEMBLES  # noqa: E402
 from cadenza.compose.request import MOODS  # noqa: E402
 from cadenza.listen.labels import EPOCHS, KEYS, METERS  # noqa: E402
-from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.serve import ServeConfig  # noqa: E402
 from cadenza.serve.app import create_app  # noqa: E402
 from cadenza.serve.jobs import FORMATS, check_job  # noqa: E402
 from cadenza.serve.store import SqliteJobStore  # noqa: E402
 from cadenza.serve.studio import STATIC, _engraved  # noqa: E402
 from cadenza.serve.worker import work_one  # noqa: E402
+from tests import serve_fixtures  # noqa: E402
+
+config, store, client = serve_fixtures.config, serve_fixtures.store, serve_fixtures.client  # pytest fixtures
 
 QUARTET = {"kind": "compose", "request": {"key": "G major", "meter": "3/4", "bars": 3, "seed": 2,
                                           "ensemble": "string-quartet"}, "formats": ["mid", "musicxml"]}
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
-
-
-@pytest.fixture()
-def config(tmp_path: Path, tiny: Path) -> ServeConfig:
-    return ServeConfig(data=tmp_path / "data", checkpoint=tiny, threads=1, poll_s=0.05)
-
-
-@pytest.fixture()
-def store(config: ServeConfig) -> SqliteJobStore:
-    return SqliteJobStore(config.data, config.max_attempts)
-
-
-@pytest.fixture()
-def client(config: ServeConfig, store: SqliteJobStore) -> Iterator[TestClient]:
-    with TestClient(create_app(config, store)) as test_client:
-        yield test_client
 
 
 class _Links(HTMLParser):
