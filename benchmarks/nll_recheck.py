@@ -25,26 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine
+from benchmarks.common import git_commit, machine
 from cadenza.score.write import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 GOAL_S = 60.0  # issue 19: the Nottingham figure re-checked in under a minute on these cores
-
-
-def git_commit() -> str | None:
-    """The short commit of the checkout (with ``+dirty`` when the working tree differs), None without git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=30)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def one_run(name: str, source: Path | None = None) -> dict[str, Any]:
