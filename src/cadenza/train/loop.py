@@ -277,6 +277,8 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
         metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # validation:
         best = metrics["nll_per_step"]  # a best/ to compose with all the same
         _save_best(best_dir, model, config, step, metrics)
+    distributed.barrier(world)  # every process leaves together: a process that left the group while process 0
+    # still wrote its checkpoints ended in "terminate called without an active exception" (SIGABRT) in CI
     elapsed = max(time.time() - started, 1e-9)
     return {"steps": step, "best_valid_nll_per_step": best, "last_train_loss": loss_value,
             "notes_per_s": round(notes_seen / elapsed, 1), "steps_per_s": round(steps_seen / elapsed, 1),
