@@ -82,3 +82,23 @@ def test_a_classical_authentic_cadence_delays_its_dominant_with_a_six_four_in_ev
                     assert (short.chord_at(last - 2, 1).root - key.tonic_pc) % 12 == 2
                 assert long.chord_at(last, 0).root == short.chord_at(last, 0).root == key.tonic_pc
             assert any("I64-V7" in bar or "i64-V7" in bar for bar in long.describe())
+
+
+def test_the_bass_of_a_cadential_six_four_is_the_dominant() -> None:
+    """Where the cello strikes a note on the six-four's beat (the middle of the bar before the last), it is the
+    dominant: the six-four is heard as a tonic chord on the way to V7, not as the predominant held on."""
+    from cadenza.compose import ComposeRequest, compose
+
+    struck = 0
+    for seed in range(5):
+        made = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", key="F major", meter="4/4",
+                                      bars=8, seed=seed))
+        assert "I64-V7" in made.report["plan"]["harmony"][6]
+        score = made.score
+        starts = score.bar_starts()
+        beat_three = int(starts[6]) + (int(starts[7]) - int(starts[6])) // 2
+        notes = score.notes[(score.notes["part"] == len(score.parts) - 1)
+                            & (score.notes["onset_ticks"] == beat_three)]
+        struck += len(notes)
+        assert all(int(p) % 12 == 0 for p in notes["pitch"])  # C, the dominant of F
+    assert struck  # the cello strikes on that beat in some of the pieces

@@ -413,6 +413,10 @@ class VoiceRules(ChordPartRules):
         arrival, chord, _ = self._cadence_chords()
         if chord is None and self.cadences is not None and now == self.plan.bar_start_ticks:
             chord = arrival  # a phrase's arrival: its downbeat is the planned chord
+        if chord is None and part == self.lowest and self._strong(now):
+            planned = self._cadence_chord(now)
+            if planned is not None and planned.bass is not None:
+                chord = planned  # a cadential six-four stands on the dominant in the bass
         if chord is not None:
             tones = self._chord_tones(part, now, chord)
             mask = tones if mask is None or not np.count_nonzero(mask & tones) else mask & tones
