@@ -5,6 +5,8 @@ through :mod:`cadenza.api`; their state, reports and files outlive the server.
 - :mod:`cadenza.serve.jobs`: what each kind of job asks for (checked when it is posted) and how it runs.
 - :mod:`cadenza.serve.worker`: the worker processes that claim and run jobs.
 - :mod:`cadenza.serve.app`: the FastAPI app (``/v1/jobs``, ``/v1/uploads``; the OpenAPI page at ``/docs``).
+- :mod:`cadenza.serve.studio`: the web page at ``/`` and the endpoints it reads (choices, the roll, the score).
+- :mod:`cadenza.serve.live`: the live soundtrack over a WebSocket (``/v1/live``).
 - :mod:`cadenza.serve.server`: the server's settings (:class:`ServeConfig`, checked before starting) and
   :func:`~cadenza.serve.server.serve`, which ties the rest together under uvicorn.
 
@@ -19,7 +21,7 @@ from importlib.util import find_spec
 from cadenza.serve.server import ServeConfig
 
 #: the importable names of the ``serve`` extra's packages
-SERVE_PACKAGES = ("fastapi", "uvicorn", "multipart")
+SERVE_PACKAGES = ("fastapi", "uvicorn", "multipart", "websockets")
 
 
 def missing_packages() -> list[str]:
