@@ -87,3 +87,33 @@ def test_context_is_enforced() -> None:
     model = new_model("tiny")
     with pytest.raises(ValueError, match="context"):
         model.hidden(torch.zeros(1, 300, len(FIELDS), dtype=torch.long))
+
+
+def test_scoring_with_supports_skips_fixed_fields_and_keeps_the_sums() -> None:
+    """With supports, a field's head runs only where the field is used and left a choice; the NLL equals the
+    all-heads computation (every head, its support masked in) step by step."""
+    import torch.nn.functional as F  # noqa: N812
+
+    torch.manual_seed(1)
+    model = new_model("tiny", context=256).eval()
+    steps = _chorale_steps()
+    target = steps[:, 1:]
+    generator = torch.Generator().manual_seed(2)
+    allowed = {}
+    for i in (0, 2, 3, 5):  # supports holding the target: some wide, some of the target alone (fixed)
+        size = model.config.field_sizes[FIELDS[i]]
+        wide = torch.rand(*target.shape[:2], size, generator=generator) < 0.5
+        alone = torch.rand(*target.shape[:2], 1, generator=generator) < 0.6
+        allowed[i] = (wide & ~alone) | torch.nn.functional.one_hot(target[:, :, i], size).bool()
+    assert any(bool(((a.sum(-1) == 1) & model.field_mask[target[:, :, 0]][:, :, i].bool()).any())
+               for i, a in allowed.items())  # the test exercises skipped heads
+    with torch.no_grad():
+        fast = model.step_nll(steps, allowed)
+        h, _ = model.hidden(steps[:, :-1])
+        used = model.field_mask[target[:, :, 0]]
+        slow = torch.zeros(target.shape[:2])
+        for i, logits in enumerate(model.field_logits(h, target)):
+            if i in allowed:
+                logits = logits.masked_fill(~allowed[i], float("-inf"))
+            slow += F.cross_entropy(logits.transpose(1, 2), target[:, :, i], reduction="none") * used[:, :, i]
+    assert torch.allclose(fast, slow, atol=1e-4)
