@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cadenza.bench.craft import CraftBenchConfig, compare, craft_markdown, run
-from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.request import Key
 from cadenza.compose.rules import no_crossing_window, top_down_groups, written_top_down
 from cadenza.errors import UsageError
@@ -100,6 +100,13 @@ def test_cadence_plan_and_repetition_scheme() -> None:
     assert CadencePlan(d_minor, 6).describe() == ["authentic@6"]
     assert CadencePlan(d_minor, 16, close_on_tonic=False).final_chord(15) is None
     assert returns(16) == {4: 0, 5: 1, 12: 0, 13: 1} and returns(8) == {4: 0, 5: 1} and returns(6) == {}
+    # a classical theme is a period of eight-bar phrases: a half cadence at 8, an authentic one at 16, the
+    # second phrase opening as the first did
+    assert phrase_bars_for("classical", 16) == 8 and phrase_bars_for("classical", 32) == 8
+    assert phrase_bars_for("baroque", 16) == 4 and phrase_bars_for(None, 16) == 4 and phrase_bars_for("folk", 16) == 4
+    assert phrase_bars_for("classical", 12) == 4  # a shorter piece is a period of four-bar phrases
+    assert CadencePlan(d_minor, 16, phrase_bars=8).describe() == ["half@8", "authentic@16"]
+    assert returns(16, "classical", 8) == {8: 0, 9: 1, 10: 2, 11: 3}
 
 
 def test_composing_keeps_parts_apart_plans_cadences_and_ends_home() -> None:
@@ -164,6 +171,30 @@ def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are
     assert heard is not None and heard >= 0.75
     assert planned_heard(["half@4", "authentic@8"], ["half@4", "deceptive@9"]) == 0.5
     assert planned_heard("in the key heard", []) is None
+
+
+def test_a_classical_theme_is_a_period_of_two_eight_bar_phrases() -> None:
+    pytest.importorskip("torch")
+    from cadenza.bench.craft import planned_heard
+    from cadenza.compose import ComposeRequest, compose
+
+    made = compose(ComposeRequest(ensemble="piano", epoch="classical", key="G major", meter="2/4", bars=16, seed=4,
+                                  guard=False))
+    plan = made.report["plan"]
+    assert plan["cadences"] == ["half@8", "authentic@16"]
+    assert plan["returns"] == {f"bar {9 + i}": f"bar {1 + i}" for i in range(4)}
+    assert len(plan["harmony"]) == 16 and plan["harmony"][15].split()[0] == "I"
+    assert made.report["ear"]["phrases"] == 2  # judged phrase by phrase: two of them
+    notes, starts = made.score.notes, made.score.bar_starts()
+    right_hand = notes[notes["part"] == 0]
+
+    def bar(index: int) -> list[tuple[int, int]]:
+        onsets = right_hand["onset_ticks"]
+        mine = right_hand[(onsets >= starts[index]) & (onsets < starts[index + 1])]
+        return [(int(o - starts[index]), int(p)) for o, p in zip(mine["onset_ticks"], mine["pitch"], strict=True)]
+
+    assert bar(0) and all(bar(8 + i) == bar(i) for i in range(4))  # the consequent opens as the antecedent
+    assert planned_heard(plan["cadences"], made.report["heard"]["cadences"]) >= 0.5
 
 
 def test_the_ear_hears_a_chorale_cadence_where_listen_does_and_not_elsewhere() -> None:

@@ -34,15 +34,16 @@ class RhythmContrast:
     """Measures the first phrase's pace (the median gap between the texture's onsets) and leans the notes of
     the contrasting phrase toward the other pace."""
 
-    def __init__(self, plan: Any, bars: int, style: str | None = None) -> None:
-        self.plan, self.bars, self.style = plan, bars, style
+    def __init__(self, plan: Any, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> None:
+        self.plan, self.bars, self.style, self.phrase_bars = plan, bars, style, phrase_bars
         self.first_gaps: list[int] = []
         self.previous_onset: int | None = None
         self.wanted_ticks: float | None = None  # the contrasting phrase's gap, once the first phrase is written
 
     def _in_contrast(self) -> bool:
         bar = self.plan.bars_started - 1
-        return bar >= PHRASE_BARS and climax_phrase(bar - bar % PHRASE_BARS, self.bars, self.style)
+        size = self.phrase_bars
+        return bar >= size and climax_phrase(bar - bar % size, self.bars, self.style, size)
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return None
@@ -61,10 +62,10 @@ class RhythmContrast:
         if int(step[F["kind"]]) != KIND["note"] or plan.last_onset_ticks is None:
             return
         onset = plan.last_onset_ticks
-        if self.previous_onset is not None and onset > self.previous_onset and plan.bars_started <= PHRASE_BARS:
+        if self.previous_onset is not None and onset > self.previous_onset and plan.bars_started <= self.phrase_bars:
             self.first_gaps.append(onset - self.previous_onset)
         self.previous_onset = onset
-        if plan.bars_started > PHRASE_BARS and self.wanted_ticks is None and self.first_gaps and plan.meter:
+        if plan.bars_started > self.phrase_bars and self.wanted_ticks is None and self.first_gaps and plan.meter:
             beat = beat_ticks_of(TimeSignature(0, *plan.meter))
             pace = float(np.median(self.first_gaps))
             self.wanted_ticks = pace * 2 if pace < BUSY_BEATS * beat else pace / 2

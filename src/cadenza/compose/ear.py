@@ -107,7 +107,7 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
 
 def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
                      finish: Callable[[Score], Score] = lambda score: score,
-                     style: str | None = None) -> tuple[np.ndarray, dict[str, int]]:
+                     style: str | None = None, phrase_bars: int = PHRASE_BARS) -> tuple[np.ndarray, dict[str, int]]:
     """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
     returns (steps, the cadence plan its rules followed; None: not known). Returns the sequence and counts:
     phrases judged, attempts, phrases kept unheard, tune faults kept."""
@@ -116,8 +116,8 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
     phrase = 0
     while True:
         done = bars_in(steps)
-        arrival = (done // PHRASE_BARS + 1) * PHRASE_BARS - 1 if done else PHRASE_BARS - 1
-        last = arrival >= total_bars - 1 or total_bars < 2 * PHRASE_BARS  # the last phrase: to the end
+        arrival = (done // phrase_bars + 1) * phrase_bars - 1 if done else phrase_bars - 1
+        last = arrival >= total_bars - 1 or total_bars < 2 * phrase_bars  # the last phrase: to the end
         arrival = total_bars - 1 if last else arrival
         stop_at = arrival + 2  # bar lines written: through the one that opens the bar after the arrival
 
@@ -125,8 +125,8 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
             return seq[-1][F["kind"]] == KIND["bar"] and bars_in(seq) >= stop_at
 
         best: tuple[tuple[bool, int, float], np.ndarray] | None = None
-        first_bar = max(arrival - PHRASE_BARS + 1, 0)
-        climax = climax_phrase(first_bar, total_bars, style)
+        first_bar = max(arrival - phrase_bars + 1, 0)
+        climax = climax_phrase(first_bar, total_bars, style, phrase_bars)
         for attempt in range(EAR_TRIES):
             tried, plan = generate(steps, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
             counts["attempts"] += 1

@@ -36,7 +36,7 @@ from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.orchestration import MIN_PARTS, Orchestration, describe_orchestration
-from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
@@ -191,9 +191,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         more += [NotationGrid(base), voice_rules]
         if len(voices) >= MIN_PARTS:  # an orchestra: who plays in each phrase (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed))
+        epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
         if voice_rules.tune_led:
-            more.append(ThemeReturn(base, plan.bars, style=plan.labels.get("epoch")))
-        more.append(RhythmContrast(base, plan.bars, style=plan.labels.get("epoch")))
+            more.append(ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size))
+        more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size))
     if style is not None:
         more.append(style)
     return (Stacked(base, *more) if more else base), voice_rules
@@ -238,7 +239,7 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
     if rules and voices:
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
                                          lambda score: legato_lines(fit_voices(score, voices), voices),
-                                         style=plan.labels.get("epoch"))
+                                         style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan))
         if ear is not None:
             for name, count in counts.items():
                 ear[name] = ear.get(name, 0) + count
@@ -309,8 +310,18 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
     """The planned chords bar by bar (see :mod:`cadenza.compose.harmony`), as the rules made them."""
     if plan.key is None or plan.meter is None:
         return f"planned in the key heard in the first {KEY_HEARD_AFTER_BARS} bars"
-    cadences = CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs)
-    return HarmonyPlan.for_meter(cadences, plan.meter, plan.labels.get("epoch"), seed).describe()
+    return HarmonyPlan.for_meter(_cadence_plan(plan), plan.meter, plan.labels.get("epoch"), seed).describe()
+
+
+def phrase_bars_of(plan: Plan) -> int:
+    """Bars in each of the plan's phrases (see :func:`cadenza.compose.plan.phrase_bars_for`)."""
+    return phrase_bars_for(plan.labels.get("epoch"), plan.bars)
+
+
+def _cadence_plan(plan: Plan) -> CadencePlan:
+    """The phrase ends the rules plan for ``plan`` (whose key is known)."""
+    assert plan.key is not None
+    return CadencePlan(plan.key, plan.bars, phrase_bars=phrase_bars_of(plan), close_on_tonic=not plan.closing_pcs)
 
 
 def chord_part_of(plan: Plan) -> int | None:
@@ -354,10 +365,11 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
                        "prompt_reading": plan.notes, "prompt": plan.prompt,
-                       "cadences": CadencePlan(plan.key, plan.bars, close_on_tonic=not plan.closing_pcs).describe()
-                       if plan.key else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
+                       "cadences": _cadence_plan(plan).describe() if plan.key
+                       else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
                        "returns": {f"bar {bar + 1}": f"bar {source + 1}"
-                                   for bar, source in returns(plan.bars, plan.labels.get("epoch")).items()}
+                                   for bar, source in returns(plan.bars, plan.labels.get("epoch"),
+                                                              phrase_bars_of(plan)).items()}
                        if voices and written_top_down(voices) else {},
                        "harmony": _harmony_report(plan, best.seed),
                        **({"orchestration": describe_orchestration(voices, plan.bars, best.seed)}

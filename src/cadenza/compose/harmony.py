@@ -146,8 +146,9 @@ class HarmonyPlan:
             elif kind == "half":  # the chain's chord, then a predominant, then the dominant: I-IV | V, vi-ii | V
                 del fixed[(last - 1) * strong_per_bar]
                 fixed[(last - 1) * strong_per_bar + 1] = before
+        restated = returns(cadences.bars, style, cadences.phrase_bars)
         copies = {bar * strong_per_bar + s: source * strong_per_bar + s
-                  for bar, source in returns(cadences.bars, style).items() for s in range(strong_per_bar)}
+                  for bar, source in restated.items() for s in range(strong_per_bar)}
         self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))
         self.chords = [chord_of(table.chords[i], key.tonic_pc, key.mode) for i in self.slots]
         #: bar -> the chord of its last beat where it differs from the chord of its second half (V7 after I6/4)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.plan import returns
+from cadenza.compose.plan import PHRASE_BARS, returns
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
 
 F = {name: i for i, name in enumerate(FIELDS)}
@@ -24,9 +24,10 @@ Theme = dict[int, tuple[int, int]]  # ticks into the bar -> (pitch, length) of t
 class ThemeReturn:
     """Records the top part's notes in the theme bars and restates them in the returning bars."""
 
-    def __init__(self, plan: Any, bars: int, top_part: int = 0, style: str | None = None) -> None:
+    def __init__(self, plan: Any, bars: int, top_part: int = 0, style: str | None = None,
+                 phrase_bars: int = PHRASE_BARS) -> None:
         self.plan, self.top = plan, top_part
-        self.sources = returns(bars, style)  # returning bar -> theme bar
+        self.sources = returns(bars, style, phrase_bars)  # returning bar -> theme bar
         self.themes: dict[int, Theme] = {bar: {} for bar in set(self.sources.values())}
         self.written: set[int] = set()  # theme onsets restated so far in the current bar
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
-from cadenza.compose.plan import CadencePlan, Chord
+from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.features import beat_ticks_of
@@ -195,7 +195,8 @@ class VoiceRules(ChordPartRules):
         self.tune_led = self.ordered or (len(polyphony) > 1 and polyphony[0] == 1
                                          and all(p > 1 for p in polyphony[1:]))
         self.bars, self.close_on_tonic = bars, close_on_tonic
-        self.cadences = CadencePlan(key, bars, close_on_tonic=close_on_tonic) if key is not None else None
+        self.style, self.harmony_seed = style, harmony_seed
+        self.cadences = self._cadence_plan(key) if key is not None else None
         self.pc_weights = np.zeros(12)  # duration of each pitch class so far (to hear a key left open)
         self.signature: int | None = None  # sharps of a key signature the model wrote
         self.final_parts: dict[int, int] = {}  # part -> notes it has sounded on the last bar's downbeat
@@ -210,12 +211,16 @@ class VoiceRules(ChordPartRules):
         self.held: dict[int, list[tuple[int, int]]] = {}  # part -> (end tick, pitch) of earlier notes still held
         # part -> (onset, end, line pitch) of its last few finished instants (the line a beat ago)
         self.past: dict[int, list[tuple[int, int, int]]] = {}
-        self.style, self.harmony_seed = style, harmony_seed
         self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
         self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
         # (cadence plan, bar, its arrival, final and cadence chords): asked at every field, made once a bar
         self._bar_chords: tuple[Any, int, Chord | None, Chord | None, Chord | None] | None = None
         self._sounding_at: dict[int, dict[int, list[int]]] = {}  # _sounding's answers until the next step
+
+    def _cadence_plan(self, key: Key) -> CadencePlan:
+        """The phrase ends in ``key``, in phrases as long as the style writes them in the piece's meter."""
+        return CadencePlan(key, self.bars, phrase_bars=phrase_bars_for(self.style, self.bars),
+                           close_on_tonic=self.close_on_tonic)
 
     @property
     def harmony(self) -> HarmonyPlan | None:
@@ -631,7 +636,7 @@ class VoiceRules(ChordPartRules):
             self.signature = int(step[F["value"]]) - 7
         if kind == KIND["bar"] and self.cadences is None and self.plan.bars_started > KEY_HEARD_AFTER_BARS \
                 and self.pc_weights.any():
-            self.cadences = CadencePlan(self.heard_key(), self.bars, close_on_tonic=self.close_on_tonic)
+            self.cadences = self._cadence_plan(self.heard_key())
         if kind != KIND["note"]:
             return
         part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
