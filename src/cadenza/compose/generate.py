@@ -32,6 +32,7 @@ from cadenza.compose.ensembles import Voice
 from cadenza.compose.finish import block_chords, decode_piece, fit_voices, hold_final_chord, legato_lines
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
+from cadenza.compose.keys import with_style_key
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
@@ -342,7 +343,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     plan = resolve(request)
     if reference is not None:
         plan = reference.apply(plan, request)
-    plan = with_style_meter(plan, request.seed)
+    plan = with_style_key(with_style_meter(plan, request.seed), request.seed)
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
     model, config, digest, load_s = load_model(checkpoint)
