@@ -367,3 +367,23 @@ def test_a_key_left_open_is_drawn_for_the_style_and_planned_from_the_first_bar()
     assert plan["cadences"] == ["half@4", "authentic@8"]  # planned from the first bar, as an asked key is
     assert compose(ComposeRequest(ensemble="string-quartet", epoch="classical", bars=8, seed=1, key="E major",
                                   guard=False)).report["plan"]["key"] == "E major"  # an asked key stays
+
+
+def test_a_keyboard_hand_is_written_as_a_pianist_reads_it() -> None:
+    from cadenza.compose.ensembles import ENSEMBLES
+    from cadenza.compose.finish import keyboard_hands
+    from cadenza.score.model import Part, Score
+
+    s = 840  # a sixteenth's ticks
+    notes = [(0, 2 * s, 72, 80, 0), (0, 2 * s, 76, 80, 0),  # an eighth chord under a chord a sixteenth later
+             (s, s, 74, 80, 0), (s, s, 77, 80, 0),
+             (2 * s, s, 76, 80, 0),  # then a sixteenth rest: filled
+             (4 * s, 16 * s, 48, 80, 1), (4 * s, s, 79, 80, 0),  # a bass held under a running figure: kept
+             (5 * s, s, 55, 80, 1), (6 * s, s, 52, 80, 1), (12 * s, 4 * s, 60, 80, 0)]
+    score = Score.build([Part("Piano"), Part("Piano")], notes)
+    written = keyboard_hands(score, ENSEMBLES["piano"].voices)
+    got = {(int(n["onset_ticks"]), int(n["pitch"])): int(n["duration_ticks"]) for n in written.notes}
+    assert got[(0, 72)] == got[(0, 76)] == s  # ends where the hand strikes again: no second layer
+    assert got[(2 * s, 76)] == 2 * s  # the sixteenth rest before the next stroke is the note held
+    assert got[(4 * s, 48)] == 16 * s  # held on under the figure for more than a beat: as written
+    assert got[(4 * s, 79)] == s  # a rest of a beat and more before the next stroke stays

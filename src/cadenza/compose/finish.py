@@ -91,6 +91,47 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
     return score.replace(notes=notes)
 
 
+#: a keyboard hand's note that sounds on past the hand's next stroke by less than this many beats ends there: the
+#: model's eighth-note chord under a sixteenth struck a sixteenth later, which the score writes as a second voice
+#: of the staff with rests of its own (a page of ours had such layers in most bars); one held longer (a bass
+#: under a figure) stays
+KEYBOARD_HELD_BEATS = 1.0
+#: a keyboard hand's rest shorter than this many beats before its next stroke is not written: the chord lasts
+#: to it (the model's chord, sixteenth rest, chord: scattered rests that a pianist plays as detached notes)
+KEYBOARD_SHORTEST_REST_BEATS = 0.5
+
+
+def keyboard_hands(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """Keyboard hands (parts that strike three notes or more at once) written as a pianist reads them: a note
+    still sounding at the hand's next stroke ends there unless it is held on for a beat or more
+    (:data:`KEYBOARD_HELD_BEATS`), and a rest of less than half a beat before the next stroke
+    (:data:`KEYBOARD_SHORTEST_REST_BEATS`) is the note held to it. Where the model struck notes is unchanged."""
+    hands = [i for i, v in enumerate(voices) if v.polyphony > 2 and not v.is_drum]
+    if not hands or not len(score.notes):
+        return score
+    beat = beat_ticks_of(score.time_signatures[0])
+    notes = score.notes.copy()
+    for part in hands:
+        rows = np.flatnonzero(notes["part"] == part)
+        onsets = np.unique(notes["onset_ticks"][rows])
+        if len(onsets) < 2:
+            continue
+        following = np.searchsorted(onsets, notes["onset_ticks"][rows], side="right")
+        has_next = following < len(onsets)
+        rows, nxt = rows[has_next], onsets[following[has_next]]
+        beyond = notes["onset_ticks"][rows] + notes["duration_ticks"][rows] - nxt
+        join = ((beyond > 0) & (beyond < beat * KEYBOARD_HELD_BEATS)) | (
+            (beyond < 0) & (-beyond < beat * KEYBOARD_SHORTEST_REST_BEATS))
+        notes["duration_ticks"][rows[join]] = nxt[join] - notes["onset_ticks"][rows[join]]
+    return score.replace(notes=notes)
+
+
+def written_parts(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """A decoded piece's parts as they are written: each part's polyphony kept (:func:`fit_voices`), lines
+    (:func:`legato_lines`) and keyboard hands (:func:`keyboard_hands`) written as players read them."""
+    return keyboard_hands(legato_lines(fit_voices(score, voices), voices), voices)
+
+
 def block_chords(score: Score, part: int | None) -> Score:
     """A lead sheet's chord part written as block chords: each chord held until the part's next one (the model
     struck it where the harmony changes; its lengths were its own, often a sixteenth of a running figure)."""

@@ -29,7 +29,7 @@ from cadenza.compose.constraints import (
 from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Voice
-from cadenza.compose.finish import block_chords, decode_piece, fit_voices, hold_final_chord, legato_lines
+from cadenza.compose.finish import block_chords, decode_piece, fit_voices, hold_final_chord, written_parts
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.keys import with_style_key
@@ -239,7 +239,7 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
 
     if rules and voices:
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
-                                         lambda score: legato_lines(fit_voices(score, voices), voices),
+                                         lambda score: written_parts(score, voices),
                                          style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan))
         if ear is not None:
             for name, count in counts.items():
@@ -354,7 +354,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
 
     def finish(steps: np.ndarray, seed: int) -> Score:
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
-        lines = legato_lines(fit_voices(decode_piece(steps, metadata), voices), voices)
+        lines = written_parts(decode_piece(steps, metadata), voices)
         return hold_final_chord(block_chords(lines, chord_part_of(plan)))
 
     index_path = guard_index(checkpoint) if request.guard else None
