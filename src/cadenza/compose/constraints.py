@@ -36,10 +36,9 @@ from cadenza.compose.mood import MoodShape
 from cadenza.compose.request import Key
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, step_row
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F, step_row
 from cadenza.tokens.grammar import NOTE_ORDER, Grammar
 
-F = {name: i for i, name in enumerate(FIELDS)}
 DRUM_RANGE = (35, 81)  # General MIDI percussion keys
 
 

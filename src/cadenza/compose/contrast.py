@@ -19,9 +19,8 @@ from cadenza.compose.constraints import gap_bias
 from cadenza.compose.plan import PHRASE_BARS, climax_phrase
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
-F = {name: i for i, name in enumerate(FIELDS)}
 CONTRAST_WEIGHT = 2.5  # nats per squared octave between a new note's gap and the contrasting pace (at 1.0 the
 # model's own pace won: the piano's windows matched as before)
 CONTRAST_FLOOR = 6.0  # at most this many nats against one position

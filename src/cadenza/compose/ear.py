@@ -28,9 +28,8 @@ from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase
 from cadenza.listen import harmony
 from cadenza.listen.features import View
 from cadenza.score.model import Metadata, Score
-from cadenza.tokens.events import FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELDS, FINE, KIND, F
 
-F = {name: i for i, name in enumerate(FIELDS)}
 EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
 TUNE_TRIES = 2  # attempts at most for a tune's faults once the cadence is heard (each costs a phrase's time)
 MIN_TUNE_RANGE = 5  # semitones a phrase's tune spans at least (real chorale phrases: p10 5, median 9)

@@ -10,9 +10,7 @@ import numpy as np
 from cadenza.compose.ensembles import Voice
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
-from cadenza.tokens.events import FIELDS, FINE, KIND, decode
-
-F = {name: i for i, name in enumerate(FIELDS)}
+from cadenza.tokens.events import FINE, KIND, F, decode
 
 
 def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:

@@ -52,11 +52,10 @@ from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.labels import TONICS
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
-from cadenza.tokens.events import FIELDS, FINE, KIND, TokenizeError, encode, step_row
+from cadenza.tokens.events import FINE, KIND, TokenizeError, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
-F = {name: i for i, name in enumerate(FIELDS)}
 RETRY_HEAT = 0.15  # a resampling (after a copy or a repeat) runs this much hotter per attempt
 ADHERENCE_LABELS = ("key", "mode", "meter", "ensemble", "density", "mood", "epoch", "tempo_class", "form", "composer")
 Progress = Callable[[int, int], None]

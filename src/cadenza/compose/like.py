@@ -29,9 +29,8 @@ from cadenza.compose.request import ComposeRequest, Plan, parse_key
 from cadenza.errors import UsageError
 from cadenza.listen.labels import TONICS
 from cadenza.score.model import Score
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
-F = {name: i for i, name in enumerate(FIELDS)}
 LIKE_LABELS = ("composer", "epoch", "form", "ensemble", "key", "mode", "meter", "tempo_class", "density", "texture",
                "register", "rhythmic_complexity", "harmonic_vocabulary", "dynamics", "mood")
 MAX_INTERVAL = 24  # semitones; wider leaps count as the widest

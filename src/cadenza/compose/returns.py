@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.plan import PHRASE_BARS, returns
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
-F = {name: i for i, name in enumerate(FIELDS)}
 Theme = dict[int, tuple[int, int]]  # ticks into the bar -> (pitch, length) of the melody's note there
 
 

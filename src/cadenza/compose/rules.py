@@ -38,9 +38,8 @@ from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.features import beat_ticks_of
 from cadenza.listen.key import key_correlations
 from cadenza.score.model import TimeSignature
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
-F = {name: i for i, name in enumerate(FIELDS)}
 # per semitone of a line's leap beyond a whole tone (an octave: 2.5 nats). Set at twice this for the v1 model,
 # whose lines leapt; the v2 model moves by step on its own, and at that strength its lines fell below the
 # real range (a quartet's melody spanning 8 semitones where real ones span 14 or more): craft 66% -> 73%.

@@ -33,10 +33,8 @@ from cadenza.model.draw import Draw
 from cadenza.model.reading import Context, grammar_after, head_logits
 from cadenza.model.transformer import EventTransformer
 from cadenza.threads import ensure_threads
-from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS
+from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS, F
 from cadenza.tokens.grammar import Grammar
-
-F = {name: i for i, name in enumerate(FIELDS)}
 
 
 @dataclass(frozen=True)

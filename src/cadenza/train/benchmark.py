@@ -24,7 +24,7 @@ from cadenza.corpus.rolls import BENCHMARKS, load_rolls, roll_to_score
 from cadenza.model.scoring import sequence_nll, step_nlls
 from cadenza.model.transformer import EventTransformer
 from cadenza.score.model import TICKS_PER_QUARTER
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, encode
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, F, encode
 from cadenza.train.data import SplitData, split_from_steps
 from cadenza.train.mixture import NgramMember, Scorer
 
@@ -49,7 +49,6 @@ def benchmark_split(name: str, split: str, limit: int | None = None) -> SplitDat
 
 LOWEST_KEY, HIGHEST_KEY = 21, 108  # the 88 keys of a roll
 VELOCITY = 80
-_FI = {name: i for i, name in enumerate(FIELDS)}
 
 
 def canonical_masks(steps: np.ndarray, frame_ticks: int) -> dict[int, np.ndarray]:
@@ -63,9 +62,9 @@ def canonical_masks(steps: np.ndarray, frame_ticks: int) -> dict[int, np.ndarray
     target, before = steps[1:], steps[:-1]
     n = len(target)
     frame, bar = frame_ticks // FINE, 4 * TICKS_PER_QUARTER // FINE  # in the position field's units
-    kind = target[:, _FI["kind"]]
-    prev_kind, prev_pos, prev_pitch = before[:, _FI["kind"]], before[:, _FI["position"]], before[:, _FI["pitch"]]
-    prev_prev_kind = np.concatenate([[-1], steps[:-2, _FI["kind"]]])[:n]
+    kind = target[:, F["kind"]]
+    prev_kind, prev_pos, prev_pitch = before[:, F["kind"]], before[:, F["position"]], before[:, F["pitch"]]
+    prev_prev_kind = np.concatenate([[-1], steps[:-2, F["kind"]]])[:n]
     header = {1: ("part", {"part": 0, "value": 0, "value_fine": 0}),  # step index: kind, fields
               2: ("bar", {"position": bar, "position_fine": 0}),
               3: ("time_signature", {"position": 0, "position_fine": 0, "value": 4, "value_fine": 2})}
@@ -76,10 +75,10 @@ def canonical_masks(steps: np.ndarray, frame_ticks: int) -> dict[int, np.ndarray
              for i, f in enumerate(FIELDS) if f != "label"}
 
     def only(field: str, rows: np.ndarray, value: int | np.ndarray) -> None:
-        masks[_FI[field]][rows] = False
-        masks[_FI[field]][np.nonzero(rows)[0], value] = True
+        masks[F[field]][rows] = False
+        masks[F[field]][np.nonzero(rows)[0], value] = True
 
-    masks[_FI["kind"]][:] = False
+    masks[F["kind"]][:] = False
     for row, (kind_name, fields) in header.items():
         rows = is_header & (index == row)
         only("kind", rows, KIND[kind_name])
@@ -87,28 +86,28 @@ def canonical_masks(steps: np.ndarray, frame_ticks: int) -> dict[int, np.ndarray
             only(field, rows & (kind == KIND[kind_name]), value)
     music = ~is_header
     after_note = music & (prev_kind == KIND["note"])
-    units = np.arange(masks[_FI["position"]].shape[1])
+    units = np.arange(masks[F["position"]].shape[1])
     on_grid = (units % frame == 0)
     # notes: from the last note's frame (if a higher key is left) or the bar's start, up to its last frame
     first_note_pos = np.where(after_note, np.where(prev_pitch < HIGHEST_KEY, prev_pos, prev_pos + frame), 0)
     room_for_note = first_note_pos < bar
-    masks[_FI["kind"]][music, KIND["bar"]] = True
-    masks[_FI["kind"]][music, KIND["eos"]] = True
-    masks[_FI["kind"]][music & room_for_note, KIND["note"]] = True
+    masks[F["kind"]][music, KIND["bar"]] = True
+    masks[F["kind"]][music, KIND["eos"]] = True
+    masks[F["kind"]][music & room_for_note, KIND["note"]] = True
     notes = music & (kind == KIND["note"])
-    masks[_FI["position"]][notes] = on_grid & (units[None] >= first_note_pos[notes, None]) & (
+    masks[F["position"]][notes] = on_grid & (units[None] >= first_note_pos[notes, None]) & (
         units[None] < bar)
     for field, value in (("position_fine", 0), ("part", 0), ("duration", frame), ("duration_fine", 0),
                          ("velocity", VELOCITY), ("tie", 0)):
         only(field, notes, value)
     keys = np.arange(FIELD_SIZES["pitch"])
-    lowest = np.where(after_note & (target[:, _FI["position"]] == prev_pos), prev_pitch + 1, LOWEST_KEY)
-    masks[_FI["pitch"]][notes] = (keys[None] >= lowest[notes, None]) & (keys[None] <= HIGHEST_KEY)
+    lowest = np.where(after_note & (target[:, F["position"]] == prev_pos), prev_pitch + 1, LOWEST_KEY)
+    masks[F["pitch"]][notes] = (keys[None] >= lowest[notes, None]) & (keys[None] <= HIGHEST_KEY)
     only("position", music & (kind == KIND["bar"]), bar)
     only("position_fine", music & (kind == KIND["bar"]), 0)
     ends = music & (kind == KIND["eos"])  # the end reaches past the bar's last note, up to the bar's end
     reach_from = np.where(after_note, prev_pos + frame, frame)
-    masks[_FI["position"]][ends] = on_grid & (units[None] >= reach_from[ends, None]) & (
+    masks[F["position"]][ends] = on_grid & (units[None] >= reach_from[ends, None]) & (
         units[None] <= bar)
     only("position_fine", ends, 0)
     return masks

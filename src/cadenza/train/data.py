@@ -28,12 +28,11 @@ from cadenza.errors import UsageError
 from cadenza.listen.labels import TONICS
 from cadenza.score.ops import transpose_sharps
 from cadenza.score.write import atomic_write_bytes
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, KIND, TokenizeError, encode
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, KIND, F, TokenizeError, encode
 from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
 
-F = {name: i for i, name in enumerate(FIELDS)}
 _UPPER = np.array([FIELD_SIZES.get(name, 1 << 30) for name in FIELDS])  # every field's value must lie in [0, size)
 DATA_VERSION = 3
 
