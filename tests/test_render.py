@@ -240,6 +240,24 @@ def test_tempo_mark_note_is_drawable_in_the_pdf(chorale: Score) -> None:
     assert "\u2669" in swapped and "\uECA5" not in swapped
 
 
+def test_an_engraved_page_as_png_draws_the_tempo_marks_note(chorale: Score, tmp_path: Path) -> None:
+    pytest.importorskip("verovio")
+    pytest.importorskip("cairosvg")
+    import struct
+
+    from cadenza.render.sheet import engrave_svg_pages, svg_page_to_png
+
+    [page] = engrave_svg_pages(chorale.replace(tempos=[Tempo(0, 84.0)]))
+    png = svg_page_to_png(page, tmp_path / "page" / "one.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">I", png[16:20])[0] == 1240
+    plain = tmp_path / "plain.png"
+    import cairosvg
+
+    cairosvg.svg2png(bytestring=page.encode("utf-8"), write_to=str(plain), output_width=1240,
+                     background_color="white")
+    assert plain.read_bytes() != png  # the note drawn in a text font, not the music font's missing glyph
+
+
 @pytest.mark.parametrize("module", ["verovio", "cairosvg"])
 def test_pdf_without_its_packages_says_what_to_install(
         chorale: Score, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str) -> None:

@@ -188,17 +188,13 @@ def _share(values: list[float | None]) -> float | None:
 
 def engrave_page(score: Score, path: Path) -> Path | None:
     """The first page of the score engraved by verovio, as PNG (None when the render extra is missing)."""
-    try:
-        import cairosvg
+    from cadenza.render.sheet import engrave_svg_pages, svg_page_to_png
 
-        from cadenza.render.sheet import engrave_svg_pages
-        svg = engrave_svg_pages(score)[0]
+    try:
+        return svg_page_to_png(engrave_svg_pages(score)[0], path)
     except (ImportError, CadenzaError) as exc:
         log.warning("craft benchmark: no engraved page (%s)", exc)
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cairosvg.svg2png(bytestring=svg.encode("utf-8"), write_to=str(path), output_width=1240, background_color="white")
-    return path
 
 
 def run(config: CraftBenchConfig, progress: Progress | None = None) -> dict[str, Any]:

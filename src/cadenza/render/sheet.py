@@ -127,6 +127,16 @@ def _smufl_text_as_unicode(svg: str) -> str:
     return _SMUFL_TSPAN.sub(swap, svg)
 
 
+def svg_page_to_png(svg: str, path: str | os.PathLike[str], width_px: int = 1240) -> Path:
+    """One engraved SVG page as a PNG ``width_px`` wide on white (the tempo mark's note drawn as for the PDF)."""
+    cairosvg = require("cairosvg", "PNG sheet music")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cairosvg.svg2png(bytestring=_smufl_text_as_unicode(svg).encode("utf-8"), write_to=str(out), output_width=width_px,
+                     background_color="white")
+    return out
+
+
 def svg_pages_to_pdf(pages: list[str], layout: PageLayout = A4) -> bytes:
     """One PDF with a page of ``layout``'s paper size for each SVG page."""
     require("cairosvg", "PDF sheet music")
