@@ -21,14 +21,18 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from cadenza import read_score  # noqa: E402
 from cadenza.compose.ensembles import ENSEMBLES  # noqa: E402
-from cadenza.compose.request import MOODS  # noqa: E402
-from cadenza.listen.labels import EPOCHS, KEYS, METERS  # noqa: E402
+from cadenza.compose.request import MOOD_CENTRES, MOODS  # noqa: E402
+from cadenza.errors import UsageError  # noqa: E402
+from cadenza.listen.labels import EPOCHS, KEYS, METERS, mood_quadrant  # noqa: E402
 from cadenza.serve import ServeConfig  # noqa: E402
 from cadenza.serve.app import create_app  # noqa: E402
 from cadenza.serve.jobs import FORMATS, check_job  # noqa: E402
+from cadenza.serve.live import live_options  # noqa: E402
 from cadenza.serve.store import SqliteJobStore  # noqa: E402
 from cadenza.serve.studio import STATIC, _engraved  # noqa: E402
 from cadenza.serve.worker import work_one  # noqa: E402
+from cadenza.soundtrack.bridge import LiveConfig  # noqa: E402
+from cadenza.soundtrack.stream import CONTROLS, check_control  # noqa: E402
 from tests import serve_fixtures  # noqa: E402
 
 config, store, client = serve_fixtures.config, serve_fixtures.store, serve_fixtures.client  # pytest fixtures
@@ -50,19 +54,29 @@ class _Links(HTMLParser):
         self.urls += [value for name, value in attrs if name in ("src", "href") and value]
 
 
-def test_the_page_and_every_file_it_loads_come_from_the_package(client: TestClient) -> None:
-    page = client.get("/")
+#: the studio's pages, what each loads from the package, and the pages they link to
+PAGES = {"/": ["static/favicon.svg", "static/favicon.svg", "static/revise.js", "static/studio.css",
+               "static/studio.js"],
+         "/soundtrack": ["static/favicon.svg", "static/favicon.svg", "static/soundtrack.js", "static/studio.css"]}
+PAGE_LINKS = {"./": "/", "soundtrack": "/soundtrack", "docs": "/docs"}
+
+
+@pytest.mark.parametrize("route", list(PAGES))
+def test_the_page_and_every_file_it_loads_come_from_the_package(client: TestClient, route: str) -> None:
+    page = client.get(route)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     policy = page.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "script-src 'self'" in policy and "connect-src 'self'" in policy
     links = _Links()
     links.feed(page.text)
-    assets = [url for url in links.urls if url != "docs"]
-    assert sorted(assets) == ["static/favicon.svg", "static/favicon.svg", "static/studio.css", "static/studio.js"]
+    assets = [url for url in links.urls if url not in PAGE_LINKS]
+    assert sorted(assets) == PAGES[route]
     for url in set(assets):
         served = client.get(f"/{url}")
         assert served.status_code == 200 and served.content == (STATIC / url.removeprefix("static/")).read_bytes()
-    assert client.get("/docs").status_code == 200  # the API's own page stays where it was
+    assert sorted(set(links.urls) & set(PAGE_LINKS)) == sorted(PAGE_LINKS)  # each page links to the others
+    for link in PAGE_LINKS.values():
+        assert client.get(link).status_code == 200, link  # the API's own page stays where it was
     for path in sorted(STATIC.iterdir()):  # nothing the page loads names another host
         text = path.read_text(encoding="utf-8").replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.I), path.name
@@ -86,6 +100,30 @@ def test_the_form_offers_what_the_composer_tables_hold_and_each_choice_is_accept
                    "formats": choices["formats"]}, config.data)
     assert choices["min_bars"] == 1 and check_job({"kind": "compose", "request": {"bars": choices["max_bars"]}},
                                                   config.data)
+
+
+def test_the_soundtrack_controls_are_what_the_live_bridge_accepts(client: TestClient, config: ServeConfig) -> None:
+    live = client.get("/v1/studio/choices").json()["live"]
+    assert live["moods"] == list(MOODS) and live["default_mood"] == LiveConfig().mood == "calm"
+    assert {mood: tuple(centre) for mood, centre in live["centres"].items()} == MOOD_CENTRES
+    for mood, (valence, arousal) in live["centres"].items():
+        assert check_control({"mood": mood}) == {"mood": mood}
+        # the page names the mood of a cue steered by valence and arousal by the quadrant its centre is in
+        assert mood_quadrant(valence, arousal) == mood
+    for name, (low, high) in live["ranges"].items():  # each slider's ends are accepted, a step past is refused
+        for value in (low, (low + high) / 2, high):
+            assert check_control({name: value}) == {name: value}
+        for past in (low - 0.05, high + 0.05):
+            with pytest.raises(UsageError, match=name):
+                check_control({name: past})
+    assert set(live["ranges"]) == {"valence", "arousal", "intensity"} <= set(CONTROLS)
+    # what the page sends when valence or arousal moves (intensity follows arousal) is one control
+    assert check_control({"valence": 1.0, "arousal": -1.0, "intensity": 0.0}) == {"valence": 1.0, "arousal": -1.0,
+                                                                                  "intensity": 0.0}
+    assert 0 in live["speeds"] and 1 in live["speeds"]
+    for speed in live["speeds"]:  # each speed offered opens a stream (as the page asks for one)
+        options = live_options({"mood": "calm", "ensemble": "piano", "seed": "1", "speed": str(speed)}, config)
+        assert options.speed == speed
 
 
 def _done(client: TestClient, store: SqliteJobStore, config: ServeConfig, body: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """The studio in a real browser: headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
 Selenium) opens the page of a live ``cadenza serve`` (the shipped model, one worker on one thread), composes a
 four-bar quartet, sees the engraved score and the player, moves the cursor over the piano roll by seeking and
-by playing, downloads the MIDI and reads it back, and loads nothing from anywhere but the server.
+by playing, downloads the MIDI and reads it back, and loads nothing from anywhere but the server; writes two
+bars of a composed piece again (chosen on the piano roll) and sees the revised score; and on the soundtrack
+page steers a live stream by mood, valence and intensity while its bars arrive.
 
 Skipped where Chromium, its driver or Selenium is missing (``.ci/run`` installs them). With
 ``CADENZA_STUDIO_SCREENSHOT=docs/studio.png`` it also writes the README's screenshot there.
@@ -39,6 +41,11 @@ pytestmark = pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium
                                 "(apt-get install chromium chromium-driver)")
 #: the longest the page may take to compose and show a four-bar piece (about 15 s here, on a busy machine)
 COMPOSE_WAIT_S = 180
+#: the longest a live stream may take to start or to play a few bars (the model loads in about 3 s)
+LIVE_WAIT_S = 90
+#: bars from the one shown when a control is moved to the first bar of its mood: the bridge's promise is the
+#: bar written when the control arrived + 2; the page may be a bar behind the writer
+MOOD_WITHIN_BARS = 3
 
 
 def _free_port() -> int:
@@ -47,9 +54,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture()
-def server(tmp_path: Path) -> Iterator[str]:
-    """A live ``cadenza serve`` on a free loopback port, with the shipped model; yields its address."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live ``cadenza serve`` on a free loopback port, with the shipped model, shared by this module's tests;
+    yields its address."""
+    tmp_path = tmp_path_factory.mktemp("serve")
     port, log = _free_port(), tmp_path / "server.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "cadenza", "serve", "--port", str(port), "--data",
@@ -197,3 +206,175 @@ def _screenshot(browser: Any, tmp_path: Path) -> None:
     target = os.environ.get("CADENZA_STUDIO_SCREENSHOT")
     if target:
         shutil.copyfile(path, target)
+
+
+def _get(server: str, path: str) -> Any:
+    with urllib.request.urlopen(server + path, timeout=10) as response:
+        return json.load(response)
+
+
+def _composed(server: str, body: dict[str, Any]) -> str:
+    """The id of a job posted to the API (not through the page), once it is done."""
+    request = urllib.request.Request(server + "/v1/jobs", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        job_id: str = json.load(response)["id"]
+    deadline = time.monotonic() + COMPOSE_WAIT_S
+    while (job := _get(server, f"/v1/jobs/{job_id}"))["state"] not in ("done", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["state"] == "done", job
+    return job_id
+
+
+def _piece_shown(driver: Any, job_id: str) -> bool:
+    return bool(driver.find_element(By.ID, "error").text) or _js(
+        driver, "const i = document.querySelector('#pages img');"
+                "return studio.piece !== null && studio.piece.id === arguments[0] && studio.roll !== null"
+                " && i !== null && i.complete && i.naturalWidth > 0", job_id)
+
+
+def _shift_click_bar(driver: Any, number: int) -> None:
+    """Shift-click the piano roll in the middle of bar ``number`` (as the roll numbers it)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    roll = driver.find_element(By.ID, "roll")
+    x = _js(driver, "const r = studio.roll; const i = r.bars.findIndex(b => b[1] === arguments[0]);"
+                    "const end = i + 1 < r.bars.length ? r.bars[i + 1][0] : r.duration_s;"
+                    "return ((r.bars[i][0] + end) / 2 / r.duration_s - 0.5) * arguments[1].clientWidth",
+            number, roll)
+    ActionChains(driver).key_down(Keys.SHIFT).move_to_element_with_offset(roll, int(x), 0).click() \
+        .key_up(Keys.SHIFT).perform()
+
+
+def test_the_studio_writes_chosen_bars_of_a_piece_again(server: str, browser: Any) -> None:
+    choices = _get(server, "/v1/studio/choices")
+    original = _composed(server, {"kind": "compose", "formats": choices["formats"], "request": {
+        "ensemble": "string-quartet", "key": "A minor", "meter": "4/4", "bars": 4, "seed": 5}})
+    wait = WebDriverWait(browser, COMPOSE_WAIT_S, poll_frequency=0.2)
+    browser.get(f"{server}/#{original}")
+    wait.until(lambda d: _piece_shown(d, original))
+    assert not browser.find_element(By.ID, "error").text
+    bars = browser.find_element(By.ID, "revise-bars")
+    assert bars.get_attribute("value") == ""
+
+    # the first bar cannot be written again (nothing comes before it): said on the page, no job posted
+    bars.send_keys("1-2")
+    browser.find_element(By.ID, "revise-button").click()
+    assert "bar 1 is the first" in browser.find_element(By.ID, "error").text
+    assert browser.current_url.endswith(original)
+
+    # bars chosen on the piano roll: a shift-click on bar 3, another on bar 4
+    _shift_click_bar(browser, 3)
+    assert bars.get_attribute("value") == "3" and _js(browser, "return studio.selection") == [3, 3]
+    _shift_click_bar(browser, 4)
+    assert bars.get_attribute("value") == "3-4" and _js(browser, "return studio.selection") == [3, 4]
+    versions = browser.find_element(By.ID, "revise-versions")
+    versions.clear()
+    versions.send_keys("1")
+    browser.find_element(By.ID, "revise-button").click()
+
+    # the revise job is followed and its piece shown as a composed one: score, player, roll, report
+    wait.until(lambda d: d.current_url.split("#")[1] != original)
+    revised = browser.current_url.split("#")[1]
+    wait.until(lambda d: _piece_shown(d, revised) and _js(d, "return audio.readyState >= 1"))
+    assert not browser.find_element(By.ID, "error").text
+    job = _get(server, f"/v1/jobs/{revised}")
+    assert job["kind"] == "revise" and job["state"] == "done"
+    assert job["request"]["request"] == {"bars": "3-4", "versions": 1, "seed": 1}
+    assert job["report"]["revised"]["bars"] == [3, 4] and job["report"]["result"]["bars"] == 4
+    assert f"{revised[:8]}: done" in browser.find_element(By.ID, "job-state").text
+    assert "bars 3-4 written again" in browser.find_element(By.ID, "summary").text
+    assert _js(browser, "return studio.selection") == [3, 4]  # the bars written again, shown on the roll
+    assert browser.find_element(By.ID, "revise-bars").get_attribute("value") == "3-4"
+    assert browser.find_element(By.ID, "revise-seed").get_attribute("value") == "2"  # the next try writes anew
+    image = browser.find_element(By.CSS_SELECTOR, "#pages img")
+    assert image.get_attribute("alt") == "The engraved score, page 1 of 1"
+    assert _js(browser, "return document.querySelector('#pages img').naturalWidth") > 500
+    loaded = _js(browser, "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert f"{server}/v1/jobs/{revised}/score.svg" in loaded
+    assert f"{server}/v1/uploads" in loaded  # the piece's MIDI went up as the job's source
+
+    # the bars before the chosen ones are the piece's own; the chosen ones are new
+    before, after = _get(server, f"/v1/jobs/{original}/roll"), _get(server, f"/v1/jobs/{revised}/roll")
+    assert _js(browser, "return studio.roll.notes.length") == len(after["notes"]) == job["report"]["result"]["notes"]
+    bar3 = before["bars"][2][0]
+    assert after["bars"][2][0] == pytest.approx(bar3, abs=1e-3)
+
+    def up_to_bar3(notes: list[list[float]]) -> list[tuple[float, float, float, float]]:  # held notes end there
+        return [(on, pytest.approx(min(end, bar3), abs=1e-3), pitch, part) for on, end, pitch, part in notes
+                if on < bar3 - 1e-3]
+
+    assert up_to_bar3(after["notes"]) == up_to_bar3(before["notes"])
+    assert [n for n in after["notes"] if n[0] >= bar3] != [n for n in before["notes"] if n[0] >= bar3]
+    wait.until(lambda d: any(a.text.endswith("revise: bars 3-4 — done") for a in
+                             d.find_elements(By.CSS_SELECTOR, "#history a")))
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def _live(driver: Any, name: str) -> Any:
+    return driver.find_element(By.ID, f"live-{name}")
+
+
+def _mood_moved(driver: Any, move: Any, mood: str) -> int:
+    """Move a control (``move()``) while bars arrive; once the page says ``mood`` is in force, the bar it
+    is in force from, checked to be within :data:`MOOD_WITHIN_BARS` of the bar shown when it moved and no
+    later than the bridge promised in its ack."""
+    shown = int(_live(driver, "bar").text)
+    assert _live(driver, "mood-now").get_attribute("data-mood") != mood
+    move()
+    WebDriverWait(driver, LIVE_WAIT_S, poll_frequency=0.1).until(
+        lambda d: _live(d, "error").text or _live(d, "mood-now").get_attribute("data-mood") == mood)
+    assert not _live(driver, "error").text
+    since = int(_live(driver, "mood-now").get_attribute("data-bar"))
+    ack = _live(driver, "asked").get_attribute("data-ack-bar")
+    assert ack, "the control was not acknowledged before it was heard"
+    assert shown < since <= min(shown + MOOD_WITHIN_BARS, int(ack) + 2), (shown, ack, since)
+    row = driver.find_element(By.CSS_SELECTOR, f"#live-log tr[data-bar='{since}']")
+    assert row.get_attribute("class") == "cue-change" and row.find_elements(By.TAG_NAME, "td")[6].text.startswith(mood)
+    return since
+
+
+def test_the_soundtrack_page_steers_a_live_stream_by_mood(server: str, browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server + "/soundtrack")
+    WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda d: _live(d, "start").is_enabled())
+    assert Select(_live(browser, "mood")).first_selected_option.get_attribute("value") == "calm"
+    assert _live(browser, "valence").get_attribute("value") == "0.8"  # calm's centre
+    Select(_live(browser, "speed")).select_by_value("4")  # four times real time: a bar in about a second
+    _live(browser, "sound").click()
+    _live(browser, "start").click()
+    wait = WebDriverWait(browser, LIVE_WAIT_S, poll_frequency=0.1)
+    wait.until(lambda d: _live(d, "error").text or len(d.find_elements(By.CSS_SELECTOR, "#live-log tbody tr")) >= 3)
+    assert not _live(browser, "error").text
+    assert _live(browser, "mood-now").get_attribute("data-mood") == "calm"
+    assert _live(browser, "state").text.startswith("streaming (piano, seed 1)")
+
+    # a mood word; then valence moved to its end (tense's arousal stays: joyful); then intensity to 0 (calm)
+    tense = _mood_moved(browser, lambda: Select(_live(browser, "mood")).select_by_value("tense"), "tense")
+    assert _live(browser, "valence").get_attribute("value") == "-0.8"
+    joyful = _mood_moved(browser, lambda: _live(browser, "valence").send_keys(Keys.END), "joyful")
+    assert _live(browser, "mood-now").text == f"joyful from bar {joyful} (v+1.0 a+0.8)"
+    assert Select(_live(browser, "mood")).first_selected_option.get_attribute("value") == ""
+    calm = _mood_moved(browser, lambda: _live(browser, "intensity").send_keys(Keys.HOME), "calm")
+    assert _live(browser, "arousal").get_attribute("value") == "-1"  # intensity is arousal on a 0..1 scale
+    assert tense < joyful < calm
+
+    # every bar shown, in order, with its key, tempo, meter and notes; the notes were played
+    rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            for row in browser.find_elements(By.CSS_SELECTOR, "#live-log tbody tr")]
+    numbers = [int(row[0]) for row in rows]
+    assert numbers == list(range(numbers[0], numbers[0] - len(rows), -1)) and numbers[-1] == 1
+    assert all(row[2] and row[3].isdigit() and "/" in row[4] and row[5].isdigit() for row in rows), rows
+    assert sum(int(row[5]) for row in rows) > 0 and _js(browser, "return live.scheduled") > 0
+    changes = {int(row[0]): row[7] for row in rows if row[7]}
+    assert changes[tense] == "mood tense" and "valence +1.0" in changes[joyful] and changes[calm] == "intensity +0.0"
+
+    _live(browser, "stop").click()
+    wait.until(lambda d: _live(d, "start").is_enabled())
+    assert _live(browser, "state").text.startswith("ended (stop)")
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors  # a CSP refusal of the WebSocket would be one

@@ -1,9 +1,12 @@
-"""The studio: a web page over the jobs API, served at ``/`` (its HTML, CSS and JavaScript ship in
-``serve/static/``; nothing is loaded from elsewhere, and the page's Content-Security-Policy says so), and the
-three endpoints it needs besides the jobs API:
+"""The studio: web pages over the jobs API, served at ``/`` (the composer: ask for a piece, see, hear and
+download it, write chosen bars of it again with a ``revise`` job) and ``/soundtrack`` (a live soundtrack
+steered by mood, valence, arousal and intensity over the ``/v1/live`` WebSocket). Their HTML, CSS and
+JavaScript ship in ``serve/static/``; nothing is loaded from elsewhere, and the pages' Content-Security-Policy
+says so. The three endpoints they need besides the jobs API and the live bridge:
 
-- ``GET /v1/studio/choices``: what the request form offers, read from the composer's own tables (ensembles,
-  keys, meters, moods, epochs, the bar limits) and the formats this server can write;
+- ``GET /v1/studio/choices``: what the forms offer, read from the composer's own tables (ensembles, keys,
+  meters, moods, epochs, the bar limits), the formats this server can write, and the live controls (each
+  mood's valence and arousal, the ranges the bridge accepts, the playback speeds);
 - ``GET /v1/jobs/{id}/roll``: a finished piece's notes and bar lines in seconds, for the piano roll the page
   draws and the cursor that follows the audio (the WAV is timed by the same tempo map);
 - ``GET /v1/jobs/{id}/score.svg?page=N``: the piece engraved by Verovio for a screen (one page as tall as the
@@ -43,6 +46,10 @@ STUDIO_FORMATS = ("mid", "musicxml", "wav", "png")
 #: the Python package each optional format needs (wav uses the built-in synthesizer when nothing else is there)
 FORMAT_NEEDS = {"png": "matplotlib"}
 DEFAULT_BARS = 8
+#: the live controls' ranges, as :func:`cadenza.soundtrack.stream.check_control` accepts them
+LIVE_RANGES = {"valence": (-1.0, 1.0), "arousal": (-1.0, 1.0), "intensity": (0.0, 1.0)}
+#: the playback speeds the soundtrack page offers (times real time; 0: as fast as the model writes)
+LIVE_SPEEDS = (1.0, 2.0, 4.0, 0.0)
 #: the largest MusicXML engraved for the page (a 300-bar string quartet is about 2 MB)
 MAX_ENGRAVE_BYTES = 20_000_000
 #: Verovio's options for a screen: about 960 px wide at scale 40, the page as tall as its systems (up to
@@ -62,6 +69,17 @@ class EnsembleChoice:
 
 
 @dataclass(frozen=True)
+class LiveChoices:
+    """What the soundtrack page offers; every value is one the live bridge (``/v1/live``) accepts."""
+
+    moods: tuple[str, ...]
+    centres: dict[str, tuple[float, float]]  # each mood's (valence, arousal): the middle of its quadrant
+    ranges: dict[str, tuple[float, float]]  # valence, arousal and intensity: (lowest, highest)
+    speeds: tuple[float, ...]  # playback speeds, times real time (0: as fast as the model writes)
+    default_mood: str
+
+
+@dataclass(frozen=True)
 class StudioChoices:
     """What the request form offers; every value is one a compose job accepts."""
 
@@ -74,6 +92,7 @@ class StudioChoices:
     max_bars: int
     default_bars: int
     formats: tuple[str, ...]  # what a studio job asks for on this server
+    live: LiveChoices
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,7 +133,17 @@ def studio_choices() -> StudioChoices:
     ensembles = tuple(EnsembleChoice(name, tuple(v.name for v in e.voices)) for name, e in ENSEMBLES.items())
     return StudioChoices(ensembles=ensembles, keys=KEYS, meters=tuple(m for m in METERS if m != "other"),
                          moods=MOODS, epochs=EPOCHS, min_bars=1, max_bars=MAX_BARS, default_bars=DEFAULT_BARS,
-                         formats=available_formats())
+                         formats=available_formats(), live=live_choices())
+
+
+def live_choices() -> LiveChoices:
+    """The soundtrack page's controls: the mood words and their centres (:data:`cadenza.compose.request.
+    MOOD_CENTRES`, which the live stream steers by), the ranges of the numeric controls and the speeds."""
+    from cadenza.compose.request import MOOD_CENTRES, MOODS
+    from cadenza.soundtrack.bridge import LiveConfig
+
+    return LiveChoices(moods=tuple(MOODS), centres={m: MOOD_CENTRES[m] for m in MOODS}, ranges=dict(LIVE_RANGES),
+                       speeds=LIVE_SPEEDS, default_mood=LiveConfig().mood)
 
 
 def piano_roll(path: Path) -> PianoRoll:
@@ -223,12 +252,20 @@ def studio_router(jobs: JobStore, require_key: Callable[..., None]) -> APIRouter
 
 
 def add_studio(app: FastAPI, jobs: JobStore, require_key: Callable[..., None]) -> None:
-    """Serve the studio on ``app``: the page at ``/`` (no key needed: it asks for one when the API does), its
-    files at ``/static/``, and its endpoints under ``/v1``."""
+    """Serve the studio on ``app``: the composer's page at ``/`` and the soundtrack's at ``/soundtrack`` (no
+    key needed: they ask for one when the API does), their files at ``/static/``, and the endpoints under
+    ``/v1``."""
     app.include_router(studio_router(jobs, require_key))
     app.mount("/static", StaticFiles(directory=STATIC), name="studio-static")
 
+    def page(name: str) -> FileResponse:
+        return FileResponse(STATIC / name, media_type="text/html",
+                            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"})
+
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html",
-                            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"})
+        return page("index.html")
+
+    @app.get("/soundtrack", include_in_schema=False)
+    def soundtrack() -> FileResponse:
+        return page("soundtrack.html")

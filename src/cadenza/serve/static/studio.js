@@ -1,5 +1,6 @@
 // Cadenza Studio: a request form, the job's progress, and the piece (audio, piano roll with a cursor, the
-// engraved score, downloads, the report) over the jobs API. Every request goes to this server's /v1 routes.
+// engraved score, downloads, the report) over the jobs API; chosen bars of a piece are written again by a
+// revise job (its MIDI uploaded as the source). Every request goes to this server's /v1 routes.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,10 @@ const studio = {
   following: null,  // the id of the job whose progress is shown
   roll: null,  // the piece's notes and bars in seconds (GET /v1/jobs/ID/roll)
   objectUrls: [],  // blobs of the piece shown, released when another is shown
+  piece: null,  // the job whose piece is shown: {id, files, report}
+  uploads: new Map(),  // job id -> the upload id of its MIDI (a revise job's source)
+  selection: null,  // [first, last]: the bars chosen to write again (or last written again), as the roll numbers them
+  anchor: null,  // the bar of the last shift-click
 };
 
 // ---------------------------------------------------------------- the API
@@ -123,8 +128,11 @@ async function showPiece(job) {
   studio.objectUrls.forEach((url) => URL.revokeObjectURL(url));
   studio.objectUrls = [];
   $("piece").hidden = false;
+  studio.piece = {id: job.id, files, report};
+  studio.selection = studio.anchor = null;
   const result = report.result || {};
   const plan = report.plan || {};
+  const revised = report.revised && report.revised.bars;
   $("summary").textContent = [plan.ensemble, plan.key, plan.meter, plan.tempo_bpm && `${plan.tempo_bpm} bpm`,
     result.bars && `${result.bars} bars`, result.notes && `${result.notes} notes`,
     result.duration_s && `${result.duration_s.toFixed(1)} s`, `seed ${report.seed}`].filter(Boolean).join(" · ");
@@ -139,6 +147,13 @@ async function showPiece(job) {
     showScore(job.id),
   ]);
   studio.roll = roll || null;
+  if (revised && studio.roll) {  // the bars written again, shown chosen (the job counts bars from 1, pickup too)
+    const numbers = studio.roll.bars.map(([, number]) => number);
+    studio.selection = [numbers[revised[0] - 1], numbers[revised[1] - 1]];
+    $("summary").textContent += ` · bars ${barText(studio.selection)} written again (the best of ` +
+      `${report.revised.versions})`;
+  }
+  $("revise-bars").value = studio.selection ? barText(studio.selection) : "";
   drawRoll();
   placeCursor(0);
 }
@@ -239,6 +254,15 @@ function drawRoll() {
   const rowHeight = height / rows;
   const x = (seconds) => (seconds / roll.duration_s) * width;
   pen.font = "10px sans-serif";
+  if (studio.selection) {
+    const [first, last] = studio.selection;
+    roll.bars.forEach(([start, number], index) => {
+      if (number < first || number > last) return;
+      const end = index + 1 < roll.bars.length ? roll.bars[index + 1][0] : roll.duration_s;
+      pen.fillStyle = "rgba(31, 111, 235, 0.12)";
+      pen.fillRect(x(start), 0, x(end) - x(start), height);
+    });
+  }
   for (const [start, number] of roll.bars) {
     pen.fillStyle = "#d0d4dc";
     pen.fillRect(Math.round(x(start)), 0, 1, height);
@@ -268,6 +292,10 @@ function followAudio() {
 
 function seekFromRoll(event) {
   const roll = studio.roll;
+  if (event.shiftKey) {
+    chooseBar(event);
+    return;
+  }
   if (!roll || !$("audio").src) return;
   const box = $("roll").getBoundingClientRect();
   $("audio").currentTime = ((event.clientX - box.left) / box.width) * roll.duration_s;
@@ -277,8 +305,8 @@ function seekFromRoll(event) {
 // ---------------------------------------------------------------- history
 function describe(job) {
   const asked = (job.request && job.request.request) || {};
-  const words = [asked.ensemble, asked.key, asked.meter, asked.mood, asked.epoch, asked.bars && `${asked.bars} bars`,
-    asked.prompt && `“${asked.prompt.slice(0, 40)}”`].filter(Boolean);
+  const words = job.kind === "revise" ? [`bars ${asked.bars}`] : [asked.ensemble, asked.key, asked.meter, asked.mood,
+    asked.epoch, asked.bars && `${asked.bars} bars`, asked.prompt && `“${asked.prompt.slice(0, 40)}”`].filter(Boolean);
   const when = new Date(job.created * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
   return `${when} ${job.kind}${words.length ? ": " + words.join(", ") : ""} — ${job.state}`;
 }
