@@ -121,6 +121,28 @@ def test_a_stream_follows_control_changes_within_two_bars(untrained: Path) -> No
     assert stream.writer.score is not None and stream.writer.score.bar_count <= 9  # memory stays bounded
 
 
+def test_a_lone_valence_or_arousal_keeps_the_other_in_force_and_the_later_of_arousal_and_intensity_wins(
+        untrained: Path) -> None:
+    from cadenza.compose.request import MOOD_CENTRES
+    from cadenza.soundtrack.stream import Stream
+
+    stream = Stream(untrained, ensemble="piano", seed=3)
+
+    def steer(change: dict) -> tuple[float | None, float | None, str]:
+        stream.control(change)
+        stream._apply()
+        segment = stream.segment()
+        return segment.valence, segment.arousal, segment.name
+
+    valence, arousal, name = steer({"valence": 0.8})  # it was calm: calm's arousal stays
+    assert (valence, arousal) == (0.8, MOOD_CENTRES["calm"][1]) and name.startswith("v+0.8")
+    assert steer({"intensity": 1.0})[:2] == (0.8, 1.0)
+    assert steer({"arousal": -0.5})[:2] == (0.8, -0.5)  # sent after the intensity: it wins
+    assert steer({"intensity": 0.25})[:2] == (0.8, -0.5)  # and an intensity sent later wins again
+    assert steer({"mood": "tense"})[2] == "tense"
+    assert steer({"arousal": 0.1})[:2] == (MOOD_CENTRES["tense"][0], 0.1)  # the mood's valence stays
+
+
 def test_cli_stream_reads_controls_from_stdin(untrained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     import io

@@ -127,6 +127,18 @@ class Stream:
         self.pending.append(change)
         return change
 
+    def in_force(self) -> tuple[float, float]:
+        """The (valence, arousal) the state steers by: an intensity's arousal under the valence in force (or the
+        mood's), a mood's centre, or the numbers set (0 for one never set)."""
+        from cadenza.compose.request import MOOD_CENTRES
+
+        s = self.state
+        mood = s.get("mood")
+        valence, arousal = MOOD_CENTRES[str(mood)] if mood is not None else (0.0, 0.0)
+        valence = float(s.get("valence", valence))
+        arousal = 2 * float(s["intensity"]) - 1 if "intensity" in s else float(s.get("arousal", arousal))
+        return valence, arousal
+
     def _apply(self) -> list[dict[str, Any]]:
         applied, self.pending = self.pending, []
         for change in applied:
@@ -135,8 +147,14 @@ class Stream:
                 self.state.pop("arousal", None)
                 if "intensity" not in change:
                     self.state.pop("intensity", None)
-            if "valence" in change or "arousal" in change:
+            elif "valence" in change or "arousal" in change:  # one of the two alone keeps the other in force
+                valence, arousal = self.in_force()
                 self.state.pop("mood", None)
+                self.state["valence"], self.state["arousal"] = valence, arousal
+                if "arousal" in change and "intensity" not in change:  # the later of arousal and intensity wins
+                    self.state.pop("intensity", None)
+            if "intensity" in change and "arousal" not in change:
+                self.state.pop("arousal", None)
             self.state.update({k: v for k, v in change.items() if k != "stop"})
         return applied
 
