@@ -55,9 +55,10 @@ class _Links(HTMLParser):
 
 
 #: the studio's pages, what each loads from the package, and the pages they link to
-PAGES = {"/": ["static/favicon.svg", "static/favicon.svg", "static/revise.js", "static/studio.css",
+PAGES = {"/": ["static/api.js", "static/favicon.svg", "static/favicon.svg", "static/revise.js", "static/studio.css",
                "static/studio.js"],
-         "/soundtrack": ["static/favicon.svg", "static/favicon.svg", "static/soundtrack.js", "static/studio.css"]}
+         "/soundtrack": ["static/api.js", "static/favicon.svg", "static/favicon.svg", "static/soundtrack.js",
+                         "static/studio.css"]}
 PAGE_LINKS = {"./": "/", "soundtrack": "/soundtrack", "docs": "/docs"}
 
 

@@ -54,6 +54,18 @@ def fit_voices(score: Score, voices: tuple[Voice, ...]) -> Score:
 CHOPPY_LINE_SHARE = 0.4
 
 
+def _next_onsets(notes: np.ndarray, part: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``part``'s onsets, the rows of its notes that the part strikes again after, and each one's next onset
+    (None where the part starts fewer than two instants)."""
+    rows = np.flatnonzero(notes["part"] == part)
+    onsets = np.unique(notes["onset_ticks"][rows])
+    if len(onsets) < 2:
+        return None
+    following = np.searchsorted(onsets, notes["onset_ticks"][rows], side="right")
+    has_next = following < len(onsets)
+    return onsets, rows[has_next], onsets[following[has_next]]
+
+
 def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
     """Lines (parts that start at most two notes at once: voices, winds, strings, a melody) written as lines:
     each note (or double stop) lasts until the part's next onset — not past it, where it would sound under the
@@ -68,13 +80,10 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
     beat = beat_ticks_of(score.time_signatures[0])
     notes = score.notes.copy()
     for part in lines:
-        rows = np.flatnonzero(notes["part"] == part)
-        onsets = np.unique(notes["onset_ticks"][rows])
-        if len(onsets) < 2:
+        found = _next_onsets(notes, part)
+        if found is None:
             continue
-        following = np.searchsorted(onsets, notes["onset_ticks"][rows], side="right")
-        has_next = following < len(onsets)
-        rows, nxt = rows[has_next], onsets[following[has_next]]
+        onsets, rows, nxt = found
         ends = notes["onset_ticks"][rows] + notes["duration_ticks"][rows]
         shortest = voices[part].shortest_rest_beats
         if (ends < nxt).mean() > CHOPPY_LINE_SHARE:  # note, rest, note, rest: detached playing, written as notes
@@ -110,13 +119,10 @@ def keyboard_hands(score: Score, voices: tuple[Voice, ...]) -> Score:
     beat = beat_ticks_of(score.time_signatures[0])
     notes = score.notes.copy()
     for part in hands:
-        rows = np.flatnonzero(notes["part"] == part)
-        onsets = np.unique(notes["onset_ticks"][rows])
-        if len(onsets) < 2:
+        found = _next_onsets(notes, part)
+        if found is None:
             continue
-        following = np.searchsorted(onsets, notes["onset_ticks"][rows], side="right")
-        has_next = following < len(onsets)
-        rows, nxt = rows[has_next], onsets[following[has_next]]
+        _, rows, nxt = found
         beyond = notes["onset_ticks"][rows] + notes["duration_ticks"][rows] - nxt
         join = ((beyond > 0) & (beyond < beat * KEYBOARD_HELD_BEATS)) | (
             (beyond < 0) & (-beyond < beat * KEYBOARD_SHORTEST_REST_BEATS))

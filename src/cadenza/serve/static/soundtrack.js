@@ -3,7 +3,6 @@
 // bar, beat and note events out), and optionally played with WebAudio oscillators.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const LOG_ROWS = 64;  // bars kept in the log (older ones leave it)
 const AUDIO_LEAD_S = 0.15;  // how far after a bar's arrival its first beat sounds
 const MAX_VOICES = 48;  // notes sounding at once, at most (more are not played)
@@ -26,20 +25,7 @@ const live = {
 };
 
 // ---------------------------------------------------------------- the API
-async function getJson(path) {
-  const headers = live.apiKey ? {"X-API-Key": live.apiKey} : {};
-  const response = await fetch(path, {headers});
-  if (response.status === 401) {
-    $("key-form").hidden = false;
-    throw new Error("this server needs its API key (above)");
-  }
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try { message = (await response.json()).error || message; } catch (ignored) { /* not JSON */ }
-    throw new Error(message);
-  }
-  return response.json();
-}
+const getJson = async (path) => (await cadenzaFetch(path, live.apiKey)).json();  // see api.js
 
 function showError(message) {
   $("live-error").textContent = message;

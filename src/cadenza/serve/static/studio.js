@@ -3,7 +3,6 @@
 // revise job (its MIDI uploaded as the source). Every request goes to this server's /v1 routes.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const POLL_MS = 400;
 const PART_COLOURS = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#0a7d8c", "#cf222e"];
 const FILE_LABELS = {mid: "MIDI", musicxml: "MusicXML", wav: "WAV", png: "Piano roll (PNG)", report: "Report (JSON)"};
@@ -21,21 +20,7 @@ const studio = {
 };
 
 // ---------------------------------------------------------------- the API
-async function api(path, options = {}) {
-  const headers = {...(options.headers || {})};
-  if (studio.apiKey) headers["X-API-Key"] = studio.apiKey;
-  const response = await fetch(path, {...options, headers});
-  if (response.status === 401) {
-    $("key-form").hidden = false;
-    throw new Error("this server needs its API key (above)");
-  }
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try { message = (await response.json()).error || message; } catch (ignored) { /* not JSON */ }
-    throw new Error(message);
-  }
-  return response;
-}
+const api = (path, options = {}) => cadenzaFetch(path, studio.apiKey, options);  // see api.js
 
 const getJson = async (path) => (await api(path)).json();
 const fileUrl = (jobId, name) => `v1/jobs/${jobId}/files/${encodeURIComponent(name)}`;
