@@ -102,3 +102,20 @@ def test_a_violin_reads_in_treble_clef_even_when_it_plays_low(tmp_path: Path) ->
     parsed = converter.parse(str(write_score(score, tmp_path / "v.musicxml")), forceSource=True)
     assert [type(p.recurse().getElementsByClass(clef.Clef).first()).__name__ for p in parsed.parts] == [
         "TrebleClef", "TrebleClef"]
+
+
+def test_a_passage_high_above_the_treble_staff_is_written_under_an_8va_line(tmp_path: Path) -> None:
+    import re
+
+    high = [84, 86, 88, 79, 89, 91, 86, 84]  # C6 up to G6, with one dip to G5 inside
+    notes = [(i * Q, Q, p, 80, 0) for i, p in enumerate(high)] + [(8 * Q, Q, 72, 80, 0), (9 * Q, Q, 86, 80, 0)]
+    notes += [(i * 4 * Q, 4 * Q, 48, 80, 1) for i in range(3)]
+    score = Score.build([Part("Piano"), Part("Piano")], notes)
+    path = write_score(score, tmp_path / "high.musicxml")
+    text = path.read_text()
+    assert len(re.findall(r'<octave-shift[^>]*type="down"', text)) == 1  # one line: the dip and C5 end it, not
+    assert len(re.findall(r'<octave-shift[^>]*type="stop"', text)) == 1  # a lone C6 after it
+    back = read_score(path)  # the pitches are written as they sound: they read back unchanged
+    assert sorted(back.notes["pitch"].tolist()) == sorted(score.notes["pitch"].tolist())
+    assert "octave-shift" not in write_score(score.replace(notes=score.notes[score.notes["pitch"] < 84]),
+                                             tmp_path / "low.musicxml").read_text()

@@ -82,6 +82,35 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any
         else clef.BassClef()
 
 
+#: a passage in treble clef that would need two ledger lines and more is written an octave lower under an 8va
+#: line (the pitches stay as they sound: MusicXML's octave shift changes only how they are shown): strokes (a
+#: chord by its lowest note) at F5 or above in a row, from the first to the last at C6 or above, with at least
+#: :data:`OTTAVA_MIN_STROKES` of them at C6 or above
+OTTAVA_FROM_PITCH = 84
+OTTAVA_STAYS_FROM_PITCH = 77
+OTTAVA_MIN_STROKES = 4
+
+
+def _ottavas(part: Any) -> list[Any]:
+    """8va lines for ``part``'s high passages (see :data:`OTTAVA_FROM_PITCH`), as music21 spanners."""
+    from music21 import spanner
+
+    strokes = sorted(((float(element.getOffsetInHierarchy(part)), element) for element in part.recurse().notes),
+                     key=lambda pair: pair[0])
+    lines: list[Any] = []
+    run: list[tuple[Any, int]] = []
+    for _, element in [*strokes, (None, None)]:
+        lowest = min(p.midi for p in element.pitches) if element is not None else -1
+        if lowest >= OTTAVA_STAYS_FROM_PITCH:
+            run.append((element, lowest))
+            continue
+        high = [i for i, (_, pitch) in enumerate(run) if pitch >= OTTAVA_FROM_PITCH]
+        if len(high) >= OTTAVA_MIN_STROKES:
+            lines.append(spanner.Ottava([e for e, _ in run[high[0]:high[-1] + 1]], type="8va", transposing=False))
+        run = []
+    return lines
+
+
 TREBLE_STAFF = (64, 77)  # the pitches on the outer lines of a treble staff (E4, F5) and of a bass staff (G2, A3)
 BASS_STAFF = (43, 57)
 
@@ -248,6 +277,9 @@ def score_to_music21(score: Score) -> Any:
                     _fill_voice(voice, events, b0, bar_len, sharps)
                     measure.insert(0, voice)
             m21_part.append(measure)
+        if part_clef.sign == "G" and not part.is_drum:
+            for line in _ottavas(m21_part):
+                m21_part.insert(0, line)
         out.insert(0, m21_part)
     return out
 
