@@ -107,7 +107,10 @@ def test_revising_bars_rewrites_only_them_and_keeps_the_version_that_joins_best(
     from cadenza.score.ops import slice_bars
 
     piece = cadenza.compose(key="D minor", meter="3/4", ensemble="string-quartet", bars=8, seed=1).score
-    revised = cadenza.revise(piece, "4-5", versions=2, seed=3, output=tmp_path / "r.mid")
+    ticks: list[tuple[int, int]] = []
+    revised = cadenza.revise(piece, "4-5", versions=2, seed=3, output=tmp_path / "r.mid",
+                             progress=lambda done, total: ticks.append((done, total)))
+    assert ticks == [(1, 2), (2, 2)]  # a bar for each version written
     again = read_score(tmp_path / "r.mid")
     assert again.bar_count == 8 and again.length_ticks == piece.length_ticks
     for lo, hi in ((0, 3), (5, 8)):  # the bars around are the piece's own

@@ -319,11 +319,12 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
 
 def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.PathLike[str] | None = None,
            formats: list[str] | None = None, model: str | os.PathLike[str] | None = None, versions: int = 4,
-           limits: ReadLimits | None = None, **options: Any) -> Composition:
+           limits: ReadLimits | None = None, progress: Any = None, **options: Any) -> Composition:
     """``piece`` (a Score, a file or a music21: reference) with ``bars`` ('5-8') written again after the music
     before them, ``versions`` times, keeping the version the bars after it follow best (see
     :mod:`cadenza.compose.revise`); request options as for :func:`compose` (``seed=``). Written and returned
-    like :func:`compose`; the report's ``revised`` says which bars and how each version joined."""
+    like :func:`compose`; the report's ``revised`` says which bars and how each version joined.
+    ``progress(done, total)`` is called as each version is written."""
     from cadenza.compose.revise import revise_bars
     from cadenza.errors import UsageError
 
@@ -332,7 +333,7 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
     path = _check_output(output, formats)
     score = piece if isinstance(piece, Score) else read_score(piece, limits)
     made = revise_bars(score, bars, compose_request(**options), checkpoint=Path(model) if model else None,
-                       versions=versions)
+                       versions=versions, progress=progress)
     return made if path is None else _written(made, path, formats)
 
 

@@ -117,7 +117,8 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
 def run_revise(args: argparse.Namespace) -> int:
     formats = _formats(args.render)
     result = api.revise(args.piece, args.bars, Path(args.output or _default_output()), formats, model=args.model,
-                        versions=args.versions, seed=args.seed, limits=limits_from(args))
+                        versions=args.versions, seed=args.seed, limits=limits_from(args),
+                        progress=None if args.json else ProgressBar("revising (versions)"))
     if not args.json:
         revised = result.report["revised"]
         how = (f"kept version {revised['kept'] + 1} of {revised['versions']} (the bars after follow it at "

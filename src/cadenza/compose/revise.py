@@ -10,6 +10,7 @@ The bars to revise must follow at least one bar (a piece's first bars have nothi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -65,18 +66,21 @@ def _join_nll(model: Any, revised: Score, written: Score) -> float:
 
 
 def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: str | Path | None = None,
-                versions: int = VERSIONS) -> Composition:
+                versions: int = VERSIONS, progress: Callable[[int, int], None] | None = None) -> Composition:
     """``score`` with ``bars`` ('5-8') written anew (see the module docstring); the report says which bars,
-    each version's join (nats) and which was kept."""
+    each version's join (nats) and which was kept. ``progress(done, total)`` after each version written."""
     first, last = parse_bars(bars, score.bar_count)
     before = slice_bars(score, 0, first - 1)
     after = slice_bars(score, last, score.bar_count) if last < score.bar_count else None
     model = load_model(checkpoint)[0]
     best: tuple[float, Composition, Score] | None = None
     joins = []
-    for k in range(max(versions, 1) if after is not None else 1):  # the last bars: nothing to choose by
+    tries = max(versions, 1) if after is not None else 1  # the last bars: nothing to choose by
+    for k in range(tries):
         made = continue_piece(before, replace(request, seed=request.seed + k), bars=last - first + 1,
                               checkpoint=checkpoint)
+        if progress:
+            progress(k + 1, tries)
         revised = _joined(made.score, after)
         join = _join_nll(model, revised, made.score) if after is not None else 0.0
         joins.append(round(join, 2))

@@ -207,7 +207,8 @@ def run_job(job: Job, work: Path, data: Path, model: Path | None, progress: Prog
         assert source is not None
         bars, versions = str(request.pop("bars")), int(request.pop("versions", 4))
         compose_options(request)
-        report = api.revise(source, bars, piece, formats, model=model, versions=versions, **request).to_json()
+        report = api.revise(source, bars, piece, formats, model=model, versions=versions, progress=progress,
+                            **request).to_json()
     elif job.kind == "soundtrack":
         report = api.soundtrack(_timeline(request["timeline"]), work, formats, model=model,
                                 ensemble=request.get("ensemble"), seed=request.get("seed"), progress=progress)
