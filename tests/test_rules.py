@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from cadenza.compose.rules import VoiceRules
 
@@ -243,3 +244,16 @@ def test_the_contrasting_phrase_leans_to_another_pace_than_the_first_phrase() ->
     chorale = RhythmContrast(plan, bars=16, style="baroque")
     chorale.wanted_ticks = contrast.wanted_ticks
     assert chorale.bias("position", chosen) is None  # a chorale's pulse runs through
+
+
+def test_a_folk_tune_moves_by_step_as_nottinghams_do() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.listen.craft import craft
+
+    moves = []
+    for seed in range(1, 5):
+        made = compose(ComposeRequest(ensemble="lead-sheet", epoch="folk", key="G major", bars=16, seed=seed,
+                                      guard=False))
+        moves.append(craft(made.score, (7, "major"))["mean_interval"])
+    assert float(np.median(moves)) <= 2.7, moves  # Nottingham's tunes: 1.9-2.7 semitones a note (p10-p90)

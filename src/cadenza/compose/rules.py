@@ -49,6 +49,10 @@ VOICE_LEAP_NATS = 0.3  # ... of a sung line (polyphony 1: voices, winds, a melod
 # stepped; at 0.4 their range and mean interval fell below the real sonatas')
 MELODY_LEAP_NATS = 0.15  # ... of the tune of an ensemble written top-down (a chorale's soprano), freer (at 0.3
 # its mean interval was 1.76 semitones against Bach's 2.04: the tune crept by step where his reaches a fourth)
+#: the tune's leap cost in styles whose tunes move more by step than a chorale's soprano (MELODY_LEAP_NATS): a
+#: folk tune pays a sung line's (at 0.15 the lead sheet's tunes moved 2.7-3.0 semitones a note where Nottingham's
+#: move 1.9-2.7, and spanned 18-19 semitones against at most 18.9; at 0.3: inside, 16 pieces)
+MELODY_LEAP_NATS_BY_STYLE: dict[str | None, float] = {"folk": VOICE_LEAP_NATS}
 UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
 VOICE_UNISON_NATS = 0.8  # ... a sung line's (at 1.5 a chorale doubled 4% of its notes against Bach's 9%: four
 # real voices do double; a quartet's strings at 0.8 doubled more and played less detached, 95% legato against 91%)
@@ -563,7 +567,8 @@ class VoiceRules(ChordPartRules):
         last."""
         out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         if leaps:
-            weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS if melody else VOICE_LEAP_NATS
+            weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS_BY_STYLE.get(
+                self.style, MELODY_LEAP_NATS) if melody else VOICE_LEAP_NATS
             out += _leap_costs(before, weight)
         allowed_run = MELODY_REPEATS if melody else LINE_REPEATS
         if run >= allowed_run:
