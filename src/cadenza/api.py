@@ -124,10 +124,12 @@ def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str
     return report
 
 
-def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | None = None) -> Path | None:
+def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | None = None,
+                  also: tuple[Path, ...] = ()) -> Path | None:
     """Refuse an output we could not write before any composing is done: a folder, a suffix we do not
-    write, a file already there that is read-only (it is not replaced); one there that may be replaced is
-    named in a warning."""
+    write, a name the file system refuses (too long), a file already there that is read-only (it is not
+    replaced); one there that may be replaced is named in a warning. ``also``: other files that will be
+    written beside it."""
     from cadenza.errors import OutputError, UsageError
     from cadenza.render.common import with_extension
 
@@ -140,11 +142,10 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot make the folder for {path}: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise OutputError(f"output {path} is a folder")
     _guard_replaced([path, path.with_suffix(".cadenza.json"),
                      *(path.with_suffix(_SCORE_SUFFIXES[f]) if f in _SCORE_SUFFIXES
-                       else with_extension(path.with_suffix(""), f) for f in formats or [] if f != "stems")])
+                       else with_extension(path.with_suffix(""), f) for f in formats or [] if f != "stems"),
+                     *also])
     return path
 
 
@@ -154,7 +155,15 @@ def _guard_replaced(targets: list[Path]) -> None:
     from cadenza.errors import OutputError
     from cadenza.score.write import read_only
 
-    there = [t for t in dict.fromkeys(targets) if t.is_file()]
+    there = []
+    for target in dict.fromkeys(targets):
+        try:
+            if target.is_dir():
+                raise OutputError(f"output {target} is a folder")
+            if target.is_file():
+                there.append(target)
+        except OSError as exc:  # a name the file system refuses (over 255 bytes), a file where a folder should be
+            raise OutputError(f"cannot write {str(target)[:120]}: {exc.strerror or exc}") from None
     for target in there:
         if read_only(target):
             raise OutputError(f"{target} exists and is read-only: not replaced (make it writable or choose "
@@ -342,7 +351,8 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
                progress: Any = None, story: Any = None, profile: Any = None) -> dict[str, Any]:
     """A soundtrack that follows ``timeline`` (a :class:`cadenza.soundtrack.Timeline`, a shorthand like
     ``"calm:90s,tense:60s"`` or a TOML/JSON file). With ``out`` (a folder) the MIDI, the renders in
-    ``formats`` and the cue sheet (``cues.json``, with the themes used) are written there; the report (with
+    ``formats`` and the cue sheet (``cues.json``, with the themes used) are written there (files already there
+    are named in a warning, a read-only one is kept: OutputError before anything is written); the report (with
     the Score under ``"score"`` when nothing is written) is returned.
 
     Or, instead of a timeline, a life ``story`` (a file or :class:`cadenza.soundtrack.story.Story`) and
@@ -381,6 +391,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
+        _check_output(folder / "soundtrack.mid", formats, also=(folder / "cues.json",))  # before any writing
     start = time.perf_counter()
     score, cues = write_soundtrack(plan, Path(model) if model else None, progress)
     report = soundtrack_report(plan, score, cues, time.perf_counter() - start)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cadenza.errors import InputError, OutputError
@@ -62,11 +63,8 @@ def write_folder(final: str | os.PathLike[str], write: Callable[[Path], Any]) ->
     the next write removes."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+    tidy_folder(final)
     aside = _aside(final)
-    if aside.is_dir() and final.is_dir():  # a crash after the new folder took its name: the old one is stale
-        shutil.rmtree(aside)
     fresh = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         write(fresh)
@@ -84,13 +82,25 @@ def write_folder(final: str | os.PathLike[str], write: Callable[[Path], Any]) ->
             os.replace(final, aside)
         os.replace(fresh, final)
         shutil.rmtree(aside, ignore_errors=True)
-    except OSError as exc:  # a full disk, a folder taken away
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise OutputError(f"cannot write {str(final)[:120]}: {exc.strerror or exc}") from None
+    except (OSError, SafetensorError) as exc:  # a full disk (which safetensors reports as a SafetensorError), a
+        shutil.rmtree(fresh, ignore_errors=True)  # folder taken away
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise OutputError(f"cannot write {str(final)[:120]}: {reason}") from None
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
     return final
+
+
+def tidy_folder(final: str | os.PathLike[str]) -> None:
+    """Remove what a crash inside :func:`write_folder` left beside ``final``: half-written hidden folders, and
+    ``<final>.old`` once ``final`` is whole (a crash after the new folder took its name)."""
+    final = Path(final)
+    for stale in final.parent.glob(f".{final.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    aside = _aside(final)
+    if aside.is_dir() and final.is_dir():
+        shutil.rmtree(aside)
 
 
 def settled_folder(final: str | os.PathLike[str]) -> Path:

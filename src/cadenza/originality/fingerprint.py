@@ -132,14 +132,18 @@ def bar_codes(score: Score) -> np.ndarray:
     off = on + n["duration_ticks"]
     first = np.searchsorted(starts, on, side="right") - 1
     last = np.searchsorted(starts, off - 1, side="right") - 1
-    span = last - first + 1  # each note sounds in bars first..last
-    rows = np.repeat(np.arange(len(n)), span)
-    bar = first[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span))
-    pitch = n["pitch"][rows].astype(np.int64)
-    low = np.full(nbars, 128, dtype=np.int64)
-    np.minimum.at(low, bar, pitch)
+    # each note sounds in bars first..last: counted per pitch and bar (a note held over hundreds of bars costs
+    # two entries, not one per bar: memory stays ~ notes + 128 x bars)
+    pitch = n["pitch"].astype(np.int64)
+    held = np.zeros((128, nbars + 1), dtype=np.int32)
+    np.add.at(held, (pitch, first), 1)
+    np.add.at(held, (pitch, last + 1), -1)
+    sounding = np.cumsum(held[:, :nbars], axis=1, dtype=np.int32) > 0
+    del held
+    low = np.where(sounding.any(axis=0), sounding.argmax(axis=0), 128).astype(np.int64)
     pcs = np.zeros(nbars, dtype=np.int64)
-    np.bitwise_or.at(pcs, bar, 1 << ((pitch - low[bar]) % 12))
+    for p in np.unique(pitch).tolist():
+        pcs |= np.where(sounding[p], 1 << ((p - low) % 12), 0)
     length = np.maximum(ends_bar - starts, 1)
     slot = np.clip((on - starts[first]) * GRID // length[first], 0, GRID - 1)
     pattern = np.zeros(nbars, dtype=np.int64)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -34,8 +36,23 @@ def _virtual_memory_bytes() -> int:
     return 0
 
 
-def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], memory_bytes: int) -> None:
+def _die_with(parent: int) -> None:
+    """In the child: be killed when ``parent`` dies (a kill -9 of the command), not parse on as an orphan that
+    holds its memory and the command's open files (a corpus build's lock)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # it died before the line above
+            os._exit(1)
+
+
+def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], memory_bytes: int, parent: int) -> None:
     try:
+        _die_with(parent)
         if memory_bytes:
             limit = _virtual_memory_bytes() + memory_bytes
             hard = resource.getrlimit(resource.RLIMIT_AS)[1]
@@ -67,7 +84,8 @@ def run_guarded(
         log.debug("fork unavailable: %s runs unguarded", what)
         return fn(*args)
     parent_conn, child_conn = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child_conn, fn, args, max_memory_mb * 1024 * 1024), daemon=True)
+    proc = ctx.Process(target=_child, args=(child_conn, fn, args, max_memory_mb * 1024 * 1024, os.getpid()),
+                       daemon=True)
     proc.start()
     child_conn.close()
     try:

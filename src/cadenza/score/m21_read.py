@@ -66,7 +66,8 @@ def _part_identity(part: Any, index: int) -> Part:
     from music21 import instrument
 
     inst = part.getInstrument(returnDefault=False)
-    name = (part.partName or (inst.partName if inst else None) or (inst.instrumentName if inst else None)
+    name = (getattr(part, "partName", None) or (inst.partName if inst else None)
+            or (inst.instrumentName if inst else None)
             or f"Part {index + 1}")
     is_drum = isinstance(inst, instrument.UnpitchedPercussion | instrument.Percussion) if inst else False
     program = inst.midiProgram if inst is not None and inst.midiProgram is not None else None
@@ -138,6 +139,8 @@ def score_from_music21(obj: Any, limits: ReadLimits, source: str) -> tuple[Score
     # what sounds
     if isinstance(obj, stream.Stream) and _has_transposition(obj):
         obj.toSoundingPitch(inPlace=True)
+    if isinstance(obj, stream.Score) and not obj.parts and not obj.recurse().notes:  # e.g. Humdrum with no
+        raise CorruptFileError("the file holds no part with music in it")  # **kern spine, MusicXML with no <part>
     m21_parts: list[Any] = (list(obj.parts) or [obj]) if isinstance(obj, stream.Score) else [obj]
 
     parts: list[Part] = []

@@ -33,6 +33,7 @@ from cadenza.model.checkpoint import (
     read_config,
     save_checkpoint,
     settled_folder,
+    tidy_folder,
     write_folder,
 )
 from cadenza.model.transformer import PRESETS, EventTransformer
@@ -206,6 +207,9 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
             distributed.barrier(world)
     autocast = device.type == "cuda" and config.precision in ("auto", "bf16")
     last, best_dir = out / "last", out / "best"
+    if world.main:  # what a crash inside a checkpoint write left (a run killed at its very end writes no more)
+        tidy_folder(last)
+        tidy_folder(best_dir)
     saved_last = settled_folder(last)  # a crash inside the swap of last/ leaves it as last.old
     torch.manual_seed(config.seed)
     if resume:
