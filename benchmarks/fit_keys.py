@@ -62,12 +62,11 @@ def epoch_of(path: Path) -> str | None:
     return None
 
 
-def _sharps_of(tonic: str, accidental: str, minor: bool) -> int | None:
+def _sharps_of(tonic: str, accidental: str, minor: bool) -> int:
     """Sharps of the signature of a key named by its tonic letter and accidental ('#', 'b' or '-')."""
     pc = (_STEP[tonic.upper()] + {"#": 1, "b": -1, "-": -1}.get(accidental[:1], 0)) % 12
     major_pc = (pc + 3) % 12 if minor else pc
-    sharps = (7 * major_pc + 5) % 12 - 5  # C#/Db major and their relatives as five flats
-    return sharps
+    return (7 * major_pc + 5) % 12 - 5  # C#/Db major and their relatives as five flats
 
 
 def read_keys(path: Path) -> list[tuple[int, str | None]]:
@@ -87,8 +86,7 @@ def read_keys(path: Path) -> list[tuple[int, str | None]]:
         named = _KERN_KEY.search(text)
         if named:
             minor = named.group(1).islower()
-            sharps = _sharps_of(named.group(1), named.group(2), minor)
-            return [(sharps, "minor" if minor else "major")] if sharps is not None else []
+            return [(_sharps_of(named.group(1), named.group(2), minor), "minor" if minor else "major")]
         signature = _KERN_SIG.search(text)
         if signature is None:
             return []
@@ -101,9 +99,7 @@ def read_keys(path: Path) -> list[tuple[int, str | None]]:
             if mode_word in ("dor", "mix"):
                 continue
             minor = mode_word.startswith("m") and mode_word not in ("maj", "major", "mix")
-            sharps = _sharps_of(match.group(1), match.group(2), minor)
-            if sharps is not None:
-                out.append((sharps, "minor" if minor else "major"))
+            out.append((_sharps_of(match.group(1), match.group(2), minor), "minor" if minor else "major"))
         return out
     if suffix in (".mxl", ".xml", ".musicxml"):
         fifths = _FIFTHS.search(text)

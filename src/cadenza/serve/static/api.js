@@ -19,3 +19,16 @@ async function cadenzaFetch(path, apiKey, options = {}) {
   }
   return response;
 }
+
+// The key form: the key typed is kept for the session in `state.apiKey`, and the page starts again if its choices
+// never came (the first request was refused for want of the key).
+function onApiKeyEntered(state, showError, start) {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.apiKey = $("api-key").value;
+    sessionStorage.setItem("cadenza-api-key", state.apiKey);
+    $("key-form").hidden = true;
+    showError("");
+    if (!state.choices) start();
+  });
+}

@@ -311,12 +311,5 @@ for (const name of ["valence", "arousal", "intensity"]) {
   $(`live-${name}`).addEventListener("change", pointMoved);
 }
 $("live-sound").addEventListener("change", () => { if ($("live-sound").checked) startAudio(); });
-$("key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  live.apiKey = $("api-key").value;
-  sessionStorage.setItem("cadenza-api-key", live.apiKey);
-  $("key-form").hidden = true;
-  showError("");
-  if (!live.choices) start();
-});
+onApiKeyEntered(live, showError, start);
 start();

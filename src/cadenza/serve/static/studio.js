@@ -335,14 +335,7 @@ async function start() {
 
 $("request").addEventListener("submit", compose);
 $("cancel").addEventListener("click", cancelJob);
-$("key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  studio.apiKey = $("api-key").value;
-  sessionStorage.setItem("cadenza-api-key", studio.apiKey);
-  $("key-form").hidden = true;
-  showError("");
-  if (!studio.choices) start();
-});
+onApiKeyEntered(studio, showError, start);
 $("audio").addEventListener("play", followAudio);
 $("audio").addEventListener("seeked", () => placeCursor($("audio").currentTime));
 $("audio").addEventListener("timeupdate", () => placeCursor($("audio").currentTime));
