@@ -31,3 +31,31 @@ def test_a_resting_part_cannot_be_given_a_note_in_its_phrase() -> None:
     bar.bars_started = 14  # the last phrase
     assert rule.allowed("part", {"kind": KIND["note"]}, None)[: len(voices)].all()
     assert rule.allowed("pitch", {"kind": KIND["note"]}, None) is None
+
+
+def test_the_basses_double_the_cellos_and_the_first_violins_carry_the_tune() -> None:
+    """Composed with the shipped model: the contrabass part is the cello's bass line an octave lower, note for
+    note (the sampler never writes it: before, the two were independent lines, the basses a sixth above where real
+    symphonies put them), and the first violins play at least three notes in every phrase (before: two in seed 3's
+    first phrase; over 8 romantic 16-bar pieces 66% of phrases had three or more, now 97%)."""
+    import numpy as np
+
+    import cadenza
+    from cadenza.compose.ensembles import doubling_parts
+
+    voices = ENSEMBLES["orchestra"].voices
+    names = [v.name for v in voices]
+    assert doubling_parts(voices) == {names.index("Contrabass"): (names.index("Violoncello"), -12)}
+    for seed in (3, 4):
+        score = cadenza.compose(ensemble="orchestra", epoch="romantic", bars=8, seed=seed, guard=False).score
+        notes = score.notes
+        cello = notes[notes["part"] == names.index("Violoncello")]
+        bass = notes[notes["part"] == names.index("Contrabass")]
+        assert len(cello) > 8 and len(bass) == len(cello)
+        assert np.array_equal(bass["onset_ticks"], cello["onset_ticks"])
+        shift = cello["pitch"].astype(int) - bass["pitch"].astype(int)
+        assert set(shift.tolist()) <= {0, 12} and (shift == 12).mean() > 0.8  # unison only below the bass's E1
+        violin = notes[notes["part"] == names.index("Violin I")]
+        bars = score.bar_starts()
+        for first, last in ((bars[0], bars[4]), (bars[4], score.length_ticks)):  # the two phrases
+            assert ((violin["onset_ticks"] >= first) & (violin["onset_ticks"] < last)).sum() >= 3

@@ -24,6 +24,11 @@ class Voice:
     # the shortest rest a line keeps inside a phrase, in beats (shorter gaps are filled: see
     # :func:`cadenza.compose.finish.legato_lines`)
     shortest_rest_beats: float = 1.0
+    leads: bool = False  # the part that carries the tune where the ensemble is not written top-down as a whole
+    # the part this one doubles (its name) and at what interval in semitones: never sampled, written from that
+    # part's notes (an orchestra's cellos and basses playing one bass line in octaves)
+    doubles: str | None = None
+    doubles_semitones: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,15 @@ class Ensemble:
 
 # strings keep their eighth rests (a quartet's detached accompaniment: real quartets rest 0.33 times per part per
 # bar; filling every rest under a beat left ours 0.12, and 96% legato against 91%)
-_VIOLIN1 = Voice("Violin I", 40, 55, 96, 2, shortest_rest_beats=0.5)
+_VIOLIN1 = Voice("Violin I", 40, 55, 96, 2, shortest_rest_beats=0.5, leads=True)
 _VIOLIN2 = Voice("Violin II", 40, 55, 91, 2, shortest_rest_beats=0.5)
 _VIOLA = Voice("Viola", 41, 48, 84, 2, shortest_rest_beats=0.5)
 _CELLO = Voice("Violoncello", 42, 36, 72, 2, shortest_rest_beats=0.5)
+# an orchestra's basses play the cellos' bass line an octave below them, as the symphonic works of the corpus
+# mostly write it (their lowest line averages MIDI 38, D2: the basses'; written as a line of its own, ours sat
+# at 44 and the two parts wandered apart)
+_ORCHESTRA_CELLO = Voice("Violoncello", 42, 36, 72, 1, shortest_rest_beats=0.5)
+_CONTRABASS = Voice("Contrabass", 43, 28, 60, 1, doubles="Violoncello", doubles_semitones=-12)
 
 ENSEMBLES = {
     # two staves of one piano, as scores of the corpus have them: a right hand over a left hand (one part
@@ -50,7 +60,7 @@ ENSEMBLES = {
     "orchestra": Ensemble("orchestra", "orchestra", (
         Voice("Flute", 73, 60, 96), Voice("Oboe", 68, 58, 91), Voice("Clarinet", 71, 50, 91),
         Voice("Bassoon", 70, 34, 72), Voice("Horn", 60, 41, 77), Voice("Trumpet", 56, 55, 82),
-        Voice("Timpani", 47, 41, 57), _VIOLIN1, _VIOLIN2, _VIOLA, _CELLO, Voice("Contrabass", 43, 28, 60, 1))),
+        Voice("Timpani", 47, 41, 57), _VIOLIN1, _VIOLIN2, _VIOLA, _ORCHESTRA_CELLO, _CONTRABASS)),
     # three voices of a medieval chanson or motet, as the corpus' transcriptions have them: a cantus over a
     # contratenor and a tenor (their medians: MIDI 66, 61 and 54; 46 of its 75 medieval vocal works have three)
     "voices": Ensemble("voices", "voices", (Voice("Cantus", 52, 57, 77), Voice("Contratenor", 52, 50, 71),
@@ -81,6 +91,18 @@ ALIASES = {"lied": "song", "art-song": "song", "voice-and-piano": "song",
            "solo-instrument": "solo", "melody": "solo", "violin": "solo",
            "solo-piano": "piano", "keyboard": "piano", "choir": "satb", "satb-choir": "satb",
            "quartet": "string-quartet", "strings": "string-quartet", "leadsheet": "lead-sheet", "rock": "band"}
+
+
+def tune_part(voices: tuple[Voice, ...]) -> int | None:
+    """The part that carries the tune by its nature (:attr:`Voice.leads`: an orchestra's first violins), if any."""
+    return next((i for i, v in enumerate(voices) if v.leads), None)
+
+
+def doubling_parts(voices: tuple[Voice, ...]) -> dict[int, tuple[int, int]]:
+    """Parts written by doubling another: part -> (the part it doubles, at how many semitones)."""
+    names = {v.name: i for i, v in enumerate(voices)}
+    return {i: (names[v.doubles], v.doubles_semitones) for i, v in enumerate(voices)
+            if v.doubles is not None and v.doubles in names}
 
 
 def ensemble(name: str) -> Ensemble:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cadenza.compose.ensembles import Voice
+from cadenza.compose.ensembles import Voice, doubling_parts
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
 from cadenza.tokens.events import FINE, KIND, F, decode
@@ -130,10 +130,31 @@ def keyboard_hands(score: Score, voices: tuple[Voice, ...]) -> Score:
     return score.replace(notes=notes)
 
 
+def doubled_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
+    """Parts that double another (:func:`cadenza.compose.ensembles.doubling_parts`: an orchestra's cellos over its
+    basses) written from that part's notes at their interval, an octave nearer where that leaves the part's range;
+    whatever the model wrote in them is replaced (the sampler leaves them silent)."""
+    doubling = doubling_parts(voices)
+    if not doubling or not len(score.notes):
+        return score
+    notes = score.notes[~np.isin(score.notes["part"], list(doubling))]
+    added = []
+    for part, (source, semitones) in doubling.items():
+        copy = notes[notes["part"] == source].copy()
+        pitch = copy["pitch"].astype(np.int64) + semitones
+        low, high = voices[part].low, voices[part].high
+        pitch = np.where(pitch > high, pitch - 12, np.where(pitch < low, pitch + 12, pitch))
+        copy["pitch"] = np.clip(pitch, 0, 127)
+        copy["part"] = part
+        added.append(copy)
+    return score.replace(notes=np.concatenate([notes, *added]))  # (Score.build sorts them)
+
+
 def written_parts(score: Score, voices: tuple[Voice, ...]) -> Score:
     """A decoded piece's parts as they are written: each part's polyphony kept (:func:`fit_voices`), lines
-    (:func:`legato_lines`) and keyboard hands (:func:`keyboard_hands`) written as players read them."""
-    return keyboard_hands(legato_lines(fit_voices(score, voices), voices), voices)
+    (:func:`legato_lines`) and keyboard hands (:func:`keyboard_hands`) written as players read them, and parts that
+    double another written from it (:func:`doubled_lines`)."""
+    return doubled_lines(keyboard_hands(legato_lines(fit_voices(score, voices), voices), voices), voices)
 
 
 def block_chords(score: Score, part: int | None) -> Score:

@@ -28,7 +28,7 @@ from cadenza.compose.constraints import (
 )
 from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.ear import sample_by_phrase
-from cadenza.compose.ensembles import Voice
+from cadenza.compose.ensembles import Voice, doubling_parts, tune_part
 from cadenza.compose.finish import block_chords, decode_piece, fit_voices, hold_final_chord, written_parts
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
@@ -187,7 +187,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
                                  plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
-                                 harmony_seed=seed, chord_part=chord_part_of(plan))
+                                 harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
+                                 doubled=frozenset(doubling_parts(voices)))
         more += [NotationGrid(base), voice_rules]
         if len(voices) >= MIN_PARTS:  # an orchestra: who plays in each phrase (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed))

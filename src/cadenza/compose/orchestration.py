@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.ensembles import Voice
+from cadenza.compose.ensembles import Voice, doubling_parts
 from cadenza.compose.plan import PHRASE_BARS
 from cadenza.tokens.events import FIELD_SIZES, KIND
 
@@ -72,7 +72,8 @@ class Orchestration:
 
 def describe_orchestration(voices: tuple[Voice, ...], bars: int, seed: int) -> list[str]:
     """For the report: who plays in each phrase ("bars 1-4: Flute, Horn, strings")."""
-    out = []
+    out = [f"{voices[part].name} doubles {voices[source].name} ({semitones:+d} semitones)"
+           for part, (source, semitones) in doubling_parts(voices).items()]
     for phrase, row in enumerate(playing_parts(voices, bars, seed)):
         names = [v.name for v, on in zip(voices, row, strict=True) if on and v.program not in STRINGS]
         out.append(f"bars {phrase * PHRASE_BARS + 1}-{(phrase + 1) * PHRASE_BARS}: "

@@ -187,7 +187,8 @@ class VoiceRules(ChordPartRules):
 
     def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
                  key: Key | None, close_on_tonic: bool = True, style: str | None = None,
-                 harmony_seed: int = 0, chord_part: int | None = None) -> None:
+                 harmony_seed: int = 0, chord_part: int | None = None, tune_part: int | None = None,
+                 doubled: frozenset[int] = frozenset()) -> None:
         self.plan = plan
         self.polyphony = polyphony
         # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
@@ -195,8 +196,10 @@ class VoiceRules(ChordPartRules):
         self.ordered = groups == [(0, len(polyphony) - 1)]  # the whole ensemble: the melody is the top part
         # the first part carries the tune: the top of an ensemble written top-down, or a single line over parts
         # that play chords (a song's voice over the piano's hands)
-        self.tune_led = self.ordered or (len(polyphony) > 1 and polyphony[0] == 1
-                                         and all(p > 1 for p in polyphony[1:]))
+        # (or the part that leads by its nature: an orchestra's first violins)
+        self.tune_led = self.ordered or tune_part is not None or (
+            len(polyphony) > 1 and polyphony[0] == 1 and all(p > 1 for p in polyphony[1:]))
+        self.doubled = doubled  # parts written by doubling another (never sampled: see ensembles.doubling_parts)
         self.bars, self.close_on_tonic = bars, close_on_tonic
         self.style, self.harmony_seed = style, harmony_seed
         self.cadences = self._cadence_plan(key) if key is not None else None
@@ -204,8 +207,8 @@ class VoiceRules(ChordPartRules):
         self.signature: int | None = None  # sharps of a key signature the model wrote
         self.final_parts: dict[int, int] = {}  # part -> notes it has sounded on the last bar's downbeat
         self.final_late = False  # a note came after the last bar's downbeat (the chord rule gave way)
-        self.lowest = len(polyphony) - 1
-        self.top = 0  # the melody's part (the highest, in an ensemble written top-down)
+        self.lowest = max(p for p in range(len(polyphony)) if p not in doubled)  # the bass line's part
+        self.top = tune_part or 0  # the melody's part (the highest, in an ensemble written top-down)
         # part -> (onset tick, [(end tick, pitch)]) of the part's latest instant
         self.latest: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
@@ -342,13 +345,17 @@ class VoiceRules(ChordPartRules):
         return 0 < into < ARRIVAL_BEATS * _beat_ticks(self.plan.meter)
 
     def _arrival_limits(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        """On a phrase's arrival (its last bar's downbeat): the melody comes first and holds its note at least
+        """On a phrase's arrival (its last bar's downbeat): the melody comes first (after the parts above it in
+        score order, where it is not the first part) and holds its note at least
         :data:`ARRIVAL_BEATS` beats (or to the bar's end); the pitches struck there are the planned chord's
         (see :meth:`_chord_tones`), so the cadence is heard."""
         now = self.plan.bar_start_ticks
         if field == "part" and self.tune_led:
-            first = self.latest.get(self.top, (-1, []))[0] != now and all(
-                onset != now for onset, _ in self.latest.values())
+            if self.latest.get(self.top, (-1, []))[0] == now:
+                return None
+            if self.top:  # parts before the melody's in score order may come first at the instant (an orchestra's
+                return np.arange(FIELD_SIZES["part"]) <= self.top  # winds), none after it
+            first = all(onset != now for onset, _ in self.latest.values())
             return (np.arange(FIELD_SIZES["part"]) == self.top) if first else None
         part = chosen.get("part")
         if part is None or part in self.plan.drums:
@@ -364,7 +371,8 @@ class VoiceRules(ChordPartRules):
         room), then the end. Not when a density asks for onsets all through the bar, nor once a note has come
         after the downbeat anyway (another limit won): then only the pitches are the tonic chord's."""
         last = max(self.final_parts) if self.final_parts else -1
-        reachable = [p for p in range(last + 1, len(self.polyphony)) if p not in self.plan.drums]
+        reachable = [p for p in range(last + 1, len(self.polyphony))
+                     if p not in self.plan.drums and p not in self.doubled]
         room = last >= 0 and self.final_parts[last] < self.polyphony[last] and self._chord_tone_above(last)
         if field == "kind":
             mask = np.ones(FIELD_SIZES["kind"], dtype=bool)
@@ -402,6 +410,9 @@ class VoiceRules(ChordPartRules):
             if self.ordered and not self.latest:  # the piece opens with its melody
                 return np.arange(FIELD_SIZES["part"]) == self.top
             room = self._parts_with_room(chosen)
+            if self.doubled:
+                room = np.ones(FIELD_SIZES["part"], dtype=bool) if room is None else room.copy()
+                room[list(self.doubled)] = False
             if arrival is not None and self._arrival_held(chosen):  # the arrival's melody note is not cut short
                 room = np.ones(FIELD_SIZES["part"], dtype=bool) if room is None else room.copy()
                 room[self.top] = False
