@@ -29,7 +29,14 @@ from cadenza.compose.constraints import (
 from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Voice, doubling_parts, tune_part
-from cadenza.compose.finish import block_chords, decode_piece, fit_voices, hold_final_chord, written_parts
+from cadenza.compose.finish import (
+    block_chords,
+    decode_piece,
+    doubled_lines,
+    fit_voices,
+    hold_final_chord,
+    written_parts,
+)
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.keys import with_style_key
@@ -489,6 +496,8 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     def finish(steps: np.ndarray, seed: int) -> Score:
         whole = decode_piece(steps, primer.metadata)
         new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
+        if doubling_parts(voices):  # a soundtrack's orchestra goes on with its basses doubling the cellos
+            new_notes = doubled_lines(whole.replace(notes=new_notes), voices).notes
         notes = np.concatenate([primer.notes, new_notes]).astype(NOTE_DTYPE)
         score = fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
                                        key_signatures=whole.key_signatures, tempos=whole.tempos,
