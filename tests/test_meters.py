@@ -29,3 +29,24 @@ def test_a_plan_without_a_meter_gets_one_and_says_so_an_asked_meter_is_kept() ->
     assert "meter" in plan.implied and any("give --meter" in note for note in plan.notes)
     asked = resolve(ComposeRequest(ensemble="satb", epoch="baroque", meter="5/4", bars=8))
     assert with_style_meter(asked, seed=3) is asked
+
+
+def test_popular_piano_is_written_as_the_corpus_popular_piano_arrangements() -> None:
+    """The corpus' popular piano music is POP909's arrangements (label keyboard); its popular solo-piano works are
+    Joplin rags. A popular piano piece is conditioned, and its meter drawn, as the arrangements (mostly 4/4; the
+    rags' table gave 2/4 in 70% of draws), while what was asked and is judged stays the ensemble's own label."""
+    from cadenza.compose.generate import plan_prompt
+    from cadenza.tokens.events import F
+    from cadenza.tokens.labels import label_ids
+
+    plan = resolve(ComposeRequest(epoch="popular", bars=8))
+    assert plan.ensemble is not None and plan.ensemble.name == "piano"
+    assert plan.labels["ensemble"] == "solo-piano" and plan.model_labels["ensemble"] == "keyboard"
+    assert any("keyboard" in note for note in plan.notes)
+    prompt_labels = set(plan_prompt(plan)[:, F["label"]].tolist())
+    assert set(label_ids({"ensemble": "keyboard"})) <= prompt_labels
+    assert not set(label_ids({"ensemble": "solo-piano"})) & prompt_labels
+    drawn = Counter(with_style_meter(plan, seed).meter for seed in range(100))
+    assert drawn[(4, 4)] > 60
+    classical = resolve(ComposeRequest(epoch="classical", ensemble="piano", bars=8))
+    assert classical.model_labels == classical.labels  # other epochs: the label as it is

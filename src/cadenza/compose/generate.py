@@ -152,7 +152,7 @@ def load_model(checkpoint: str | Path | None = None) -> tuple[Any, dict[str, Any
 def plan_prompt(plan: Plan) -> np.ndarray:
     """bos, the label tokens, the ensemble's parts and, if a meter is asked for, the first bar and its meter."""
     rows = [step_row("bos")]
-    rows += [step_row("label", label=i) for i in label_ids(plan.labels)]
+    rows += [step_row("label", label=i) for i in label_ids(plan.model_labels)]
     for index, voice in enumerate(plan.ensemble.voices if plan.ensemble else ()):
         rows.append(step_row("part", part=index, value=voice.program, value_fine=int(voice.is_drum)))
     if plan.ensemble and plan.meter:
@@ -369,7 +369,9 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                     plan.key.tonic_pc if plan.key else None, load_guard(index_path), checks=checks, rules=True)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
-              "plan": {"labels": plan.labels, "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
+              "plan": {"labels": plan.labels,
+                       **({"model_labels": plan.model_labels} if plan.model_labels != plan.labels else {}),
+                       "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
                        "prompt_reading": plan.notes, "prompt": plan.prompt,

@@ -58,7 +58,7 @@ def with_style_meter(plan: Plan, seed: int) -> Plan:
     """The plan with a meter for its style where it has none (see :func:`style_meter`); unchanged otherwise."""
     if plan.meter is not None:
         return plan
-    drawn = style_meter(plan.labels.get("epoch"), plan.labels.get("ensemble"), seed)
+    drawn = style_meter(plan.labels.get("epoch"), plan.model_labels.get("ensemble"), seed)
     if drawn is None:
         return plan
     meter, group, share = drawn

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble
+from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model_label
 from cadenza.errors import UsageError
 from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
 from cadenza.listen.style import COMPOSERS
@@ -119,6 +119,14 @@ class Plan:
     def bar_ticks(self) -> int | None:
         return None if self.meter is None else self.meter[0] * 4 * TICKS_PER_QUARTER // self.meter[1]
 
+    @property
+    def model_labels(self) -> dict[str, str]:
+        """The labels as the model is conditioned on them: the ensemble's under the label the corpus writes its
+        music for the epoch with (:func:`cadenza.compose.ensembles.model_label`); ``labels`` stay as asked."""
+        if "ensemble" not in self.labels:
+            return self.labels
+        return {**self.labels, "ensemble": model_label(self.labels.get("epoch"), self.labels["ensemble"])}
+
 
 def parse_key(text: str) -> Key:
     words = text.strip().replace("♯", "#").replace("♭", "b").replace("-", " ").split()
@@ -223,6 +231,10 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
         notes.append(f"{why} -> {forces.name} (give --ensemble to choose, 'any' for the model's choice)")
     if forces:
         labels["ensemble"] = forces.label
+        conditioned = model_label(labels.get("epoch"), forces.label)
+        if conditioned != forces.label:
+            notes.append(f"{labels['epoch']} {forces.name} -> written as the corpus' {labels['epoch']} {conditioned} "
+                         f"music (the model's label {conditioned})")
     key = parse_key(request.key) if request.key else None
     if key:
         labels["key"], labels["mode"] = key.name, key.mode
