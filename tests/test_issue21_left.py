@@ -181,3 +181,34 @@ def test_a_suite_names_the_movements_it_replaces_and_keeps_a_read_only_one_untou
     with pytest.raises(OutputError, match="02-second-room.mid exists and is read-only: not replaced"):
         api.soundtrack(None, out, model=untrained, seed=3, story=story)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing written at all
+
+
+# ---------------------------------------------------------------- a long MusicXML score read in time
+
+
+def test_music21_reads_a_long_musicxml_score_in_time_that_grows_with_its_measures(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """music21 re-measured a part at every measure it inserted (quadratic: 2,000 measures took 9 s, 9,999 ran
+    past their time limit); counted in the offsets it looks up, the work now doubles when the measures do.
+    (tests/hostile.py's 9,999-measure file, inside the 10,000-measure limit, must now read: x07c.)"""
+    from music21 import stream
+
+    from cadenza.score import ReadLimits
+    from cadenza.score.read import _parse_notation_quietly
+    from tests.hostile import _long_score
+
+    looked_up = [0]
+    real = stream.Stream.elementOffset
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        looked_up[0] += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(stream.Stream, "elementOffset", counted)
+    work = {}
+    for measures in (400, 800):
+        looked_up[0] = 0
+        score, _ = _parse_notation_quietly(_long_score(measures), "musicxml", ReadLimits(), "long")
+        assert len(score.notes) == measures
+        work[measures] = looked_up[0]
+    assert work[800] <= 2.3 * work[400], work  # quadratic: 3.9 times
