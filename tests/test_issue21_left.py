@@ -212,3 +212,34 @@ def test_music21_reads_a_long_musicxml_score_in_time_that_grows_with_its_measure
         assert len(score.notes) == measures
         work[measures] = looked_up[0]
     assert work[800] <= 2.3 * work[400], work  # quadratic: 3.9 times
+
+
+# ---------------------------------------------------------------- a corpus build commits what it read at once
+
+
+def test_a_corpus_build_commits_each_work_read_within_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kill -9 of a build loses only what was read in the last few seconds: on a clock that moves 2 s per
+    work read, every work read 7 s before any moment is in the log by then (it waited up to 60 s)."""
+    import time
+    import types
+
+    import cadenza.corpus.build as build
+    from cadenza.corpus import BuildConfig, CorpusStore, build_corpus
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(build, "time", types.SimpleNamespace(time=lambda: clock[0], strftime=time.strftime))
+    store = CorpusStore("soon", home=tmp_path)
+    seen: list[tuple[float, int, int]] = []  # (when, works read, works in the log)
+
+    def progress(done: int, total: int) -> None:
+        seen.append((clock[0], done, sum(1 for _ in store.read_log())))
+        clock[0] += 2.0  # the next work takes 2 s
+
+    report = build_corpus(BuildConfig(name="soon", sources=("music21",), limit=16, workers=1, chunk_size=1),
+                          progress=progress, home=tmp_path)
+    assert report["works_read_now"] == 16 and len(seen) == 17
+    for when, _, logged in seen:
+        read_by = max((done for t, done, _ in seen if t <= when - 7.0), default=0)
+        assert logged >= read_by, (when - seen[0][0], logged, read_by, seen)
+    shards = len(list((store.folder / "shards").glob("*.npz")))
+    assert 3 <= shards <= 6, shards  # a shard every few seconds of reading, not one per work

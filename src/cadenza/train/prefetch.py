@@ -11,6 +11,7 @@ the stream); a worker stopped by other means cannot hold the run up (:meth:`Batc
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import deque
 from collections.abc import Callable
@@ -21,12 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.score.guard import die_with_parent
 from cadenza.train.data import BatchConfig, SplitData, seeded_rows
 
 _shared: dict[str, Any] = {}
 
 
-def _init(data: SplitData, config: BatchConfig, rows: range | None) -> None:
+def _init(data: SplitData, config: BatchConfig, rows: range | None, parent: int) -> None:
+    die_with_parent(parent)  # a kill -9 of the training process leaves no batch maker
     for name in ("SIGINT", "SIGHUP"):  # the terminal's signals are the training process's to answer
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
@@ -51,7 +54,8 @@ class BatchStream:
         self.seed, self.next_step = seed, first_step
         self.data, self.config, self.rows = data, config, rows
         self.ahead = ahead or 4 * workers
-        self.pool: Pool = get_context("fork").Pool(workers, initializer=_init, initargs=(data, config, rows))
+        self.pool: Pool = get_context("fork").Pool(workers, initializer=_init,
+                                                   initargs=(data, config, rows, os.getpid()))
         self.pending: deque[tuple[int, AsyncResult[np.ndarray]]] = deque()
         self._fill()
 
