@@ -276,7 +276,7 @@ def test_a_build_stopped_by_sighup_or_kill_9_leaves_no_reader_and_keeps_what_it_
         tmp_path: Path, stop: signal.Signals) -> None:
     from cadenza.corpus import BuildConfig, CorpusStore, build_corpus
 
-    # the build commits what it has read at least every FLUSH_EVERY_S (60 s): half a second here, so the test
+    # the build commits what it has read within FLUSH_EVERY_S (5 s): half a second here, so the test
     # sees commits within its own few seconds, long before all 120 works are read
     wrapper = ("import sys; import cadenza.corpus.build as b; b.FLUSH_EVERY_S = 0.5; "
                "from cadenza.cli import main; sys.exit(main(sys.argv[1:]))")

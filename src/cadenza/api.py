@@ -351,9 +351,9 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
                progress: Any = None, story: Any = None, profile: Any = None) -> dict[str, Any]:
     """A soundtrack that follows ``timeline`` (a :class:`cadenza.soundtrack.Timeline`, a shorthand like
     ``"calm:90s,tense:60s"`` or a TOML/JSON file). With ``out`` (a folder) the MIDI, the renders in
-    ``formats`` and the cue sheet (``cues.json``, with the themes used) are written there (files already there
-    are named in a warning, a read-only one is kept: OutputError before anything is written); the report (with
-    the Score under ``"score"`` when nothing is written) is returned.
+    ``formats`` and the cue sheet (``cues.json``, with the themes used) are written there (files already there,
+    a story's movements too, are named in a warning, a read-only one is kept: OutputError before anything is
+    written); the report (with the Score under ``"score"`` when nothing is written) is returned.
 
     Or, instead of a timeline, a life ``story`` (a file or :class:`cadenza.soundtrack.story.Story`) and
     optionally a listener ``profile``: a suite, one movement per event (see :mod:`cadenza.soundtrack.story`);
@@ -391,7 +391,12 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
-        _check_output(folder / "soundtrack.mid", formats, also=(folder / "cues.json",))  # before any writing
+        movements = reading.movement_paths(folder) if reading is not None else []
+        _check_output(folder / "soundtrack.mid", formats, also=(folder / "cues.json", *movements))  # before any
+        others = sorted(set((folder / "movements").glob("*.mid")) - set(movements)) if movements else []  # writing
+        if others:
+            log.warning("%s also holds %d movement(s) this suite does not write, kept: %s", folder / "movements",
+                        len(others), ", ".join(p.name for p in others[:5]) + (", …" if len(others) > 5 else ""))
     start = time.perf_counter()
     score, cues = write_soundtrack(plan, Path(model) if model else None, progress)
     report = soundtrack_report(plan, score, cues, time.perf_counter() - start)

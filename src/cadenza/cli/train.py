@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def write_training_index(config: Any, out: Path) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from cadenza.cli.progress import show_training
-    from cadenza.train.loop import TrainConfig, train
+    from cadenza.train.loop import TrainConfig, TrainingStopped, train
 
     splits, corpus = None, args.corpus
     if args.steps:
@@ -82,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
                          balance=args.balance, batch_workers=args.batch_workers, precision=args.precision,
                          accumulate=args.accumulate, out=args.out or f"runs/{corpus}-{args.preset}")
 
-    summary = train(config, resume=args.resume, progress=show_training, splits=splits)
+    try:
+        summary = train(config, resume=args.resume, progress=show_training, splits=splits)
+    except TrainingStopped as stop:
+        return _stopped(stop)
     if summary["rank"]:  # one of several torchrun processes: process 0 reports and builds the index
         return 0
     if args.steps and not args.no_index:
@@ -98,3 +102,16 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['notes_per_s']:,.0f} notes/s on {on}; "
           f"{summary['parameters']:,} parameters; checkpoints in {summary['out']}")
     return 0
+
+
+def _stopped(stop: Any) -> int:
+    """One line for a run stopped by a signal once its step was saved (a :class:`TrainingStopped`); the exit
+    code is the shell's for the signal (130 for Ctrl-C, 143 otherwise)."""
+    if not stop.rank:  # under torchrun, process 0 speaks for them all
+        if stop.step < stop.max_steps:
+            what = "run the same command with --resume to continue it"
+        else:
+            what = "the run is complete (its originality index not built: cadenza corpus index … --out …/best)"
+        print(f"cadenza: stopped by {stop.signal_name} at step {stop.step:,} of {stop.max_steps:,}, saved in "
+              f"{stop.folder}: {what}", file=sys.stderr)
+    return 130 if stop.signal_name == "SIGINT" else 143

@@ -2,8 +2,9 @@
 worker processes), then group duplicates, assign splits and write the manifest.
 
 Resumable and cached: every work read is appended to the build log with its file's size and modification
-time; a re-run skips works whose file is unchanged, so an interrupted build resumes where it stopped and
-a finished one re-runs in seconds. A file that fails is recorded with its reason and never stops the build.
+time, at most :data:`FLUSH_EVERY_S` after it was read (a kill -9 loses no more); a re-run skips works whose
+file is unchanged, so an interrupted build resumes where it stopped and a finished one re-runs in seconds.
+A file that fails is recorded with its reason and never stops the build.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from cadenza.corpus.store import CorpusStore
 from cadenza.corpus.works import WorkResult, read_work
 from cadenza.errors import UsageError
 from cadenza.listen.labels import LABEL_SET_VERSION
+from cadenza.score.guard import die_with_parent
 from cadenza.score.limits import ReadLimits
 
 log = logging.getLogger(__name__)
-FLUSH_EVERY_S = 60.0  # what was read is committed to the log at least this often (a kill -9 loses less)
+FLUSH_EVERY_S = 5.0  # a work read is committed to the log (its notes to a shard) at most this long after
 
 Progress = Callable[[int, int], None]
 
@@ -43,7 +45,7 @@ class BuildConfig:
     sources: tuple[str, ...] = ("music21",)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     limit: int | None = None  # read at most this many works (a stable spread across the sources)
-    shard_size: int = 500  # works per notes shard (fewer when FLUSH_EVERY_S passes first)
+    shard_size: int = 500  # works per notes shard (fewer when FLUSH_EVERY_S passes first: a shard a few seconds)
     chunk_size: int = 8  # works per task sent to a worker
     timeout_s: float = 120.0  # per notation file (legitimately huge scores exist in the corpus)
     rebuild: bool = False  # forget what was read before
@@ -184,11 +186,8 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
     pending_ok: list[tuple[WorkResult, list[int]]] = []
     done_count = cached
 
-    flushed = [time.time()]
-
     def flush() -> None:
         nonlocal shard_no
-        flushed[0] = time.time()
         if not pending_ok:
             return
         store.write_shard(shard_no, [r.notes for r, _ in pending_ok])  # type: ignore[misc]
@@ -202,8 +201,14 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
         shard_no += 1
         pending_ok.clear()
 
+    oldest = [0.0]  # when the oldest work waiting in pending_ok was read
+
     def collect(results: list[WorkResult]) -> None:
+        """Record works read (failures at once, the others in the next shard); with none, only commit the
+        works waiting once the oldest has waited FLUSH_EVERY_S (the pool calls it while its workers read)."""
         nonlocal done_count
+        if not pending_ok:
+            oldest[0] = time.time()
         failed = []
         for result in results:
             stamp = stamps[result.ref.work_id]
@@ -217,10 +222,10 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
                 latest[row["id"]] = row
         if failed:
             store.append_log(failed)
-        if len(pending_ok) >= config.shard_size or time.time() - flushed[0] > FLUSH_EVERY_S:
+        if len(pending_ok) >= config.shard_size or (pending_ok and time.time() - oldest[0] >= FLUSH_EVERY_S):
             flush()
         done_count += len(results)
-        if progress:
+        if progress and results:
             progress(done_count, len(refs))
 
     store.folder.mkdir(parents=True, exist_ok=True)
@@ -246,24 +251,14 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
     return report
 
 
-def _die_with_parent() -> None:
-    """In a reader worker: be killed when the build process dies (even by kill -9), not left blocked on a pipe."""
-    import ctypes
-    import signal
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
-
-
 def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,
               collect: Callable[[list[WorkResult]], None]) -> list[list[WorkRef]]:
-    """Read chunks in worker processes, passing results to ``collect``; returns the chunks whose worker
-    died (the pool is then broken, so every chunk not yet read is returned with them)."""
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_die_with_parent)
+    """Read chunks in worker processes, passing results to ``collect`` (and an empty list every
+    FLUSH_EVERY_S while none comes, so that what was read is committed while the workers read on); returns the
+    chunks whose worker died (the pool is then broken, so every chunk not yet read is returned with them).
+    A worker dies with the build (even a kill -9 of it), instead of being left blocked on a pipe."""
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
     running: dict[Future[list[WorkResult]], list[WorkRef]] = {}
     failed: list[list[WorkRef]] = []
     queue = iter(chunks)
@@ -275,7 +270,9 @@ def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,
                     break
             if not running:
                 return failed
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=FLUSH_EVERY_S, return_when=FIRST_COMPLETED)
+            if not finished:
+                collect([])
             for future in finished:
                 chunk = running.pop(future)
                 try:

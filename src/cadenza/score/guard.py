@@ -36,9 +36,11 @@ def _virtual_memory_bytes() -> int:
     return 0
 
 
-def _die_with(parent: int) -> None:
-    """In the child: be killed when ``parent`` dies (a kill -9 of the command), not parse on as an orphan that
-    holds its memory and the command's open files (a corpus build's lock)."""
+def die_with_parent(parent: int) -> None:
+    """In a child process (a guarded parser, a corpus build's reader, a batch maker, a server's worker): be
+    killed when ``parent`` dies, even by kill -9, rather than work on as an orphan that holds its memory and
+    the command's open files (a corpus build's lock) or waits forever on a pipe. Linux only (the parent-death
+    signal); elsewhere a no-op."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -52,7 +54,7 @@ def _die_with(parent: int) -> None:
 
 def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], memory_bytes: int, parent: int) -> None:
     try:
-        _die_with(parent)
+        die_with_parent(parent)
         if memory_bytes:
             limit = _virtual_memory_bytes() + memory_bytes
             hard = resource.getrlimit(resource.RLIMIT_AS)[1]

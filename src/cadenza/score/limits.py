@@ -26,7 +26,7 @@ class ReadLimits:
     timeout_s: float = 8.0  # wall time for the notation parsers (MusicXML, ABC, Humdrum); the largest work
     #                         in music21's corpus (Beethoven op. 133, 742 bars) parses in ~3 s
     timeout_s_per_mb: float = 6.0  # ... and this much more for every MB of notation text, so a large valid file
-    #                         (a 2,000-bar score: 7 s on an idle machine) is read on a busy one too
+    #                         (a 9,999-bar score, 1.3 MB: 8 s of its 16 s on a busy machine) is read in time
     max_memory_mb: int = 2048  # extra memory the notation parsers may take
     max_audio_s: float = 600.0  # length of an audio file to transcribe (checked in the header and while decoding)
     max_audio_mb: float = 256.0  # bytes on disk of an audio file (a 10-minute 48 kHz 24-bit stereo WAV is 165 MB)

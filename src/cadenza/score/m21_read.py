@@ -8,10 +8,11 @@ whole number of ticks (all but exotic tuplets); the rest are rounded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -41,6 +42,32 @@ DEFAULT_VELOCITY = 80
 MAX_METER_BEATS = 128  # beats in one time signature (composite parts added up)
 MAX_METER_COST = MAX_METER_BEATS**2  # sum of beats² over the distinct time signatures of a file
 _BEAT_COUNT = re.compile(r"[0-9]+")
+
+
+@contextlib.contextmanager
+def measures_in_linear_time() -> Iterator[None]:
+    """While music21 parses MusicXML, a part under construction is marked unsorted. music21 inserts each
+    measure into its part with ``Stream.insert``, which, while the part is known to be sorted, first measures
+    the part's whole length (``highestTime``, over every measure so far) to decide whether it stays sorted:
+    a parse that grows with the square of the measures (2,000 measures: 9 s, 9,999: minutes). Unsorted, the
+    part is sorted once when it is next read (the measures come in order, so in one pass): the same score."""
+    from music21.musicxml import xmlToM21
+
+    parser = getattr(xmlToM21, "PartParser", None)
+    original = getattr(parser, "parseMeasures", None)
+    if parser is None or original is None:  # another music21: parsed as it comes
+        yield
+        return
+
+    def parse_measures(self: Any) -> Any:
+        self.stream.isSorted = False
+        return original(self)
+
+    parser.parseMeasures = parse_measures
+    try:
+        yield
+    finally:
+        parser.parseMeasures = original
 
 
 def check_meters(meters: Iterable[tuple[str, str]]) -> None:

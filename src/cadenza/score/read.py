@@ -171,10 +171,10 @@ def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits,
 def _parse_notation_quietly(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     from music21 import converter
 
-    from cadenza.score.m21_read import score_from_music21
+    from cadenza.score.m21_read import measures_in_linear_time, score_from_music21
 
     dropped: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, measures_in_linear_time():
         warnings.simplefilter("always")
         try:
             parsed = converter.parseData(text, format=fmt, forceSource=True)

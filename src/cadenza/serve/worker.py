@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
+from cadenza.score.guard import die_with_parent
 from cadenza.serve.server import ServeConfig
 from cadenza.serve.store import Job, JobStore, SqliteJobStore, one_line
 from cadenza.threads import set_threads
@@ -137,24 +138,9 @@ def work_one(store: JobStore, config: ServeConfig, stopping: threading.Event | N
     return run_claimed(store, job, config, stopping or threading.Event(), parent_pid)
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """On Linux, have the kernel kill this process when its server dies (a ``kill -9`` leaves no worker)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent_pid:  # it died before the signal was set
-        os._exit(0)
-
-
 def worker_main(config: ServeConfig, parent_pid: int) -> None:
     """A worker process's life: run jobs until SIGTERM or the server's end."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)  # a kill -9 of the server leaves no worker
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops the workers

@@ -401,6 +401,13 @@ class StoryReading:
             event["heard_mood"] = cue["heard"].get("mood")
         return {**report, "story": section}
 
+    def movement_paths(self, folder: Path) -> list[Path]:
+        """Where :meth:`write_movements` writes the movements, one per event: ``folder/movements/NN-slug.mid``
+        (known before anything is composed, so that files already there are checked first)."""
+        width = max(2, len(str(len(self.events))))
+        return [folder / "movements" / f"{n:0{width}d}-{slug(event.title)}.mid"
+                for n, event in enumerate(self.events, start=1)]
+
     def write_movements(self, score: Any, report: dict[str, Any], folder: Path) -> list[str]:
         """Each movement (the soundtrack's bars of one cue) as ``folder/movements/NN-slug.mid``; the paths
         go into the report's cues and story events."""
@@ -414,12 +421,12 @@ class StoryReading:
         except OSError as exc:
             raise OutputError(f"cannot make the folder {target}: {exc.strerror or exc}") from None
         paths = []
-        width = max(2, len(str(len(report["cues"]))))
-        for n, (cue, event) in enumerate(zip(report["cues"], self.events, strict=True), start=1):
+        files = self.movement_paths(folder)
+        for n, (cue, event, file) in enumerate(zip(report["cues"], self.events, files, strict=True), start=1):
             part = slice_bars(score, cue["start_bar"] - 1, cue["start_bar"] - 1 + cue["bars"])
             part = part.replace(metadata=Metadata(title=f"{self.story.title}: {n}. {event.title} ({event.date})",
                                                   composer="Cadenza", source="cadenza soundtrack --story"))
-            path = str(write_score(part, target / f"{n:0{width}d}-{slug(event.title)}.mid"))
+            path = str(write_score(part, file))
             cue["movement_file"] = path
             if "story" in report:
                 report["story"]["events"][n - 1]["movement"]["file"] = path

@@ -2,7 +2,9 @@
 
 A run lives in one folder: ``last/`` (the latest state: model, optimizer, RNG streams, step) and ``best/``
 (the checkpoint with the lowest validation NLL), each written atomically. ``--resume`` continues from
-``last/`` and, with the same configuration, ends exactly where an uninterrupted run would. Each step's batch
+``last/`` and, with the same configuration, ends exactly where an uninterrupted run would. Ctrl-C, SIGTERM and
+SIGHUP (a closed terminal) stop a run at the end of its step, with that step saved in ``last/``
+(:class:`TrainingStopped`); a second one stops it at once. Each step's batch
 is a function of the run's seed and the step (:func:`~cadenza.train.data.seeded_rows`), so there is no data
 position to save, and the same run can be trained on several processes (``torchrun``: see
 :mod:`cadenza.train.distributed`) or in micro-batches (``accumulate``) to the same result.
@@ -13,8 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -164,6 +169,48 @@ def _load_state(folder: Path, optimizer: torch.optim.Optimizer, world: distribut
     return int(state["step"]), state["history"], float("inf") if best is None else float(best)
 
 
+class TrainingStopped(KeyboardInterrupt):
+    """A run stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) once its step was saved in ``last/``: ``--resume``
+    continues it exactly."""
+
+    def __init__(self, signal_name: str, step: int, max_steps: int, folder: Path, rank: int = 0) -> None:
+        super().__init__(f"{signal_name} at step {step:,} of {max_steps:,}: saved in {folder}")
+        self.signal_name, self.step, self.max_steps, self.folder, self.rank = (
+            signal_name, step, max_steps, folder, rank)
+
+
+class _StopRequest:
+    """The first of Ctrl-C, SIGTERM and SIGHUP asks the run to stop at the end of its step (after saving it);
+    a second one stops it at once, as the signal alone would."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self.signal is not None:
+            raise KeyboardInterrupt(f"{name} again: stopped without saving the steps since the last checkpoint")
+        self.signal = name
+        log.warning("%s: saving this step in last/ and stopping (again to stop at once, losing it)", name)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """Signals that stop the run become a request it answers at the end of a step (in the main thread only:
+    elsewhere the signals keep their handlers); the handlers before are restored after."""
+    request = _StopRequest()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                previous[getattr(signal, name)] = signal.signal(getattr(signal, name), request)
+    try:
+        yield request
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 #: settings that change how a run computes, not what it learns: a run may resume with others
 HOW_NOT_WHAT = ("max_minutes", "accumulate", "batch_workers")
 
@@ -239,50 +286,58 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
     train_data = train_data.balanced(config.balance, model.config.context)
     started, notes_seen, steps_seen, first_step, saved_step = time.time(), 0.0, 0.0, step, step
     deadline = started + config.max_minutes * 60
-    loss_value, out_of_time = float("nan"), False
+    loss_value, out_of_time, stopped = float("nan"), False, False
     stream = (BatchStream(train_data, batch, config.seed, step, config.batch_workers, rows=my_rows)
               if config.batch_workers else None)
-    try:
-        while step < config.max_steps and not out_of_time:
-            rows = stream.next() if stream else seeded_rows(train_data, batch, config.seed, step, my_rows)
-            step, loss_value = train_step(learner, optimizer, config, step, rows, device, autocast)
-            kinds = rows[:, 1:, 0]
-            loss_sum, notes, real, late = distributed.sum_over(world, [
-                loss_value, float((kinds == KIND["note"]).sum()), float((kinds != KIND["pad"]).sum()),
-                float(world.main and time.time() >= deadline)], device)
-            loss_value, out_of_time = loss_sum / world.size, late > 0
-            notes_seen, steps_seen = notes_seen + notes, steps_seen + real
-            if step % config.eval_every == 0 or step == config.max_steps:
-                rng = distributed.rng_states(world, device)
-                saved_step = step
-                if not world.main:
-                    continue
-                metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)
-                elapsed = time.time() - started
-                record = {"step": step, "train_loss": round(loss_value, 4),
-                          **{k: round(v, 4) for k, v in metrics.items()},
-                          "notes_per_s": round(notes_seen / elapsed, 1), "minutes": round(elapsed / 60, 2)}
-                history.append(record)
-                if metrics["nll_per_step"] < best:
-                    best = metrics["nll_per_step"]
-                    _save_best(best_dir, model, config, step, metrics)
+    with _stop_on_signals() as request:
+        try:
+            while step < config.max_steps and not out_of_time and not stopped:
+                rows = (stream.next(give_up=lambda: request.signal is not None) if stream
+                        else seeded_rows(train_data, batch, config.seed, step, my_rows))
+                step, loss_value = train_step(learner, optimizer, config, step, rows, device, autocast)
+                kinds = rows[:, 1:, 0]
+                loss_sum, notes, real, late, asked = distributed.sum_over(world, [  # every process stops together
+                    loss_value, float((kinds == KIND["note"]).sum()), float((kinds != KIND["pad"]).sum()),
+                    float(world.main and time.time() >= deadline), float(request.signal is not None)], device)
+                loss_value, out_of_time, stopped = loss_sum / world.size, late > 0, asked > 0
+                notes_seen, steps_seen = notes_seen + notes, steps_seen + real
+                if step % config.eval_every == 0 or step == config.max_steps:
+                    rng = distributed.rng_states(world, device)
+                    saved_step = step
+                    if not world.main:
+                        continue
+                    metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)
+                    elapsed = time.time() - started
+                    record = {"step": step, "train_loss": round(loss_value, 4),
+                              **{k: round(v, 4) for k, v in metrics.items()},
+                              "notes_per_s": round(notes_seen / elapsed, 1), "minutes": round(elapsed / 60, 2)}
+                    history.append(record)
+                    if metrics["nll_per_step"] < best:
+                        best = metrics["nll_per_step"]
+                        _save_best(best_dir, model, config, step, metrics)
+                    _save_state(last, model, optimizer, step, config, history, best, rng, world.size)
+                    if progress:
+                        progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
+                                  "first_step": first_step})
+        finally:
+            if stream:
+                stream.close()
+        if saved_step != step:
+            rng = distributed.rng_states(world, device)
+            if world.main:
                 _save_state(last, model, optimizer, step, config, history, best, rng, world.size)
-                if progress:
-                    progress({**record, "max_steps": config.max_steps, "max_minutes": config.max_minutes,
-                              "first_step": first_step})
-    finally:
-        if stream:
-            stream.close()
-    if saved_step != step:
-        rng = distributed.rng_states(world, device)
-        if world.main:
-            _save_state(last, model, optimizer, step, config, history, best, rng, world.size)
-    if world.main and not (best_dir / "model.safetensors").is_file() and step > 0:  # stopped before its first
-        metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # validation:
-        best = metrics["nll_per_step"]  # a best/ to compose with all the same
-        _save_best(best_dir, model, config, step, metrics)
+        if stopped:  # the step is saved: no validation now, the user is waiting
+            distributed.barrier(world)
+            raise TrainingStopped(request.signal or "a signal to another process", step, config.max_steps, last,
+                                  world.rank)
+        if world.main and not (best_dir / "model.safetensors").is_file() and step > 0:  # stopped before its
+            metrics = evaluate(model, valid_data, batch, config.eval_batches, config.seed + 1, device)  # first
+            best = metrics["nll_per_step"]  # validation: a best/ to compose with all the same
+            _save_best(best_dir, model, config, step, metrics)
     distributed.barrier(world)  # every process leaves together: a process that left the group while process 0
     # still wrote its checkpoints ended in "terminate called without an active exception" (SIGABRT) in CI
+    if request.signal:  # asked to stop while the last step was saved: the run is whole, the command stops
+        raise TrainingStopped(request.signal, step, config.max_steps, last, world.rank)
     elapsed = max(time.time() - started, 1e-9)
     return {"steps": step, "best_valid_nll_per_step": best, "last_train_loss": loss_value,
             "notes_per_s": round(notes_seen / elapsed, 1), "steps_per_s": round(steps_seen / elapsed, 1),
