@@ -65,7 +65,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path,
 
 
 def test_the_suite_writes_results_report_and_plots(run: tuple[dict[str, Any], Path, bool]) -> None:
-    results, out, _ = run
+    _results, out, _ = run
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert set(saved["sections"]) == set(SECTIONS) and saved["command"].startswith("cadenza bench --quick")
     assert saved["machine"]["cpus"] >= 1 and saved["model"]["hash"] and saved["settings"]["pieces"] == 9

@@ -3,6 +3,7 @@ cadence plan on their own, and composing with them (the shipped model): no cross
 
 from __future__ import annotations
 
+from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
@@ -57,8 +58,8 @@ def test_chords_endings_and_melody() -> None:
 def test_a_returning_figure_counts_as_motif_recurrence() -> None:
     figure = [60, 62, 64, 60]
     other = [[67, 65, 64, 69], [71, 67, 72, 60], [62, 65, 59, 71], [64, 69, 62, 67]]
-    tune = figure * 4 + sum(other, []) + figure + sum(other[:3], [])  # 4 bars of the figure, later once
-    fresh = figure * 4 + sum(other, []) + sum(other, [])
+    tune = [*figure * 4, *chain(*other), *figure, *chain(*other[:3])]  # 4 bars of the figure, later once
+    fresh = [*figure * 4, *chain(*other), *chain(*other)]
     bass = [48] * len(tune)
     assert craft(two_parts(tune, bass))["motif_recurrence"] == pytest.approx(1 / 8, abs=1e-3)
     assert craft(two_parts(fresh, bass))["motif_recurrence"] == 0.0
@@ -244,7 +245,7 @@ def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
             _, first = np.unique(mine["onset_ticks"], return_index=True)
             line = mine["pitch"][first]  # one pitch per onset (the first written)
             run = best = 1
-            for a, b in zip(line, line[1:], strict=False):
+            for a, b in pairwise(line):
                 run = run + 1 if a == b else 1
                 best = max(best, run)
             total += best

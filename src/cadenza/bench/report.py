@@ -38,7 +38,7 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     head = list(header)
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 # ------------------------------------------------------------------------------------------------- plots
@@ -293,8 +293,8 @@ def _control_md(control: dict[str, Any], command: str) -> list[str]:
 def _originality_md(o: dict[str, Any], command: str) -> list[str]:
     out = ["## Originality", ""]
     if not o.get("checked"):
-        return out + [f"Not checked: {o.get('why_unchecked', 'the model has no originality index')}.", "",
-                      f"Regenerate: `{command}`", ""]
+        return [*out, f"Not checked: {o.get('why_unchecked', 'the model has no originality index')}.", "",
+                f"Regenerate: `{command}`", ""]
     longest = o["longest_run_notes"]
     out += [f"{o['pieces']} pieces of {o['bars']} bars composed across styles (every epoch with its usual "
             "ensemble, and the four moods), each checked against the model's training works as it is written. "

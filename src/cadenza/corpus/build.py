@@ -8,6 +8,7 @@ a finished one re-runs in seconds. A file that fails is recorded with its reason
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -139,8 +140,8 @@ def _rebuild_beside(store: CorpusStore, config: BuildConfig, progress: Progress 
     aside = store.folder.parent / f".{config.name}.old"
     if aside.exists():
         shutil.rmtree(aside)
-    os.replace(store.folder, aside)
-    os.replace(fresh.folder, store.folder)
+    store.folder.replace(aside)
+    fresh.folder.replace(store.folder)
     shutil.rmtree(aside, ignore_errors=True)
     report["folder"] = str(store.folder)
     info = store.info()
@@ -253,10 +254,8 @@ def _die_with_parent() -> None:
     import sys
 
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,

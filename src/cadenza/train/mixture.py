@@ -153,7 +153,7 @@ def select_members(member_nll: np.ndarray, max_members: int) -> list[int]:
     chosen = [int(np.argmin(nll.sum(axis=1)))]
     best = float(nll[chosen[0]].sum())
     while len(chosen) < max_members:
-        trials = {i: mixture_nll(nll[chosen + [i]], fit_weights(nll[chosen + [i]]))
+        trials = {i: mixture_nll(nll[[*chosen, i]], fit_weights(nll[[*chosen, i]]))
                   for i in range(len(nll)) if i not in chosen}
         if not trials or min(trials.values()) >= best:
             break
