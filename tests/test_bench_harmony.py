@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cadenza.bench.harmony import Chord, clean_label, compare_movement, parse_label, read_labels
+from cadenza.lab.harmony import Chord, clean_label, compare_movement, parse_label, read_labels
 
 
 def _read(labels: list[str]) -> list[Chord | None]:

@@ -14,9 +14,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cadenza.bench.suite import SECTIONS, Settings, SuiteConfig, bench, command_for, parse_only  # noqa: E402
 from cadenza.cli import main  # noqa: E402
 from cadenza.errors import UsageError  # noqa: E402
+from cadenza.lab.suite import SECTIONS, Settings, SuiteConfig, bench, command_for, parse_only  # noqa: E402
 from cadenza.listen.quality import METRICS  # noqa: E402
 from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.originality.check import SHIPPED  # noqa: E402

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cadenza.bench.craft import CraftBenchConfig, compare, craft_markdown, run
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.request import Key
 from cadenza.compose.rules import no_crossing_window, top_down_groups, written_top_down
 from cadenza.errors import UsageError
+from cadenza.lab.craft import CraftBenchConfig, compare, craft_markdown, run
 from cadenza.listen.craft import MEASURES, craft, fits_chord
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import KeySignature, Part, Score, TimeSignature, read_score
@@ -149,8 +149,8 @@ def test_the_craft_benchmark_runs_end_to_end_on_chorales() -> None:
 
 def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are_heard() -> None:
     pytest.importorskip("torch")
-    from cadenza.bench.craft import planned_heard
     from cadenza.compose import ComposeRequest, compose
+    from cadenza.lab.craft import planned_heard
 
     made = compose(ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=2,
                                   guard=False))
@@ -176,8 +176,8 @@ def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are
 
 def test_a_classical_theme_is_a_period_of_two_eight_bar_phrases() -> None:
     pytest.importorskip("torch")
-    from cadenza.bench.craft import planned_heard
     from cadenza.compose import ComposeRequest, compose
+    from cadenza.lab.craft import planned_heard
 
     made = compose(ComposeRequest(ensemble="piano", epoch="classical", key="G major", meter="2/4", bars=16, seed=4,
                                   guard=False))

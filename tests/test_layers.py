@@ -1,6 +1,8 @@
 """The product folders import downward only, in the order of the data flow (DESIGN.md): a folder may import
-the folders before it, never one after it. Read from the source (every ``cadenza.*`` import, at module level
-or inside a function). One known upward import is listed and must not grow; removing them is issue 17's."""
+the folders before it, never one after it. The lab (``cadenza.lab``) comes after the product it measures, and
+only the CLI's ``bench`` and ``eval`` commands import it. Read from the source (every ``cadenza.*`` import, at
+module level or inside a function). One known upward import is listed and must not grow; removing them is issue
+17's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cadenza"
 LAYERS = ["errors", "threads", "score", "listen", "tokens", "corpus", "model", "train", "originality", "compose",
-          "render", "soundtrack", "bench", "api", "serve", "cli", "__main__"]
+          "render", "soundtrack", "api", "serve", "lab", "cli", "__main__"]
+#: the product modules that may import the lab (``cadenza.lab``: benchmark suites, the n-gram baseline, model
+#: mixtures, the Boulanger metric): the thin commands that run it
+LAB_USERS = {"cadenza.cli.bench", "cadenza.cli.evaluate"}
 #: (importing module, imported folder): the upward import still to be removed
 KNOWN_UPWARD = {
     ("cadenza.score.audio_read", "listen"),  # the key signature of a transcription, from listen's key
@@ -48,3 +53,9 @@ def test_every_folder_is_placed_in_the_order() -> None:
     folders = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
     modules = {p.stem for p in SRC.glob("*.py") if p.stem != "__init__"}
     assert folders | modules <= set(LAYERS), sorted((folders | modules) - set(LAYERS))
+
+
+def test_the_product_does_not_import_the_lab() -> None:
+    users = {module for module, imported in _imports() if imported == "lab" and _folder(module) != "lab"}
+    assert users <= LAB_USERS, f"product modules importing cadenza.lab: {sorted(users - LAB_USERS)}"
+    assert users == LAB_USERS, f"no longer importing the lab, take them off the list: {sorted(LAB_USERS - users)}"

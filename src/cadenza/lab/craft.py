@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.bench.suite import _distribution
 from cadenza.errors import CadenzaError, UsageError
+from cadenza.lab.suite import _distribution
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
@@ -253,7 +253,7 @@ def _git_head() -> str | None:
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """One line per ensemble: measures held, the goal, what falls outside, endings."""
-    from cadenza.bench.report import _pct
+    from cadenza.lab.report import _pct
 
     lines = []
     for name, row in result["ensembles"].items():
@@ -274,7 +274,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 
 def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
     """The craft section of ``REPORT.md``: per ensemble, every measure's real range and generated median."""
-    from cadenza.bench.report import _pct
+    from cadenza.lab.report import _pct
 
     out = ["## Craft", "", "How the pieces are written, per ensemble, against the openings of real works of the "
            f"same style ({result['rule']}): **{_pct(result.get('inside_share'))}** of (ensemble, measure) "
@@ -308,7 +308,7 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
 
 def plot_craft(result: dict[str, Any], path: Path, command: str) -> Path | None:
     """Each measure's generated median against the real p10-p90 range (scaled to 0..1), one row per ensemble."""
-    from cadenza.bench.report import _figure, _pct
+    from cadenza.lab.report import _figure, _pct
 
     rows = {name: row["measures"] for name, row in result["ensembles"].items() if row.get("measures")}
     if not rows:

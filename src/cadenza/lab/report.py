@@ -491,7 +491,7 @@ def report_markdown(results: dict[str, Any], plots: dict[str, Path | None]) -> s
     if "quality" in sections:
         lines += _quality_md(sections["quality"], commands["quality"])
     if "craft" in sections:
-        from cadenza.bench.craft import craft_markdown
+        from cadenza.lab.craft import craft_markdown
 
         lines += craft_markdown(sections["craft"], commands["craft"])
     if "speed" in sections:
@@ -508,7 +508,7 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
     """``results.json``, the plots and ``REPORT.md`` in ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     sections, commands = results["sections"], results["commands"]
-    from cadenza.bench.craft import plot_craft
+    from cadenza.lab.craft import plot_craft
 
     drawers = {"nll": plot_nll, "control": plot_control, "originality": plot_originality, "quality": plot_quality,
                "craft": plot_craft, "speed": plot_speed}
