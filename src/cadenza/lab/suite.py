@@ -34,6 +34,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.lab.compose import AXES
+from cadenza.lab.figures import distribution
 from cadenza.listen.labels import EPOCHS
 from cadenza.listen.quality import METRICS, quality
 from cadenza.score.model import Score
@@ -201,14 +202,6 @@ def _real_quality(corpus: str, per_epoch: int) -> tuple[dict[str, list[dict[str,
     return real, source
 
 
-def _distribution(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return {"n": len(values), "p10": round(float(p10), 4), "median": round(float(p50), 4),
-            "p90": round(float(p90), 4), "mean": round(float(np.mean(values)), 4)}
-
-
 # ---------------------------------------------------------------------------------------------- sections
 def section_nll(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
     from cadenza.lab.nll import BOULANGER, boulanger_table, heldout_nll
@@ -274,7 +267,7 @@ def section_originality(result: dict[str, Any], model: str | None) -> dict[str, 
             human = np.sort(np.asarray(top, dtype=float))
             # each generated piece's rank among the human pieces: the share of human pieces sharing fewer notes
             ranks = np.searchsorted(human, mine, side="left") / len(human)
-            out["generated_rank_among_human"] = _distribution(ranks.tolist())
+            out["generated_rank_among_human"] = distribution(ranks.tolist())
             out["generated_over_human_p50"] = round(float(np.mean(mine > np.percentile(human, 50))), 4)
             out["generated_over_human_p90"] = round(float(np.mean(mine > np.percentile(human, 90))), 4)
     else:
@@ -298,8 +291,8 @@ def section_quality(pieces: list[dict[str, Any]], config: SuiteConfig) -> dict[s
         distributions[epoch] = {metric: {"generated": [m[metric] for m in made], "real": [w[metric] for w in works]}
                                 for metric in METRICS}
     all_real = [w for works in real.values() for w in works]
-    overall = {metric: {"generated": _distribution([p["quality"][metric] for p in pieces]),
-                        "real": _distribution([w[metric] for w in all_real])} for metric in METRICS}
+    overall = {metric: {"generated": distribution([p["quality"][metric] for p in pieces]),
+                        "real": distribution([w[metric] for w in all_real])} for metric in METRICS}
     return {"real_source": source, "pieces": len(pieces), "real_works": len(all_real),
             "per_epoch": compared["per_epoch"], "inside_share": compared["inside_share"], "overall": overall,
             "values": distributions,
