@@ -5,7 +5,7 @@ of each epoch, and speed (music seconds per wall second, first-note latency, mod
                                  [--corpus default]
                                  [--checkpoint DIR] [--out benchmarks/results/compose.json]
 
-See :mod:`cadenza.bench.compose` for what is measured and how.
+See :mod:`cadenza.lab.compose` for what is measured and how.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.compose import AXES, ComposeBenchConfig, run
+from cadenza.lab.compose import AXES, ComposeBenchConfig, run
 from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "compose.json"

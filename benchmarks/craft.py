@@ -5,7 +5,7 @@ endings) per ensemble, against the openings of real works of the same style.
                                [--checkpoint DIR] [--datasets DIR] [--out benchmarks/results/craft.json]
 
 Writes the results and one engraved page per ensemble (``craft/craft-<ensemble>.png`` beside the results). See
-:mod:`cadenza.bench.craft`; ``cadenza bench --only craft`` runs the same section inside the suite's report.
+:mod:`cadenza.lab.craft`; ``cadenza bench --only craft`` runs the same section inside the suite's report.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.craft import ENSEMBLES, CraftBenchConfig, run, summary_lines
+from cadenza.lab.craft import ENSEMBLES, CraftBenchConfig, run, summary_lines
 from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "craft.json"

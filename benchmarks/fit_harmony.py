@@ -15,6 +15,7 @@ out. Counted per (epoch, mode): how often each chord opens a strong beat and wha
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import random
@@ -69,7 +70,7 @@ def fit(corpus: str, per_epoch: int, seed: int = 0) -> dict:
                 if score.note_count < 16:
                     continue
                 _tonic, mode, chords = strong_chords(View(score))
-            except Exception as error:  # a damaged work: left out
+            except Exception as error:  # noqa: BLE001 - a damaged work (any parser error): left out
                 logging.warning("%s: %s", row["id"], error)
                 continue
             named = [c for c in chords if c is not None]
@@ -77,7 +78,7 @@ def fit(corpus: str, per_epoch: int, seed: int = 0) -> dict:
                 continue
             works[(epoch, mode)] += 1
             starts[(epoch, mode)].update(named)
-            for a, b in zip(chords, chords[1:], strict=False):
+            for a, b in itertools.pairwise(chords):
                 if a is not None and b is not None:
                     moves[(epoch, mode)][a][b] += 1
         logging.info("%s: %d works with harmony (%.0f s)", epoch,

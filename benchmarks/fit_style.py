@@ -345,7 +345,7 @@ def compute_rows(works: list[Work], targets: dict[str, int], excerpts_of: dict[s
             continue
         taken[work.source] += 1
         rng = random.Random(f"{SEED}:{work.key}")
-        specs = [(0, 0)] + _excerpt_specs(score.bar_count, excerpts_of[work.epoch], rng)
+        specs = [(0, 0), *_excerpt_specs(score.bar_count, excerpts_of[work.epoch], rng)]
         for start, length in specs:
             key = work.key if not length else f"{work.key}@{start}+{length}"
             if key not in cached:

@@ -2,7 +2,7 @@
 
     python -m benchmarks.harmony [--per-corpus 6] [--datasets DIR] [--out benchmarks/results/harmony.json]
 
-See :mod:`cadenza.bench.harmony` for what is compared and how.
+See :mod:`cadenza.lab.harmony` for what is compared and how.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.harmony import run
 from cadenza.corpus.sources import find_datasets
+from cadenza.lab.harmony import run
 from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "harmony.json"

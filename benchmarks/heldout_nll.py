@@ -8,7 +8,7 @@ Both models score the same event sequences, exactly, in nats: every step of ever
 (parts, bars, notes, end). The n-gram is fitted on the corpus' train split; its order is chosen on the valid
 split. The transformer is scored twice: with no labels (what the n-gram sees) and with the work's labels
 (how Cadenza composes: labels are the request). Writes benchmarks/results/heldout_nll.json. The measurement
-is :func:`cadenza.bench.nll.heldout_nll` (also run by ``cadenza bench --only nll``).
+is :func:`cadenza.lab.nll.heldout_nll` (also run by ``cadenza bench --only nll``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.nll import heldout_nll
+from cadenza.lab.nll import heldout_nll
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "heldout_nll.json"
 log = logging.getLogger("heldout_nll")

@@ -7,7 +7,7 @@ Each checkpoint is scored on the official valid and test splits exactly as ``cad
 (renormalised over the canonical roll sequences); by default the checkpoints that ship with Cadenza
 (``src/cadenza/models/benchmarks/<name>``: a model, or an ensemble scored as an exact mixture). The
 variable-order n-gram over the same event steps is fitted on the train split and scored the same way.
-Writes benchmarks/results/nll_<name>.json. The measurement is :func:`cadenza.bench.nll.boulanger_row`
+Writes benchmarks/results/nll_<name>.json. The measurement is :func:`cadenza.lab.nll.boulanger_row`
 (``cadenza bench --only nll`` gives the whole table in one report). How long a user's re-check of a row
 takes (``cadenza eval nll --benchmark NAME --json``) is ``python -m benchmarks.nll_recheck``.
 """
@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.nll import boulanger_row
-from cadenza.train.benchmark import BENCHMARKS, shipped_checkpoint
-from cadenza.train.mixture import read_scorer_config
+from cadenza.lab.boulanger import BENCHMARKS, shipped_checkpoint
+from cadenza.lab.mixture import read_scorer_config
+from cadenza.lab.nll import boulanger_row
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

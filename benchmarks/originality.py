@@ -4,7 +4,7 @@ exceeds the human 90th percentile, before and after the composer's guard.
     python -m benchmarks.originality [--pieces 200] [--bars 16] [--strict 9] [--checkpoint DIR]
                                      [--out benchmarks/results/originality.json]
 
-See :mod:`cadenza.bench.originality`.
+See :mod:`cadenza.lab.originality`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.originality import OriginalityBenchConfig, run
+from cadenza.lab.originality import OriginalityBenchConfig, run
 from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "originality.json"

@@ -7,7 +7,7 @@ that Cadenza writes from music21's Bach chorales. MusicXML: compressed .mxl file
 corpus (Bach chorales and larger works), a fixed sample. Each file is read R times; the figure per format
 is the median per-file time, and files/s = 1 / that median. Results go to
 benchmarks/results/read_speed.json with the machine and the command. The measurement is
-:func:`cadenza.bench.speed.read_speed` (also run by ``cadenza bench --only speed``).
+:func:`cadenza.lab.speed.read_speed` (also run by ``cadenza bench --only speed``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.speed import read_speed
+from cadenza.lab.speed import read_speed
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "read_speed.json"

@@ -40,9 +40,9 @@ def _child(what: str, seeds: list[int]) -> dict[str, list[float]]:
     import torch
 
     torch.set_num_threads(1)
-    from cadenza.bench.peer import _prompt
     from cadenza.compose import ComposeRequest, compose
     from cadenza.compose.generate import load_model
+    from cadenza.lab.peer import _prompt
     from cadenza.model.sample import SampleConfig, generate
     from cadenza.tokens.labels import label_vocabulary
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.before is None:
         parser.error("--before: give the src folder of the code to compare with")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from cadenza.bench.speed import describe_machine
+    from cadenza.lab.speed import describe_machine
     from cadenza.score.write import atomic_write_bytes
 
     started = time.time()

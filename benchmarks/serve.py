@@ -27,6 +27,7 @@ The workers start cold: each loads the model at its first job, inside the load p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -205,10 +206,9 @@ class Server:
                     log.warning("the server did not stop within %.0f s of SIGTERM: killed", timeout_s)
                     self.process.kill()
                     self.process.wait(10)
-                try:  # its session's group: the server's workers, should one have been started since the last look
+                # its session's group: the server's workers, should one have been started since the last look
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
             code = self.process.returncode
         grace = time.monotonic() + 3  # multiprocessing's resource tracker leaves once its server has gone
         while any(alive(pid, started) for pid, started in self.seen.items()) and time.monotonic() < grace:
@@ -216,10 +216,8 @@ class Server:
         for pid, started in sorted(self.seen.items()):
             if alive(pid, started):
                 log.warning("process %d of the server was left running: killed", pid)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         return code
 
     def log_tail(self, lines: int = 20) -> str:

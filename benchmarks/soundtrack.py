@@ -4,7 +4,7 @@ live stream at full speed (memory growth and peak).
     python -m benchmarks.soundtrack [--timeline-minutes 60] [--stream-hours 10] [--ensemble piano]
                                     [--checkpoint DIR] [--out benchmarks/results/soundtrack.json]
 
-See :mod:`cadenza.bench.soundtrack`.
+See :mod:`cadenza.lab.soundtrack`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.soundtrack import SoundtrackBenchConfig, stream_run, timeline_run
+from cadenza.lab.soundtrack import SoundtrackBenchConfig, stream_run, timeline_run
 from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "soundtrack.json"

@@ -3,7 +3,7 @@
     python -m benchmarks.suite [--quick] [--only nll,control,originality,quality,speed] [--model DIR]
                                [--corpus NAME] [--out benchmarks/results/bench]
 
-The same as ``cadenza bench`` (see :mod:`cadenza.bench.suite`): results.json, REPORT.md and PNG plots.
+The same as ``cadenza bench`` (see :mod:`cadenza.lab.suite`): results.json, REPORT.md and PNG plots.
 """
 
 from __future__ import annotations

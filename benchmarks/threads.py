@@ -56,7 +56,7 @@ def _composer(seed: int) -> float:
 
 
 def _train(shape: dict[str, Any], data: Any, steps: int) -> float:
-    from cadenza.bench.speed import _train_rate
+    from cadenza.lab.speed import _train_rate
 
     return float(_train_rate("model", shape, data, steps, 16)["steps_per_s"])
 
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy", action="store_true", help="keep one core busy with a spinning process")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    from cadenza.bench.peer import _prompt
-    from cadenza.bench.speed import model_shape, train_data
+    from cadenza.lab.peer import _prompt
+    from cadenza.lab.speed import model_shape, train_data
     from cadenza.model.checkpoint import default_checkpoint, load_checkpoint, read_config
 
     model, _ = load_checkpoint(default_checkpoint())

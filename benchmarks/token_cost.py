@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
-from cadenza.bench.peer import remi_tokens
 from cadenza.corpus import CorpusStore
+from cadenza.lab.peer import remi_tokens
 from cadenza.tokens.events import TokenizeError, encode
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "token_cost.json"

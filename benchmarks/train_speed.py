@@ -6,7 +6,7 @@ at least 1,000 notes/s to train in 2.5 h on 2 CPU cores), and on 1 against N pro
 
 Trains each preset for a few steps on the corpus' train split (batch 16, full context) after two warm-up
 steps, and counts the notes in the batches it learned from. Writes benchmarks/results/train_speed.json. The
-measurement is :func:`cadenza.bench.speed.train_speed` (also run by ``cadenza bench --only speed``).
+measurement is :func:`cadenza.lab.speed.train_speed` (also run by ``cadenza bench --only speed``).
 
 ``--processes`` measures the training loop's own step (:func:`cadenza.train.loop.train_step`) under
 ``torchrun --standalone --nproc-per-node N`` (gloo on CPU, one torch thread per process), with the same global
@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from benchmarks.common import machine
-from cadenza.bench.speed import train_data, train_speed
+from cadenza.lab.speed import train_data, train_speed
 from cadenza.model.transformer import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,6 +16,7 @@ refused, a valid file must read), the test checks that too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -126,10 +127,8 @@ def run_info(path: Path, timeout_s: float | None = None) -> Outcome:
             time.sleep(0.01)
         seconds = time.monotonic() - start
         proc.returncode = returncode if returncode is not None else -9  # reaped here, not by Popen
-        try:  # the guarded parser's own child, if the kill left one behind
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the guarded parser's own child, if left
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         out.seek(0)
         err.seek(0)
         return Outcome(returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),

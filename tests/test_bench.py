@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cadenza.bench.compose import ComposeBenchConfig, compare_quality, control  # noqa: E402
 from cadenza.compose.ensembles import ENSEMBLES  # noqa: E402
+from cadenza.lab.compose import ComposeBenchConfig, compare_quality, control  # noqa: E402
 from cadenza.listen.quality import METRICS, quality  # noqa: E402
 from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.score import read_score  # noqa: E402

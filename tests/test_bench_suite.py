@@ -14,9 +14,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cadenza.bench.suite import SECTIONS, Settings, SuiteConfig, bench, command_for, parse_only  # noqa: E402
 from cadenza.cli import main  # noqa: E402
 from cadenza.errors import UsageError  # noqa: E402
+from cadenza.lab.suite import SECTIONS, Settings, SuiteConfig, bench, command_for, parse_only  # noqa: E402
 from cadenza.listen.quality import METRICS  # noqa: E402
 from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
 from cadenza.originality.check import SHIPPED  # noqa: E402
@@ -65,7 +65,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path,
 
 
 def test_the_suite_writes_results_report_and_plots(run: tuple[dict[str, Any], Path, bool]) -> None:
-    results, out, _ = run
+    _results, out, _ = run
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert set(saved["sections"]) == set(SECTIONS) and saved["command"].startswith("cadenza bench --quick")
     assert saved["machine"]["cpus"] >= 1 and saved["model"]["hash"] and saved["settings"]["pieces"] == 9

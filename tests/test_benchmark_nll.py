@@ -13,19 +13,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("scipy")
 
 from cadenza.cli import main  # noqa: E402
+from cadenza.corpus.rolls import BENCHMARKS, benchmark_steps, load_rolls, roll_to_score  # noqa: E402
+from cadenza.lab.boulanger import canonical_masks, frame_nll  # noqa: E402
 from cadenza.model.checkpoint import new_model, save_checkpoint  # noqa: E402
+from cadenza.model.scoring import sequence_nll  # noqa: E402
 from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
 from cadenza.tokens import decode, encode  # noqa: E402
 from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, KIND, KINDS  # noqa: E402
-from cadenza.train.benchmark import (  # noqa: E402
-    BENCHMARKS,
-    benchmark_steps,
-    canonical_masks,
-    frame_nll,
-    load_rolls,
-    roll_to_score,
-    sequence_nll,
-)
 
 
 def test_roll_to_events_and_back_keeps_every_frame() -> None:

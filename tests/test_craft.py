@@ -3,16 +3,17 @@ cadence plan on their own, and composing with them (the shipped model): no cross
 
 from __future__ import annotations
 
+from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
 import pytest
 
-from cadenza.bench.craft import CraftBenchConfig, compare, craft_markdown, run
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.request import Key
 from cadenza.compose.rules import no_crossing_window, top_down_groups, written_top_down
 from cadenza.errors import UsageError
+from cadenza.lab.craft import CraftBenchConfig, compare, craft_markdown, run
 from cadenza.listen.craft import MEASURES, craft, fits_chord
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import KeySignature, Part, Score, TimeSignature, read_score
@@ -57,8 +58,8 @@ def test_chords_endings_and_melody() -> None:
 def test_a_returning_figure_counts_as_motif_recurrence() -> None:
     figure = [60, 62, 64, 60]
     other = [[67, 65, 64, 69], [71, 67, 72, 60], [62, 65, 59, 71], [64, 69, 62, 67]]
-    tune = figure * 4 + sum(other, []) + figure + sum(other[:3], [])  # 4 bars of the figure, later once
-    fresh = figure * 4 + sum(other, []) + sum(other, [])
+    tune = [*figure * 4, *chain(*other), *figure, *chain(*other[:3])]  # 4 bars of the figure, later once
+    fresh = [*figure * 4, *chain(*other), *chain(*other)]
     bass = [48] * len(tune)
     assert craft(two_parts(tune, bass))["motif_recurrence"] == pytest.approx(1 / 8, abs=1e-3)
     assert craft(two_parts(fresh, bass))["motif_recurrence"] == 0.0
@@ -148,8 +149,8 @@ def test_the_craft_benchmark_runs_end_to_end_on_chorales() -> None:
 
 def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are_heard() -> None:
     pytest.importorskip("torch")
-    from cadenza.bench.craft import planned_heard
     from cadenza.compose import ComposeRequest, compose
+    from cadenza.lab.craft import planned_heard
 
     made = compose(ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=2,
                                   guard=False))
@@ -175,8 +176,8 @@ def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are
 
 def test_a_classical_theme_is_a_period_of_two_eight_bar_phrases() -> None:
     pytest.importorskip("torch")
-    from cadenza.bench.craft import planned_heard
     from cadenza.compose import ComposeRequest, compose
+    from cadenza.lab.craft import planned_heard
 
     made = compose(ComposeRequest(ensemble="piano", epoch="classical", key="G major", meter="2/4", bars=16, seed=4,
                                   guard=False))
@@ -244,7 +245,7 @@ def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
             _, first = np.unique(mine["onset_ticks"], return_index=True)
             line = mine["pitch"][first]  # one pitch per onset (the first written)
             run = best = 1
-            for a, b in zip(line, line[1:], strict=False):
+            for a, b in pairwise(line):
                 run = run + 1 if a == b else 1
                 best = max(best, run)
             total += best

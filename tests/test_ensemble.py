@@ -14,13 +14,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("scipy")
 
 from cadenza.cli import main  # noqa: E402
+from cadenza.corpus.rolls import roll_to_score  # noqa: E402
 from cadenza.errors import InputError  # noqa: E402
-from cadenza.model.checkpoint import load_checkpoint, new_model, save_checkpoint  # noqa: E402
-from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
-from cadenza.tokens import encode  # noqa: E402
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, KINDS  # noqa: E402
-from cadenza.train.benchmark import canonical_masks, frame_nll, roll_to_score, step_nlls  # noqa: E402
-from cadenza.train.mixture import (  # noqa: E402
+from cadenza.lab.boulanger import canonical_masks, frame_nll  # noqa: E402
+from cadenza.lab.mixture import (  # noqa: E402
     MixtureModel,
     fit_weights,
     load_scorer,
@@ -28,6 +25,11 @@ from cadenza.train.mixture import (  # noqa: E402
     save_ensemble,
     select_members,
 )
+from cadenza.model.checkpoint import load_checkpoint, new_model, save_checkpoint  # noqa: E402
+from cadenza.model.scoring import step_nlls  # noqa: E402
+from cadenza.score import TICKS_PER_QUARTER as Q  # noqa: E402
+from cadenza.tokens import encode  # noqa: E402
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, KINDS  # noqa: E402
 
 
 def _steps() -> np.ndarray:
@@ -195,11 +197,11 @@ def test_the_ngram_baseline_can_join_an_ensemble(shared_dir: Path, tmp_path: Pat
 def test_the_ngram_members_share_one_fit_and_score_at_their_own_order(shared_dir: Path, tmp_path: Path) -> None:
     """An ensemble with two n-gram members (as the shipped Nottingham one) fits the n-gram once, at the
     higher order, when it loads; each member scores at its own order, as a fit of that order alone does."""
+    from cadenza.corpus.rolls import benchmark_steps
     from cadenza.errors import CadenzaError
+    from cadenza.lab.mixture import NgramMember
+    from cadenza.lab.ngram import StepNgram
     from cadenza.tokens import field_sizes
-    from cadenza.train.benchmark import benchmark_steps
-    from cadenza.train.mixture import NgramMember
-    from cadenza.train.ngram import StepNgram
 
     try:
         train, test = benchmark_steps("jsb", "train"), benchmark_steps("jsb", "test")[0]

@@ -7,6 +7,7 @@ part; and the memory ``cadenza check`` takes per note, however long the notes ar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -88,7 +89,7 @@ class KillSwitch:
         def cut(real: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             real(*args, **kwargs)
             path = Path(args[target])
-            with open(path, "r+b") as fh:
+            with path.open("r+b") as fh:
                 fh.truncate(path.stat().st_size // 2)
         return cut
 
@@ -163,7 +164,7 @@ def test_a_run_killed_at_twenty_random_points_inside_its_checkpoint_writes_resum
             assert "nothing to resume" in str(exc), point
             resumed = train(_small_run(run), splits=chorale_splits)
         assert resumed["steps"] == 6, point
-        assert sorted(p.name for p in run.iterdir()) == ["best", "last"], (point, sorted(os.listdir(run)))
+        assert sorted(p.name for p in run.iterdir()) == ["best", "last"], (point, sorted(p.name for p in run.iterdir()))
         assert sorted(p.name for p in (run / "last").iterdir()) == [
             "config.json", "model.safetensors", "optimizer.safetensors", "state.json"], point
         assert sorted(p.name for p in (run / "best").iterdir()) == ["config.json", "model.safetensors"], point
@@ -237,10 +238,8 @@ def test_training_onto_a_disk_that_takes_no_more_is_one_line_and_leaves_no_half_
 def _children(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            pass
     return found
 
 

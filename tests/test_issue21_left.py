@@ -178,7 +178,7 @@ def test_a_suite_names_the_movements_it_replaces_and_keeps_a_read_only_one_untou
     assert "does not write, kept: 03-an-older-suite.mid" in caplog.text
     (out / "movements" / "02-second-room.mid").chmod(0o444)  # the user keeps this one
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    with pytest.raises(OutputError, match="02-second-room.mid exists and is read-only: not replaced"):
+    with pytest.raises(OutputError, match=r"02-second-room\.mid exists and is read-only: not replaced"):
         api.soundtrack(None, out, model=untrained, seed=3, story=story)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing written at all
 

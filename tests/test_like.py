@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from cadenza.cli import main  # noqa: E402
-from cadenza.compose import ComposeRequest, compose, continue_piece  # noqa: E402
-from cadenza.compose.like import Reference, lines, longest_shared_run  # noqa: E402
-from cadenza.errors import UsageError  # noqa: E402
-from cadenza.listen.analyse import analyse  # noqa: E402
-from cadenza.score import read_score  # noqa: E402
-from cadenza.score.ops import transpose  # noqa: E402
+from cadenza.cli import main
+from cadenza.compose import ComposeRequest, compose, continue_piece
+from cadenza.compose.like import Reference, lines, longest_shared_run
+from cadenza.errors import UsageError
+from cadenza.listen.analyse import analyse
+from cadenza.score import read_score
+from cadenza.score.ops import transpose
 
 
 @pytest.fixture(scope="module")

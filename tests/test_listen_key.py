@@ -57,7 +57,7 @@ def _modulations(score: Score) -> int:
 
 
 def test_c_major_scale_and_cadence() -> None:
-    scale = [(i * Q, Q, 60 + p, 80, 0) for i, p in enumerate(MAJOR_SCALE + [12])]  # two bars
+    scale = [(i * Q, Q, 60 + p, 80, 0) for i, p in enumerate([*MAJOR_SCALE, 12])]  # two bars
     cadence = _bars(0, "I IV V I", first_bar=2)
     assert _key(_build(scale + cadence)) == "C major"
 

@@ -132,7 +132,7 @@ def bridge(tiny: Path) -> Iterator[tuple[OscBridge, _Client, dict[str, Any]]]:
 
 def test_a_control_switches_the_mood_within_two_bars_and_a_bad_packet_is_ignored(
         bridge: tuple[OscBridge, _Client, dict[str, Any]]) -> None:
-    osc, client, figures = bridge
+    _osc, client, figures = bridge
     latencies = []
     for mood in ("tense", "sad"):
         last_bar = client.until("/cadenza/bar")[1][0]

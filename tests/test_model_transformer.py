@@ -92,7 +92,7 @@ def test_context_is_enforced() -> None:
 def test_scoring_with_supports_skips_fixed_fields_and_keeps_the_sums() -> None:
     """With supports, a field's head runs only where the field is used and left a choice; the NLL equals the
     all-heads computation (every head, its support masked in) step by step."""
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     torch.manual_seed(1)
     model = new_model("tiny", context=256).eval()

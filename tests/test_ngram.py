@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cadenza.lab.ngram import StepNgram
 from cadenza.score import read_score
 from cadenza.tokens import encode, field_sizes
 from cadenza.tokens.events import FIELDS
-from cadenza.train.ngram import StepNgram
 
 
 def test_probabilities_sum_to_one_over_a_small_step_space() -> None:
@@ -45,7 +45,7 @@ def test_one_fit_serves_every_lower_order() -> None:
 
 
 def _reference(order: int, sizes: list[int], train: list[np.ndarray]) -> Callable[[np.ndarray], list[float]]:
-    """The Witten-Bell formula of cadenza.train.ngram's docstring, step by step with dicts (the loop the
+    """The Witten-Bell formula of cadenza.lab.ngram's docstring, step by step with dicts (the loop the
     vectorised counting replaced): fitted on ``train``, it gives P(step i | the steps before it) for i >= 1."""
     tables: list[dict[tuple, dict[tuple, int]]] = [{} for _ in range(order)]
     field_counts = [np.zeros(size, dtype=np.int64) for size in sizes]
@@ -107,8 +107,8 @@ def test_a_step_outside_the_vocabulary_is_refused() -> None:
 def test_a_benchmark_fit_scores_as_the_formula(shared_dir: Path) -> None:
     """JSB's whole train split (229 chorales), order 4: the vectorised fit scores test chorales exactly as
     the step-by-step formula does."""
+    from cadenza.corpus.rolls import benchmark_steps
     from cadenza.errors import CadenzaError
-    from cadenza.train.benchmark import benchmark_steps
 
     try:
         train, test = benchmark_steps("jsb", "train"), benchmark_steps("jsb", "test")[:4]

@@ -22,7 +22,7 @@ def test_a_readme_python_example_runs(number: int, tmp_path: Path, monkeypatch: 
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "readme"}
-    exec(compile(BLOCKS[number], f"README.md python example {number + 1}", "exec"), namespace)  # noqa: S102
+    exec(compile(BLOCKS[number], f"README.md python example {number + 1}", "exec"), namespace)
     written = [p for p in tmp_path.iterdir() if p.is_file()]
     assert written and all(p.stat().st_size > 0 for p in written)  # each example writes what it says
     if "piece" in namespace:  # the composing example: what its comments promise

@@ -141,7 +141,7 @@ def test_fluidsynth_engine_when_installed(chorale: Score) -> None:
 
 
 def test_missing_soundfont_file_is_a_render_error(chorale: Score, tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="soundfont .*nothing.sf2 does not exist"):
+    with pytest.raises(RenderError, match=r"soundfont .*nothing.sf2 does not exist"):
         render_audio(chorale, tmp_path / "x.wav", soundfont=tmp_path / "nothing.sf2")
 
 
@@ -306,7 +306,7 @@ def test_render_writes_each_format_and_reports_the_missing_one(
     assert result["mid"] == tmp_path / "out" / "chorale.mid" and result["mid"].read_bytes()[:4] == b"MThd"
     assert b"<score-partwise" in result["musicxml"].read_bytes()[:2000]
     assert read_wav(result["wav"])[0].any() and png_size(result["png"]) == (1600, 800)
-    with pytest.raises(RenderError, match="pdf: .*pip install verovio"):
+    with pytest.raises(RenderError, match=r"pdf: .*pip install verovio"):
         render(chorale, base, ["pdf", "mid"], raise_on_error=True)
 
 

@@ -84,9 +84,8 @@ def test_a_users_folder_names_do_not_become_labels(tmp_path: Path) -> None:
 def test_a_second_build_of_the_same_corpus_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
     store = CorpusStore("busy")
-    with store.lock():
-        with pytest.raises(UsageError, match="another process"):
-            build_corpus(BuildConfig(name="busy", sources=(str(Path(__file__).parent / "fixtures"),), workers=1))
+    with store.lock(), pytest.raises(UsageError, match="another process"):
+        build_corpus(BuildConfig(name="busy", sources=(str(Path(__file__).parent / "fixtures"),), workers=1))
 
 
 def test_a_torn_log_line_costs_only_itself(tmp_path: Path) -> None:

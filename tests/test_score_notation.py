@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-import cadenza  # noqa: E402
-from cadenza.score.model import TICKS_PER_QUARTER  # noqa: E402
+import cadenza
+from cadenza.score.model import TICKS_PER_QUARTER
 
 ENSEMBLES = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet")
 

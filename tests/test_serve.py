@@ -382,7 +382,7 @@ def test_an_accepted_job_survives_a_kill_9_of_the_server(tmp_path: Path, tiny: P
             time.sleep(0.1)
         assert job["state"] == "done" and job["attempts"] == 1, job
         assert job["report"]["request"]["bars"] == 16
-        assert sorted(os.listdir(data / "jobs" / job_id)) == ["piece.mid", "report.json"]
+        assert sorted(p.name for p in (data / "jobs" / job_id).iterdir()) == ["piece.mid", "report.json"]
         with urllib.request.urlopen(f"{base}/jobs/{job_id}/files/piece.mid", timeout=10) as response:
             (tmp_path / "got.mid").write_bytes(response.read())
         assert read_score(tmp_path / "got.mid").bar_count == 16

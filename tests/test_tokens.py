@@ -46,7 +46,7 @@ def test_fields_stay_inside_their_vocabularies() -> None:
     steps = encode(read_score("music21:beethoven/opus18no1/movement2.mxl"), label_ids=[3, 17])
     for i, name in enumerate(FIELDS):
         if name in FIELD_SIZES:
-            assert 0 <= steps[:, i].min() and steps[:, i].max() < FIELD_SIZES[name], name
+            assert steps[:, i].min() >= 0 and steps[:, i].max() < FIELD_SIZES[name], name
     assert steps[0, 0] == KIND["bos"] and steps[-1, 0] == KIND["eos"]
     assert list(steps[1:3, 0]) == [KIND["label"], KIND["label"]]
 

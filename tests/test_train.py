@@ -188,7 +188,7 @@ def test_a_run_stopped_before_its_first_validation_still_leaves_a_best_model(cor
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
     summary = train(_config(tmp_path / "short", max_steps=3, eval_every=100))
-    model, config = load_checkpoint(tmp_path / "short" / "best")
+    _model, config = load_checkpoint(tmp_path / "short" / "best")
     assert summary["steps"] == 3 and config["training"]["step"] == 3 and config["training"]["valid"]["nll_per_step"] > 0
     state = json.loads((tmp_path / "short" / "last" / "state.json").read_text(encoding="utf-8"))
     assert state["best"] is None or state["best"] > 0  # strict JSON: no Infinity

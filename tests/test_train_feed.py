@@ -105,7 +105,7 @@ def test_steps_folder_trains_where_no_corpus_is(corpus: Path, tmp_path: Path, mo
     monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "empty"))  # the corpus is not here any more
     assert main(["train", "--steps", str(tmp_path / "steps"), "--preset", "tiny", "--max-steps", "4",
                  "--eval-every", "2", "--batch-size", "2", "--out", str(tmp_path / "run"), "--batch-workers", "1"]) == 0
-    model, config = load_checkpoint(tmp_path / "run" / "best")
+    _model, config = load_checkpoint(tmp_path / "run" / "best")
     assert config["training"]["config"]["corpus"] == "f" and config["training"]["config"]["batch_workers"] == 1
     assert "no originality index" in caplog.text
     assert main(["train", "--steps", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]) == 2

@@ -82,10 +82,10 @@ def test_an_originality_index_that_would_blow_up_is_refused(tmp_path: Path, monk
     load_index = index.load_index
     monkeypatch.setattr(index, "MAX_INDEX_BYTES", 16 * 2**20)  # the cap scaled down with the bomb (2 GiB real)
     bomb = tmp_path / "bomb.npz"  # one member that inflates to 64 MiB from a few kB
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("huge.npy", "w") as member:
-            for _ in range(64):
-                member.write(bytes(2**20))
+    with (zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+          archive.open("huge.npy", "w") as member):
+        for _ in range(64):
+            member.write(bytes(2**20))
     with pytest.raises(InputError, match="unpack"):
         load_index(bomb)
     meta_bomb = tmp_path / "meta.npz"  # metadata that inflates beyond any index's

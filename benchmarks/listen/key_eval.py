@@ -21,6 +21,7 @@ benchmarks/results/listen_key.json. ``--quick`` uses about 40 chorales and 60 PO
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import platform
@@ -83,7 +84,7 @@ def pop909_truth(path: Path) -> Key | None:
 def pop909_key_changes(path: Path) -> int:
     """How many times the annotated key changes in a POP909 ``key_audio.txt``."""
     keys = [key for _, key in _pop909_segments(path)]
-    return sum(a != b for a, b in zip(keys, keys[1:], strict=False))
+    return sum(a != b for a, b in itertools.pairwise(keys))
 
 
 def key_name(key: Key) -> str:

@@ -9,7 +9,7 @@ from cadenza.cli.common import emit_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from cadenza.bench.suite import SECTIONS
+    from cadenza.lab.suite import SECTIONS
 
     p = sub.add_parser(
         "bench", help="run the benchmark suite: NLL, control, originality, quality, craft, speed; a report with plots",
@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cadenza.bench.suite import SuiteConfig, bench, headline, parse_only
     from cadenza.cli.progress import ProgressBar
+    from cadenza.lab.suite import SuiteConfig, bench, headline, parse_only
 
     config = SuiteConfig(quick=args.quick, only=parse_only(args.only), model=args.model, corpus=args.corpus,
                          out=args.out)

@@ -59,8 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_nll(args: argparse.Namespace) -> int:
-    from cadenza.train.benchmark import PUBLISHED, frame_nll, shipped_checkpoint
-    from cadenza.train.mixture import load_scorer
+    from cadenza.lab.boulanger import PUBLISHED, frame_nll, shipped_checkpoint
+    from cadenza.lab.mixture import load_scorer
 
     checkpoints = list(args.checkpoint or [])
     trained: dict[str, Any] = {}
@@ -119,9 +119,9 @@ def run_nll(args: argparse.Namespace) -> int:
 def _mixture(benchmark: str, checkpoints: list[str], save: str | None, max_members: int,
              ngram_orders: list[int]) -> tuple[Any, dict[str, Any]]:
     """Several checkpoints as one mixture, weights fitted on the valid split (and saved as an ensemble)."""
+    from cadenza.lab.boulanger import build_ensemble, members_valid_nll
+    from cadenza.lab.mixture import MAX_NGRAM_ORDER, MixtureModel, fit_weights, load_scorer
     from cadenza.model.checkpoint import load_checkpoint
-    from cadenza.train.benchmark import build_ensemble, members_valid_nll
-    from cadenza.train.mixture import MAX_NGRAM_ORDER, MixtureModel, fit_weights, load_scorer
 
     if save:
         if max_members < 1:

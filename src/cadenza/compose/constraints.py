@@ -195,7 +195,7 @@ class PlanConstraint:
     def _full(self, part: int) -> bool:
         """No further note of ``part`` fits at the current instant (its polyphony or its range is used up)."""
         count, top = self.at_instant.get(part, (0, -1))
-        low, high = self._range(part)
+        _low, high = self._range(part)
         return count >= (self.polyphony[part] if part < len(self.polyphony) else FREE_POLYPHONY) or top >= high
 
     def _range(self, part: int) -> tuple[int, int]:
@@ -238,9 +238,9 @@ class PlanConstraint:
             mask[[KIND["note"], KIND["key_signature"], KIND["tempo"]]] = False  # the budget is for what is owed
         elif self.meter_seen and self._silent_bar():
             mask[[KIND["bar"], KIND["eos"]]] = False  # no bar of silence: something starts or sounds in each
-        elif (longest := self._gap_limits()[1]) is not None and self.last_onset_ticks is not None:
-            if self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks > longest:
-                mask[[KIND["bar"], KIND["eos"]]] = False  # the density asked needs another onset in this bar
+        elif ((longest := self._gap_limits()[1]) is not None and self.last_onset_ticks is not None
+              and self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks > longest):
+            mask[[KIND["bar"], KIND["eos"]]] = False  # the density asked needs another onset in this bar
         if self._no_room_left(grammar):
             mask[KIND["note"]] = False
             mask[KIND["eos"] if self.bars_started >= self.bars else KIND["bar"]] = True

@@ -213,7 +213,7 @@ class MotifBias:
             at = (self.bar, int(step[F["position"]]) * FINE + int(step[F["position_fine"]]))
             if self.instant_of.get(part) != at:
                 self.instant_of[part] = at
-                self.history[part] = (self.history.get(part, []) + [int(step[F["pitch"]])])[-2:]
+                self.history[part] = [*self.history.get(part, []), int(step[F["pitch"]])][-2:]
 
 
 def _last_interval(history: list[int]) -> int | None:

@@ -141,8 +141,8 @@ def _rebuild_beside(store: CorpusStore, config: BuildConfig, progress: Progress 
     aside = store.folder.parent / f".{config.name}.old"
     if aside.exists():
         shutil.rmtree(aside)
-    os.replace(store.folder, aside)
-    os.replace(fresh.folder, store.folder)
+    store.folder.replace(aside)
+    fresh.folder.replace(store.folder)
     shutil.rmtree(aside, ignore_errors=True)
     report["folder"] = str(store.folder)
     info = store.info()

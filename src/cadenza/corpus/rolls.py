@@ -1,6 +1,7 @@
 """The polyphonic music benchmarks (Boulanger-Lewandowski et al. 2012) as piano rolls with their official
-splits, and a roll as a Score: what the benchmark models train on. No torch here: the originality index
-builds from these too.
+splits, a roll as a Score, and a split as event steps: what ``cadenza train --benchmark`` trains on. No torch
+here: the originality index builds from these too. Their metric (NLL per frame over canonical sequences) and
+the models mixed for the benchmark tables are the lab's (:mod:`cadenza.lab.boulanger`).
 
 A roll becomes a Score whose every frame holds its sounding keys as notes one frame long, in one part, in
 4/4.
@@ -15,6 +16,7 @@ import numpy as np
 from cadenza.corpus.sources import find_datasets
 from cadenza.errors import UsageError
 from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Part, Score, TimeSignature
+from cadenza.tokens.events import encode
 
 BENCHMARKS = {  # name: (file, frame length in ticks)
     "jsb": ("JSB_Chorales.mat", TICKS_PER_QUARTER),
@@ -50,3 +52,9 @@ def roll_to_score(roll: np.ndarray, frame_ticks: int) -> Score:
     notes["velocity"] = 80
     return Score.build(parts=[Part("Piano", 0)], notes=notes, time_signatures=[TimeSignature(0, 4, 4)],
                        length_ticks=len(roll) * frame_ticks)
+
+
+def benchmark_steps(name: str, split: str) -> list[np.ndarray]:
+    """The event steps of each roll of a benchmark's split (its canonical sequences)."""
+    frame = BENCHMARKS[name][1]
+    return [encode(roll_to_score(roll, frame)) for roll in load_rolls(name)[split]]

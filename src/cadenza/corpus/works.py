@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ def melody_hash(score: Score) -> str:
 
 @lru_cache(maxsize=2)
 def _jsb(path: str) -> dict[str, list[list[list[float]]]]:
-    with open(path, encoding="utf-8") as fh:
+    with Path(path).open(encoding="utf-8") as fh:
         return json.load(fh)
 
 

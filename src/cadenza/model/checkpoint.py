@@ -44,7 +44,7 @@ def save_checkpoint(model: EventTransformer, folder: str | os.PathLike[str],
         tensors = {name: t.half() if t.is_floating_point() else t for name, t in tensors.items()}
     tmp = out / ".model.safetensors.tmp"
     save_file(tensors, str(tmp), metadata={"format": FORMAT_NAME})
-    os.replace(tmp, out / "model.safetensors")
+    tmp.replace(out / "model.safetensors")
     config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "model": model.config.to_dict(),
               "label_vocabulary": list(label_vocabulary()), "training": training or {}}
     atomic_write_bytes(out / "config.json", json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8"))
@@ -79,8 +79,8 @@ def write_folder(final: str | os.PathLike[str], write: Callable[[Path], Any]) ->
         if final.is_dir():
             if aside.exists():
                 shutil.rmtree(aside)
-            os.replace(final, aside)
-        os.replace(fresh, final)
+            final.replace(aside)
+        fresh.replace(final)
         shutil.rmtree(aside, ignore_errors=True)
     except (OSError, SafetensorError) as exc:  # a full disk (which safetensors reports as a SafetensorError), a
         shutil.rmtree(fresh, ignore_errors=True)  # folder taken away

@@ -166,10 +166,8 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
                     if unconditioned is not None:
                         unconditioned = unconditioned + embeddings[j][values[j]]
                 added = i
-                if field == "position" and note is not None:
-                    logits = note[1]  # the reachability's, on this very state
-                else:
-                    logits = head_logits(condition, *heads[i])
+                # the position's logits on this very state are the reachability's
+                logits = note[1] if field == "position" and note is not None else head_logits(condition, *heads[i])
                 if unconditioned is not None:  # classifier-free guidance: away from the unlabelled prediction
                     plain = head_logits(unconditioned, *heads[i])
                     logits = plain + config.guidance * (logits - plain)

@@ -39,13 +39,13 @@ def step_nlls(model: Scorer, steps: np.ndarray, device: str = "cpu", masks: dict
               members: bool = False) -> np.ndarray:
     """NLL (nats) of each of steps[1:] given what precedes it, in windows of the model's context; with
     ``masks`` (see :func:`canonical_masks`) the probabilities are renormalised over the allowed values.
-    ``members`` (a :class:`~cadenza.train.mixture.MixtureModel`): one row per member, (members, steps-1)."""
+    ``members`` (a :class:`~cadenza.lab.mixture.MixtureModel`): one row per member, (members, steps-1)."""
     model.eval()
     x = torch.from_numpy(np.asarray(steps, dtype=np.int64)).to(device)
     allowed = {i: torch.from_numpy(m).to(device) for i, m in masks.items()} if masks is not None else None
     if not members:
         score = model.step_nll
-    elif hasattr(model, "member_nll"):  # a mixture (cadenza.train.mixture.MixtureModel)
+    elif hasattr(model, "member_nll"):  # a mixture (cadenza.lab.mixture.MixtureModel)
         score = model.member_nll
     else:
         raise ValueError("members=True needs a MixtureModel")

@@ -26,7 +26,7 @@ from typing import cast
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 - the usual torch alias
+import torch.nn.functional as F  # the usual torch alias
 from torch import nn
 
 from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, KIND, KINDS
@@ -196,7 +196,7 @@ class EventTransformer(nn.Module):
 
     def hidden(self, steps: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
         """Transformer states for ``steps`` (batch, time, fields) following ``cache`` (the earlier steps)."""
-        b, t, _ = steps.shape
+        _b, t, _ = steps.shape
         start = cache[0][0].shape[2] if cache else 0
         if start + t > self.config.context:
             raise ValueError(f"{start + t} steps exceed the model's context of {self.config.context}")

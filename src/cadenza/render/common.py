@@ -115,7 +115,7 @@ def with_extension(out_base: str | os.PathLike[str], extension: str) -> Path:
 
 def check_folder(path: Path) -> None:
     """Raise OutputError early when the folder of ``path`` does not exist (before any slow rendering)."""
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent if str(path.parent) else Path()
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
 

@@ -124,7 +124,7 @@ def synthesize_tinysoundfont(score: Score, part_indices: Sequence[int], sample_r
             part = score.parts[index]
             try:
                 synth.program_select(chan, sfid, 0, 0 if part.is_drum else part.program, is_drums=part.is_drum)
-            except Exception:  # a soundfont without that preset: fall back to its first one
+            except Exception:  # noqa: BLE001 - a soundfont without that preset: fall back to its first one
                 log.warning("soundfont %s has no preset for %s (program %d); using program 0",
                             soundfont.name, part.name, part.program)
                 synth.program_select(chan, sfid, 0, 0, is_drums=part.is_drum)

@@ -94,7 +94,7 @@ def is_audio(path: Path, other_formats: Any = ()) -> bool:
     if suffix in other_formats:
         return False
     try:
-        with open(path, "rb") as fh:
+        with Path(path).open("rb") as fh:
             return sniff_audio(fh.read(16))
     except OSError:
         return False  # the caller's own reading reports a missing or unreadable file

@@ -15,6 +15,7 @@ import resource
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cadenza.errors import CadenzaError, InputError, ParserMemoryError, ParseTimeoutError
@@ -27,7 +28,7 @@ T = TypeVar("T")
 
 def _virtual_memory_bytes() -> int:
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
+        with Path("/proc/self/status").open(encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("VmSize:"):
                     return int(line.split()[1]) * 1024

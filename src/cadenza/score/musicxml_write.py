@@ -214,7 +214,7 @@ def score_to_music21(score: Score) -> Any:
     from music21 import key, metadata, meter, stream, tempo
 
     starts = score.bar_starts().tolist()
-    ends = starts[1:] + [max(score.length_ticks, starts[-1] + 1)]
+    ends = [*starts[1:], max(score.length_ticks, starts[-1] + 1)]
     # last bar: as long as its signature says
     last_sig = score.time_signature_at(starts[-1])
     if not (len(starts) == 1 and score.pickup_ticks):

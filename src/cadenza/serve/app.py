@@ -225,7 +225,7 @@ def _store_upload(file: UploadFile, folder: Path, limit: int) -> dict[str, Any]:
         path.unlink(missing_ok=True)
         message = str(exc).replace(f"{path}: ", "").replace(str(path), name).replace(path.name, name)
         raise HTTPException(400, f"{name}: {message}") from None
-    except Exception as exc:  # a reader's bug: refuse the file, keep serving
+    except Exception as exc:  # noqa: BLE001 - a reader's bug: refuse the file, keep serving
         path.unlink(missing_ok=True)
         raise HTTPException(400, f"{name}: cannot be read ({type(exc).__name__})") from None
     keep = ("bars", "notes", "meter", "key_signature", "tempo_bpm", "duration_s")

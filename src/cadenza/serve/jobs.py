@@ -191,7 +191,7 @@ def run_job(job: Job, work: Path, data: Path, model: Path | None, progress: Prog
     request, formats = dict(spec.get("request") or {}), list(spec.get("formats") or [])
     source = upload_path(data, spec["source"]) if spec.get("source") else None
     like = upload_path(data, spec["like"]) if spec.get("like") else None
-    if spec.get("source") and source is None or spec.get("like") and like is None:
+    if (spec.get("source") and source is None) or (spec.get("like") and like is None):
         raise UsageError("the uploaded file this job reads is gone")
     piece = work / "piece.mid"
     strength = float(spec.get("like_strength", 0.5))

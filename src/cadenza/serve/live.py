@@ -200,7 +200,7 @@ async def _run_live(websocket: WebSocket, options: LiveConfig) -> None:
         for task in done:
             if not task.cancelled() and task.exception() is not None:  # the client went mid-send: not an error
                 log.debug("live stream connection: %s", task.exception())
-    except Exception as exc:  # the client went before the start
+    except Exception as exc:  # noqa: BLE001 - the client went before the start (any error of the socket)
         log.debug("live stream connection: %s", exc)
     finally:
         session.stop()

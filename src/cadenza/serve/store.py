@@ -271,7 +271,7 @@ class SqliteJobStore:
         names = []
         for path in sorted(work.iterdir()) if work.is_dir() else []:
             if path.is_file() and FILE_NAME.fullmatch(path.name) and not path.name.endswith(".tmp"):
-                os.replace(path, folder / path.name)
+                path.replace(folder / path.name)
                 names.append(path.name)
         shutil.rmtree(work, ignore_errors=True)
         return names

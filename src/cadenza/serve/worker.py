@@ -39,12 +39,12 @@ PROGRESS_EVERY_S = 0.25
 MAX_RESTARTS_PER_MINUTE = 5
 
 
-class JobCancelled(BaseException):  # noqa: N818 - a signal to stop, as KeyboardInterrupt is
+class JobCancelled(BaseException):  # a signal to stop, as KeyboardInterrupt is
     """Raised in the progress callback of a job that was cancelled; BaseException so that no ``except
     Exception`` inside the API swallows it."""
 
 
-class WorkerStopping(BaseException):  # noqa: N818
+class WorkerStopping(BaseException):
     """Raised in the progress callback when the worker was asked to stop (SIGTERM) or its server died."""
 
 

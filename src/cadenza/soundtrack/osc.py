@@ -293,7 +293,7 @@ class OscBridge:
                     if self.session.stopping.is_set():
                         break
                     self._send(event_messages(event), self.reply_to)
-                if events and events[-1]["type"] in ("end", "error") or self.session.stopping.is_set():
+                if (events and events[-1]["type"] in ("end", "error")) or self.session.stopping.is_set():
                     break
         finally:
             self.session.stop()

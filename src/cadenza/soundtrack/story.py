@@ -52,6 +52,7 @@ every choice and of how each event was read.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -300,7 +301,7 @@ def _tempo(value: Any, where: str, open_ended: bool = False) -> tuple[float, flo
         if unknown:
             raise InputError(f"{where}: unknown tempo {unknown[0]!r}: use {', '.join(TEMPO_RANGES)} or [low, high] bpm")
         ranges = sorted(TEMPO_RANGES[w.strip().lower()] for w in words)
-        if any(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
+        if any(a[1] < b[0] for a, b in itertools.pairwise(ranges)):
             raise InputError(f"{where}: tempo words that are not neighbours ({', '.join(words)}) are no one range")
         low, high = ranges[0][0], max(r[1] for r in ranges)
         if open_ended:

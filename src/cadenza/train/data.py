@@ -170,6 +170,15 @@ def split_from_steps(chunks: list[np.ndarray], labels: list[list[int]] | None = 
 _KEY_LABELS = {token: i for i, token in enumerate(label_vocabulary()) if token.startswith("key=")}
 
 
+def benchmark_split(name: str, split: str, limit: int | None = None) -> SplitData:
+    """A benchmark's official split (:mod:`cadenza.corpus.rolls`) as training data."""
+    from cadenza.corpus.rolls import benchmark_steps, load_rolls
+
+    chunks = benchmark_steps(name, split)[:limit]
+    rolls = load_rolls(name)[split][:limit]
+    return split_from_steps(chunks, notes=[int(r.sum()) for r in rolls])
+
+
 def _transposed_key_label(label: int, semitones: int) -> int:
     token = label_vocabulary()[label]
     if token not in _KEY_LABELS:

@@ -348,7 +348,7 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
 
 def _read_splits(config: TrainConfig) -> tuple[SplitData, SplitData]:
     if config.benchmark:
-        from cadenza.train.benchmark import benchmark_split
+        from cadenza.train.data import benchmark_split
 
         return (benchmark_split(config.benchmark, "train", config.limit_works),
                 benchmark_split(config.benchmark, "valid", config.limit_works))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cadenza.lab.figures import figure, pct
 from cadenza.listen.quality import METRICS
 from cadenza.score.write import atomic_write_bytes
 
@@ -30,37 +31,14 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
 def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     head = list(header)
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 # ------------------------------------------------------------------------------------------------- plots
-def _figure(path: Path, command: str, draw: Callable[[Any], None], size: tuple[float, float] = (9, 4)) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    fig = plt.figure(figsize=size, dpi=80)
-    try:
-        draw(fig)
-        fig.text(0.01, 0.005, f"regenerate: {command}", fontsize=7, color="0.35", ha="left", va="bottom")
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        fig.savefig(path, dpi=80)
-    finally:
-        plt.close(fig)
-    return path
-
-
 def plot_nll(nll: dict[str, Any], path: Path, command: str) -> Path | None:
     table, held = nll.get("boulanger", {}), (nll.get("heldout") or {}).get("table")
 
@@ -98,7 +76,7 @@ def plot_nll(nll: dict[str, Any], path: Path, command: str) -> Path | None:
             ax2.set_ylabel("nats per note (held-out test works)")
             ax2.set_title("Held-out NLL per note", fontsize=10)
             ax2.legend(fontsize=7)
-    return _figure(path, command, draw)
+    return figure(path, command, draw)
 
 
 def plot_control(control: dict[str, Any], path: Path, command: str) -> Path | None:
@@ -120,7 +98,7 @@ def plot_control(control: dict[str, Any], path: Path, command: str) -> Path | No
         ax.set_ylabel("share of pieces")
         ax.set_title(f"Control: adherence per label ({control['seeds']} seed(s), {control['bars']} bars)", fontsize=10)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _figure(path, command, draw)
+    return figure(path, command, draw)
 
 
 def plot_originality(originality: dict[str, Any], path: Path, command: str) -> Path | None:
@@ -147,7 +125,7 @@ def plot_originality(originality: dict[str, Any], path: Path, command: str) -> P
         ax.set_ylabel("density")
         ax.set_title("Originality: copied runs of generated pieces vs held-out human music", fontsize=10)
         ax.legend(fontsize=8)
-    return _figure(path, command, draw)
+    return figure(path, command, draw)
 
 
 def plot_quality(quality: dict[str, Any], path: Path, command: str) -> Path | None:
@@ -174,7 +152,7 @@ def plot_quality(quality: dict[str, Any], path: Path, command: str) -> Path | No
 
         fig.axes[0].legend([Patch(color="0.7"), Patch(color="tab:blue")], ["real", "generated"], fontsize=7,
                            loc="lower left")
-    return _figure(path, command, draw, size=(12, 4))
+    return figure(path, command, draw, size=(12, 4))
 
 
 def plot_speed(speed: dict[str, Any], path: Path, command: str) -> Path | None:
@@ -209,7 +187,7 @@ def plot_speed(speed: dict[str, Any], path: Path, command: str) -> Path | None:
             ax.set_ylabel("notes per second learned")
             ax.set_title("Training throughput", fontsize=10)
             ax.tick_params(axis="x", labelsize=8)
-    return _figure(path, command, draw)
+    return figure(path, command, draw)
 
 
 # ----------------------------------------------------------------------------------------------- markdown
@@ -266,7 +244,7 @@ def _nll_md(nll: dict[str, Any], command: str, quick: bool) -> list[str]:
                 "scored without labels (what the n-gram sees) and with the work's labels given (how Cadenza "
                 "composes).", ""]
         rows = [[g, _fmt(r["works"]), _fmt(r["notes"]), _fmt(r["ngram"], 3), f"**{r['transformer_no_labels']:.3f}**",
-                 _fmt(r["transformer_labels"], 3), _pct(r.get("gain_vs_ngram"))] for g, r in held["table"].items()]
+                 _fmt(r["transformer_labels"], 3), pct(r.get("gain_vs_ngram"))] for g, r in held["table"].items()]
         out += _table(["works", "count", "notes", "n-gram", "Cadenza", "Cadenza, labels given", "gain vs n-gram"],
                       rows)
     out += ["![NLL](nll.png)", "", f"Regenerate: `{command}`", ""]
@@ -282,8 +260,8 @@ def _control_md(control: dict[str, Any], command: str) -> list[str]:
     rows = []
     for axis, row in table.items():
         goal = row.get("goal")
-        rows.append([axis, _fmt(row["pieces"]), f"**{_pct(row['share'])}**", _pct(row["chance"]),
-                     _pct(goal) if goal else "–", ("yes" if row["share"] >= goal else "no") if goal else "–",
+        rows.append([axis, _fmt(row["pieces"]), f"**{pct(row['share'])}**", pct(row["chance"]),
+                     pct(goal) if goal else "–", ("yes" if row["share"] >= goal else "no") if goal else "–",
                      ", ".join(f"{k} ({v})" for k, v in list((row.get("commonest_misses") or {}).items())[:2])])
     out += _table(["label", "pieces", "heard as asked", "chance", "goal", "goal met", "commonest misses"], rows)
     out += ["![control](control.png)", "", f"Regenerate: `{command}`", ""]
@@ -293,15 +271,15 @@ def _control_md(control: dict[str, Any], command: str) -> list[str]:
 def _originality_md(o: dict[str, Any], command: str) -> list[str]:
     out = ["## Originality", ""]
     if not o.get("checked"):
-        return out + [f"Not checked: {o.get('why_unchecked', 'the model has no originality index')}.", "",
-                      f"Regenerate: `{command}`", ""]
+        return [*out, f"Not checked: {o.get('why_unchecked', 'the model has no originality index')}.", "",
+                f"Regenerate: `{command}`", ""]
     longest = o["longest_run_notes"]
     out += [f"{o['pieces']} pieces of {o['bars']} bars composed across styles (every epoch with its usual "
             "ensemble, and the four moods), each checked against the model's training works as it is written. "
             "A piece counts as copied when one of its lines shares more notes with one training work than "
             f"{_threshold(o.get('threshold_notes'))} (the held-out human pieces' 90th percentile).", "",
-            *_table(["", "share"], [["copied before the guard", f"**{_pct(o['copied_share_before_guard'])}**"],
-                                    ["copied after the guard", f"**{_pct(o['copied_share_after_guard'])}**"],
+            *_table(["", "share"], [["copied before the guard", f"**{pct(o['copied_share_before_guard'])}**"],
+                                    ["copied after the guard", f"**{pct(o['copied_share_after_guard'])}**"],
                                     ["resamplings (all pieces)", _fmt(o["resamplings_total"])]])]
     human = (o.get("human") or {}).get("top") or {}
     ranks = o.get("generated_rank_among_human") or {}
@@ -322,9 +300,9 @@ def _originality_md(o: dict[str, Any], command: str) -> list[str]:
     out += ["Longest run (notes) shared with one training work:", "",
             *_table(["", "p50", "p75", "p90", "p95", "p99", "max", "pieces"], rows)]
     if ranks:
-        out += [f"A generated piece's median rank among the human pieces: {_pct(ranks.get('median'))} (the share of "
-                f"human pieces that share fewer notes); {_pct(o.get('generated_over_human_p50'))} of the pieces "
-                f"are over the human median, {_pct(o.get('generated_over_human_p90'))} over the human p90.", ""]
+        out += [f"A generated piece's median rank among the human pieces: {pct(ranks.get('median'))} (the share of "
+                f"human pieces that share fewer notes); {pct(o.get('generated_over_human_p50'))} of the pieces "
+                f"are over the human median, {pct(o.get('generated_over_human_p90'))} over the human p90.", ""]
     out += ["![originality](originality.png)", "", f"Regenerate: `{command}`", ""]
     return out
 
@@ -342,7 +320,7 @@ def _quality_md(q: dict[str, Any], command: str) -> list[str]:
            "pieces composed across styles (the originality section's) against "
            f"{q['real_works']} real works ({q['real_source']}). "
            f"Per epoch, the generated median should lie inside the real works' 10th–90th percentile range: "
-           f"**{_pct(q['inside_share'])}** of (epoch, metric) pairs do.", ""]
+           f"**{pct(q['inside_share'])}** of (epoch, metric) pairs do.", ""]
     rows = []
     for metric, d in q["overall"].items():
         g, r = d["generated"], d["real"]
@@ -491,7 +469,7 @@ def report_markdown(results: dict[str, Any], plots: dict[str, Path | None]) -> s
     if "quality" in sections:
         lines += _quality_md(sections["quality"], commands["quality"])
     if "craft" in sections:
-        from cadenza.bench.craft import craft_markdown
+        from cadenza.lab.craft import craft_markdown
 
         lines += craft_markdown(sections["craft"], commands["craft"])
     if "speed" in sections:
@@ -508,7 +486,7 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
     """``results.json``, the plots and ``REPORT.md`` in ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     sections, commands = results["sections"], results["commands"]
-    from cadenza.bench.craft import plot_craft
+    from cadenza.lab.craft import plot_craft
 
     drawers = {"nll": plot_nll, "control": plot_control, "originality": plot_originality, "quality": plot_quality,
                "craft": plot_craft, "speed": plot_speed}

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.bench.suite import _distribution
 from cadenza.errors import CadenzaError, UsageError
+from cadenza.lab.figures import distribution, figure, pct
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
@@ -165,8 +165,8 @@ def compare(real: list[dict[str, Any]], made: list[dict[str, Any]]) -> dict[str,
     for name in MEASURES:
         if name in BINARY:
             continue
-        r = _distribution([w["measures"][name] for w in real if w["measures"][name] is not None])
-        g = _distribution([p["measures"][name] for p in made if p["measures"][name] is not None])
+        r = distribution([w["measures"][name] for w in real if w["measures"][name] is not None])
+        g = distribution([p["measures"][name] for p in made if p["measures"][name] is not None])
         if not r["n"] or not g["n"]:
             continue
         rows[name] = {"real": r, "generated": g, "inside": bool(r["p10"] <= g["median"] <= r["p90"])}
@@ -253,8 +253,6 @@ def _git_head() -> str | None:
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """One line per ensemble: measures held, the goal, what falls outside, endings."""
-    from cadenza.bench.report import _pct
-
     lines = []
     for name, row in result["ensembles"].items():
         if "skipped" in row:
@@ -265,7 +263,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         lines.append(f"craft {name}: {row['inside_share']:.0%} of measures inside the real range (goal "
                      f"{row['goal']:.0%}); tonic endings {ends['generated']:.0%} (key asked "
                      f"{ends['generated_key_asked']:.0%}, real {ends['real']:.0%}); planned cadences heard "
-                     f"{_pct(heard)}; outside: "
+                     f"{pct(heard)}; outside: "
                      f"{', '.join(row['outside']) or 'none'}")
     if result.get("inside_share") is not None:
         lines.append(f"craft overall: {result['inside_share']:.0%} of (ensemble, measure) pairs inside")
@@ -274,10 +272,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 
 def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
     """The craft section of ``REPORT.md``: per ensemble, every measure's real range and generated median."""
-    from cadenza.bench.report import _pct
-
     out = ["## Craft", "", "How the pieces are written, per ensemble, against the openings of real works of the "
-           f"same style ({result['rule']}): **{_pct(result.get('inside_share'))}** of (ensemble, measure) "
+           f"same style ({result['rule']}): **{pct(result.get('inside_share'))}** of (ensemble, measure) "
            "pairs hold. Measures (`cadenza.listen.craft`):", ""]
     out += [f"- `{name}`: {text}" for name, text in result["measures"].items()]
     out.append("")
@@ -286,12 +282,12 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
             out += [f"### {name}: skipped", "", row["skipped"], ""]
             continue
         ends = row["binary"]["ends_on_tonic"]
-        out += [f"### {name} ({row['style']}): {_pct(row['inside_share'])} inside (goal {_pct(row['goal'])})",
+        out += [f"### {name} ({row['style']}): {pct(row['inside_share'])} inside (goal {pct(row['goal'])})",
                 "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
                 f"{row['real_works']} real works: {row['real_source']}. Ends on the tonic chord: generated "
-                f"{_pct(ends['generated'])} (key asked {_pct(ends['generated_key_asked'])}), real "
-                f"{_pct(ends['real'])}. Planned phrase ends where listen hears a cadence (key asked): "
-                f"{_pct(row['binary']['planned_cadences_heard']['generated_key_asked'])}.", "",
+                f"{pct(ends['generated'])} (key asked {pct(ends['generated_key_asked'])}), real "
+                f"{pct(ends['real'])}. Planned phrase ends where listen hears a cadence (key asked): "
+                f"{pct(row['binary']['planned_cadences_heard']['generated_key_asked'])}.", "",
                 "| measure | real p10 – median – p90 | generated median | inside |",
                 "|---|---|---|---|"]
         for measure, m in row["measures"].items():
@@ -308,8 +304,6 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
 
 def plot_craft(result: dict[str, Any], path: Path, command: str) -> Path | None:
     """Each measure's generated median against the real p10-p90 range (scaled to 0..1), one row per ensemble."""
-    from cadenza.bench.report import _figure, _pct
-
     rows = {name: row["measures"] for name, row in result["ensembles"].items() if row.get("measures")}
     if not rows:
         return None
@@ -330,6 +324,6 @@ def plot_craft(result: dict[str, Any], path: Path, command: str) -> Path | None:
                            color="tab:blue" if m["inside"] else "tab:red")
         ax.set_yticks(range(len(rows)), list(rows))
         ax.set_xlabel("generated median, in units of the real p10-p90 range (blue: inside, red: outside)")
-        ax.set_title(f"Craft: {_pct(result.get('inside_share'))} of (ensemble, measure) pairs inside")
+        ax.set_title(f"Craft: {pct(result.get('inside_share'))} of (ensemble, measure) pairs inside")
 
-    return _figure(path, command, draw, size=(9, 3.5))
+    return figure(path, command, draw, size=(9, 3.5))

@@ -4,16 +4,16 @@ Sections (``--only`` picks some):
 
 - **nll**: the Boulanger table (JSB, Nottingham, MuseData, Piano-midi.de; published rows beside the shipped
   benchmark checkpoints and the n-gram) and held-out NLL per note on the corpus vs the n-gram
-  (:mod:`cadenza.bench.nll`);
-- **control**: adherence per label of the compose grid, with goals and chance levels (:mod:`cadenza.bench.compose`);
+  (:mod:`cadenza.lab.nll`);
+- **control**: adherence per label of the compose grid, with goals and chance levels (:mod:`cadenza.lab.compose`);
 - **originality**: longest runs shared with the training works, of pieces composed across styles, against the
-  held-out human pieces' (:mod:`cadenza.bench.originality`);
+  held-out human pieces' (:mod:`cadenza.lab.originality`);
 - **quality**: musical metrics of the same pieces against real held-out works, per epoch, as distributions
   (:mod:`cadenza.listen.quality`);
 - **craft**: how the pieces are written (voice leading, harmony, cadences, melody, texture, motifs, endings) per
-  ensemble against real works of the same style (:mod:`cadenza.bench.craft`, :mod:`cadenza.listen.craft`);
+  ensemble against real works of the same style (:mod:`cadenza.lab.craft`, :mod:`cadenza.listen.craft`);
 - **speed**: reading, training, sampling (beside a ``transformers`` GPT-2 peer), composing, rendering and
-  analysing on this machine (:mod:`cadenza.bench.speed`, :mod:`cadenza.bench.peer`).
+  analysing on this machine (:mod:`cadenza.lab.speed`, :mod:`cadenza.lab.peer`).
 
 ``--quick`` shrinks every count (few seeds, bars and pieces, a subset of the test sequences, two training
 steps of one shape) so that the whole run takes a few minutes on 2 cores; the report says which settings ran.
@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.bench.compose import AXES
 from cadenza.errors import CadenzaError, UsageError
+from cadenza.lab.compose import AXES
+from cadenza.lab.figures import distribution
 from cadenza.listen.labels import EPOCHS
 from cadenza.listen.quality import METRICS, quality
 from cadenza.score.model import Score
@@ -187,8 +188,8 @@ def real_works(corpus: str, n: int) -> tuple[list[tuple[dict[str, Any], Score]],
 
 
 def _real_quality(corpus: str, per_epoch: int) -> tuple[dict[str, list[dict[str, float]]], str]:
-    from cadenza.bench.compose import real_quality
     from cadenza.corpus import CorpusStore
+    from cadenza.lab.compose import real_quality
 
     if CorpusStore(corpus).exists():
         found = real_quality(corpus, per_epoch)
@@ -201,17 +202,9 @@ def _real_quality(corpus: str, per_epoch: int) -> tuple[dict[str, list[dict[str,
     return real, source
 
 
-def _distribution(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return {"n": len(values), "p10": round(float(p10), 4), "median": round(float(p50), 4),
-            "p90": round(float(p90), 4), "mean": round(float(np.mean(values)), 4)}
-
-
 # ---------------------------------------------------------------------------------------------- sections
 def section_nll(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
-    from cadenza.bench.nll import BOULANGER, boulanger_table, heldout_nll
+    from cadenza.lab.nll import BOULANGER, boulanger_table, heldout_nll
 
     s = config.resolved
     out: dict[str, Any] = {"boulanger": boulanger_table(BOULANGER, limit=s.nll_limit, valid=s.nll_valid,
@@ -225,7 +218,7 @@ def section_nll(config: SuiteConfig, progress: ProgressFactory | None) -> dict[s
 
 
 def section_control(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
-    from cadenza.bench.compose import ComposeBenchConfig, control
+    from cadenza.lab.compose import ComposeBenchConfig, control
 
     s = config.resolved
     bench = ComposeBenchConfig(seeds=s.control_seeds, bars=s.control_bars, axes=s.control_axes, corpus=config.corpus,
@@ -239,7 +232,7 @@ def compose_styles(config: SuiteConfig,
                    progress: ProgressFactory | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Pieces across styles (epochs with their usual ensembles, moods), checked by the originality guard as they
     are written; the originality summary, and each piece's request and quality."""
-    from cadenza.bench.originality import OriginalityBenchConfig, run
+    from cadenza.lab.originality import OriginalityBenchConfig, run
 
     s = config.resolved
     pieces: list[dict[str, Any]] = []
@@ -274,7 +267,7 @@ def section_originality(result: dict[str, Any], model: str | None) -> dict[str, 
             human = np.sort(np.asarray(top, dtype=float))
             # each generated piece's rank among the human pieces: the share of human pieces sharing fewer notes
             ranks = np.searchsorted(human, mine, side="left") / len(human)
-            out["generated_rank_among_human"] = _distribution(ranks.tolist())
+            out["generated_rank_among_human"] = distribution(ranks.tolist())
             out["generated_over_human_p50"] = round(float(np.mean(mine > np.percentile(human, 50))), 4)
             out["generated_over_human_p90"] = round(float(np.mean(mine > np.percentile(human, 90))), 4)
     else:
@@ -283,7 +276,7 @@ def section_originality(result: dict[str, Any], model: str | None) -> dict[str, 
 
 
 def section_quality(pieces: list[dict[str, Any]], config: SuiteConfig) -> dict[str, Any]:
-    from cadenza.bench.compose import compare_quality
+    from cadenza.lab.compose import compare_quality
 
     s = config.resolved
     real, source = _real_quality(config.corpus, s.real_per_epoch)
@@ -298,8 +291,8 @@ def section_quality(pieces: list[dict[str, Any]], config: SuiteConfig) -> dict[s
         distributions[epoch] = {metric: {"generated": [m[metric] for m in made], "real": [w[metric] for w in works]}
                                 for metric in METRICS}
     all_real = [w for works in real.values() for w in works]
-    overall = {metric: {"generated": _distribution([p["quality"][metric] for p in pieces]),
-                        "real": _distribution([w[metric] for w in all_real])} for metric in METRICS}
+    overall = {metric: {"generated": distribution([p["quality"][metric] for p in pieces]),
+                        "real": distribution([w[metric] for w in all_real])} for metric in METRICS}
     return {"real_source": source, "pieces": len(pieces), "real_works": len(all_real),
             "per_epoch": compared["per_epoch"], "inside_share": compared["inside_share"], "overall": overall,
             "values": distributions,
@@ -308,7 +301,7 @@ def section_quality(pieces: list[dict[str, Any]], config: SuiteConfig) -> dict[s
 
 
 def section_craft(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
-    from cadenza.bench.craft import CraftBenchConfig, run
+    from cadenza.lab.craft import CraftBenchConfig, run
 
     s = config.resolved
     craft_config = CraftBenchConfig(ensembles=s.craft_ensembles, seeds=s.craft_seeds, bars=s.craft_bars,
@@ -317,11 +310,11 @@ def section_craft(config: SuiteConfig, progress: ProgressFactory | None) -> dict
 
 
 def section_speed(config: SuiteConfig, progress: ProgressFactory | None) -> dict[str, Any]:
-    from cadenza.bench.compose import ComposeBenchConfig
-    from cadenza.bench.compose import speed as compose_speed
-    from cadenza.bench.peer import flat_cost, sampling_speed
-    from cadenza.bench.speed import analyse_speed, model_shape, read_speed, render_speed, train_data, train_speed
     from cadenza.compose import ComposeRequest, compose
+    from cadenza.lab.compose import ComposeBenchConfig
+    from cadenza.lab.compose import speed as compose_speed
+    from cadenza.lab.peer import flat_cost, sampling_speed
+    from cadenza.lab.speed import analyse_speed, model_shape, read_speed, render_speed, train_data, train_speed
     from cadenza.model.checkpoint import default_checkpoint, read_config
     from cadenza.model.transformer import PRESETS
 
@@ -385,7 +378,7 @@ def section_speed(config: SuiteConfig, progress: ProgressFactory | None) -> dict
 def run_suite(config: SuiteConfig, progress: ProgressFactory | None = None) -> dict[str, Any]:
     """Every chosen section; the result is what ``results.json`` holds."""
     from cadenza import __version__
-    from cadenza.bench.speed import describe_machine
+    from cadenza.lab.speed import describe_machine
 
     started = time.perf_counter()
     command = config.command or command_for(config)
@@ -427,7 +420,7 @@ def run_suite(config: SuiteConfig, progress: ProgressFactory | None = None) -> d
 def bench(config: SuiteConfig, progress: ProgressFactory | None = None) -> dict[str, Any]:
     """Run the suite and write ``results.json``, ``REPORT.md`` and the plots into ``config.out``; returns the
     results with ``files`` (what was written)."""
-    from cadenza.bench.report import write_outputs
+    from cadenza.lab.report import write_outputs
 
     results = run_suite(config, progress)
     results["files"] = [str(p) for p in write_outputs(results, Path(config.out))]
@@ -457,7 +450,7 @@ def headline(results: dict[str, Any]) -> list[str]:
     if "quality" in sections:
         lines.append(f"quality: generated medians inside the real 10-90% range: {sections['quality']['inside_share']}")
     if "craft" in sections:
-        from cadenza.bench.craft import summary_lines
+        from cadenza.lab.craft import summary_lines
 
         lines += summary_lines(sections["craft"])
     sampling = sections.get("speed", {}).get("sampling")

@@ -40,9 +40,9 @@ FRAME_METRIC = ("test NLL in nats per frame, the model renormalised over canonic
 def ngram_frame_nll(name: str, order: int, limit: int | None = None, train_limit: int | None = None) -> float:
     """The n-gram baseline's test NLL per frame (raw step probabilities: an upper bound), on the first
     ``limit`` test sequences (all when None), fitted on the first ``train_limit`` train sequences (all)."""
+    from cadenza.corpus.rolls import benchmark_steps, load_rolls
+    from cadenza.lab.ngram import StepNgram
     from cadenza.tokens import field_sizes
-    from cadenza.train.benchmark import benchmark_steps, load_rolls
-    from cadenza.train.ngram import StepNgram
 
     model = StepNgram(order, field_sizes()).fit(benchmark_steps(name, "train")[:train_limit])
     test = benchmark_steps(name, "test")[:limit]
@@ -51,7 +51,7 @@ def ngram_frame_nll(name: str, order: int, limit: int | None = None, train_limit
 
 
 def published(name: str) -> dict[str, float]:
-    from cadenza.train.benchmark import PUBLISHED
+    from cadenza.lab.boulanger import PUBLISHED
 
     return {model: rows[name] for model, rows in PUBLISHED.items() if rows.get(name) is not None}
 
@@ -60,9 +60,9 @@ def boulanger_row(name: str, checkpoint: str | Path, ngram_order: int = 4, limit
                   valid: bool = True) -> dict[str, Any]:
     """One benchmark's row: the checkpoint's test (and valid) NLL per frame, the published results and the
     n-gram baseline; ``limit`` scores only the first N sequences of each split (a quick check)."""
+    from cadenza.lab.boulanger import frame_nll
+    from cadenza.lab.mixture import load_scorer
     from cadenza.threads import ensure_threads
-    from cadenza.train.benchmark import frame_nll
-    from cadenza.train.mixture import load_scorer
 
     started = time.time()
     model, config = load_scorer(checkpoint)
@@ -93,8 +93,8 @@ def boulanger_table(names: Iterable[str] = BOULANGER, checkpoints: dict[str, str
     """{benchmark: row} for every benchmark: scored where a checkpoint exists (given, else shipped), "not
     trained" with the published rows where none does, "no data" where ../shared/datasets lacks its rolls."""
     from cadenza.errors import CadenzaError
-    from cadenza.train.benchmark import shipped_checkpoint
-    from cadenza.train.mixture import read_scorer_config
+    from cadenza.lab.boulanger import shipped_checkpoint
+    from cadenza.lab.mixture import read_scorer_config
 
     wanted = list(names)
     out: dict[str, Any] = {}
@@ -176,10 +176,10 @@ def heldout_nll(corpus: str = "default", checkpoint: str | Path | None = None, o
     train split (``train_limit``: a spread of N works; None: all)."""
     from cadenza.corpus import CorpusStore
     from cadenza.errors import UsageError
+    from cadenza.lab.ngram import StepNgram
     from cadenza.model.checkpoint import default_checkpoint, load_checkpoint
     from cadenza.model.scoring import sequence_nll
     from cadenza.tokens import field_sizes
-    from cadenza.train.ngram import StepNgram
 
     started = time.time()
     store = CorpusStore(corpus)

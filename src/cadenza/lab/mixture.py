@@ -16,7 +16,7 @@ An ensemble is a folder:
     <dir>/members/<name>/ a checkpoint each (see :mod:`cadenza.model.checkpoint`)
 
 A member named ``ngram-<order>`` has no folder: it is the variable-order n-gram baseline
-(:class:`~cadenza.train.ngram.StepNgram`) fitted on the benchmark's train split when the ensemble loads:
+(:class:`~cadenza.lab.ngram.StepNgram`) fitted on the benchmark's train split when the ensemble loads:
 one fit of the highest order serves every n-gram member (vectorised counting, 1-2 s for Nottingham's
 724,574 train steps at order 6). Nothing fitted is stored, so nothing can go stale; the benchmark data is
 needed to score anyway. Its raw step probabilities are not renormalised over the masks, so with it the
@@ -41,11 +41,11 @@ import torch
 from torch import nn
 
 from cadenza.errors import InputError
+from cadenza.lab.ngram import StepNgram
 from cadenza.model.checkpoint import load_checkpoint
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens.events import KIND
-from cadenza.train.ngram import StepNgram
 
 ENSEMBLE_FILE = "ensemble.json"
 FORMAT_NAME = "cadenza-ensemble"
@@ -57,7 +57,7 @@ MAX_NGRAM_ORDER = 32  # an ensemble.json asking for more is refused (memory grow
 
 
 class NgramMember(nn.Module):
-    """A fitted :class:`~cadenza.train.ngram.StepNgram` that scores like an :class:`EventTransformer` (raw
+    """A fitted :class:`~cadenza.lab.ngram.StepNgram` that scores like an :class:`EventTransformer` (raw
     step probabilities: the masks are not applied), at ``order`` (None: the fitted order; one fit of the
     highest order serves every lower one)."""
 
@@ -77,8 +77,8 @@ class NgramMember(nn.Module):
 
 def ngram_members(benchmark: str, orders: Sequence[int]) -> list[NgramMember]:
     """The n-grams of ``orders`` fitted on the benchmark's train split: one fit of the highest order, shared."""
+    from cadenza.corpus.rolls import benchmark_steps
     from cadenza.tokens import field_sizes
-    from cadenza.train.benchmark import benchmark_steps
 
     if not orders:
         return []
@@ -153,7 +153,7 @@ def select_members(member_nll: np.ndarray, max_members: int) -> list[int]:
     chosen = [int(np.argmin(nll.sum(axis=1)))]
     best = float(nll[chosen[0]].sum())
     while len(chosen) < max_members:
-        trials = {i: mixture_nll(nll[chosen + [i]], fit_weights(nll[chosen + [i]]))
+        trials = {i: mixture_nll(nll[[*chosen, i]], fit_weights(nll[[*chosen, i]]))
                   for i in range(len(nll)) if i not in chosen}
         if not trials or min(trials.values()) >= best:
             break

@@ -1,5 +1,5 @@
 """Speed on this machine: reading scores, training, rendering and analysing (sampling is in
-:mod:`cadenza.bench.peer` and :mod:`cadenza.bench.compose`), and a description of the machine.
+:mod:`cadenza.lab.peer` and :mod:`cadenza.lab.compose`), and a description of the machine.
 
 ``benchmarks/read_speed.py``, ``benchmarks/train_speed.py`` and ``cadenza bench --only speed`` call these.
 

@@ -1,5 +1,6 @@
 """The polyphonic music benchmarks (Boulanger-Lewandowski et al. 2012): JSB chorales, Nottingham, MuseData,
-Piano-midi.de, as piano rolls with official splits, and the metric: NLL in nats per frame.
+Piano-midi.de, and their metric: NLL in nats per frame (the rolls themselves, and their event steps, are read
+by :mod:`cadenza.corpus.rolls`; models train on them with ``cadenza train --benchmark``).
 
 A roll becomes a Score whose every frame holds its sounding keys as notes one frame long, in one part, in
 4/4; encoded, that is one event sequence for the roll: its *canonical* sequence. Scoring renormalises the
@@ -20,13 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from cadenza.corpus.rolls import BENCHMARKS, load_rolls, roll_to_score
+from cadenza.corpus.rolls import BENCHMARKS, benchmark_steps, load_rolls
+from cadenza.lab.mixture import NgramMember, Scorer
 from cadenza.model.scoring import sequence_nll, step_nlls
 from cadenza.model.transformer import EventTransformer
 from cadenza.score.model import TICKS_PER_QUARTER
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, F, encode
-from cadenza.train.data import SplitData, split_from_steps
-from cadenza.train.mixture import NgramMember, Scorer
+from cadenza.tokens.events import FIELD_SIZES, FIELDS, FINE, KIND, F
 
 PUBLISHED = {  # test NLL, nats per frame (../shared/datasets/README.md)
     "RNN-NADE (Boulanger 2012)": {"piano": 7.05, "nottingham": 2.31, "musedata": 5.60, "jsb": 5.19},
@@ -34,17 +34,6 @@ PUBLISHED = {  # test NLL, nats per frame (../shared/datasets/README.md)
     "TCN (Bai 2018)": {"nottingham": 3.07, "jsb": 8.10},
     "LSTM (Chung 2014)": {"piano": 9.03, "nottingham": 3.20, "musedata": 6.23, "jsb": 8.67},
 }
-
-
-def benchmark_steps(name: str, split: str) -> list[np.ndarray]:
-    frame = BENCHMARKS[name][1]
-    return [encode(roll_to_score(roll, frame)) for roll in load_rolls(name)[split]]
-
-
-def benchmark_split(name: str, split: str, limit: int | None = None) -> SplitData:
-    chunks = benchmark_steps(name, split)[:limit]
-    rolls = load_rolls(name)[split][:limit]
-    return split_from_steps(chunks, notes=[int(r.sum()) for r in rolls])
 
 
 LOWEST_KEY, HIGHEST_KEY = 21, 108  # the 88 keys of a roll
@@ -152,12 +141,11 @@ def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path
                    note: dict[str, Any] | None = None, max_members: int = 4,
                    ngram_orders: Sequence[int] = ()) -> dict[str, Any]:
     """An ensemble folder for benchmark ``name`` from at most ``max_members`` of ``checkpoints`` (and of
-    the n-grams of ``ngram_orders``, see :mod:`cadenza.train.mixture`), chosen by forward selection on the
+    the n-grams of ``ngram_orders``, see :mod:`cadenza.lab.mixture`), chosen by forward selection on the
     valid split (never test), with mixture weights fitted there too; each chosen model exported as float16
     under ``out``/members, ensemble.json written last (atomic). Returns the weights, the members' sources
     and the valid NLL per frame of each member and of the mixture."""
-    from cadenza.model.checkpoint import export_checkpoint, load_checkpoint
-    from cadenza.train.mixture import (
+    from cadenza.lab.mixture import (
         NGRAM_PREFIX,
         fit_weights,
         mixture_nll,
@@ -165,6 +153,7 @@ def build_ensemble(name: str, checkpoints: Sequence[str | Path], out: str | Path
         save_ensemble,
         select_members,
     )
+    from cadenza.model.checkpoint import export_checkpoint, load_checkpoint
 
     candidates: list[tuple[str, EventTransformer | NgramMember]] = [
         *((str(c), load_checkpoint(c)[0]) for c in checkpoints),

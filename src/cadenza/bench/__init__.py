@@ -1,1 +1,0 @@
-"""Benchmark suites as library functions: the scripts in ``benchmarks/`` and ``cadenza bench`` call them."""
