@@ -34,6 +34,7 @@ from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
+from cadenza.compose.suspensions import SuspensionRules
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.features import beat_ticks_of
 from cadenza.listen.key import key_correlations
@@ -53,9 +54,9 @@ MELODY_LEAP_NATS = 0.15  # ... of the tune of an ensemble written top-down (a ch
 #: folk tune pays a sung line's (at 0.15 the lead sheet's tunes moved 2.7-3.0 semitones a note where Nottingham's
 #: move 1.9-2.7, and spanned 18-19 semitones against at most 18.9; at 0.3: inside, 16 pieces)
 MELODY_LEAP_NATS_BY_STYLE: dict[str | None, float] = {"folk": VOICE_LEAP_NATS}
-UNISON_NATS = 1.5  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord)
-VOICE_UNISON_NATS = 0.8  # ... a sung line's (at 1.5 a chorale doubled 4% of its notes against Bach's 9%: four
-# real voices do double; a quartet's strings at 0.8 doubled more and played less detached, 95% legato against 91%)
+UNISON_NATS = 0.8  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord;
+# at 1.5 a chorale doubled 4% of its notes against Bach's 9%, and a quartet's strings sounded a unison on 4-6% of
+# the beats against the real quartets' 6-43%, median 17%: real voices and strings do double)
 LINE_REPEATS = 3  # strikes of one pitch in a row a line makes freely; each further one pays REPEAT_NATS more
 REPEAT_NATS = 0.6  # (a line that goes on hammering one note is no line: the v2 model, unchecked, held a
 # quartet's four parts on one chord for bars)
@@ -177,7 +178,7 @@ def written_top_down(voices: Any) -> bool:
     return top_down_groups(voices) == [(0, len(voices) - 1)]
 
 
-class VoiceRules(ChordPartRules):
+class VoiceRules(ChordPartRules, SuspensionRules):
     """The rules of the module docstring for one piece of ``bars`` bars; follows the sequence like a constraint.
     ``plan`` is the piece's :class:`PlanConstraint` (its bar and meter tracking is read, not repeated). With no
     ``key`` the cadences are planned in the key heard in the first :data:`KEY_HEARD_AFTER_BARS` bars (within
@@ -218,6 +219,7 @@ class VoiceRules(ChordPartRules):
         # part -> (onset, end, line pitch) of its last few finished instants (the line a beat ago)
         self.past: dict[int, list[tuple[int, int, int]]] = {}
         self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
+        self.suspended: dict[int, tuple[int, int, Any]] = {}  # part -> a suspension it holds (suspensions.py)
         self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
         # (cadence plan, bar, its arrival, final and cadence chords): asked at every field, made once a bar
         self._bar_chords: tuple[Any, int, Chord | None, Chord | None, Chord | None] | None = None
@@ -302,6 +304,9 @@ class VoiceRules(ChordPartRules):
 
     def _bar_index(self) -> int:
         return self.plan.bars_started - 1  # 0-based index of the bar being written
+
+    def _beat(self) -> int:
+        return _beat_ticks(self.plan.meter) if self.plan.meter is not None else 0
 
     def _window(self, part: int, now: int) -> tuple[int, int]:
         if part not in self.group_of:
@@ -519,6 +524,8 @@ class VoiceRules(ChordPartRules):
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field == "part" and chosen.get("kind") == KIND["note"]:
             return self._melody_waits(chosen)
+        if field == "duration" and chosen.get("kind") == KIND["note"]:
+            return self.preparation_bias(chosen)
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
         part = chosen["part"]
@@ -534,6 +541,9 @@ class VoiceRules(ChordPartRules):
                 # strikes of ``before`` in a row so far, the latest included
                 run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
                 out -= self._line_costs(part, before, run, [*self.line_history.get(part, []), before], melody)
+                resolution = self.resolution_bias(part, before, now)
+                if resolution is not None:
+                    out += resolution
             weight = VOICE_PARALLEL_NATS if self.ordered and self.polyphony[part] == 1 else PARALLEL_NATS
             out -= weight * (self._parallels(part, before, now) | self._beat_parallels(part, now)).astype(np.float32)
         elif at_instant and melody and last is not None and part in self.previous_pitch:
@@ -547,7 +557,7 @@ class VoiceRules(ChordPartRules):
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
-            out[doubled] -= VOICE_UNISON_NATS if self.polyphony[part] == 1 else UNISON_NATS
+            out[doubled] -= UNISON_NATS
         if self.ordered and self.polyphony[part] == 1 and self.top != part < len(self.polyphony):
             low, high = self.plan._range(part)  # a singer's outer notes: reached for, not dwelt on (the tune's
             # high point may lie there)
@@ -556,7 +566,8 @@ class VoiceRules(ChordPartRules):
         if self.ordered and 0 < part < self.lowest and self.polyphony[part] == 1 and sounding_now.get(part - 1):
             out[pitches < min(sounding_now[part - 1]) - 12] -= SPACING_NATS  # upper voices within an octave
         if self._strong(now):
-            sounding = pc_mask(p for notes in sounding_now.values() for p in notes)
+            suspended = self.suspension_pitches(now)  # held over the downbeat: dissonances, to be resolved
+            sounding = pc_mask(p for notes in sounding_now.values() for p in notes if p not in suspended)
             if sounding:
                 clash = ~FITS[sounding | _PC_BITS]
                 out -= STRONG_BEAT_NATS * clash[_PITCH_PC].astype(np.float32)
@@ -662,6 +673,7 @@ class VoiceRules(ChordPartRules):
         if part not in self.plan.drums:
             self.pc_weights[pitch % 12] += int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
         now = self.plan.last_onset_ticks  # the plan has advanced past this note already
+        self.struck(part, now)
         end = now + int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
         onset, notes = self.latest.get(part, (-1, []))
         if onset != now:
