@@ -46,3 +46,30 @@ def test_listen_is_scored_on_a_real_movement(shared_dir: Path) -> None:
     counts = result["counts"]
     assert counts["beats"] > 200 and 0.4 < counts["root_ok"] / counts["beats"] < 0.95
     assert result["key"] == "F major"
+
+
+def test_a_local_key_given_relative_to_another_is_read() -> None:
+    # DCML writes a local key as a chain like 'bIII/V' (bIII of the key of V); it was left unread, and the
+    # labels after it were read in the previous local key
+    (chord,) = _read(["bIII/V.V(64)"])
+    assert chord == Chord(10, "major", 5, "maj", False)  # V of B♭ (♭III of G) is F
+
+
+def test_labels_follow_the_readers_timeline(shared_dir: Path) -> None:
+    # K333-1's split measure X1 (a whole-measure rest in one voice) makes music21 place every later note
+    # two quarters away from the file's own timeline; the labels must move with the notes
+    from cadenza.bench.harmony import measure_shifts, read_annotations
+    from cadenza.score import read_score
+
+    path = shared_dir / "datasets" / "classical" / "dcml-piano" / "mozart_sonatas" / "K333-1.mxl"
+    if not path.is_file():
+        pytest.skip("the DCML corpora are not in ../shared")
+    score = read_score(path)
+    labels, notes = read_annotations(path)
+    measures = 1 + max(m for m, _, _ in notes)
+    attacks = set(zip(score.notes["onset_ticks"].tolist(), score.notes["pitch"].tolist(), strict=True))
+    shifts = measure_shifts(notes, score, measures)
+    unshifted = sum((t, p) in attacks for _, t, p in notes) / len(notes)
+    shifted = sum((t + shifts[m], p) in attacks for m, t, p in notes) / len(notes)
+    assert unshifted < 0.6 and shifted > 0.95
+    assert shifts[0] == 0 and shifts[-1] != 0

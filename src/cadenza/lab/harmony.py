@@ -9,6 +9,10 @@ degree above the key's tonic and same triad quality, with listen's one key per m
 annotators' local keys: modulations count against it), and the confusions that occur most. Beats where the
 annotators mark no chord, augmented sixths (no root in this sense) and beats where listen hears no chord are
 counted apart: root accuracy is over all labelled beats, so a beat listen leaves empty is a miss.
+
+Labels are placed on the read Score's own timeline: where music21 and the file's measure lengths part ways (an
+overfull measure, a split measure holding a whole-measure rest) each measure's labels move with its notes
+(:func:`measure_shifts`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from cadenza.listen.features import View
 from cadenza.listen.harmony import beat_chords
 from cadenza.listen.key import estimate_key
 from cadenza.listen.labels import TONICS
-from cadenza.score import TICKS_PER_QUARTER, read_score
+from cadenza.score import TICKS_PER_QUARTER, Score, read_score
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)  # DCML numerals in minor count from the natural minor scale
@@ -35,7 +39,8 @@ NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _NUMERAL = r"[#b]*(?:VII|VI|IV|V|III|II|I|vii|vi|iv|v|iii|ii|i)"
 _LABEL = re.compile(
-    rf"^(?:(?P<globalkey>[A-Ga-g][#b]*)\.)?(?:(?P<localkey>{_NUMERAL})\.)?(?P<numeral>Ger|It|Fr|{_NUMERAL})"
+    rf"^(?:(?P<globalkey>[A-Ga-g][#b]*)\.)?(?:(?P<localkey>{_NUMERAL}(?:/{_NUMERAL})*)\.)?"
+    rf"(?P<numeral>Ger|It|Fr|{_NUMERAL})"
     r"(?P<form>%|o|\+M|\+|M)?(?P<figbass>7|65|43|42|2|64|6)?(?:\((?P<changes>[^)]*)\))?"
     rf"(?:/(?P<relroot>{_NUMERAL}(?:/{_NUMERAL})*))?$")
 
@@ -88,7 +93,9 @@ def parse_label(text: str, global_key: tuple[int, str], local: str) -> tuple[Cho
         global_key, local = (pc, "major" if letter[0].isupper() else "minor"), "I" if letter[0].isupper() else "i"
     if match["localkey"]:
         local = match["localkey"]
-    tonic, mode = _key_of(local, *global_key)
+    tonic, mode = global_key
+    for rel in reversed(local.split("/")):  # 'bIII/V': bIII of the key of V
+        tonic, mode = _key_of(rel, tonic, mode)
     numeral = match["numeral"]
     if numeral in ("Ger", "It", "Fr"):
         return Chord(tonic, mode, -1, "", False), global_key, local
@@ -103,37 +110,94 @@ def parse_label(text: str, global_key: tuple[int, str], local: str) -> tuple[Cho
     return Chord(tonic, mode, root, triad, seventh), global_key, local
 
 
-def read_labels(path: Path) -> list[tuple[int, str]]:
-    """(onset in ticks, label text) of every ``<harmony><function>`` in a MusicXML/.mxl file's first part,
-    placed by following the part's notes, backups and forwards measure by measure."""
+_STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def _xml_root(path: Path) -> ElementTree.Element:
     data = path.read_bytes()
     if path.suffix.lower() == ".mxl":
         with zipfile.ZipFile(path) as archive:
             name = next(n for n in archive.namelist() if n.endswith((".xml", ".musicxml")) and "META-INF" not in n)
             data = archive.read(name)
-    root = ElementTree.fromstring(data)
-    parts = root.findall("part")
-    out: list[tuple[int, str]] = []
+    return ElementTree.fromstring(data)
+
+
+def read_annotations(path: Path) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, int]]]:
+    """The ``<harmony><function>`` labels of a MusicXML/.mxl file's labelled part as (measure index, onset in
+    ticks, text), and that part's attacked pitches as (measure index, onset in ticks, MIDI pitch), placed by
+    following the part's notes, backups and forwards measure by measure (the file's own timeline)."""
+    parts = _xml_root(path).findall("part")
+    labels: list[tuple[int, int, str]] = []
+    notes: list[tuple[int, int, int]] = []
     if not parts:
-        return out
+        return labels, notes
     part = max(parts, key=lambda p: len(p.findall("measure/harmony")))  # the part that carries the labels
     divisions, measure_start = 1, 0
-    for measure in part.findall("measure"):
-        position = longest = 0
+    for m, measure in enumerate(part.findall("measure")):
+        position = longest = last = 0
         for el in measure:
             if el.tag == "attributes" and el.find("divisions") is not None:
                 divisions = int(el.findtext("divisions") or 1)
-            elif el.tag == "note" and el.find("chord") is None and el.find("grace") is None:
-                position += int(el.findtext("duration") or 0)
+            elif el.tag == "note" and el.find("grace") is None:
+                onset = last if el.find("chord") is not None else position
+                if el.find("chord") is None:
+                    last = position
+                    position += int(el.findtext("duration") or 0)
+                pitch = el.find("pitch")
+                if pitch is not None and el.find("tie[@type='stop']") is None:
+                    octave, step = int(pitch.findtext("octave") or 4), _STEP_PC.get(pitch.findtext("step") or "C", 0)
+                    midi = 12 * (octave + 1) + step + round(float(pitch.findtext("alter") or 0))
+                    notes.append((m, measure_start + onset * TICKS_PER_QUARTER // divisions, midi))
             elif el.tag == "backup":
                 position -= int(el.findtext("duration") or 0)
             elif el.tag == "forward":
                 position += int(el.findtext("duration") or 0)
             elif el.tag == "harmony" and el.findtext("function"):
-                out.append((measure_start + position * TICKS_PER_QUARTER // divisions, el.findtext("function") or ""))
+                at = measure_start + position * TICKS_PER_QUARTER // divisions
+                labels.append((m, at, el.findtext("function") or ""))
             longest = max(longest, position)
         measure_start += longest * TICKS_PER_QUARTER // divisions
-    return sorted(out, key=lambda label: label[0])  # labels of a later voice come after a <backup>
+    return labels, notes
+
+
+def read_labels(path: Path) -> list[tuple[int, str]]:
+    """(onset in ticks, label text) of every ``<harmony><function>`` in a MusicXML/.mxl file's labelled part,
+    on the file's own timeline (see :func:`read_annotations`), in time order."""
+    labels, _ = read_annotations(path)
+    return sorted(((t, text) for _, t, text in labels), key=lambda label: label[0])
+
+
+def measure_shifts(notes: list[tuple[int, int, int]], score: Score, measures: int) -> list[int]:
+    """Per measure, the ticks to add to the file's timeline to land on the read Score's: the shift that puts
+    most of the measure's attacks on an attack of the same pitch in the Score. The file's timeline and the
+    reader's part ways where a measure is overfull or a split measure holds a whole-measure rest, and every
+    later label would otherwise be scored against the wrong beat. A measure with no attacks keeps the shift
+    before it."""
+    attacks = set(zip(score.notes["onset_ticks"].tolist(), score.notes["pitch"].tolist(), strict=True))
+    by_pitch: dict[int, np.ndarray] = {}
+    for pitch in set(score.notes["pitch"].tolist()):
+        by_pitch[pitch] = np.sort(score.notes["onset_ticks"][score.notes["pitch"] == pitch])
+    per_measure: list[list[tuple[int, int]]] = [[] for _ in range(measures)]
+    for m, t, pitch in notes:
+        per_measure[m].append((t, pitch))
+    shifts, shift = [], 0
+    for found in per_measure:
+        if found and sum((t + shift, p) in attacks for t, p in found) < 0.5 * len(found):
+            t0, p0 = found[0]
+            onsets = by_pitch.get(p0, np.zeros(0, dtype=np.int64))
+            near = onsets[np.abs(onsets - t0 - shift) <= 8 * TICKS_PER_QUARTER]  # within two 4/4 bars
+            candidates = {shift} | {int(o) - t0 for o in near.tolist()}
+            shift = max(candidates, key=lambda d: (sum((t + d, p) in attacks for t, p in found), d == shift))
+        shifts.append(shift)
+    return shifts
+
+
+def aligned_labels(path: Path, score: Score) -> list[tuple[int, str]]:
+    """The file's labels placed on the read Score's timeline (see :func:`measure_shifts`), in time order."""
+    labels, notes = read_annotations(path)
+    measures = 1 + max([m for m, _, _ in labels] + [m for m, _, _ in notes], default=-1)
+    shifts = measure_shifts(notes, score, measures)
+    return sorted(((t + shifts[m], text) for m, t, text in labels), key=lambda label: label[0])
 
 
 def _triad(quality: str) -> str:
@@ -143,8 +207,13 @@ def _triad(quality: str) -> str:
 
 def compare_movement(path: Path) -> dict[str, Any]:
     """Per-beat agreement of listen with the human labels of one annotated movement."""
-    labels = [(t, text) for t, text in read_labels(path) if clean_label(text)]  # marks alone change nothing
     score = read_score(path)
+    return compare_score(score, aligned_labels(path, score))
+
+
+def compare_score(score: Score, labels: list[tuple[int, str]]) -> dict[str, Any]:
+    """Per-beat agreement of listen with human labels (onset on the Score's timeline, text) of a Score."""
+    labels = [(t, text) for t, text in labels if clean_label(text)]  # marks alone change nothing
     view = View(score)
     heard = beat_chords(view)
     key = estimate_key(view)
