@@ -73,3 +73,12 @@ def test_labels_follow_the_readers_timeline(shared_dir: Path) -> None:
     shifted = sum((t + shifts[m], p) in attacks for m, t, p in notes) / len(notes)
     assert unshifted < 0.6 and shifted > 0.95
     assert shifts[0] == 0 and shifts[-1] != 0
+
+
+def test_a_minor_global_key_on_b_is_b_minor() -> None:
+    # the global key 'b' is B minor and 'bb' B♭ minor: the letter itself is no flat (it was read as B♭ minor
+    # and A minor, and every root of those movements came out a semitone low)
+    b_minor, bb_minor, b_flat = _read(["b.i"]) + _read(["bb.i"]) + _read(["Bb.I"])
+    assert b_minor is not None and (b_minor.tonic, b_minor.mode, b_minor.root) == (11, "minor", 11)
+    assert bb_minor is not None and (bb_minor.tonic, bb_minor.root) == (10, 10)
+    assert b_flat is not None and (b_flat.tonic, b_flat.mode) == (10, "major")

@@ -89,7 +89,7 @@ def parse_label(text: str, global_key: tuple[int, str], local: str) -> tuple[Cho
         return None, global_key, local
     if match["globalkey"]:
         letter = match["globalkey"]
-        pc = (_LETTER_PC[letter[0].upper()] + letter.count("#") - letter.count("b")) % 12
+        pc = (_LETTER_PC[letter[0].upper()] + letter[1:].count("#") - letter[1:].count("b")) % 12
         global_key, local = (pc, "major" if letter[0].isupper() else "minor"), "I" if letter[0].isupper() else "i"
     if match["localkey"]:
         local = match["localkey"]
@@ -254,11 +254,21 @@ def compare_score(score: Score, labels: list[tuple[int, str]]) -> dict[str, Any]
             "key": f"{TONICS[key.tonic]} {key.mode}"}
 
 
+def has_labels(path: Path) -> bool:
+    """Whether a MusicXML/.mxl file carries any ``<harmony><function>`` label (a quick look at the bytes)."""
+    data = path.read_bytes()
+    if path.suffix.lower() == ".mxl":
+        with zipfile.ZipFile(path) as archive:
+            data = b"".join(archive.read(n) for n in archive.namelist() if "META-INF" not in n)
+    return b"<function>" in data
+
+
 def dcml_movements(root: Path, per_corpus: int) -> list[Path]:
-    """Up to ``per_corpus`` annotated movements of each DCML corpus (a stable spread by name)."""
+    """Up to ``per_corpus`` annotated movements of each DCML corpus (a stable spread by name over the files
+    that carry labels: some corpora hold movements no one has annotated yet)."""
     out = []
     for corpus in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(corpus.glob("*.mxl"))
+        files = [f for f in sorted(corpus.glob("*.mxl")) if has_labels(f)]
         step = max(len(files) // max(per_corpus, 1), 1)
         out.extend(files[::step][:per_corpus])
     return out
