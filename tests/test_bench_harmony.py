@@ -58,14 +58,14 @@ def test_a_local_key_given_relative_to_another_is_read() -> None:
 def test_labels_follow_the_readers_timeline(shared_dir: Path) -> None:
     # K333-1's split measure X1 (a whole-measure rest in one voice) makes music21 place every later note
     # two quarters away from the file's own timeline; the labels must move with the notes
-    from cadenza.bench.harmony import measure_shifts, read_annotations
+    from cadenza.lab.harmony import measure_shifts, read_annotations
     from cadenza.score import read_score
 
     path = shared_dir / "datasets" / "classical" / "dcml-piano" / "mozart_sonatas" / "K333-1.mxl"
     if not path.is_file():
         pytest.skip("the DCML corpora are not in ../shared")
     score = read_score(path)
-    labels, notes = read_annotations(path)
+    _, notes = read_annotations(path)
     measures = 1 + max(m for m, _, _ in notes)
     attacks = set(zip(score.notes["onset_ticks"].tolist(), score.notes["pitch"].tolist(), strict=True))
     shifts = measure_shifts(notes, score, measures)
