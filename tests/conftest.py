@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,6 @@ def music21_corpus_home(factory: pytest.TempPathFactory, name: str, limit: int) 
 
 def train_killed_at(config: object, step: int) -> None:
     """Start a training run with ``config`` and stop it (as Ctrl-C would) once it has saved step ``step``."""
-    from typing import Any
 
     from cadenza.train.loop import train
 
@@ -86,3 +86,33 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.manual_seed(3)
     return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def chorale_splits() -> Any:
+    """Train and valid step arrays of three Bach chorales (the loop's own encoding: no corpus build)."""
+    pytest.importorskip("torch")
+    from cadenza.score import read_score
+    from cadenza.tokens import encode
+    from cadenza.train.data import split_from_steps
+
+    works = [encode(read_score(f"music21:bach/{name}")) for name in ("bwv66.6", "bwv1.6", "bwv10.7")]
+    return split_from_steps(works[:2]), split_from_steps(works[2:])
+
+
+def small_run(out: Path, eval_every: int = 2, **changes: Any) -> Any:
+    """A tiny model's TrainConfig of six steps on the chorales of :func:`chorale_splits`."""
+    from cadenza.train.loop import TrainConfig
+
+    settings: dict[str, Any] = dict(corpus="chorales", out=str(out), preset="tiny", max_steps=6,
+                                    eval_every=eval_every, batch_size=2, eval_batches=1, warmup_steps=2, seed=7,
+                                    overrides={"context": 64})
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def model_weights(folder: Path) -> dict[str, Any]:
+    """The tensors of a checkpoint folder's model.safetensors."""
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))

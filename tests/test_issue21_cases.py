@@ -28,6 +28,7 @@ from cadenza.cli import main
 from cadenza.errors import CorruptFileError, OutputError, UsageError
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import Part, Score, read_score
+from tests.conftest import model_weights, small_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,33 +111,6 @@ class KillSwitch:
         real(*args, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def chorale_splits() -> Any:
-    """Train and valid step arrays of three Bach chorales (the loop's own encoding: no corpus build)."""
-    pytest.importorskip("torch")
-    from cadenza.tokens import encode
-    from cadenza.train.data import split_from_steps
-
-    works = [encode(read_score(f"music21:bach/{name}")) for name in ("bwv66.6", "bwv1.6", "bwv10.7")]
-    return split_from_steps(works[:2]), split_from_steps(works[2:])
-
-
-def _small_run(out: Path, **changes: Any) -> Any:
-    from cadenza.train.loop import TrainConfig
-
-    settings: dict[str, Any] = dict(corpus="chorales", out=str(out), preset="tiny", max_steps=6, eval_every=2,
-                                    batch_size=2, eval_batches=1, warmup_steps=2, seed=7,
-                                    overrides={"context": 64})
-    settings.update(changes)
-    return TrainConfig(**settings)
-
-
-def _state(folder: Path) -> dict[str, Any]:
-    from safetensors.torch import load_file
-
-    return load_file(str(folder / "model.safetensors"))
-
-
 def test_a_run_killed_at_twenty_random_points_inside_its_checkpoint_writes_resumes_to_the_uninterrupted_one(
         chorale_splits: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
@@ -145,10 +119,10 @@ def test_a_run_killed_at_twenty_random_points_inside_its_checkpoint_writes_resum
 
     switch = KillSwitch(monkeypatch)
     switch.armed = True  # count the operations of a whole run
-    whole = train(_small_run(tmp_path / "whole"), splits=chorale_splits)
+    whole = train(small_run(tmp_path / "whole"), splits=chorale_splits)
     switch.armed, operations = False, switch.calls
     assert whole["steps"] == 6 and operations >= 30
-    want_last, want_best = _state(tmp_path / "whole" / "last"), _state(tmp_path / "whole" / "best")
+    want_last, want_best = model_weights(tmp_path / "whole" / "last"), model_weights(tmp_path / "whole" / "best")
     # 19 points drawn at random, and the run's very last operation (the old last/ being removed after the
     # final swap), which a draw mostly misses and which once left a stale last.old that no resume removed
     points = [*sorted(random.Random(21).sample(range(1, operations), 19)), operations]
@@ -156,19 +130,19 @@ def test_a_run_killed_at_twenty_random_points_inside_its_checkpoint_writes_resum
         run = tmp_path / f"killed-{point}"
         switch.armed, switch.dead, switch.calls, switch.at = True, False, 0, point
         with pytest.raises(Killed):
-            train(_small_run(run), splits=chorale_splits)
+            train(small_run(run), splits=chorale_splits)
         switch.armed = False
         try:
-            resumed = train(_small_run(run), resume=True, splits=chorale_splits)
+            resumed = train(small_run(run), resume=True, splits=chorale_splits)
         except UsageError as exc:  # killed before a first whole last/: the user starts again
             assert "nothing to resume" in str(exc), point
-            resumed = train(_small_run(run), splits=chorale_splits)
+            resumed = train(small_run(run), splits=chorale_splits)
         assert resumed["steps"] == 6, point
         assert sorted(p.name for p in run.iterdir()) == ["best", "last"], (point, sorted(p.name for p in run.iterdir()))
         assert sorted(p.name for p in (run / "last").iterdir()) == [
             "config.json", "model.safetensors", "optimizer.safetensors", "state.json"], point
         assert sorted(p.name for p in (run / "best").iterdir()) == ["config.json", "model.safetensors"], point
-        for want, got in ((want_last, _state(run / "last")), (want_best, _state(run / "best"))):
+        for want, got in ((want_last, model_weights(run / "last")), (want_best, model_weights(run / "best"))):
             assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want), point
         history = json.loads((run / "last" / "state.json").read_text(encoding="utf-8"))["history"]
         assert [h["nll_per_step"] for h in history] == [h["nll_per_step"] for h in whole["history"]], point
@@ -183,7 +157,7 @@ def test_a_run_stopped_by_its_time_limit_before_its_first_validation_leaves_best
     from cadenza.train.loop import train
 
     run = tmp_path / "short"  # --max-minutes (1.2 s) runs out long before the first validation
-    summary = train(_small_run(run, max_steps=10**6, eval_every=10**5, max_minutes=0.02), splits=chorale_splits)
+    summary = train(small_run(run, max_steps=10**6, eval_every=10**5, max_minutes=0.02), splits=chorale_splits)
     assert 1 <= summary["steps"] < 10**5 and summary["history"] == []
 
     def refuse(constant: str) -> None:

@@ -12,42 +12,15 @@ from typing import Any
 import pytest
 
 from cadenza.cli import main
-from cadenza.score import read_score
+from tests.conftest import model_weights, small_run
 
 # ---------------------------------------------------------------- training stopped by a signal
-
-
-@pytest.fixture(scope="module")
-def chorale_splits() -> Any:
-    """Train and valid step arrays of three Bach chorales (the loop's own encoding: no corpus build)."""
-    pytest.importorskip("torch")
-    from cadenza.tokens import encode
-    from cadenza.train.data import split_from_steps
-
-    works = [encode(read_score(f"music21:bach/{name}")) for name in ("bwv66.6", "bwv1.6", "bwv10.7")]
-    return split_from_steps(works[:2]), split_from_steps(works[2:])
-
-
-def _small_run(out: Path, **changes: Any) -> Any:
-    from cadenza.train.loop import TrainConfig
-
-    settings: dict[str, Any] = dict(corpus="chorales", out=str(out), preset="tiny", max_steps=6, eval_every=4,
-                                    batch_size=2, eval_batches=1, warmup_steps=2, seed=7,
-                                    overrides={"context": 64})
-    settings.update(changes)
-    return TrainConfig(**settings)
-
-
-def _weights(folder: Path) -> dict[str, Any]:
-    from safetensors.torch import load_file
-
-    return load_file(str(folder / "model.safetensors"))
 
 
 def _same_weights(a: Path, b: Path) -> bool:
     import torch
 
-    want, got = _weights(a), _weights(b)
+    want, got = model_weights(a), model_weights(b)
     return want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
 
 
@@ -70,7 +43,7 @@ def whole_run(chorale_splits: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     from cadenza.train.loop import train
 
     out = tmp_path_factory.mktemp("whole") / "run"
-    return out, train(_small_run(out), splits=chorale_splits)
+    return out, train(small_run(out, eval_every=4), splits=chorale_splits)
 
 
 @pytest.mark.parametrize(("stop", "at", "workers"), [
@@ -87,14 +60,14 @@ def test_a_run_stopped_by_a_signal_saves_its_step_and_resumes_to_the_uninterrupt
     before = signal.getsignal(stop)
     _signal_at(monkeypatch, stop, at)
     with pytest.raises(TrainingStopped) as stopped:
-        train(_small_run(run, batch_workers=workers), splits=chorale_splits)
+        train(small_run(run, eval_every=4, batch_workers=workers), splits=chorale_splits)
     monkeypatch.undo()
     assert stopped.value.signal_name == stop.name and stopped.value.step == at + 1  # the step under way ends
     state = json.loads((run / "last" / "state.json").read_text(encoding="utf-8"))
     assert state["step"] == at + 1  # saved there, not at the checkpoint before (step 4) or nowhere
     assert sorted(p.name for p in run.iterdir()) == (["best", "last"] if at + 1 >= 4 else ["last"])
     assert signal.getsignal(stop) == before  # the handlers of before the run are back
-    resumed = train(_small_run(run, batch_workers=workers), resume=True, splits=chorale_splits)
+    resumed = train(small_run(run, eval_every=4, batch_workers=workers), resume=True, splits=chorale_splits)
     assert resumed["steps"] == 6
     assert _same_weights(whole / "last", run / "last") and _same_weights(whole / "best", run / "best")
     history = json.loads((run / "last" / "state.json").read_text(encoding="utf-8"))["history"]
