@@ -470,16 +470,20 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         that would move in parallel fifths or octaves (:meth:`_parallels_into`) are left out while another
         remains: the approach to a cadence is where forced chord tones made most of them."""
         bad = self._parallels_into(part, now, chord)
+        low, high = self.plan._range(part)
+        playable = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+        playable[low:high + 1] = True  # (a parallel is avoided only where a tone is left in the part's range: else
+        # the mask left nothing with the range, was skipped, and a quartet's cello ended on the fifth)
         if part == self.lowest and self.latest.get(part, (-1, []))[0] != now:
             tones = pitch_classes_mask({chord.bass_pc})
             struck = [p for onset, notes in self.latest.values() if onset == now for _, p in notes]
             if struck:
                 tones[min(struck) + 1:] = False
-            return tones & ~bad if (tones & ~bad).any() else tones
+            return next((c for c in (tones & ~bad & playable, tones & playable) if c.any()), tones)
         sounding = {p % 12 for notes in self._sounding(now).values() for p in notes}
         missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
         for choice in (missing, set(chord.pcs)):
-            tones = pitch_classes_mask(choice)
+            tones = pitch_classes_mask(choice) & playable
             if (tones & ~bad).any():
                 return tones & ~bad
         return pitch_classes_mask(missing or set(chord.pcs))
