@@ -336,20 +336,11 @@ def test_a_parser_child_dies_with_a_command_killed_by_kill_9() -> None:
 # ---------------------------------------------------------------- the live stream: a mood it does not know
 
 
-@pytest.fixture(scope="module")
-def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch = pytest.importorskip("torch")
-    from cadenza.model.checkpoint import new_model, save_checkpoint
-
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
-
-
 def test_a_stream_told_an_unknown_mood_with_an_intensity_plays_on_and_takes_a_mood_in_any_case(
-        untrained: Path) -> None:
+        tiny: Path) -> None:
     from cadenza.soundtrack.stream import Stream, run_stream
 
-    stream = Stream(untrained, ensemble="piano", seed=3)
+    stream = Stream(tiny, ensemble="piano", seed=3)
     clock = [0.0]
     script: list[tuple[float, Any]] = [(0.0, {"mood": "bouncy", "intensity": 0.5}),  # a KeyError traceback
                                        (0.0, {"mood": "Tense ", "intensity": 0.9}),  # a mood, written loosely
@@ -376,12 +367,12 @@ def test_a_stream_told_an_unknown_mood_with_an_intensity_plays_on_and_takes_a_mo
 
 
 def test_a_file_name_the_file_system_refuses_is_one_line_before_anything_is_composed(
-        untrained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from cadenza import api
 
     long_name = tmp_path / ("x" * 300 + ".mid")
     with pytest.raises(OutputError, match="File name too long"):
-        api.compose(output=long_name, model=untrained, bars=2, seed=1, guard=False)
+        api.compose(output=long_name, model=tiny, bars=2, seed=1, guard=False)
     source = REPO / "tests" / "fixtures" / "three_tunes.abc"
     assert main(["convert", str(source), str(long_name)]) == OutputError.exit_code
     err = capsys.readouterr().err.strip().splitlines()
@@ -389,28 +380,28 @@ def test_a_file_name_the_file_system_refuses_is_one_line_before_anything_is_comp
 
 
 def test_a_soundtrack_names_what_it_replaces_and_keeps_a_read_only_file_untouched(
-        untrained: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tiny: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
     from cadenza import api
 
     out = tmp_path / "st"
-    api.soundtrack("calm:2bars", out, model=untrained, seed=1)
+    api.soundtrack("calm:2bars", out, model=tiny, seed=1)
     with caplog.at_level(logging.WARNING, logger="cadenza.api"):
-        api.soundtrack("calm:2bars", out, model=untrained, seed=2)
+        api.soundtrack("calm:2bars", out, model=tiny, seed=2)
     assert "replacing what is there" in caplog.text and "cues.json" in caplog.text
     (out / "cues.json").chmod(0o444)  # the user keeps this one
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(OutputError, match="read-only: not replaced"):
-        api.soundtrack("tense:2bars", out, model=untrained, seed=3)
+        api.soundtrack("tense:2bars", out, model=tiny, seed=3)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing of the three replaced
 
 
-def test_a_soundtrack_whose_audio_cannot_be_written_fails_and_says_why(untrained: Path, tmp_path: Path) -> None:
+def test_a_soundtrack_whose_audio_cannot_be_written_fails_and_says_why(tiny: Path, tmp_path: Path) -> None:
     pytest.importorskip("tinysoundfont")
     out = tmp_path / "st"
     command = [sys.executable, "-m", "cadenza", "soundtrack", "--timeline", "calm:2bars", "--out", str(out),
-               "--model", str(untrained), "--render", "wav", "--seed", "1"]
+               "--model", str(tiny), "--render", "wav", "--seed", "1"]
     done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300,
                           preexec_fn=_with_file_size_limit(64 * 1024))
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]

@@ -120,17 +120,8 @@ duration = "2bars"
 """
 
 
-@pytest.fixture(scope="module")
-def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch = pytest.importorskip("torch")
-    from cadenza.model.checkpoint import new_model, save_checkpoint
-
-    torch.manual_seed(3)
-    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
-
-
 def test_a_suite_names_the_movements_it_replaces_and_keeps_a_read_only_one_untouched(
-        untrained: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tiny: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
     from cadenza import api
@@ -139,20 +130,20 @@ def test_a_suite_names_the_movements_it_replaces_and_keeps_a_read_only_one_untou
     story = tmp_path / "story.toml"
     story.write_text(STORY, encoding="utf-8")
     out = tmp_path / "suite"
-    api.soundtrack(None, out, model=untrained, seed=1, story=story)
+    api.soundtrack(None, out, model=tiny, seed=1, story=story)
     movements = sorted(p.name for p in (out / "movements").iterdir())
     assert movements == ["01-first-room.mid", "02-second-room.mid"]
     (out / "movements" / "03-an-older-suite.mid").write_bytes(b"MThd")  # left by another story
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="cadenza.api"):
-        api.soundtrack(None, out, model=untrained, seed=2, story=story)
+        api.soundtrack(None, out, model=tiny, seed=2, story=story)
     replacing = [r.getMessage() for r in caplog.records if "replacing what is there" in r.getMessage()]
     assert replacing and all(name in replacing[0] for name in movements), caplog.text
     assert "does not write, kept: 03-an-older-suite.mid" in caplog.text
     (out / "movements" / "02-second-room.mid").chmod(0o444)  # the user keeps this one
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(OutputError, match=r"02-second-room\.mid exists and is read-only: not replaced"):
-        api.soundtrack(None, out, model=untrained, seed=3, story=story)
+        api.soundtrack(None, out, model=tiny, seed=3, story=story)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing written at all
 
 
