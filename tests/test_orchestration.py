@@ -59,3 +59,21 @@ def test_the_basses_double_the_cellos_and_the_first_violins_carry_the_tune() -> 
         bars = score.bar_starts()
         for first, last in ((bars[0], bars[4]), (bars[4], score.length_ticks)):  # the two phrases
             assert ((violin["onset_ticks"] >= first) & (violin["onset_ticks"] < last)).sum() >= 3
+
+
+def test_the_timpani_play_the_keys_tonic_and_dominant_only() -> None:
+    """Left free, a classical orchestra's timpani played a tune (F2 A3 G3 F3 in F major); they are tuned to the
+    key's tonic and dominant, as the period writes them."""
+    import cadenza
+    from cadenza.compose.orchestration import TIMPANI
+    from cadenza.compose.request import parse_key
+
+    voices = ENSEMBLES["orchestra"].voices
+    timpani = next(i for i, v in enumerate(voices) if v.program == TIMPANI)
+    rule = Orchestration(SimpleNamespace(bars_started=1, tonal=parse_key("F major")), voices, 16, seed=0)
+    mask = rule.allowed("pitch", {"kind": KIND["note"], "part": timpani}, None)
+    assert mask is not None and {int(p) % 12 for p in mask.nonzero()[0]} == {5, 0}  # F and C
+    assert rule.allowed("pitch", {"kind": KIND["note"], "part": timpani - 1}, None) is None  # the trumpet: free
+    score = cadenza.compose(ensemble="orchestra", epoch="classical", key="F major", bars=16, seed=7, guard=False).score
+    struck = score.notes["pitch"][score.notes["part"] == timpani]
+    assert len(struck) > 4 and {int(p) % 12 for p in struck} <= {5, 0}

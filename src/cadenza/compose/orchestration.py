@@ -7,8 +7,8 @@ orchestra played tutti throughout (6-12% silent) and doubled one line in every s
 beats against at most 88%). :class:`Orchestration` plans, per phrase of :data:`PHRASE_BARS` bars, which of the
 ensemble's non-string parts play (each with its family's chance, seeded: the same request gets the same plan),
 and keeps the others out of that phrase; the strings always play, the last phrase is tutti (the final chord
-sounds in every part), and a phrase keeps at least one wind. Used for ensembles of :data:`MIN_PARTS` parts or
-more (the orchestra).
+sounds in every part), and a phrase keeps at least one wind. The timpani play the key's tonic and dominant only.
+Used for ensembles of :data:`MIN_PARTS` parts or more (the orchestra).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ FAMILIES: tuple[tuple[range, float], ...] = (
     (range(56, 64), 0.45),  # brass: horn, trumpet, trombone, tuba
     (range(47, 48), 0.35),  # timpani
 )
+TIMPANI = 47  # General MIDI program: tuned to the key's tonic and dominant, the only notes it plays (left free,
+# a classical orchestra's timpani played a tune: F2 A3 G3 F3 ...)
 
 
 def playing_parts(voices: tuple[Voice, ...], bars: int, seed: int) -> list[list[bool]]:
@@ -52,11 +54,18 @@ class Orchestration:
     """The rule that keeps the parts a phrase leaves out silent in it (a mask on the part of a note)."""
 
     def __init__(self, plan: Any, voices: tuple[Voice, ...], bars: int, seed: int) -> None:
-        self.plan = plan  # the piece's PlanConstraint: which bar is being written
+        self.plan = plan  # the piece's PlanConstraint: which bar is being written, and its key
         self.playing = playing_parts(voices, bars, seed)
+        self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
-        if field != "part" or chosen.get("kind") != KIND["note"]:
+        if chosen.get("kind") != KIND["note"]:
+            return None
+        key = getattr(self.plan, "tonal", None)
+        if field == "pitch" and chosen.get("part") in self.timpani and key is not None:
+            pitches = np.arange(FIELD_SIZES["pitch"]) % 12
+            return (pitches == key.tonic_pc) | (pitches == (key.tonic_pc + 7) % 12)
+        if field != "part":
             return None
         phrase = min(max(self.plan.bars_started - 1, 0) // PHRASE_BARS, len(self.playing) - 1)
         mask = np.ones(FIELD_SIZES["part"], dtype=bool)
