@@ -116,3 +116,17 @@ def model_weights(folder: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     return load_file(str(folder / "model.safetensors"))
+
+
+def steps_folder(splits: Any, folder: Path) -> Path:
+    """A training-data folder holding ``splits`` (train, valid) as `cadenza train` reads it."""
+    import json
+
+    from cadenza.train.data import DATA_VERSION, VOCABULARY_VERSION, save_steps
+
+    folder.mkdir()
+    save_steps(folder / "train.npz", splits[0])
+    save_steps(folder / "valid.npz", splits[1])
+    (folder / "steps.json").write_text(json.dumps({"corpus": "chorales", "data_version": DATA_VERSION,
+                                                   "vocabulary": VOCABULARY_VERSION}))
+    return folder

@@ -28,7 +28,7 @@ from cadenza.cli import main
 from cadenza.errors import CorruptFileError, OutputError, UsageError
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import Part, Score, read_score
-from tests.conftest import model_weights, small_run
+from tests.conftest import model_weights, small_run, steps_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,17 +172,6 @@ def test_a_run_stopped_by_its_time_limit_before_its_first_validation_leaves_best
 # ---------------------------------------------------------------- training onto a disk that takes no more
 
 
-def _steps_folder(splits: Any, folder: Path) -> Path:
-    from cadenza.train.data import DATA_VERSION, VOCABULARY_VERSION, save_steps
-
-    folder.mkdir()
-    save_steps(folder / "train.npz", splits[0])
-    save_steps(folder / "valid.npz", splits[1])
-    (folder / "steps.json").write_text(json.dumps({"corpus": "chorales", "data_version": DATA_VERSION,
-                                                   "vocabulary": VOCABULARY_VERSION}))
-    return folder
-
-
 def _with_file_size_limit(limit: int) -> Callable[[], None]:
     def limit_files() -> None:  # writes past `limit` bytes fail (EFBIG) as they would on a full disk
         import resource
@@ -193,7 +182,7 @@ def _with_file_size_limit(limit: int) -> Callable[[], None]:
 
 def test_training_onto_a_disk_that_takes_no_more_is_one_line_and_leaves_no_half_checkpoint(
         chorale_splits: Any, tmp_path: Path) -> None:
-    steps = _steps_folder(chorale_splits, tmp_path / "steps")
+    steps = steps_folder(chorale_splits, tmp_path / "steps")
     run = tmp_path / "run"
     command = [sys.executable, "-m", "cadenza", "train", "--steps", str(steps), "--preset", "tiny", "--max-steps",
                "2", "--eval-every", "1", "--batch-size", "2", "--warmup-steps", "1", "--out", str(run),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cadenza.cli import main
-from tests.conftest import model_weights, small_run
+from tests.conftest import model_weights, small_run, steps_folder
 
 # ---------------------------------------------------------------- training stopped by a signal
 
@@ -74,21 +74,10 @@ def test_a_run_stopped_by_a_signal_saves_its_step_and_resumes_to_the_uninterrupt
     assert [h["nll_per_step"] for h in history] == [h["nll_per_step"] for h in summary["history"]]
 
 
-def _steps_folder(splits: Any, folder: Path) -> Path:
-    from cadenza.train.data import DATA_VERSION, VOCABULARY_VERSION, save_steps
-
-    folder.mkdir()
-    save_steps(folder / "train.npz", splits[0])
-    save_steps(folder / "valid.npz", splits[1])
-    (folder / "steps.json").write_text(json.dumps({"corpus": "chorales", "data_version": DATA_VERSION,
-                                                   "vocabulary": VOCABULARY_VERSION}))
-    return folder
-
-
 def test_cadenza_train_stopped_by_sigterm_says_in_one_line_how_to_resume(
         chorale_splits: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    steps = _steps_folder(chorale_splits, tmp_path / "steps")
+    steps = steps_folder(chorale_splits, tmp_path / "steps")
     run = tmp_path / "run"
     command = ["train", "--steps", str(steps), "--preset", "tiny", "--max-steps", "6", "--eval-every", "250",
                "--batch-size", "2", "--warmup-steps", "1", "--out", str(run), "--no-index"]
