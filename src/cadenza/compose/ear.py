@@ -15,6 +15,11 @@ so is a contrasting phrase (:func:`cadenza.compose.plan.climax_phrase`) that doe
 before it (it carries the tune's high point). An attempt with fewer faults is preferred the same way — a
 phrase is kept at once when its cadence is heard and its tune has no fault, and a tune's faults alone earn it
 one more attempt (:data:`TUNE_TRIES`), not two: each costs a phrase's time.
+
+Where a critic was fitted for the request's ensemble and style (:mod:`cadenza.listen.critic`: a learned
+real-versus-generated classifier), it hears the phrase too: a phrase it finds less real than its floor (the
+quarter of the model's own phrases it found least real) counts as one more fault, and among attempts alike
+in cadence and faults the one it finds more real is kept (before the arrival's match to the planned chord).
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import numpy as np
 from cadenza.compose.finish import decode_piece
 from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase
 from cadenza.listen import harmony
+from cadenza.listen.critic import Critic, realness
 from cadenza.listen.features import View
 from cadenza.score.model import Metadata, Score
+from cadenza.score.ops import slice_bars
 from cadenza.tokens.events import FIELDS, FINE, KIND, F
 
 EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
@@ -65,23 +72,33 @@ def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View
     return narrow + leaping + low_climax
 
 
+def critic_verdict(score: Score, first_bar: int, last_bar: int, critic: Critic) -> tuple[int, float]:
+    """The critic on bars ``first_bar``..``last_bar`` (0-based, inclusive): (-1 when it finds them less real
+    than its floor, else 0; how real, 0..1)."""
+    phrase = slice_bars(score, first_bar, min(last_bar + 1, score.bar_count))
+    odds = realness(phrase, critic)
+    return -int(odds < critic.floor), float(1 / (1 + np.exp(-odds)))
+
+
 def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
                   finish: Callable[[Score], Score] = lambda score: score,
-                  first_bar: int | None = None, climax: bool = False) -> tuple[bool, int, float]:
+                  first_bar: int | None = None, climax: bool = False,
+                  critic: Critic | None = None) -> tuple[bool, int, float, float]:
     """Whether ``listen`` hears a cadence on ``arrival_bar`` (0-based) of the music in ``steps`` (which ends with
     the bar line after it), minus the faults of the tune from ``first_bar`` on (:func:`melody_faults`; None:
-    not judged), and how well the arrival's first beat matches the planned chord (0..1; on the last bar, times
-    the share of the parts sounding in it)."""
+    not judged) and the critic's (:func:`critic_verdict`, from ``first_bar`` to the arrival), how real the
+    critic finds the phrase (0..1; 0.5 without a critic) and how well the arrival's first beat matches the
+    planned chord (0..1; on the last bar, times the share of the parts sounding in it)."""
     body = steps[:-1] if steps[-1][F["kind"]] in (KIND["bar"], KIND["eos"]) else steps
     bar_lines = np.flatnonzero(body[:, F["kind"]] == KIND["bar"])
     if not len(bar_lines):
-        return False, 0, 0.0
+        return False, 0, 0.5, 0.0
     length = int(body[bar_lines[-1], F["position"]]) * FINE + int(body[bar_lines[-1], F["position_fine"]])
     end = np.zeros((1, len(FIELDS)), dtype=body.dtype)
     end[0, F["kind"]], end[0, F["position"]], end[0, F["position_fine"]] = KIND["eos"], length // FINE, length % FINE
     score = finish(decode_piece(np.concatenate([body, end]), Metadata()))
     if not score.note_count:
-        return False, 0, 0.0
+        return False, 0, 0.5, 0.0
     view = View(score)
     chords = harmony.beat_chords(view)
     heard = {int(c.split("@")[1]) for c in harmony.cadences(view, chords, plan.key.tonic_pc, plan.key.mode)}
@@ -101,17 +118,22 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
             sounding = score.notes["part"][(score.notes["onset_ticks"] <= start) & (ends > start)]
             match *= len(np.unique(sounding)) / max(len(score.parts), 1)
     faults = melody_faults(score, first_bar, climax, view) if first_bar is not None else 0
-    return score.bar_number(arrival_bar) in heard, -faults, match
+    real = 0.5
+    if critic is not None and first_bar is not None and first_bar <= arrival_bar < score.bar_count:
+        fault, real = critic_verdict(score, first_bar, arrival_bar, critic)
+        faults -= fault
+    return score.bar_number(arrival_bar) in heard, -faults, real, match
 
 
 def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
                      finish: Callable[[Score], Score] = lambda score: score,
-                     style: str | None = None, phrase_bars: int = PHRASE_BARS) -> tuple[np.ndarray, dict[str, int]]:
+                     style: str | None = None, phrase_bars: int = PHRASE_BARS,
+                     critic: Critic | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
-    returns (steps, the cadence plan its rules followed; None: not known). Returns the sequence and counts:
-    phrases judged, attempts, phrases kept unheard, tune faults kept."""
+    returns (steps, the cadence plan its rules followed; None: not known); ``critic``: the style's critic, if
+    any. Returns the sequence and counts: phrases judged, attempts, phrases kept unheard, faults kept."""
     steps = prompt
-    counts = {"phrases": 0, "attempts": 0, "unheard": 0, "tune_faults": 0}
+    counts = {"phrases": 0, "attempts": 0, "unheard": 0, "faults": 0}
     phrase = 0
     while True:
         done = bars_in(steps)
@@ -123,7 +145,7 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
         def should_stop(seq: np.ndarray, stop_at: int = stop_at) -> bool:
             return seq[-1][F["kind"]] == KIND["bar"] and bars_in(seq) >= stop_at
 
-        best: tuple[tuple[bool, int, float], np.ndarray] | None = None
+        best: tuple[tuple[bool, int, float, float], np.ndarray] | None = None
         first_bar = max(arrival - phrase_bars + 1, 0)
         climax = climax_phrase(first_bar, total_bars, style, phrase_bars)
         for attempt in range(EAR_TRIES):
@@ -133,8 +155,8 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
                 return tried, counts  # the budget ended the piece: nothing more to judge
             if not last and tried[-1][F["kind"]] == KIND["eos"]:
                 tried = tried[:-1]
-            verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax) if plan is not None
-                       else (True, 0, 1.0))
+            verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax, critic) if plan is not None
+                       else (True, 0, 0.5, 1.0))
             if best is None or verdict > best[0]:
                 best = (verdict, tried)
             if verdict[0] and (verdict[1] == 0 or attempt + 1 >= TUNE_TRIES):
@@ -142,7 +164,7 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
         assert best is not None
         counts["phrases"] += 1
         counts["unheard"] += int(not best[0][0])
-        counts["tune_faults"] -= best[0][1]
+        counts["faults"] -= best[0][1]
         if last:
             return best[1], counts
         steps = best[1]

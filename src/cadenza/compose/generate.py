@@ -57,6 +57,7 @@ from cadenza.compose.rules import (
 )
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
+from cadenza.listen.critic import critic_for
 from cadenza.listen.labels import TONICS
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
 from cadenza.tokens.events import FINE, KIND, TokenizeError, encode, step_row
@@ -247,7 +248,9 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
     if rules and voices:
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
                                          lambda score: written_parts(score, voices),
-                                         style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan))
+                                         style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan),
+                                         critic=critic_for(plan.ensemble.name if plan.ensemble else None,
+                                                           plan.labels.get("epoch")))
         if ear is not None:
             for name, count in counts.items():
                 ear[name] = ear.get(name, 0) + count

@@ -7,6 +7,8 @@ style: Bach chorales from music21's corpus, Haydn/Mozart/Beethoven quartets and 
 ``shared/datasets/classical``, symphonic movements from OpenScore Orchestra, and Nottingham tunes (melody and
 chords) for the lead sheet. The v2 default model trained on the classical pack, so those real works are
 mostly its training works (its held-out splits hold too few of them to stand alone: 6 quartet movements).
+A third of each pool (by name: :func:`cadenza.listen.critic.critic_work`) is left to the ear's critic, which
+learns from those works and is never measured against them.
 A measure *holds* for an ensemble when the generated median lies inside the real works' 10th–90th
 percentile range; the headline is the share of (ensemble, measure) pairs that hold. Endings are judged on
 whole real works (an opening has no ending) and on every generated piece; the key-asked pieces are judged
@@ -28,6 +30,7 @@ import numpy as np
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.lab.figures import distribution, figure, pct
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
+from cadenza.listen.critic import critic_work
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
 from cadenza.score.model import Score
@@ -71,13 +74,14 @@ def _spread(paths: list[Path], n: int) -> list[Path]:
     return [paths[i] for i in np.linspace(0, len(paths) - 1, n).astype(int)]
 
 
-def real_paths(ensemble: str, n: int, datasets: Path | None) -> tuple[list[str], str]:
-    """Up to ``n`` real works for ``ensemble`` (an even spread over what is there) and where they come from."""
+def real_pools(ensemble: str, datasets: Path | None) -> tuple[list[tuple[list[Path], float]], str]:
+    """Every real work of ``ensemble``'s style that the benchmark may draw on, as sub-pools with the share of
+    the works each gives, and where they come from."""
     if ensemble == "satb":
         from music21 import corpus as m21
 
-        chorales = [Path(p) for p in m21.getComposer("bach") if str(p).endswith(".mxl")]
-        return [str(p) for p in _spread(chorales, n)], "Bach chorales, music21's corpus"
+        return ([([Path(p) for p in m21.getComposer("bach") if str(p).endswith(".mxl")], 1.0)],
+                "Bach chorales, music21's corpus")
     if datasets is None:
         raise UsageError(f"craft benchmark: real {ensemble} works need ../shared/datasets (not found)")
     classical = datasets / "classical"
@@ -85,23 +89,32 @@ def real_paths(ensemble: str, n: int, datasets: Path | None) -> tuple[list[str],
         kern = list((classical / "kern" / "beethoven-string-quartets").glob("*-1.krn"))
         openscore = [p for who in ("Haydn", "Mozart")
                      for p in (classical / "openscore-quartets").glob(f"{who}*/*/*.mxl")]
-        found = _spread(kern, n // 3) + _spread(openscore, n - n // 3)
-        what = "Beethoven quartets (kern, first movements), Haydn and Mozart quartets (OpenScore)"
-    elif ensemble == "piano":
-        found = [p for folder in ("mozart-piano-sonatas", "haydn-piano-sonatas", "beethoven-piano-sonatas")
-                 for p in _spread(list((classical / "kern" / folder).glob("*-1.krn")), max(n // 3, 1))]
-        what = "Mozart, Haydn and Beethoven piano sonatas (kern, first movements)"
-    elif ensemble == "orchestra":
-        found = _spread([p for who in ("Beethoven", "Brahms", "Haydn", "Schubert")
-                         for p in (classical / "openscore-orchestra").glob(f"{who}*/*/*/*.mxl")
-                         if not p.name.endswith("_melody.mxl")], n)
-        what = "Beethoven, Brahms, Haydn and Schubert symphonic movements (OpenScore Orchestra)"
-    else:
-        found = _spread(list((datasets / "nottingham" / "MIDI").glob("*.mid")), n)
-        what = "Nottingham tunes (melody and chords, MIDI)"
+        return ([(kern, 1 / 3), (openscore, 2 / 3)],
+                "Beethoven quartets (kern, first movements), Haydn and Mozart quartets (OpenScore)")
+    if ensemble == "piano":
+        return ([(list((classical / "kern" / folder).glob("*-1.krn")), 1 / 3)
+                 for folder in ("mozart-piano-sonatas", "haydn-piano-sonatas", "beethoven-piano-sonatas")],
+                "Mozart, Haydn and Beethoven piano sonatas (kern, first movements)")
+    if ensemble == "orchestra":
+        return ([([p for who in ("Beethoven", "Brahms", "Haydn", "Schubert")
+                   for p in (classical / "openscore-orchestra").glob(f"{who}*/*/*/*.mxl")
+                   if not p.name.endswith("_melody.mxl")], 1.0)],
+                "Beethoven, Brahms, Haydn and Schubert symphonic movements (OpenScore Orchestra)")
+    return [(list((datasets / "nottingham" / "MIDI").glob("*.mid")), 1.0)], "Nottingham tunes (melody and chords, MIDI)"
+
+
+def real_paths(ensemble: str, n: int, datasets: Path | None, critic: bool = False) -> tuple[list[str], str]:
+    """Up to ``n`` real works for ``ensemble`` (an even spread over each sub-pool) and where they come from.
+    The benchmark's works are never the critic's (:func:`cadenza.listen.critic.critic_work`); ``critic``:
+    draw from the critic's side instead."""
+    pools, what = real_pools(ensemble, datasets)
+    found: list[Path] = []
+    for i, (pool, share) in enumerate(pools):
+        count = n - len(found) if i == len(pools) - 1 else max(int(n * share), 1)
+        found += _spread([p for p in pool if critic_work(p) == critic], count)
     if not found:
         raise UsageError(f"craft benchmark: no real {ensemble} works under {datasets}")
-    return [str(p) for p in found], what
+    return [str(p) for p in found], what + (" (the critic's side)" if critic else "")
 
 
 def ending_key(score: Score) -> tuple[int, str]:
