@@ -179,3 +179,52 @@ def test_a_rebuild_stopped_part_way_leaves_the_old_corpus_whole(home: Path, fold
     again = build_corpus(BuildConfig(name="mine", sources=(str(folder),), workers=1, rebuild=True))
     assert again["works_read_now"] == again["works_listed"] and again["folder"] == str(store.folder)
     assert sorted(p.name for p in store.folder.parent.iterdir() if p.name.startswith(".mine.") and p.is_dir()) == []
+
+
+def test_a_crashed_reader_keeps_the_works_it_had_read(home: Path, folder: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader process dies on the third work of its chunk (a fault in a library): the two works it read first
+    are kept from its journal, not read again; the one that crashed it is recorded as such."""
+    import os
+
+    import cadenza.corpus.build as build
+
+    refs = list_works((str(folder),))
+    crasher = refs[2].work_id
+    trace = home.parent / "trace"
+    real, parent = build.read_work, os.getpid()
+
+    def read_work(ref: build.WorkRef, limits: build.ReadLimits) -> build.WorkResult:
+        if ref.work_id == crasher and os.getpid() != parent:
+            os._exit(1)
+        result = real(ref, limits)
+        with trace.open("a") as fh:
+            fh.write(ref.work_id + "\n")
+        return result
+
+    monkeypatch.setattr(build, "read_work", read_work)
+    report = build_corpus(BuildConfig(name="crash", sources=(str(folder),), workers=2, chunk_size=3))
+    reads = trace.read_text().splitlines()
+    assert reads.count(refs[0].work_id) == reads.count(refs[1].work_id) == 1, reads
+    assert report["failures_by_kind"].get("WorkerCrash") == 1
+    assert report["works_ok"] + report["works_failed"] == len(refs)
+    assert not CorpusStore("crash").journal_folder.exists()
+
+
+def test_the_next_build_replays_what_a_killed_one_left_in_its_journal(home: Path, folder: Path) -> None:
+    """Works written to the journal but never committed (the build was killed): the next build commits them
+    and reads only the others; a torn last record's work is read again."""
+    from cadenza.corpus.build import _read_chunk, _stamp
+    from cadenza.score.limits import ReadLimits
+
+    refs = list_works((str(folder),))
+    store = CorpusStore("left")
+    store.journal_folder.mkdir(parents=True)
+    journal = store.journal_folder / "000001.rec"
+    _read_chunk([(ref, _stamp(ref)) for ref in refs[:3]], ReadLimits(), journal)
+    journal.write_bytes(journal.read_bytes()[:-5])  # killed inside the third work's record
+    report = build_corpus(BuildConfig(name="left", sources=(str(folder),), workers=1))
+    assert report["works_cached"] == 2 and report["works_read_now"] == len(refs) - 2
+    assert len(store.manifest()) == report["works_ok"] and not store.journal_folder.exists()
+    for row in store.manifest():
+        assert len(store.load_notes(row)) == row["notes"]

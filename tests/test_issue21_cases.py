@@ -292,6 +292,93 @@ def test_a_build_stopped_by_sighup_or_kill_9_leaves_no_reader_and_keeps_what_it_
     assert seen[0] >= len(committed) > 0
 
 
+# a build whose readers, once ``FINISHED`` works are read, hold at the start of their next work (as on a long
+# score), writing each work they finish and each hold to the file ``TRACE`` (after the read, before anything
+# the build does with it)
+_HELD_BUILD = """
+import os, sys, time
+import cadenza.corpus.build as b
+from cadenza.cli import main
+read = b.read_work
+
+def traced(ref, limits):
+    with open(os.environ["TRACE"]) as fh:
+        finished = sum(line.startswith("read ") for line in fh)
+    if finished >= int(os.environ["FINISHED"]):
+        with open(os.environ["TRACE"], "a") as fh:
+            fh.write(f"held {ref.work_id}\\n")
+        time.sleep(3600)
+    result = read(ref, limits)
+    with open(os.environ["TRACE"], "a") as fh:
+        fh.write(f"read {ref.work_id}\\n")
+    return result
+
+b.read_work = traced
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the reader workers")
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP], ids=["kill-9", "sigterm", "sighup"])
+def test_a_build_stopped_by_a_signal_loses_no_work_its_readers_finished(tmp_path: Path, stop: signal.Signals) -> None:
+    """Two readers each finish works (a few seconds, and inside their 8-work chunks: none of them has reached the
+    build yet, nor its log), then hold on the next one; the build is stopped (kill -9, SIGTERM, SIGHUP): no
+    process is left, and the next build reads none of the works finished again, only the ones being read."""
+    from cadenza.corpus import BuildConfig, CorpusStore, build_corpus
+
+    trace = tmp_path / "trace"
+    trace.write_text("")
+    args = ["corpus", "build", "--source", "music21", "--limit", "40", "--name", "held", "--workers", "2"]
+    log = (tmp_path / "stderr").open("w")
+    build = subprocess.Popen([sys.executable, "-c", _HELD_BUILD, *args], stdout=subprocess.DEVNULL, stderr=log,
+                             env=_env(CADENZA_HOME=str(tmp_path), TRACE=str(trace), FINISHED="6"))
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and build.poll() is None:
+            workers |= _children(build.pid)
+            if trace.read_text().count("held ") >= 2:
+                break  # both readers hold: every work they finished is behind them
+            time.sleep(0.1)
+        assert build.poll() is None and trace.read_text().count("held ") >= 2, trace.read_text()
+        build.send_signal(stop)
+        build.wait(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+        log.close()
+    err = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+    assert build.returncode == (-signal.SIGKILL if stop == signal.SIGKILL else 143), err[-500:]
+    assert "Traceback" not in err
+    for _ in range(50):
+        if not any(_alive(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    else:
+        left = sorted(pid for pid in workers if _alive(pid))
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"reader workers {left} outlived the stopped build")
+    _lock_comes_free(tmp_path / "corpora" / ".held.lock")
+    finished = {line.split(" ", 1)[1] for line in trace.read_text().splitlines() if line.startswith("read ")}
+    assert len(finished) >= 6
+    seen: list[int] = []
+
+    def stop_at_once(done: int, total: int) -> None:
+        seen.append(done)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # the next build: what is already read, before it reads anything
+        build_corpus(BuildConfig(name="held", sources=("music21",), limit=40, workers=1), progress=stop_at_once,
+                     home=tmp_path / "corpora")
+    store = CorpusStore("held", home=tmp_path / "corpora")
+    rows = {row["id"]: row for row in store.read_log()}
+    assert sorted(finished - set(rows)) == [] and seen[0] == len(rows) >= len(finished)  # zero works lost
+    for row in rows.values():  # and each one whole: its notes where its row says
+        assert row["status"] != "ok" or len(store.load_notes(row)) == row["notes"]
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the parser child")
 def test_a_parser_child_dies_with_a_command_killed_by_kill_9() -> None:
     """`cadenza info` of a large score (Beethoven's op. 133: seconds in music21's parser) killed by kill -9

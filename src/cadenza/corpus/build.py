@@ -1,15 +1,20 @@
 """Building a corpus: list the works of every source, read and label the ones not yet read (in parallel
 worker processes), then group duplicates, assign splits and write the manifest.
 
-Resumable and cached: every work read is appended to the build log with its file's size and modification
-time, at most :data:`FLUSH_EVERY_S` after it was read (a kill -9 loses no more); a re-run skips works whose
-file is unchanged, so an interrupted build resumes where it stopped and a finished one re-runs in seconds.
+Resumable and cached: every work is written to the build's journal by the reader the moment it is read
+(:mod:`cadenza.corpus.journal`), and committed to the build log with its file's size and modification time
+(its notes to a shard) at most :data:`FLUSH_EVERY_S` later; a build killed in between (even by kill -9) leaves
+the journal, which the next build replays first. A re-run skips works whose file is unchanged, so an
+interrupted build resumes where it stopped, reading again only the works that were being read, and a finished
+one re-runs in seconds.
 A file that fails is recorded with its reason and never stops the build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import shutil
@@ -23,8 +28,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cadenza.corpus.dedupe import assign_groups_and_splits
 from cadenza.corpus.encodings import encoding_pairs
+from cadenza.corpus.journal import Finished, append_record, journal_files, read_records, remove
 from cadenza.corpus.sources import PERMISSIVE_SOURCES, WorkRef, licence_of, works_for
 from cadenza.corpus.store import CorpusStore
 from cadenza.corpus.works import WorkResult, read_work
@@ -32,11 +40,14 @@ from cadenza.errors import UsageError
 from cadenza.listen.labels import LABEL_SET_VERSION
 from cadenza.score.guard import die_with_parent
 from cadenza.score.limits import ReadLimits
+from cadenza.score.model import NOTE_DTYPE
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 5.0  # a work read is committed to the log (its notes to a shard) at most this long after
 
 Progress = Callable[[int, int], None]
+Task = tuple[WorkRef, list[int]]  # a work to read, with its file's stamp when the build listed it
+Chunk = tuple[Path, list[Task]]  # what one reader task reads: its journal file and its works
 
 
 @dataclass(frozen=True)
@@ -91,14 +102,56 @@ _RETRIED = ("ParseTimeoutError", "ParserMemoryError", "WorkerCrash")
 READERS_VERSION = 2
 
 
-def _read_chunk(refs: list[WorkRef], limits: ReadLimits) -> list[WorkResult]:
+def _read_chunk(tasks: list[Task], limits: ReadLimits, journal: Path | None) -> list[Finished]:
+    """Read works (in a worker process), each appended to the task's ``journal`` file as soon as it is read."""
     logger = logging.getLogger("cadenza")
     level = logger.level
     logger.setLevel(logging.ERROR)  # failures are recorded in the results
     try:
-        return [read_work(ref, limits) for ref in refs]
+        done = []
+        for ref, stamp in tasks:
+            finished = _finished(read_work(ref, limits), stamp, limits.timeout_s)
+            if journal is not None:
+                append_record(journal, *finished)
+            done.append(finished)
+        return done
     finally:
         logger.setLevel(level)  # a build read in this process leaves the caller's logging as it was
+
+
+def _finished(result: WorkResult, stamp: list[int], timeout_s: float) -> Finished:
+    """A work read, as the build log will hold it, with its notes (None if it failed)."""
+    row = _row(result, stamp)
+    if not result.ok:
+        row["timeout_s"] = timeout_s  # a later build with more time retries timeouts
+        row["readers"] = READERS_VERSION
+        return row, None
+    return row, result.notes if result.notes is not None else np.zeros(0, dtype=NOTE_DTYPE)
+
+
+def _commit(store: CorpusStore, finished: list[Finished], shard_no: int) -> int:
+    """Works read, committed: the notes of those read into shard ``shard_no``, every row to the log (the rows
+    get their shard and index); returns the next shard number."""
+    ok = [(row, notes) for row, notes in finished if row.get("status") == "ok" and notes is not None]
+    if ok:
+        store.write_shard(shard_no, [notes for _, notes in ok])
+        for index, (row, _) in enumerate(ok):
+            row.update(shard=shard_no, shard_index=index)
+        shard_no += 1
+    store.append_log([row for row, notes in finished if row.get("status") != "ok" or notes is not None])
+    return shard_no
+
+
+def _replay_journal(store: CorpusStore) -> None:
+    """Commit the works a killed build had read but not yet committed (its journal), then delete the journal."""
+    files = journal_files(store.journal_folder)
+    if not files:
+        return
+    finished = [record for path in files for record in read_records(path)]
+    if finished:
+        _commit(store, finished, store.next_shard_number())
+    remove(files)
+    log.info("%d works read by an interrupted build kept (from %d journal files)", len(finished), len(files))
 
 
 def _row(result: WorkResult, stamp: list[int]) -> dict[str, Any]:
@@ -165,6 +218,7 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
         refs = [r for r in refs if r.source in PERMISSIVE_SOURCES]
         for source, count in left_out.items():
             log.info("--licence permissive: %d works of %s left out (%s)", count, source, licence_of(source))
+    _replay_journal(store)  # works a killed build had read: kept, not read again
     latest: dict[str, dict[str, Any]] = {}
     for row in store.read_log():
         latest[row["id"]] = row
@@ -183,104 +237,110 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
 
     limits = ReadLimits(timeout_s=config.timeout_s)
     shard_no = store.next_shard_number()
-    pending_ok: list[tuple[WorkResult, list[int]]] = []
+    pending: list[Finished] = []  # works read, not yet in the log (but each in its task's journal file)
+    pending_ok = [0]  # how many of them were read (not failed)
+    received: list[Path] = []  # journal files of the tasks whose works are all in ``pending``
+    oldest = [0.0]  # when the oldest work waiting in ``pending`` was read
     done_count = cached
 
     def flush() -> None:
+        """Commit the works waiting, then delete the journal files that held them."""
         nonlocal shard_no
-        if not pending_ok:
-            return
-        store.write_shard(shard_no, [r.notes for r, _ in pending_ok])  # type: ignore[misc]
-        rows = []
-        for index, (result, stamp) in enumerate(pending_ok):
-            row = _row(result, stamp)
-            row.update(shard=shard_no, shard_index=index)
-            rows.append(row)
-            latest[row["id"]] = row
-        store.append_log(rows)
-        shard_no += 1
-        pending_ok.clear()
-
-    oldest = [0.0]  # when the oldest work waiting in pending_ok was read
-
-    def collect(results: list[WorkResult]) -> None:
-        """Record works read (failures at once, the others in the next shard); with none, only commit the
-        works waiting once the oldest has waited FLUSH_EVERY_S (the pool calls it while its workers read)."""
-        nonlocal done_count
-        if not pending_ok:
-            oldest[0] = time.time()
-        failed = []
-        for result in results:
-            stamp = stamps[result.ref.work_id]
-            if result.ok:
-                pending_ok.append((result, stamp))
-            else:
-                row = _row(result, stamp)
-                row["timeout_s"] = config.timeout_s  # a later build with more time retries timeouts
-                row["readers"] = READERS_VERSION
-                failed.append(row)
+        if pending:
+            shard_no = _commit(store, pending, shard_no)
+            for row, _ in pending:
                 latest[row["id"]] = row
-        if failed:
-            store.append_log(failed)
-        if len(pending_ok) >= config.shard_size or (pending_ok and time.time() - oldest[0] >= FLUSH_EVERY_S):
+            pending.clear()
+            pending_ok[0] = 0
+        remove(received)
+        received.clear()
+
+    def collect(finished: list[Finished], journal: Path | None) -> None:
+        """Record works read (committed in the next shard); with none, only commit the works waiting once the
+        oldest has waited FLUSH_EVERY_S (the pool calls it while its workers read)."""
+        nonlocal done_count
+        if not pending:
+            oldest[0] = time.time()
+        pending.extend(finished)
+        pending_ok[0] += sum(row.get("status") == "ok" for row, _ in finished)
+        if journal is not None:
+            received.append(journal)
+        if pending_ok[0] >= config.shard_size or (pending and time.time() - oldest[0] >= FLUSH_EVERY_S):
             flush()
-        done_count += len(results)
-        if progress and results:
+        done_count += len(finished)
+        if progress and finished:
             progress(done_count, len(refs))
 
-    store.folder.mkdir(parents=True, exist_ok=True)
-    chunks = [todo[i:i + config.chunk_size] for i in range(0, len(todo), config.chunk_size)]
+    store.journal_folder.mkdir(parents=True, exist_ok=True)
+    numbers = itertools.count(1 + max((int(p.stem) for p in journal_files(store.journal_folder)), default=0))
+
+    def task(chunk: list[WorkRef]) -> Chunk:
+        return store.journal_folder / f"{next(numbers):06d}.rec", [(ref, stamps[ref.work_id]) for ref in chunk]
+
+    chunks = [task(todo[i:i + config.chunk_size]) for i in range(0, len(todo), config.chunk_size)]
     try:
         if config.workers == 1 or len(chunks) <= 1:
-            for chunk in chunks:
-                collect(_read_chunk(chunk, limits))
+            for journal, tasks in chunks:
+                collect(_read_chunk(tasks, limits, journal), journal)
         else:
             import music21  # noqa: F401 - loaded once here, so forked workers start warm
 
             crashed = _run_pool(chunks, config.workers, limits, collect)
-            for chunk in crashed:  # a chunk whose worker died: each work alone, so one crasher is named
-                for ref in chunk:
-                    if _run_pool([[ref]], 1, limits, collect):
-                        collect([WorkResult(ref, False, "the reader process crashed (out of memory or a "
-                                                       "fault in a library)", "WorkerCrash")])
+            for journal, tasks in crashed:  # a chunk whose worker died: what it had read is in its journal,
+                kept = read_records(journal)  # the rest is read again, each work alone (a crasher is named)
+                collect(kept, journal)
+                read = {row["id"] for row, _ in kept}
+                for ref in [ref for ref, _ in tasks if ref.work_id not in read]:
+                    if _run_pool([task([ref])], 1, limits, collect):
+                        collect([_finished(WorkResult(ref, False, "the reader process crashed (out of memory or "
+                                                      "a fault in a library)", "WorkerCrash"),
+                                           stamps[ref.work_id], config.timeout_s)], None)
     finally:
-        flush()  # what was read is kept, even when the build is interrupted
+        flush()  # what was read is kept, even when the build is interrupted (and was in the journal before)
+    with contextlib.suppress(OSError):
+        store.journal_folder.rmdir()  # empty once a build is complete
 
     report = _finish(store, config, refs, latest, cached, started)
     report["left_out_by_licence"] = {s: {"works": n, "licence": licence_of(s)} for s, n in left_out.items()}
     return report
 
 
-def _run_pool(chunks: list[list[WorkRef]], workers: int, limits: ReadLimits,
-              collect: Callable[[list[WorkResult]], None]) -> list[list[WorkRef]]:
+def _run_pool(chunks: list[Chunk], workers: int, limits: ReadLimits,
+              collect: Callable[[list[Finished], Path | None], None]) -> list[Chunk]:
     """Read chunks in worker processes, passing results to ``collect`` (and an empty list every
     FLUSH_EVERY_S while none comes, so that what was read is committed while the workers read on); returns the
     chunks whose worker died (the pool is then broken, so every chunk not yet read is returned with them).
-    A worker dies with the build (even a kill -9 of it), instead of being left blocked on a pipe."""
+    A worker dies with the build (even a kill -9 of it), instead of being left blocked on a pipe; a build
+    stopped by a signal kills its workers at once (each work they finished is in its task's journal)."""
     pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=die_with_parent,
                                initargs=(os.getpid(),))
-    running: dict[Future[list[WorkResult]], list[WorkRef]] = {}
-    failed: list[list[WorkRef]] = []
+    running: dict[Future[list[Finished]], Chunk] = {}
+    failed: list[Chunk] = []
     queue = iter(chunks)
     try:
         while True:
             for chunk in queue:  # keep a bounded number of tasks in flight
-                running[pool.submit(_read_chunk, chunk, limits)] = chunk
+                running[pool.submit(_read_chunk, chunk[1], limits, chunk[0])] = chunk
                 if len(running) >= 4 * workers:
                     break
             if not running:
                 return failed
             finished, _ = wait(running, timeout=FLUSH_EVERY_S, return_when=FIRST_COMPLETED)
             if not finished:
-                collect([])
+                collect([], None)
             for future in finished:
                 chunk = running.pop(future)
                 try:
-                    collect(future.result())
+                    collect(future.result(), chunk[0])
                 except BrokenProcessPool:
                     failed.append(chunk)
             if failed:
                 return failed + list(running.values()) + list(queue)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM, SIGHUP): at once, not once every running chunk is read;
+        for process in list(pool._processes.values()):  # what the workers had read is in their journals
+            with contextlib.suppress(OSError):
+                process.kill()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -3,6 +3,7 @@
     <home>/<name>/corpus.json        format name and version, sources, dates, counts
     <home>/<name>/log.jsonl          every work read, appended as the build goes (resume reads it back)
     <home>/<name>/shards/NNNNN.npz   the works' notes, concatenated, with offsets
+    <home>/<name>/journal/*.rec      works read but not yet in the log (see corpus.journal; a build replays them)
     <home>/<name>/manifest.jsonl     the finished manifest: one row per work, with its split and group
     <home>/<name>/failures.jsonl     the works that could not be read, with the reason
 
@@ -70,6 +71,10 @@ class CorpusStore:
     @property
     def failures_path(self) -> Path:
         return self.folder / "failures.jsonl"
+
+    @property
+    def journal_folder(self) -> Path:
+        return self.folder / "journal"
 
     def shard_path(self, number: int) -> Path:
         return self.folder / "shards" / f"{number:05d}.npz"
