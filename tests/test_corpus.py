@@ -143,15 +143,16 @@ def test_a_build_stopped_by_sigterm_keeps_what_it_read_and_leaves_no_reader_behi
     import time
 
     env = {**os.environ, "CADENZA_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    name = f"sig{os.getpid()}"  # its own name: another suite on the machine may run this test beside it
     command = [sys.executable, "-m", "cadenza", "corpus", "build", "--source", "music21", "--limit", "400",
-               "--name", "sig", "--json"]
+               "--name", name, "--json"]
     build = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(10)  # music21 loads, then the workers read
     build.send_signal(signal.SIGTERM)
     _, err = build.communicate(timeout=120)
     assert build.returncode in (143, 0), err[-500:]  # stopped (or, on a fast machine, already done)
     assert "Traceback" not in err
-    pattern = "corpus build --source music21 --limit 400 --name sig"
+    pattern = f"corpus build --source music21 --limit 400 --name {name} "
     for _ in range(50):  # no reader worker of the stopped build stays alive
         if not subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip():
             break
