@@ -1,7 +1,7 @@
 """Craft benchmark: how Cadenza's pieces are written (voice leading, harmony, cadences, melody, texture, motifs,
 endings) per ensemble, against the openings of real works of the same style.
 
-    python -m benchmarks.craft [--seeds 8] [--real 12] [--bars 16] [--ensembles satb,piano]
+    python -m benchmarks.craft [--seeds 8] [--real 24] [--bars 16] [--ensembles satb,piano]
                                [--checkpoint DIR] [--datasets DIR] [--out benchmarks/results/craft.json]
 
 Writes the results and one engraved page per ensemble (``craft/craft-<ensemble>.png`` beside the results). See
@@ -28,7 +28,7 @@ log = logging.getLogger("craft_bench")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=8, help="pieces per ensemble")
-    parser.add_argument("--real", type=int, default=12, help="real works per ensemble")
+    parser.add_argument("--real", type=int, default=24, help="real works per ensemble")
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--ensembles", default=",".join(ENSEMBLES))
     parser.add_argument("--checkpoint", help="model folder (default: the shipped default model)")

@@ -75,7 +75,7 @@ class Settings:
     cost_works: int = 500  # real works the encodings' cost (steps and tokens per note) is measured on
     craft_ensembles: tuple[str, ...] = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet")
     craft_seeds: int = 8  # pieces per ensemble in the craft section
-    craft_real: int = 12  # real works per ensemble there
+    craft_real: int = 24  # real works per ensemble there
     craft_bars: int = 16
 
 
