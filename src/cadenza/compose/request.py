@@ -16,7 +16,7 @@ from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model
 from cadenza.errors import UsageError
 from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
 from cadenza.listen.style import COMPOSERS
-from cadenza.score.model import TICKS_PER_QUARTER
+from cadenza.score.model import TICKS_PER_QUARTER, key_signature_sharps
 
 # (valence, arousal) of each mood word: the middle of its quadrant
 MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
@@ -46,7 +46,6 @@ COMPOSER_EPOCHS = {display: epoch for display, epoch in COMPOSERS.values()}
 _SPELLINGS = {"c#": 1, "db": 1, "d#": 3, "eb": 3, "fb": 4, "e#": 5, "f#": 6, "gb": 6, "g#": 8, "ab": 8, "a#": 10,
               "bb": 10, "cb": 11, "b#": 0}
 _NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
-_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)  # key signature of the major key on each pitch class
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class Key:
 
     @property
     def sharps(self) -> int:
-        sharps = _MAJOR_SHARPS[(self.tonic_pc + (3 if self.mode == "minor" else 0)) % 12]
+        sharps = key_signature_sharps(self.tonic_pc, self.mode)
         if self.spelled == "#" and sharps < 0 and sharps + 12 <= 7:
             return sharps + 12
         if self.spelled == "b" and sharps > 0 and sharps - 12 >= -7:
