@@ -8,7 +8,7 @@
   and, for Nottingham, against the tune type in each file name (jigs 6/8, waltzes 3/4, reels and
   hornpipes 4/4 or 2/4); tempo: the label against the file's first tempo event read by mido;
 - mood (VGMIDI) and epoch/style (music21 works of known composers): cross-validated figures from the
-  fitting scripts (benchmarks/fit_mood.py, benchmarks/fit_style.py), which write
+  fitting scripts (cadenza.lab.fit.mood, cadenza.lab.fit.style), which write
   benchmarks/results/listen_mood.json and listen_style.json; they are copied in, with their commands;
 - speed: labels for ~3-minute pieces after parsing (median seconds; goal < 1 s).
 """

@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 
 from cadenza.errors import InputError, LimitExceededError, UsageError
+from cadenza.listen.key import key_signature_of
 from cadenza.score import Part, Score, Tempo, TimeSignature, audio_read, read_score
 from cadenza.score.audio_read import AUDIO_INSTALL, is_audio, sniff_audio
 from cadenza.score.limits import ReadLimits
 from cadenza.score.model import TICKS_PER_QUARTER as Q
-from cadenza.score.read import READ_FORMATS, read_score_result
+from cadenza.score.read import READ_FORMATS, ReadResult, read_score_result
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_AUDIO = not audio_read.missing_packages()
@@ -112,8 +113,28 @@ def test_a_rendered_chorale_melody_is_heard_back(tmp_path: Path) -> None:
     assert str(heard.time_signatures[0]) == "4/4" and len(heard.parts) == 1
     grid = Q // 4
     assert not (heard.notes["onset_ticks"] % grid).any() and not (heard.notes["duration_ticks"] % grid).any()
-    assert heard.key_signatures and heard.key_signatures[0].sharps == 3  # F♯ minor / A major
+    assert result.transcribed and not heard.key_signatures  # the key is the listener's to choose, not the reader's
+    signature = key_signature_of(heard)
+    assert signature is not None and signature.sharps == 3  # F♯ minor / A major
     assert any("basic-pitch" in w and "estimates" in w for w in result.warnings)
+
+
+def test_the_public_reader_signs_a_transcription_with_the_key_heard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cadenza.read_score adds the key signature that the score layer (beneath listening) leaves out, to a
+    transcription only, and only where enough notes were heard."""
+    import cadenza
+    from cadenza import api
+
+    scale = [(i * Q, Q, p, 90, 0) for i, p in enumerate([66, 68, 69, 71, 73, 74, 76, 78, 73, 66])]  # F♯ minor
+    heard = Score.build(parts=[Part("Piano", 0)], notes=scale, time_signatures=[TimeSignature(0, 4, 4)])
+    few = Score.build(parts=[Part("Piano", 0)], notes=scale[:3], time_signatures=[TimeSignature(0, 4, 4)])
+    results = {"song.wav": ReadResult(heard, transcribed=True), "few.wav": ReadResult(few, transcribed=True),
+               "score.mid": ReadResult(heard)}
+    monkeypatch.setattr(api, "read_file", lambda source, *rest: results[str(source)])
+    signed = cadenza.read_score("song.wav")
+    assert [(k.sharps, k.mode) for k in signed.key_signatures] == [(3, "minor")]
+    assert not api.read_score_result("few.wav").score.key_signatures  # too few notes to hear a key in
+    assert not cadenza.read_score("score.mid").key_signatures  # a file's own (missing) signature is kept
 
 
 @needs_audio

@@ -113,8 +113,9 @@ def test_recorded_cross_validation_meets_the_goals() -> None:
 def test_tiny_grouped_cv_on_vgmidi_beats_chance(shared_dir: Path) -> None:
     """A 2-fold CV grouped by game on every 3rd labelled row (68): arousal well above its majority rate,
     valence's balanced accuracy above 0.5. Not nested (one fixed penalty): a check of the pipeline and the
-    features on real music, not the reported figure (benchmarks/fit_mood.py gives that)."""
-    fit_mood = pytest.importorskip("benchmarks.fit_mood")
+    features on real music, not the reported figure (python -m benchmarks.fit_mood gives that)."""
+    from cadenza.lab.fit import mood as fit_mood
+
     root = shared_dir / "datasets" / "vgmidi"
     if not (root / "vgmidi_labelled.csv").is_file():
         pytest.skip("VGMIDI is not in ../shared/datasets")

@@ -30,7 +30,7 @@ from cadenza import read_score  # noqa: E402
 from cadenza.cli import main  # noqa: E402
 from cadenza.serve import ServeConfig  # noqa: E402
 from cadenza.serve.app import create_app  # noqa: E402
-from cadenza.serve.server import is_loopback  # noqa: E402
+from cadenza.serve.config import is_loopback  # noqa: E402
 from cadenza.serve.store import SqliteJobStore  # noqa: E402
 from cadenza.serve.worker import JobCancelled, JobProgress, WorkerPool, work_one  # noqa: E402
 from tests import serve_fixtures  # noqa: E402

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cadenza.score import ReadLimits, Score, read_score, read_score_result, write_score
+from cadenza.score import ReadLimits, ReadResult, Score, write_score
+from cadenza.score import read_score_result as read_file
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER
 
@@ -19,8 +21,34 @@ log = logging.getLogger(__name__)
 #: formats written beside a piece by the score writers (the others go through cadenza.render)
 _SCORE_SUFFIXES = {"mid": ".mid", "musicxml": ".musicxml"}
 
-__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "revise", "score_summary",
-           "soundtrack", "styles", "write_score"]
+__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "read_score_result", "revise",
+           "score_summary", "soundtrack", "styles", "write_score"]
+
+
+def read_score_result(source: str | os.PathLike[str], limits: ReadLimits | None = None,
+                      tune: str | int | None = None, tune_index: int | None = None) -> ReadResult:
+    """Read one score (a file or a ``music21:`` reference) with the reader's warnings and the file's tune count
+    (:func:`cadenza.score.read_score_result`). A recording's transcription (``result.transcribed``) also gets the
+    key signature of the key heard in it: choosing it is listening (:func:`cadenza.listen.key.key_signature_of`),
+    which the score layer, beneath listening, leaves to this reader."""
+    result = read_file(source, limits, tune, tune_index)
+    if not result.transcribed or result.score.key_signatures:
+        return result
+    from cadenza.listen.key import key_signature_of
+
+    signature = key_signature_of(result.score)
+    if signature is None:
+        return result
+    return dataclasses.replace(result, score=result.score.replace(key_signatures=(signature,)))
+
+
+def read_score(source: str | os.PathLike[str], limits: ReadLimits | None = None, tune: str | int | None = None,
+               tune_index: int | None = None) -> Score:
+    """Read one score from a file or ``music21:`` reference (:func:`read_score_result`); warnings go to the log."""
+    result = read_score_result(source, limits, tune, tune_index)
+    for line in result.warnings:
+        log.warning("%s: %s", os.fspath(source), line)
+    return result.score
 
 
 def score_summary(score: Score) -> dict[str, Any]:

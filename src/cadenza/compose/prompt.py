@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cadenza.compose import prompt_embed
+from cadenza.compose.ask import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
 from cadenza.compose.prompt_embed import Match, Stage
-from cadenza.compose.request import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
 
 _MOOD_WORDS = {
     "joyful": ("joyful", "happy", "cheerful", "bright", "playful", "triumphant", "festive", "upbeat", "merry"),

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.request import TEMPO_WORDS
+from cadenza.compose.ask import TEMPO_WORDS
 from cadenza.threads import ensure_threads
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
 """What a user asks for, checked and turned into the model's label tokens and hard constraints.
 
-A :class:`ComposeRequest` holds the user's words as given (every field optional); :func:`resolve` checks
+A :class:`ComposeRequest` (defined in :mod:`cadenza.compose.ask`, beneath the prompt readers this module
+calls) holds the user's words as given (every field optional); :func:`resolve` checks
 each one (a clear one-line error for anything unknown) and gives a :class:`Plan`: the labels to condition
 on, the ensemble, meter, key, tempo and bar count that sampling enforces by construction.
 """
@@ -12,11 +13,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cadenza.compose.ask import COMPOSER_ALIASES, ComposeRequest
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model_label
 from cadenza.errors import UsageError
 from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
 from cadenza.listen.style import COMPOSERS
-from cadenza.score.model import TICKS_PER_QUARTER
+from cadenza.score.model import TICKS_PER_QUARTER, key_signature_sharps
 
 # (valence, arousal) of each mood word: the middle of its quadrant
 MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
@@ -26,52 +28,10 @@ DEFAULT_BARS = 16
 DEFAULT_ENSEMBLE = "piano"
 MODEL_CHOICE = ("any", "free", "model")  # --ensemble words that leave the parts to the model
 MAX_BARS = 2000
-# tempo words and the bpm they mean (the middle of the tempo-class buckets)
-TEMPO_WORDS = {"grave": 40, "largo": 52, "adagio": 68, "andante": 92, "moderato": 114, "allegro": 140,
-               "presto": 180}
-# what people call the corpus' composers (the longest match wins in a prompt)
-COMPOSER_ALIASES = {
-    "bach": "J. S. Bach", "j. s. bach": "J. S. Bach", "js bach": "J. S. Bach", "johann sebastian bach": "J. S. Bach",
-    "c. p. e. bach": "C. P. E. Bach", "cpe bach": "C. P. E. Bach", "carl philipp emanuel bach": "C. P. E. Bach",
-    "handel": "G. F. Handel", "händel": "G. F. Handel", "corelli": "A. Corelli", "monteverdi": "C. Monteverdi",
-    "palestrina": "G. P. da Palestrina", "josquin": "Josquin des Prez", "lusitano": "V. Lusitano",
-    "trecento": "Trecento composers", "ciconia": "J. Ciconia", "lucca codex": "Lucca Codex", "haydn": "J. Haydn",
-    "mozart": "W. A. Mozart", "beethoven": "L. van Beethoven", "schubert": "F. Schubert", "weber": "C. M. von Weber",
-    "chopin": "F. Chopin", "schumann": "R. Schumann", "robert schumann": "R. Schumann",
-    "clara schumann": "C. Schumann", "verdi": "G. Verdi", "amy beach": "A. Beach", "schoenberg": "A. Schoenberg",
-    "schönberg": "A. Schoenberg", "webern": "A. Webern", "joplin": "S. Joplin", "scott joplin": "S. Joplin",
-    "james p. johnson": "J. R. Johnson", "liliuokalani": "Liliʻuokalani", "liliʻuokalani": "Liliʻuokalani",
-}
 COMPOSER_EPOCHS = {display: epoch for display, epoch in COMPOSERS.values()}
 _SPELLINGS = {"c#": 1, "db": 1, "d#": 3, "eb": 3, "fb": 4, "e#": 5, "f#": 6, "gb": 6, "g#": 8, "ab": 8, "a#": 10,
               "bb": 10, "cb": 11, "b#": 0}
 _NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
-_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)  # key signature of the major key on each pitch class
-
-
-@dataclass(frozen=True)
-class ComposeRequest:
-    composer: str | None = None
-    epoch: str | None = None
-    mood: str | None = None
-    valence: float | None = None  # -1..1, with arousal instead of a mood word
-    arousal: float | None = None
-    key: str | None = None  # "D minor", "F# major", "Bb", "c#m"
-    meter: str | None = None  # "3/4"
-    tempo_bpm: float | None = None
-    density: str | None = None
-    ensemble: str | None = None
-    form: str | None = None
-    bars: int | None = None
-    duration_s: float | None = None
-    prompt: str | None = None
-    seed: int = 0
-    temperature: float = 1.0
-    top_p: float = 1.0  # the model's whole distribution: trimming its tail made the v2 model's pieces plainer
-    candidates: int = 1
-    guidance: float = 1.0  # classifier-free guidance on the labels (1 = off; 1.5-3 weighs them more)
-    guard: bool = True  # resample what copies the training corpus (see cadenza.compose.guard)
-    max_shared_notes: int | None = None  # the guard's threshold in notes; None: the model's calibrated one
 
 
 @dataclass(frozen=True)
@@ -86,7 +46,7 @@ class Key:
 
     @property
     def sharps(self) -> int:
-        sharps = _MAJOR_SHARPS[(self.tonic_pc + (3 if self.mode == "minor" else 0)) % 12]
+        sharps = key_signature_sharps(self.tonic_pc, self.mode)
         if self.spelled == "#" and sharps < 0 and sharps + 12 <= 7:
             return sharps + 12
         if self.spelled == "b" and sharps > 0 and sharps - 12 >= -7:

@@ -14,7 +14,7 @@ import numpy as np
 
 from cadenza.listen.features import View
 from cadenza.listen.labels import TONICS
-from cadenza.score.model import TICKS_PER_QUARTER
+from cadenza.score.model import TICKS_PER_QUARTER, KeySignature, Score, key_signature_sharps
 
 # Krumhansl & Kessler probe-tone profiles (1982), tonic first: key clarity is measured against these
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -33,6 +33,8 @@ SIGNATURE_WEIGHT = 0.15  # added to the two keys the key signature names ...
 SIGNATURE_MODE_WEIGHT = 0.30  # ... and this to the one it names when it carries a mode
 SIGNATURE_GAP = 0.50  # a signature key this far below the best key by content gets no bonus
 DEFAULT_SIGNATURE_GAP = 0.10  # the same for a plain C-major signature, the default sequencers write
+
+MIN_SIGNED_NOTES = 8  # a transcription with fewer notes gets no key signature (key_signature_of)
 
 # modulations: windows of at least MIN_WINDOW_BARS bars and WINDOW_QUARTERS quarter notes, hop one bar; a
 # new diatonic collection must fit SWITCH_MARGIN more of the notes than the current one in every window
@@ -142,6 +144,16 @@ def estimate_key(view: View) -> KeyEstimate:
         confidence=float(min(max(margin / 0.2, 0.0), 1.0)),
         scores=scores,
     )
+
+
+def key_signature_of(score: Score) -> KeySignature | None:
+    """The key signature of the key heard in ``score``, for a score that came without one (a recording's
+    transcription: :attr:`cadenza.score.read.ReadResult.transcribed`); None for fewer than
+    :data:`MIN_SIGNED_NOTES` notes, too few to hear a key in."""
+    if score.note_count < MIN_SIGNED_NOTES:
+        return None
+    key = estimate_key(View(score))
+    return KeySignature(0, key_signature_sharps(key.tonic, key.mode), key.mode)
 
 
 def _bar_ticks(view: View) -> float:

@@ -1,7 +1,8 @@
 """Mood: valence and arousal in [-1, 1] from musical features known to carry emotion (mode, tempo, register,
 density, dissonance, loudness, articulation), through two small logistic models stored as JSON in
-``listen/models/mood.json`` (fitted on VGMIDI by ``benchmarks/fit_mood.py``; cross-validated accuracy in
-``benchmarks/results/listen_mood.json``). The label is the quadrant: joyful, tense, sad, calm."""
+``listen/models/mood.json`` (fitted on VGMIDI by :mod:`cadenza.lab.fit.mood`, ``python -m benchmarks.fit_mood``;
+cross-validated accuracy in ``benchmarks/results/listen_mood.json``). The label is the quadrant: joyful, tense,
+sad, calm."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cadenza.listen.features import beat_quarters_of_meter
 from cadenza.listen.labels import number_label
 
 #: What the mood model reads, each from the labels of ``analyse`` (derived ones noted). Fewer features did as
-#: well in cross-validation as the 17 of the prior; see benchmarks/fit_mood.py and its results.
+#: well in cross-validation as the 17 of the prior; see cadenza.lab.fit.mood and its results.
 MOOD_FEATURES = (
     "major",           # mode: 1 major, 0 minor
     "key_clarity",     # how clearly tonal
@@ -71,7 +72,7 @@ class MoodModel:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> MoodModel:
         if tuple(doc["features"]) != MOOD_FEATURES:
-            raise ValueError("mood model was fitted on other features; refit with benchmarks/fit_mood.py")
+            raise ValueError("mood model was fitted on other features; refit with python -m benchmarks.fit_mood")
         return cls(tuple(doc["features"]), np.array(doc["mean"]), np.array(doc["scale"]),
                    np.array(doc["valence"]["weights"]), float(doc["valence"]["bias"]),
                    np.array(doc["arousal"]["weights"]), float(doc["arousal"]["bias"]), doc.get("about", ""))

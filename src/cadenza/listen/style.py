@@ -1,8 +1,8 @@
 """Who, when and what kind: composer, epoch and form, from metadata and the source's name where known,
 else estimated from musical features (a linear model in ``listen/models/style.json``, fitted by
-``benchmarks/fit_style.py`` on music21's corpus works of known composers and folk collections, with
-Nottingham, POP909 and VGMIDI from ``../shared`` for folk and popular music; cross-validated accuracy in
-``benchmarks/results/listen_style.json``)."""
+:mod:`cadenza.lab.fit.style`, ``python -m benchmarks.fit_style``, on music21's corpus works of known composers
+and folk collections, with Nottingham, POP909 and VGMIDI from ``../shared`` for folk and popular music;
+cross-validated accuracy in ``benchmarks/results/listen_style.json``)."""
 
 from __future__ import annotations
 
@@ -291,7 +291,7 @@ def epoch_probabilities(labels: dict[str, Any]) -> dict[str, float]:
 
 def estimate_epoch(labels: dict[str, Any]) -> tuple[str, str]:
     """(epoch, nearest composer) from musical features alone (never metadata): a linear model over
-    :data:`STYLE_FEATURES`, standardised (fitted as cross-validation chose: ``benchmarks/fit_style.py``),
+    :data:`STYLE_FEATURES`, standardised (fitted as cross-validation chose: :mod:`cadenza.lab.fit.style`),
     then the training source of that epoch whose centroid lies nearest, named by its composer ("" when
     that source is a collection of anonymous music, such as folk tunes or pop songs).
     ("modern", "") when no model ships."""

@@ -15,8 +15,10 @@ dependencies.
    beat by beat to sixteenths or eighth triplets (a triplet feel throughout makes a compound meter:
    6/8, 9/8 or 12/8); the meter from accents on the beats (3 beats to the bar against 4, with a pickup
    when the accents say so, else 4/4 from the first note); one piano part, or right and left hand split
-   at middle C when the music spans both; velocities from amplitudes; a key signature from the pitch
-   content.
+   at middle C when the music spans both; velocities from amplitudes. No key signature: which key the pitches
+   are in is a listener's judgement (:func:`cadenza.listen.key.key_signature_of`), added by the public reader
+   :func:`cadenza.api.read_score_result` to every result marked ``transcribed``; this layer, beneath
+   listening, writes only what the signal's timing and loudness say.
 
 The result is an estimate: the report says so, with the tempo and meter chosen.
 """
@@ -40,8 +42,8 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import CorruptFileError, InputError
-from cadenza.score.limits import ReadLimits, over_limit
-from cadenza.score.model import TICKS_PER_QUARTER, KeySignature, Metadata, Part, Score, Tempo, TimeSignature
+from cadenza.score.limits import ReadLimits, file_size, over_limit
+from cadenza.score.model import TICKS_PER_QUARTER, Metadata, Part, Score, Tempo, TimeSignature
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,6 @@ TAIL_RATIO = 0.75
 TAIL_S = 0.3
 END_BIAS_BEATS = 0.12  # notes ring on after their end (release, room): ends are read this much earlier
 SPLIT_PITCH = 60  # middle C: right hand from here up, left hand below
-_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)  # key signature of the major key on each pitch class
 
 
 # ------------------------------------------------------------------ recognising audio
@@ -435,17 +436,6 @@ def choose_meter(position: np.ndarray, weight: np.ndarray, beats_per_bar_options
     return m, phase, contrast
 
 
-def _key_signature(score: Score) -> KeySignature | None:
-    if score.note_count < 8:
-        return None
-    from cadenza.listen.features import View
-    from cadenza.listen.key import estimate_key
-
-    key = estimate_key(View(score))
-    sharps = _MAJOR_SHARPS[(key.tonic + (3 if key.mode == "minor" else 0)) % 12]
-    return KeySignature(0, sharps, key.mode)
-
-
 def notate(events: np.ndarray, audio: np.ndarray, limits: ReadLimits, metadata: Metadata
            ) -> tuple[Score, dict[str, Any]]:
     """A Score from note events (onset s, offset s, pitch, amplitude), and what was estimated."""
@@ -489,9 +479,6 @@ def notate(events: np.ndarray, audio: np.ndarray, limits: ReadLimits, metadata: 
     score = Score.build(parts=parts, notes=notes, time_signatures=[meter],
                         tempos=[Tempo(0, round(min(max(bpm, 20.0), 400.0), 2))], metadata=metadata,
                         pickup_ticks=pickup)
-    signature = _key_signature(score)
-    if signature is not None:
-        score = score.replace(key_signatures=(signature,))
     estimate = {"tempo_bpm": round(bpm, 1), "meter": str(meter), "pickup_beats": phase,
                 "meter_contrast": round(contrast, 2), "triplet_beats": len(triplets), "parts": len(parts)}
     return score, estimate
@@ -528,8 +515,6 @@ def _tidy(on: np.ndarray, off: np.ndarray, pitch: np.ndarray, velocity: np.ndarr
 # ------------------------------------------------------------------ the reader
 def read_audio(path: Path, limits: ReadLimits, source: str = "") -> tuple[Score, list[str]]:
     """Transcribe an audio file into a Score; the warnings say that tempo, meter and notes are estimates."""
-    from cadenza.score.read import file_size
-
     size = file_size(path, "an audio file")
     if size == 0:
         raise InputError(f"{path.name} is empty (0 bytes)")

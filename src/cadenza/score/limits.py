@@ -7,8 +7,9 @@ is larger.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 
-from cadenza.errors import LimitExceededError
+from cadenza.errors import InputError, LimitExceededError
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,21 @@ def over_limit(what: str, value: float, limit_name: str, limits: ReadLimits) -> 
         f"{what} ({_number(value)}) exceeds the limit of {_number(limit)}; raise it with "
         f"{LIMIT_FLAGS[limit_name]} if the file is legitimate"
     )
+
+
+def file_size(path: Path, what: str = "a score file") -> int:
+    """The size of the file a user named, or a one-line error: missing, unreadable, or a folder. The first
+    check of every reader (the notation formats' in :mod:`cadenza.score.read`, audio's in
+    :mod:`cadenza.score.audio_read`), before the size is held against its limit."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not {what}")
+    return size
 
 
 def _number(value: float) -> str:

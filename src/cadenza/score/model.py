@@ -88,6 +88,15 @@ class KeySignature:
         return key_signature_name(self.sharps, self.mode)
 
 
+_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)  # key signature of the major key on each pitch class
+
+
+def key_signature_sharps(tonic_pc: int, mode: str) -> int:
+    """Sharps (>0) or flats (<0) in the signature of the key on ``tonic_pc`` (0 = C) in ``mode``; of two
+    enharmonic spellings, the one with fewer accidentals (F♯ major's six sharps, not G♭'s six flats)."""
+    return _MAJOR_SHARPS[(tonic_pc + (3 if mode == "minor" else 0)) % 12]
+
+
 _MAJOR_BY_SHARPS = ["C♭", "G♭", "D♭", "A♭", "E♭", "B♭", "F", "C", "G", "D", "A", "E", "B", "F♯", "C♯"]
 _MINOR_BY_SHARPS = ["A♭", "E♭", "B♭", "F", "C", "G", "D", "A", "E", "B", "F♯", "C♯", "G♯", "D♯", "A♯"]
 

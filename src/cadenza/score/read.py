@@ -30,7 +30,7 @@ from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, select_tune,
 from cadenza.score.audio_read import is_audio, read_audio
 from cadenza.score.guard import run_guarded
 from cadenza.score.json_io import read_json_bytes
-from cadenza.score.limits import ReadLimits, over_limit
+from cadenza.score.limits import ReadLimits, file_size, over_limit
 from cadenza.score.m21_read import check_meters
 from cadenza.score.midi_read import read_midi_bytes
 from cadenza.score.model import Score
@@ -55,6 +55,10 @@ class ReadResult:
     score: Score
     warnings: list[str] = field(default_factory=list)
     tune_count: int = 1  # tunes in the file (ABC), 1 for single-piece formats
+    #: heard from a recording (:mod:`cadenza.score.audio_read`): notes, tempo and meter are estimates, and no key
+    #: signature is written; choosing one is listening (:func:`cadenza.listen.key.key_signature_of`), which
+    #: the public reader :func:`cadenza.api.read_score_result` adds
+    transcribed: bool = False
 
 
 def _format_of(path: Path, data: bytes) -> str:
@@ -101,19 +105,6 @@ def resolve_reference(ref: str) -> tuple[Path, str | None]:
     preference = [".mxl", ".musicxml", ".xml", ".krn", ".abc", ".mid"]
     readable.sort(key=lambda p: preference.index(p.suffix.lower()) if p.suffix.lower() in preference else 99)
     return readable[0], tune
-
-
-def file_size(path: Path, what: str = "a score file") -> int:
-    """The size of the file a user named, or a one-line error: missing, unreadable, or a folder."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not {what}")
-    return size
 
 
 def _load_bytes(path: Path, limits: ReadLimits) -> bytes:
@@ -257,7 +248,7 @@ def read_score_result(
         if tune is not None or tune_index is not None:
             raise UsageError("--tune applies to multi-tune ABC files, not to audio files")
         score, warn = read_audio(path, limits, source=label)
-        return ReadResult(_checked(score, limits), warn)
+        return ReadResult(_checked(score, limits), warn, transcribed=True)
     data = _load_bytes(path, limits)
     fmt = _format_of(path, data)
     if fmt != "abc" and (tune is not None or tune_index is not None):

@@ -7,8 +7,9 @@ through :mod:`cadenza.api`; their state, reports and files outlive the server.
 - :mod:`cadenza.serve.app`: the FastAPI app (``/v1/jobs``, ``/v1/uploads``; the OpenAPI page at ``/docs``).
 - :mod:`cadenza.serve.studio`: the web page at ``/`` and the endpoints it reads (choices, the roll, the score).
 - :mod:`cadenza.serve.live`: the live soundtrack over a WebSocket (``/v1/live``).
-- :mod:`cadenza.serve.server`: the server's settings (:class:`ServeConfig`, checked before starting) and
-  :func:`~cadenza.serve.server.serve`, which ties the rest together under uvicorn.
+- :mod:`cadenza.serve.config`: the server's settings (:class:`ServeConfig`, checked before starting), below
+  every other part (each reads them).
+- :mod:`cadenza.serve.server`: :func:`~cadenza.serve.server.serve`, which ties the rest together under uvicorn.
 
 Importing this package needs neither FastAPI nor uvicorn (the optional ``serve`` extra); only the app and the
 server do.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-from cadenza.serve.server import ServeConfig
+from cadenza.serve.config import ServeConfig
 
 #: the importable names of the ``serve`` extra's packages
 SERVE_PACKAGES = ("fastapi", "uvicorn", "multipart", "websockets")

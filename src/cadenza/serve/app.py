@@ -29,9 +29,9 @@ from starlette.requests import Request
 
 from cadenza.errors import CadenzaError
 from cadenza.score.write import atomic_write_bytes
+from cadenza.serve.config import ServeConfig
 from cadenza.serve.jobs import UPLOAD_SUFFIXES, check_job
 from cadenza.serve.live import live_router
-from cadenza.serve.server import ServeConfig
 from cadenza.serve.store import FILE_NAME, STATES, JobStore, SqliteJobStore, one_line
 from cadenza.serve.studio import add_studio
 

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket
 
 from cadenza.errors import UsageError
-from cadenza.serve.server import ServeConfig
+from cadenza.serve.config import ServeConfig
 from cadenza.soundtrack.bridge import LiveConfig, LiveSession
 from cadenza.soundtrack.stream import CONTROLS
 
