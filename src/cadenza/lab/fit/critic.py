@@ -5,11 +5,20 @@ on works and pieces it did not learn from.
 Real phrases come from the critic's side of the craft benchmark's pools (:func:`cadenza.lab.craft.real_paths`
 with ``critic=True``: works the benchmark never measures); generated ones from pieces composed as the
 benchmark composes them, with other seeds. Every phrase is :data:`PHRASE_BARS` bars of all parts.
+
+    python -m benchmarks.fit_critic [--datasets DIR] [--real 24] [--pieces 24] [--ensembles satb,piano]
+                                    [--cache DIR] [--dry-run]
+
+Run it again after the default model changes (the critic learns its samples).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,11 +28,16 @@ import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.lab.craft import ENSEMBLES, KEYS, STYLE_OF, real_paths
+from cadenza.lab.fit import CHECKOUT, PACKAGE
+from cadenza.lab.speed import describe_machine
 from cadenza.listen.critic import FEATURE_NAMES, Critic, phrase_features
 from cadenza.score.model import Score
 from cadenza.score.ops import slice_bars
+from cadenza.score.write import atomic_write_bytes
 
 log = logging.getLogger(__name__)
+MODEL = PACKAGE / "listen" / "models" / "critic.json"
+RESULTS = CHECKOUT / "benchmarks" / "results" / "critic.json"
 Progress = Callable[[str, int, int], None]
 PHRASE_BARS = 4
 REAL_BARS = 32  # phrases are taken from a real work's first bars (its exposition, not its development)
@@ -190,3 +204,33 @@ def run(config: CriticFitConfig, progress: Progress | None = None,
 
 def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in values]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fit every ensemble's critic, write it (unless ``--dry-run``) and its held-out figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", help="the shared datasets folder (default: found beside the working directory)")
+    parser.add_argument("--real", type=int, default=24, help="real works per ensemble")
+    parser.add_argument("--pieces", type=int, default=24, help="pieces composed per ensemble")
+    parser.add_argument("--ensembles", default=",".join(ENSEMBLES))
+    parser.add_argument("--checkpoint", help="model folder (default: the shipped default model)")
+    parser.add_argument("--cache", type=Path, help="keep each ensemble's phrase features here for refits")
+    parser.add_argument("--dry-run", action="store_true", help="report the figures, leave the shipped critic")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("cadenza").setLevel(logging.ERROR)
+    logging.getLogger("cadenza.lab.fit.critic").setLevel(logging.INFO)
+    config = CriticFitConfig(ensembles=tuple(e.strip() for e in args.ensembles.split(",") if e.strip()),
+                             real_works=args.real, pieces=args.pieces, checkpoint=args.checkpoint,
+                             datasets=args.datasets)
+    model, results = run(config, lambda what, d, t: log.info("critic %s %d/%d", what, d, t), args.cache)
+    command = "python -m benchmarks.fit_critic " + " ".join(sys.argv[1:] if argv is None else argv)
+    report = {"benchmark": "critic", "date": time.strftime("%Y-%m-%d"), "machine": describe_machine(),
+              "command": command, **results}
+    atomic_write_bytes(RESULTS, (json.dumps(report, indent=1, ensure_ascii=False) + "\n").encode())
+    if not args.dry_run:
+        model["command"] = command
+        atomic_write_bytes(MODEL, (json.dumps(model, indent=1) + "\n").encode())
+        log.info("wrote %s", MODEL)
+    log.info("wrote %s", RESULTS)
+    return 0
