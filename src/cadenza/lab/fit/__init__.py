@@ -2,7 +2,7 @@
 ``compose/models/meters.json``; :mod:`.harmony`: ``compose/models/harmony.json``; :mod:`.keys`:
 ``compose/models/keys.json``) and the listening models (:mod:`.style`: ``listen/models/style.json``;
 :mod:`.mood`: ``listen/models/mood.json``, both cross-validated, their figures in ``benchmarks/results/``; the
-ear's critic, :mod:`.critic`: ``listen/models/critic.json``, held out figures in ``benchmarks/results/critic.json``).
+ear's critic, :mod:`.critic`: ``listen/models/critic.json``, held-out figures in ``benchmarks/results/critic.json``).
 
 They measure and fit the product, apart from it: the product only reads the JSON they write (committed), never
 imports them. Run each as ``python -m benchmarks.fit_<name>`` (a one-line wrapper over its ``main``); they
