@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +232,22 @@ def _lock_comes_free(path: Path, within_s: float = 5.0) -> None:
             return
 
 
+@contextlib.contextmanager
+def _build_process(code: str, args: list[str], tmp_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A corpus build run as ``python -c code args`` (its stderr to ``tmp_path/stderr``: a file, not a pipe, so
+    a worker left behind cannot hold the test up); killed at the end if it still runs."""
+    log = (tmp_path / "stderr").open("w")
+    build = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=log,
+                             env=_env(CADENZA_HOME=str(tmp_path), **env))
+    try:
+        yield build
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+        log.close()
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc to find the reader workers")
 @pytest.mark.parametrize("stop", [signal.SIGHUP, signal.SIGKILL], ids=["sighup", "kill-9"])
 def test_a_build_stopped_by_sighup_or_kill_9_leaves_no_reader_and_keeps_what_it_committed(
@@ -243,12 +259,9 @@ def test_a_build_stopped_by_sighup_or_kill_9_leaves_no_reader_and_keeps_what_it_
     wrapper = ("import sys; import cadenza.corpus.build as b; b.FLUSH_EVERY_S = 0.5; "
                "from cadenza.cli import main; sys.exit(main(sys.argv[1:]))")
     args = ["corpus", "build", "--source", "music21", "--limit", "120", "--name", "sig", "--workers", "2"]
-    log = (tmp_path / "stderr").open("w")  # a file, not a pipe: a worker left behind cannot hold the test up
-    build = subprocess.Popen([sys.executable, "-c", wrapper, *args], env=_env(CADENZA_HOME=str(tmp_path)),
-                             stdout=subprocess.DEVNULL, stderr=log)
     store = CorpusStore("sig", home=tmp_path / "corpora")
     workers: set[int] = set()
-    try:
+    with _build_process(wrapper, args, tmp_path) as build:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and build.poll() is None:
             workers |= _children(build.pid)
@@ -260,11 +273,6 @@ def test_a_build_stopped_by_sighup_or_kill_9_leaves_no_reader_and_keeps_what_it_
         assert len(committed) <= 60, "the works read were committed only at the end of the build"
         build.send_signal(stop)
         build.wait(timeout=120)
-    finally:
-        if build.poll() is None:
-            build.kill()
-            build.wait()
-        log.close()
     err = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
     assert build.returncode == (143 if stop == signal.SIGHUP else -signal.SIGKILL), err[-500:]
     assert "Traceback" not in err
@@ -329,11 +337,8 @@ def test_a_build_stopped_by_a_signal_loses_no_work_its_readers_finished(tmp_path
     trace = tmp_path / "trace"
     trace.write_text("")
     args = ["corpus", "build", "--source", "music21", "--limit", "40", "--name", "held", "--workers", "2"]
-    log = (tmp_path / "stderr").open("w")
-    build = subprocess.Popen([sys.executable, "-c", _HELD_BUILD, *args], stdout=subprocess.DEVNULL, stderr=log,
-                             env=_env(CADENZA_HOME=str(tmp_path), TRACE=str(trace), FINISHED="6"))
     workers: set[int] = set()
-    try:
+    with _build_process(_HELD_BUILD, args, tmp_path, TRACE=str(trace), FINISHED="6") as build:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and build.poll() is None:
             workers |= _children(build.pid)
@@ -343,11 +348,6 @@ def test_a_build_stopped_by_a_signal_loses_no_work_its_readers_finished(tmp_path
         assert build.poll() is None and trace.read_text().count("held ") >= 2, trace.read_text()
         build.send_signal(stop)
         build.wait(timeout=60)
-    finally:
-        if build.poll() is None:
-            build.kill()
-            build.wait()
-        log.close()
     err = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
     assert build.returncode == (-signal.SIGKILL if stop == signal.SIGKILL else 143), err[-500:]
     assert "Traceback" not in err
