@@ -181,7 +181,7 @@ def _guard_replaced(targets: list[Path]) -> None:
     """Before writing ``targets``: a read-only one already there is an OutputError (it is kept); the others
     already there are named in a warning."""
     from cadenza.errors import OutputError
-    from cadenza.score.write import read_only
+    from cadenza.files import read_only
 
     there = []
     for target in dict.fromkeys(targets):
@@ -205,7 +205,7 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
     JSON report beside the piece; returns the report with its file paths."""
     import json
 
-    from cadenza.score.write import atomic_write_bytes
+    from cadenza.files import atomic_write_bytes
 
     files: dict[str, str] = {"piece": str(write_score(score, output))}
     errors: dict[str, str] = {}
@@ -392,7 +392,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
     from dataclasses import replace
 
     from cadenza.errors import OutputError, UsageError
-    from cadenza.score.write import atomic_write_bytes
+    from cadenza.files import atomic_write_bytes
     from cadenza.soundtrack import Timeline, timeline_from, write_soundtrack
     from cadenza.soundtrack.engine import soundtrack_report
 

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import InputError, UsageError
+from cadenza.files import atomic_write_bytes
 from cadenza.score.json_io import NOTE_FIELDS, score_from_dict
 from cadenza.score.limits import ReadLimits
 from cadenza.score.model import NOTE_DTYPE, Score
-from cadenza.score.write import atomic_write_bytes
 
 FORMAT_NAME = "cadenza-corpus"
 FORMAT_VERSION = 1

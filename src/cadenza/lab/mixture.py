@@ -41,10 +41,10 @@ import torch
 from torch import nn
 
 from cadenza.errors import InputError
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.ngram import StepNgram
 from cadenza.model.checkpoint import load_checkpoint
 from cadenza.model.transformer import EventTransformer, ModelConfig
-from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens.events import KIND
 
 ENSEMBLE_FILE = "ensemble.json"

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.figures import figure, pct
 from cadenza.listen.quality import METRICS
-from cadenza.score.write import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 NAMES = {"jsb": "JSB Chorales", "nottingham": "Nottingham", "musedata": "MuseData", "piano": "Piano-midi.de"}

@@ -23,8 +23,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cadenza.errors import InputError, OutputError
+from cadenza.files import atomic_write_bytes
 from cadenza.model.transformer import EventTransformer, ModelConfig
-from cadenza.score.write import atomic_write_bytes
 from cadenza.threads import ensure_threads
 from cadenza.tokens import field_sizes, label_vocabulary
 

@@ -32,7 +32,7 @@ def corpus_index_path(name: str, split: str = "train") -> Path:
     return CorpusStore(name).folder / f"originality-{split}.npz"
 
 
-def resolve(against: str | os.PathLike[str] | None) -> Path:
+def index_path_for(against: str | os.PathLike[str] | None) -> Path:
     """The index file that ``against`` names (see the module docstring)."""
     if against is None:
         return SHIPPED["default"] / INDEX_FILE
@@ -100,12 +100,12 @@ def _voice(score: Score, index: OriginalityIndex, run: VoiceRun, limit: int) -> 
 
 def check_score(score: Score, against: str | os.PathLike[str] | OriginalityIndex | None = None,
                 threshold: int | None = None) -> dict[str, Any]:
-    """The originality report of ``score`` against an index (see :func:`resolve`); ``threshold`` (notes)
+    """The originality report of ``score`` against an index (see :func:`index_path_for`); ``threshold`` (notes)
     overrides the calibrated ones. ``report["verdict"]`` is "copied" or "original"."""
     if isinstance(against, OriginalityIndex):
         index, path = against, None
     else:
-        path = resolve(against)
+        path = index_path_for(against)
         index = load_index(path)
     start = time.perf_counter()
     limits = index.thresholds() if threshold is None else {"top": threshold, "bass": threshold}

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import InputError
+from cadenza.files import atomic_write_bytes
 from cadenza.originality.fingerprint import KINDS, START, Line, bar_codes, line_symbols, lines
 from cadenza.originality.table import KGramTable, Run
 from cadenza.score.model import Score
-from cadenza.score.write import atomic_write_bytes
 
 FORMAT_NAME = "cadenza-originality"
 FORMAT_VERSION = 1

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.errors import OutputError, RenderError, UnsupportedFormatError, UsageError
+from cadenza.files import atomic_write_bytes
 from cadenza.render.common import available, check_folder, require, slug
 from cadenza.render.soundfont import find_soundfont, synthesize_fluidsynth, synthesize_tinysoundfont
 from cadenza.render.synth import synthesize_builtin
 from cadenza.score.model import Score
-from cadenza.score.write import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import UsageError
+from cadenza.files import atomic_write_bytes
 from cadenza.render.common import check_folder, display_title, require
 from cadenza.score.model import TICKS_PER_QUARTER, Score
-from cadenza.score.write import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

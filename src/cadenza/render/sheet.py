@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.errors import RenderError, UsageError
+from cadenza.files import atomic_write_bytes
 from cadenza.render.common import check_folder, require, require_all
 from cadenza.score.model import Score
-from cadenza.score.write import atomic_write_bytes, score_bytes
+from cadenza.score.write import score_bytes
 
 log = logging.getLogger(__name__)
 

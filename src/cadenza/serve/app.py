@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
 from cadenza.errors import CadenzaError
-from cadenza.score.write import atomic_write_bytes
+from cadenza.files import atomic_write_bytes
 from cadenza.serve.config import ServeConfig
 from cadenza.serve.jobs import UPLOAD_SUFFIXES, check_job
 from cadenza.serve.live import live_router

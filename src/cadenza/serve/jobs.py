@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from cadenza.errors import UsageError
-from cadenza.score.write import atomic_write_bytes
+from cadenza.files import atomic_write_bytes
 from cadenza.serve.store import ID_PATTERN, KINDS, Job, plain_json
 
 #: the files a job may write beside its piece

@@ -25,9 +25,9 @@ import numpy as np
 from cadenza.corpus.balance import balanced_weights, copies_in
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import UsageError
+from cadenza.files import atomic_write_bytes
 from cadenza.listen.labels import TONICS
 from cadenza.score.ops import transpose_sharps
-from cadenza.score.write import atomic_write_bytes
 from cadenza.tokens.events import FIELD_SIZES, FIELDS, KIND, F, TokenizeError, encode
 from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabulary
 

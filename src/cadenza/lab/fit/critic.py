@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import CadenzaError
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.craft import ENSEMBLES, KEYS, STYLE_OF, real_paths
 from cadenza.lab.fit import CHECKOUT, PACKAGE
 from cadenza.lab.speed import describe_machine
 from cadenza.listen.critic import FEATURE_NAMES, Critic, phrase_features
 from cadenza.score.model import Score
 from cadenza.score.ops import slice_bars
-from cadenza.score.write import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 MODEL = PACKAGE / "listen" / "models" / "critic.json"
