@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.compose import AXES, ComposeBenchConfig, run
-from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "compose.json"
 log = logging.getLogger("compose_bench")

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.craft import ENSEMBLES, CraftBenchConfig, run, summary_lines
-from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "craft.json"
 log = logging.getLogger("craft_bench")

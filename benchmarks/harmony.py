@@ -16,8 +16,8 @@ from pathlib import Path
 
 from benchmarks.common import machine
 from cadenza.corpus.sources import find_datasets
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.harmony import run
-from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "harmony.json"
 

@@ -41,7 +41,7 @@ from typing import Any
 
 from benchmarks.common import machine
 from benchmarks.serve import git_commit, rss_kb
-from cadenza.score.write import atomic_write_bytes
+from cadenza.files import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "live.json"

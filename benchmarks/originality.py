@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.originality import OriginalityBenchConfig, run
-from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "originality.json"
 log = logging.getLogger("originality_bench")

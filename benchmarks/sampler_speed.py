@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.before is None:
         parser.error("--before: give the src folder of the code to compare with")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from cadenza.files import atomic_write_bytes
     from cadenza.lab.speed import describe_machine
-    from cadenza.score.write import atomic_write_bytes
 
     started = time.time()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None

@@ -50,7 +50,7 @@ from types import FrameType
 from typing import Any
 
 from benchmarks.common import git_commit, machine
-from cadenza.score.write import atomic_write_bytes
+from cadenza.files import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serve.json"

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.soundtrack import SoundtrackBenchConfig, stream_run, timeline_run
-from cadenza.score.write import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "soundtrack.json"
 log = logging.getLogger("soundtrack_bench")
