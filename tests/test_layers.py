@@ -12,8 +12,8 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cadenza"
-LAYERS = ["errors", "files", "threads", "score", "listen", "tokens", "corpus", "model", "train", "originality",
-          "compose", "render", "soundtrack", "api", "serve", "lab", "cli", "__main__"]
+LAYERS = ["errors", "files", "versions", "threads", "score", "listen", "tokens", "corpus", "model", "train",
+          "originality", "compose", "render", "soundtrack", "api", "serve", "lab", "cli", "__main__"]
 #: the product modules that may import the lab (``cadenza.lab``: benchmark suites, the n-gram baseline, model
 #: mixtures, the Boulanger metric): the thin commands that run it
 LAB_USERS = {"cadenza.cli.bench", "cadenza.cli.evaluate"}

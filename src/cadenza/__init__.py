@@ -7,10 +7,27 @@
 """
 
 # The stages whose names the API's functions share are imported first, so that importing them later (as the
-# functions do) cannot rebind ``cadenza.compose`` or ``cadenza.soundtrack`` from the function to the package.
+# functions do) cannot rebind ``cadenza.compose``, ``cadenza.render``, ``cadenza.soundtrack`` or ``cadenza.train``
+# from the function to the package.
 import cadenza.compose as _compose_stage  # noqa: F401
+import cadenza.render as _render_stage  # noqa: F401
 import cadenza.soundtrack as _soundtrack_stage  # noqa: F401
-from cadenza.api import analyse, check, compose, continue_, info, read_score, revise, soundtrack, styles, write_score
+import cadenza.train as _train_stage  # noqa: F401
+from cadenza.api import (
+    Composer,
+    analyse,
+    check,
+    compose,
+    continue_,
+    info,
+    read_score,
+    render,
+    revise,
+    soundtrack,
+    styles,
+    train,
+    write_score,
+)
 from cadenza.compose.generate import Composition
 from cadenza.errors import CadenzaError
 from cadenza.score import ReadLimits, Score
@@ -18,5 +35,6 @@ from cadenza.threads import set_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["CadenzaError", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check", "compose",
-           "continue_", "info", "read_score", "revise", "set_threads", "soundtrack", "styles", "write_score"]
+__all__ = ["CadenzaError", "Composer", "Composition", "ReadLimits", "Score", "__version__", "analyse", "check",
+           "compose", "continue_", "info", "read_score", "render", "revise", "set_threads", "soundtrack", "styles",
+           "train", "write_score"]

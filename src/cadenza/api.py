@@ -21,8 +21,24 @@ log = logging.getLogger(__name__)
 #: formats written beside a piece by the score writers (the others go through cadenza.render)
 _SCORE_SUFFIXES = {"mid": ".mid", "musicxml": ".musicxml"}
 
-__all__ = ["analyse", "check", "compose", "continue_", "convert", "info", "read_score", "read_score_result", "revise",
-           "score_summary", "soundtrack", "styles", "write_score"]
+__all__ = [
+    "Composer",
+    "analyse",
+    "check",
+    "compose",
+    "continue_",
+    "convert",
+    "info",
+    "read_score",
+    "read_score_result",
+    "render",
+    "revise",
+    "score_summary",
+    "soundtrack",
+    "styles",
+    "train",
+    "write_score",
+]
 
 
 def read_score_result(source: str | os.PathLike[str], limits: ReadLimits | None = None,
@@ -446,3 +462,90 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
     atomic_write_bytes(cue_sheet, (json.dumps(sheet, ensure_ascii=False, indent=2, default=str) + "\n").encode())
     report["files"]["cue_sheet"] = str(cue_sheet)
     return report
+
+
+def render(source: str | os.PathLike[str] | Score, output: str | os.PathLike[str], formats: list[str] | str,
+           limits: ReadLimits | None = None, sample_rate: int | None = None, soundfont: Any = None) -> Any:
+    """Render a score (a Score or any file ``read_score`` reads) as each of ``formats`` (``"mid,musicxml,pdf,
+    png,wav"`` or a list; see :data:`cadenza.render.RENDER_FORMATS`) beside ``output``, which names the files
+    without extension. Returns a :class:`cadenza.render.RenderResult` (format -> path; ``.errors`` holds a
+    one-line message per format that failed, ``.files`` every file written); nothing is written for a format
+    whose renderer is missing, and the others still are."""
+    from cadenza.render import render as render_score
+    from cadenza.render.audio import DEFAULT_SAMPLE_RATE
+
+    score = source if isinstance(source, Score) else read_score(source, limits)
+    return render_score(score, output, formats, sample_rate=sample_rate or DEFAULT_SAMPLE_RATE, soundfont=soundfont)
+
+
+def write_training_index(config: Any, out: Path) -> list[str]:
+    """Build the originality index of the run's training split (calibrated on its test split) and save it
+    beside the best and last checkpoints; returns the files written."""
+    from cadenza.originality import save_index
+    from cadenza.originality.calibrate import build_benchmark_index, build_corpus_index
+
+    index = (build_benchmark_index(config.benchmark) if getattr(config, "benchmark", "")
+             else build_corpus_index(config.corpus))
+    return [str(save_index(index, folder)) for folder in (out / "best", out / "last") if folder.is_dir()]
+
+
+def train(corpus: str = "default", resume: bool = False, progress: Any = None,
+          steps: str | os.PathLike[str] | None = None, index: bool = True, threads: int | None = None,
+          **options: Any) -> dict[str, Any]:
+    """Train (or with ``resume`` continue) a model on a built corpus, as ``cadenza train`` does; the options are
+    :class:`cadenza.train.loop.TrainConfig`'s fields (``preset="tiny"``, ``max_minutes=10``, ``out="runs/x"``,
+    ``init=…`` …). ``steps``: a folder of step arrays (``cadenza corpus steps``) instead of the corpus;
+    ``index``: build the originality index of the training works beside the checkpoints (from the corpus only).
+    Returns the run's summary (steps, best validation NLL, throughput, ``out``; ``originality_index`` when
+    built). Ctrl-C or SIGTERM stops it after saving its step (:class:`cadenza.train.loop.TrainingStopped`)."""
+    from dataclasses import fields
+
+    from cadenza.errors import UsageError
+    from cadenza.train.loop import TrainConfig
+    from cadenza.train.loop import train as train_model
+
+    known = {f.name for f in fields(TrainConfig)} - {"corpus"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UsageError(f"unknown training option {unknown[0]!r}: choose from {', '.join(sorted(known))}")
+    splits = None
+    if steps is not None:
+        from cadenza.train.data import read_steps_folder
+
+        splits, corpus = read_steps_folder(Path(steps))
+    options.setdefault("out", f"runs/{corpus}-{options.get('preset', 'small')}")
+    config = TrainConfig(corpus=corpus, **options)
+    summary = train_model(config, resume=resume, progress=progress, splits=splits, threads=threads)
+    if index and steps is None and not summary["rank"]:
+        summary["originality_index"] = write_training_index(config, Path(summary["out"]))
+    return summary
+
+
+class Composer:
+    """A model loaded once — its weights, their hash and its originality index — that composes, continues and
+    revises many pieces (what a server worker or a game holds): ``Composer().compose(key="D minor", bars=8)``.
+    Each call takes the same keywords as the function of its name; the model is the one given here."""
+
+    def __init__(self, model: str | os.PathLike[str] | None = None) -> None:
+        from cadenza.compose.generate import load_model
+        from cadenza.compose.guard import guard_index, load_guard
+
+        self.model = Path(model) if model else None
+        loaded, _config, digest, load_s = load_model(self.model)
+        self.hash: str = digest  # the weights' content hash, as every report names it
+        self.parameters: int = loaded.parameter_count()
+        self.load_s: float = load_s
+        # the originality index (cached per file version), loaded here rather than by the first piece
+        self.guard = load_guard(guard_index(self.model))
+
+    def compose(self, request: Any = None, **options: Any) -> Composition:
+        """A new piece: see :func:`compose`."""
+        return compose(request, model=self.model, **options)
+
+    def continue_(self, primer: str | os.PathLike[str] | Score, request: Any = None, **options: Any) -> Composition:
+        """The primer continued: see :func:`continue_`."""
+        return continue_(primer, request, model=self.model, **options)
+
+    def revise(self, piece: str | os.PathLike[str] | Score, bars: str, **options: Any) -> Composition:
+        """Chosen bars written again: see :func:`revise`."""
+        return revise(piece, bars, model=self.model, **options)

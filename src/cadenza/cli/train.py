@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cadenza.api import write_training_index
 from cadenza.cli.common import emit_json
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do not build the originality index of the training works beside the checkpoints "
                    "(the composer's copy guard needs it; build it later with cadenza corpus index --out)")
     p.set_defaults(func=run)
-
-
-def write_training_index(config: Any, out: Path) -> list[str]:
-    """Build the originality index of the run's training split (calibrated on its test split) and save it
-    beside the best and last checkpoints; returns the files written."""
-    from cadenza.originality import save_index
-    from cadenza.originality.calibrate import build_benchmark_index, build_corpus_index
-
-    index = (build_benchmark_index(config.benchmark) if getattr(config, "benchmark", "")
-             else build_corpus_index(config.corpus))
-    return [str(save_index(index, folder)) for folder in (out / "best", out / "last") if folder.is_dir()]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -62,6 +62,7 @@ from cadenza.listen.labels import TONICS
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
 from cadenza.tokens.events import FINE, KIND, TokenizeError, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
+from cadenza.versions import software_versions
 
 log = logging.getLogger(__name__)
 RETRY_HEAT = 0.15  # a resampling (after a copy or a repeat) runs this much hotter per attempt
@@ -387,7 +388,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        "harmony": _harmony_report(plan, best.seed),
                        **({"orchestration": describe_orchestration(voices, plan.bars, best.seed)}
                           if len(voices) >= MIN_PARTS else {})},
-              "seed": best.seed, "model": _model_summary(model, config, digest),
+              "seed": best.seed, "model": _model_summary(model, config, digest), "software": software_versions(),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "ear": next((row.get("ear") for row in best.candidates if row["seed"] == best.seed), None),
@@ -519,7 +520,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
                          "key_signature": str(key_sig) if key_sig else None},
-              "seed": best.seed, "model": _model_summary(model, config, digest),
+              "seed": best.seed, "model": _model_summary(model, config, digest), "software": software_versions(),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "result": {"bars": score.bar_count, "new_bars": score.bar_count - primer.bar_count,

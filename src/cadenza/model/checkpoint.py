@@ -27,6 +27,7 @@ from cadenza.files import atomic_write_bytes
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.threads import ensure_threads
 from cadenza.tokens import field_sizes, label_vocabulary
+from cadenza.versions import software_versions
 
 FORMAT_NAME = "cadenza-model"
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"  # shipped in the package
@@ -46,7 +47,8 @@ def save_checkpoint(model: EventTransformer, folder: str | os.PathLike[str],
     save_file(tensors, str(tmp), metadata={"format": FORMAT_NAME})
     tmp.replace(out / "model.safetensors")
     config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "model": model.config.to_dict(),
-              "label_vocabulary": list(label_vocabulary()), "training": training or {}}
+              "label_vocabulary": list(label_vocabulary()), "training": training or {},
+              "software": software_versions()}
     atomic_write_bytes(out / "config.json", json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8"))
     return out
 

@@ -1,0 +1,47 @@
+"""The rest of the Python API (issue 17): render and train as top-level functions that stay functions, a
+Composer that loads its model once and composes many pieces, and the software versions in every report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cadenza
+from cadenza.errors import UsageError
+from tests.conftest import steps_folder
+
+
+def test_render_stays_a_function_and_writes_each_format(tmp_path: Path) -> None:
+    import cadenza.render.pipeline
+
+    result = cadenza.render("music21:bach/bwv66.6", tmp_path / "chorale", "mid,musicxml")
+    assert Path(result["mid"]).is_file() and Path(result["musicxml"]).is_file() and not result.errors
+    assert cadenza.read_score(result["musicxml"]).note_count == cadenza.read_score(result["mid"]).note_count
+
+
+def test_train_stays_a_function_trains_from_python_and_refuses_unknown_options(tmp_path: Path,
+                                                                                chorale_splits: Any) -> None:
+    import cadenza.train.loop
+
+    folder = steps_folder(chorale_splits, tmp_path / "steps")
+    summary = cadenza.train(steps=folder, preset="tiny", max_steps=3, eval_every=3, batch_size=2, eval_batches=1,
+                            warmup_steps=1, out=str(tmp_path / "run"), threads=1)
+    assert summary["steps"] == 3 and (tmp_path / "run" / "best" / "model.safetensors").is_file()
+    written = json.loads((tmp_path / "run" / "best" / "config.json").read_text())  # names its software
+    assert written["software"]["cadenza"] == cadenza.__version__ and "torch" in written["software"]
+    with pytest.raises(UsageError, match="unknown training option 'epochs'"):
+        cadenza.train(steps=folder, epochs=3)
+
+
+def test_a_composer_loads_once_and_composes_many_pieces() -> None:
+    composer = cadenza.Composer()
+    first = composer.compose(ensemble="piano", key="G major", bars=4, seed=1, tempo=96)
+    second = composer.compose(ensemble="piano", key="G major", bars=4, seed=2, tempo=96)
+    assert first.report["model"]["hash"] == second.report["model"]["hash"] == composer.hash
+    assert first.score.tempos[0].bpm == second.score.tempos[0].bpm == 96
+    assert first.score.notes.tobytes() != second.score.notes.tobytes()
+    assert first.report["software"]["cadenza"] == cadenza.__version__ and "numpy" in first.report["software"]
+    assert composer.guard is not None  # the shipped model's originality index, loaded with it
