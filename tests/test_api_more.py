@@ -45,3 +45,13 @@ def test_a_composer_loads_once_and_composes_many_pieces() -> None:
     assert first.score.notes.tobytes() != second.score.notes.tobytes()
     assert first.report["software"]["cadenza"] == cadenza.__version__ and "numpy" in first.report["software"]
     assert composer.guard is not None  # the shipped model's originality index, loaded with it
+
+
+def test_analyse_and_check_return_typed_results_that_still_read_as_their_reports() -> None:
+    analysis = cadenza.analyse("music21:bach/bwv66.6")
+    assert isinstance(analysis, cadenza.Analysis) and analysis.labels["key"] == analysis["labels"]["key"]
+    assert analysis.to_json()["labels"] == analysis.labels and analysis.analysis_s > 0
+    assert json.loads(json.dumps(analysis.to_json()))["source"] == analysis.source
+    copied = cadenza.check("music21:bach/bwv66.6")  # a training work: it is its own longest shared run
+    assert isinstance(copied, cadenza.OriginalityCheck) and copied.verdict == copied["verdict"] == "copied"
+    assert copied.longest and copied.threshold_notes and "verdict" in copied and copied.get("nothing") is None

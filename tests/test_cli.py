@@ -98,15 +98,18 @@ def test_convert_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_a_requested_file_that_is_not_written_fails_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("torch")
-    import cadenza.render
+    from importlib import import_module
+
     from cadenza.render.pipeline import RenderResult
+
+    render_stage = import_module("cadenza.render")  # (``cadenza.render`` is also the API's function)
 
     def full_disk(score: object, base: object, formats: object) -> RenderResult:
         failed = RenderResult()
         failed.errors["wav"] = "cannot write: No space left on device"
         return failed
 
-    monkeypatch.setattr(cadenza.render, "render", full_disk)
+    monkeypatch.setattr(render_stage, "render", full_disk)
     code = main(["compose", "--ensemble", "solo", "--bars", "2", "--seed", "1", "-o", str(tmp_path / "p.mid"),
                  "--render", "musicxml,wav"])
     captured = capsys.readouterr()

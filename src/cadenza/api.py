@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cadenza.reports import Analysis, OriginalityCheck
 from cadenza.score import ReadLimits, ReadResult, Score, write_score
 from cadenza.score import read_score_result as read_file
 from cadenza.score.instruments import gm_program_name
@@ -133,9 +134,10 @@ def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limi
 
 
 def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = None, tune: str | None = None,
-            tune_index: int | None = None) -> dict[str, Any]:
+            tune_index: int | None = None) -> Analysis:
     """Every listening label for a score (a Score, a file or a music21: reference), with the seconds the
-    analysis took and the reader's warnings."""
+    analysis took and the reader's warnings: an :class:`cadenza.reports.Analysis` (``.labels``,
+    ``.to_json()``)."""
     from cadenza.listen.analyse import analyse_timed
     from cadenza.listen.labels import LABEL_SET_VERSION
 
@@ -145,17 +147,18 @@ def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = 
         result = read_score_result(source, limits, tune, tune_index)
         score, warnings = result.score, result.warnings
     labels, seconds = analyse_timed(score)
-    return {"source": score.metadata.source, "label_set_version": LABEL_SET_VERSION, "labels": labels,
-            "analysis_s": round(seconds, 4), "warnings": warnings}
+    return Analysis({"source": score.metadata.source, "label_set_version": LABEL_SET_VERSION, "labels": labels,
+                     "analysis_s": round(seconds, 4), "warnings": warnings})
 
 
 def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str] | None = None,
           threshold: int | None = None, limits: ReadLimits | None = None, tune: str | None = None,
-          tune_index: int | None = None) -> dict[str, Any]:
+          tune_index: int | None = None) -> OriginalityCheck:
     """The originality report of a score (a Score, a file or a music21: reference) against a model's
     training data (``against``: a shipped model name, a model folder, an index file or ``corpus:NAME``; the
-    default model when None). ``report["verdict"]`` is "copied" when a line shares more notes with one
-    training work than the calibrated threshold (or ``threshold``) allows; see :mod:`cadenza.originality`."""
+    default model when None): an :class:`cadenza.reports.OriginalityCheck`, whose ``.verdict`` is "copied"
+    when a line shares more notes with one training work than the calibrated threshold (or ``threshold``)
+    allows; see :mod:`cadenza.originality`."""
     from cadenza.originality import check_score
 
     if isinstance(source, Score):
@@ -165,7 +168,7 @@ def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str
         score, warnings = result.score, result.warnings
     report = check_score(score, against, threshold)
     report["warnings"] = warnings
-    return report
+    return OriginalityCheck(report)
 
 
 def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | None = None,

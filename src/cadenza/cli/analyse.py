@@ -56,12 +56,12 @@ def _show(value: object) -> str:
 def run(args: argparse.Namespace) -> int:
     report = api.analyse(args.file, limits_from(args), args.tune, args.tune_index)
     if args.json:
-        emit_json(report)
+        emit_json(report.to_json())
         return 0
-    print_warnings(report["warnings"])
-    labels = report["labels"]
+    print_warnings(report.warnings)
+    labels = report.labels
     width = max(len(name) for name in labels)
-    lines = [f"{report['source']}  ({len(labels)} labels in {report['analysis_s'] * 1000:.0f} ms)"]
+    lines = [f"{report.source}  ({len(labels)} labels in {report.analysis_s * 1000:.0f} ms)"]
     for title, names in _GROUPS:
         lines.append(f"\n{title}")
         lines += [f"  {name:<{width}}  {_show(labels[name])}" for name in names]

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--threshold must be at least 1")
     report = api.check(args.file, args.against, args.threshold, limits_from(args), args.tune, args.tune_index)
     if args.json:
-        emit_json(report)
+        emit_json(report.to_json())
     else:
-        print_warnings(report["warnings"])
-        print(report_text(report))
-    return CopyError.exit_code if report["verdict"] == "copied" else 0
+        print_warnings(report.warnings)
+        print(report_text(report.to_json()))
+    return CopyError.exit_code if report.verdict == "copied" else 0

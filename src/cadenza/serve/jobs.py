@@ -214,10 +214,10 @@ def run_job(job: Job, work: Path, data: Path, model: Path | None, progress: Prog
                                 ensemble=request.get("ensemble"), seed=request.get("seed"), progress=progress)
     elif job.kind == "analyse":
         assert source is not None
-        report = api.analyse(source)
+        report = api.analyse(source).to_json()
     else:
         assert source is not None
-        report = api.check(source, against=_originality_index(model), threshold=request.get("threshold"))
+        report = api.check(source, against=_originality_index(model), threshold=request.get("threshold")).to_json()
     for written in work.glob("*.cadenza.json"):  # the API's report, with this server's paths: report.json instead
         written.unlink()
     report = plain_json(_scrub(report, {f"{work}{os.sep}": "", f"{data / 'uploads'}{os.sep}": "upload:"}))

@@ -1,0 +1,91 @@
+"""Typed results of the API that are, underneath, the JSON reports the CLI prints with ``--json``: read them by
+attribute (``analysis.labels["key"]``, ``check.verdict``) and get the JSON with ``.to_json()``; reading by key
+(``analysis["labels"]``) still works for scripts written against the report dicts of Cadenza 0.1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ReportView:
+    """Mapping-style reading of a result's JSON report (``to_json``), for scripts written against dicts."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_json()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Mapping-style access to the report (see :meth:`__getitem__`)."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_json()
+
+
+@dataclass(frozen=True)
+class Analysis(ReportView):
+    """What ``listen`` hears in a score (:func:`cadenza.analyse`): every label, with how long it took."""
+
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """Label name -> what is heard (key, mode, meter, epoch, mood, density, texture …)."""
+        return dict(self.report.get("labels", {}))
+
+    @property
+    def source(self) -> str | None:
+        """Where the score came from."""
+        return self.report.get("source")
+
+    @property
+    def analysis_s(self) -> float:
+        """Seconds the listening took."""
+        return float(self.report.get("analysis_s", 0.0))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the reader said about the file (one line each)."""
+        return list(self.report.get("warnings", []))
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``cadenza analyse --json`` prints)."""
+        return dict(self.report)
+
+
+@dataclass(frozen=True)
+class OriginalityCheck(ReportView):
+    """A score's originality against a model's training works (:func:`cadenza.check`)."""
+
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """``copied`` (a voice shares more notes with one training work than its threshold) or ``original``."""
+        return str(self.report.get("verdict"))
+
+    @property
+    def longest(self) -> dict[str, Any]:
+        """The longest run of notes shared with one training work: its length and the work."""
+        return dict(self.report.get("longest") or {})
+
+    @property
+    def threshold_notes(self) -> dict[str, int]:
+        """Per voice (``top``, ``bass``, …): the shared notes above which a piece counts as copied."""
+        return dict(self.report.get("threshold_notes") or {})
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the reader said about the file (one line each)."""
+        return list(self.report.get("warnings", []))
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``cadenza check --json`` prints)."""
+        return dict(self.report)
