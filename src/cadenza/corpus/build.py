@@ -38,9 +38,9 @@ from cadenza.corpus.store import CorpusStore
 from cadenza.corpus.works import WorkResult, read_work
 from cadenza.errors import UsageError
 from cadenza.listen.labels import LABEL_SET_VERSION
-from cadenza.score.guard import die_with_parent
 from cadenza.score.limits import ReadLimits
 from cadenza.score.model import NOTE_DTYPE
+from cadenza.score.sandbox import die_with_parent
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 5.0  # a work read is committed to the log (its notes to a shard) at most this long after

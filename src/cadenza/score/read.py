@@ -8,7 +8,7 @@
 
 The format comes from the extension (content is sniffed when the extension is unknown). MIDI and JSON are
 read in-process by bounded readers of our own; MusicXML, ABC and Humdrum are checked cheaply, then parsed
-by music21 in a guarded child process (time limit and memory cap, see :mod:`cadenza.score.guard`). Audio
+by music21 in a guarded child process (time limit and memory cap, see :mod:`cadenza.score.sandbox`). Audio
 (WAV, FLAC, MP3, Ogg, AIFF) is transcribed by basic-pitch when the audio extra is installed
 (:mod:`cadenza.score.audio_read`).
 """
@@ -28,12 +28,12 @@ from pathlib import Path
 from cadenza.errors import InputError, UnsupportedFormatError, UsageError
 from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, select_tune, split_tunes
 from cadenza.score.audio_read import is_audio, read_audio
-from cadenza.score.guard import run_guarded
 from cadenza.score.json_io import read_json_bytes
 from cadenza.score.limits import ReadLimits, file_size, over_limit
 from cadenza.score.m21_read import check_meters
 from cadenza.score.midi_read import read_midi_bytes
 from cadenza.score.model import Score
+from cadenza.score.sandbox import run_guarded
 from cadenza.score.xml_check import check_musicxml, read_mxl, to_utf8
 
 log = logging.getLogger(__name__)

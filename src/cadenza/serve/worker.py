@@ -26,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from cadenza.errors import CadenzaError
-from cadenza.score.guard import die_with_parent
+from cadenza.score.sandbox import die_with_parent
 from cadenza.serve.config import ServeConfig
 from cadenza.serve.store import Job, JobStore, SqliteJobStore, one_line
 from cadenza.threads import set_threads

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.score.guard import die_with_parent
+from cadenza.score.sandbox import die_with_parent
 from cadenza.train.data import BatchConfig, SplitData, seeded_rows
 
 _shared: dict[str, Any] = {}

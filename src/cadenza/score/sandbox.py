@@ -1,7 +1,7 @@
 """Run an untrusted parse in a forked child process under a time limit and a memory cap.
 
 music21's parsers can take minutes or gigabytes on hostile input; the pre-checks in the readers catch
-the known cases cheaply, and this guard bounds the rest. The child inherits the parent's imports (fork),
+the known cases cheaply, and this sandbox bounds the rest. The child inherits the parent's imports (fork),
 so it starts in milliseconds; the result comes back through a pipe. Where fork is unavailable the
 function runs in-process, unguarded, with a debug log line.
 """
