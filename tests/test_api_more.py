@@ -55,3 +55,10 @@ def test_analyse_and_check_return_typed_results_that_still_read_as_their_reports
     copied = cadenza.check("music21:bach/bwv66.6")  # a training work: it is its own longest shared run
     assert isinstance(copied, cadenza.OriginalityCheck) and copied.verdict == copied["verdict"] == "copied"
     assert copied.longest and copied.threshold_notes and "verdict" in copied and copied.get("nothing") is None
+
+
+def test_a_soundtrack_is_a_typed_result_with_its_score_when_nothing_is_written(tiny: Path) -> None:
+    made = cadenza.soundtrack("calm:2bars,tense:2bars", model=tiny, seed=1)
+    assert isinstance(made, cadenza.Soundtrack) and made.score is not None and made["score"] is made.score
+    assert len(made.cues) == 2 and made.cues == made["cues"] and not made.files
+    assert "score" not in made.to_json() and json.dumps(made.to_json(), default=str)

@@ -30,12 +30,12 @@ from cadenza.api import (
 )
 from cadenza.compose.generate import Composition
 from cadenza.errors import CadenzaError
-from cadenza.reports import Analysis, OriginalityCheck
+from cadenza.reports import Analysis, OriginalityCheck, Soundtrack
 from cadenza.score import ReadLimits, Score
 from cadenza.threads import set_threads
 
 __version__ = "0.1.0"
 
 __all__ = ["Analysis", "CadenzaError", "Composer", "Composition", "OriginalityCheck", "ReadLimits", "Score",
-           "__version__", "analyse", "check", "compose", "continue_", "info", "read_score", "render", "revise",
-           "set_threads", "soundtrack", "styles", "train", "write_score"]
+           "Soundtrack", "__version__", "analyse", "check", "compose", "continue_", "info", "read_score", "render",
+           "revise", "set_threads", "soundtrack", "styles", "train", "write_score"]

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cadenza.reports import Analysis, OriginalityCheck
+from cadenza.reports import Analysis, OriginalityCheck, Soundtrack
 from cadenza.score import ReadLimits, ReadResult, Score, write_score
 from cadenza.score import read_score_result as read_file
 from cadenza.score.instruments import gm_program_name
@@ -395,7 +395,7 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
 
 def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
                model: str | os.PathLike[str] | None = None, ensemble: str | None = None, seed: int | None = None,
-               progress: Any = None, story: Any = None, profile: Any = None) -> dict[str, Any]:
+               progress: Any = None, story: Any = None, profile: Any = None) -> Soundtrack:
     """A soundtrack that follows ``timeline`` (a :class:`cadenza.soundtrack.Timeline`, a shorthand like
     ``"calm:90s,tense:60s"`` or a TOML/JSON file). With ``out`` (a folder) the MIDI, the renders in
     ``formats`` and the cue sheet (``cues.json``, with the themes used) are written there (files already there,
@@ -405,7 +405,8 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
     Or, instead of a timeline, a life ``story`` (a file or :class:`cadenza.soundtrack.story.Story`) and
     optionally a listener ``profile``: a suite, one movement per event (see :mod:`cadenza.soundtrack.story`);
     the report gains a ``story`` section, each cue its event, and ``out/movements/NN-title.mid`` each
-    movement on its own."""
+    movement on its own. Returns a :class:`cadenza.reports.Soundtrack` (``.cues``, ``.files``, ``.score`` when
+    nothing was written, ``.to_json()``)."""
     import json
     import time
     from dataclasses import replace
@@ -455,7 +456,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
     if reading is not None:
         report = reading.annotate(report)
     if folder is None:
-        return {**report, "score": score}
+        return Soundtrack(report, score)
     if reading is not None:
         reading.write_movements(score, report, folder)
     report = _write_outputs(score, report, folder / "soundtrack.mid", formats or [])
@@ -464,7 +465,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
              **({"story": report["story"]} if "story" in report else {})}
     atomic_write_bytes(cue_sheet, (json.dumps(sheet, ensure_ascii=False, indent=2, default=str) + "\n").encode())
     report["files"]["cue_sheet"] = str(cue_sheet)
-    return report
+    return Soundtrack(report)
 
 
 def render(source: str | os.PathLike[str] | Score, output: str | os.PathLike[str], formats: list[str] | str,

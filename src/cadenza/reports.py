@@ -5,7 +5,10 @@ attribute (``analysis.labels["key"]``, ``check.verdict``) and get the JSON with 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cadenza.score.model import Score
 
 
 class ReportView:
@@ -89,3 +92,44 @@ class OriginalityCheck(ReportView):
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data (what ``cadenza check --json`` prints)."""
         return dict(self.report)
+
+
+@dataclass(frozen=True)
+class Soundtrack(ReportView):
+    """A soundtrack (:func:`cadenza.soundtrack`): its report — the cues as written and heard, the timeline, the
+    themes, a story's movements — with the Score when nothing was written, and the files when it was."""
+
+    report: dict[str, Any] = field(default_factory=dict)
+    score: Score | None = None  # the music, when it was not written to a folder
+
+    @property
+    def cues(self) -> list[dict[str, Any]]:
+        """One per timeline segment: where it starts (seconds, bar), what was asked and what is heard."""
+        return list(self.report.get("cues", []))
+
+    @property
+    def timeline(self) -> Any:
+        """The timeline followed (segments of moods, tempi, keys)."""
+        return self.report.get("timeline")
+
+    @property
+    def themes(self) -> dict[str, list[int]]:
+        """Each theme used, and the cues (by index) that carry it."""
+        return dict(self.report.get("themes", {}))
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Format -> path of what was written (``piece``, ``cue_sheet``, renders); empty when nothing was."""
+        return dict(self.report.get("files", {}))
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``cadenza soundtrack --json`` prints; the Score left out)."""
+        return dict(self.report)
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "score" and self.score is not None:
+            return self.score
+        return self.to_json()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return (key == "score" and self.score is not None) or key in self.report

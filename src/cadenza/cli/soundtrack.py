@@ -69,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if sum(given) != 1:
         raise UsageError("give a timeline file, --timeline \"calm:60s,tense:60s\" or --story FILE (one of them)")
     formats = _formats(args.render)
-    result: dict[str, Any] = api.soundtrack(args.timeline or args.timeline_file, Path(args.out), formats,
-                                            model=args.model, ensemble=args.ensemble, seed=args.seed,
-                                            progress=None if args.json else ProgressBar(
-                                                "writing (movements)" if args.story else "writing (segments)"),
-                                            story=args.story, profile=args.profile)
+    result = api.soundtrack(args.timeline or args.timeline_file, Path(args.out), formats, model=args.model,
+                            ensemble=args.ensemble, seed=args.seed,
+                            progress=None if args.json else ProgressBar(
+                                "writing (movements)" if args.story else "writing (segments)"),
+                            story=args.story, profile=args.profile).to_json()
     if args.json:
         emit_json(result)
         return 1 if result.get("render_errors") else 0

@@ -211,7 +211,7 @@ def run_job(job: Job, work: Path, data: Path, model: Path | None, progress: Prog
                             **request).to_json()
     elif job.kind == "soundtrack":
         report = api.soundtrack(_timeline(request["timeline"]), work, formats, model=model,
-                                ensemble=request.get("ensemble"), seed=request.get("seed"), progress=progress)
+                                ensemble=request.get("ensemble"), seed=request.get("seed"), progress=progress).to_json()
     elif job.kind == "analyse":
         assert source is not None
         report = api.analyse(source).to_json()
