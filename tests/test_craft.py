@@ -303,4 +303,4 @@ def test_the_ear_prefers_a_last_chord_that_the_whole_ensemble_sounds() -> None:
 
     plan = CadencePlan(e_minor, 2)
     whole, thin = heard_arrival(ending(4), 1, plan), heard_arrival(ending(2), 1, plan)
-    assert whole[2] > thin[2]  # the same chord tones, but two parts silent: the ear keeps the full close
+    assert whole[3] > thin[3]  # the match to the planned chord: two parts silent, the full close wins

@@ -55,7 +55,7 @@ class KillSwitch:
         from safetensors import torch as safetensors_torch
 
         import cadenza.model.checkpoint as checkpoint
-        import cadenza.train.loop as loop
+        from cadenza.train import loop
 
         self.armed, self.dead, self.calls, self.at = False, False, 0, 0
         real_save = safetensors_torch.save_file

@@ -26,7 +26,7 @@ def _same_weights(a: Path, b: Path) -> bool:
 
 def _signal_at(monkeypatch: pytest.MonkeyPatch, signum: int, at: int) -> None:
     """The process receives ``signum`` in the middle of the optimizer step ``at`` (as from a terminal or kill)."""
-    import cadenza.train.loop as loop
+    from cadenza.train import loop
 
     real = loop.train_step
 

@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cadenza"
-LAYERS = ["errors", "files", "versions", "reports", "threads", "score", "listen", "tokens", "corpus", "model", "train",
+LAYERS = ["errors", "files", "versions", "threads", "score", "reports", "listen", "tokens", "corpus", "model", "train",
           "originality", "compose", "render", "soundtrack", "api", "serve", "lab", "cli", "__main__"]
 #: the product modules that may import the lab (``cadenza.lab``: benchmark suites, the n-gram baseline, model
 #: mixtures, the Boulanger metric): the thin commands that run it
