@@ -8,7 +8,8 @@
 
 # The stages whose names the API's functions share are imported first, so that importing them later (as the
 # functions do) cannot rebind ``cadenza.compose``, ``cadenza.render``, ``cadenza.soundtrack`` or ``cadenza.train``
-# from the function to the package.
+# from the function to the package. (So a stage's module is imported as ``from cadenza.train import loop``:
+# ``import cadenza.train.loop as loop`` would look ``loop`` up on the function.)
 import cadenza.compose as _compose_stage  # noqa: F401
 import cadenza.render as _render_stage  # noqa: F401
 import cadenza.soundtrack as _soundtrack_stage  # noqa: F401
