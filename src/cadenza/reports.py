@@ -12,11 +12,19 @@ if TYPE_CHECKING:
 
 
 class ReportView:
-    """Mapping-style reading of a result's JSON report (``to_json``), for scripts written against dicts."""
+    """Mapping-style reading of a result's JSON report (``to_json``), for scripts written against dicts; the
+    results below keep theirs in ``report``."""
+
+    report: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
-        raise NotImplementedError
+        """The report as JSON-ready data (what the command prints with ``--json``)."""
+        return dict(self.report)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the reader said about the file read, one line each (none for a piece made here)."""
+        return list(self.report.get("warnings", []))
 
     def __getitem__(self, key: str) -> Any:
         return self.to_json()[key]
@@ -53,14 +61,6 @@ class Analysis(ReportView):
         """Seconds the listening took."""
         return float(self.report.get("analysis_s", 0.0))
 
-    @property
-    def warnings(self) -> list[str]:
-        """What the reader said about the file (one line each)."""
-        return list(self.report.get("warnings", []))
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as JSON-ready data (what ``cadenza analyse --json`` prints)."""
-        return dict(self.report)
 
 
 @dataclass(frozen=True)
@@ -84,14 +84,6 @@ class OriginalityCheck(ReportView):
         """Per voice (``top``, ``bass``, …): the shared notes above which a piece counts as copied."""
         return dict(self.report.get("threshold_notes") or {})
 
-    @property
-    def warnings(self) -> list[str]:
-        """What the reader said about the file (one line each)."""
-        return list(self.report.get("warnings", []))
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as JSON-ready data (what ``cadenza check --json`` prints)."""
-        return dict(self.report)
 
 
 @dataclass(frozen=True)
@@ -121,10 +113,6 @@ class Soundtrack(ReportView):
     def files(self) -> dict[str, str]:
         """Format -> path of what was written (``piece``, ``cue_sheet``, renders); empty when nothing was."""
         return dict(self.report.get("files", {}))
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as JSON-ready data (what ``cadenza soundtrack --json`` prints; the Score left out)."""
-        return dict(self.report)
 
     def __getitem__(self, key: str) -> Any:
         if key == "score" and self.score is not None:

@@ -59,6 +59,7 @@ from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
 from cadenza.listen.labels import TONICS
+from cadenza.reports import ReportView
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
 from cadenza.tokens.events import FINE, KIND, TokenizeError, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
@@ -71,7 +72,7 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class Composition:
+class Composition(ReportView):
     """A composed (or continued) piece: the Score, the report of how it was made and heard (the JSON that
     ``--json`` prints and ``*.cadenza.json`` holds) and, once written, the files. Read it by attribute
     (``piece.score``, ``piece.heard["key"]``, ``piece.originality["verdict"]``); ``piece["heard"]`` still works
@@ -114,13 +115,6 @@ class Composition:
         if key == "score":
             return self.score
         return self.to_json()[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Mapping-style access to the report (see :meth:`__getitem__`)."""
-        try:
-            return self[key]
-        except KeyError:
-            return default
 
     def __contains__(self, key: object) -> bool:
         return key == "score" or key in self.to_json()
