@@ -23,13 +23,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cadenza.errors import InputError, OutputError
+from cadenza.model.adapter_spec import SHIPPED_MODEL
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.score.write import atomic_write_bytes
 from cadenza.threads import ensure_threads
 from cadenza.tokens import field_sizes, label_vocabulary
 
 FORMAT_NAME = "cadenza-model"
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"  # shipped in the package
+DEFAULT_MODEL = SHIPPED_MODEL  # shipped in the package
 FORMAT_VERSION = 1
 
 
