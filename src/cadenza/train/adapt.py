@@ -54,7 +54,7 @@ class AdaptConfig:
     style: str = "classical-piano"
     rank: int = 8
     alpha: float = 16.0
-    lr: float = 2e-3
+    lr: float = 5e-4
     weight_decay: float = 0.0
     batch_size: int = 8
     max_steps: int = 600
@@ -63,8 +63,8 @@ class AdaptConfig:
     eval_every: int = 100
     eval_batches: int = 8
     seed: int = 0
-    label_keep: tuple[float, float] = (0.0, 1.0)
-    transpose: tuple[int, int] = (-5, 6)
+    label_keep: tuple[float, float] = (1.0, 1.0)  # every label kept: an adapter is chosen by its labels
+    transpose: tuple[int, int] = (-2, 2)  # (lr 2e-3, labels dropped, -5..+6: never beat the base on valid)
     match: dict[str, str] = field(default_factory=dict)  # labels that pick the works; default STYLE_MATCH[style]
 
     def __post_init__(self) -> None:
