@@ -239,3 +239,23 @@ def test_train_adapter_writes_a_better_adapter_and_stops_on_request(tmp_path: Pa
     assert spec["base_hash"] == weights_hash(tiny) and spec["training"]["step"] == summary["best_step"]
     base, _ = load_checkpoint(tiny)
     load_adapter(tmp_path / "a", base, weights_hash(tiny))
+
+
+def test_ctrl_c_stops_an_adapter_run_at_the_end_of_its_step_and_keeps_the_best(tmp_path: Path, tiny: Path,
+                                                                               chorale_splits: Any) -> None:
+    import os
+    import signal
+
+    from cadenza.train.adapt import AdaptConfig, train_adapter
+
+    train, _valid = chorale_splits
+    config = AdaptConfig(init=str(tiny), corpus="-", out=str(tmp_path / "a"), rank=4, alpha=8.0, lr=3e-2,
+                         batch_size=2, max_steps=50, eval_every=3, eval_batches=1, warmup_steps=1)
+
+    def interrupt(record: dict[str, Any]) -> None:
+        if record["step"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C: the handler asks the run to stop
+
+    summary = train_adapter(config, splits=(train, train), progress=interrupt)
+    assert summary["stopped_by"] == "SIGINT" and summary["steps"] == 3  # no step after the request
+    assert (tmp_path / "a" / "adapter.json").is_file() and summary["improved"]
