@@ -166,6 +166,9 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
               if not m["met"]]
     if missed:
         print("  not heard as asked: " + "; ".join(missed))
+    adapter = (result.get("model") or {}).get("adapter")
+    if adapter and adapter.get("used"):
+        print(f"  style adapter: {adapter['used']} (rank {adapter['rank']}, over the shared model)")
     originality = result.get("originality") or {}
     if originality.get("checked"):
         longest = originality.get("longest") or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from cadenza import api
 from cadenza.cli.common import emit_json
@@ -16,10 +17,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ensemble used when none is asked, the meters drawn (from how often the corpus' works of the style are "
         "in each), the commonest chords its harmony plan walks in major and minor (learned from the corpus), "
         "how often the harmony changes, the form, and whose the weak beats' chords are. One model writes them "
-        "all: no style has weights of its own yet.",
+        "all; a style family with an adapter of its own (low-rank deltas over the shared weights, chosen by the "
+        "request's labels) lists it. CADENZA_ADAPTERS=off composes without them.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON list on stdout")
     p.set_defaults(func=run)
+
+
+def _adapter_line(adapter: dict[str, Any]) -> str:
+    match = ", ".join(f"{k} {v}" for k, v in adapter["match"].items())
+    nll = adapter["valid_nll_per_step"]
+    figures = (f"; held-out NLL {nll['base']:.3f} -> {nll['adapter']:.3f} nats/step"
+               if nll.get("base") and nll.get("adapter") else "")
+    state = "" if adapter["enabled"] else " (off: CADENZA_ADAPTERS)"
+    return (f"  adapter    {adapter['style']}{state}: for {match}; rank {adapter['rank']}, "
+            f"{adapter['bytes'] / 1024:.0f} KB{figures}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             f"  harmony    major: {' '.join(s.major_chords)}; minor: {' '.join(s.minor_chords)}",
             f"             {s.harmony_changes}; weak beats: {s.weak_beats}",
             f"  form       {s.form}",
+            *(_adapter_line(a) for a in s.adapters),
         )))
     print("\n\n".join(blocks))
     return 0

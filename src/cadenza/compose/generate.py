@@ -59,6 +59,7 @@ from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
 from cadenza.listen.labels import TONICS
+from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
 from cadenza.tokens.events import FINE, KIND, TokenizeError, encode, step_row
@@ -132,17 +133,56 @@ def _load(checkpoint: str, version: tuple[int, int, int, int]) -> tuple[Any, dic
     return model, config, digest, time.perf_counter() - start
 
 
-def load_model(checkpoint: str | Path | None = None) -> tuple[Any, dict[str, Any], str, float]:
-    """(model, config, weights hash, seconds it took to load): the default model unless a folder is given."""
+@lru_cache(maxsize=4)
+def _load_adapted(checkpoint: str, version: tuple[int, int, int, int], adapter: str,
+                  adapter_version: tuple[int, int, int, int]) -> tuple[Any, dict[str, Any], str, float]:
+    """The base (from :func:`_load`'s cache) with a style adapter merged into a copy of its weights: cached by
+    (checkpoint, adapter) and both their files' versions."""
+    from cadenza.model.adapters import load_merged
+
+    base, config, digest, load_s = _load(checkpoint, version)
+    start = time.perf_counter()
+    merged, _spec = load_merged(base, adapter, digest)
+    return merged, config, digest, load_s + time.perf_counter() - start
+
+
+def _version(folder: Path, names: tuple[str, str]) -> tuple[int, int, int, int]:
+    try:
+        first, second = (folder / names[0]).stat(), (folder / names[1]).stat()
+        return first.st_mtime_ns, first.st_size, second.st_mtime_ns, second.st_size
+    except OSError:
+        return 0, 0, 0, 0  # the loader says what is missing
+
+
+def load_model(checkpoint: str | Path | None = None, adapter: str | Path | None = None
+               ) -> tuple[Any, dict[str, Any], str, float]:
+    """(model, config, weights hash, seconds it took to load): the default model unless a folder is given; with
+    ``adapter`` (a style adapter's folder), that adapter merged into a copy of the model's weights."""
     from cadenza.model.checkpoint import default_checkpoint
 
     folder = Path(checkpoint) if checkpoint else default_checkpoint()
-    try:
-        weights, config = (folder / "model.safetensors").stat(), (folder / "config.json").stat()
-        version = (weights.st_mtime_ns, weights.st_size, config.st_mtime_ns, config.st_size)
-    except OSError:
-        version = (0, 0, 0, 0)  # load_checkpoint says what is missing
-    return _load(str(folder), version)
+    version = _version(folder, ("model.safetensors", "config.json"))
+    if adapter is None:
+        return _load(str(folder), version)
+    return _load_adapted(str(folder), version, str(adapter),
+                         _version(Path(adapter), ("adapter.safetensors", "adapter.json")))
+
+
+def style_adapter(plan: Plan, checkpoint: str | Path | None) -> tuple[Path | None, dict[str, Any] | None]:
+    """The style adapter the plan's labels choose among the model folder's (:func:`matching_adapter`), and what
+    the report says of it: None, None where none matches or adapters are off (``CADENZA_ADAPTERS=off``)."""
+    from cadenza.model.adapter_spec import adapters_enabled, matching_adapter
+
+    folder = Path(checkpoint) if checkpoint else DEFAULT_MODEL_FOLDER
+    found = matching_adapter(folder, {k: str(v) for k, v in plan.labels.items()})
+    if found is None:
+        return None, ({"used": None, "why": "style adapters turned off (CADENZA_ADAPTERS=off)"}
+                      if not adapters_enabled() else None)
+    where, spec = found
+    valid = spec.training.get("valid", {}).get("nll_per_step")
+    base = spec.training.get("base_valid", {}).get("nll_per_step")
+    return where, {"used": spec.style, "folder": where.name, "rank": spec.rank, "alpha": spec.alpha,
+                   "match": spec.match, **({"valid_nll": {"base": base, "adapter": valid}} if valid and base else {})}
 
 
 def plan_prompt(plan: Plan) -> np.ndarray:
@@ -351,7 +391,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     plan = with_style_key(with_style_meter(plan, request.seed), request.seed)
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
-    model, config, digest, load_s = load_model(checkpoint)
+    adapter, adapter_report = style_adapter(plan, checkpoint)
+    model, config, digest, load_s = load_model(checkpoint, adapter)
     voices = plan.ensemble.voices if plan.ensemble else ()
     prompt = plan_prompt(plan)
     if len(prompt) >= model.config.context // 2:
@@ -382,7 +423,9 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        "harmony": _harmony_report(plan, best.seed),
                        **({"orchestration": describe_orchestration(voices, plan.bars, best.seed)}
                           if len(voices) >= MIN_PARTS else {})},
-              "seed": best.seed, "model": _model_summary(model, config, digest), "software": software_versions(),
+              "seed": best.seed, "model": {**_model_summary(model, config, digest),
+                                           **({"adapter": adapter_report} if adapter_report else {})},
+              "software": software_versions(),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "ear": next((row.get("ear") for row in best.candidates if row["seed"] == best.seed), None),

@@ -6,12 +6,16 @@ A style is an epoch label (``--epoch``). What it brings: the ensemble its corpus
 chords its harmony plan walks (``models/harmony.json``: the commonest on the strong beats of its works, per
 mode), how often the harmony changes (:mod:`cadenza.compose.harmony`), the form (periods, or a folk tune's
 strains: :mod:`cadenza.compose.plan`) and whether its weak beats' chords are left to the model
-(:mod:`cadenza.compose.rules`). All of it is shared by one model: no style has weights of its own yet.
+(:mod:`cadenza.compose.rules`). One model writes every style; a style family may also have an adapter of its
+own (small low-rank deltas over the shared weights, :mod:`cadenza.model.adapters`), which a request whose labels
+match it composes with: ``adapters`` lists them (``CADENZA_ADAPTERS=off`` turns them off).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cadenza.compose.ensembles import ENSEMBLES, EPOCH_ENSEMBLES
@@ -20,6 +24,7 @@ from cadenza.compose.meters import meter_table
 from cadenza.compose.plan import STRAIN_STYLES
 from cadenza.compose.rules import WEAK_BEATS_FREE
 from cadenza.listen.labels import EPOCHS
+from cadenza.model.adapter_spec import SHIPPED_MODEL, adapters_enabled, adapters_in
 
 COMMONEST_CHORDS = 6  # chords named per mode
 
@@ -38,6 +43,7 @@ class Style:
     harmony_changes: str  # how often the planned chord changes
     form: str
     weak_beats: str  # whose the weak beats' chords are
+    adapters: tuple[dict[str, Any], ...] = field(default=())  # the model's style adapters for this epoch
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,8 +55,24 @@ def _commonest(style: str, mode: str) -> tuple[str, ...]:
     return tuple(chord_of(table.chords[i], 0, mode).name for i in order)
 
 
-def style(epoch: str) -> Style:
-    """The style of an epoch label (one of :data:`cadenza.listen.labels.EPOCHS`)."""
+def adapters(checkpoint: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """The style adapters of a model folder (the shipped model's by default): style, the labels that choose it,
+    rank, size on disk, the validation NLL of its style's held-out works (base and adapter) and whether
+    composing uses them now (``CADENZA_ADAPTERS``)."""
+    out = []
+    for folder, spec in adapters_in(Path(checkpoint) if checkpoint else SHIPPED_MODEL):
+        weights = folder / "adapter.safetensors"
+        valid = {"base": spec.training.get("base_valid", {}).get("nll_per_step"),
+                 "adapter": spec.training.get("valid", {}).get("nll_per_step")}
+        out.append({"style": spec.style, "match": dict(spec.match), "rank": spec.rank, "alpha": spec.alpha,
+                    "bytes": weights.stat().st_size if weights.is_file() else 0,
+                    "valid_nll_per_step": valid, "enabled": adapters_enabled()})
+    return out
+
+
+def style(epoch: str, mine: list[dict[str, Any]] | None = None) -> Style:
+    """The style of an epoch label (one of :data:`cadenza.listen.labels.EPOCHS`); ``mine``: the model's
+    adapters (:func:`adapters`, read once for every style)."""
     ensemble = ENSEMBLES[EPOCH_ENSEMBLES[epoch]]
     found = meter_table(epoch, ensemble.label)
     counts = found[1] if found else {}
@@ -67,9 +89,11 @@ def style(epoch: str) -> Style:
             else "the plan's, on every beat")
     return Style(epoch, ensemble.name, tuple(v.name for v in ensemble.voices),
                  {m: round(n / total, 3) for m, n in counts.items()},
-                 found[0] if found else "", _commonest(epoch, "major"), _commonest(epoch, "minor"), changes, form, weak)
+                 found[0] if found else "", _commonest(epoch, "major"), _commonest(epoch, "minor"), changes, form, weak,
+                 tuple(a for a in (adapters() if mine is None else mine) if a["match"].get("epoch") == epoch))
 
 
 def styles() -> list[Style]:
     """Every style a request can name, in the order of the epochs."""
-    return [style(epoch) for epoch in EPOCHS]
+    mine = adapters()
+    return [style(epoch, mine) for epoch in EPOCHS]

@@ -24,13 +24,14 @@ from safetensors.torch import load_file, save_file
 
 from cadenza.errors import InputError, OutputError
 from cadenza.files import atomic_write_bytes
+from cadenza.model.adapter_spec import SHIPPED_MODEL
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.threads import ensure_threads
 from cadenza.tokens import field_sizes, label_vocabulary
 from cadenza.versions import software_versions
 
 FORMAT_NAME = "cadenza-model"
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"  # shipped in the package
+DEFAULT_MODEL = SHIPPED_MODEL  # shipped in the package
 FORMAT_VERSION = 1
 
 
