@@ -304,3 +304,12 @@ def test_the_ear_prefers_a_last_chord_that_the_whole_ensemble_sounds() -> None:
     plan = CadencePlan(e_minor, 2)
     whole, thin = heard_arrival(ending(4), 1, plan), heard_arrival(ending(2), 1, plan)
     assert whole[3] > thin[3]  # the match to the planned chord: two parts silent, the full close wins
+
+
+def test_a_chorales_voices_hold_their_note_rather_than_drop_out_for_a_beat() -> None:
+    from cadenza.compose import ComposeRequest, compose
+
+    # seed 9 in F major: with one-beat rests left free, the whole choir fell silent for a beat in it (0.125 rests
+    # per part and bar); Bach's chorales write none in their first 16 bars
+    piece = compose(ComposeRequest(ensemble="satb", epoch="baroque", key="F major", bars=16, seed=9)).score
+    assert craft(piece)["rests_per_part_bar"] == 0
