@@ -14,7 +14,6 @@ resume (no optimizer state is kept): a run started again starts from a fresh ada
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,7 +29,7 @@ from cadenza.model.transformer import EventTransformer
 from cadenza.threads import ensure_threads
 from cadenza.tokens.labels import label_ids
 from cadenza.train.data import BatchConfig, SplitData, prepare_split, seeded_rows, split_from_steps
-from cadenza.train.loop import _stop_on_signals, evaluate
+from cadenza.train.loop import _stop_on_signals, evaluate, learning_rate
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +102,6 @@ def style_splits(corpus: str, labels: dict[str, str]) -> tuple[SplitData, SplitD
     return (style_subset(prepare_split(store, "train"), labels), style_subset(prepare_split(store, "valid"), labels))
 
 
-def _lr(config: AdaptConfig, step: int) -> float:
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = min((step - config.warmup_steps) / max(config.max_steps - config.warmup_steps, 1), 1.0)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def train_adapter(config: AdaptConfig, splits: tuple[SplitData, SplitData] | None = None,
                   progress: Progress | None = None) -> dict[str, Any]:
     """Train an adapter for ``config.style`` over the frozen base ``config.init``; returns a summary (the base's
@@ -158,7 +150,7 @@ def train_adapter(config: AdaptConfig, splits: tuple[SplitData, SplitData] | Non
     with _stop_on_signals() as request:
         while step < config.max_steps and time.time() < deadline and request.signal is None:
             for group in optimizer.param_groups:
-                group["lr"] = _lr(config, step)
+                group["lr"] = learning_rate(config, step)
             x = torch.from_numpy(seeded_rows(train_data, batch, config.seed, step))
             optimizer.zero_grad(set_to_none=True)
             value = model.loss(x)

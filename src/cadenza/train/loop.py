@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -97,7 +97,20 @@ class TrainConfig:
 Progress = Callable[[dict[str, Any]], None]
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
+class Schedule(Protocol):
+    """What the learning-rate schedule reads from a run's configuration (a TrainConfig, an adapter run's)."""
+
+    @property
+    def lr(self) -> float: ...
+
+    @property
+    def warmup_steps(self) -> int: ...
+
+    @property
+    def max_steps(self) -> int: ...
+
+
+def learning_rate(config: Schedule, step: int) -> float:
     """Linear warm-up, then cosine decay to a tenth."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
