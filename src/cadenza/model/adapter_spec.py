@@ -4,13 +4,13 @@ merging are in :mod:`cadenza.model.adapters`."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cadenza.errors import InputError
+from cadenza.files import read_json
 
 FORMAT_NAME = "cadenza-adapter"
 FORMAT_VERSION = 1
@@ -47,15 +47,9 @@ def read_spec(folder: str | os.PathLike[str]) -> AdapterSpec:
     """The adapter's ``adapter.json``, checked (format, style, rank, alpha, base hash, match labels)."""
     path = Path(folder) / "adapter.json"
     try:
-        if path.stat().st_size > MAX_HEADER_BYTES:
-            raise InputError(f"{path} is too large for an adapter description")
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path, MAX_HEADER_BYTES)
     except FileNotFoundError:
         raise InputError(f"no adapter in {folder} (adapter.json missing)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(f"{path} is not valid JSON: {str(exc)[:200]}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME or raw.get("version") != FORMAT_VERSION:
         raise InputError(f"{folder} holds no Cadenza adapter of format version {FORMAT_VERSION}")
     rank, alpha, style = raw.get("rank"), raw.get("alpha"), raw.get("style")

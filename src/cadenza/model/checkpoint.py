@@ -23,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cadenza.errors import InputError, OutputError
-from cadenza.files import atomic_write_bytes
+from cadenza.files import atomic_write_bytes, read_json
 from cadenza.model.adapter_spec import SHIPPED_MODEL
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.threads import ensure_threads
@@ -117,16 +117,12 @@ def settled_folder(final: str | os.PathLike[str]) -> Path:
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(folder) / "config.json"
     try:
-        config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        config: dict[str, Any] = read_json(path)
     except FileNotFoundError:
         if (Path(folder) / "ensemble.json").is_file():
             raise InputError(f"{folder} holds an ensemble, which scores benchmarks (cadenza eval nll); to compose, "
                              f"use one of its members: {Path(folder) / 'members' / 'a'}") from None
         raise InputError(f"no model checkpoint in {folder} (config.json missing)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(f"{path} is not valid JSON: {str(exc)[:200]}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME or config.get("version") != FORMAT_VERSION:
         raise InputError(f"{folder} holds no Cadenza model of format version {FORMAT_VERSION}")
     labels = config.get("label_vocabulary", ())
