@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cadenza.lab.craft import real_paths
+from cadenza.lab.craft import critic_work, real_paths
 from cadenza.lab.fit.critic import fit_critic, fit_logistic, phrases
-from cadenza.listen.critic import FEATURE_NAMES, critic_for, critic_work, critics, phrase_features, realness
+from cadenza.listen.critic import FEATURE_NAMES, critic_for, critics, phrase_features, realness
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import KeySignature, Part, Score, TimeSignature, read_score
 from cadenza.score.ops import slice_bars

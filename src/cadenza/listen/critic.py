@@ -5,21 +5,20 @@ logistic regression over :data:`FEATURES` — 44 local statistics of a phrase (a
 listener hears without a plan: the tune's and the bass's intervals, the durations and where the onsets fall
 in the beat, how full and how consonant the beats are, how the lines move against each other, density,
 register and the scale. It is fitted (``python -m benchmarks.fit_critic``) on phrases of real works of the
-ensemble's style that the craft benchmark never measures (:func:`critic_work`) against phrases of pieces the
-shipped model composed; its weights are ``listen/models/critic.json``, with each critic's held-out accuracy.
+ensemble's style that the craft benchmark never measures (:func:`cadenza.lab.craft.critic_work`) against
+phrases of pieces the shipped model composed; its weights are ``listen/models/critic.json``, with each
+critic's held-out accuracy.
 
-:func:`realness` gives a phrase's log-odds of being real (positive: heard as real) for a request whose
-ensemble and epoch a critic was fitted for, and None otherwise.
+:func:`critic_for` gives the critic of a request's ensemble and epoch (None where none was fitted for them), and
+:func:`realness` a phrase's log-odds of being real under it (positive: heard as real).
 """
 
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,12 +65,6 @@ FEATURES: dict[str, str] = {
     "silent_parts": "share of (part, bar) pairs where the part plays nothing",
 }
 FEATURE_NAMES = tuple(FEATURES)
-
-
-def critic_work(path: str | Path) -> bool:
-    """Whether a real work belongs to the critic's side of a pool (a stable third of it by name): the craft
-    benchmark leaves those works out, so the critic never sees the works it is measured against."""
-    return zlib.crc32(Path(path).name.encode("utf-8")) % 3 == 0
 
 
 def _bins(values: np.ndarray, edges: tuple[float, ...]) -> list[float]:
