@@ -172,7 +172,7 @@ def test_a_right_hands_tune_on_top_of_its_chords_pays_for_striking_one_note_agai
 
 
 def test_the_bar_ends_where_no_note_could_land_on_the_notation_grid() -> None:
-    from cadenza.compose.rules import NotationGrid
+    from cadenza.compose.grid import NotationGrid
     from cadenza.tokens.events import FIELD_SIZES, KIND
 
     size = FIELD_SIZES["position"]
@@ -269,3 +269,13 @@ def test_the_bass_ends_on_the_tonic_when_its_only_root_in_range_moves_in_paralle
                             guard=False).score
     last = score.notes[score.notes["onset_ticks"] >= score.bar_starts()[-1]]
     assert int(last["pitch"][last["part"] == 3].min()) % 12 == 7  # G: the tonic in the bass
+
+
+def test_a_compound_meter_writes_no_triplets() -> None:
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.score.musicxml_write import musicxml_bytes
+
+    # this classical quartet in 6/8 wrote eighth-note triplets in its viola (16 tuplet marks on its page)
+    piece = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", key="A minor", bars=16, seed=4))
+    assert (piece.score.time_signatures[0].numerator, piece.score.time_signatures[0].denominator) == (6, 8)
+    assert b"<time-modification>" not in musicxml_bytes(piece.score)

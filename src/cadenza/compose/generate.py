@@ -37,6 +37,7 @@ from cadenza.compose.finish import (
     hold_final_chord,
     written_parts,
 )
+from cadenza.compose.grid import NotationGrid
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.keys import with_style_key
@@ -49,7 +50,6 @@ from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
     KEY_HEARD_AFTER_BARS,
-    NotationGrid,
     Stacked,
     VoiceRules,
     top_down_groups,
