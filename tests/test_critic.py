@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cadenza.lab.craft import critic_work, real_paths
 from cadenza.lab.fit.critic import fit_critic, fit_logistic, phrases
+from cadenza.lab.real_works import sides, training_index, work_id
 from cadenza.listen.critic import FEATURE_NAMES, critic_for, critics, phrase_features, realness
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import KeySignature, Part, Score, TimeSignature, read_score
@@ -51,11 +51,11 @@ def test_the_fit_separates_what_differs_and_puts_the_floor_among_the_generated()
     assert weights[0] > 0
 
 
-def test_the_benchmark_never_measures_a_work_the_critic_learns_from() -> None:
-    benchmark, _ = real_paths("satb", 40, None)
-    learned, _ = real_paths("satb", 40, None, critic=True)
-    assert not any(critic_work(p) for p in benchmark) and all(critic_work(p) for p in learned)
-    assert not set(benchmark) & set(learned)
+def test_the_critic_learns_from_the_models_training_works_and_the_benchmark_measures_others() -> None:
+    split = sides("satb", None)
+    trained = {w["id"] for w in training_index(None).works}
+    assert len(split.critic) >= 100 and all(work_id(p, None) in trained for p in split.critic)
+    assert len(split.benchmark) >= 24 and not any(work_id(p, None) in trained for p in split.benchmark)
 
 
 def test_the_shipped_critic_finds_unseen_chorales_more_real_than_the_models_own_phrases() -> None:
@@ -65,7 +65,7 @@ def test_the_shipped_critic_finds_unseen_chorales_more_real_than_the_models_own_
     assert satb is not None, "the shipped critic.json does not parse with today's features: refit it"
     assert set(critics()) >= {"satb", "string-quartet", "piano", "orchestra", "lead-sheet"}
     assert critic_for("satb", "popular") is None  # it judges the style it learned only
-    chorales, _ = real_paths("satb", 6, None)  # the benchmark's side: works the critic never saw
+    chorales = [str(p) for p in sides("satb", None).benchmark[:6]]  # works neither model nor critic saw
     real = [satb.log_odds(row) for path in chorales for row in phrases(read_score(path), 8)]
     made = [satb.log_odds(row) for seed in (5001, 5002, 5003)
             for row in phrases(compose(ComposeRequest(ensemble="satb", epoch="baroque", bars=8, seed=seed)).score)]

@@ -5,10 +5,8 @@ epoch (half of them in an asked key, half with the key left to the model) are me
 :mod:`cadenza.listen.craft` and compared with the openings (the same number of bars) of real works of that
 style: Bach chorales from music21's corpus, Haydn/Mozart/Beethoven quartets and piano sonatas from
 ``shared/datasets/classical``, symphonic movements from OpenScore Orchestra, and Nottingham tunes (melody and
-chords) for the lead sheet. The v2 default model trained on the classical pack, so those real works are
-mostly its training works (its held-out splits hold too few of them to stand alone: 6 quartet movements).
-A third of each pool (by name: :func:`critic_work`) is left to the ear's critic, which
-learns from those works and is never measured against them.
+chords) for the lead sheet. Only works the model did not learn from are measured, and never the works
+the ear's critic learns from (:mod:`cadenza.lab.real_works` says how they are told apart).
 A measure *holds* for an ensemble when the generated median lies inside the real works' 10th–90th
 percentile range; the headline is the share of (ensemble, measure) pairs that hold. Endings are judged on
 whole real works (an opening has no ending) and on every generated piece; the key-asked pieces are judged
@@ -20,7 +18,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.lab.figures import distribution, figure, pct
+from cadenza.lab.real_works import choose_heldout, read_real, real_pools, sides
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
@@ -44,8 +42,9 @@ STYLE_OF = {"satb": "baroque", "string-quartet": "classical", "piano": "classica
             "lead-sheet": "folk"}
 KEYS = ("D minor", "G major", "C major", "A minor", "F major", "E minor", "B♭ major", "G minor")
 GOALS = {"satb": 0.85, "string-quartet": 0.85, "piano": 0.85, "orchestra": 0.70, "lead-sheet": 0.70}
+#: what the report says of the real works, by whether the model's training works are known
+HELD = {True: "that the model did not learn from", False: "(the model's training works unknown: no originality index)"}
 ENDING_BARS = 8  # a real work's key for its ending is heard in its last bars
-REAL_READ_TIMEOUT_S = 120.0  # a symphonic movement parses in seconds, several times that on a busy machine
 
 
 @dataclass(frozen=True)
@@ -68,62 +67,6 @@ class CraftBenchConfig:
             raise UsageError("craft benchmark: seeds >= 1, bars >= 8 and real_per_ensemble >= 2")
 
 
-def critic_work(path: str | Path) -> bool:
-    """Whether a real work belongs to the critic's side of a pool (a stable third of it by name): the craft
-    benchmark leaves those works out, so the critic never sees the works it is measured against."""
-    return zlib.crc32(Path(path).name.encode("utf-8")) % 3 == 0
-
-
-def _spread(paths: list[Path], n: int) -> list[Path]:
-    paths = sorted(paths)
-    if len(paths) <= n:
-        return paths
-    return [paths[i] for i in np.linspace(0, len(paths) - 1, n).astype(int)]
-
-
-def real_pools(ensemble: str, datasets: Path | None) -> tuple[list[tuple[list[Path], float]], str]:
-    """Every real work of ``ensemble``'s style that the benchmark may draw on, as sub-pools with the share of
-    the works each gives, and where they come from."""
-    if ensemble == "satb":
-        from music21 import corpus as m21
-
-        return ([([Path(p) for p in m21.getComposer("bach") if str(p).endswith(".mxl")], 1.0)],
-                "Bach chorales, music21's corpus")
-    if datasets is None:
-        raise UsageError(f"craft benchmark: real {ensemble} works need ../shared/datasets (not found)")
-    classical = datasets / "classical"
-    if ensemble == "string-quartet":
-        kern = list((classical / "kern" / "beethoven-string-quartets").glob("*-1.krn"))
-        openscore = [p for who in ("Haydn", "Mozart")
-                     for p in (classical / "openscore-quartets").glob(f"{who}*/*/*.mxl")]
-        return ([(kern, 1 / 3), (openscore, 2 / 3)],
-                "Beethoven quartets (kern, first movements), Haydn and Mozart quartets (OpenScore)")
-    if ensemble == "piano":
-        return ([(list((classical / "kern" / folder).glob("*-1.krn")), 1 / 3)
-                 for folder in ("mozart-piano-sonatas", "haydn-piano-sonatas", "beethoven-piano-sonatas")],
-                "Mozart, Haydn and Beethoven piano sonatas (kern, first movements)")
-    if ensemble == "orchestra":
-        return ([([p for who in ("Beethoven", "Brahms", "Haydn", "Schubert")
-                   for p in (classical / "openscore-orchestra").glob(f"{who}*/*/*/*.mxl")
-                   if not p.name.endswith("_melody.mxl")], 1.0)],
-                "Beethoven, Brahms, Haydn and Schubert symphonic movements (OpenScore Orchestra)")
-    return [(list((datasets / "nottingham" / "MIDI").glob("*.mid")), 1.0)], "Nottingham tunes (melody and chords, MIDI)"
-
-
-def real_paths(ensemble: str, n: int, datasets: Path | None, critic: bool = False) -> tuple[list[str], str]:
-    """Up to ``n`` real works for ``ensemble`` (an even spread over each sub-pool) and where they come from.
-    The benchmark's works are never the critic's (:func:`critic_work`); ``critic``:
-    draw from the critic's side instead."""
-    pools, what = real_pools(ensemble, datasets)
-    found: list[Path] = []
-    for i, (pool, share) in enumerate(pools):
-        count = n - len(found) if i == len(pools) - 1 else max(int(n * share), 1)
-        found += _spread([p for p in pool if critic_work(p) == critic], count)
-    if not found:
-        raise UsageError(f"craft benchmark: no real {ensemble} works under {datasets}")
-    return [str(p) for p in found], what + (" (the critic's side)" if critic else "")
-
-
 def ending_key(score: Score) -> tuple[int, str]:
     """The key heard in a score's last bars (where an ending is judged)."""
     count = score.bar_count
@@ -132,15 +75,13 @@ def ending_key(score: Score) -> tuple[int, str]:
     return estimate.tonic, estimate.mode
 
 
-def measure_real(path: str, bars: int) -> dict[str, Any]:
+def measure_real(path: str | Path, bars: int, score: Score | None = None) -> dict[str, Any]:
     """The craft of a real work's first ``bars`` bars, and whether the whole work ends on its tonic."""
-    from cadenza.score import ReadLimits, read_score
-
-    score = read_score(path, ReadLimits(timeout_s=REAL_READ_TIMEOUT_S))
+    score = score if score is not None else read_real(Path(path))
     opening = slice_bars(score, 0, min(bars + (1 if score.pickup_ticks else 0), score.bar_count))
     values = craft(opening)
     values["ends_on_tonic"] = ends_on_tonic(score, *ending_key(score))
-    return {"source": path, "bars": opening.bar_count, "measures": values}
+    return {"source": str(path), "bars": opening.bar_count, "measures": values}
 
 
 def compose_pieces(ensemble: str, config: CraftBenchConfig, progress: Progress | None = None) -> list[dict[str, Any]]:
@@ -229,26 +170,31 @@ def run(config: CraftBenchConfig, progress: Progress | None = None) -> dict[str,
     done = 0
     for ensemble in config.ensembles:
         try:
-            paths, what = real_paths(ensemble, config.real_per_ensemble, datasets)
+            what = real_pools(ensemble, datasets)[1]
+            known = sides(ensemble, datasets, config.checkpoint).trained_known
         except UsageError as exc:  # no real works of this style here (../shared absent): said, not failed
             out["ensembles"][ensemble] = {"skipped": str(exc)}
             done += config.real_per_ensemble + config.seeds
             continue
-        real, failed = [], []
-        for path in paths:
-            try:
-                real.append(measure_real(path, config.bars))
-            except CadenzaError as exc:
-                failed.append({"source": path, "why": str(exc)})
-            done += 1
+
+        def counted(chosen: int, before: int = done) -> None:
             if progress:
-                progress(done, total)
+                progress(before + chosen, total)
+
+        real, passed = choose_heldout(ensemble, config.real_per_ensemble, datasets, config.checkpoint,
+                                      lambda path, score: measure_real(path, config.bars, score), counted)
+        done += config.real_per_ensemble
+        if not real:
+            out["ensembles"][ensemble] = {"skipped": f"no real {ensemble} work that the model did not learn from"}
+            done += config.seeds
+            continue
         made = compose_pieces(ensemble, config)
         done += config.seeds
         if progress:
             progress(done, total)
         row = compare(real, made)
-        row.update({"real_source": what, "real_works": len(real), "real_failed": failed,
+        row.update({"real_source": what, "real_works": len(real), "real_passed_over": passed,
+                    "real_held_out": known,
                     "goal": GOALS[ensemble], "style": STYLE_OF[ensemble],
                     "realtime_median": float(np.median([p["realtime"] for p in made])),
                     "real": [{k: v for k, v in w.items()} for w in real],
@@ -304,7 +250,8 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
         ends = row["binary"]["ends_on_tonic"]
         out += [f"### {name} ({row['style']}): {pct(row['inside_share'])} inside (goal {pct(row['goal'])})",
                 "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
-                f"{row['real_works']} real works: {row['real_source']}. Ends on the tonic chord: generated "
+                f"{row['real_works']} real works {HELD[row.get('real_held_out', False)]}: {row['real_source']}. "
+                f"Ends on the tonic chord: generated "
                 f"{pct(ends['generated'])} (key asked {pct(ends['generated_key_asked'])}), real "
                 f"{pct(ends['real'])}. Planned phrase ends where listen hears a cadence (key asked): "
                 f"{pct(row['binary']['planned_cadences_heard']['generated_key_asked'])}.", "",

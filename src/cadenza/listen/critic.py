@@ -5,9 +5,9 @@ logistic regression over :data:`FEATURES` — 44 local statistics of a phrase (a
 listener hears without a plan: the tune's and the bass's intervals, the durations and where the onsets fall
 in the beat, how full and how consonant the beats are, how the lines move against each other, density,
 register and the scale. It is fitted (``python -m benchmarks.fit_critic``) on phrases of real works of the
-ensemble's style that the craft benchmark never measures (:func:`cadenza.lab.craft.critic_work`) against
-phrases of pieces the shipped model composed; its weights are ``listen/models/critic.json``, with each
-critic's held-out accuracy.
+ensemble's style that the craft benchmark never measures (:mod:`cadenza.lab.real_works`: mostly works the
+model learned from) against phrases of pieces the shipped model composed; its weights are
+``listen/models/critic.json``, with each critic's held-out accuracy.
 
 :func:`critic_for` gives the critic of a request's ensemble and epoch (None where none was fitted for them), and
 :func:`realness` a phrase's log-odds of being real under it (positive: heard as real).

@@ -2,8 +2,8 @@
 against phrases of pieces the shipped model composes, a logistic regression between them, and its accuracy
 on works and pieces it did not learn from.
 
-Real phrases come from the critic's side of the craft benchmark's pools (:func:`cadenza.lab.craft.real_paths`
-with ``critic=True``: works the benchmark never measures); generated ones from pieces composed as the
+Real phrases come from the critic's side of the craft benchmark's pools (:func:`cadenza.lab.real_works.sides`:
+works the model learned from, which the benchmark never measures); generated ones from pieces composed as the
 benchmark composes them, with other seeds. Every phrase is :data:`PHRASE_BARS` bars of all parts.
 
     python -m benchmarks.fit_critic [--datasets DIR] [--real 24] [--pieces 24] [--ensembles satb,piano]
@@ -28,8 +28,9 @@ import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.files import atomic_write_bytes
-from cadenza.lab.craft import ENSEMBLES, KEYS, STYLE_OF, real_paths
+from cadenza.lab.craft import ENSEMBLES, KEYS, STYLE_OF
 from cadenza.lab.fit import CHECKOUT, PACKAGE
+from cadenza.lab.real_works import read_real, sides, spread
 from cadenza.lab.speed import describe_machine
 from cadenza.listen.critic import FEATURE_NAMES, Critic, phrase_features
 from cadenza.score.model import Score
@@ -72,14 +73,12 @@ def phrases(score: Score, most_bars: int | None = None) -> list[np.ndarray]:
 def real_phrases(ensemble: str, config: CriticFitConfig, datasets: Path | None,
                  progress: Progress | None = None) -> tuple[list[np.ndarray], list[int], list[str]]:
     """Features of real phrases, the work each came from (an index), and the works read."""
-    from cadenza.score import ReadLimits, read_score
-
-    paths, _ = real_paths(ensemble, config.real_works, datasets, critic=True)
+    paths = [str(p) for p in spread(sides(ensemble, datasets, config.checkpoint).critic, config.real_works)]
     rows: list[np.ndarray] = []
     groups: list[int] = []
     for i, path in enumerate(paths):
         try:
-            found = phrases(read_score(path, ReadLimits(timeout_s=120.0)), REAL_BARS)
+            found = phrases(read_real(Path(path)), REAL_BARS)
         except CadenzaError as exc:
             log.warning("critic: %s not read (%s)", path, exc)
             found = []

@@ -1,0 +1,57 @@
+"""The craft benchmark's real works: only works the model did not learn from, told apart by corpus id and by
+their music, never a work twice, and never a work the ear's critic learns from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cadenza.corpus.sources import find_datasets
+from cadenza.lab.craft import measure_real
+from cadenza.lab.real_works import choose_heldout, critic_work, sides, training_index, work_id
+
+DATASETS = find_datasets()
+
+
+def test_a_chorale_in_the_models_training_works_is_known_by_its_corpus_id() -> None:
+    trained = {w["id"] for w in training_index(None).works}
+    split = sides("satb", None)
+    bwv288 = next(p for p in split.critic if p.name == "bwv288.mxl")
+    assert work_id(bwv288, None) == "music21:bach/bwv288.mxl" and "music21:bach/bwv288.mxl" in trained
+    assert bwv288 not in split.benchmark
+
+
+def test_chorales_whose_music_the_model_learned_under_another_name_are_passed_over() -> None:
+    # bwv190.7.mxl is not a training work by id, but bwv190.7-inst.mxl (the same chorale with instruments) is;
+    # bwv366.mxl's kern edition was learned too
+    chosen, passed = choose_heldout("satb", 40, None, None, lambda path, score: {"source": str(path)})
+    why = {Path(p["source"]).name: p["why"] for p in passed}
+    assert "bwv190.7-inst.mxl" in why["bwv190.7.mxl"] and "bwv366.krn" in why["bwv366.mxl"]
+    names = {Path(c["source"]).name for c in chosen}
+    assert len(chosen) >= 24 and not names & set(why)
+    trained = {w["id"] for w in training_index(None).works}
+    assert not any(work_id(Path(c["source"]), None) in trained for c in chosen)
+
+
+@pytest.mark.skipif(DATASETS is None, reason="needs ../shared/datasets")
+def test_one_quartet_movement_in_four_editions_is_measured_once() -> None:
+    assert DATASETS is not None
+    chosen, passed = choose_heldout("string-quartet", 24, DATASETS, None,
+                                    lambda path, score: measure_real(path, 8, score))
+    openings = [c["source"] for c in chosen]
+    # Beethoven's op. 18 no. 1 first movement: kern, OpenScore (the whole quartet) and music21 (kern and MusicXML)
+    op18 = [s for s in openings if "opus18no1/movement1" in s or "quartet01-1" in s or "Op.18_No.1" in s]
+    assert len(op18) == 1, openings
+    assert any("the same music as" in p["why"] for p in passed)
+    # Haydn's op. 1 no. 1, fifth movement, is in music21 under its own name, but the model learned it inside
+    # OpenScore's whole quartet
+    assert any("opus1no1/movement5" in p["source"] and "training works" in p["why"] for p in passed)
+
+
+@pytest.mark.skipif(DATASETS is None, reason="needs ../shared/datasets")
+def test_a_style_with_few_training_works_lends_its_critic_a_third_the_benchmark_never_measures() -> None:
+    assert DATASETS is not None
+    split = sides("lead-sheet", DATASETS)  # Nottingham's tunes are not in the default model's corpus
+    assert split.critic and all(critic_work(p) for p in split.critic)
+    assert not set(split.critic) & set(split.benchmark) and len(split.benchmark) > 2 * len(split.critic) - 50
