@@ -17,7 +17,10 @@ use holds 0. Kinds and the fields they use:
 Times are ticks at the Score's resolution split into a coarse unit (``FINE`` ticks = a 48th of a quarter,
 so every 16th, 32nd and triplet is a whole number of units) and a remainder, so encoding is lossless. The
 bounds (bars of up to ``MAX_BAR_QUARTERS`` quarters, ``MAX_PARTS`` parts, tempo below ``VALUE_SIZE`` bpm)
-cover real music; a score outside them raises :class:`TokenizeError` with the reason.
+cover real music; a score outside them raises :class:`TokenizeError` with the reason. An orchestral score
+has more parts than that: :func:`encodable` reduces them as a short score does, and every path from a corpus
+to steps (training data, the originality index, the lab's held-out sets) encodes ``encodable(score)``, so
+all of them hold the same works.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from cadenza.score.model import (
     Tempo,
     TimeSignature,
 )
+from cadenza.score.reduce import reduce_parts
 
 FINE = TICKS_PER_QUARTER // 48  # 70 ticks
 MAX_BAR_QUARTERS = 16
@@ -82,6 +86,13 @@ def step_row(kind: str, **fields: int) -> np.ndarray:
 
 def _split(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ticks // FINE, ticks % FINE
+
+
+def encodable(score: Score) -> Score:
+    """``score`` with its parts reduced to the vocabulary's ``MAX_PARTS`` when it has more (doubled
+    instruments, then adjacent parts of a family, share a part: :func:`cadenza.score.reduce.reduce_parts`);
+    the score itself when it has no more. :func:`encode` stays exact and refuses a score with too many parts."""
+    return reduce_parts(score, MAX_PARTS)
 
 
 def encode(score: Score, label_ids: list[int] | None = None) -> np.ndarray:
