@@ -1,8 +1,9 @@
-"""Reducing an orchestral score's parts so the event vocabulary holds it."""
+"""Reducing an orchestral score's parts so the event vocabulary holds it, and the corpus paths that use it."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import Metadata, Part, Score, TimeSignature
 from cadenza.score.reduce import base_name, family, merged_parts, plural_name, reduce_parts
-from cadenza.tokens.events import MAX_PARTS, TokenizeError, decode, encodable, encode
+from cadenza.tokens.events import KIND, MAX_PARTS, F, TokenizeError, decode, encodable, encode
 
 # a classical orchestra in score order: (name, program, lowest pitch of its line; no two lines alike)
 ORCHESTRA = [
@@ -111,6 +112,35 @@ def test_a_score_within_the_limit_is_unchanged() -> None:
     score = orchestra(ORCHESTRA[:16])
     assert reduce_parts(score, MAX_PARTS) is score and encodable(score) is score
     assert merged_parts(score, MAX_PARTS) == []
+
+
+class FakeStore:
+    """What prepare_split and corpus_works read from a corpus store: a manifest, Scores and a folder."""
+
+    def __init__(self, folder: Path, scores: dict[str, Score]) -> None:
+        self.folder, self.name, self.scores = folder, "fake", scores
+
+    def manifest(self) -> list[dict[str, Any]]:
+        return [{"id": wid, "content_hash": wid, "labels": {"epoch": "classical"}, "split": "train"}
+                for wid in self.scores]
+
+    def load_score(self, row: dict[str, Any]) -> Score:
+        return self.scores[row["id"]]
+
+
+def test_corpus_paths_keep_an_orchestral_work(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from cadenza.originality.calibrate import corpus_works
+    from cadenza.train.data import prepare_split
+
+    store = FakeStore(tmp_path, {"symphony": orchestra(), "sonata": orchestra(ORCHESTRA[:2])})
+    data = prepare_split(store, "train")  # type: ignore[arg-type]
+    assert data.works == 2
+    assert int(np.sum(data.work(0)[:, F["kind"]] == KIND["part"])) == 16  # the symphony's 16 reduced parts
+    skipped: list[str] = []
+    works = list(corpus_works(store, store.manifest(), skipped))
+    assert [w["id"] for w, _ in works] == ["symphony", "sonata"] and skipped == []
+    assert len(works[0][1].parts) == 16  # the index holds the Score the model trains on
 
 
 def test_a_beethoven_movement_encodes_after_reduction(shared_dir: Path) -> None:

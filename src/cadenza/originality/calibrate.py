@@ -89,11 +89,12 @@ def human_rank(index: OriginalityIndex, kind: str, notes: int) -> float | None:
 # -------------------------------------------------------------------- corpus splits
 def corpus_works(store: Any, rows: list[dict[str, Any]], skipped: list[str] | None = None
                  ) -> Iterator[tuple[dict[str, str], Score]]:
-    """(description, Score) of the rows a trainer would use (encodable by the event vocabulary)."""
-    from cadenza.tokens.events import TokenizeError, encode
+    """(description, Score) of the rows a trainer would use (encodable by the event vocabulary), each Score as
+    the trainer sees it (an orchestral score's parts reduced: :func:`cadenza.tokens.events.encodable`)."""
+    from cadenza.tokens.events import TokenizeError, encodable, encode
 
     for row in rows:
-        score = store.load_score(row)
+        score = encodable(store.load_score(row))
         try:
             encode(score)
         except TokenizeError:
