@@ -160,3 +160,31 @@ def test_a_beethoven_movement_encodes_after_reduction(shared_dir: Path) -> None:
     assert reduced.parts[2:] == score.parts[4:]  # the clarinets to the strings as they were
     steps = encode(reduced)
     assert len(steps) > reduced.note_count
+
+
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch = pytest.importorskip("torch")
+    from cadenza.model.checkpoint import new_model, save_checkpoint
+
+    torch.manual_seed(3)
+    return save_checkpoint(new_model("tiny"), tmp_path_factory.mktemp("model") / "tiny")
+
+
+def test_continue_and_revise_reduce_an_orchestral_piece_and_say_so(untrained: Path) -> None:
+    from cadenza.compose import ComposeRequest, continue_piece
+    from cadenza.compose.revise import revise_bars
+
+    score = orchestra()
+    made = continue_piece(score, ComposeRequest(seed=2, candidates=1), bars=1, checkpoint=untrained)
+    reduced = encodable(score)
+    assert made.score.parts == reduced.parts and made.score.bar_count == score.bar_count + 1
+    assert np.array_equal(made.score.notes[made.score.notes["onset_ticks"] < score.length_ticks], reduced.notes)
+    merged = made.report["primer"]["parts_merged"]
+    assert merged["from"] == 20 and merged["to"] == 16 and merged["merged"][0] == "Flute 1 + Flute 2 -> Flutes"
+    revised = revise_bars(score, "3", ComposeRequest(seed=2, candidates=1), checkpoint=untrained, versions=1)
+    assert revised.score.parts == reduced.parts and revised.score.bar_count == score.bar_count
+    assert revised.report["primer"]["parts_merged"] == merged
+    plain = continue_piece(orchestra(ORCHESTRA[:16]), ComposeRequest(seed=2, candidates=1), bars=1,
+                           checkpoint=untrained)
+    assert "parts_merged" not in plain.report["primer"]
