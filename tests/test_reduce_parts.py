@@ -188,3 +188,30 @@ def test_continue_and_revise_reduce_an_orchestral_piece_and_say_so(untrained: Pa
     plain = continue_piece(orchestra(ORCHESTRA[:16]), ComposeRequest(seed=2, candidates=1), bars=1,
                            checkpoint=untrained)
     assert "parts_merged" not in plain.report["primer"]
+
+
+def test_training_and_the_index_leave_out_the_same_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A work whose steps hold a value outside a field (4 works of corpus v2: the trainer left them out, the
+    index kept them) is now left out of both."""
+    pytest.importorskip("torch")
+    from cadenza.originality.calibrate import corpus_works
+    from cadenza.tokens import events
+    from cadenza.train.data import prepare_split
+
+    damaged = orchestra(ORCHESTRA[:3])
+    exact = events.encode
+
+    def encode(score: Score, label_ids: list[int] | None = None) -> np.ndarray:
+        steps = exact(score, label_ids)
+        if score.parts == damaged.parts:
+            steps[-2, F["position"]] = -1  # as a note before its bar's start would give
+        return steps
+
+    monkeypatch.setattr(events, "encode", encode)
+    with pytest.raises(TokenizeError, match="position"):
+        events.corpus_steps(damaged)
+    store = FakeStore(tmp_path, {"damaged": damaged, "symphony": orchestra(), "sonata": orchestra(ORCHESTRA[:2])})
+    assert prepare_split(store, "train").works == 2  # type: ignore[arg-type]
+    skipped: list[str] = []
+    assert [w["id"] for w, _ in corpus_works(store, store.manifest(), skipped)] == ["symphony", "sonata"]
+    assert skipped == ["damaged"]

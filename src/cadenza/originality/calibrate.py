@@ -90,13 +90,12 @@ def human_rank(index: OriginalityIndex, kind: str, notes: int) -> float | None:
 def corpus_works(store: Any, rows: list[dict[str, Any]], skipped: list[str] | None = None
                  ) -> Iterator[tuple[dict[str, str], Score]]:
     """(description, Score) of the rows a trainer would use (encodable by the event vocabulary), each Score as
-    the trainer sees it (an orchestral score's parts reduced: :func:`cadenza.tokens.events.encodable`)."""
-    from cadenza.tokens.events import TokenizeError, encodable, encode
+    the trainer sees it (an orchestral score's parts reduced: :func:`cadenza.tokens.events.corpus_steps`)."""
+    from cadenza.tokens.events import TokenizeError, corpus_steps
 
     for row in rows:
-        score = encodable(store.load_score(row))
         try:
-            encode(score)
+            score, _ = corpus_steps(store.load_score(row))
         except TokenizeError:
             if skipped is not None:
                 skipped.append(row["id"])
