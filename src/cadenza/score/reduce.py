@@ -6,11 +6,11 @@ merges adjacent parts, in two stages, only as far as it must:
 
 1. parts of the same instrument (the same GM program and drum flag, and the same name once numbers and
    roman numerals are set aside: Flute 1 + Flute 2 -> Flutes, Horn 1–4 -> Horns, Violin I + II -> Violins),
-   a whole run of them at a time, in score order: winds, brass, percussion and the rest first, strings and
-   voices (the lines a short score keeps apart longest) last;
+   a whole run of them at a time, in score order: winds, brass, percussion, voices and the rest first,
+   strings (the lines a short score keeps apart longest) last;
 2. if that is not enough, adjacent parts of the same family (woodwinds, brass, percussion, strings, voices,
-   keyboards, plucked …), the pair with the fewest original parts between them first, strings and voices
-   again last. A string part is never merged into a wind part, nor a drum kit into a pitched part.
+   keyboards, plucked …), the pair with the fewest original parts between them first, strings again
+   last. A string part is never merged into a wind part, nor a drum kit into a pitched part.
 
 A merged part sits where its first part sat (score order is kept). Same-instrument merges take the shared
 name in the plural and the shared program; a family merge takes the name and program of its highest-sounding
@@ -33,7 +33,7 @@ _NUMBER = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|[ivx]{1,4})(?:[./&+-](?:\d+|[ivx]
 _SEPARATORS = {"&", "+", "/", "-", "and", "und", "e", "et"}
 _ITALIAN_PLURALS = {"tromba": "trombe", "corno": "corni", "flauto": "flauti", "traverso": "traversi",
                     "violino": "violini", "fagotto": "fagotti", "clarinetto": "clarinetti"}
-_LATE = ("strings", "voices")  # families whose parts are merged last
+_LATE = "strings"  # the family whose parts are merged last
 
 
 def family(part: Part) -> str:
@@ -104,7 +104,7 @@ class _Group:
 
     @property
     def late(self) -> bool:
-        return family(self.part) in _LATE
+        return family(self.part) == _LATE
 
 
 def _instrument(part: Part) -> tuple[int, bool, str]:
