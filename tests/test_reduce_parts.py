@@ -80,6 +80,25 @@ def test_twenty_parts_reduce_to_sixteen_by_instrument_keeping_every_note_but_uni
     assert encodable(score) == reduced
 
 
+def test_a_merged_part_sounds_a_pitch_once_at_a_time_and_round_trips() -> None:
+    """Flute 1 holds a G for 20 quarters (longer than a note step holds: written as tied steps) while Flute 2
+    plays Gs inside it; the merged Flutes re-attack the G at each of Flute 2's onsets and hold it to the end."""
+    parts = ORCHESTRA[:2] + [(f"Violin {i}", 40, 40 + 2 * i) for i in range(1, 16)]  # 17 parts: the flutes merge
+    base = orchestra(parts, bars=6)
+    notes = base.notes[base.notes["part"] > 1]
+    flutes = np.array([(0, 20 * Q, 67, 80, 0), (2 * Q, Q, 67, 70, 1), (5 * Q, 2 * Q, 67, 70, 1),
+                       (3 * Q, Q, 72, 70, 1)], dtype=notes.dtype)
+    score = base.replace(notes=np.concatenate([notes, flutes]))
+    reduced = reduce_parts(score, MAX_PARTS)
+    assert reduced.parts[0].name == "Flutes" and reduced.parts[1:] == score.parts[2:]
+    mine = reduced.notes[reduced.notes["part"] == 0]
+    assert sorted(zip(mine["onset_ticks"].tolist(), mine["duration_ticks"].tolist(), mine["pitch"].tolist(),
+                      strict=True)) == [(0, 2 * Q, 67), (2 * Q, 3 * Q, 67), (3 * Q, Q, 72), (5 * Q, 15 * Q, 67)]
+    assert np.array_equal(reduced.notes[reduced.notes["part"] > 0]["onset_ticks"],
+                          notes["onset_ticks"])  # the violins untouched
+    assert np.array_equal(decode(encode(reduced)).notes, reduced.notes)
+
+
 def test_strings_are_never_merged_into_winds() -> None:
     score = orchestra()
     for limit in (12, 8, 4):

@@ -14,9 +14,12 @@ merges adjacent parts, in two stages, only as far as it must:
 
 A merged part sits where its first part sat (score order is kept). Same-instrument merges take the shared
 name in the plural and the shared program; a family merge takes the name and program of its highest-sounding
-member (by mean pitch). Notes of merged parts at the same onset and pitch become one note (the longer, then
-the louder, kept); no other note is lost or changed. Everything else of the Score stays as it was. If no two
-adjacent parts share a family the result can still hold more than ``max_parts`` parts.
+member (by mean pitch). A merged part sounds each pitch once at a time, as one staff does: notes at the same
+onset and pitch become one (the longer, then the louder, kept), and a note still sounding when another of
+its pitch starts ends there, the later note lasting to the later end (every other onset stays, and the pitch
+sounds as long; without this a note long enough to be written as tied steps could not be decoded exactly).
+Parts that merge with none, and everything else of the Score, stay as they were. If no two adjacent parts
+share a family the result can still hold more than ``max_parts`` parts.
 """
 
 from __future__ import annotations
@@ -171,14 +174,34 @@ def reduce_parts(score: Score, max_parts: int) -> Score:
         new_index[group.members] = g
     merged = notes.copy()
     merged["part"] = new_index[notes["part"]]
-    # one note per (part, onset, pitch): the longest, then the loudest
-    order = np.lexsort((-merged["velocity"], -merged["duration_ticks"], merged["pitch"], merged["onset_ticks"],
-                        merged["part"]))
-    merged = merged[order]
-    key = np.stack([merged["part"], merged["onset_ticks"], merged["pitch"]])
-    first = np.ones(len(merged), dtype=bool)
-    first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
-    return score.replace(parts=tuple(g.part for g in groups), notes=merged[first])
+    shared = np.array([len(g.members) > 1 for g in groups])[merged["part"]]
+    return score.replace(parts=tuple(g.part for g in groups),
+                         notes=np.concatenate([merged[~shared], _unisons_resolved(merged[shared])]))
+
+
+def _unisons_resolved(notes: np.ndarray) -> np.ndarray:
+    """One part's staff sounds a pitch once at a time: of notes of one part and pitch that start together
+    the longest (then the loudest) is kept, and a note still sounding when the next of its pitch starts ends
+    there, that next note lasting to the later of their ends. Every onset stays and the pitch sounds for the
+    same time; the encoding's tied steps (a note longer than its duration field) are unambiguous again."""
+    if not len(notes):
+        return notes
+    order = np.lexsort((notes["velocity"], notes["duration_ticks"], notes["onset_ticks"], notes["pitch"],
+                        notes["part"]))
+    n = notes[order].copy()
+    onset = n["onset_ticks"]
+    end = onset + n["duration_ticks"]
+    voice = n["part"].astype(np.int64) * 128 + n["pitch"]
+    group = np.cumsum(np.r_[True, voice[1:] != voice[:-1]])
+    # the latest end so far within each (part, pitch): a running maximum lifted by the group, so it restarts
+    lift = group * (int(end.max()) + 1)
+    running = np.maximum.accumulate(end + lift) - lift
+    next_onset = np.r_[onset[1:], np.iinfo(np.int64).max]
+    last_of_group = np.r_[group[1:] != group[:-1], True]
+    next_onset[last_of_group] = np.iinfo(np.int64).max
+    new_end = np.minimum(running, next_onset)
+    n["duration_ticks"] = new_end - onset
+    return n[n["duration_ticks"] > 0]
 
 
 def merged_parts(score: Score, max_parts: int) -> list[str]:
