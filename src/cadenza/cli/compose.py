@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
+from cadenza.tokens.events import MAX_PARTS
 
 if TYPE_CHECKING:
     from cadenza.compose.generate import Composition
@@ -156,6 +157,10 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
         emit_json(result)
         return 1 if result.get("render_errors") else 0
     plan_or_primer = result.get("plan") or result.get("primer") or {}
+    merged = plan_or_primer.get("parts_merged")
+    if merged:
+        print_warnings([f"the piece has {merged['from']} parts and the model writes at most {MAX_PARTS}: "
+                        f"{merged['to']} parts written ({'; '.join(merged['merged'])})"])
     for line in plan_or_primer.get("prompt_reading", []):
         print(f"  prompt: {line}")
     heard = result["heard"]

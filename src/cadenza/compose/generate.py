@@ -62,7 +62,8 @@ from cadenza.listen.labels import TONICS
 from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
-from cadenza.tokens.events import FINE, KIND, TokenizeError, encode, step_row
+from cadenza.score.reduce import merged_parts
+from cadenza.tokens.events import FINE, KIND, MAX_PARTS, TokenizeError, encodable, encode, step_row
 from cadenza.tokens.labels import label_ids, label_vocabulary
 from cadenza.versions import software_versions
 
@@ -478,6 +479,14 @@ def _without_trailing_changes(primer: Score) -> tuple[Score, TimeSignature | Non
     return body, meters[-1] if meters else None, key, tempos[-1].bpm if tempos else None
 
 
+def parts_merged(score: Score) -> dict[str, Any]:
+    """``{"parts_merged": {"from", "to", "merged"}}`` when :func:`encodable` merges parts of ``score``, else {}."""
+    merged = merged_parts(score, MAX_PARTS)
+    if not merged:
+        return {}
+    return {"parts_merged": {"from": len(score.parts), "to": len(encodable(score).parts), "merged": merged}}
+
+
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
@@ -491,11 +500,17 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     change that follows it. ``voices`` (one per primer part) give the parts' full ranges and chords instead
     of what the primer happens to use (a soundtrack's next mood may need another register). ``in_key``: the
     key the new bars stay in (its scale and tonic leaned to, as for a requested key), when there is no
-    ``key_change``."""
+    ``key_change``.
+
+    A primer of more parts than the model writes (an orchestral score) is first reduced as a short score is
+    (:func:`cadenza.tokens.events.encodable`: Flute 1 + Flute 2 -> Flutes …): the piece returned has the
+    reduced parts, and the report's ``primer.parts_merged`` says which were merged."""
     if not 1 <= bars <= 2000:
         raise UsageError("bars: give 1 to 2000")
     if primer.note_count == 0:
         raise UsageError("the primer has no notes to continue")
+    reduction = parts_merged(primer)
+    primer = encodable(primer)
     heard_primer = analyse(primer)
     plan = resolve(request)
     labels = {name: str(heard_primer[name]) for name in ("epoch", "ensemble", "key", "mode", "meter", "density",
@@ -556,7 +571,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
-                         "key_signature": str(key_sig) if key_sig else None},
+                         "key_signature": str(key_sig) if key_sig else None, **reduction},
               "seed": best.seed, "model": _model_summary(model, config, digest), "software": software_versions(),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.generate import Composition, continue_piece, load_model
+from cadenza.compose.generate import Composition, continue_piece, load_model, parts_merged
 from cadenza.compose.request import ComposeRequest
 from cadenza.errors import UsageError
 from cadenza.score.model import NOTE_DTYPE, Score
 from cadenza.score.ops import slice_bars
-from cadenza.tokens.events import TokenizeError, encode
+from cadenza.tokens.events import TokenizeError, encodable, encode
 
 VERSIONS = 4  # versions of the bars written, the best join kept
 
@@ -68,8 +68,12 @@ def _join_nll(model: Any, revised: Score, written: Score) -> float:
 def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: str | Path | None = None,
                 versions: int = VERSIONS, progress: Callable[[int, int], None] | None = None) -> Composition:
     """``score`` with ``bars`` ('5-8') written anew (see the module docstring); the report says which bars,
-    each version's join (nats) and which was kept. ``progress(done, total)`` after each version written."""
+    each version's join (nats) and which was kept. ``progress(done, total)`` after each version written.
+    A piece of more parts than the model writes is reduced first, as :func:`continue_piece` reduces a primer
+    (the report's ``primer.parts_merged`` says how)."""
     first, last = parse_bars(bars, score.bar_count)
+    reduction = parts_merged(score)
+    score = encodable(score)
     before = slice_bars(score, 0, first - 1)
     after = slice_bars(score, last, score.bar_count) if last < score.bar_count else None
     model = load_model(checkpoint)[0]
@@ -88,9 +92,9 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
             best = (join, made, revised)
     assert best is not None
     _, made, revised = best
-    report = {**made.report, "revised": {"bars": [first, last], "versions": len(joins),
-                                         "join_nll_nats": joins, "kept": joins.index(min(joins)),
-                                         "bars_after": score.bar_count - last}}
+    report = {**made.report, "primer": {**made.report["primer"], **reduction},
+              "revised": {"bars": [first, last], "versions": len(joins), "join_nll_nats": joins,
+                          "kept": joins.index(min(joins)), "bars_after": score.bar_count - last}}
     report["result"] = {**report.get("result", {}), "bars": revised.bar_count, "notes": revised.note_count,
                         "duration_s": round(revised.duration_s, 2)}
     return Composition(revised, report)

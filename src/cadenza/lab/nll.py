@@ -120,7 +120,7 @@ def boulanger_table(names: Iterable[str] = BOULANGER, checkpoints: dict[str, str
 def split_works(store: Any, split: str, limit: int | None) -> list[dict[str, Any]]:
     """The split's works that the vocabulary holds (``limit``: an even spread of at most N): steps, steps
     with labels, label ids, source, epoch and note count."""
-    from cadenza.tokens.events import TokenizeError, encode
+    from cadenza.tokens.events import TokenizeError, corpus_steps, encode
     from cadenza.tokens.labels import label_ids
 
     rows = [r for r in store.manifest() if r["split"] == split]
@@ -128,9 +128,8 @@ def split_works(store: Any, split: str, limit: int | None) -> list[dict[str, Any
         rows = [rows[i] for i in np.linspace(0, len(rows) - 1, limit).astype(int)]
     works = []
     for row in rows:
-        score = store.load_score(row)
         try:
-            steps = encode(score)
+            score, steps = corpus_steps(store.load_score(row))
         except TokenizeError:
             continue
         labels = label_ids(row["labels"])

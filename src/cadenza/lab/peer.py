@@ -49,10 +49,10 @@ def remi_tokens(score: Score) -> int:
 def flat_cost(scores: Sequence[Score]) -> dict[str, Any]:
     """Cadenza's compound steps per note and a flat REMI stream's tokens per note over ``scores`` (works the
     event vocabulary cannot hold are left out)."""
-    from cadenza.tokens.events import TokenizeError, encode
+    from cadenza.tokens.events import TokenizeError, encodable, encode
 
     steps = tokens = notes = works = 0
-    for score in scores:
+    for score in map(encodable, scores):
         try:
             steps += len(encode(score))
         except TokenizeError:

@@ -89,13 +89,13 @@ def human_rank(index: OriginalityIndex, kind: str, notes: int) -> float | None:
 # -------------------------------------------------------------------- corpus splits
 def corpus_works(store: Any, rows: list[dict[str, Any]], skipped: list[str] | None = None
                  ) -> Iterator[tuple[dict[str, str], Score]]:
-    """(description, Score) of the rows a trainer would use (encodable by the event vocabulary)."""
-    from cadenza.tokens.events import TokenizeError, encode
+    """(description, Score) of the rows a trainer would use (encodable by the event vocabulary), each Score as
+    the trainer sees it (an orchestral score's parts reduced: :func:`cadenza.tokens.events.corpus_steps`)."""
+    from cadenza.tokens.events import TokenizeError, corpus_steps
 
     for row in rows:
-        score = store.load_score(row)
         try:
-            encode(score)
+            score, _ = corpus_steps(store.load_score(row))
         except TokenizeError:
             if skipped is not None:
                 skipped.append(row["id"])

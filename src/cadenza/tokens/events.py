@@ -17,7 +17,10 @@ use holds 0. Kinds and the fields they use:
 Times are ticks at the Score's resolution split into a coarse unit (``FINE`` ticks = a 48th of a quarter,
 so every 16th, 32nd and triplet is a whole number of units) and a remainder, so encoding is lossless. The
 bounds (bars of up to ``MAX_BAR_QUARTERS`` quarters, ``MAX_PARTS`` parts, tempo below ``VALUE_SIZE`` bpm)
-cover real music; a score outside them raises :class:`TokenizeError` with the reason.
+cover real music; a score outside them raises :class:`TokenizeError` with the reason. An orchestral score
+has more parts than that: :func:`encodable` reduces them as a short score does. Every path from a corpus to
+steps (training data, the originality index, the lab's held-out sets) takes a work through
+:func:`corpus_steps`, so all of them hold the same works, as the model sees them.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from cadenza.score.model import (
     Tempo,
     TimeSignature,
 )
+from cadenza.score.reduce import reduce_parts
 
 FINE = TICKS_PER_QUARTER // 48  # 70 ticks
 MAX_BAR_QUARTERS = 16
@@ -55,6 +59,7 @@ FIELD_SIZES = {"kind": len(KINDS), "position": POSITION_SIZE, "position_fine": F
                "pitch": 128, "duration": DURATION_SIZE, "duration_fine": FINE, "velocity": 128, "tie": 2,
                "value": VALUE_SIZE, "value_fine": 100}  # "label" is sized by the label vocabulary
 F = {name: i for i, name in enumerate(FIELDS)}
+_UPPER = np.array([FIELD_SIZES.get(name, 1 << 30) for name in FIELDS])  # a field's values lie in [0, size)
 MODES = (None, "major", "minor")
 # the fields each kind uses; the others hold 0
 FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
@@ -82,6 +87,27 @@ def step_row(kind: str, **fields: int) -> np.ndarray:
 
 def _split(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ticks // FINE, ticks % FINE
+
+
+def encodable(score: Score) -> Score:
+    """``score`` with its parts reduced to the vocabulary's ``MAX_PARTS`` when it has more (doubled
+    instruments, then adjacent parts of a family, share a part: :func:`cadenza.score.reduce.reduce_parts`);
+    the score itself when it has no more. :func:`encode` stays exact and refuses a score with too many parts."""
+    return reduce_parts(score, MAX_PARTS)
+
+
+def corpus_steps(score: Score) -> tuple[Score, np.ndarray]:
+    """A corpus work as training, the originality index and the lab's held-out sets take it: the Score as the
+    vocabulary holds it (:func:`encodable`) and its steps without labels. Raises :class:`TokenizeError` for
+    a score outside the vocabulary's bounds, and for one whose steps would hold a value outside a field's
+    range (a note before its bar's start in a damaged edition)."""
+    score = encodable(score)
+    steps = encode(score)
+    outside = (steps < 0) | (steps >= _UPPER)
+    if outside.any():
+        field = FIELDS[int(np.nonzero(outside.any(axis=0))[0][0])]
+        raise TokenizeError(f"a {field} value outside the vocabulary's range")
+    return score, steps
 
 
 def encode(score: Score, label_ids: list[int] | None = None) -> np.ndarray:

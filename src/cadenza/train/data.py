@@ -28,13 +28,12 @@ from cadenza.errors import UsageError
 from cadenza.files import atomic_write_bytes
 from cadenza.listen.labels import TONICS
 from cadenza.score.ops import transpose_sharps
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, KIND, F, TokenizeError, encode
+from cadenza.tokens.events import FIELDS, KIND, F, TokenizeError, corpus_steps
 from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
 
-_UPPER = np.array([FIELD_SIZES.get(name, 1 << 30) for name in FIELDS])  # every field's value must lie in [0, size)
-DATA_VERSION = 3
+DATA_VERSION = 4  # 4: works of more than 16 parts are reduced (encodable), no longer left out
 
 
 @dataclass
@@ -131,13 +130,9 @@ def prepare_split(store: CorpusStore, split: str, limit: int | None = None) -> S
         return load_steps(cache)
     chunks, labels, notes, styles, copies, skipped = [], [], [], [], [], 0
     for row, row_copies in zip(rows, copies_in(rows), strict=True):
-        score = store.load_score(row)
         try:
-            steps = encode(score)
+            score, steps = corpus_steps(store.load_score(row))
         except TokenizeError:
-            skipped += 1
-            continue
-        if ((steps < 0) | (steps >= _UPPER)).any():  # e.g. a note before its bar's start in a damaged edition
             skipped += 1
             continue
         chunks.append(steps)
