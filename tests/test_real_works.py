@@ -25,7 +25,7 @@ def test_a_chorale_in_the_models_training_works_is_known_by_its_corpus_id() -> N
 def test_chorales_whose_music_the_model_learned_under_another_name_are_passed_over() -> None:
     # bwv190.7.mxl is not a training work by id, but bwv190.7-inst.mxl (the same chorale with instruments) is;
     # bwv366.mxl's kern edition was learned too
-    chosen, passed = choose_heldout("satb", 40, None, None, 16, lambda path, score: {"source": str(path)})
+    chosen, passed = choose_heldout("satb", 40, None, None, lambda path, score: {"source": str(path)})
     why = {Path(p["source"]).name: p["why"] for p in passed}
     assert "bwv190.7-inst.mxl" in why["bwv190.7.mxl"] and "bwv366.krn" in why["bwv366.mxl"]
     names = {Path(c["source"]).name for c in chosen}
@@ -37,7 +37,7 @@ def test_chorales_whose_music_the_model_learned_under_another_name_are_passed_ov
 @pytest.mark.skipif(DATASETS is None, reason="needs ../shared/datasets")
 def test_one_quartet_movement_in_four_editions_is_measured_once() -> None:
     assert DATASETS is not None
-    chosen, passed = choose_heldout("string-quartet", 24, DATASETS, None, 8,
+    chosen, passed = choose_heldout("string-quartet", 24, DATASETS, None,
                                     lambda path, score: measure_real(path, 8, score))
     openings = [c["source"] for c in chosen]
     # Beethoven's op. 18 no. 1 first movement: kern, OpenScore (the whole quartet) and music21 (kern and MusicXML)

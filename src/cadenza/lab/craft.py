@@ -27,7 +27,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.lab.figures import distribution, figure, pct
-from cadenza.lab.real_works import choose_heldout, opening, read_real, real_pools, sides
+from cadenza.lab.real_works import choose_heldout, read_real, real_pools, sides
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
@@ -78,7 +78,7 @@ def ending_key(score: Score) -> tuple[int, str]:
 def measure_real(path: str | Path, bars: int, score: Score | None = None) -> dict[str, Any]:
     """The craft of a real work's first ``bars`` bars, and whether the whole work ends on its tonic."""
     score = score if score is not None else read_real(Path(path))
-    start = opening(score, bars)
+    start = slice_bars(score, 0, min(bars + (1 if score.pickup_ticks else 0), score.bar_count))
     values = craft(start)
     values["ends_on_tonic"] = ends_on_tonic(score, *ending_key(score))
     return {"source": str(path), "bars": start.bar_count, "measures": values}
@@ -181,7 +181,7 @@ def run(config: CraftBenchConfig, progress: Progress | None = None) -> dict[str,
             if progress:
                 progress(before + chosen, total)
 
-        real, passed = choose_heldout(ensemble, config.real_per_ensemble, datasets, config.checkpoint, config.bars,
+        real, passed = choose_heldout(ensemble, config.real_per_ensemble, datasets, config.checkpoint,
                                       lambda path, score: measure_real(path, config.bars, score), counted)
         done += config.real_per_ensemble
         if not real:

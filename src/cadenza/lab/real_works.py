@@ -141,20 +141,27 @@ def read_real(path: Path) -> Score:
     return read_score(str(path), ReadLimits(timeout_s=REAL_READ_TIMEOUT_S))
 
 
-def opening(score: Score, bars: int) -> Score:
-    """A work's first ``bars`` bars (and its pickup bar)."""
-    from cadenza.score.ops import slice_bars
-
-    return slice_bars(score, 0, min(bars + (1 if score.pickup_ticks else 0), score.bar_count))
+#: a line counts as learned when its longest run shared with one work also covers this share of the line (over
+#: a whole symphonic movement some run of 30 notes, repeated chords or a scale, is in one of 16,000 works by chance)
+LEARNED_SHARE = 0.1
 
 
-def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str | None, bars: int,
+def shared_run(index: Any, score: Score, limits: dict[str, int] | None = None) -> tuple[int, str, str] | None:
+    """(notes, line kind, work id) of the longest run a line of ``score`` shares with one work of ``index``,
+    where it is longer than the index's calibrated threshold (the human 90th percentile) and covers at least
+    :data:`LEARNED_SHARE` of the line; None when no line's does. ``limits``: other thresholds by line kind."""
+    limits = limits or index.thresholds()
+    found = [(run.notes, run.voice, index.work_id(run.work)) for run in index.longest_runs(score)
+             if run.notes > max(limits[run.voice], LEARNED_SHARE * run.line_notes)]
+    return max(found) if found else None
+
+
+def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str | None,
                    measure: Callable[[Path, Score], dict[str, Any]],
                    progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Up to ``n`` real works the model did not learn from, measured by ``measure(path, score)``; and the works
-    passed over, each with why (unreadable, its music learned, the same music as a work already chosen). The
-    music is compared in the openings the benchmark measures (``bars`` bars): over a whole symphonic movement,
-    some run of 30 notes (a scale, repeated chords) is found in one of the index's 16,000 works by chance."""
+    passed over, each with why (unreadable, its music learned, the same music as a work already chosen:
+    :func:`shared_run`)."""
     from cadenza.originality import build_index
 
     side = sides(ensemble, datasets, checkpoint)
@@ -170,18 +177,17 @@ def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str
         except CadenzaError as exc:
             passed.append({"source": str(path), "why": f"not read: {exc}"})
             continue
-        heard = opening(score, bars)
-        learned = index.first_violation(heard) if index is not None else None
-        again = (build_index(chosen_scores).first_violation(heard, index.thresholds() if index else None)
+        learned = shared_run(index, score) if index is not None else None
+        again = (shared_run(build_index(chosen_scores), score, index.thresholds() if index is not None else None)
                  if chosen_scores else None)
         if learned is not None:
-            passed.append({"source": str(path), "why": f"its music is in the training works ({learned.notes} notes "
-                                                       f"of its {learned.voice} line in {learned.work_id})"})
+            passed.append({"source": str(path), "why": f"its music is in the training works ({learned[0]} notes "
+                                                       f"of its {learned[1]} line in {learned[2]})"})
         elif again is not None:
-            passed.append({"source": str(path), "why": f"the same music as {again.work_id}"})
+            passed.append({"source": str(path), "why": f"the same music as {again[2]}"})
         else:
             chosen.append(measure(path, score))
-            chosen_scores.append(({"id": str(path), "title": ""}, heard))
+            chosen_scores.append(({"id": str(path), "title": ""}, score))
         if progress:
             progress(len(chosen))
     return chosen, passed
