@@ -70,10 +70,28 @@ def test_the_timpani_play_the_keys_tonic_and_dominant_only() -> None:
 
     voices = ENSEMBLES["orchestra"].voices
     timpani = next(i for i, v in enumerate(voices) if v.program == TIMPANI)
-    rule = Orchestration(SimpleNamespace(bars_started=1, tonal=parse_key("F major")), voices, 16, seed=0)
+    rule = Orchestration(SimpleNamespace(bars_started=1, bars=16, tonal=parse_key("F major")), voices, 16, seed=0)
     mask = rule.allowed("pitch", {"kind": KIND["note"], "part": timpani}, None)
     assert mask is not None and {int(p) % 12 for p in mask.nonzero()[0]} == {5, 0}  # F and C
     assert rule.allowed("pitch", {"kind": KIND["note"], "part": timpani - 1}, None) is None  # the trumpet: free
     score = cadenza.compose(ensemble="orchestra", epoch="classical", key="F major", bars=16, seed=7, guard=False).score
     struck = score.notes["pitch"][score.notes["part"] == timpani]
     assert len(struck) > 4 and {int(p) % 12 for p in struck} <= {5, 0}
+
+
+def test_an_orchestra_asked_for_a_key_ends_on_its_tonic_chord_with_the_root_in_the_bass() -> None:
+    """A B-flat orchestra (seed 29) ended on a six-four: its bassoon struck F2 on the last chord, the cello's
+    B-flat under it lay below its range, and the timpani struck the dominant; the root now comes in the cello's
+    range all the same (the basses double it an octave below) and the timpani strike the tonic."""
+    import cadenza
+    from cadenza.compose.orchestration import TIMPANI
+    from cadenza.listen.craft import ends_on_tonic
+
+    voices = ENSEMBLES["orchestra"].voices
+    made = cadenza.compose(ensemble="orchestra", epoch="romantic", key="B♭ major", bars=16, seed=29, guard=False)
+    notes, last = made.score.notes, made.score.bar_starts()[-1]
+    final = notes[notes["onset_ticks"] >= last]
+    assert ends_on_tonic(made.score, 10, "major") == 1.0
+    assert int(final["pitch"][final["pitch"].argmin()]) % 12 == 10  # B-flat is the lowest note
+    timpani = next(i for i, v in enumerate(voices) if v.program == TIMPANI)
+    assert {int(p) % 12 for p in final["pitch"][final["part"] == timpani]} == {10}

@@ -7,7 +7,8 @@ orchestra played tutti throughout (6-12% silent) and doubled one line in every s
 beats against at most 88%). :class:`Orchestration` plans, per phrase of :data:`PHRASE_BARS` bars, which of the
 ensemble's non-string parts play (each with its family's chance, seeded: the same request gets the same plan),
 and keeps the others out of that phrase; the strings always play, the last phrase is tutti (the final chord
-sounds in every part), and a phrase keeps at least one wind. The timpani play the key's tonic and dominant only.
+sounds in every part), and a phrase keeps at least one wind. The timpani play the key's tonic and dominant only,
+and the tonic on the last chord.
 Used for ensembles of :data:`MIN_PARTS` parts or more (the orchestra).
 """
 
@@ -64,6 +65,8 @@ class Orchestration:
         key = getattr(self.plan, "tonal", None)
         if field == "pitch" and chosen.get("part") in self.timpani and key is not None:
             pitches = np.arange(FIELD_SIZES["pitch"]) % 12
+            if self.plan.bars_started >= self.plan.bars:  # the last chord: the tonic (on the dominant, the
+                return pitches == key.tonic_pc  # timpani sounded a six-four under a B-flat orchestra's end)
             return (pitches == key.tonic_pc) | (pitches == (key.tonic_pc + 7) % 12)
         if field != "part":
             return None

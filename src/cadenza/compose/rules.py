@@ -475,11 +475,16 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         playable[low:high + 1] = True  # (a parallel is avoided only where a tone is left in the part's range: else
         # the mask left nothing with the range, was skipped, and a quartet's cello ended on the fifth)
         if part == self.lowest and self.latest.get(part, (-1, []))[0] != now:
-            tones = pitch_classes_mask({chord.bass_pc})
+            root = pitch_classes_mask({chord.bass_pc})
+            under = root.copy()
             struck = [p for onset, notes in self.latest.values() if onset == now for _, p in notes]
             if struck:
-                tones[min(struck) + 1:] = False
-            return next((c for c in (tones & ~bad & playable, tones & playable) if c.any()), tones)
+                under[min(struck) + 1:] = False
+            # the root under every note struck, else the root in the part's range all the same (a B-flat
+            # orchestra's bassoon struck F2 on the last chord, the cello's B-flat under it lay below its range,
+            # the root mask left nothing there and the cello ended on F: a six-four)
+            return next((c for c in (under & ~bad & playable, under & playable, root & ~bad & playable,
+                                     root & playable) if c.any()), under)
         sounding = {p % 12 for notes in self._sounding(now).values() for p in notes}
         missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
         for choice in (missing, set(chord.pcs)):
