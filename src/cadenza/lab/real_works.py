@@ -2,12 +2,13 @@
 
 Each ensemble has pools of real works of its style (:func:`real_pools`). The benchmark measures only works the
 model did **not** learn from: their corpus id is not among the training works its originality index lists,
-and their music is not in those works either (no top or bass line shares more notes with one training work
-than the index's calibrated human 90th percentile: that catches the same movement in another edition, a
-whole quartet in one file, a chorale tune harmonised twice). Works that repeat one already chosen are
-skipped the same way. The critic learns from the works the model trained on; where a style has too few of
-them (Nottingham's tunes are not in the v2 corpus; most symphonies were left out of v2's training), it
-takes a stable third of the pool by name (:func:`critic_work`) and the benchmark never measures those.
+and their music is not in those works either (:func:`shared_run`: no top or bass line shares with one training
+work a run longer than the index's calibrated human 90th percentile that also covers a tenth of the line —
+that catches the same movement in another edition, a movement learned inside a whole quartet in one file, a
+chorale tune harmonised twice). Works that repeat one already chosen are skipped the same way. The critic
+learns from the works the model trained on; where a style has too few of them (Nottingham's tunes are not in
+the v2 corpus; most symphonies were left out of v2's training), it takes a stable third of the pool by name
+(:func:`critic_work`) and the benchmark never measures those.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,6 @@ class Sides:
     benchmark: list[Path]
     critic: list[Path]
     trained_known: bool  # whether the model's training works are known (it has an originality index)
-    notes: list[str] = field(default_factory=list)
 
 
 def sides(ensemble: str, datasets: Path | None, checkpoint: str | None = None) -> Sides:
@@ -179,7 +179,7 @@ def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str
             continue
         learned = shared_run(index, score) if index is not None else None
         again = (shared_run(build_index(chosen_scores), score, index.thresholds() if index is not None else None)
-                 if chosen_scores else None)
+                 if chosen_scores and learned is None else None)
         if learned is not None:
             passed.append({"source": str(path), "why": f"its music is in the training works ({learned[0]} notes "
                                                        f"of its {learned[1]} line in {learned[2]})"})
