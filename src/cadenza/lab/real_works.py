@@ -186,7 +186,11 @@ def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str
         elif again is not None:
             passed.append({"source": str(path), "why": f"the same music as {again[2]}"})
         else:
-            chosen.append(measure(path, score))
+            try:
+                chosen.append(measure(path, score))
+            except CadenzaError as exc:
+                passed.append({"source": str(path), "why": f"not measured: {exc}"})
+                continue
             chosen_scores.append(({"id": str(path), "title": ""}, score))
         if progress:
             progress(len(chosen))
