@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cadenza.corpus.sources import find_datasets
+from cadenza.corpus.sources import find_datasets, music21_root
 from cadenza.lab.craft import measure_real
 from cadenza.lab.real_works import choose_heldout, critic_work, sides, training_index, work_id
 
@@ -39,7 +39,7 @@ def test_one_quartet_movement_in_three_editions_is_measured_once(monkeypatch: py
     assert DATASETS is not None
     from cadenza.lab import real_works
 
-    m21 = real_works._music21_root()
+    m21 = music21_root()
     kern = DATASETS / "classical" / "kern" / "beethoven-string-quartets"
     # Beethoven's op. 18 no. 1, first movement, in kern and in music21's kern and MusicXML; Haydn's op. 1 no. 1,
     # fifth movement, which the model learned inside OpenScore's whole quartet (one file, another name)

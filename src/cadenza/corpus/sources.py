@@ -106,6 +106,13 @@ def _expand(source: str, root: Path, files: list[Path], split: str = "") -> Iter
             yield WorkRef(source, str(root), rel, split=split)
 
 
+def music21_root() -> Path:
+    """The folder of music21's bundled corpus (work ids of the ``music21`` source are paths below it)."""
+    from music21 import corpus
+
+    return Path(corpus.__file__).parent
+
+
 def music21_works() -> Iterator[WorkRef]:
     from music21 import corpus
 
@@ -113,8 +120,7 @@ def music21_works() -> Iterator[WorkRef]:
     files = sorted(Path(p) for p in corpus.getPaths() if Path(p).suffix.lower() in readable)
     if not files:
         return
-    root = Path(str(files[0]).split("/corpus/")[0]) / "corpus"
-    yield from _expand("music21", root, files)
+    yield from _expand("music21", music21_root(), files)
 
 
 def folder_works(folder: Path) -> Iterator[WorkRef]:

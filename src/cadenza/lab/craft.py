@@ -27,7 +27,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.lab.figures import distribution, figure, pct
-from cadenza.lab.real_works import choose_heldout, read_real, real_pools, sides
+from cadenza.lab.real_works import choose_heldout, read_real, real_pools, training_index
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
@@ -171,7 +171,7 @@ def run(config: CraftBenchConfig, progress: Progress | None = None) -> dict[str,
     for ensemble in config.ensembles:
         try:
             what = real_pools(ensemble, datasets)[1]
-            known = sides(ensemble, datasets, config.checkpoint).trained_known
+            known = training_index(config.checkpoint) is not None
         except UsageError as exc:  # no real works of this style here (../shared absent): said, not failed
             out["ensembles"][ensemble] = {"skipped": str(exc)}
             done += config.real_per_ensemble + config.seeds

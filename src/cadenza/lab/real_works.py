@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.corpus.sources import music21_root
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.score.model import Score
 
@@ -40,24 +41,17 @@ def critic_work(path: str | Path) -> bool:
     return zlib.crc32(Path(path).name.encode("utf-8")) % 3 == 0
 
 
-@lru_cache(maxsize=1)
-def _music21_root() -> Path:
-    from music21 import corpus
-
-    return Path(str(corpus.getComposer("bach")[0]).split("/corpus/")[0]) / "corpus"
-
-
 def real_pools(ensemble: str, datasets: Path | None) -> tuple[list[list[Path]], str]:
     """Every real work of ``ensemble``'s style the benchmark and the critic may draw on (sub-pools, drawn in
     turn), and where they come from."""
     if ensemble == "satb":
-        root = _music21_root()
+        root = music21_root()
         return [sorted((root / "bach").glob("*.mxl"))], "Bach chorales, music21's corpus"
     if datasets is None:
         raise UsageError(f"craft benchmark: real {ensemble} works need ../shared/datasets (not found)")
     classical = datasets / "classical"
     if ensemble == "string-quartet":
-        root = _music21_root()
+        root = music21_root()
         return ([sorted((classical / "kern" / "beethoven-string-quartets").glob("*.krn")),
                  sorted(p for who in ("Haydn", "Mozart", "Beethoven")
                         for p in (classical / "openscore-quartets").glob(f"{who}*/*/*.mxl")),
@@ -78,7 +72,7 @@ def real_pools(ensemble: str, datasets: Path | None) -> tuple[list[list[Path]], 
 def work_id(path: Path, datasets: Path | None) -> str:
     """The corpus id a real work has in a corpus built from its source (``source:path below the source``)."""
     path = Path(path)
-    m21 = _music21_root()
+    m21 = music21_root()
     if m21 in path.parents:
         return f"music21:{path.relative_to(m21)}"
     if datasets is not None and (datasets / "classical") in path.parents:
@@ -107,7 +101,6 @@ class Sides:
 
     benchmark: list[Path]
     critic: list[Path]
-    trained_known: bool  # whether the model's training works are known (it has an originality index)
 
 
 def sides(ensemble: str, datasets: Path | None, checkpoint: str | None = None) -> Sides:
@@ -124,7 +117,7 @@ def sides(ensemble: str, datasets: Path | None, checkpoint: str | None = None) -
     ordered = [sorted((p for p in pool if p not in taken), key=lambda p: zlib.crc32(p.name.encode("utf-8")))
                for pool in pools]
     benchmark = [pool[i] for i in range(max(map(len, ordered), default=0)) for pool in ordered if i < len(pool)]
-    return Sides(benchmark, critic, index is not None)
+    return Sides(benchmark, critic)
 
 
 def spread(paths: list[Path], n: int) -> list[Path]:
@@ -168,6 +161,8 @@ def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str
     index = training_index(checkpoint)
     chosen: list[dict[str, Any]] = []
     chosen_scores: list[tuple[dict[str, str], Score]] = []
+    chosen_index = None  # the works chosen so far as an index (the repeat check), rebuilt when one is added
+    limits = index.thresholds() if index is not None else None
     passed: list[dict[str, str]] = []
     for path in side.benchmark:
         if len(chosen) >= n:
@@ -178,8 +173,7 @@ def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str
             passed.append({"source": str(path), "why": f"not read: {exc}"})
             continue
         learned = shared_run(index, score) if index is not None else None
-        again = (shared_run(build_index(chosen_scores), score, index.thresholds() if index is not None else None)
-                 if chosen_scores and learned is None else None)
+        again = shared_run(chosen_index, score, limits) if chosen_index is not None and learned is None else None
         if learned is not None:
             passed.append({"source": str(path), "why": f"its music is in the training works ({learned[0]} notes "
                                                        f"of its {learned[1]} line in {learned[2]})"})
@@ -192,6 +186,7 @@ def choose_heldout(ensemble: str, n: int, datasets: Path | None, checkpoint: str
                 passed.append({"source": str(path), "why": f"not measured: {exc}"})
                 continue
             chosen_scores.append(({"id": str(path), "title": ""}, score))
+            chosen_index = build_index(chosen_scores)
         if progress:
             progress(len(chosen))
     return chosen, passed
