@@ -5,7 +5,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from cadenza.compose.ensembles import ENSEMBLES
-from cadenza.compose.orchestration import STRINGS, Orchestration, playing_parts
+from cadenza.compose.orchestration import (
+    MIN_SOUNDING,
+    STRINGS,
+    Orchestration,
+    chamber_tacets,
+    is_chamber_strings,
+    orchestrated,
+    playing_by_bar,
+    playing_parts,
+)
 from cadenza.tokens.events import KIND
 
 
@@ -95,3 +104,43 @@ def test_an_orchestra_asked_for_a_key_ends_on_its_tonic_chord_with_the_root_in_t
     assert int(final["pitch"][final["pitch"].argmin()]) % 12 == 10  # B-flat is the lowest note
     timpani = next(i for i, v in enumerate(voices) if v.program == TIMPANI)
     assert {int(p) % 12 for p in final["pitch"][final["part"] == timpani]} == {10}
+
+
+def test_a_quartets_parts_rest_by_plan_at_phrase_starts_never_the_tune() -> None:
+    """A string quartet's accompanying parts rest for a bar or two as a phrase begins (the corpus' quartets: each
+    part silent in 6-9% of its bars, mostly a phrase's first); never the first violin, the first phrase, the last
+    phrase or a phrase's last bar, and at least two parts always play."""
+    voices = ENSEMBLES["string-quartet"].voices
+    assert is_chamber_strings(voices) and not is_chamber_strings(ENSEMBLES["orchestra"].voices)
+    assert not orchestrated(ENSEMBLES["satb"].voices) and not orchestrated(ENSEMBLES["piano"].voices)
+    plans = [chamber_tacets(voices, 16, seed) for seed in range(40)]
+    for plan in plans:
+        assert len(plan) == 16 and all(row[0] for row in plan)
+        assert all(all(plan[bar]) for bar in (0, 1, 2, 3, 7, 11, 12, 13, 14, 15))
+        assert all(sum(row) >= MIN_SOUNDING for row in plan)
+    silent = sum(not on for plan in plans for row in plan for on in row) / (40 * 16 * 4)
+    assert 0.02 < silent < 0.12
+    assert chamber_tacets(voices, 16, 7) == plans[7] and len({str(p) for p in plans}) > 1
+    assert playing_by_bar(ENSEMBLES["satb"].voices, 16, 0) == [[True] * 4] * 16
+
+
+def test_a_composed_quartet_leaves_the_planned_part_out_and_says_so() -> None:
+    """Composed with the shipped model: the bar a part rests in holds no note of it, the report names it, and
+    the part comes back in the next phrase."""
+    from cadenza.compose import ComposeRequest, compose
+
+    voices = ENSEMBLES["string-quartet"].voices
+    seed = next(s for s in range(1, 40) if not all(all(row) for row in chamber_tacets(voices, 16, s)))
+    made = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", key="D minor", bars=16, seed=seed))
+    plan = chamber_tacets(voices, 16, seed)
+    starts = made.score.bar_starts()
+    notes = made.score.notes
+    rests = [(bar, part) for bar, row in enumerate(plan) for part, on in enumerate(row) if not on]
+    assert rests and made.report["plan"]["orchestration"]
+    for bar, part in rests:
+        assert f"bar {bar + 1}: " in " ".join(made.report["plan"]["orchestration"])
+        in_bar = (notes["onset_ticks"] >= starts[bar]) & (notes["onset_ticks"] < starts[bar + 1])
+        mine = notes[(notes["part"] == part) & in_bar]
+        assert not len(mine)
+        later = notes[(notes["part"] == part) & (notes["onset_ticks"] >= starts[12])]
+        assert len(later)  # back for the last phrase

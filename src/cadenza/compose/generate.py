@@ -44,7 +44,7 @@ from cadenza.compose.keys import with_style_key
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
-from cadenza.compose.orchestration import MIN_PARTS, Orchestration, describe_orchestration
+from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
@@ -234,9 +234,9 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
                                  harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
                                  doubled=frozenset(doubling_parts(voices)))
         more += [NotationGrid(base), voice_rules]
-        if len(voices) >= MIN_PARTS:  # an orchestra: who plays in each phrase (cadenza.compose.orchestration)
-            more.append(Orchestration(base, voices, plan.bars, seed))
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
+        if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
+            more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
         if voice_rules.tune_led:
             more.append(ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size))
         more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size))
@@ -422,8 +422,9 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                                                               phrase_bars_of(plan)).items()}
                        if voices and written_top_down(voices) else {},
                        "harmony": _harmony_report(plan, best.seed),
-                       **({"orchestration": describe_orchestration(voices, plan.bars, best.seed)}
-                          if len(voices) >= MIN_PARTS else {})},
+                       **({"orchestration": describe_orchestration(voices, plan.bars, best.seed,
+                                                                   tune_part(voices) or 0)}
+                          if orchestrated(voices) else {})},
               "seed": best.seed, "model": {**_model_summary(model, config, digest),
                                            **({"adapter": adapter_report} if adapter_report else {})},
               "software": software_versions(),
