@@ -107,7 +107,9 @@ def test_cadence_plan_and_repetition_scheme() -> None:
     assert phrase_bars_for("baroque", 16) == 4 and phrase_bars_for(None, 16) == 4 and phrase_bars_for("folk", 16) == 4
     assert phrase_bars_for("classical", 12) == 4  # a shorter piece is a period of four-bar phrases
     assert CadencePlan(d_minor, 16, phrase_bars=8).describe() == ["half@8", "authentic@16"]
-    assert returns(16, "classical", 8) == {8: 0, 9: 1, 10: 2, 11: 3}
+    # ... restating the first phrase's opening idea, two bars, not its whole first half (classical piano pieces
+    # brought back their first phrase's figures in a third of their later bars; the held-out sonatas in 17%)
+    assert returns(16, "classical", 8) == {8: 0, 9: 1}
 
 
 def test_composing_keeps_parts_apart_plans_cadences_and_ends_home() -> None:
@@ -183,7 +185,7 @@ def test_a_classical_theme_is_a_period_of_two_eight_bar_phrases() -> None:
                                   guard=False))
     plan = made.report["plan"]
     assert plan["cadences"] == ["half@8", "authentic@16"]
-    assert plan["returns"] == {f"bar {9 + i}": f"bar {1 + i}" for i in range(4)}
+    assert plan["returns"] == {f"bar {9 + i}": f"bar {1 + i}" for i in range(2)}
     assert len(plan["harmony"]) == 16 and plan["harmony"][15].split()[0] == "I"
     assert made.report["ear"]["phrases"] == 2  # judged phrase by phrase: two of them
     notes, starts = made.score.notes, made.score.bar_starts()
@@ -194,7 +196,7 @@ def test_a_classical_theme_is_a_period_of_two_eight_bar_phrases() -> None:
         mine = right_hand[(onsets >= starts[index]) & (onsets < starts[index + 1])]
         return [(int(o - starts[index]), int(p)) for o, p in zip(mine["onset_ticks"], mine["pitch"], strict=True)]
 
-    assert bar(0) and all(bar(8 + i) == bar(i) for i in range(4))  # the consequent opens as the antecedent
+    assert bar(0) and all(bar(8 + i) == bar(i) for i in range(2))  # the consequent opens as the antecedent
     assert planned_heard(plan["cadences"], made.report["heard"]["cadences"]) >= 0.5
 
 
