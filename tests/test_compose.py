@@ -334,6 +334,10 @@ def test_a_lead_sheets_chords_are_block_chords_on_the_beats_held_to_the_next() -
     ends = chords["onset_ticks"] + chords["duration_ticks"]
     following = np.append(onsets, score.length_ticks)[np.searchsorted(onsets, chords["onset_ticks"], side="right")]
     assert (ends == following).all()  # held to the next chord: no rests, no running figure
+    # each chord stands on a low bass note (the Nottingham tunes' lowest chord notes: 38-42 on average; ours
+    # stood on 51 before CHORD_BASS_NATS)
+    lowest = np.minimum.reduceat(chords["pitch"], np.searchsorted(chords["onset_ticks"], onsets))
+    assert lowest.mean() <= 47
 
 
 def test_the_step_budget_keeps_room_for_the_last_chord_until_the_last_bar() -> None:

@@ -70,6 +70,10 @@ MELODY_REPEAT_NATS = 0.8  # pays this, more for each further one (a chorale's so
 MELODY_STRIKES = 3  # a tune strikes one pitch at most this many times in a row: each strike beyond pays
 MELODY_STRIKE_NATS = 4.0  # this much more (at 0.8 a strike alone, a piano's right hand struck the same dyad nine
 # times running, the model sure of its repeated-chord figure: a tune stuck on one note for three bars)
+#: a lead sheet's chord stands on a bass note at most CHORD_BASS_HIGH (B2); each semitone above costs CHORD_BASS_NATS
+#: (the Nottingham tunes' chords: lowest notes 38-42 on average, MIDI 36-55; left free, ours stood on 51)
+CHORD_BASS_HIGH = 47
+CHORD_BASS_NATS = 0.3
 SHUTTLE_NATS = 1.5  # the melody going back to and fro between two pitches a second time (a-b-a-b)
 TESSITURA_NATS = 0.2  # per semitone a sung line's (not the tune's) note lies within TESSITURA_EDGE of its range's ends
 TESSITURA_EDGE = 5  # (Bach's basses average D3; left to the model ours sat on C3, a third low)
@@ -567,6 +571,8 @@ class VoiceRules(ChordPartRules, SuspensionRules):
             costs = self._line_costs(part, self.previous_pitch[part], self.repeat_run.get(part, 1),
                                      self.line_history.get(part, []), melody, leaps=False)
             out -= np.where(above, costs, 0.0).astype(np.float32)
+        if part == self.chord_part and not at_instant:  # a chord symbol's lowest note: its bass, low
+            out -= CHORD_BASS_NATS * np.maximum(pitches - CHORD_BASS_HIGH, 0).astype(np.float32)
         sounding_now = self._sounding(now)
         if part < len(self.polyphony) and self.polyphony[part] <= LINE_POLYPHONY and self.ordered:
             doubled = [p for other, notes in sounding_now.items() if other != part for p in notes]
