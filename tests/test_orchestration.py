@@ -144,3 +144,26 @@ def test_a_composed_quartet_leaves_the_planned_part_out_and_says_so() -> None:
         assert not len(mine)
         later = notes[(notes["part"] == part) & (notes["onset_ticks"] >= starts[12])]
         assert len(later)  # back for the last phrase
+
+
+def test_an_orchestras_upper_strings_play_in_their_usual_register() -> None:
+    """OpenScore Orchestra's openings put the first violins' median at MIDI 74 and the seconds' at 69; left to the
+    model ours sat at 61 and 59, on the violins' lowest string. Below their usual register each semitone now costs
+    REGISTER_NATS; with the shipped model (seeds 1 and 2, 16 bars) the first violins' median rises above 63."""
+    import numpy as np
+
+    import cadenza
+    from cadenza.compose.orchestration import ORCHESTRA_REGISTERS, REGISTER_SPAN
+
+    voices = ENSEMBLES["orchestra"].voices
+    rule = Orchestration(SimpleNamespace(bars_started=1, bars=16, tonal=None), voices, 16, seed=0)
+    first = [v.name for v in voices].index("Violin I")
+    costs = rule.bias("pitch", {"kind": KIND["note"], "part": first})
+    free_from = ORCHESTRA_REGISTERS["Violin I"] - REGISTER_SPAN
+    assert costs is not None and costs[free_from] == 0 and costs[free_from - 5] < costs[free_from - 1] < 0
+    assert rule.bias("pitch", {"kind": KIND["note"], "part": first + 3}) is None  # the cellos: free
+    medians = []
+    for seed in (1, 2):
+        notes = cadenza.compose(ensemble="orchestra", epoch="romantic", bars=16, seed=seed, guard=False).score.notes
+        medians.append(float(np.median(notes["pitch"][notes["part"] == first])))
+    assert min(medians) > 63

@@ -24,6 +24,7 @@ never in the phrase's arrival bar and never leaving fewer than :data:`MIN_SOUNDI
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,12 @@ FAMILIES: tuple[tuple[range, float], ...] = (
     (range(56, 64), 0.45),  # brass: horn, trumpet, trombone, tuba
     (range(47, 48), 0.35),  # timpani
 )
+#: the middle of an orchestra's string parts' usual register (MIDI), by part name: in 13 OpenScore Orchestra openings
+#: (16 bars) the first violins' median pitch is 74, the seconds' 69, the violas' 63, the cellos' 50; left to the
+#: model, ours sat at 61, 59, 52 and 49, the violins on their lowest string under the flute's tune
+ORCHESTRA_REGISTERS = {"Violin I": 72, "Violin II": 67, "Viola": 60}
+REGISTER_SPAN = 7  # semitones below that middle a part goes freely
+REGISTER_NATS = 0.6  # per semitone further below
 TACET_CHANCE = 0.4  # a chamber part's chance of resting at a phrase's start (see the module docstring)
 TACET_TWO_BARS = 0.25  # ... for two bars rather than one
 MIN_SOUNDING = 2  # parts that play in every bar of a chamber ensemble
@@ -62,6 +69,13 @@ def playing_parts(voices: tuple[Voice, ...], bars: int, seed: int) -> list[list[
             row[winds[int(rng.integers(len(winds)))]] = True
         plan.append(row)
     return plan
+
+
+@lru_cache(maxsize=16)
+def _below_costs(low: int) -> np.ndarray:
+    out = -REGISTER_NATS * np.maximum(low - np.arange(FIELD_SIZES["pitch"]), 0).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def is_chamber_strings(voices: tuple[Voice, ...]) -> bool:
@@ -109,6 +123,9 @@ class Orchestration:
         self.plan = plan  # the piece's PlanConstraint: which bar is being written, and its key
         self.playing = playing_by_bar(voices, bars, seed, tune)
         self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
+        # part -> the lowest pitch it plays freely (an orchestra's upper strings: see ORCHESTRA_REGISTERS)
+        self.free_from = {i: ORCHESTRA_REGISTERS[v.name] - REGISTER_SPAN for i, v in enumerate(voices)
+                          if len(voices) >= MIN_PARTS and v.name in ORCHESTRA_REGISTERS}
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"]:
@@ -127,7 +144,11 @@ class Orchestration:
         return mask
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        return None
+        """An orchestra's upper strings pay REGISTER_NATS per semitone below their usual register."""
+        low = self.free_from.get(chosen.get("part", -1))
+        if field != "pitch" or chosen.get("kind") != KIND["note"] or low is None:
+            return None
+        return _below_costs(low)
 
     def advance(self, step: np.ndarray) -> None:
         return None
