@@ -15,11 +15,14 @@ A string quartet's parts rest too, more briefly: in 70 quartet openings of the c
 each part is silent in 6-9% of its bars, mostly for one bar (72% of the silences) and mostly in a phrase's first
 bar (42%; 18-22% in each other bar): a part drops out as a phrase begins and comes back in. Left free, ours
 played in every bar (0.8% silent against the held-out quartets' 1.1-15%), a texture of four parts in block
-rhythm. :func:`chamber_tacets` plans those rests for a chamber ensemble of strings: in each phrase but the first
-(the model, missing a part from the start, could leave it out for good: a second violin silent for 8 bars) and
-the last,
-each part but the tune rests at the phrase's start with :data:`TACET_CHANCE`, for one bar or (less often) two,
-never in the phrase's arrival bar and never leaving fewer than :data:`MIN_SOUNDING` parts.
+rhythm. :func:`chamber_tacets` plans those rests for a chamber ensemble of strings: in each phrase (of
+:data:`PHRASE_BARS`) but the first (a part missing from the start, the model could leave out for good: a second
+violin silent for 8 bars) and the last, each part but the tune rests at the phrase's start with
+:data:`TACET_CHANCE`, for one bar or (less often) two, never in the phrase's arrival bar and never leaving fewer
+than :data:`MIN_SOUNDING` parts.
+
+An orchestra's upper strings keep to their usual register (:data:`ORCHESTRA_REGISTERS`): below it each semitone
+costs :data:`REGISTER_NATS`.
 """
 
 from __future__ import annotations

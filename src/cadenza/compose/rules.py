@@ -608,9 +608,8 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         last."""
         out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         if leaps:
-            if melody and self.polyphony[part] <= LINE_POLYPHONY and self.style in STRING_TUNE_LEAP_NATS:
-                weight = STRING_TUNE_LEAP_NATS[self.style] if self.polyphony[part] > 1 else \
-                    MELODY_LEAP_NATS_BY_STYLE.get(self.style, MELODY_LEAP_NATS)
+            if melody and 1 < self.polyphony[part] <= LINE_POLYPHONY and self.style in STRING_TUNE_LEAP_NATS:
+                weight = STRING_TUNE_LEAP_NATS[self.style]
             else:
                 weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS_BY_STYLE.get(
                     self.style, MELODY_LEAP_NATS) if melody else VOICE_LEAP_NATS
