@@ -340,6 +340,20 @@ def test_a_lead_sheets_chords_are_block_chords_on_the_beats_held_to_the_next() -
     assert lowest.mean() <= 47
 
 
+def test_a_lead_sheets_chords_stay_on_the_beats_where_the_tune_returns() -> None:
+    """Where the strain returns, the melody strikes only the theme's onsets; the chord rule, which left the cells
+    between beats open wherever the melody might come, let the chord part take two sixteenths off the beat in bar
+    14 of this piece (the craft benchmark's lead sheet) when the theme forbade the melody there."""
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.listen.features import beat_ticks_of
+
+    made = compose(ComposeRequest(ensemble="lead-sheet", epoch="folk", key="D minor", bars=16, seed=1))
+    chords = made.score.notes[made.score.notes["part"] == 1]
+    assert made.report["plan"]["returns"]["bar 14"] == "bar 6"
+    assert len(chords) > 16 and (chords["onset_ticks"] % beat_ticks_of(made.score.time_signatures[0]) == 0).all()
+
+
 def test_the_step_budget_keeps_room_for_the_last_chord_until_the_last_bar() -> None:
     from cadenza.compose.constraints import PlanConstraint
 

@@ -238,7 +238,9 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
         if voice_rules.tune_led:
-            more.append(ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size))
+            theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size)
+            voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come
+            more.append(theme)
         more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size))
     if style is not None:
         more.append(style)

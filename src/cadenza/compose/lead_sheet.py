@@ -31,6 +31,7 @@ class ChordPartRules:
     cadences: Any
     group_of: dict[int, Any]
     arrival_beats: int
+    theme: Any = None  # the returning theme (cadenza.compose.returns.ThemeReturn), where the piece has one
 
     def _bar_index(self) -> int:
         raise NotImplementedError
@@ -70,6 +71,8 @@ class ChordPartRules:
         busy = np.zeros(len(cells), dtype=bool)
         if all(self.latest.get(p, (-1, []))[0] == start + here for p in others):
             busy |= cells == here
+        if self.theme is not None and (fixed := self.theme.melody_onsets()) is not None:
+            busy |= ~np.isin(cells, list(fixed))  # a returning bar's melody strikes the theme's onsets only
         if self.cadences is not None and self.cadences.arrival_at(self._bar_index()) is not None:
             meter = TimeSignature(0, *(self.plan.meter or (4, 4)))
             busy |= (cells > 0) & (cells < self.arrival_beats * beat_ticks_of(meter))

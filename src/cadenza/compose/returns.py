@@ -35,6 +35,12 @@ class ThemeReturn:
         theme = self.themes.get(source) if source is not None else None
         return theme or None
 
+    def melody_onsets(self) -> set[int] | None:
+        """Ticks into the bar being written where the melody may strike: the theme's onsets in a returning bar
+        whose theme has notes, None elsewhere (it is free)."""
+        theme = self._theme()
+        return set(theme) if theme else None
+
     def _pending(self, after: int) -> int | None:
         """The next theme onset (ticks into the bar) not yet restated, at or after ``after``."""
         theme = self._theme()
