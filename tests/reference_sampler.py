@@ -11,11 +11,12 @@ import numpy as np
 import torch
 
 from cadenza.model.sample import SampleConfig
-from cadenza.tokens.events import FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS, VALUE_SIZE
+from cadenza.tokens.events import CADENCES, CHORD_VALUES, FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS, VALUE_SIZE
 from cadenza.tokens.grammar import Grammar
 
 F = {name: i for i, name in enumerate(FIELDS)}
-_ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["note"]: 3}
+_ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["chord"]: 3,
+                     KIND["note"]: 4}
 
 
 def _range(size: int, low: int = 0, high: int | None = None) -> np.ndarray:
@@ -48,6 +49,10 @@ def reference_allowed(grammar: Grammar, field: str, chosen: dict[str, int]) -> n
             return _range(size, 1 if field == "position_fine" and chosen.get("position") == 0 else 0)
         if kind == "time_signature":
             return _range(size, 0, 1)
+        if kind == "chord":  # in the bar's header, after its chord before
+            start, end = grammar.chord_at + 1, grammar.bar_length
+            ticks = np.arange(size) * FINE if field == "position" else chosen["position"] * FINE + np.arange(size)
+            return ((ticks + FINE - 1 >= start) if field == "position" else (ticks >= start)) & (ticks < end)
         start = grammar.position
         if kind in _ORDER_AT_INSTANT:  # as it was written: a kind's name against kind numbers, never true
             same_instant_ok = _ORDER_AT_INSTANT[KIND[kind]] >= grammar.last_order[0]
@@ -71,10 +76,12 @@ def reference_allowed(grammar: Grammar, field: str, chosen: dict[str, int]) -> n
         return mask
     if field == "value":
         return {"part": _range(size, 0, 128), "time_signature": _range(size, 1, 257),
-                "key_signature": _range(size, 0, 15), "tempo": _range(size, 1, VALUE_SIZE)}[kind]
+                "key_signature": _range(size, 0, 15), "tempo": _range(size, 1, VALUE_SIZE),
+                "chord": _range(size, 1, CHORD_VALUES)}[kind]
     if field == "value_fine":
         return {"part": _range(size, 0, 2), "time_signature": _range(size, 0, 8),
-                "key_signature": _range(size, 0, 3), "tempo": _range(size, 0, 100)}[kind]
+                "key_signature": _range(size, 0, 3), "tempo": _range(size, 0, 100),
+                "chord": _range(size, 0, 1 + len(CADENCES))}[kind]
     return _range(size)
 
 
@@ -172,6 +179,8 @@ def reference_generate(model: Any, prompt: np.ndarray, config: SampleConfig, lab
                     extra = constraint.allowed(field, chosen, grammar)
                     if extra is not None and (allowed & extra).any():
                         allowed = allowed & extra
+                if field == "kind":  # a first-vocabulary model is never offered a chord
+                    allowed = allowed[:model.config.field_sizes["kind"]]
                 only = np.flatnonzero(allowed)
                 if len(only) == 1:
                     chosen[field] = int(only[0])
@@ -187,6 +196,8 @@ def reference_generate(model: Any, prompt: np.ndarray, config: SampleConfig, lab
                             logits = logits.clone()
                             logits[moved[1]] = torch.logaddexp(logits[moved[1]], logits[moved[0]])
                         bias = constraint.bias(field, chosen)
+                        if bias is not None:
+                            bias = bias[:len(logits)]
                     if field == "kind" and allowed[KIND["note"]]:
                         logits = _with_note_reachability(model, logits, condition, grammar, constraint)
                     chosen[field] = _draw(logits, allowed, config, generator, bias)

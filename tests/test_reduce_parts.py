@@ -220,8 +220,8 @@ def test_training_and_the_index_leave_out_the_same_works(tmp_path: Path, monkeyp
     damaged = orchestra(ORCHESTRA[:3])
     exact = events.encode
 
-    def encode(score: Score, label_ids: list[int] | None = None) -> np.ndarray:
-        steps = exact(score, label_ids)
+    def encode(score: Score, label_ids: list[int] | None = None, chords: np.ndarray | None = None) -> np.ndarray:
+        steps = exact(score, label_ids, chords)
         if score.parts == damaged.parts:
             steps[-2, F["position"]] = -1  # as a note before its bar's start would give
         return steps

@@ -130,3 +130,59 @@ def test_the_grammar_refuses_what_cannot_be() -> None:
         assert name
     grammar = Grammar(size)
     assert list(np.nonzero(grammar.allowed_kinds())[0]) == [KIND["bos"]]
+
+
+@pytest.mark.parametrize("ref", ["music21:bach/bwv66.6", "music21:mozart/k458/movement1.mxl"])
+def test_the_chords_heard_sit_in_each_bars_header_and_leave_the_music_exact(ref: str) -> None:
+    from cadenza.listen.features import View
+    from cadenza.listen.harmony import beat_chords, changes
+    from cadenza.tokens.events import chord_of_value, corpus_steps, heard_chords
+    from cadenza.tokens.grammar import check_sequence
+    from cadenza.tokens.labels import label_vocabulary
+
+    score, steps = corpus_steps(read_score(ref))
+    check_sequence(steps, len(label_vocabulary()))
+    _same_music(decode(steps), score)  # the chord steps are read past
+    chords = heard_chords(score)
+    kinds = steps[:, 0]
+    assert (kinds == KIND["chord"]).sum() == len(chords) == len(changes(beat_chords(View(score)))) > 10
+    # a bar's chords come before its notes, in the order of their places in the bar
+    for start, end in zip(np.nonzero(kinds == KIND["bar"])[0], [*np.nonzero(kinds == KIND["bar"])[0][1:], len(steps)],
+                          strict=True):
+        bar = steps[start:end]
+        at = np.nonzero(bar[:, 0] == KIND["chord"])[0]
+        notes = np.nonzero(bar[:, 0] == KIND["note"])[0]
+        if len(at) and len(notes):
+            assert at.max() < notes.min()
+        places = bar[at, FIELDS.index("position")] * FINE + bar[at, FIELDS.index("position_fine")]
+        assert list(places) == sorted(set(places.tolist()))
+    # the chord named is the one heard: this F-sharp minor chorale's last chord is F-sharp major (its Picardy third)
+    last = steps[kinds == KIND["chord"]][-1]
+    if ref.endswith("bwv66.6"):
+        assert chord_of_value(int(last[FIELDS.index("value")])) == (6, "maj")
+    assert (steps[kinds == KIND["chord"], FIELDS.index("value_fine")] > 0).any()  # some cadences are marked
+
+
+def test_transposing_a_work_moves_its_chords() -> None:
+    from cadenza.tokens.events import chord_of_value, corpus_steps
+    from cadenza.train.data import transpose_steps
+
+    _, steps = corpus_steps(read_score("music21:bach/bwv66.6"))
+    moved = transpose_steps(steps, 3)
+    assert moved is not None
+    rows = steps[:, 0] == KIND["chord"]
+    before = [chord_of_value(int(v)) for v in steps[rows, FIELDS.index("value")]]
+    after = [chord_of_value(int(v)) for v in moved[rows, FIELDS.index("value")]]
+    assert after == [((root + 3) % 12, quality) for root, quality in before]
+
+
+def test_a_chord_may_come_only_in_a_bars_header() -> None:
+    from cadenza.tokens.events import corpus_steps
+    from cadenza.tokens.grammar import GrammarError, check_sequence
+
+    _, steps = corpus_steps(read_score("music21:bach/bwv66.6"))
+    chord = int(np.nonzero(steps[:, 0] == KIND["chord"])[0][3])
+    late = np.concatenate([np.delete(steps, chord, axis=0)[:chord + 3], steps[chord:chord + 1],
+                           np.delete(steps, chord, axis=0)[chord + 3:]])  # moved after the bar's first notes
+    with pytest.raises(GrammarError):
+        check_sequence(late, 400)

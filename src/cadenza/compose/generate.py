@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.chord_steps import PlannedChords
 from cadenza.compose.constraints import (
     PlanConstraint,
     dominant_triad,
@@ -50,6 +51,7 @@ from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
     KEY_HEARD_AFTER_BARS,
+    WEAK_BEATS_FREE,
     Stacked,
     VoiceRules,
     top_down_groups,
@@ -63,7 +65,16 @@ from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
 from cadenza.score.reduce import merged_parts
-from cadenza.tokens.events import FINE, KIND, MAX_PARTS, TokenizeError, encodable, encode, step_row
+from cadenza.tokens.events import (
+    FINE,
+    KIND,
+    MAX_PARTS,
+    TokenizeError,
+    encodable,
+    encode,
+    heard_chords,
+    step_row,
+)
 from cadenza.tokens.labels import label_ids, label_vocabulary
 from cadenza.versions import software_versions
 
@@ -216,10 +227,11 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
 
 
 def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: MotifBias | None,
-                rules: bool, seed: int = 0) -> tuple[Any, VoiceRules | None]:
-    """The limits sampling works under — the plan's (PlanConstraint), the part-writing rules, the returning
-    theme and a reference's motifs — fresh for every call of the sampler (it follows the prompt first); and the
-    part-writing rules alone (their cadence plan), None without them."""
+                rules: bool, seed: int = 0, chord_steps: bool = False) -> tuple[Any, VoiceRules | None]:
+    """The limits sampling works under — the plan's (PlanConstraint), the harmony plan's chord steps (for a
+    model that reads them: ``chord_steps``), the part-writing rules, the returning theme and a reference's
+    motifs — fresh for every call of the sampler (it follows the prompt first); and the part-writing rules
+    alone (their cadence plan), None without them."""
     shape = mood_shape(*plan.valence_arousal) if plan.valence_arousal else None
     base = PlanConstraint(plan.bars, [(v.low, v.high) for v in voices], plan.key, plan.tempo_bpm,
                           plan.meter, [v.polyphony for v in voices], fixed_parts=bool(voices),
@@ -233,6 +245,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
                                  plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
                                  harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
                                  doubled=frozenset(doubling_parts(voices)))
+        if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
+            more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
@@ -277,7 +291,8 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
         config = SampleConfig(max_steps=max(step_limit - len(prefix), 1), temperature=request.temperature,
                               top_p=request.top_p, seed=sample_seed, guidance=request.guidance)
         constraint, voice_rules = _constraint(plan, voices, step_limit, style, rules,
-                                              seed if harmony_seed is None else harmony_seed)
+                                              seed if harmony_seed is None else harmony_seed,
+                                              chord_steps=getattr(model, "chord_events", False))
         bars_done[0] = int((prefix[:, 0] == KIND["bar"]).sum())
         steps = generate(model, prefix, config, len(label_vocabulary()), should_stop=should_stop,
                          constraint=constraint, on_step=on_step)
@@ -528,8 +543,9 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     tempo_change = tempo_change or trailing_tempo
     if key_change is not None:
         labels["key"], labels["mode"] = key_change.name, key_change.mode
-    try:
-        prompt = encode(body, label_ids(labels))[:-1]  # bos, the labels, the primer; no eos
+    model = load_model(checkpoint)[0]
+    try:  # bos, the labels, the primer (with the chords heard in it, for a model that reads chords); no eos
+        prompt = encode(body, label_ids(labels), chords=heard_chords(body) if model.chord_events else None)[:-1]
     except TokenizeError as exc:
         raise UsageError(f"the primer cannot be continued: {exc}") from None
     if key_change is not None or tempo_change is not None or meter_change is not None:  # the first new bar

@@ -22,7 +22,7 @@ from cadenza.compose.request import ComposeRequest
 from cadenza.errors import UsageError
 from cadenza.score.model import NOTE_DTYPE, Score
 from cadenza.score.ops import slice_bars
-from cadenza.tokens.events import TokenizeError, encodable, encode
+from cadenza.tokens.events import TokenizeError, encodable, encode, heard_chords
 
 VERSIONS = 4  # versions of the bars written, the best join kept
 
@@ -58,8 +58,10 @@ def _join_nll(model: Any, revised: Score, written: Score) -> float:
     """NLL (nats) of everything after the new bars, given the music up to them: how well they lead on."""
     from cadenza.model.scoring import sequence_nll
 
+    chords = getattr(model, "chord_events", False)  # the music as the model reads it: with chords, or none
     try:
-        whole, head = encode(revised, []), encode(written, [])
+        whole = encode(revised, [], chords=heard_chords(revised) if chords else None)
+        head = encode(written, [], chords=heard_chords(written) if chords else None)
     except TokenizeError:
         return float("inf")
     return sequence_nll(model, whole) - sequence_nll(model, head[:-1])

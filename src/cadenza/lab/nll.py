@@ -117,10 +117,11 @@ def boulanger_table(names: Iterable[str] = BOULANGER, checkpoints: dict[str, str
 
 
 # ------------------------------------------------------------------------------------ held-out per note
-def split_works(store: Any, split: str, limit: int | None) -> list[dict[str, Any]]:
+def split_works(store: Any, split: str, limit: int | None, chords: bool = True) -> list[dict[str, Any]]:
     """The split's works that the vocabulary holds (``limit``: an even spread of at most N): steps, steps
-    with labels, label ids, source, epoch and note count."""
-    from cadenza.tokens.events import TokenizeError, corpus_steps, encode
+    with labels, label ids, source, epoch and note count; with the chords heard in them unless ``chords`` is
+    False (for a model of the first vocabulary)."""
+    from cadenza.tokens.events import TokenizeError, corpus_steps, encode, heard_chords
     from cadenza.tokens.labels import label_ids
 
     rows = [r for r in store.manifest() if r["split"] == split]
@@ -129,11 +130,12 @@ def split_works(store: Any, split: str, limit: int | None) -> list[dict[str, Any
     works = []
     for row in rows:
         try:
-            score, steps = corpus_steps(store.load_score(row))
+            score, steps = corpus_steps(store.load_score(row), chords=chords)
         except TokenizeError:
             continue
         labels = label_ids(row["labels"])
-        works.append({"steps": steps, "labelled": encode(score, labels), "labels": labels, "source": row["source"],
+        labelled = encode(score, labels, chords=heard_chords(score) if chords else None)
+        works.append({"steps": steps, "labelled": labelled, "labels": labels, "source": row["source"],
                       "epoch": str(row["labels"].get("epoch", "unknown")), "notes": score.note_count})
     return works
 
@@ -157,14 +159,14 @@ def heldout_table(works: list[dict[str, Any]], scores: dict[str, list[float]]) -
     return out
 
 
-def _train_steps(store: Any, limit: int | None) -> list[np.ndarray]:
+def _train_steps(store: Any, limit: int | None, chords: bool = True) -> list[np.ndarray]:
     """The train split's step sequences: from the trainer's cache when all are wanted, else a spread."""
-    if limit is None:
+    if limit is None and chords:
         from cadenza.train.data import prepare_split
 
         data = prepare_split(store, "train")
         return [data.work(i) for i in range(data.works)]
-    return [w["steps"] for w in split_works(store, "train", limit)]
+    return [w["steps"] for w in split_works(store, "train", limit, chords)]
 
 
 def heldout_nll(corpus: str = "default", checkpoint: str | Path | None = None, orders: Iterable[int] = (2, 3, 4, 5),
@@ -184,19 +186,20 @@ def heldout_nll(corpus: str = "default", checkpoint: str | Path | None = None, o
     store = CorpusStore(corpus)
     if not store.exists():
         raise UsageError(f"no corpus {corpus!r} (build it: cadenza corpus build)")
-    valid = split_works(store, "valid", limit)
-    test = split_works(store, "test", limit)
+    folder = str(checkpoint or default_checkpoint())
+    net, config = load_checkpoint(folder)
+    chords = net.chord_events  # the works as the model reads them: with chord steps, or (first vocabulary) none
+    valid = split_works(store, "valid", limit, chords)
+    test = split_works(store, "test", limit, chords)
     if not test or not valid:
         raise UsageError(f"the corpus {corpus!r} has no encodable works in its valid or test split")
     orders = sorted(orders)
-    ngram = StepNgram(orders[-1], field_sizes()).fit(_train_steps(store, train_limit))  # one fit serves every order
+    ngram = StepNgram(orders[-1], field_sizes()).fit(_train_steps(store, train_limit, chords))  # one fit, every order
     ngram_valid = {}
     for order in orders:
         nll = sum(ngram.nll(w["steps"], order) for w in valid) / sum(w["notes"] for w in valid)
         ngram_valid[order] = round(nll, 4)
     best_order = min(ngram_valid, key=lambda k: ngram_valid[k])
-    folder = str(checkpoint or default_checkpoint())
-    net, config = load_checkpoint(folder)
     scores: dict[str, list[float]] = {"ngram": [], "transformer_no_labels": [], "transformer_labels": []}
     from cadenza.threads import ensure_threads
 

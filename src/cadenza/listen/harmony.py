@@ -116,11 +116,14 @@ def progression(chords: BeatChords, tonic: int, mode: str, limit: int = 16) -> l
     return [roman(int(chords.roots[i]), chords.qualities[i], tonic, mode) for i in changes(chords)[:limit]]
 
 
-def cadences(view: View, chords: BeatChords, tonic: int, mode: str) -> list[str]:
+CADENCE_KINDS = ("authentic", "half", "plagal", "deceptive")
+
+
+def cadence_beats(view: View, chords: BeatChords, tonic: int, mode: str) -> list[tuple[int, str]]:
     """Cadences where a chord change lands on a strong beat (a bar's first beat, or its middle in 4/4 and
     other even meters) and is held there: the chord lasts 2 beats or more, or the melody holds a note that
     long (a chorale's fermata), or the piece ends. V→I authentic, IV→I plagal, V→vi deceptive, anything→V
-    half. Written like 'authentic@9' (bar numbers as printed: a pickup is bar 0)."""
+    half. As (beat index on the chord grid, kind), in time order."""
     idx = changes(chords)
     if len(idx) < 2:
         return []
@@ -153,9 +156,31 @@ def cadences(view: View, chords: BeatChords, tonic: int, mode: str) -> list[str]
         elif after == 7 and before != 7:
             kind = "half"
         if kind:
-            bar = view.score.bar_number(int(np.searchsorted(starts, here * beat - phase, side="right")) - 1)
-            out.append(f"{kind}@{bar}")
+            out.append((here, kind))
     return out
+
+
+def cadences(view: View, chords: BeatChords, tonic: int, mode: str) -> list[str]:
+    """The cadences of :func:`cadence_beats`, written like 'authentic@9' (bar numbers as printed: a pickup
+    is bar 0)."""
+    beat, phase = view.beat_ticks, view.phase_ticks
+    starts = view.score.bar_starts()
+    out = []
+    for here, kind in cadence_beats(view, chords, tonic, mode):
+        bar = view.score.bar_number(int(np.searchsorted(starts, here * beat - phase, side="right")) - 1)
+        out.append(f"{kind}@{bar}")
+    return out
+
+
+def chord_events(view: View, tonic: int, mode: str) -> list[tuple[int, int, str, str]]:
+    """The harmony as the event vocabulary holds it: (onset ticks, root pitch class, quality, cadence) at every
+    beat where the chord heard changes (:func:`changes`), the cadence ("" or one of :data:`CADENCE_KINDS`)
+    where that change completes one (:func:`cadence_beats`, in the key ``tonic``/``mode``)."""
+    chords = beat_chords(view)
+    beat, phase = view.beat_ticks, view.phase_ticks
+    arrivals = dict(cadence_beats(view, chords, tonic, mode))
+    return [(max(i * beat - phase, 0), int(chords.roots[i]), chords.qualities[i], arrivals.get(i, ""))
+            for i in changes(chords)]
 
 
 _DISSONANT = np.zeros(7, dtype=bool)  # by interval class: minor/major 2nds (and 7ths), tritones

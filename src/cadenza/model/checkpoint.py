@@ -16,9 +16,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -28,6 +30,7 @@ from cadenza.model.adapter_spec import SHIPPED_MODEL
 from cadenza.model.transformer import EventTransformer, ModelConfig
 from cadenza.threads import ensure_threads
 from cadenza.tokens import field_sizes, label_vocabulary
+from cadenza.tokens.events import FIRST_VOCABULARY_KINDS, KIND
 from cadenza.versions import software_versions
 
 FORMAT_NAME = "cadenza-model"
@@ -155,7 +158,7 @@ def model_config_of(folder: str | os.PathLike[str], config: dict[str, Any]) -> M
     dropout = shape.get("dropout", 0.1)
     if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
         raise InputError(f"the model in {folder} has dropout {str(dropout)[:40]!r}: 0 to 1 is expected")
-    if shape.get("field_sizes") != field_sizes():
+    if shape.get("field_sizes") not in (field_sizes(), {**field_sizes(), "kind": FIRST_VOCABULARY_KINDS}):
         raise InputError(f"the model in {folder} was trained with another event vocabulary; retrain it")
     width, layers = shape.get("d_model", ModelConfig.d_model), shape.get("n_layers", ModelConfig.n_layers)
     if width % shape.get("n_heads", ModelConfig.n_heads):
@@ -172,7 +175,9 @@ def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tupl
     shape and floating-point type against the model's)."""
     config = read_config(folder)
     ensure_threads()  # torch's thread count, chosen once per process (cadenza.threads)
-    model = EventTransformer(model_config_of(folder, config))
+    shape = model_config_of(folder, config)
+    model = EventTransformer(shape)
+    model.chord_events = shape.field_sizes["kind"] > FIRST_VOCABULARY_KINDS
     try:
         state = load_file(str(Path(folder) / "model.safetensors"), device=device)
         expected = model.state_dict()
@@ -184,6 +189,34 @@ def load_checkpoint(folder: str | os.PathLike[str], device: str = "cpu") -> tupl
         raise InputError(f"cannot load the weights in {folder}: {str(exc).splitlines()[0][:200]}") from None
     model.eval()
     return model.to(device), config
+
+
+#: a chord kind's head bias below a note's when a first-vocabulary model starts to learn chords (about one step in
+#: nine is a chord)
+CHORD_KIND_START = 2.0
+
+
+def learn_chord_kind(model: EventTransformer) -> EventTransformer:
+    """A model of the first event vocabulary (no chord kind: it loads as it was, and the sampler never offers it
+    a chord) widened to today's, to be trained further (``--init``): the chord kind's embeddings are zero and
+    its head's bias :data:`CHORD_KIND_START` below a note's, where training can move it. A model that knows
+    chords comes back as it is."""
+    if model.chord_events:
+        return model
+    wide = EventTransformer(replace(model.config, field_sizes=field_sizes()))
+    state = model.state_dict()
+    kinds = FIRST_VOCABULARY_KINDS
+    with torch.no_grad():
+        for name, tensor in wide.state_dict().items():
+            old = state[name].to(tensor.device)
+            if tensor.shape == old.shape:
+                tensor.copy_(old)
+                continue
+            tensor.zero_()
+            tensor[:kinds].copy_(old)
+            if name == "heads.0.bias":
+                tensor[kinds:] = old[KIND["note"]] - CHORD_KIND_START
+    return wide
 
 
 def export_checkpoint(source: str | os.PathLike[str], target: str | os.PathLike[str],
@@ -216,4 +249,5 @@ def new_model(preset: str = "tiny", **overrides: Any) -> EventTransformer:
     return EventTransformer(ModelConfig(field_sizes=field_sizes(), **settings))
 
 
-__all__ = ["default_checkpoint", "export_checkpoint", "load_checkpoint", "new_model", "read_config", "save_checkpoint"]
+__all__ = ["default_checkpoint", "export_checkpoint", "learn_chord_kind", "load_checkpoint", "new_model", "read_config",
+           "save_checkpoint"]

@@ -125,6 +125,7 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
     redirect = getattr(constraint, "redirect", None)
     draw = Draw(config.temperature, config.top_p, generator)
     so_far = _Sequence(steps) if should_stop is not None else None
+    kinds = model.config.field_sizes["kind"]  # a first-vocabulary model has no chord kind: never offered one
     for made in range(config.max_steps):
         chosen: dict[str, int] = {}
         values: list[int] = []
@@ -151,6 +152,8 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
                         both = allowed & extra
                         if np.count_nonzero(both):
                             allowed = both
+                if i == 0 and len(allowed) > kinds:
+                    allowed = allowed[:kinds]
             count = np.count_nonzero(allowed)
             if count == 1:  # nothing to choose (a value the plan fixes)
                 value = int(allowed.argmax())
@@ -178,6 +181,8 @@ def _generate(model: EventTransformer, prompt: np.ndarray, config: SampleConfig,
                         logits = logits.clone()
                         logits[moved[1]] = torch.logaddexp(logits[moved[1]], logits[moved[0]])
                     bias = constraint.bias(field, chosen)
+                    if bias is not None and len(bias) > len(logits):
+                        bias = bias[:len(logits)]
                 if field == "kind" and allowed[KIND["note"]]:
                     logits, note = _with_note_reachability(heads, embeddings, logits, condition, grammar,
                                                            constraint)

@@ -166,6 +166,7 @@ class EventTransformer(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        self.chord_events = True  # it learned the chord steps (False: a widened first-vocabulary model)
         d = config.d_model
         self.inputs = nn.ModuleList(nn.Embedding(config.field_sizes[f], d) for f in FIELDS)
         self.position = nn.Embedding(config.context, d)
@@ -299,8 +300,8 @@ class EventTransformer(nn.Module):
                 need &= ~fixed
             if need.any():
                 logits = head(condition[need])
-                if i in allowed:
-                    logits = logits.masked_fill(~allowed[i][need], float("-inf"))
+                if i in allowed:  # (a first-vocabulary model's kind head is shorter than today's masks)
+                    logits = logits.masked_fill(~allowed[i][need][:, :logits.shape[-1]], float("-inf"))
                 nll[need] += F.cross_entropy(logits, target[:, :, i][need], reduction="none")
             if i < len(self.chosen):
                 condition = condition + self.chosen[i](target[:, :, i])

@@ -13,6 +13,15 @@ use holds 0. Kinds and the fields they use:
     note              position…, part, pitch, duration/duration_fine, velocity, tie (1 = continues in the
                       next note step of the same part and pitch: how notes longer than the duration field
                       are written)
+    chord             position… = where in the bar the chord starts, value = the chord (:func:`chord_value`:
+                      root pitch class and quality), value_fine = the cadence it completes (0 none, then
+                      :data:`CADENCES`); a bar's chords come right after its start's meter/key/tempo steps,
+                      before any note (the bar's harmony, read before its notes are written)
+
+The chords are the harmony ``listen`` hears in the work (:func:`cadenza.listen.harmony.chord_events`: a chord
+step wherever the chord heard on a beat changes, with its cadence); the composer writes its planned harmony
+into the same steps, so the model writes notes that the harmony it was given would be heard in. A model of the
+first event vocabulary (no chord kind) still loads; it is never given chords.
 
 Times are ticks at the Score's resolution split into a coarse unit (``FINE`` ticks = a 48th of a quarter,
 so every 16th, 32nd and triplet is a whole number of units) and a remainder, so encoding is lossless. The
@@ -48,10 +57,16 @@ DURATION_SIZE = POSITION_SIZE  # coarse durations; longer notes continue in tied
 MAX_PARTS = 16
 VALUE_SIZE = 512
 
-KINDS = ("pad", "bos", "eos", "label", "part", "bar", "time_signature", "key_signature", "tempo", "note")
+KINDS = ("pad", "bos", "eos", "label", "part", "bar", "time_signature", "key_signature", "tempo", "note", "chord")
 KIND = {name: i for i, name in enumerate(KINDS)}
-# order of kinds at one instant: meter, key, tempo, then notes
-_KIND_ORDER = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["note"]: 3}
+FIRST_VOCABULARY_KINDS = KIND["chord"]  # the first event vocabulary's kinds (no chords): the kinds before this
+# order of kinds at one instant: meter, key, tempo, the bar's chords (at its start), then notes
+_KIND_ORDER = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["chord"]: 3,
+               KIND["note"]: 4}
+#: chord qualities in the order of :func:`chord_value` (those ``listen`` hears)
+CHORD_QUALITIES = ("maj", "min", "dim", "aug", "7", "maj7", "min7", "hdim7", "dim7")
+CADENCES = ("authentic", "half", "plagal", "deceptive")  # a chord step's value_fine - 1
+CHORD_VALUES = 1 + 12 * len(CHORD_QUALITIES)  # chord values are 1 .. CHORD_VALUES - 1
 
 FIELDS = ("kind", "label", "position", "position_fine", "part", "pitch", "duration", "duration_fine",
           "velocity", "tie", "value", "value_fine")
@@ -69,11 +84,28 @@ FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "key_signature": ("position", "position_fine", "value", "value_fine"),
     "tempo": ("position", "position_fine", "value", "value_fine"),
     "note": ("position", "position_fine", "part", "pitch", "duration", "duration_fine", "velocity", "tie"),
+    "chord": ("position", "position_fine", "value", "value_fine"),
 }  # fmt: skip
 
 
 class TokenizeError(CadenzaError):
     """A score that the event vocabulary cannot hold exactly (the message says which bound)."""
+
+
+def chord_value(root_pc: int, quality: str) -> int:
+    """A chord step's value: 1 + root pitch class + 12 × the quality's index in :data:`CHORD_QUALITIES`."""
+    return 1 + root_pc % 12 + 12 * CHORD_QUALITIES.index(quality)
+
+
+def chord_of_value(value: int) -> tuple[int, str]:
+    """(root pitch class, quality) of a chord step's value (the inverse of :func:`chord_value`)."""
+    return (value - 1) % 12, CHORD_QUALITIES[(value - 1) // 12]
+
+
+def transposed_chord_value(value: int, semitones: int) -> int:
+    """A chord step's value with its root moved by ``semitones``."""
+    root, quality = chord_of_value(value)
+    return chord_value(root + semitones, quality)
 
 
 def step_row(kind: str, **fields: int) -> np.ndarray:
@@ -96,13 +128,30 @@ def encodable(score: Score) -> Score:
     return reduce_parts(score, MAX_PARTS)
 
 
-def corpus_steps(score: Score) -> tuple[Score, np.ndarray]:
+def heard_chords(score: Score) -> np.ndarray:
+    """The chords ``listen`` hears in ``score`` as :data:`CHORD_DTYPE` rows (none for a single line: one
+    note at a time names no chord), in the key it hears."""
+    from cadenza.listen.features import View
+    from cadenza.listen.harmony import chord_events
+    from cadenza.listen.key import estimate_key
+
+    view = View(score)
+    if not len(view.pitched):
+        return np.zeros(0, dtype=CHORD_DTYPE)
+    key = estimate_key(view)
+    events = chord_events(view, key.tonic, key.mode)
+    return np.array([(t, chord_value(root, quality), CADENCES.index(cadence) + 1 if cadence else 0)
+                     for t, root, quality, cadence in events], dtype=CHORD_DTYPE)
+
+
+def corpus_steps(score: Score, chords: bool = True) -> tuple[Score, np.ndarray]:
     """A corpus work as training, the originality index and the lab's held-out sets take it: the Score as the
-    vocabulary holds it (:func:`encodable`) and its steps without labels. Raises :class:`TokenizeError` for
-    a score outside the vocabulary's bounds, and for one whose steps would hold a value outside a field's
-    range (a note before its bar's start in a damaged edition)."""
+    vocabulary holds it (:func:`encodable`) and its steps without labels, with the chords heard in it
+    (:func:`heard_chords`) unless ``chords`` is False (for a model of the first vocabulary). Raises
+    :class:`TokenizeError` for a score outside the vocabulary's bounds, and for one whose steps would hold a
+    value outside a field's range (a note before its bar's start in a damaged edition)."""
     score = encodable(score)
-    steps = encode(score)
+    steps = encode(score, chords=heard_chords(score) if chords else None)
     outside = (steps < 0) | (steps >= _UPPER)
     if outside.any():
         field = FIELDS[int(np.nonzero(outside.any(axis=0))[0][0])]
@@ -110,8 +159,13 @@ def corpus_steps(score: Score) -> tuple[Score, np.ndarray]:
     return score, steps
 
 
-def encode(score: Score, label_ids: list[int] | None = None) -> np.ndarray:
-    """The Score as an (steps, len(FIELDS)) int32 array: bos, labels, parts, then the music, then eos."""
+#: a chord as :func:`encode` takes it: where it starts, its :func:`chord_value` and its cadence (value_fine)
+CHORD_DTYPE = np.dtype([("onset_ticks", np.int64), ("value", np.int64), ("cadence", np.int64)])
+
+
+def encode(score: Score, label_ids: list[int] | None = None, chords: np.ndarray | None = None) -> np.ndarray:
+    """The Score as an (steps, len(FIELDS)) int32 array: bos, labels, parts, then the music, then eos.
+    ``chords`` (:data:`CHORD_DTYPE`) become chord steps, each in the header of the bar it starts in."""
     if len(score.parts) > MAX_PARTS:
         raise TokenizeError(f"{len(score.parts)} parts; the vocabulary holds {MAX_PARTS}")
     starts = score.bar_starts()
@@ -174,7 +228,21 @@ def encode(score: Score, label_ids: list[int] | None = None) -> np.ndarray:
     not_bar = timed_kinds != KIND["bar"]
     position = ticks - starts[bar_index]
     body[not_bar, F["position"]], body[not_bar, F["position_fine"]] = _split(position[not_bar])
-    sort = np.lexsort((body[:, F["pitch"]], body[:, F["part"]], order, ticks))
+    within = np.zeros(len(ticks), dtype=np.int64)  # a chord's place among its bar's chords
+    if chords is not None and len(chords):
+        inside = (chords["onset_ticks"] >= 0) & (chords["onset_ticks"] < max(score.length_ticks, 1))
+        kept = chords[inside]
+        onsets = kept["onset_ticks"].astype(np.int64)
+        bar_of = np.searchsorted(starts, onsets, side="right") - 1
+        rows_of_chords = np.zeros((len(onsets), len(FIELDS)), dtype=np.int64)
+        rows_of_chords[:, F["kind"]] = KIND["chord"]
+        rows_of_chords[:, F["position"]], rows_of_chords[:, F["position_fine"]] = _split(onsets - starts[bar_of])
+        rows_of_chords[:, F["value"]], rows_of_chords[:, F["value_fine"]] = kept["value"], kept["cadence"]
+        ticks = np.concatenate([ticks, starts[bar_of]])  # sorted at the bar's start, in their own order
+        order = np.concatenate([order, np.full(len(onsets), _KIND_ORDER[KIND["chord"]])])
+        within = np.concatenate([within, onsets])
+        body = np.concatenate([body, rows_of_chords])
+    sort = np.lexsort((body[:, F["pitch"]], body[:, F["part"]], within, order, ticks))
     rows.append(body[sort])
 
     tail = block(1)

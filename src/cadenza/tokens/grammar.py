@@ -4,7 +4,8 @@ A sequence is ``bos``, labels, parts (numbered 0, 1, … in order), then the mus
 bars, meter/key/tempo changes and notes in time order within each bar, then ``eos``. Within a bar positions
 never go back and stay inside the bar; a time signature only at a bar's start; at one instant the steps
 come in the encoder's order (meter, key, tempo, notes by part and pitch); notes only in declared parts,
-with a duration and a velocity. Fields a kind does not use are 0.
+with a duration and a velocity. A bar's chords come in its header, after the meter, key and tempo at its start
+and before anything else, in the order of their positions inside the bar. Fields a kind does not use are 0.
 
 ``Grammar`` tracks a sequence as it grows: ``allowed(field, chosen)`` gives the values the field may take
 given the fields already chosen for this step (the kind first, as the model's heads go), and ``advance``
@@ -20,10 +21,22 @@ from functools import lru_cache
 import numpy as np
 
 from cadenza.errors import CadenzaError
-from cadenza.tokens.events import FIELD_SIZES, FIELDS, FIELDS_OF_KIND, FINE, KIND, KINDS, VALUE_SIZE
+from cadenza.tokens.events import (
+    CADENCES,
+    CHORD_VALUES,
+    FIELD_SIZES,
+    FIELDS,
+    FIELDS_OF_KIND,
+    FINE,
+    KIND,
+    KINDS,
+    VALUE_SIZE,
+)
 
-_ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["note"]: 3}
+_ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["chord"]: 3,
+                     KIND["note"]: 4}
 NOTE_ORDER = _ORDER_AT_INSTANT[KIND["note"]]  # ``Grammar.last_order[0]`` after a note
+CHORD_ORDER = _ORDER_AT_INSTANT[KIND["chord"]]
 
 
 class GrammarError(CadenzaError):
@@ -40,8 +53,10 @@ def _range(size: int, low: int = 0, high: int | None = None) -> np.ndarray:
     return mask
 
 
-_VALUES = {"part": (0, 128), "time_signature": (1, 257), "key_signature": (0, 15), "tempo": (1, VALUE_SIZE)}
-_VALUE_FINES = {"part": (0, 2), "time_signature": (0, 8), "key_signature": (0, 3), "tempo": (0, 100)}
+_VALUES = {"part": (0, 128), "time_signature": (1, 257), "key_signature": (0, 15), "tempo": (1, VALUE_SIZE),
+           "chord": (1, CHORD_VALUES)}
+_VALUE_FINES = {"part": (0, 2), "time_signature": (0, 8), "key_signature": (0, 3), "tempo": (0, 100),
+                "chord": (0, 1 + len(CADENCES))}
 
 
 class Grammar:
@@ -53,6 +68,7 @@ class Grammar:
         self.bar_length = 0  # ticks
         self.position = 0  # ticks into the current bar of the last timed step
         self.last_order: tuple[int, int, int] = (-1, -1, -1)  # (kind order, part, pitch) at ``position``
+        self.chord_at = -1  # ticks into the bar of its last chord (-1: none yet)
 
     def copy(self) -> Grammar:
         """An independent copy of the grammar in its current state."""
@@ -77,7 +93,12 @@ class Grammar:
                 mask[KIND[kind]] = True
             mask[KIND["note"]] = True
             mask[KIND["time_signature"]] = self.position == 0 and self.last_order[0] < 0
+            mask[KIND["chord"]] = self.in_bar_header() and self.chord_at < self.bar_length - 1
         return mask
+
+    def in_bar_header(self) -> bool:
+        """Whether the bar's chords may still come: nothing but its start's meter, key, tempo and chords yet."""
+        return self.position == 0 and self.last_order[0] <= CHORD_ORDER
 
     def allowed(self, field: str, chosen: dict[str, int]) -> np.ndarray:
         """Values ``field`` may take, given the fields already chosen for this step (``kind`` first). Every
@@ -127,6 +148,12 @@ class Grammar:
             return (1 if field == "position_fine" and chosen.get("position") == 0 else 0), size
         if kind == "time_signature":  # only at the bar's start
             return 0, 1
+        if kind == "chord":  # in the bar's header, after the chord before it
+            start, end = self.chord_at + 1, self.bar_length
+            if field == "position":
+                return max(-(-(start - FINE + 1) // FINE), 0), min(-(-end // FINE), size)
+            offset = chosen["position"] * FINE
+            return max(start - offset, 0), min(max(end - offset, 0), size)
         start = self.position  # timed steps never go back within the bar...
         if kind in _ORDER_AT_INSTANT:
             same_instant_ok = _ORDER_AT_INSTANT[KIND[kind]] >= self.last_order[0]
@@ -176,9 +203,12 @@ class Grammar:
         elif kind == "bar":
             self.phase = "music"
             self.bar_length = f["position"] * FINE + f["position_fine"]
-            self.position, self.last_order = 0, (-1, -1, -1)
+            self.position, self.last_order, self.chord_at = 0, (-1, -1, -1), -1
         elif kind == "eos":
             self.phase = "done"
+        elif kind == "chord":  # the header stays at the bar's start
+            self.chord_at = f["position"] * FINE + f["position_fine"]
+            self.last_order = (CHORD_ORDER, -1, -1)
         else:
             at = f["position"] * FINE + f["position_fine"]
             if at != self.position:

@@ -28,12 +28,12 @@ from cadenza.errors import UsageError
 from cadenza.files import atomic_write_bytes
 from cadenza.listen.labels import TONICS
 from cadenza.score.ops import transpose_sharps
-from cadenza.tokens.events import FIELDS, KIND, F, TokenizeError, corpus_steps
+from cadenza.tokens.events import FIELDS, KIND, F, TokenizeError, corpus_steps, transposed_chord_value
 from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabulary
 
 log = logging.getLogger(__name__)
 
-DATA_VERSION = 4  # 4: works of more than 16 parts are reduced (encodable), no longer left out
+DATA_VERSION = 5  # 4: works of more than 16 parts are reduced (encodable), no longer left out; 5: chord steps
 
 
 @dataclass
@@ -200,6 +200,8 @@ def transpose_steps(work: np.ndarray, semitones: int) -> np.ndarray | None:
     out[notes, F["pitch"]] = pitches
     keys = kinds == KIND["key_signature"]
     out[keys, F["value"]] = [transpose_sharps(int(v) - 7, semitones) + 7 for v in out[keys, F["value"]]]
+    chords = kinds == KIND["chord"]
+    out[chords, F["value"]] = [transposed_chord_value(int(v), semitones) for v in out[chords, F["value"]]]
     return out
 
 

@@ -33,6 +33,7 @@ from cadenza.corpus.balance import DEFAULT_POWER
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import OutputError, UsageError
 from cadenza.model.checkpoint import (
+    learn_chord_kind,
     load_checkpoint,
     new_model,
     read_config,
@@ -283,6 +284,7 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
         model.train()
     elif config.init:
         model, _ = load_checkpoint(config.init, device=str(device))
+        model = learn_chord_kind(model).to(device)  # a first-vocabulary model learns the chord steps
         model.train()
     else:
         model = new_model(config.preset, **config.overrides).to(device)

@@ -1,0 +1,77 @@
+"""Chord steps: the harmony plan written into each bar for a model that reads chords, and the models of the first
+event vocabulary (no chord kind), which load and write as they did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import cadenza
+import cadenza.model.sample as sample
+from cadenza.listen.harmony import roman
+from cadenza.model.checkpoint import default_checkpoint, learn_chord_kind, load_checkpoint, new_model, save_checkpoint
+from cadenza.tokens.events import FIRST_VOCABULARY_KINDS, KIND, F, chord_of_value
+
+
+def _composed_steps(monkeypatch: pytest.MonkeyPatch, **request: Any) -> tuple[Any, np.ndarray]:
+    """A piece and the steps of its last sampling call (the whole sequence: the ear writes phrase by phrase)."""
+    made: list[np.ndarray] = []
+    original = sample.generate
+
+    def keep(*args: Any, **kwargs: Any) -> np.ndarray:
+        out = original(*args, **kwargs)
+        made.append(out)
+        return out
+
+    monkeypatch.setattr(sample, "generate", keep)
+    return cadenza.compose(**request), made[-1]
+
+
+def test_the_harmony_plan_is_written_into_each_bar_as_chord_steps(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    save_checkpoint(new_model("tiny"), tmp_path)  # a model of today's vocabulary: it reads chord steps
+    piece, steps = _composed_steps(monkeypatch, ensemble="string-quartet", key="D minor", meter="4/4", bars=8, seed=3,
+                                   model=str(tmp_path))
+    written: list[list[tuple[str, int]]] = []
+    for step in steps:
+        if step[0] == KIND["bar"]:
+            written.append([])
+        elif step[0] == KIND["chord"]:
+            root, quality = chord_of_value(int(step[F["value"]]))
+            written[-1].append((roman(root, quality, 2, "minor"), int(step[F["value_fine"]])))
+    planned = piece.plan["harmony"]  # per bar, "i VI" or "iv i64-V7" (the last beat's chord after a dash)
+    assert len(written) == len(planned) == 8
+    last = None
+    for bar, (names, chords) in enumerate(zip(planned, written, strict=True)):
+        expected = []
+        for name in names.replace("-", " ").split():
+            name = name.removesuffix("64")  # a six-four is its root's triad in a chord step
+            if name != last:
+                expected.append(name)
+            last = name
+        assert [name for name, _ in chords] == expected, bar
+    cadences = {bar: chords[0][1] for bar, chords in enumerate(written) if chords and chords[0][1]}
+    assert cadences == {3: 2, 7: 1}  # a half cadence ends the first phrase, an authentic one the piece
+
+
+def test_a_first_vocabulary_model_loads_as_it_was_and_never_writes_a_chord(monkeypatch: pytest.MonkeyPatch) -> None:
+    model, _ = load_checkpoint(default_checkpoint())
+    assert not model.chord_events and model.config.field_sizes["kind"] == FIRST_VOCABULARY_KINDS
+    _, steps = _composed_steps(monkeypatch, ensemble="piano", key="F major", bars=4, seed=1)
+    assert not (steps[:, 0] == KIND["chord"]).any() and (steps[:, 0] == KIND["note"]).sum() > 10
+    # widened to learn chords, it reads a sequence without chords exactly as before
+    wide = learn_chord_kind(model).eval()
+    assert wide.chord_events and wide.config.field_sizes["kind"] == FIRST_VOCABULARY_KINDS + 1
+    with torch.no_grad():
+        seq = torch.from_numpy(steps[:200])[None]
+        before, _ = model.hidden(seq)
+        after, _ = wide.hidden(seq)
+        assert torch.allclose(before, after, atol=1e-6)
+        old, new = model.heads[0](before[0, -1]), wide.heads[0](after[0, -1])
+        assert torch.allclose(old, new[:FIRST_VOCABULARY_KINDS], atol=1e-6)
+        assert new[KIND["chord"]] == pytest.approx(float(model.heads[0].bias[KIND["note"]]) - 2.0, abs=1e-4)
