@@ -91,6 +91,9 @@ MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its
 MELODY_REST_MAX_NATS = 4.0
 MELODY_ENTRY_NATS = 3.0  # ... and, more, per beat it has not yet begun (the tune opens the piece: at the rest's
 MELODY_ENTRY_MAX_NATS = 9.0  # pull a song's voice still let the piano play the first bar alone)
+BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats before it is pulled back (_bass_waits)
+BASS_REST_NATS = 2.0
+BASS_REST_MAX_NATS = 8.0
 WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the plan's chords hold on the strong
 # beats only, and the weak beats' chords are left to the model (real chorales change chord three times a bar)
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
@@ -538,9 +541,28 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         out[self.top] = min(per_beat * silent_beats, most)
         return out
 
+    def _bass_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
+        """The part field's bias toward a keyboard's left hand (the lowest part, playing chords) when it has
+        been silent more than :data:`BASS_REST_BEATS` beats at this instant: BASS_REST_NATS per beat beyond, at
+        most BASS_REST_MAX_NATS. A piano's bass may breathe; it does not leave the tune without a floor for bars
+        (one F-major piece's left hand fell silent for ten)."""
+        low = self.lowest
+        if self.plan.meter is None or "position_fine" not in chosen or low == self.top or \
+                self.polyphony[low] <= LINE_POLYPHONY:
+            return None
+        notes = self.latest.get(low, (-1, []))[1]
+        silent_beats = (self._now(chosen) - (max(end for end, _ in notes) if notes else 0)) / \
+            _beat_ticks(self.plan.meter)
+        if silent_beats <= BASS_REST_BEATS:
+            return None
+        out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
+        out[low] = min(BASS_REST_NATS * (silent_beats - BASS_REST_BEATS), BASS_REST_MAX_NATS)
+        return out
+
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field == "part" and chosen.get("kind") == KIND["note"]:
-            return self._melody_waits(chosen)
+            tune, bass = self._melody_waits(chosen), self._bass_waits(chosen)
+            return tune if bass is None else bass if tune is None else tune + bass
         if field == "duration" and chosen.get("kind") == KIND["note"]:
             return self.preparation_bias(chosen)
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
