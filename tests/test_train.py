@@ -192,3 +192,45 @@ def test_a_run_stopped_before_its_first_validation_still_leaves_a_best_model(cor
     assert summary["steps"] == 3 and config["training"]["step"] == 3 and config["training"]["valid"]["nll_per_step"] > 0
     state = json.loads((tmp_path / "short" / "last" / "state.json").read_text(encoding="utf-8"))
     assert state["best"] is None or state["best"] > 0  # strict JSON: no Infinity
+
+
+def test_a_first_vocabulary_model_fine_tunes_into_one_that_reads_chords(corpus: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model trained before the chord kind (kind head of 10) is widened by --init and learns the chord steps:
+    its music weights start where they were, and its chance of a chord step where one comes rises."""
+    from dataclasses import replace
+
+    from cadenza.corpus import CorpusStore
+    from cadenza.model.checkpoint import save_checkpoint
+    from cadenza.model.transformer import EventTransformer
+    from cadenza.tokens import field_sizes
+    from cadenza.tokens.events import FIRST_VOCABULARY_KINDS, KIND
+
+    monkeypatch.setenv("CADENZA_HOME", str(corpus))
+    train(_config(tmp_path / "a", max_steps=2))
+    today, _ = load_checkpoint(tmp_path / "a" / "last")
+    first = EventTransformer(replace(today.config, field_sizes={**field_sizes(), "kind": FIRST_VOCABULARY_KINDS}))
+    first.load_state_dict({name: t[:FIRST_VOCABULARY_KINDS] if t.shape[0] == FIRST_VOCABULARY_KINDS + 1 and
+                           ("inputs.0." in name or "heads.0." in name or "chosen.0." in name) else t
+                           for name, t in today.state_dict().items()})
+    save_checkpoint(first, tmp_path / "first")
+    loaded, _ = load_checkpoint(tmp_path / "first")
+    assert not loaded.chord_events
+    train(_config(tmp_path / "b", max_steps=8, eval_every=8, init=str(tmp_path / "first"), lr=3e-3))
+    tuned, _ = load_checkpoint(tmp_path / "b" / "last")
+    assert tuned.chord_events and tuned.config.field_sizes["kind"] == FIRST_VOCABULARY_KINDS + 1
+    assert torch.allclose(tuned.inputs[2].weight, first.inputs[2].weight, atol=0.1)  # fine-tuned, not fresh
+    data = prepare_split(CorpusStore("t"), "train")
+    work = torch.from_numpy(data.work(0)[:200].astype(np.int64))[None]
+    chord_next = (work[0, 1:, 0] == KIND["chord"])
+    assert chord_next.any()
+    with torch.no_grad():
+        chance = [torch.softmax(m.heads[0](m.hidden(work[:, :-1])[0][0]), -1)[chord_next, KIND["chord"]].mean()
+                  for m in (learn_chord_kind_of(tmp_path / "first"), tuned.eval())]
+    assert chance[1] > chance[0]
+
+
+def learn_chord_kind_of(folder: Path) -> Any:
+    from cadenza.model.checkpoint import learn_chord_kind
+
+    return learn_chord_kind(load_checkpoint(folder)[0]).eval()
