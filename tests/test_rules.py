@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cadenza.compose.rules import VoiceRules
+from cadenza.score.model import Score
 
 
 def _rules_after(other: int, then: int, now_pitch: int, now: int = 960) -> VoiceRules:
@@ -300,14 +301,28 @@ def test_a_classical_quartets_first_violin_pays_more_for_a_leap_than_its_other_s
     assert cost(classical, 0) > cost(classical, 1)
 
 
+def _silent_bars(score: Score, part: int) -> list[int]:
+    starts = [*score.bar_starts().tolist(), score.length_ticks]
+    notes = score.notes[score.notes["part"] == part]
+    ends = notes["onset_ticks"] + notes["duration_ticks"]
+    return [b for b in range(len(starts) - 1)
+            if not ((notes["onset_ticks"] < starts[b + 1]) & (ends > starts[b])).any()]
+
+
 def test_a_pianos_left_hand_does_not_leave_the_tune_without_a_floor_for_bars() -> None:
     """Seed 3 of a classical piano piece in F major: its left hand was silent in 10 of 16 bars (7 in a row);
-    pulled back after two beats of rest (_bass_waits), it is silent in at most one."""
+    pulled back after two beats of rest (_parts_wait), it is silent in at most one."""
     from cadenza.compose import ComposeRequest, compose
 
     score = compose(ComposeRequest(ensemble="piano", epoch="classical", key="F major", bars=16, seed=3)).score
-    starts = [*score.bar_starts().tolist(), score.length_ticks]
-    left = score.notes[score.notes["part"] == 1]
-    silent = [b for b in range(16) if not ((left["onset_ticks"] < starts[b + 1])
-                                          & (left["onset_ticks"] + left["duration_ticks"] > starts[b])).any()]
-    assert len(silent) <= 1, silent
+    assert len(_silent_bars(score, 1)) <= 1, _silent_bars(score, 1)
+
+
+def test_a_quartets_inner_part_does_not_leave_the_music_for_bars() -> None:
+    """The README's quartet request with seed 3: its second violin played one note in 16 bars (resting by plan
+    in bar 5 only); pulled back after four beats of rest, each part sounds in at least 12 bars."""
+    from cadenza.compose import ComposeRequest, compose
+
+    score = compose(ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=3)).score
+    for part in range(4):
+        assert len(_silent_bars(score, part)) <= 4, (part, _silent_bars(score, part))

@@ -91,9 +91,11 @@ MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its
 MELODY_REST_MAX_NATS = 4.0
 MELODY_ENTRY_NATS = 3.0  # ... and, more, per beat it has not yet begun (the tune opens the piece: at the rest's
 MELODY_ENTRY_MAX_NATS = 9.0  # pull a song's voice still let the piano play the first bar alone)
-BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats before it is pulled back (_bass_waits)
-BASS_REST_NATS = 2.0
-BASS_REST_MAX_NATS = 8.0
+BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats before it is pulled back (_parts_wait)
+LINE_REST_BEATS = 4  # ... a line of a small ensemble of lines (a quartet, a choir), this many
+SMALL_ENSEMBLE = 5  # parts at most in a small ensemble
+WAIT_NATS = 2.0  # per beat of rest beyond, toward the resting part
+WAIT_MAX_NATS = 8.0
 WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the plan's chords hold on the strong
 # beats only, and the weak beats' chords are left to the model (real chorales change chord three times a bar)
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
@@ -541,28 +543,38 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         out[self.top] = min(per_beat * silent_beats, most)
         return out
 
-    def _bass_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
-        """The part field's bias toward a keyboard's left hand (the lowest part, playing chords) when it has
-        been silent more than :data:`BASS_REST_BEATS` beats at this instant: BASS_REST_NATS per beat beyond, at
-        most BASS_REST_MAX_NATS. A piano's bass may breathe; it does not leave the tune without a floor for bars
-        (one F-major piece's left hand fell silent for ten)."""
+    def _waiting_parts(self) -> dict[int, int]:
+        """The parts pulled back after a rest (:meth:`_parts_wait`), each with the beats it may rest first: a
+        keyboard's left hand (the lowest part, playing chords) after :data:`BASS_REST_BEATS`; every line of a
+        small ensemble of lines (a quartet, a choir) but the tune after :data:`LINE_REST_BEATS`."""
+        lines = [p for p in range(len(self.polyphony)) if p not in self.doubled]
+        if len(lines) <= SMALL_ENSEMBLE and all(self.polyphony[p] <= LINE_POLYPHONY for p in lines):
+            return {p: LINE_REST_BEATS for p in lines if p != self.top or not self.tune_led}
         low = self.lowest
-        if self.plan.meter is None or "position_fine" not in chosen or low == self.top or \
-                self.polyphony[low] <= LINE_POLYPHONY:
+        return {low: BASS_REST_BEATS} if low != self.top and self.polyphony[low] > LINE_POLYPHONY else {}
+
+    def _parts_wait(self, chosen: dict[str, int]) -> np.ndarray | None:
+        """The part field's bias toward a part of :meth:`_waiting_parts` silent longer than it may rest at this
+        instant: WAIT_NATS per beat beyond, at most WAIT_MAX_NATS. A piano's bass or a quartet's second violin
+        may breathe; it does not leave the music for bars (one F-major piece's left hand fell silent for ten
+        bars, one D-minor quartet's second violin for fifteen). A part resting by plan (a tacet) stays out: the
+        plan's mask holds."""
+        if self.plan.meter is None or "position_fine" not in chosen:
             return None
-        notes = self.latest.get(low, (-1, []))[1]
-        silent_beats = (self._now(chosen) - (max(end for end, _ in notes) if notes else 0)) / \
-            _beat_ticks(self.plan.meter)
-        if silent_beats <= BASS_REST_BEATS:
-            return None
-        out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
-        out[low] = min(BASS_REST_NATS * (silent_beats - BASS_REST_BEATS), BASS_REST_MAX_NATS)
+        out = None
+        now, beat = self._now(chosen), _beat_ticks(self.plan.meter)
+        for part, may_rest in self._waiting_parts().items():
+            notes = self.latest.get(part, (-1, []))[1]
+            silent_beats = (now - (max(end for end, _ in notes) if notes else 0)) / beat
+            if silent_beats > may_rest:
+                out = np.zeros(FIELD_SIZES["part"], dtype=np.float32) if out is None else out
+                out[part] = min(WAIT_NATS * (silent_beats - may_rest), WAIT_MAX_NATS)
         return out
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field == "part" and chosen.get("kind") == KIND["note"]:
-            tune, bass = self._melody_waits(chosen), self._bass_waits(chosen)
-            return tune if bass is None else bass if tune is None else tune + bass
+            tune, others = self._melody_waits(chosen), self._parts_wait(chosen)
+            return tune if others is None else others if tune is None else tune + others
         if field == "duration" and chosen.get("kind") == KIND["note"]:
             return self.preparation_bias(chosen)
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
