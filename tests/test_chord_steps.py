@@ -14,7 +14,8 @@ import cadenza
 import cadenza.model.sample as sample
 from cadenza.listen.harmony import roman
 from cadenza.model.checkpoint import default_checkpoint, learn_chord_kind, load_checkpoint, new_model, save_checkpoint
-from cadenza.tokens.events import FIRST_VOCABULARY_KINDS, KIND, F, chord_of_value
+from cadenza.score.model import TICKS_PER_QUARTER
+from cadenza.tokens.events import FINE, FIRST_VOCABULARY_KINDS, KIND, F, chord_of_value
 
 
 def _composed_steps(monkeypatch: pytest.MonkeyPatch, **request: Any) -> tuple[Any, np.ndarray]:
@@ -75,3 +76,29 @@ def test_a_first_vocabulary_model_loads_as_it_was_and_never_writes_a_chord(monke
         old, new = model.heads[0](before[0, -1]), wide.heads[0](after[0, -1])
         assert torch.allclose(old, new[:FIRST_VOCABULARY_KINDS], atol=1e-6)
         assert new[KIND["chord"]] == pytest.approx(float(model.heads[0].bias[KIND["note"]]) - 2.0, abs=1e-4)
+
+
+def test_a_chorales_weak_beats_may_take_chords_of_the_models_own_between_the_planned_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a baroque chorale the plan holds the strong beats and the model the weak ones (WEAK_BEATS_FREE): every
+    planned chord that changes the harmony is written at its beat, and the model's own come only between."""
+    torch.manual_seed(1)
+    save_checkpoint(new_model("tiny"), tmp_path)
+    piece, steps = _composed_steps(monkeypatch, ensemble="satb", epoch="baroque", key="G major", meter="4/4",
+                                   bars=4, seed=2, model=str(tmp_path))
+    bars: list[list[tuple[int, str]]] = []
+    for step in steps:
+        if step[0] == KIND["bar"]:
+            bars.append([])
+        elif step[0] == KIND["chord"]:
+            root, quality = chord_of_value(int(step[F["value"]]))
+            at = int(step[F["position"]]) * FINE + int(step[F["position_fine"]])
+            bars[-1].append((at, roman(root, quality, 7, "major")))
+    half = 2 * TICKS_PER_QUARTER  # the middle of a 4/4 bar
+    last = None
+    for bar, names in enumerate(piece.plan["harmony"]):
+        for slot, name in enumerate(names.replace("-", " ").split()[:2]):
+            name = name.removesuffix("64")
+            if name != last:
+                assert (slot * half, name) in bars[bar], (bar, slot, bars[bar])
+            last = name
