@@ -405,3 +405,20 @@ def test_a_keyboard_hand_is_written_as_a_pianist_reads_it() -> None:
     assert got[(2 * s, 76)] == 2 * s  # the sixteenth rest before the next stroke is the note held
     assert got[(4 * s, 48)] == 16 * s  # held on under the figure for more than a beat: as written
     assert got[(4 * s, 79)] == s  # a rest of a beat and more before the next stroke stays
+
+
+def test_a_strings_double_stop_spans_an_octave_at_most() -> None:
+    """Seed 7 of a classical quartet had a first violin's D5 under F#6 and a cello's D2 under F#3 (tenths beyond
+    the octave): no string player stops those at once; two notes of a part at once now lie within an octave."""
+    from cadenza.compose import ComposeRequest, compose
+
+    notes = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", bars=16, seed=7)).score.notes
+    stops = 0
+    for part in range(4):
+        mine = notes[notes["part"] == part]
+        for onset in np.unique(mine["onset_ticks"]):
+            pitches = mine["pitch"][mine["onset_ticks"] == onset]
+            if len(pitches) > 1:
+                stops += 1
+                assert pitches.max() - pitches.min() <= 12, (part, onset, pitches)
+    assert stops > 5

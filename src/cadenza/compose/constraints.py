@@ -78,6 +78,8 @@ KEEP_MOVING_BEATS = 3.0
 FINAL_CHORD_STEPS = 16  # steps the budget keeps for the last bar's chord, at most
 TONIC_BIAS = 0.5  # nats toward the tonic pitch class throughout, when a key is asked for
 FRAMING_TRIAD_BIAS = 2.0  # nats toward the tonic triad in the first and last bars: the piece starts and ends home
+MAX_DOUBLE_STOP_SEMITONES = 12  # a part of two notes at once (a string's double stop, a song's left hand) spans an
+# octave at most: a violin's A4 under F6 (a 13th, seen on the craft benchmark's quartet page) cannot be played
 
 
 def dominant_triad(key: Key) -> tuple[int, ...]:
@@ -356,6 +358,8 @@ class PlanConstraint:
             mask[max(low, 0):min(high, size - 1) + 1] = True
             if self._same_instant(chosen, grammar) and grammar.last_order[1] == part:
                 mask[: grammar.last_order[2] + 1] = False  # never two notes of one pitch at one instant in a part
+                if part < len(self.polyphony) and self.polyphony[part] == 2:  # a double stop, or a hand's two notes
+                    mask[grammar.last_order[2] + MAX_DOUBLE_STOP_SEMITONES + 1:] = False
             return mask
         return None
 
