@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import only_value
+from cadenza.compose.harmony import quality_of
 from cadenza.compose.plan import Chord
 from cadenza.listen.features import beat_ticks_of
-from cadenza.listen.harmony import QUALITIES
 from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import CADENCES, FIELD_SIZES, FINE, KIND, F, chord_value
 from cadenza.tokens.grammar import Grammar
@@ -42,16 +43,8 @@ ARRIVALS_ONLY = True
 def chord_step_value(chord: Chord) -> int:
     """A planned chord's value in a chord step (:func:`cadenza.tokens.events.chord_value`): its root and the
     quality its pitch classes make (a triad where they match none)."""
-    intervals = tuple(sorted({(pc - chord.root) % 12 for pc in chord.pcs}))
-    quality = next((q for q, iv in QUALITIES.items() if tuple(sorted(iv)) == intervals),
-                   "min" if 3 in intervals else "maj")
-    return chord_value(chord.root, quality)
-
-
-def _only(size: int, value: int) -> np.ndarray:
-    mask = np.zeros(size, dtype=bool)
-    mask[value] = True
-    return mask
+    third = 3 in {(pc - chord.root) % 12 for pc in chord.pcs}
+    return chord_value(chord.root, quality_of(chord) or ("min" if third else "maj"))
 
 
 class PlannedChords:
@@ -123,7 +116,7 @@ class PlannedChords:
                 return None  # no plan yet: the model writes its own harmony
             size = FIELD_SIZES["kind"]
             if self._next(grammar) is not None:
-                return _only(size, KIND["chord"])
+                return only_value(size, KIND["chord"])
             if self.free_weak_beats:
                 return None
             mask = np.ones(size, dtype=bool)
@@ -137,7 +130,7 @@ class PlannedChords:
         at, value, cadence = nxt
         if field == "position":
             if not self.free_weak_beats:
-                return _only(FIELD_SIZES["position"], at // FINE)
+                return only_value(FIELD_SIZES["position"], at // FINE)
             mask = np.zeros(FIELD_SIZES["position"], dtype=bool)
             mask[:at // FINE + 1] = True
             return mask
@@ -145,16 +138,16 @@ class PlannedChords:
             if chosen["position"] != at // FINE:
                 return None
             if not self.free_weak_beats:
-                return _only(FINE, at % FINE)
+                return only_value(FINE, at % FINE)
             mask = np.zeros(FINE, dtype=bool)
             mask[:at % FINE + 1] = True
             return mask
         if chosen["position"] * FINE + chosen["position_fine"] != at:
             return None  # a chord of the model's own, before the planned one
         if field == "value":
-            return _only(FIELD_SIZES["value"], value)
+            return only_value(FIELD_SIZES["value"], value)
         if field == "value_fine":
-            return _only(FIELD_SIZES["value_fine"], cadence)
+            return only_value(FIELD_SIZES["value_fine"], cadence)
         return None
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:

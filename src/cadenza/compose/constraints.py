@@ -51,7 +51,8 @@ def tempo_step(bpm: float) -> np.ndarray:
     return step_row("tempo", value=hundredths // 100, value_fine=hundredths % 100)
 
 
-def _only(size: int, value: int) -> np.ndarray:
+def only_value(size: int, value: int) -> np.ndarray:
+    """A mask of ``size`` that allows ``value`` alone."""
     mask = np.zeros(size, dtype=bool)
     mask[value] = True
     return mask
@@ -315,7 +316,7 @@ class PlanConstraint:
     def _allowed(self, field: str, chosen: dict[str, int], grammar: Grammar) -> np.ndarray | None:
         size = grammar.sizes[field]
         if self.pending and self.meter_seen:  # the requested key signature and tempo come first, at the start
-            return _only(size, int(self.pending[0][F[field]]))
+            return only_value(size, int(self.pending[0][F[field]]))
         if field == "kind":
             return self._kinds(size, grammar)
         kind = chosen.get("kind")
@@ -333,8 +334,8 @@ class PlanConstraint:
             return (np.arange(size) >= MODEL_TEMPO_BPM[0]) & (np.arange(size) < MODEL_TEMPO_BPM[1])
         if kind == KIND["eos"] and field in ("position", "position_fine"):  # the end fills the last bar
             end = grammar.bar_length
-            return _only(size, end // FINE if field == "position" else end % FINE if chosen["position"] == end // FINE
-                         else 0)
+            return only_value(size, end // FINE if field == "position"
+                              else end % FINE if chosen["position"] == end // FINE else 0)
         if kind == KIND["note"] and field == "position":
             moving_on = self._moving_on(field, chosen, grammar, size)
             gap = self._gap_allowed(size, chord=moving_on is None)

@@ -102,10 +102,14 @@ def chord_of(name: str, tonic_pc: int, mode: str) -> Chord:
     return Chord(root, tuple((root + i) % 12 for i in QUALITIES[quality]), roman(root, quality, tonic_pc, mode))
 
 
+def quality_of(chord: Chord) -> str | None:
+    """The quality (a key of ``listen``'s QUALITIES) a planned chord's pitch classes make, None where none."""
+    intervals = tuple(sorted({(pc - chord.root) % 12 for pc in chord.pcs}))
+    return next((q for q, iv in QUALITIES.items() if tuple(sorted(iv)) == intervals), None)
+
+
 def _name_of(chord: Chord, tonic_pc: int) -> str:
-    intervals = tuple(sorted((pc - chord.root) % 12 for pc in chord.pcs))
-    quality = next((q for q, iv in QUALITIES.items() if tuple(sorted(iv)) == intervals), "maj")
-    return f"{(chord.root - tonic_pc) % 12}:{quality}"
+    return f"{(chord.root - tonic_pc) % 12}:{quality_of(chord) or 'maj'}"
 
 
 class HarmonyPlan:

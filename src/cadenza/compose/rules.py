@@ -237,6 +237,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         # (cadence plan, bar, its arrival, final and cadence chords): asked at every field, made once a bar
         self._bar_chords: tuple[Any, int, Chord | None, Chord | None, Chord | None] | None = None
         self._sounding_at: dict[int, dict[int, list[int]]] = {}  # _sounding's answers until the next step
+        self.waiting = self._waiting_parts()  # part -> beats it may rest before it is pulled back
 
     def _cadence_plan(self, key: Key) -> CadencePlan:
         """The phrase ends in ``key``, in phrases as long as the style writes them in the piece's meter."""
@@ -533,8 +534,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         if not self.tune_led or self.plan.meter is None or "position_fine" not in chosen:
             return None
         notes = self.latest.get(self.top, (-1, []))[1]
-        beat = _beat_ticks(self.plan.meter)
-        silent_beats = (self._now(chosen) - (max(end for end, _ in notes) if notes else 0)) / beat
+        silent_beats = self._silent_beats(self.top, self._now(chosen))
         if silent_beats < 1:
             return None
         out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
@@ -542,6 +542,11 @@ class VoiceRules(ChordPartRules, SuspensionRules):
             MELODY_ENTRY_NATS, MELODY_ENTRY_MAX_NATS)
         out[self.top] = min(per_beat * silent_beats, most)
         return out
+
+    def _silent_beats(self, part: int, now: int) -> float:
+        """Beats from the end of ``part``'s latest notes (the piece's start if it has none yet) to ``now``."""
+        notes = self.latest.get(part, (-1, []))[1]
+        return (now - (max(end for end, _ in notes) if notes else 0)) / _beat_ticks(self.plan.meter)
 
     def _waiting_parts(self) -> dict[int, int]:
         """The parts pulled back after a rest (:meth:`_parts_wait`), each with the beats it may rest first: a
@@ -554,18 +559,17 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         return {low: BASS_REST_BEATS} if low != self.top and self.polyphony[low] > LINE_POLYPHONY else {}
 
     def _parts_wait(self, chosen: dict[str, int]) -> np.ndarray | None:
-        """The part field's bias toward a part of :meth:`_waiting_parts` silent longer than it may rest at this
-        instant: WAIT_NATS per beat beyond, at most WAIT_MAX_NATS. A piano's bass or a quartet's second violin
-        may breathe; it does not leave the music for bars (one F-major piece's left hand fell silent for ten
-        bars, one D-minor quartet's second violin for fifteen). A part resting by plan (a tacet) stays out: the
-        plan's mask holds."""
+        """The part field's bias toward a part of :attr:`waiting` (:meth:`_waiting_parts`) silent longer than it
+        may rest at this instant: WAIT_NATS per beat beyond, at most WAIT_MAX_NATS. A piano's bass or a quartet's
+        second violin may breathe; it does not leave the music for bars (one F-major piece's left hand fell
+        silent for ten bars, one D-minor quartet's second violin for fifteen). A part resting by plan (a tacet)
+        stays out: the plan's mask holds."""
         if self.plan.meter is None or "position_fine" not in chosen:
             return None
         out = None
-        now, beat = self._now(chosen), _beat_ticks(self.plan.meter)
-        for part, may_rest in self._waiting_parts().items():
-            notes = self.latest.get(part, (-1, []))[1]
-            silent_beats = (now - (max(end for end, _ in notes) if notes else 0)) / beat
+        now = self._now(chosen)
+        for part, may_rest in self.waiting.items():
+            silent_beats = self._silent_beats(part, now)
             if silent_beats > may_rest:
                 out = np.zeros(FIELD_SIZES["part"], dtype=np.float32) if out is None else out
                 out[part] = min(WAIT_NATS * (silent_beats - may_rest), WAIT_MAX_NATS)

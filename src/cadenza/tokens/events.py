@@ -37,6 +37,9 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.errors import CadenzaError
+from cadenza.listen.features import View
+from cadenza.listen.harmony import CADENCE_KINDS, QUALITIES, chord_events
+from cadenza.listen.key import estimate_key
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import (
     NOTE_DTYPE,
@@ -61,11 +64,10 @@ KINDS = ("pad", "bos", "eos", "label", "part", "bar", "time_signature", "key_sig
 KIND = {name: i for i, name in enumerate(KINDS)}
 FIRST_VOCABULARY_KINDS = KIND["chord"]  # the first event vocabulary's kinds (no chords): the kinds before this
 # order of kinds at one instant: meter, key, tempo, the bar's chords (at its start), then notes
-_KIND_ORDER = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["chord"]: 3,
-               KIND["note"]: 4}
-#: chord qualities in the order of :func:`chord_value` (those ``listen`` hears)
-CHORD_QUALITIES = ("maj", "min", "dim", "aug", "7", "maj7", "min7", "hdim7", "dim7")
-CADENCES = ("authentic", "half", "plagal", "deceptive")  # a chord step's value_fine - 1
+ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["chord"]: 3,
+                    KIND["note"]: 4}
+CHORD_QUALITIES = tuple(QUALITIES)  # the qualities ``listen`` hears, in the order of :func:`chord_value`
+CADENCES = CADENCE_KINDS  # a chord step's value_fine - 1
 CHORD_VALUES = 1 + 12 * len(CHORD_QUALITIES)  # chord values are 1 .. CHORD_VALUES - 1
 
 FIELDS = ("kind", "label", "position", "position_fine", "part", "pitch", "duration", "duration_fine",
@@ -131,10 +133,6 @@ def encodable(score: Score) -> Score:
 def heard_chords(score: Score) -> np.ndarray:
     """The chords ``listen`` hears in ``score`` as :data:`CHORD_DTYPE` rows (none for a single line: one
     note at a time names no chord), in the key it hears."""
-    from cadenza.listen.features import View
-    from cadenza.listen.harmony import chord_events
-    from cadenza.listen.key import estimate_key
-
     view = View(score)
     if not len(view.pitched):
         return np.zeros(0, dtype=CHORD_DTYPE)
@@ -207,7 +205,7 @@ def encode(score: Score, label_ids: list[int] | None = None, chords: np.ndarray 
         r = np.zeros((len(t), len(FIELDS)), dtype=np.int64)
         r[:, F["kind"]] = KIND[kind]
         r[:, F["value"]], r[:, F["value_fine"]] = values, fines
-        timed.append((t, np.full(len(t), _KIND_ORDER[KIND[kind]]), r))
+        timed.append((t, np.full(len(t), ORDER_AT_INSTANT[KIND[kind]]), r))
 
     control("time_signature", [t.onset_ticks for t in score.time_signatures],
             [t.numerator for t in score.time_signatures],
@@ -239,7 +237,7 @@ def encode(score: Score, label_ids: list[int] | None = None, chords: np.ndarray 
         rows_of_chords[:, F["position"]], rows_of_chords[:, F["position_fine"]] = _split(onsets - starts[bar_of])
         rows_of_chords[:, F["value"]], rows_of_chords[:, F["value_fine"]] = kept["value"], kept["cadence"]
         ticks = np.concatenate([ticks, starts[bar_of]])  # sorted at the bar's start, in their own order
-        order = np.concatenate([order, np.full(len(onsets), _KIND_ORDER[KIND["chord"]])])
+        order = np.concatenate([order, np.full(len(onsets), ORDER_AT_INSTANT[KIND["chord"]])])
         within = np.concatenate([within, onsets])
         body = np.concatenate([body, rows_of_chords])
     sort = np.lexsort((body[:, F["pitch"]], body[:, F["part"]], within, order, ticks))
@@ -267,7 +265,7 @@ def _note_rows(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows[:, F["duration"]], rows[:, F["duration_fine"]] = _split(length)
     rows[:, F["velocity"]] = notes["velocity"][index]
     rows[:, F["tie"]] = (k < pieces[index] - 1).astype(np.int64)
-    return start, np.full(len(index), _KIND_ORDER[KIND["note"]]), rows
+    return start, np.full(len(index), ORDER_AT_INSTANT[KIND["note"]]), rows
 
 
 def decode(steps: np.ndarray, metadata: Metadata | None = None) -> Score:

@@ -30,11 +30,11 @@ from cadenza.tokens.events import (
     FINE,
     KIND,
     KINDS,
+    ORDER_AT_INSTANT,
     VALUE_SIZE,
 )
 
-_ORDER_AT_INSTANT = {KIND["time_signature"]: 0, KIND["key_signature"]: 1, KIND["tempo"]: 2, KIND["chord"]: 3,
-                     KIND["note"]: 4}
+_ORDER_AT_INSTANT = ORDER_AT_INSTANT  # the encoder's order of kinds at one instant
 NOTE_ORDER = _ORDER_AT_INSTANT[KIND["note"]]  # ``Grammar.last_order[0]`` after a note
 CHORD_ORDER = _ORDER_AT_INSTANT[KIND["chord"]]
 
@@ -150,18 +150,15 @@ class Grammar:
             return 0, 1
         if kind == "chord":  # in the bar's header, after the chord before it
             start, end = self.chord_at + 1, self.bar_length
-            if field == "position":
-                return max(-(-(start - FINE + 1) // FINE), 0), min(-(-end // FINE), size)
-            offset = chosen["position"] * FINE
-            return max(start - offset, 0), min(max(end - offset, 0), size)
-        start = self.position  # timed steps never go back within the bar...
-        if kind in _ORDER_AT_INSTANT:
-            same_instant_ok = _ORDER_AT_INSTANT[KIND[kind]] >= self.last_order[0]
-            if kind == "note" and self.last_order[0] == _ORDER_AT_INSTANT[KIND["note"]]:
-                same_instant_ok = True  # the part/pitch order is checked on those fields
-            if not same_instant_ok:
-                start += 1
-        end = self.bar_length + (1 if kind == "eos" else 0)  # ...and stay inside it (eos may end it)
+        else:
+            start = self.position  # timed steps never go back within the bar...
+            if kind in _ORDER_AT_INSTANT:
+                same_instant_ok = _ORDER_AT_INSTANT[KIND[kind]] >= self.last_order[0]
+                if kind == "note" and self.last_order[0] == _ORDER_AT_INSTANT[KIND["note"]]:
+                    same_instant_ok = True  # the part/pitch order is checked on those fields
+                if not same_instant_ok:
+                    start += 1
+            end = self.bar_length + (1 if kind == "eos" else 0)  # ...and stay inside it (eos may end it)
         if field == "position":  # a coarse value is allowed if some fine value under it (ticks..ticks+FINE-1) is
             return max(-(-(start - FINE + 1) // FINE), 0), min(-(-end // FINE), size)
         offset = chosen["position"] * FINE
