@@ -79,3 +79,30 @@ def test_musicxml_in_other_encodings_reads_the_same(encoding: str, tmp_path: Pat
     back = read_score(other)
     assert note_tuples(back) == note_tuples(original)
     assert back.metadata.title == "Chorale Grüße"
+
+
+def test_a_pianos_two_hands_are_one_part_on_a_grand_staff_with_the_left_hand_in_bass_clef(tmp_path: Path) -> None:
+    """The two hands of a piano become one MusicXML part of two staves (a grand staff), as a pianist reads
+    them; a left hand around middle C (a few ledger lines fewer in treble than in bass) still reads in bass clef,
+    and both hands read back as they were written."""
+    from music21 import converter
+
+    from cadenza.score import Part, Tempo, TimeSignature
+
+    quarter = 480
+    right = [(i * quarter, quarter, pitch, 80, 0) for i, pitch in enumerate([72, 74, 76, 77, 79, 77, 76, 72])]
+    left = [(i * quarter, quarter, pitch, 70, 1) for i, pitch in enumerate([60, 62, 64, 60, 62, 57, 60, 55])]
+    violin = [(i * quarter, quarter, 67, 70, 2) for i in range(8)]
+    score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0), Part("Violin", 40)],
+                        notes=right + left + violin, time_signatures=[TimeSignature(0, 4, 4)], tempos=[Tempo(0, 100)])
+    path = write_score(score, tmp_path / "piano.musicxml")
+    text = Path(path).read_text(encoding="utf-8")
+    assert text.count("<score-part ") == 2  # the piano and the violin
+    assert "<staves>2</staves>" in text
+    piano = converter.parse(str(path)).parts
+    assert [type(staff).__name__ for staff in piano][:2] == ["PartStaff", "PartStaff"]
+    clefs = [staff.flatten().getElementsByClass("Clef")[0].sign for staff in piano]
+    assert clefs == ["G", "F", "G"]
+    again = read_score(path)
+    assert [part.name for part in again.parts] == ["Piano", "Piano", "Violin"]
+    assert note_tuples(again) == note_tuples(score)

@@ -2,7 +2,8 @@
 bars follow the Score's meter map (a pickup becomes a short first measure), notes that cross a bar line
 are split and tied, overlapping notes in one part go to separate voices, and gaps are filled with rests.
 music21's exporter then splits durations that need several note values into tied notes and adds beams.
-Parts are named, and carry the instrument that their General MIDI program names.
+Parts are named, and carry the instrument that their General MIDI program names; a keyboard's two hands (two
+neighbouring parts of one keyboard instrument) become one part on a grand staff, as players read them.
 """
 
 from __future__ import annotations
@@ -57,11 +58,41 @@ _BASS_CLEF_PROGRAMS = frozenset({42, 43, 70, 57, 58, *range(32, 40)})
 _TREBLE_CLEF_PROGRAMS = frozenset({40, 56, 59, 60, *range(64, 70), *range(71, 80)})
 
 
-def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any:
+#: General MIDI programs of keyboards written on a grand staff: pianos, chromatic percussion's celesta, organs
+KEYBOARD_PROGRAMS = frozenset({*range(0, 9), *range(16, 24)})
+#: a grand staff's upper staff keeps the treble clef and its lower the bass unless the other clef needs fewer
+#: than this share of their ledger lines (a left hand around middle C still reads in bass clef, as pianists expect)
+GRAND_STAFF_CLEF_SHARE = 0.5
+
+
+def keyboard_staves(score: Score) -> dict[int, int]:
+    """The grand staves of ``score``: upper part's index -> lower part's, for neighbouring pitched parts of one
+    keyboard program and one name (a hand's "(right hand)"/"(left hand)" aside), taken in pairs from the top."""
+    staves: dict[int, int] = {}
+    index = 0
+    while index + 1 < len(score.parts):
+        upper, lower = score.parts[index], score.parts[index + 1]
+        if (upper.program == lower.program and upper.program in KEYBOARD_PROGRAMS
+                and not upper.is_drum and not lower.is_drum
+                and _instrument_name(upper.name) == _instrument_name(lower.name)):
+            staves[index] = index + 1
+            index += 2
+        else:
+            index += 1
+    return staves
+
+
+def _instrument_name(part_name: str) -> str:
+    """'Piano (left hand)' -> 'Piano'."""
+    return part_name.split("(", 1)[0].strip()
+
+
+def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff: str | None = None) -> Any:
     """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, bass for the low
     strings, winds and brass, treble for violins and the other winds and brass, else (keyboards, voices,
     guitars) treble or bass, whichever needs fewer ledger lines (a piano's left hand from F2 to F4 reads in
-    bass)."""
+    bass). ``staff`` "upper" or "lower" for a grand staff's: the clef of its place unless the other needs far
+    fewer ledger lines (:data:`GRAND_STAFF_CLEF_SHARE`)."""
     from music21 import clef
 
     if is_drum:
@@ -69,7 +100,7 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any
     if program == 41:
         return clef.AltoClef()
     if not len(part_notes):
-        return clef.TrebleClef()
+        return clef.BassClef() if staff == "lower" else clef.TrebleClef()
     median = float(np.median(part_notes["pitch"]))
     if "tenor" in name.lower() and median >= 52:
         return clef.Treble8vbClef()
@@ -78,8 +109,12 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str) -> Any
     if program in _TREBLE_CLEF_PROGRAMS:
         return clef.TrebleClef()
     pitches = part_notes["pitch"].astype(int)
-    return clef.TrebleClef() if _ledger_lines(pitches, *TREBLE_STAFF) <= _ledger_lines(pitches, *BASS_STAFF) \
-        else clef.BassClef()
+    treble, bass = _ledger_lines(pitches, *TREBLE_STAFF), _ledger_lines(pitches, *BASS_STAFF)
+    if staff == "upper":
+        return clef.BassClef() if bass < GRAND_STAFF_CLEF_SHARE * treble else clef.TrebleClef()
+    if staff == "lower":
+        return clef.TrebleClef() if treble < GRAND_STAFF_CLEF_SHARE * bass else clef.BassClef()
+    return clef.TrebleClef() if treble <= bass else clef.BassClef()
 
 
 #: a passage in treble clef that would need two ledger lines and more is written an octave lower under an 8va
@@ -211,7 +246,7 @@ def _display_title(score: Score) -> str:
 
 def score_to_music21(score: Score) -> Any:
     """A music21 Score with measures, ready for MusicXML export."""
-    from music21 import key, metadata, meter, stream, tempo
+    from music21 import key, layout, metadata, meter, stream, tempo
 
     starts = score.bar_starts().tolist()
     ends = [*starts[1:], max(score.length_ticks, starts[-1] + 1)]
@@ -227,14 +262,20 @@ def score_to_music21(score: Score) -> Any:
     notes = score.notes
     sig_at = {ts.onset_ticks: ts for ts in score.time_signatures}
     keys = list(score.key_signatures)
+    grand_upper = keyboard_staves(score)
+    grand_lower = {lower: upper for upper, lower in grand_upper.items()}
+    staves: dict[int, Any] = {}
     for index, part in enumerate(score.parts):
-        m21_part = stream.Part()
+        staff = "upper" if index in grand_upper else "lower" if index in grand_lower else None
+        m21_part = stream.PartStaff() if staff else stream.Part()
         m21_part.id = f"P{index + 1}"
         m21_part.partName = part.name or gm_program_name(part.program)
         m21_part.partAbbreviation = _abbreviation(m21_part.partName)
         m21_part.insert(0, _instrument(part.program, part.is_drum, m21_part.partName))
         mine = notes[notes["part"] == index]
-        part_clef = _clef(mine, part.program, part.is_drum, m21_part.partName)
+        part_clef = _clef(mine, part.program, part.is_drum, m21_part.partName, staff)
+        if staff:
+            staves[index] = m21_part
         note_ends = mine["onset_ticks"] + mine["duration_ticks"]
         for bar, (b0, b1) in enumerate(zip(starts, ends, strict=True)):
             measure = stream.Measure(number=bar if score.pickup_ticks else bar + 1)
@@ -281,6 +322,10 @@ def score_to_music21(score: Score) -> Any:
             for line in _ottavas(m21_part):
                 m21_part.insert(0, line)
         out.insert(0, m21_part)
+    for upper, lower in grand_upper.items():
+        name = _instrument_name(score.parts[upper].name) or gm_program_name(score.parts[upper].program)
+        out.insert(0, layout.StaffGroup([staves[upper], staves[lower]], name=name, abbreviation=_abbreviation(name),
+                                        symbol="brace", barTogether=True))
     return out
 
 
