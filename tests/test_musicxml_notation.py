@@ -54,7 +54,16 @@ def test_viola_gets_alto_clef_and_abbreviation(tmp_path: Path) -> None:
                         key_signatures=[KeySignature(0, 0, "major")])
     parsed = converter.parse(str(write_score(score, tmp_path / "v.musicxml")), forceSource=True)
     assert isinstance(parsed.parts[0].recurse().getElementsByClass(clef.Clef).first(), clef.AltoClef)
-    assert parsed.parts[0].partAbbreviation == "Vio. da braccio"
+    assert parsed.parts[0].partAbbreviation == "Vla. da braccio"
+
+
+def test_the_strings_abbreviations_tell_violin_viola_and_cello_apart(tmp_path: Path) -> None:
+    from music21 import converter
+
+    names = ["Violin I", "Violin II", "Viola", "Violoncello", "Cantus"]
+    score = Score.build(parts=[Part(name, 40) for name in names], notes=[(0, Q, 60, 80, i) for i in range(5)])
+    parsed = converter.parse(str(write_score(score, tmp_path / "q.musicxml")), forceSource=True)
+    assert [part.partAbbreviation for part in parsed.parts] == ["Vln. I", "Vln. II", "Vla.", "Vc.", "Can."]
 
 
 def test_a_left_hand_reaching_low_reads_in_bass_clef_and_a_tune_around_middle_c_in_treble(tmp_path: Path) -> None:

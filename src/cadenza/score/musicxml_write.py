@@ -44,10 +44,26 @@ def _instrument(program: int, is_drum: bool, name: str) -> Any:
     return inst
 
 
+#: the usual abbreviations of instruments' and voices' names in scores (Violin, Viola and Violoncello are not
+#: all "Vio.")
+ABBREVIATIONS = {
+    "violin": "Vln.", "viola": "Vla.", "violoncello": "Vc.", "cello": "Vc.", "contrabass": "Cb.", "flute": "Fl.",
+    "piccolo": "Picc.", "oboe": "Ob.", "clarinet": "Cl.", "bassoon": "Bsn.", "horn": "Hn.", "trumpet": "Tpt.",
+    "trombone": "Tbn.", "tuba": "Tba.", "timpani": "Timp.", "piano": "Pno.", "harpsichord": "Hpd.", "organ": "Org.",
+    "harp": "Hp.", "guitar": "Gtr.", "soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B.", "voice": "V.",
+}
+
+
 def _abbreviation(name: str) -> str:
-    """'Violin II' -> 'Vio. II', 'Soprano' -> 'Sop.', short names stay."""
+    """'Violin II' -> 'Vln. II', 'Violoncello' -> 'Vc.', 'Soprano' -> 'S.'; other names' first word cut to
+    three letters ('Cantus' -> 'Can.'), short names as they are."""
     words = name.split()
-    if not words or len(name) <= 5:
+    if not words:
+        return name
+    known = ABBREVIATIONS.get(words[0].lower())
+    if known:
+        return " ".join([known, *words[1:]])
+    if len(name) <= 5:
         return name
     return " ".join([words[0][:3] + "." if len(words[0]) > 4 else words[0], *words[1:]])
 
