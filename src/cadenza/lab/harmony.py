@@ -3,10 +3,12 @@ annotations (the ``<harmony><function>`` labels of ``shared/datasets/classical/d
 
 For every beat of a movement, the human label in force (the last one at or before the beat) is turned into a
 root pitch class, a triad quality (major, minor, diminished, augmented) and a seventh-or-not, in its local key;
-``listen.harmony.beat_chords`` gives its own chord for the beat, and ``listen.key`` the movement's key.
+``listen.harmony.beat_chords`` gives its own chord for the beat, and ``listen.key.local_keys`` its local key.
 Reported per corpus and in all: *root accuracy* (same root pitch class), *Roman-numeral accuracy* (same scale
-degree above the key's tonic and same triad quality, with listen's one key per movement against the
-annotators' local keys: modulations count against it), and the confusions that occur most. Beats where the
+degree above the key's tonic and same triad quality, listen's local key against the annotators'), the same with
+listen's one key per movement (``roman_accuracy_one_key``: every modulation counts against it) and with the
+annotators' own local key (``roman_accuracy_given_key``: the chord errors alone, so the gap to it is what key
+errors cost), the share of beats whose key agrees, and the confusions that occur most. Beats where the
 annotators mark no chord, augmented sixths (no root in this sense) and beats where listen hears no chord are
 counted apart: root accuracy is over all labelled beats, so a beat listen leaves empty is a miss.
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from cadenza.listen.features import View
 from cadenza.listen.harmony import beat_chords
-from cadenza.listen.key import estimate_key
+from cadenza.listen.key import estimate_key, local_keys
 from cadenza.listen.labels import TONICS
 from cadenza.score import TICKS_PER_QUARTER, Score, read_score
 
@@ -217,6 +219,7 @@ def compare_score(score: Score, labels: list[tuple[int, str]]) -> dict[str, Any]
     view = View(score)
     heard = beat_chords(view)
     key = estimate_key(view)
+    local_key = local_keys(view)
     beat, phase = view.beat_ticks, view.phase_ticks
     onsets = np.array([t for t, _ in labels])
     global_key, local = (0, "major"), "I"
@@ -245,8 +248,13 @@ def compare_score(score: Score, labels: list[tuple[int, str]]) -> dict[str, Any]
             counts["silent_or_no_chord"] += 1
             continue
         counts["root_ok"] += root == human.root
-        degree_ok = (root - key.tonic) % 12 == (human.root - human.tonic) % 12
-        counts["roman_ok"] += degree_ok and _triad(heard.qualities[b]) == human.triad
+        degree = (human.root - human.tonic) % 12
+        triad_ok = _triad(heard.qualities[b]) == human.triad
+        tonic, mode = local_key[b]
+        counts["roman_ok"] += (root - tonic) % 12 == degree and triad_ok
+        counts["roman_one_key_ok"] += (root - key.tonic) % 12 == degree and triad_ok
+        counts["roman_given_key_ok"] += root == human.root and triad_ok
+        counts["local_key_same"] += (tonic, mode) == (human.tonic, human.mode)
         if root != human.root:
             confusions[f"{TONICS[(human.root - human.tonic) % 12]}→{TONICS[(root - human.tonic) % 12]}"] += 1
         counts["key_same"] += (key.tonic, key.mode) == (human.tonic, human.mode)
@@ -276,9 +284,13 @@ def dcml_movements(root: Path, per_corpus: int) -> list[Path]:
 
 def _summary(counts: Counter[str]) -> dict[str, Any]:
     beats = max(counts["beats"], 1)
+    named = max(counts["beats"] - counts["silent_or_no_chord"], 1)
     return {"beats": counts["beats"], "root_accuracy": round(counts["root_ok"] / beats, 4),
             "roman_accuracy": round(counts["roman_ok"] / beats, 4),
-            "key_agrees_share": round(counts["key_same"] / max(counts["beats"] - counts["silent_or_no_chord"], 1), 4),
+            "roman_accuracy_one_key": round(counts["roman_one_key_ok"] / beats, 4),
+            "roman_accuracy_given_key": round(counts["roman_given_key_ok"] / beats, 4),
+            "key_agrees_share": round(counts["local_key_same"] / named, 4),
+            "one_key_agrees_share": round(counts["key_same"] / named, 4),
             "no_chord_heard_share": round(counts["silent_or_no_chord"] / beats, 4),
             "labels": counts["labels"], "labels_unread": counts["labels_unread"]}
 

@@ -1,5 +1,6 @@
-"""Harmony: a chord for every beat by template matching on the beat's chroma, then the vocabulary, harmonic
-rhythm, Roman numerals in the key, cadences, dissonance and 12-bar-blues detection."""
+"""Harmony: a chord for every beat (weighted templates, the bass and a cost for every change, decoded over the
+beats in :mod:`cadenza.listen.chord_decode`), then the vocabulary, harmonic rhythm, Roman numerals in the key,
+cadences, dissonance and 12-bar-blues detection."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cadenza.listen.chord_decode import QUALITIES, chord_names, chord_path
 from cadenza.listen.features import View
 
-# quality -> intervals above the root
-QUALITIES: dict[str, tuple[int, ...]] = {
-    "maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8),
-    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10), "hdim7": (0, 3, 6, 10), "dim7": (0, 3, 6, 9),
-}  # fmt: skip
 SEVENTHS = ("7", "maj7", "min7", "hdim7", "dim7")
 MIN_MATCH = 0.55  # cosine similarity below which a beat's sound is no recognisable chord
 
@@ -37,33 +34,30 @@ _TEMPLATES, _NAMES = _templates()
 class BeatChords:
     roots: np.ndarray  # (beats,) root pitch class, -1 where no chord
     qualities: list[str]  # per beat, "" where no chord
-    match: np.ndarray  # (beats,) best cosine similarity
+    match: np.ndarray  # (beats,) cosine similarity of the beat's sound with its chord's template, 0 where silent
 
 
 def beat_chords(view: View) -> BeatChords:
-    chroma = view.beat_chroma
-    norms = np.linalg.norm(chroma, axis=1)
-    sounding = norms > 0
-    sims = np.zeros((len(chroma), len(_NAMES)))
-    sims[sounding] = (chroma[sounding] / norms[sounding, None]) @ _TEMPLATES.T
-    # a seventh chord must beat its triad clearly, or the triad wins
-    best = sims.argmax(axis=1)
-    match = sims[np.arange(len(sims)), best]
-    roots = np.full(len(chroma), -1)
-    qualities = [""] * len(chroma)
-    polyphonic = (chroma > 0).sum(axis=1) >= 2
-    for i in np.nonzero(sounding & polyphonic & (match >= MIN_MATCH))[0]:
-        root, quality = _NAMES[best[i]]
-        roots[i] = root
-        qualities[i] = quality
+    """A chord for every beat of the chord grid (see :mod:`cadenza.listen.chord_decode`): the notes weighed by
+    time and attack, the bass, the local key, and a cost for every change of chord. Silent beats have none;
+    ``match`` is the cosine similarity of the beat's sound with the chord chosen (0 where silent)."""
+    path, bass, plain = chord_path(view)
+    names = chord_names()
+    sounding = bass >= 0
+    roots = np.where(sounding, path % 12, -1)
+    qualities = [names[s][1] if heard else "" for s, heard in zip(path.tolist(), sounding.tolist(), strict=True)]
+    norms = np.linalg.norm(plain, axis=1)
+    match = np.zeros(len(plain))
+    match[sounding] = ((plain[sounding] / norms[sounding, None]) * _TEMPLATES[path[sounding]]).sum(axis=1)
     return BeatChords(roots, qualities, match)
 
 
 def vocabulary(chords: BeatChords) -> tuple[str, float, float]:
     """(harmonic vocabulary, share of triads, share of seventh chords) over the beats where anything
-    sounds."""
-    named = [q for q in chords.qualities if q]
-    heard = int((chords.match > 0).sum())
+    sounds; a beat counts as named where its sound matches its chord's template by MIN_MATCH or more."""
+    clear = chords.match >= MIN_MATCH  # a chord is held through beats that sound like none: those do not count
+    named = [q for q, ok in zip(chords.qualities, clear.tolist(), strict=True) if q and ok]
+    heard = int((chords.roots >= 0).sum())
     if heard == 0 or len(named) < 0.2 * heard:
         return "none", 0.0, 0.0
     triads = sum(q in ("maj", "min", "dim", "aug") for q in named) / heard

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cadenza.listen.chord_decode import beat_evidence, decode
 from cadenza.listen.features import View
 from cadenza.listen.labels import TONICS
 from cadenza.score.model import TICKS_PER_QUARTER, KeySignature, Score, key_signature_sharps
@@ -210,3 +211,40 @@ def count_modulations(view: View) -> int:
             current, challenger, run = best, -1, 0
             changes += 1
     return changes
+
+
+LOCAL_WINDOW_BEATS = 16  # a beat's local key is heard in the notes this many beats either side of it
+LOCAL_KEY_CHANGE = 2.0  # score a change of local key costs (in summed correlations over beats)
+GLOBAL_KEY_WEIGHT = 0.1  # score added on every beat to the key of the whole piece (estimate_key)
+SCALE_WEIGHT = 0.5  # times the share of the window's notes in the key's scale (a foreign note marks a new key)
+# _SCALES[k, pc]: pitch class pc is in key k's scale (a minor key's with both its sixths and sevenths)
+_SCALES = np.array([[(pc - k) % 12 in ((0, 2, 4, 5, 7, 9, 11) if k < 12 else (0, 2, 3, 5, 7, 8, 9, 10, 11))
+                     for pc in range(12)] for k in range(24)], float)
+
+
+def local_key_path(chroma: np.ndarray, home: int | None = None) -> np.ndarray:
+    """(beats,) the local key of every beat (0-11 major on C..B, 12-23 minor) from a (beats, 12) chroma: the
+    Albrecht-Shanahan profile correlation of the notes within LOCAL_WINDOW_BEATS beats and the share of them in
+    the key's scale, decoded with a cost
+    for every change of key so that a key lasts (a few chromatic beats do not modulate), and with a bonus for the
+    ``home`` key (the whole piece's) where given."""
+    if not len(chroma):
+        return np.zeros(0, dtype=np.int64)
+    cum = np.vstack([np.zeros(12), np.cumsum(chroma, axis=0)])
+    idx = np.arange(len(chroma))
+    hist = cum[np.minimum(idx + LOCAL_WINDOW_BEATS + 1, len(chroma))] - cum[np.maximum(idx - LOCAL_WINDOW_BEATS, 0)]
+    centred = hist - hist.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True) * np.linalg.norm(_AS, axis=1)
+    scores = (centred @ _AS.T) / np.where(norms > 0, norms, 1.0) + MINOR_BIAS * _MINOR
+    totals = hist.sum(axis=1, keepdims=True)
+    scores += SCALE_WEIGHT * (hist / np.where(totals > 0, totals, 1.0)) @ _SCALES.T
+    if home is not None:
+        scores[:, home] += GLOBAL_KEY_WEIGHT
+    return decode(scores, LOCAL_KEY_CHANGE)
+
+
+def local_keys(view: View) -> list[tuple[int, str]]:
+    """(tonic, mode) of every beat of the chord grid (see :func:`local_key_path`)."""
+    home = estimate_key(view)
+    path = local_key_path(beat_evidence(view)[2], home.tonic + (12 if home.mode == "minor" else 0))
+    return [(k % 12, "major" if k < 12 else "minor") for k in path.tolist()]
