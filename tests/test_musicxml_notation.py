@@ -128,3 +128,14 @@ def test_a_passage_high_above_the_treble_staff_is_written_under_an_8va_line(tmp_
     assert sorted(back.notes["pitch"].tolist()) == sorted(score.notes["pitch"].tolist())
     assert "octave-shift" not in write_score(score.replace(notes=score.notes[score.notes["pitch"] < 84]),
                                              tmp_path / "low.musicxml").read_text()
+
+
+def test_a_choirs_alto_reads_in_treble_clef_even_when_it_sings_low(tmp_path: Path) -> None:
+    """An alto line around G3-B3 needs fewer ledger lines in bass clef, but altos read treble: a chorale's alto
+    part was engraved on a bass staff with ledger lines above it."""
+    from music21 import clef, converter
+
+    notes = [(i * Q, Q, pitch, 80, 0) for i, pitch in enumerate([55, 57, 59, 57, 55, 54, 55, 59])]
+    score = Score.build(parts=[Part("Alto", 52)], notes=notes, key_signatures=[KeySignature(0, 1, "major")])
+    parsed = converter.parse(str(write_score(score, tmp_path / "a.musicxml")), forceSource=True)
+    assert isinstance(parsed.parts[0].recurse().getElementsByClass(clef.Clef).first(), clef.TrebleClef)

@@ -70,6 +70,9 @@ def _abbreviation(name: str) -> str:
 
 # cello, contrabass, bassoon, tuba, trombone, bass guitars and synth basses
 _BASS_CLEF_PROGRAMS = frozenset({42, 43, 70, 57, 58, *range(32, 40)})
+# the upper voices of a choir, written in treble clef whatever they sing (a low alto line read in bass clef
+# with ledger lines above it, a chorale's alto part on a bass staff)
+_TREBLE_VOICES = ("soprano", "alto", "mezzo", "contralto", "treble")
 # violin, trumpets, horns, reeds and pipes (not the bassoon): written in treble clef whatever they play
 _TREBLE_CLEF_PROGRAMS = frozenset({40, 56, 59, 60, *range(64, 70), *range(71, 80)})
 
@@ -104,7 +107,8 @@ def _instrument_name(part_name: str) -> str:
 
 
 def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff: str | None = None) -> Any:
-    """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, bass for the low
+    """A readable clef for a part: percussion, alto for violas, treble-8vb for tenor voices, treble for the upper
+    voices (soprano, alto), bass for the low
     strings, winds and brass, treble for violins and the other winds and brass, else (keyboards, voices,
     guitars) treble or bass, whichever needs fewer ledger lines (a piano's left hand from F2 to F4 reads in
     bass). ``staff`` "upper" or "lower" for a grand staff's: the clef of its place unless the other needs far
@@ -120,6 +124,8 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff:
     median = float(np.median(part_notes["pitch"]))
     if "tenor" in name.lower() and median >= 52:
         return clef.Treble8vbClef()
+    if any(word in name.lower() for word in _TREBLE_VOICES):
+        return clef.TrebleClef()
     if program in _BASS_CLEF_PROGRAMS or "bass" in name.lower():  # read in bass clef unless written very high
         return clef.TrebleClef() if median >= 67 else clef.BassClef()
     if program in _TREBLE_CLEF_PROGRAMS:
