@@ -29,6 +29,8 @@ class Voice:
     # part's notes (an orchestra's cellos and basses playing one bass line in octaves)
     doubles: str | None = None
     doubles_semitones: int = 0
+    # the lowest pitch of the part's usual register: each semitone below costs (cadenza.compose.registers)
+    usual_low: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,14 @@ ENSEMBLES = {
     # chorale's voices hold their note rather than rest for less than a half note: Bach's chorales write no rest in
     # their first 16 bars, and with one beat left free 8 of 32 of ours had the whole choir drop out for a beat
     # before an arrival's bar or after it, 1 of 32 with two)
-    "satb": Ensemble("satb", "satb-choir", (Voice("Soprano", 52, 60, 81, shortest_rest_beats=CHORALE_REST_BEATS),
-                                            Voice("Alto", 52, 53, 74, shortest_rest_beats=CHORALE_REST_BEATS),
-                                            Voice("Tenor", 52, 48, 69, shortest_rest_beats=CHORALE_REST_BEATS),
+    # (the upper voices' usual registers: the pitch a tenth of their notes lie below in Bach's chorales; see
+    # cadenza.compose.registers)
+    "satb": Ensemble("satb", "satb-choir", (Voice("Soprano", 52, 60, 81, shortest_rest_beats=CHORALE_REST_BEATS,
+                                                  usual_low=66),
+                                            Voice("Alto", 52, 53, 74, shortest_rest_beats=CHORALE_REST_BEATS,
+                                                  usual_low=61),
+                                            Voice("Tenor", 52, 48, 69, shortest_rest_beats=CHORALE_REST_BEATS,
+                                                  usual_low=55),
                                             Voice("Bass", 52, 41, 62, shortest_rest_beats=CHORALE_REST_BEATS))),
     "string-quartet": Ensemble("string-quartet", "string-quartet", (_VIOLIN1, _VIOLIN2, _VIOLA, _CELLO)),
     "orchestra": Ensemble("orchestra", "orchestra", (

@@ -47,6 +47,7 @@ from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
+from cadenza.compose.registers import UsualRegister
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
@@ -249,6 +250,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
+        if any(v.usual_low is not None for v in voices):  # a choir's usual registers (cadenza.compose.registers)
+            more.append(UsualRegister(voices))
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
         if voice_rules.tune_led:

@@ -22,18 +22,18 @@ violin silent for 8 bars) and the last, each part but the tune rests at the phra
 than :data:`MIN_SOUNDING` parts.
 
 An orchestra's upper strings keep to their usual register (:data:`ORCHESTRA_REGISTERS`): below it each semitone
-costs :data:`REGISTER_NATS`.
+costs :data:`cadenza.compose.registers.REGISTER_NATS`.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from cadenza.compose.ensembles import Voice, doubling_parts
 from cadenza.compose.plan import PHRASE_BARS
+from cadenza.compose.registers import below_costs
 from cadenza.tokens.events import FIELD_SIZES, KIND
 
 MIN_PARTS = 8  # ensembles this large are orchestrated by phrase
@@ -49,7 +49,6 @@ FAMILIES: tuple[tuple[range, float], ...] = (
 #: model, ours sat at 61, 59, 52 and 49, the violins on their lowest string under the flute's tune
 ORCHESTRA_REGISTERS = {"Violin I": 72, "Violin II": 67, "Viola": 60}
 REGISTER_SPAN = 7  # semitones below that middle a part goes freely
-REGISTER_NATS = 0.6  # per semitone further below
 TACET_CHANCE = 0.4  # a chamber part's chance of resting at a phrase's start (see the module docstring)
 TACET_TWO_BARS = 0.25  # ... for two bars rather than one
 MIN_SOUNDING = 2  # parts that play in every bar of a chamber ensemble
@@ -72,13 +71,6 @@ def playing_parts(voices: tuple[Voice, ...], bars: int, seed: int) -> list[list[
             row[winds[int(rng.integers(len(winds)))]] = True
         plan.append(row)
     return plan
-
-
-@lru_cache(maxsize=16)
-def _below_costs(low: int) -> np.ndarray:
-    out = -REGISTER_NATS * np.maximum(low - np.arange(FIELD_SIZES["pitch"]), 0).astype(np.float32)
-    out.setflags(write=False)
-    return out
 
 
 def is_chamber_strings(voices: tuple[Voice, ...]) -> bool:
@@ -147,11 +139,11 @@ class Orchestration:
         return mask
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        """An orchestra's upper strings pay REGISTER_NATS per semitone below their usual register."""
+        """An orchestra's upper strings pay registers.REGISTER_NATS per semitone below their usual register."""
         low = self.free_from.get(chosen.get("part", -1))
         if field != "pitch" or chosen.get("kind") != KIND["note"] or low is None:
             return None
-        return _below_costs(low)
+        return below_costs(low)
 
     def advance(self, step: np.ndarray) -> None:
         return None
