@@ -315,3 +315,13 @@ def test_a_chorales_voices_hold_their_note_rather_than_drop_out_for_a_beat() -> 
     # per part and bar); Bach's chorales write none in their first 16 bars
     piece = compose(ComposeRequest(ensemble="satb", epoch="baroque", key="F major", bars=16, seed=9)).score
     assert craft(piece)["rests_per_part_bar"] == 0
+
+
+def test_an_orchestras_phrases_are_eight_bars_long_in_every_style() -> None:
+    """A symphony's themes are broad: an orchestra's piece of 16 bars or more is planned in eight-bar phrases
+    (a half cadence at bar 8, an authentic one at 16), whatever its style; other ensembles keep their style's."""
+    assert phrase_bars_for("romantic", 16, "orchestra") == 8 and phrase_bars_for(None, 32, "orchestra") == 8
+    assert phrase_bars_for("romantic", 12, "orchestra") == 4  # a shorter piece is a period of four-bar phrases
+    assert phrase_bars_for("romantic", 16, "solo-piano") == 4
+    cadences = CadencePlan(Key(0, "major"), 16, phrase_bars=phrase_bars_for("romantic", 16, "orchestra"))
+    assert cadences.phrase_ends == [(7, "half"), (15, "authentic")]

@@ -245,7 +245,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
                                  plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
                                  harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
-                                 doubled=frozenset(doubling_parts(voices)))
+                                 doubled=frozenset(doubling_parts(voices)), phrase_bars=phrase_bars_of(plan))
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
@@ -382,7 +382,7 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
 
 def phrase_bars_of(plan: Plan) -> int:
     """Bars in each of the plan's phrases (see :func:`cadenza.compose.plan.phrase_bars_for`)."""
-    return phrase_bars_for(plan.labels.get("epoch"), plan.bars)
+    return phrase_bars_for(plan.labels.get("epoch"), plan.bars, plan.labels.get("ensemble"))
 
 
 def _cadence_plan(plan: Plan) -> CadencePlan:
