@@ -1,10 +1,10 @@
-"""The chord heard on each beat (listen.harmony.beat_chords) on hand-built bars whose harmony is known: passing
+"""The candidate chord per beat (listen.harmony.decoded_beat_chords) on hand-built bars whose harmony is known: passing
 notes, inversions, a cadential six-four and beats of melody alone; and the local key of a modulating phrase."""
 
 from __future__ import annotations
 
 from cadenza.listen.features import View
-from cadenza.listen.harmony import beat_chords, vocabulary
+from cadenza.listen.harmony import decoded_beat_chords, vocabulary
 from cadenza.listen.key import local_keys
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import Part, Score, TimeSignature
@@ -23,7 +23,7 @@ def _block(bar: int, pitches: tuple[int, ...], beats: int = 4, at: int = 0) -> l
 
 
 def _roots(notes: list[Note]) -> list[int]:
-    return beat_chords(View(_build(notes))).roots.tolist()
+    return decoded_beat_chords(View(_build(notes))).roots.tolist()
 
 
 def test_a_dominant_seventh_under_running_passing_notes_is_heard_as_v() -> None:
@@ -54,7 +54,7 @@ def test_a_chord_is_held_through_beats_of_melody_alone() -> None:
     # harmony heard (a lone note is too little to name another)
     notes = _block(0, (48, 52, 55, 60), 1) + [(Q * i, Q, p, 80, 0) for i, p in ((1, 64), (2, 67), (3, 64))]
     notes += _block(1, (43, 59, 62, 67)) + _block(2, (48, 52, 55, 60))
-    chords = beat_chords(View(_build(notes)))
+    chords = decoded_beat_chords(View(_build(notes)))
     assert chords.roots.tolist()[:4] == [C] * 4 and set(chords.qualities[:4]) == {"maj"}
     assert vocabulary(chords)[0] == "triadic"
 

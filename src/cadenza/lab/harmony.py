@@ -3,7 +3,8 @@ annotations (the ``<harmony><function>`` labels of ``shared/datasets/classical/d
 
 For every beat of a movement, the human label in force (the last one at or before the beat) is turned into a
 root pitch class, a triad quality (major, minor, diminished, augmented) and a seventh-or-not, in its local key;
-``listen.harmony.beat_chords`` gives its own chord for the beat, and ``listen.key.local_keys`` its local key.
+``listen.harmony.beat_chords`` gives its own chord for the beat (and, under "decoded", the candidate
+``listen.harmony.decoded_beat_chords``), and ``listen.key.local_keys`` its local key.
 Reported per corpus and in all: *root accuracy* (same root pitch class), *Roman-numeral accuracy* (same scale
 degree above the key's tonic and same triad quality, listen's local key against the annotators'), the same with
 listen's one key per movement (``roman_accuracy_one_key``: every modulation counts against it) and with the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from xml.etree import ElementTree
 import numpy as np
 
 from cadenza.listen.features import View
-from cadenza.listen.harmony import beat_chords
+from cadenza.listen.harmony import BeatChords, beat_chords, decoded_beat_chords
 from cadenza.listen.key import estimate_key, local_keys
 from cadenza.listen.labels import TONICS
 from cadenza.score import TICKS_PER_QUARTER, Score, read_score
@@ -207,17 +209,24 @@ def _triad(quality: str) -> str:
             "hdim7": "dim", "aug": "aug"}.get(quality, "")
 
 
-def compare_movement(path: Path) -> dict[str, Any]:
-    """Per-beat agreement of listen with the human labels of one annotated movement."""
+#: the chord analyses compared: listen's (what the composer and the classifiers read) and the candidate
+ANALYSES: dict[str, Callable[[View], BeatChords]] = {"listen": beat_chords, "decoded": decoded_beat_chords}
+
+
+def compare_movement(path: Path) -> dict[str, dict[str, Any]]:
+    """Per-beat agreement of each of :data:`ANALYSES` with the human labels of one annotated movement."""
     score = read_score(path)
-    return compare_score(score, aligned_labels(path, score))
+    labels = aligned_labels(path, score)
+    return {name: compare_score(score, labels, chords_of) for name, chords_of in ANALYSES.items()}
 
 
-def compare_score(score: Score, labels: list[tuple[int, str]]) -> dict[str, Any]:
-    """Per-beat agreement of listen with human labels (onset on the Score's timeline, text) of a Score."""
+def compare_score(score: Score, labels: list[tuple[int, str]],
+                  chords_of: Callable[[View], BeatChords] = beat_chords) -> dict[str, Any]:
+    """Per-beat agreement of a chord analysis (``chords_of``: listen's by default) with human labels (onset on
+    the Score's timeline, text) of a Score."""
     labels = [(t, text) for t, text in labels if clean_label(text)]  # marks alone change nothing
     view = View(score)
-    heard = beat_chords(view)
+    heard = chords_of(view)
     key = estimate_key(view)
     local_key = local_keys(view)
     beat, phase = view.beat_ticks, view.phase_ticks
@@ -296,25 +305,30 @@ def _summary(counts: Counter[str]) -> dict[str, Any]:
 
 
 def run(root: Path, per_corpus: int = 6, progress: Any = None) -> dict[str, Any]:
-    """Compare listen with the annotations of the chosen movements; per corpus and in all."""
+    """Compare listen's chord analysis (and the candidate, under "decoded") with the annotations of the chosen
+    movements; per corpus and in all."""
     movements = dcml_movements(root, per_corpus)
-    per: dict[str, Counter[str]] = {}
-    confusions: Counter[str] = Counter()
+    per: dict[str, dict[str, Counter[str]]] = {name: {} for name in ANALYSES}
+    confusions: dict[str, Counter[str]] = {name: Counter() for name in ANALYSES}
     failed: list[str] = []
     for i, path in enumerate(movements):
         try:
-            result = compare_movement(path)
+            results = compare_movement(path)
         except Exception as exc:  # noqa: BLE001 - a movement that cannot be compared is reported, not fatal
             failed.append(f"{path.parent.name}/{path.name}: {exc}"[:200])
             continue
-        per.setdefault(path.parent.name, Counter()).update(result["counts"])
-        confusions.update(result["confusions"])
+        for name, result in results.items():
+            per[name].setdefault(path.parent.name, Counter()).update(result["counts"])
+            confusions[name].update(result["confusions"])
         if progress:
             progress(i + 1, len(movements))
-    total: Counter[str] = Counter()
-    for counts in per.values():
-        total.update(counts)
-    return {"movements": len(movements) - len(failed), "failed": failed, "all": _summary(total),
-            "per_corpus": {name: _summary(c) for name, c in sorted(per.items())},
-            "confusions_by_degree": {k: v for k, v in confusions.most_common(12)},
-            "goals": {"root_accuracy": 0.8, "roman_accuracy": 0.6}}
+    summaries = {}
+    for name in ANALYSES:
+        total: Counter[str] = Counter()
+        for counts in per[name].values():
+            total.update(counts)
+        summaries[name] = {"all": _summary(total),
+                           "per_corpus": {corpus: _summary(c) for corpus, c in sorted(per[name].items())},
+                           "confusions_by_degree": {k: v for k, v in confusions[name].most_common(12)}}
+    return {"movements": len(movements) - len(failed), "failed": failed, **summaries["listen"],
+            "decoded": summaries["decoded"], "goals": {"root_accuracy": 0.8, "roman_accuracy": 0.6}}
