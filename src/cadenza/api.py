@@ -365,7 +365,7 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
         quarters = score.time_signatures[-1].bar_ticks / TICKS_PER_QUARTER
         bars = max(math.ceil(request.duration_s * bpm / 60 / quarters), 1)
     request = replace(request, bars=None, duration_s=None, prompt=None)
-    made = continue_piece(score, request, bars=bars or 8, checkpoint=Path(model) if model else None,
+    made = continue_piece(score, request, bars=8 if bars is None else bars, checkpoint=Path(model) if model else None,
                           progress=progress, reference=_reference(like, like_strength, limits))
     made.report["primer"]["read_warnings"] = warnings  # an audio primer's tempo and meter are estimates
     if prompt_report is not None:

@@ -1,0 +1,27 @@
+"""Bad and edge-case input met the way a new user or a hostile tester meets it: each case a clear one-line
+error (a CadenzaError, exit code 2 at the command line) before any work is done, never a traceback, a wrong
+success or a misleading message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cadenza.cli import main
+from cadenza.score import Score, write_score
+
+
+@pytest.fixture()
+def primer(tmp_path: Path, waltz: Score) -> Path:
+    path = tmp_path / "primer.mid"
+    write_score(waltz, path)
+    return path
+
+
+def test_continue_with_zero_bars_is_refused_not_eight_bars_written(primer: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "more.mid"
+    assert main(["continue", str(primer), "--bars", "0", "-o", str(out)]) == 2
+    assert "bars: give 1 to 2000" in capsys.readouterr().err
+    assert not out.exists()
