@@ -25,3 +25,16 @@ def test_continue_with_zero_bars_is_refused_not_eight_bars_written(primer: Path,
     assert main(["continue", str(primer), "--bars", "0", "-o", str(out)]) == 2
     assert "bars: give 1 to 2000" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_revising_bars_after_silent_opening_bars_says_where_the_music_starts() -> None:
+    from cadenza import revise
+    from cadenza.errors import UsageError
+    from cadenza.score import TICKS_PER_QUARTER as Q
+    from cadenza.score import Part, TimeSignature
+
+    bar = 4 * Q  # a song whose first two bars are silent, as many MIDI files begin
+    late = Score.build(parts=[Part("Piano", 0)], notes=[(2 * bar + i * Q, Q, 60 + i, 80, 0) for i in range(8)],
+                       time_signatures=[TimeSignature(0, 4, 4)], length_ticks=4 * bar)
+    with pytest.raises(UsageError, match=r"hold no notes to follow \(the music starts in bar 3\)"):
+        revise(late, "2")
