@@ -38,3 +38,14 @@ def test_revising_bars_after_silent_opening_bars_says_where_the_music_starts() -
                        time_signatures=[TimeSignature(0, 4, 4)], length_ticks=4 * bar)
     with pytest.raises(UsageError, match=r"hold no notes to follow \(the music starts in bar 3\)"):
         revise(late, "2")
+
+
+def test_a_duration_of_one_minute_ninety_nine_is_refused_not_read_as_159_seconds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.compose.request import parse_duration
+
+    assert parse_duration("1:59") == 119
+    out = tmp_path / "long.mid"
+    assert main(["compose", "--duration", "1:99", "-o", str(out)]) == 2
+    assert "duration '1:99': the seconds after ':' run from 00 to 59" in capsys.readouterr().err
+    assert not out.exists()

@@ -133,6 +133,8 @@ def parse_duration(text: str) -> float:
     if not match or not value:
         raise UsageError(f"duration {text!r} is not like 90s, 1:30 or 2m")
     minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    if ":" in value and seconds >= 60:
+        raise UsageError(f"duration {text!r}: the seconds after ':' run from 00 to 59")
     total = minutes * 60 + seconds
     if not 1 <= total <= 6 * 3600:
         raise UsageError(f"duration {text!r}: give between 1 second and 6 hours")
