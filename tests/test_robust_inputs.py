@@ -49,3 +49,18 @@ def test_a_duration_of_one_minute_ninety_nine_is_refused_not_read_as_159_seconds
     assert main(["compose", "--duration", "1:99", "-o", str(out)]) == 2
     assert "duration '1:99': the seconds after ':' run from 00 to 59" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_device_or_a_pipe_is_named_as_such_not_called_empty(kind: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    path = tmp_path / "piece.mid"
+    if kind == "device":
+        path.symlink_to("/dev/zero")  # endless bytes behind a size of 0
+    else:
+        os.mkfifo(path)  # reading would wait for a writer
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} is a device, pipe or socket, not a score file" in err and "empty" not in err

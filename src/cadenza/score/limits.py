@@ -6,6 +6,7 @@ is larger.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -80,14 +81,16 @@ def file_size(path: Path, what: str = "a score file") -> int:
     check of every reader (the notation formats' in :mod:`cadenza.score.read`, audio's in
     :mod:`cadenza.score.audio_read`), before the size is held against its limit."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if path.is_dir():
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path} is a folder, not {what}")
-    return size
+    if not stat.S_ISREG(info.st_mode):  # a device, pipe or socket: its size says nothing, reading may not end
+        raise InputError(f"{path} is a device, pipe or socket, not {what}")
+    return info.st_size
 
 
 def _number(value: float) -> str:
