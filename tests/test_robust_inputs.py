@@ -64,3 +64,76 @@ def test_a_device_or_a_pipe_is_named_as_such_not_called_empty(kind: str, tmp_pat
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path} is a device, pipe or socket, not a score file" in err and "empty" not in err
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"bars": "8"}, "bars '8': expected a whole number"),
+    ({"bars": 2.5}, "bars 2.5: expected a whole number"),
+    ({"bars": True}, "bars True: expected a whole number"),
+    ({"key": 5}, "key 5: expected text"),
+    ({"meter": (3, 4)}, "meter (3, 4): expected text"),
+    ({"mood": 1}, "mood 1: expected text"),
+    ({"ensemble": ["piano"]}, "ensemble ['piano']: expected text"),
+    ({"prompt": b"a waltz"}, "prompt b'a waltz': expected text"),
+    ({"tempo": "fast"}, "tempo_bpm 'fast': expected a number"),
+    ({"seed": "1"}, "seed '1': expected a whole number"),
+    ({"seed": 1.5}, "seed 1.5: expected a whole number"),
+    ({"candidates": 1.5}, "candidates 1.5: expected a whole number"),
+    ({"top_p": None}, "top_p None: expected a number"),
+    ({"duration": [90]}, "duration_s [90]: expected a number"),
+    ({"no_guard": "no"}, "no_guard 'no': expected true or false"),
+    ({"like": "music21:bach/bwv66.6", "like_strength": "a"}, "like strength: give 0 to 1"),
+    ({"output": 5}, "output: give a file path (str or Path), not int 5"),
+    ({"model": 5}, "model: give a file path (str or Path), not int 5"),
+    ({"like": 5}, "give a score file's path (str or Path) or a music21: reference, not int 5"),
+])
+def test_the_api_refuses_a_wrong_type_with_a_usage_error_naming_the_option(options: dict[str, object],
+                                                                            message: str) -> None:
+    import cadenza
+    from cadenza.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        cadenza.compose(**options)  # type: ignore[arg-type]
+    assert message in str(refused.value)
+
+
+def test_the_api_refuses_a_request_of_another_type_or_beside_keywords() -> None:
+    import cadenza
+    from cadenza.compose import ComposeRequest
+    from cadenza.errors import UsageError
+
+    with pytest.raises(UsageError, match="give a ComposeRequest or keywords"):
+        cadenza.compose("a sad waltz")
+    with pytest.raises(UsageError, match=r"key 5: expected text"):
+        cadenza.compose(ComposeRequest(key=5))  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"not both \(bars beside a request\)"):  # bars=4 was ignored
+        cadenza.compose(ComposeRequest(key="D minor"), bars=4)
+
+
+def test_the_api_refuses_wrong_types_for_files_bars_and_limits(primer: Path, tmp_path: Path) -> None:
+    import cadenza
+    from cadenza.errors import UsageError
+
+    for call in (lambda: cadenza.info(5), lambda: cadenza.analyse(None), lambda: cadenza.info(b"x.mid")):
+        with pytest.raises(UsageError, match="give a score file's path"):
+            call()
+    with pytest.raises(UsageError, match="write_score: give a Score to write"):
+        cadenza.write_score(str(primer), tmp_path / "copy.mid")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"bars '2': expected a whole number"):
+        cadenza.continue_(primer, bars="2")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"bars \[2, 3\]: give the bars to write again"):
+        cadenza.revise(primer, [2, 3])  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="versions: give 1 to 16"):
+        cadenza.revise(primer, "2", versions="2")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="limit max_notes 'x': expected a number"):
+        cadenza.ReadLimits(max_notes="x")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="limit max_notes must be positive"):
+        cadenza.ReadLimits(max_notes=-1)
+
+
+def test_formats_as_one_string_are_read_as_names_not_letters(tmp_path: Path) -> None:
+    import cadenza
+    from cadenza.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown render format 'nope'"):  # was: 'n'
+        cadenza.compose(bars=2, output=tmp_path / "x.mid", formats="nope")  # type: ignore[arg-type]

@@ -9,9 +9,10 @@ on, the ensemble, meter, key, tempo and bar count that sampling enforces by cons
 from __future__ import annotations
 
 import math
+import numbers
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, get_args, get_type_hints
 
 from cadenza.compose.ask import COMPOSER_ALIASES, ComposeRequest
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model_label
@@ -86,6 +87,43 @@ class Plan:
         if "ensemble" not in self.labels:
             return self.labels
         return {**self.labels, "ensemble": model_label(self.labels.get("epoch"), self.labels["ensemble"])}
+
+
+def check_request(request: Any) -> ComposeRequest:
+    """``request`` if it is a :class:`ComposeRequest` whose every field has its type (text for the words, a
+    whole number for bars, seed and candidates, a number for tempo, temperature …), else a one-line
+    UsageError naming the field: a caller's wrong type is refused before it reaches the code that uses it."""
+    if not isinstance(request, ComposeRequest):
+        raise UsageError(f"request: give a ComposeRequest or keywords (key=\"D minor\", bars=16 …), not "
+                         f"{type(request).__name__} {_shown(request)}")
+    hints = get_type_hints(ComposeRequest)
+    for item in fields(ComposeRequest):
+        value = getattr(request, item.name)
+        if not _fits(value, hints[item.name]):
+            raise UsageError(f"{item.name} {_shown(value)}: expected {_type_words(hints[item.name])}")
+    return request
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits a field's type: a whole number fits a number field, a boolean fits no number."""
+    if value is None:
+        return type(None) in get_args(hint)
+    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
+    if isinstance(value, bool):
+        return bool in kinds
+    return any(isinstance(value, t) or (t is int and isinstance(value, numbers.Integral))
+               or (t is float and isinstance(value, numbers.Real)) for t in kinds)
+
+
+def _type_words(hint: Any) -> str:
+    words = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
+    return " or ".join(words.get(t, t.__name__) for t in kinds)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_key(text: str) -> Key:
@@ -167,6 +205,7 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
     of an epoch named without one (default :data:`cadenza.compose.ensembles.EPOCH_ENSEMBLES`)."""
     from cadenza.compose.prompt import read_prompt_full
 
+    check_request(request)
     prompt_report = None
     notes: list[str] = []
     if request.prompt:

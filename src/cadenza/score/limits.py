@@ -6,11 +6,12 @@ is larger.
 
 from __future__ import annotations
 
+import numbers
 import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from cadenza.errors import InputError, LimitExceededError
+from cadenza.errors import InputError, LimitExceededError, UsageError
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,11 @@ class ReadLimits:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if not getattr(self, f.name) > 0:
-                raise ValueError(f"limit {f.name} must be positive")
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise UsageError(f"limit {f.name} {value!r:.60}: expected a number")
+            if not float(value) > 0:
+                raise UsageError(f"limit {f.name} must be positive")
 
     @property
     def max_file_bytes(self) -> int:
