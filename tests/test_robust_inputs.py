@@ -137,3 +137,15 @@ def test_formats_as_one_string_are_read_as_names_not_letters(tmp_path: Path) -> 
 
     with pytest.raises(UsageError, match="unknown render format 'nope'"):  # was: 'n'
         cadenza.compose(bars=2, output=tmp_path / "x.mid", formats="nope")  # type: ignore[arg-type]
+
+
+def test_a_prompt_over_ten_thousand_characters_is_refused_before_its_slow_embedding(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import random
+
+    rng = random.Random(0)
+    garbage = "".join(chr(rng.randint(33, 255)) for _ in range(100_000))  # no known words: every phrase embedded
+    out = tmp_path / "p.mid"
+    assert main(["compose", "--prompt", garbage, "--bars", "2", "-o", str(out)]) == 2  # took over a minute
+    assert "prompt: give at most 10,000 characters (a few words are enough), not 100,000" in capsys.readouterr().err
+    assert not out.exists()
