@@ -149,3 +149,17 @@ def test_a_prompt_over_ten_thousand_characters_is_refused_before_its_slow_embedd
     assert main(["compose", "--prompt", garbage, "--bars", "2", "-o", str(out)]) == 2  # took over a minute
     assert "prompt: give at most 10,000 characters (a few words are enough), not 100,000" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("meter", "message"), [
+    ("999/4", "meter '999/4': bars must be shorter than 16 quarter notes"),  # was: "is not like 3/4"
+    ("7/128", "meter '7/128': the denominator must be 1, 2, 4, 8, 16 or 32"),
+    ("3/4/4", "meter '3/4/4' is not like 3/4"),
+])
+def test_a_meter_out_of_range_is_told_what_is_wrong_with_it(meter: str, message: str) -> None:
+    from cadenza.compose.request import parse_meter
+    from cadenza.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        parse_meter(meter)
+    assert str(refused.value) == message

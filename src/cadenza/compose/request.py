@@ -150,7 +150,7 @@ def parse_key(text: str) -> Key:
 
 
 def parse_meter(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", text)
+    match = re.fullmatch(r"\s*(\d{1,6})\s*/\s*(\d{1,6})\s*", text)
     if not match:
         raise UsageError(f"meter {text!r} is not like 3/4")
     numerator, denominator = int(match[1]), int(match[2])
