@@ -163,3 +163,16 @@ def test_a_meter_out_of_range_is_told_what_is_wrong_with_it(meter: str, message:
     with pytest.raises(UsageError) as refused:
         parse_meter(meter)
     assert str(refused.value) == message
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_output_folder_that_refuses_files_is_found_before_composing(monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    def composed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("composed before finding that the output cannot be written")
+
+    monkeypatch.setattr(sys.modules["cadenza.compose"], "compose", composed)
+    assert main(["compose", "--bars", "2", "-o", "/proc/x.mid"]) == 2
+    assert "cannot write /proc/x.mid" in capsys.readouterr().err

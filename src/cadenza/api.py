@@ -177,6 +177,8 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
     write, a name the file system refuses (too long), a file already there that is read-only (it is not
     replaced); one there that may be replaced is named in a warning. ``also``: other files that will be
     written beside it."""
+    import tempfile
+
     from cadenza.errors import OutputError, UsageError
     from cadenza.render.common import with_extension
 
@@ -189,6 +191,11 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot make the folder for {path}: {exc.strerror or exc}") from None
+    try:  # a folder that refuses new files (/proc, read-only): found now, not after composing
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".cadenza-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     _guard_replaced([path, path.with_suffix(".cadenza.json"),
                      *(path.with_suffix(_SCORE_SUFFIXES[f]) if f in _SCORE_SUFFIXES
                        else with_extension(path.with_suffix(""), f) for f in formats or [] if f != "stems"),
