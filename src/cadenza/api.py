@@ -177,18 +177,25 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
     write, a name the file system refuses (too long), a file already there that is read-only (it is not
     replaced); one there that may be replaced is named in a warning. ``also``: other files that will be
     written beside it."""
+    import tempfile
+
     from cadenza.errors import OutputError, UsageError
     from cadenza.render.common import with_extension
 
-    if output is None:
+    path = _path(output, "output")
+    if path is None:
         return None
-    path = Path(output)
     if path.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"):
         raise UsageError(f"output {path}: give a .mid, .musicxml, .mxl or .json file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot make the folder for {path}: {exc.strerror or exc}") from None
+    try:  # a folder that refuses new files (/proc, read-only): found now, not after composing
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".cadenza-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     _guard_replaced([path, path.with_suffix(".cadenza.json"),
                      *(path.with_suffix(_SCORE_SUFFIXES[f]) if f in _SCORE_SUFFIXES
                        else with_extension(path.with_suffix(""), f) for f in formats or [] if f != "stems"),
@@ -271,6 +278,48 @@ def _reference(like: str | os.PathLike[str] | Score | None, strength: float, lim
 CLI_NAMES = {"tempo": "tempo_bpm", "duration": "duration_s", "max_shared": "max_shared_notes"}
 
 
+def _path(value: Any, what: str) -> Path | None:
+    """A path argument (``output=``, ``model=``) as a Path, None left None; another type is a UsageError."""
+    from cadenza.errors import UsageError
+
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        raise UsageError(f"{what}: give a file path (str or Path), not {type(value).__name__} {value!r:.60}")
+    return Path(value)
+
+
+def _formats(formats: Any) -> list[str] | None:
+    """``formats=`` as a list: "wav,pdf" (as :func:`render` takes it) or a list of names; a string's letters
+    were read as formats ('w', 'a', 'v')."""
+    from cadenza.errors import UsageError
+
+    if formats is None:
+        return None
+    if isinstance(formats, str):
+        return [f.strip() for f in formats.split(",") if f.strip()]
+    if not isinstance(formats, list | tuple) or not all(isinstance(f, str) for f in formats):
+        raise UsageError(f"formats {formats!r:.60}: give a list of names, e.g. [\"wav\", \"pdf\"], or \"wav,pdf\"")
+    return list(formats)
+
+
+def _model(model: Any) -> Path | None:
+    return _path(model, "model") if model else None
+
+
+def _request(request: Any, options: dict[str, Any]) -> Any:
+    """The request given, or the one the keywords make (not both: keywords beside a request were ignored),
+    each field's type checked."""
+    from cadenza.compose.request import check_request
+    from cadenza.errors import UsageError
+
+    if request is None:
+        return compose_request(**options)
+    if options:
+        raise UsageError(f"give a request or keywords, not both ({', '.join(sorted(options))} beside a request)")
+    return check_request(request)
+
+
 def compose_request(**options: Any) -> Any:
     """A :class:`cadenza.compose.ComposeRequest` from keywords, under the request's field names or the CLI's
     option names (``tempo=96``, ``duration="1:30"``, ``max_shared=24``, ``no_guard=True``); ``threads=N``
@@ -279,7 +328,7 @@ def compose_request(**options: Any) -> Any:
     from dataclasses import fields
 
     from cadenza.compose import ComposeRequest
-    from cadenza.compose.request import parse_duration
+    from cadenza.compose.request import check_request, parse_duration
     from cadenza.errors import UsageError
     from cadenza.threads import set_threads
 
@@ -287,6 +336,8 @@ def compose_request(**options: Any) -> Any:
     values: dict[str, Any] = {}
     for name, value in options.items():
         if name == "no_guard":
+            if not isinstance(value, bool):
+                raise UsageError(f"no_guard {value!r:.60}: expected true or false")
             values["guard"] = not value
             continue
         if name == "threads":
@@ -299,7 +350,7 @@ def compose_request(**options: Any) -> Any:
         if field == "duration_s" and isinstance(value, str):
             value = parse_duration(value)
         values[field] = value
-    return ComposeRequest(**values)
+    return check_request(ComposeRequest(**values))
 
 
 def compose(request: Any = None, output: str | os.PathLike[str] | None = None, formats: list[str] | None = None,
@@ -314,10 +365,11 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
     (``.score``, ``.heard``, ``.adherence``, ``.originality``, ``.files``, ``.to_json()``)."""
     from cadenza.compose import compose as compose_piece
 
-    request = request or compose_request(**options)
+    request = _request(request, options)
+    formats = _formats(formats)
     path = _check_output(output, formats)
     reference = _reference(like, like_strength, limits)
-    made = compose_piece(request, checkpoint=Path(model) if model else None, progress=progress,
+    made = compose_piece(request, checkpoint=_model(model), progress=progress,
                          reference=reference)
     return made if path is None else _written(made, path, formats)
 
@@ -345,9 +397,13 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
 
     from cadenza.compose import continue_piece
     from cadenza.compose.prompt import read_prompt_full
+    from cadenza.errors import UsageError
 
+    formats = _formats(formats)
     path = _check_output(output, formats)
-    request = request or compose_request(**options)
+    request = _request(request, options)
+    if bars is not None and (isinstance(bars, bool) or not isinstance(bars, int)):
+        raise UsageError(f"bars {bars!r:.60}: expected a whole number")
     prompt_report = None
     if request.prompt:
         reading = read_prompt_full(request)
@@ -365,7 +421,7 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
         quarters = score.time_signatures[-1].bar_ticks / TICKS_PER_QUARTER
         bars = max(math.ceil(request.duration_s * bpm / 60 / quarters), 1)
     request = replace(request, bars=None, duration_s=None, prompt=None)
-    made = continue_piece(score, request, bars=bars or 8, checkpoint=Path(model) if model else None,
+    made = continue_piece(score, request, bars=8 if bars is None else bars, checkpoint=_model(model),
                           progress=progress, reference=_reference(like, like_strength, limits))
     made.report["primer"]["read_warnings"] = warnings  # an audio primer's tempo and meter are estimates
     if prompt_report is not None:
@@ -384,11 +440,16 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
     from cadenza.compose.revise import revise_bars
     from cadenza.errors import UsageError
 
-    if not 1 <= versions <= 16:
+    if isinstance(versions, bool) or not isinstance(versions, int) or not 1 <= versions <= 16:
         raise UsageError("versions: give 1 to 16")
+    if isinstance(bars, int) and not isinstance(bars, bool):
+        bars = str(bars)  # one bar, as the server's JSON may give it
+    if not isinstance(bars, str):
+        raise UsageError(f"bars {bars!r:.60}: give the bars to write again, like \"5-8\" or \"6\"")
+    formats = _formats(formats)
     path = _check_output(output, formats)
     score = piece if isinstance(piece, Score) else read_score(piece, limits)
-    made = revise_bars(score, bars, compose_request(**options), checkpoint=Path(model) if model else None,
+    made = revise_bars(score, bars, compose_request(**options), checkpoint=_model(model),
                        versions=versions, progress=progress)
     return made if path is None else _written(made, path, formats)
 
@@ -416,6 +477,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
     from cadenza.soundtrack import Timeline, timeline_from, write_soundtrack
     from cadenza.soundtrack.engine import soundtrack_report
 
+    formats = _formats(formats)
     reading = None
     if story is not None:
         from cadenza.soundtrack.story import story_timeline
@@ -433,7 +495,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
         plan = replace(plan, ensemble=ensemble)
     if seed is not None:
         plan = replace(plan, seed=seed)
-    folder = Path(out) if out is not None else None
+    folder = _path(out, "out")
     if folder is not None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -446,7 +508,7 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
             log.warning("%s also holds %d movement(s) this suite does not write, kept: %s", folder / "movements",
                         len(others), ", ".join(p.name for p in others[:5]) + (", …" if len(others) > 5 else ""))
     start = time.perf_counter()
-    score, cues = write_soundtrack(plan, Path(model) if model else None, progress)
+    score, cues = write_soundtrack(plan, _model(model), progress)
     report = soundtrack_report(plan, score, cues, time.perf_counter() - start)
     themes: dict[str, list[int]] = {}  # each theme used, and the cues (by index) that carry it
     for index, segment in enumerate(plan.segments):
@@ -534,7 +596,7 @@ class Composer:
         from cadenza.compose.generate import load_model
         from cadenza.compose.guard import guard_index, load_guard
 
-        self.model = Path(model) if model else None
+        self.model = _model(model)
         loaded, _config, digest, load_s = load_model(self.model)
         self.hash: str = digest  # the weights' content hash, as every report names it
         self.parameters: int = loaded.parameter_count()

@@ -101,7 +101,7 @@ class Reference:
     strength: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0 <= self.strength <= 1:
+        if isinstance(self.strength, bool) or not isinstance(self.strength, int | float) or not 0 <= self.strength <= 1:
             raise UsageError("like strength: give 0 to 1")
         if self.score.note_count < 2:
             raise UsageError(f"the reference {self.name} has too few notes to be like")

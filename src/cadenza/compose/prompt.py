@@ -20,6 +20,11 @@ from typing import Any
 from cadenza.compose import prompt_embed
 from cadenza.compose.ask import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
 from cadenza.compose.prompt_embed import Match, Stage
+from cadenza.errors import UsageError
+
+#: the longest prompt read: its embedding stage takes time in proportion (10,000 characters of text without
+#: known words: ~7 s; 100,000: a minute); a prompt is a few words (the server allows 2,000 characters)
+MAX_PROMPT_CHARS = 10_000
 
 _MOOD_WORDS = {
     "joyful": ("joyful", "happy", "cheerful", "bright", "playful", "triumphant", "festive", "upbeat", "merry"),
@@ -175,6 +180,9 @@ def leftover(prompt: str, words: list[str]) -> str:
 def read_prompt_full(request: ComposeRequest) -> PromptReading:
     """The request with the prompt's words (then its embeddings) filled in where the user gave no option."""
     prompt = request.prompt or ""
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise UsageError(f"prompt: give at most {MAX_PROMPT_CHARS:,} characters (a few words are enough), "
+                         f"not {len(prompt):,}")
     readings = _readings(prompt)
     found = {r.field: r for r in readings}
     fill: dict[str, Reading] = {name: r for name, r in found.items() if getattr(request, name) is None}

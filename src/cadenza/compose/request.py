@@ -9,9 +9,10 @@ on, the ensemble, meter, key, tempo and bar count that sampling enforces by cons
 from __future__ import annotations
 
 import math
+import numbers
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, get_args, get_type_hints
 
 from cadenza.compose.ask import COMPOSER_ALIASES, ComposeRequest
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model_label
@@ -88,6 +89,43 @@ class Plan:
         return {**self.labels, "ensemble": model_label(self.labels.get("epoch"), self.labels["ensemble"])}
 
 
+def check_request(request: Any) -> ComposeRequest:
+    """``request`` if it is a :class:`ComposeRequest` whose every field has its type (text for the words, a
+    whole number for bars, seed and candidates, a number for tempo, temperature …), else a one-line
+    UsageError naming the field: a caller's wrong type is refused before it reaches the code that uses it."""
+    if not isinstance(request, ComposeRequest):
+        raise UsageError(f"request: give a ComposeRequest or keywords (key=\"D minor\", bars=16 …), not "
+                         f"{type(request).__name__} {_shown(request)}")
+    hints = get_type_hints(ComposeRequest)
+    for item in fields(ComposeRequest):
+        value = getattr(request, item.name)
+        if not _fits(value, hints[item.name]):
+            raise UsageError(f"{item.name} {_shown(value)}: expected {_type_words(hints[item.name])}")
+    return request
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits a field's type: a whole number fits a number field, a boolean fits no number."""
+    if value is None:
+        return type(None) in get_args(hint)
+    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
+    if isinstance(value, bool):
+        return bool in kinds
+    return any(isinstance(value, t) or (t is int and isinstance(value, numbers.Integral))
+               or (t is float and isinstance(value, numbers.Real)) for t in kinds)
+
+
+def _type_words(hint: Any) -> str:
+    words = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
+    return " or ".join(words.get(t, t.__name__) for t in kinds)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_key(text: str) -> Key:
     words = text.strip().replace("♯", "#").replace("♭", "b").replace("-", " ").split()
     if len(words) >= 2 and words[1].lower() in ("flat", "sharp"):  # "E-flat major", "F sharp minor"
@@ -112,7 +150,7 @@ def parse_key(text: str) -> Key:
 
 
 def parse_meter(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", text)
+    match = re.fullmatch(r"\s*(\d{1,6})\s*/\s*(\d{1,6})\s*", text)
     if not match:
         raise UsageError(f"meter {text!r} is not like 3/4")
     numerator, denominator = int(match[1]), int(match[2])
@@ -133,6 +171,8 @@ def parse_duration(text: str) -> float:
     if not match or not value:
         raise UsageError(f"duration {text!r} is not like 90s, 1:30 or 2m")
     minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    if ":" in value and seconds >= 60:
+        raise UsageError(f"duration {text!r}: the seconds after ':' run from 00 to 59")
     total = minutes * 60 + seconds
     if not 1 <= total <= 6 * 3600:
         raise UsageError(f"duration {text!r}: give between 1 second and 6 hours")
@@ -165,6 +205,7 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
     of an epoch named without one (default :data:`cadenza.compose.ensembles.EPOCH_ENSEMBLES`)."""
     from cadenza.compose.prompt import read_prompt_full
 
+    check_request(request)
     prompt_report = None
     notes: list[str] = []
     if request.prompt:

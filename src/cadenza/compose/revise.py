@@ -77,6 +77,12 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
     reduction = parts_merged(score)
     score = encodable(score)
     before = slice_bars(score, 0, first - 1)
+    if before.note_count == 0:  # nothing for the new bars to follow: say where the music starts
+        if score.note_count == 0:
+            raise UsageError("the piece has no notes: there is nothing to revise")
+        opening = int(np.searchsorted(score.bar_starts(), score.notes["onset_ticks"].min(), side="right"))
+        raise UsageError(f"bars {bars!r}: the bars before them hold no notes to follow (the music starts in bar "
+                         f"{opening}); revise bars after it")
     after = slice_bars(score, last, score.bar_count) if last < score.bar_count else None
     model = load_model(checkpoint)[0]
     best: tuple[float, Composition, Score] | None = None

@@ -6,10 +6,12 @@ is larger.
 
 from __future__ import annotations
 
+import numbers
+import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from cadenza.errors import InputError, LimitExceededError
+from cadenza.errors import InputError, LimitExceededError, UsageError
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,11 @@ class ReadLimits:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if not getattr(self, f.name) > 0:
-                raise ValueError(f"limit {f.name} must be positive")
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise UsageError(f"limit {f.name} {value!r:.60}: expected a number")
+            if not float(value) > 0:
+                raise UsageError(f"limit {f.name} must be positive")
 
     @property
     def max_file_bytes(self) -> int:
@@ -80,14 +85,16 @@ def file_size(path: Path, what: str = "a score file") -> int:
     check of every reader (the notation formats' in :mod:`cadenza.score.read`, audio's in
     :mod:`cadenza.score.audio_read`), before the size is held against its limit."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if path.is_dir():
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path} is a folder, not {what}")
-    return size
+    if not stat.S_ISREG(info.st_mode):  # a device, pipe or socket: its size says nothing, reading may not end
+        raise InputError(f"{path} is a device, pipe or socket, not {what}")
+    return info.st_size
 
 
 def _number(value: float) -> str:

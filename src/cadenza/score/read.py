@@ -235,7 +235,9 @@ def read_score_result(
 ) -> ReadResult:
     """Read one score; the result carries the warnings about repaired damage and the tune count."""
     limits = limits or ReadLimits()
-    text_source = os.fspath(source)
+    if not isinstance(source, str | os.PathLike) or not isinstance(text_source := os.fspath(source), str):
+        raise UsageError(f"give a score file's path (str or Path) or a music21: reference, not "
+                         f"{type(source).__name__} {source!r:.60}")
     if text_source.startswith(MUSIC21_PREFIX):
         path, ref_tune = resolve_reference(text_source)
         if ref_tune is not None and tune is None:

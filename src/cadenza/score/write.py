@@ -7,7 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from cadenza.errors import UnsupportedFormatError
+from cadenza.errors import UnsupportedFormatError, UsageError
 from cadenza.files import atomic_write_bytes
 from cadenza.score.json_io import json_bytes
 from cadenza.score.midi_write import midi_bytes
@@ -51,6 +51,10 @@ def score_bytes(score: Score, fmt: str, name: str = "score") -> bytes:
 
 def write_score(score: Score, path: str | os.PathLike[str]) -> Path:
     """Write ``score`` to ``path`` in the format its extension names; returns the path."""
+    if not isinstance(score, Score):
+        raise UsageError(f"write_score: give a Score to write (read_score reads one), not {type(score).__name__}")
+    if not isinstance(path, str | os.PathLike):
+        raise UsageError(f"write_score: give the path to write (str or Path), not {type(path).__name__}")
     out = Path(path)
     fmt = WRITE_FORMATS.get(out.suffix.lower())
     if fmt is None:

@@ -23,9 +23,9 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any
 
 from cadenza.errors import UsageError
 from cadenza.files import atomic_write_bytes
@@ -113,32 +113,13 @@ def compose_options(options: dict[str, Any]) -> Any:
     """A :class:`cadenza.compose.ComposeRequest` from JSON options, built by the API's own builder and
     checked as composing will check it (every field's type and value; a prompt is read when the job runs)."""
     from cadenza.api import compose_request
-    from cadenza.compose.request import ComposeRequest, resolve
+    from cadenza.compose.request import resolve
 
-    request = compose_request(**options)
-    hints = get_type_hints(ComposeRequest)
-    for field in fields(ComposeRequest):
-        value = getattr(request, field.name)
-        if value is not None and not _is(value, hints[field.name]):
-            raise UsageError(f"{field.name} {value!r}: expected {_type_words(hints[field.name])}")
+    request = compose_request(**options)  # every field's type checked (cadenza.compose.request.check_request)
     if request.prompt is not None and len(request.prompt) > MAX_PROMPT_CHARS:
         raise UsageError(f"prompt: give at most {MAX_PROMPT_CHARS} characters")
     resolve(replace(request, prompt=None))
     return request
-
-
-def _is(value: Any, hint: Any) -> bool:
-    """Whether a JSON value fits a field's type (an integer fits a float field; a boolean fits no number)."""
-    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
-    if isinstance(value, bool):
-        return bool in kinds
-    return any(isinstance(value, t) or (t is float and isinstance(value, int)) for t in kinds)
-
-
-def _type_words(hint: Any) -> str:
-    words = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
-    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
-    return " or ".join(words.get(t, t.__name__) for t in kinds)
 
 
 def _check_revise(extra: dict[str, Any]) -> None:
