@@ -87,9 +87,9 @@ def test_a_pianos_two_hands_are_one_part_on_a_grand_staff_with_the_left_hand_in_
     and both hands read back as they were written."""
     from music21 import converter
 
+    from cadenza.score import TICKS_PER_QUARTER as quarter
     from cadenza.score import Part, Tempo, TimeSignature
 
-    quarter = 480
     right = [(i * quarter, quarter, pitch, 80, 0) for i, pitch in enumerate([72, 74, 76, 77, 79, 77, 76, 72])]
     left = [(i * quarter, quarter, pitch, 70, 1) for i, pitch in enumerate([60, 62, 64, 60, 62, 57, 60, 55])]
     violin = [(i * quarter, quarter, 67, 70, 2) for i in range(8)]
@@ -106,3 +106,24 @@ def test_a_pianos_two_hands_are_one_part_on_a_grand_staff_with_the_left_hand_in_
     again = read_score(path)
     assert [part.name for part in again.parts] == ["Piano", "Piano", "Violin"]
     assert note_tuples(again) == note_tuples(score)
+
+
+def test_a_left_hand_that_climbs_into_the_treble_staff_changes_clef_and_comes_back(tmp_path: Path) -> None:
+    """A grand staff's lower staff moves to treble clef for a bar whose notes sit far above the bass staff (as
+    an engraver writes it, instead of ledger lines stacked over the bass staff) and returns to bass after."""
+    from music21 import converter
+
+    from cadenza.score import TICKS_PER_QUARTER as quarter
+    from cadenza.score import Part, Tempo, TimeSignature
+
+    right = [(i * quarter, quarter, 84, 80, 0) for i in range(12)]
+    lows, highs = [48, 52, 55, 52], [72, 76, 79, 76]
+    left = [(i * quarter, quarter, pitch, 70, 1) for i, pitch in enumerate(lows + highs + lows)]
+    score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=right + left,
+                        time_signatures=[TimeSignature(0, 4, 4)], tempos=[Tempo(0, 100)])
+    path = write_score(score, tmp_path / "piano.musicxml")
+    lower = converter.parse(str(path)).parts[1]
+    clefs = [(measure.number, c.sign) for measure in lower.getElementsByClass("Measure")
+             for c in measure.getElementsByClass("Clef")]
+    assert clefs == [(1, "F"), (2, "G"), (3, "F")]
+    assert note_tuples(read_score(path)) == note_tuples(score)

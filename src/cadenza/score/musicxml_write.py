@@ -139,6 +139,27 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff:
     return clef.TrebleClef() if treble <= bass else clef.BassClef()
 
 
+def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, current: Any, staff: str) -> Any:
+    """The clef a grand staff's bar from ``start_ticks`` to ``end_ticks`` changes to from ``current``, None where
+    it stays: the staff's own clef (treble for the ``staff`` "upper", bass for the "lower"), or the other where
+    the bar's notes (two or more) need under :data:`GRAND_STAFF_CLEF_SHARE` of the ledger lines in it that they
+    need in its own, as an engraver moves a left hand that climbs into the treble staff and brings it back."""
+    from music21 import clef
+
+    pitches = part_notes["pitch"][(part_notes["onset_ticks"] >= start_ticks)
+                                  & (part_notes["onset_ticks"] < end_ticks)].astype(int)
+    if len(pitches) < 2 or current.sign not in ("G", "F"):
+        return None
+    treble, bass = _ledger_lines(pitches, *TREBLE_STAFF), _ledger_lines(pitches, *BASS_STAFF)
+    if staff == "lower":
+        wanted = "G" if treble < GRAND_STAFF_CLEF_SHARE * bass else "F"
+    else:
+        wanted = "F" if bass < GRAND_STAFF_CLEF_SHARE * treble else "G"
+    if wanted == current.sign:
+        return None
+    return clef.TrebleClef() if wanted == "G" else clef.BassClef()
+
+
 #: a passage in treble clef that would need two ledger lines and more is written an octave lower under an 8va
 #: line (the pitches stay as they sound: MusicXML's octave shift changes only how they are shown): strokes (a
 #: chord by its lowest note) at F5 or above in a row, from the first to the last at C6 or above, with at least
@@ -298,6 +319,7 @@ def score_to_music21(score: Score) -> Any:
         part_clef = _clef(mine, part.program, part.is_drum, m21_part.partName, staff)
         if staff:
             staves[index] = m21_part
+        bar_clef = part_clef  # a grand staff's clef in force: it may change from bar to bar (_clef_change)
         note_ends = mine["onset_ticks"] + mine["duration_ticks"]
         for bar, (b0, b1) in enumerate(zip(starts, ends, strict=True)):
             measure = stream.Measure(number=bar if score.pickup_ticks else bar + 1)
@@ -308,6 +330,11 @@ def score_to_music21(score: Score) -> Any:
                 measure.paddingRight = float(_ql(score.time_signature_at(b0).bar_ticks - (b1 - b0)))
             if bar == 0:
                 measure.insert(0, part_clef)
+            elif staff:
+                change = _clef_change(mine, b0, b1, bar_clef, staff)
+                if change is not None:
+                    measure.insert(0, change)
+                    bar_clef = change
             sig = sig_at.get(b0)
             if sig is not None:
                 measure.insert(0, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
