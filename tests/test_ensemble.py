@@ -259,7 +259,7 @@ def test_a_choirs_upper_voices_sing_in_their_usual_register() -> None:
     from cadenza.tokens.events import KIND
 
     voices = ENSEMBLES["satb"].voices
-    rule = UsualRegister(voices)
+    rule = UsualRegister.of(voices)
     costs = rule.bias("pitch", {"kind": KIND["note"], "part": 1})
     assert costs is not None and costs[61] == 0 and costs[58] == -3 * np.float32(REGISTER_NATS)
     assert rule.bias("pitch", {"kind": KIND["note"], "part": 3}) is None  # the bass: free

@@ -251,7 +251,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         more += [NotationGrid(base), voice_rules]
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
         if any(v.usual_low is not None for v in voices):  # a choir's usual registers (cadenza.compose.registers)
-            more.append(UsualRegister(voices))
+            more.append(UsualRegister.of(voices))
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
         if voice_rules.tune_led:

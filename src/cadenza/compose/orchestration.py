@@ -33,7 +33,7 @@ import numpy as np
 
 from cadenza.compose.ensembles import Voice, doubling_parts
 from cadenza.compose.plan import PHRASE_BARS
-from cadenza.compose.registers import below_costs
+from cadenza.compose.registers import UsualRegister
 from cadenza.tokens.events import FIELD_SIZES, KIND
 
 MIN_PARTS = 8  # ensembles this large are orchestrated by phrase
@@ -119,8 +119,8 @@ class Orchestration:
         self.playing = playing_by_bar(voices, bars, seed, tune)
         self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
         # part -> the lowest pitch it plays freely (an orchestra's upper strings: see ORCHESTRA_REGISTERS)
-        self.free_from = {i: ORCHESTRA_REGISTERS[v.name] - REGISTER_SPAN for i, v in enumerate(voices)
-                          if len(voices) >= MIN_PARTS and v.name in ORCHESTRA_REGISTERS}
+        self.registers = UsualRegister({i: ORCHESTRA_REGISTERS[v.name] - REGISTER_SPAN for i, v in enumerate(voices)
+                                        if len(voices) >= MIN_PARTS and v.name in ORCHESTRA_REGISTERS})
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"]:
@@ -140,10 +140,7 @@ class Orchestration:
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """An orchestra's upper strings pay registers.REGISTER_NATS per semitone below their usual register."""
-        low = self.free_from.get(chosen.get("part", -1))
-        if field != "pitch" or chosen.get("kind") != KIND["note"] or low is None:
-            return None
-        return below_costs(low)
+        return self.registers.bias(field, chosen)
 
     def advance(self, step: np.ndarray) -> None:
         return None

@@ -33,8 +33,13 @@ class UsualRegister:
     """The rule that makes the notes of a part with a ``usual_low`` pay :data:`REGISTER_NATS` per semitone
     below it (a bias on the pitch of a note)."""
 
-    def __init__(self, voices: Any) -> None:
-        self.free_from = {i: v.usual_low for i, v in enumerate(voices) if v.usual_low is not None}
+    def __init__(self, free_from: dict[int, int]) -> None:
+        self.free_from = free_from  # part -> the lowest pitch it plays freely
+
+    @classmethod
+    def of(cls, voices: Any) -> UsualRegister:
+        """The rule for ``voices``' parts that have a ``usual_low``."""
+        return cls({i: v.usual_low for i, v in enumerate(voices) if v.usual_low is not None})
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return None
