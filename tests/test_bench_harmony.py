@@ -42,10 +42,13 @@ def test_listen_is_scored_on_a_real_movement(shared_dir: Path) -> None:
     labels = read_labels(path)
     assert labels[0] == (0, "F.I{") and len(labels) > 200
     assert all(a[0] <= b[0] for a, b in itertools.pairwise(labels))  # in time order
-    result = compare_movement(path)
-    counts = result["counts"]
-    assert counts["beats"] > 200 and 0.4 < counts["root_ok"] / counts["beats"] < 0.95
-    assert result["key"] == "F major"
+    results = compare_movement(path)
+    assert set(results) == {"listen", "decoded"}  # listen's chord analysis and the candidate, on the same beats
+    for result in results.values():
+        counts = result["counts"]
+        assert counts["beats"] > 200 and 0.4 < counts["root_ok"] / counts["beats"] < 0.95
+        assert result["key"] == "F major"
+    assert results["listen"]["counts"]["beats"] == results["decoded"]["counts"]["beats"]
 
 
 def test_a_local_key_given_relative_to_another_is_read() -> None:
