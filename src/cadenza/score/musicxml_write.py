@@ -131,12 +131,19 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff:
     if program in _TREBLE_CLEF_PROGRAMS:
         return clef.TrebleClef()
     pitches = part_notes["pitch"].astype(int)
+    if staff:
+        return clef.TrebleClef() if _grand_staff_sign(pitches, staff) == "G" else clef.BassClef()
+    return clef.TrebleClef() if _ledger_lines(pitches, *TREBLE_STAFF) <= _ledger_lines(pitches, *BASS_STAFF) \
+        else clef.BassClef()
+
+
+def _grand_staff_sign(pitches: np.ndarray, staff: str) -> str:
+    """The clef sign ("G" or "F") a grand staff's ``staff`` ("upper" or "lower") writes ``pitches`` in: its own
+    (treble above, bass below) unless the other needs under :data:`GRAND_STAFF_CLEF_SHARE` of its ledger lines."""
     treble, bass = _ledger_lines(pitches, *TREBLE_STAFF), _ledger_lines(pitches, *BASS_STAFF)
-    if staff == "upper":
-        return clef.BassClef() if bass < GRAND_STAFF_CLEF_SHARE * treble else clef.TrebleClef()
     if staff == "lower":
-        return clef.TrebleClef() if treble < GRAND_STAFF_CLEF_SHARE * bass else clef.BassClef()
-    return clef.TrebleClef() if treble <= bass else clef.BassClef()
+        return "G" if treble < GRAND_STAFF_CLEF_SHARE * bass else "F"
+    return "F" if bass < GRAND_STAFF_CLEF_SHARE * treble else "G"
 
 
 def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, current: Any, staff: str) -> Any:
@@ -150,11 +157,7 @@ def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, curre
                                   & (part_notes["onset_ticks"] < end_ticks)].astype(int)
     if len(pitches) < 2 or current.sign not in ("G", "F"):
         return None
-    treble, bass = _ledger_lines(pitches, *TREBLE_STAFF), _ledger_lines(pitches, *BASS_STAFF)
-    if staff == "lower":
-        wanted = "G" if treble < GRAND_STAFF_CLEF_SHARE * bass else "F"
-    else:
-        wanted = "F" if bass < GRAND_STAFF_CLEF_SHARE * treble else "G"
+    wanted = _grand_staff_sign(pitches, staff)
     if wanted == current.sign:
         return None
     return clef.TrebleClef() if wanted == "G" else clef.BassClef()
