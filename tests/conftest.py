@@ -53,14 +53,29 @@ def note_tuples(score: Score) -> list[tuple[int, int, int, int]]:
                       n["part"].tolist(), strict=True))
 
 
-def music21_corpus_home(factory: pytest.TempPathFactory, name: str, limit: int) -> Iterator[Path]:
-    """A CADENZA_HOME holding a corpus ``name`` of ``limit`` music21 works, set for the fixture's scope."""
+MUSIC21_CORPUS = "m21"  # the name of the session's corpus of music21 works (:func:`music21_home`)
+
+
+@pytest.fixture(scope="session")
+def music21_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CADENZA_HOME holding a corpus :data:`MUSIC21_CORPUS` of 60 music21 works, built once for the session
+    (the training tests share it; a test that changes it puts it back)."""
     from cadenza.corpus import BuildConfig, build_corpus
 
-    home = factory.mktemp("home")
+    home = tmp_path_factory.mktemp("home")
     mp = pytest.MonkeyPatch()
     mp.setenv("CADENZA_HOME", str(home))
-    build_corpus(BuildConfig(name=name, sources=("music21",), workers=2, limit=limit))
+    try:
+        build_corpus(BuildConfig(name=MUSIC21_CORPUS, sources=("music21",), workers=2, limit=60))
+    finally:
+        mp.undo()
+    return home
+
+
+def music21_corpus_home(home: Path) -> Iterator[Path]:
+    """:func:`music21_home`'s ``home``, set as CADENZA_HOME for the scope of the fixture that yields from this."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CADENZA_HOME", str(home))
     yield home
     mp.undo()
 

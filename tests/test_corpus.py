@@ -144,7 +144,7 @@ def test_a_build_stopped_by_sigterm_keeps_what_it_read_and_leaves_no_reader_behi
 
     env = {**os.environ, "CADENZA_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
     name = f"sig{os.getpid()}"  # its own name: another suite on the machine may run this test beside it
-    command = [sys.executable, "-m", "cadenza", "corpus", "build", "--source", "music21", "--limit", "400",
+    command = [sys.executable, "-m", "cadenza", "corpus", "build", "--source", "music21", "--limit", "150",
                "--name", name, "--json"]
     build = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(10)  # music21 loads, then the workers read
@@ -152,7 +152,7 @@ def test_a_build_stopped_by_sigterm_keeps_what_it_read_and_leaves_no_reader_behi
     _, err = build.communicate(timeout=120)
     assert build.returncode in (143, 0), err[-500:]  # stopped (or, on a fast machine, already done)
     assert "Traceback" not in err
-    pattern = f"corpus build --source music21 --limit 400 --name {name} "
+    pattern = f"corpus build --source music21 --limit 150 --name {name} "
     for _ in range(50):  # no reader worker of the stopped build stays alive
         if not subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip():
             break
@@ -161,7 +161,7 @@ def test_a_build_stopped_by_sigterm_keeps_what_it_read_and_leaves_no_reader_behi
         pytest.fail("a reader worker outlived the stopped build")
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     report = json.loads(again.stdout)
-    assert report["works_cached"] > 0 and report["works_ok"] + report["works_failed"] == 400
+    assert report["works_cached"] > 0 and report["works_ok"] + report["works_failed"] == 150
 
 
 def test_a_rebuild_stopped_part_way_leaves_the_old_corpus_whole(home: Path, folder: Path) -> None:

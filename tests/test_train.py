@@ -18,19 +18,19 @@ from cadenza.errors import UsageError  # noqa: E402
 from cadenza.model.checkpoint import load_checkpoint, read_config  # noqa: E402
 from cadenza.train.data import BatchConfig, make_batch, prepare_split, transpose_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
-from tests.conftest import music21_corpus_home, train_killed_at  # noqa: E402
+from tests.conftest import MUSIC21_CORPUS, music21_corpus_home, train_killed_at  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield from music21_corpus_home(tmp_path_factory, "t", 60)
+def corpus(music21_home: Path) -> Iterator[Path]:
+    yield from music21_corpus_home(music21_home)
 
 
 def _config(out: Path, **changes: Any) -> TrainConfig:
-    base = dict(corpus="t", out=str(out), preset="tiny", max_steps=12, eval_every=4, batch_size=4, eval_batches=1,
-                warmup_steps=3, seed=7)
+    base = dict(corpus=MUSIC21_CORPUS, out=str(out), preset="tiny", max_steps=12, eval_every=4, batch_size=4,
+                eval_batches=1, warmup_steps=3, seed=7)
     base.update(changes)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -39,7 +39,7 @@ def test_batches_hold_header_labels_and_music(corpus: Path, monkeypatch: pytest.
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
     from cadenza.corpus import CorpusStore
 
-    data = prepare_split(CorpusStore("t"), "train")
+    data = prepare_split(CorpusStore(MUSIC21_CORPUS), "train")
     batch = make_batch(data, BatchConfig(context=128, batch_size=6, label_keep=(1.0, 1.0)), np.random.default_rng(0))
     assert batch.shape == (6, 129, 12)
     assert (batch[:, 0, 0] == 1).all()  # bos first
@@ -54,7 +54,7 @@ def test_prepared_steps_follow_a_rebuilt_corpus(corpus: Path, monkeypatch: pytes
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
     from cadenza.corpus import CorpusStore
 
-    store = CorpusStore("t")
+    store = CorpusStore(MUSIC21_CORPUS)
     before = prepare_split(store, "train")
     manifest = store.manifest_path.read_text(encoding="utf-8")
     try:
@@ -146,10 +146,10 @@ def test_cli_train_ships_the_index_of_exactly_its_training_works(corpus: Path, t
 
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
     out = tmp_path / "run"
-    assert main(["train", "--corpus", "t", "--preset", "tiny", "--max-steps", "2", "--batch-size", "2",
+    assert main(["train", "--corpus", MUSIC21_CORPUS, "--preset", "tiny", "--max-steps", "2", "--batch-size", "2",
                  "--warmup-steps", "1", "--out", str(out), "--json"]) == 0
     index = load_index(out / "best" / "originality.npz")
-    train_rows = [r for r in CorpusStore("t").manifest() if r["split"] == "train"]
+    train_rows = [r for r in CorpusStore(MUSIC21_CORPUS).manifest() if r["split"] == "train"]
     built = index.meta["built_from"]
     assert built["split"] == "train" and built["works"] + built.get("left_out_unencodable", 0) == len(train_rows)
     shipped = export_checkpoint(out / "best", tmp_path / "shipped")
@@ -220,7 +220,7 @@ def test_a_first_vocabulary_model_fine_tunes_into_one_that_reads_chords(corpus: 
     tuned, _ = load_checkpoint(tmp_path / "b" / "last")
     assert tuned.chord_events and tuned.config.field_sizes["kind"] == FIRST_VOCABULARY_KINDS + 1
     assert torch.allclose(tuned.inputs[2].weight, first.inputs[2].weight, atol=0.1)  # fine-tuned, not fresh
-    data = prepare_split(CorpusStore("t"), "train")
+    data = prepare_split(CorpusStore(MUSIC21_CORPUS), "train")
     work = torch.from_numpy(data.work(0)[:200].astype(np.int64))[None]
     chord_next = (work[0, 1:, 0] == KIND["chord"])
     assert chord_next.any()

@@ -19,7 +19,7 @@ from cadenza.model.checkpoint import load_checkpoint  # noqa: E402
 from cadenza.train.data import BatchConfig, load_steps, prepare_split, save_steps  # noqa: E402
 from cadenza.train.loop import TrainConfig, train  # noqa: E402
 from cadenza.train.prefetch import BatchStream, step_batch  # noqa: E402
-from tests.conftest import music21_corpus_home, train_killed_at  # noqa: E402
+from tests.conftest import MUSIC21_CORPUS, music21_corpus_home, train_killed_at  # noqa: E402
 
 
 def test_balance_tempers_a_dominant_style_and_shares_duplicate_draws() -> None:
@@ -43,13 +43,13 @@ def test_balance_tempers_a_dominant_style_and_shares_duplicate_draws() -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield from music21_corpus_home(tmp_path_factory, "f", 40)
+def corpus(music21_home: Path) -> Iterator[Path]:
+    yield from music21_corpus_home(music21_home)
 
 
 def test_steps_files_round_trip_with_styles(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
-    data = prepare_split(CorpusStore("f"), "train")
+    data = prepare_split(CorpusStore(MUSIC21_CORPUS), "train")
     assert len(data.styles) == data.works and set(data.styles) <= {"folk", "baroque", "renaissance", "classical",
                                                                    "romantic", "medieval", "modern", "popular"}
     save_steps(tmp_path / "train.npz", data)
@@ -59,7 +59,7 @@ def test_steps_files_round_trip_with_styles(corpus: Path, tmp_path: Path, monkey
 
 def test_worker_batches_equal_batches_made_in_line(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
-    data = prepare_split(CorpusStore("f"), "train").balanced(0.5)
+    data = prepare_split(CorpusStore(MUSIC21_CORPUS), "train").balanced(0.5)
     config = BatchConfig(context=64, batch_size=3)
     stream = BatchStream(data, config, seed=5, first_step=10, workers=2, ahead=3)
     try:
@@ -72,8 +72,8 @@ def test_worker_batches_equal_batches_made_in_line(corpus: Path, monkeypatch: py
 
 
 def _config(out: Path, **changes: Any) -> TrainConfig:
-    base = dict(corpus="f", out=str(out), preset="tiny", max_steps=8, eval_every=4, batch_size=3, eval_batches=1,
-                warmup_steps=2, seed=3, batch_workers=2)
+    base = dict(corpus=MUSIC21_CORPUS, out=str(out), preset="tiny", max_steps=8, eval_every=4, batch_size=3,
+                eval_batches=1, warmup_steps=2, seed=3, batch_workers=2)
     base.update(changes)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -101,11 +101,12 @@ def test_steps_folder_trains_where_no_corpus_is(corpus: Path, tmp_path: Path, mo
     from cadenza.cli import main
 
     monkeypatch.setenv("CADENZA_HOME", str(corpus))
-    assert main(["corpus", "steps", "f", "--out", str(tmp_path / "steps")]) == 0
+    assert main(["corpus", "steps", MUSIC21_CORPUS, "--out", str(tmp_path / "steps")]) == 0
     monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "empty"))  # the corpus is not here any more
     assert main(["train", "--steps", str(tmp_path / "steps"), "--preset", "tiny", "--max-steps", "4",
                  "--eval-every", "2", "--batch-size", "2", "--out", str(tmp_path / "run"), "--batch-workers", "1"]) == 0
     _model, config = load_checkpoint(tmp_path / "run" / "best")
-    assert config["training"]["config"]["corpus"] == "f" and config["training"]["config"]["batch_workers"] == 1
+    training = config["training"]["config"]
+    assert training["corpus"] == MUSIC21_CORPUS and training["batch_workers"] == 1
     assert "no originality index" in caplog.text
     assert main(["train", "--steps", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]) == 2
