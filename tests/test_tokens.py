@@ -135,7 +135,7 @@ def test_the_grammar_refuses_what_cannot_be() -> None:
 @pytest.mark.parametrize("ref", ["music21:bach/bwv66.6", "music21:mozart/k458/movement1.mxl"])
 def test_the_chords_heard_sit_in_each_bars_header_and_leave_the_music_exact(ref: str) -> None:
     from cadenza.listen.features import View
-    from cadenza.listen.harmony import beat_chords, changes
+    from cadenza.listen.harmony import changes, decoded_beat_chords
     from cadenza.tokens.events import chord_of_value, corpus_steps, heard_chords
     from cadenza.tokens.grammar import check_sequence
     from cadenza.tokens.labels import label_vocabulary
@@ -145,7 +145,7 @@ def test_the_chords_heard_sit_in_each_bars_header_and_leave_the_music_exact(ref:
     _same_music(decode(steps), score)  # the chord steps are read past
     chords = heard_chords(score)
     kinds = steps[:, 0]
-    assert (kinds == KIND["chord"]).sum() == len(chords) == len(changes(beat_chords(View(score)))) > 10
+    assert (kinds == KIND["chord"]).sum() == len(chords) == len(changes(decoded_beat_chords(View(score)))) > 10
     # a bar's chords come before its notes, in the order of their places in the bar
     for start, end in zip(np.nonzero(kinds == KIND["bar"])[0], [*np.nonzero(kinds == KIND["bar"])[0][1:], len(steps)],
                           strict=True):

@@ -8,7 +8,9 @@ for every change (:mod:`cadenza.listen.chord_decode`). Against the DCML piano co
 61% (the Roman numeral, in its local key: 51% against 39%); but with it the epoch classifier, refitted, hears the
 composer's classical quartets as romantic or baroque (epoch control 64.6% against 72.9%, 6 pieces an epoch),
 so :func:`beat_chords`, which the composer's plan, its ear, the style classifier and the craft benchmark read,
-stays the template matching for now."""
+stays the template matching for now. The chords of the event vocabulary (:func:`chord_events`, what a model that
+reads chords learns from) are the decoded ones: there no fitted classifier depends on them, and the better the
+chords a model is given in training, the better it learns how notes sit over them."""
 
 from __future__ import annotations
 
@@ -195,9 +197,10 @@ def cadences(view: View, chords: BeatChords, tonic: int, mode: str) -> list[str]
 
 def chord_events(view: View, tonic: int, mode: str) -> list[tuple[int, int, str, str]]:
     """The harmony as the event vocabulary holds it: (onset ticks, root pitch class, quality, cadence) at every
-    beat where the chord heard changes (:func:`changes`), the cadence ("" or one of :data:`CADENCE_KINDS`)
-    where that change completes one (:func:`cadence_beats`, in the key ``tonic``/``mode``)."""
-    chords = beat_chords(view)
+    beat where the chord heard (:func:`decoded_beat_chords`) changes (:func:`changes`), the cadence ("" or one
+    of :data:`CADENCE_KINDS`) where that change completes one (:func:`cadence_beats`, in the key
+    ``tonic``/``mode``)."""
+    chords = decoded_beat_chords(view)
     beat, phase = view.beat_ticks, view.phase_ticks
     arrivals = dict(cadence_beats(view, chords, tonic, mode))
     return [(max(i * beat - phase, 0), int(chords.roots[i]), chords.qualities[i], arrivals.get(i, ""))
