@@ -382,26 +382,46 @@ def score_to_music21(score: Score) -> Any:
 
 
 NOTATION_GRID_TICKS = TICKS_PER_QUARTER // 12  # a 32nd-note triplet: the finest grid the fallback uses
+#: note values a score writes as they are: multiples of a 64th-note triplet (every triplet value down to the event
+#: vocabulary's finest step), of a 128th note, of a quintuplet 16th or 32nd, or of a septuplet 16th or 32nd
+WRITABLE_TICKS = tuple(TICKS_PER_QUARTER // n for n in (48, 32, 20, 40, 28, 56))
+
+
+def writable_as_is(score: Score) -> bool:
+    """Whether every onset and end of ``score``'s notes is a multiple of one of :data:`WRITABLE_TICKS` (music
+    written on a grid; a performance recorded as MIDI is not, and music21 spends tens of seconds failing on it)."""
+    notes = score.notes
+    times = np.concatenate([notes["onset_ticks"], notes["onset_ticks"] + notes["duration_ticks"]])
+    off = np.ones(len(times), dtype=bool)
+    for unit in WRITABLE_TICKS:
+        off &= times % unit != 0
+    return not off.any()
 
 
 def musicxml_bytes(score: Score) -> bytes:
     """The Score as uncompressed MusicXML. Durations no note value can write (a few ticks long, as in
-    unquantized or machine-made music) make music21 give up; then the score is written quantized to a
-    32nd-note-triplet grid, with a warning in the log."""
+    unquantized or machine-made music: :func:`writable_as_is`) are written quantized to a 32nd-note-triplet
+    grid, with a note in the log; so is a score music21 gives up on."""
     from music21.musicxml import m21ToXml
     from music21.musicxml.xmlObjects import MusicXMLExportException
 
+    from cadenza.score.ops import quantize
+
+    def export(written: Score) -> bytes:
+        return bytes(m21ToXml.GeneralObjectExporter(score_to_music21(written)).parse())
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if not writable_as_is(score):
+            log.info("MusicXML: durations off every note value's grid; writing the score quantized to 1/12 of a "
+                     "quarter note")
+            score = quantize(score, NOTATION_GRID_TICKS)
         try:
-            xml = bytes(m21ToXml.GeneralObjectExporter(score_to_music21(score)).parse())
+            xml = export(score)
         except MusicXMLExportException as exc:
-            from cadenza.score.ops import quantize
-
             log.info("MusicXML: %s; writing the score quantized to 1/12 of a quarter note", exc)
             try:
-                xml = bytes(m21ToXml.GeneralObjectExporter(score_to_music21(quantize(score,
-                                                                                     NOTATION_GRID_TICKS))).parse())
+                xml = export(quantize(score, NOTATION_GRID_TICKS))
             except MusicXMLExportException as again:
                 raise OutputError(f"cannot write this score as MusicXML: {again}") from None
     if not score.metadata.composer:  # music21 fills in its own name as the composer
