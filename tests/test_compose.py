@@ -300,6 +300,21 @@ def test_an_output_already_there_is_replaced_with_a_warning_and_a_read_only_one_
         write_score(api.read_score(tmp_path / "piece.musicxml"), out)
 
 
+def test_a_request_that_fails_warns_of_no_file_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The warning that names a file about to be replaced comes as it is written: a request that fails after its
+    output was checked (a reference that is not there) replaces nothing and names nothing."""
+    import logging
+
+    from cadenza import api
+    from cadenza.errors import CadenzaError
+
+    out = tmp_path / "piece.mid"
+    out.write_bytes(b"MThd")
+    with caplog.at_level(logging.WARNING, logger="cadenza.api"), pytest.raises(CadenzaError, match="missing.mid"):
+        api.compose(bars=2, seed=1, output=out, like=tmp_path / "missing.mid")
+    assert "replacing" not in caplog.text and out.read_bytes() == b"MThd"
+
+
 def test_convert_names_a_file_it_replaces_and_keeps_a_read_only_one(tmp_path: Path,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     import logging

@@ -128,6 +128,7 @@ def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limi
     named in a warning before it is replaced; a read-only one is kept: OutputError)."""
     result = read_score_result(source, limits, tune, tune_index)
     _guard_replaced([Path(target)])
+    _replacing([Path(target)])
     out = write_score(result.score, target)
     return {"input": os.fspath(source), "output": str(Path(out)), "notes": result.score.note_count,
             "parts": len(result.score.parts), "bars": result.score.bar_count, "warnings": result.warnings}
@@ -175,8 +176,9 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
                   also: tuple[Path, ...] = ()) -> Path | None:
     """Refuse an output we could not write before any composing is done: a folder, a suffix we do not
     write, a name the file system refuses (too long), a file already there that is read-only (it is not
-    replaced); one there that may be replaced is named in a warning. ``also``: other files that will be
-    written beside it."""
+    replaced); one there that may be replaced is named in a warning when it is written (:func:`_replacing`), so a
+    request that fails replaces nothing and warns of nothing. ``also``: other files that will be written beside
+    it."""
     import tempfile
 
     from cadenza.errors import OutputError, UsageError
@@ -204,8 +206,7 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
 
 
 def _guard_replaced(targets: list[Path]) -> None:
-    """Before writing ``targets``: a read-only one already there is an OutputError (it is kept); the others
-    already there are named in a warning."""
+    """Before writing ``targets``: a read-only one already there is an OutputError (it is kept)."""
     from cadenza.errors import OutputError
     from cadenza.files import read_only
 
@@ -222,6 +223,11 @@ def _guard_replaced(targets: list[Path]) -> None:
         if read_only(target):
             raise OutputError(f"{target} exists and is read-only: not replaced (make it writable or choose "
                               f"another output)")
+
+
+def _replacing(targets: list[Path]) -> None:
+    """As ``targets`` are written: the files already there are named in a warning."""
+    there = [target for target in dict.fromkeys(targets) if target.is_file()]
     if there:
         log.warning("replacing what is there: %s", ", ".join(str(t) for t in there))
 
@@ -232,10 +238,14 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
     import json
 
     from cadenza.files import atomic_write_bytes
+    from cadenza.render.common import with_extension
 
+    rest = [f for f in formats if f not in _SCORE_SUFFIXES]
+    report_path = output.with_suffix(".cadenza.json")
+    _replacing([output, report_path, *(output.with_suffix(_SCORE_SUFFIXES[f]) for f in formats if f in _SCORE_SUFFIXES),
+                *(with_extension(output.with_suffix(""), f) for f in rest if f != "stems")])
     files: dict[str, str] = {"piece": str(write_score(score, output))}
     errors: dict[str, str] = {}
-    rest = [f for f in formats if f not in _SCORE_SUFFIXES]
     for fmt in formats:
         if fmt in _SCORE_SUFFIXES:
             target = output.with_suffix(_SCORE_SUFFIXES[fmt])
@@ -246,7 +256,6 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
         written = render(score, output.with_suffix(""), rest)
         files.update({fmt: str(path) for fmt, path in written.items()})
         errors.update(written.errors)
-    report_path = output.with_suffix(".cadenza.json")
     files["report"] = str(report_path)
     report = {**report, "files": files, **({"render_errors": errors} if errors else {})}
     atomic_write_bytes(report_path, (json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n").encode())
@@ -519,10 +528,11 @@ def soundtrack(timeline: Any = None, out: str | os.PathLike[str] | None = None, 
         report = reading.annotate(report)
     if folder is None:
         return Soundtrack(report, score)
+    cue_sheet = folder / "cues.json"
+    _replacing([cue_sheet, *(reading.movement_paths(folder) if reading is not None else [])])
     if reading is not None:
         reading.write_movements(score, report, folder)
     report = _write_outputs(score, report, folder / "soundtrack.mid", formats or [])
-    cue_sheet = folder / "cues.json"
     sheet = {"cues": report["cues"], "timeline": report["timeline"], "themes": report["themes"],
              **({"story": report["story"]} if "story" in report else {})}
     atomic_write_bytes(cue_sheet, (json.dumps(sheet, ensure_ascii=False, indent=2, default=str) + "\n").encode())
