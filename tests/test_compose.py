@@ -310,7 +310,7 @@ def test_a_request_that_fails_warns_of_no_file_replaced(tmp_path: Path, caplog: 
 
     out = tmp_path / "piece.mid"
     out.write_bytes(b"MThd")
-    with caplog.at_level(logging.WARNING, logger="cadenza.api"), pytest.raises(CadenzaError, match="missing.mid"):
+    with caplog.at_level(logging.WARNING, logger="cadenza.api"), pytest.raises(CadenzaError, match=r"missing\.mid"):
         api.compose(bars=2, seed=1, output=out, like=tmp_path / "missing.mid")
     assert "replacing" not in caplog.text and out.read_bytes() == b"MThd"
 

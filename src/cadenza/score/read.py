@@ -248,13 +248,15 @@ def read_score_result(
         label = text_source
     if is_audio(path, READ_FORMATS):  # a recording, transcribed (the optional audio extra)
         if tune is not None or tune_index is not None:
-            raise UsageError("--tune applies to multi-tune ABC files, not to audio files")
+            raise UsageError("a tune number (--tune N, or #N after a music21: reference) applies to multi-tune ABC "
+                             "files, not to audio files")
         score, warn = read_audio(path, limits, source=label)
         return ReadResult(_checked(score, limits), warn, transcribed=True)
     data = _load_bytes(path, limits)
     fmt = _format_of(path, data)
     if fmt != "abc" and (tune is not None or tune_index is not None):
-        raise UsageError(f"--tune applies to multi-tune ABC files, not to {fmt} files")
+        raise UsageError(f"a tune number (--tune N, or #N after a music21: reference) applies to multi-tune ABC "
+                         f"files, not to {fmt} files")
     if fmt == "midi":
         score, warn = read_midi_bytes(data, limits, source=label)
         return ReadResult(_checked(score, limits), warn)
