@@ -62,3 +62,21 @@ def test_a_soundtrack_is_a_typed_result_with_its_score_when_nothing_is_written(t
     assert isinstance(made, cadenza.Soundtrack) and made.score is not None and made["score"] is made.score
     assert len(made.cues) == 2 and made.cues == made["cues"] and not made.files
     assert "score" not in made.to_json() and json.dumps(made.to_json(), default=str)
+
+
+def test_a_shipped_model_is_named_by_its_folders_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``model="default"`` (``--model default``) is the shipped default model wherever no folder of that name is
+    here; a folder of that name here is the user's, and wins."""
+    import numpy as np
+
+    from cadenza.errors import CadenzaError
+    from cadenza.model.adapter_spec import SHIPPED_MODEL, shipped_models
+
+    assert shipped_models()["default"] == SHIPPED_MODEL and "benchmarks" not in shipped_models()
+    monkeypatch.chdir(tmp_path)
+    plain = cadenza.compose(bars=2, seed=3, guard=False).score.notes
+    named = cadenza.compose(bars=2, seed=3, guard=False, model="default").score.notes
+    assert np.array_equal(plain, named)
+    (tmp_path / "default").mkdir()  # the user's own (empty) folder called "default": read, and refused
+    with pytest.raises(CadenzaError, match="default"):
+        cadenza.compose(bars=2, seed=3, guard=False, model="default")

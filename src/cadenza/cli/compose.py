@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
+from cadenza.cli.common import MODEL_HELP, add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
@@ -64,7 +64,7 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     how.add_argument("--max-shared", type=int, metavar="NOTES",
                      help="the guard's threshold: most notes a line may share with one training work "
                      "(default: what 90%% of held-out human pieces stay within, 27 for the shipped model)")
-    how.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
+    how.add_argument("--model", help=MODEL_HELP)
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
     out.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
@@ -107,7 +107,7 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--versions", type=int, default=4, metavar="K", help="versions written, the best kept "
                    "(default 4)")
     r.add_argument("--seed", type=int, default=0, help="the same seed gives the same revision")
-    r.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
+    r.add_argument("--model", help=MODEL_HELP)
     r.add_argument("-o", "--output", help="the revised piece (default: cadenza-<time>.mid)")
     r.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
     r.add_argument("--json", action="store_true", help="print the report as JSON on stdout")

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from cadenza.cli.common import MODEL_HELP
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.errors import CadenzaError, UsageError
 
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mood", default="calm", help="the mood until a control changes it (default calm)")
     p.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default piano)")
     p.add_argument("--seed", type=int, default=0, help="the same seed and controls give the same music")
-    p.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--speed", type=float, default=1.0,
                    help="playback speed the music is sent at (default 1 = real time; 0: as fast as it is written)")
     p.add_argument("--max-duration", help="stop after this much music: 90s, 10m")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza import api
-from cadenza.cli.common import emit_json
+from cadenza.cli.common import MODEL_HELP, emit_json
 from cadenza.cli.compose import _formats
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: the timeline's, else piano)")
     p.add_argument("--seed", type=int, help="the same seed and timeline give the same soundtrack")
     p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, …")
-    p.add_argument("--model", help="model folder (default: the model that ships with Cadenza)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     live = p.add_argument_group("live (--stream)")
     live.add_argument("--stream", action="store_true",

@@ -21,6 +21,13 @@ SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"  # th
 SWITCH = "CADENZA_ADAPTERS"  # "off" (or 0, no, false): compose with the base model alone
 
 
+def shipped_models() -> dict[str, Path]:
+    """The models that ship in the package, by the name ``--model`` takes: each folder of ``models/`` that holds a
+    model (``default``, and others its card names; the benchmark checkpoints are not composers)."""
+    return {folder.name: folder for folder in sorted(SHIPPED_MODEL.parent.iterdir())
+            if (folder / "config.json").is_file()}
+
+
 @dataclass(frozen=True)
 class AdapterSpec:
     """What an adapter is: its style, rank and scale numerator, the base model it belongs to (hash of its
