@@ -314,7 +314,7 @@ def _formats(formats: Any) -> list[str] | None:
 
 def _model(model: Any) -> Path | None:
     """The model folder ``model=`` names: a folder, or where no folder of that name is here, a model that ships
-    with Cadenza by its name (:func:`cadenza.model.adapter_spec.shipped_models`: ``default``, ``chords``)."""
+    with Cadenza by its name (:func:`cadenza.model.adapter_spec.shipped_models`: ``default``)."""
     from cadenza.model.adapter_spec import shipped_models
 
     if isinstance(model, str) and model and not Path(model).exists() and model in shipped_models():

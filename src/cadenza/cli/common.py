@@ -16,8 +16,7 @@ from cadenza.score.limits import LIMIT_FLAGS, ReadLimits
 from cadenza.threads import DEFAULT_THREADS, ENV_VARIABLE, set_threads
 
 #: --model's help, wherever a command composes
-MODEL_HELP = ("a model folder, or the name of a model that ships with Cadenza: default (the default), chords (a "
-              "preview that reads the harmony plan; see its MODEL_CARD.md)")
+MODEL_HELP = "a model folder, or the name of a model that ships with Cadenza (default: 'default'; see MODEL_CARD.md)"
 
 _LIMIT_HELP = {
     "max_file_mb": "largest input file, in MB",
