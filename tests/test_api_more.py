@@ -77,6 +77,8 @@ def test_a_shipped_model_is_named_by_its_folders_name(tmp_path: Path, monkeypatc
     plain = cadenza.compose(bars=2, seed=3, guard=False).score.notes
     named = cadenza.compose(bars=2, seed=3, guard=False, model="default").score.notes
     assert np.array_equal(plain, named)
+    with pytest.raises(CadenzaError, match="name of a shipped model: default"):
+        cadenza.compose(bars=2, seed=3, guard=False, model="nosuch")
     (tmp_path / "default").mkdir()  # the user's own (empty) folder called "default": read, and refused
     with pytest.raises(CadenzaError, match="default"):
         cadenza.compose(bars=2, seed=3, guard=False, model="default")

@@ -125,7 +125,10 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
         if (Path(folder) / "ensemble.json").is_file():
             raise InputError(f"{folder} holds an ensemble, which scores benchmarks (cadenza eval nll); to compose, "
                              f"use one of its members: {Path(folder) / 'members' / 'a'}") from None
-        raise InputError(f"no model checkpoint in {folder} (config.json missing)") from None
+        from cadenza.model.adapter_spec import shipped_models
+
+        raise InputError(f"no model checkpoint in {folder} (config.json missing; give a model folder or the name of a "
+                         f"shipped model: {', '.join(shipped_models())})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME or config.get("version") != FORMAT_VERSION:
         raise InputError(f"{folder} holds no Cadenza model of format version {FORMAT_VERSION}")
     labels = config.get("label_vocabulary", ())
