@@ -182,7 +182,6 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
     import tempfile
 
     from cadenza.errors import OutputError, UsageError
-    from cadenza.render.common import with_extension
 
     path = _path(output, "output")
     if path is None:
@@ -198,11 +197,18 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
             pass
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    _guard_replaced([path, path.with_suffix(".cadenza.json"),
-                     *(path.with_suffix(_SCORE_SUFFIXES[f]) if f in _SCORE_SUFFIXES
-                       else with_extension(path.with_suffix(""), f) for f in formats or [] if f != "stems"),
-                     *also])
+    _guard_replaced([*_output_files(path, formats or []), *also])
     return path
+
+
+def _output_files(output: Path, formats: list[str]) -> list[Path]:
+    """The files a piece written to ``output`` with the renders ``formats`` makes: the piece, its report, and one
+    file a format (stems are a folder of their own)."""
+    from cadenza.render.common import with_extension
+
+    return [output, output.with_suffix(".cadenza.json"),
+            *(output.with_suffix(_SCORE_SUFFIXES[f]) if f in _SCORE_SUFFIXES
+              else with_extension(output.with_suffix(""), f) for f in formats if f != "stems")]
 
 
 def _guard_replaced(targets: list[Path]) -> None:
@@ -238,12 +244,10 @@ def _write_outputs(score: Score, report: dict[str, Any], output: Path, formats: 
     import json
 
     from cadenza.files import atomic_write_bytes
-    from cadenza.render.common import with_extension
 
     rest = [f for f in formats if f not in _SCORE_SUFFIXES]
     report_path = output.with_suffix(".cadenza.json")
-    _replacing([output, report_path, *(output.with_suffix(_SCORE_SUFFIXES[f]) for f in formats if f in _SCORE_SUFFIXES),
-                *(with_extension(output.with_suffix(""), f) for f in rest if f != "stems")])
+    _replacing(_output_files(output, formats))
     files: dict[str, str] = {"piece": str(write_score(score, output))}
     errors: dict[str, str] = {}
     for fmt in formats:
@@ -317,8 +321,9 @@ def _model(model: Any) -> Path | None:
     with Cadenza by its name (:func:`cadenza.model.adapter_spec.shipped_models`: ``default``)."""
     from cadenza.model.adapter_spec import shipped_models
 
-    if isinstance(model, str) and model and not Path(model).exists() and model in shipped_models():
-        return shipped_models()[model]
+    shipped = shipped_models() if isinstance(model, str) and model and not Path(model).exists() else {}
+    if model in shipped:
+        return shipped[model]
     return _path(model, "model") if model else None
 
 

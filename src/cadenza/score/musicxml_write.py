@@ -412,13 +412,16 @@ def musicxml_bytes(score: Score) -> bytes:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if not writable_as_is(score):
+        on_grid = writable_as_is(score)
+        if not on_grid:
             log.info("MusicXML: durations off every note value's grid; writing the score quantized to 1/12 of a "
                      "quarter note")
             score = quantize(score, NOTATION_GRID_TICKS)
         try:
             xml = export(score)
         except MusicXMLExportException as exc:
+            if not on_grid:  # already the quantized score: music21 would fail on it again
+                raise OutputError(f"cannot write this score as MusicXML: {exc}") from None
             log.info("MusicXML: %s; writing the score quantized to 1/12 of a quarter note", exc)
             try:
                 xml = export(quantize(score, NOTATION_GRID_TICKS))
