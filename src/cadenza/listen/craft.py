@@ -36,6 +36,7 @@ MEASURES: dict[str, str] = {
     "step_share": "share of the top line's moves (repeats left out) of at most two semitones",
     "mean_interval": "mean absolute interval of the top line in semitones (repeats included)",
     "melody_range": "range of the top line in semitones",
+    "melody_pitch": "mean MIDI pitch of the top line (where the tune sits: a right hand in the tenor reads low)",
     "rests_per_part_bar": "silences inside a part's playing, per part per bar where it plays",
     "legato_share": "share of a part's onsets whose notes are held until its next onset (within a 32nd)",
     "silent_share": "share of (part, bar) pairs where the part plays nothing",
@@ -218,12 +219,13 @@ def harmony_measures(view: View, tonic: int, mode: str) -> dict[str, float | Non
 def melody(view: View) -> dict[str, float | None]:
     top = view.top_voice
     if len(top) < 2:
-        return {"step_share": None, "mean_interval": None, "melody_range": None}
+        return {"step_share": None, "mean_interval": None, "melody_range": None, "melody_pitch": None}
     moves = np.diff(top["pitch"].astype(int))
     real = moves[moves != 0]
     return {"step_share": float((np.abs(real) <= 2).mean()) if len(real) else None,
             "mean_interval": float(np.abs(moves).mean()),
-            "melody_range": float(top["pitch"].max() - top["pitch"].min())}
+            "melody_range": float(top["pitch"].max() - top["pitch"].min()),
+            "melody_pitch": float(top["pitch"].mean())}
 
 
 def texture(view: View, lines: Lines) -> dict[str, float | None]:
