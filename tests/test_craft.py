@@ -192,9 +192,14 @@ def test_a_classical_theme_is_a_period_of_two_eight_bar_phrases() -> None:
     right_hand = notes[notes["part"] == 0]
 
     def bar(index: int) -> list[tuple[int, int]]:
+        """The right hand's melody in a bar: its highest note at each onset (the return restates the melody;
+        the notes under it are harmonised anew)."""
         onsets = right_hand["onset_ticks"]
         mine = right_hand[(onsets >= starts[index]) & (onsets < starts[index + 1])]
-        return [(int(o - starts[index]), int(p)) for o, p in zip(mine["onset_ticks"], mine["pitch"], strict=True)]
+        top: dict[int, int] = {}
+        for onset, pitch in zip(mine["onset_ticks"].tolist(), mine["pitch"].tolist(), strict=True):
+            top[onset - int(starts[index])] = max(top.get(onset - int(starts[index]), 0), pitch)
+        return sorted(top.items())
 
     assert bar(0) and all(bar(8 + i) == bar(i) for i in range(2))  # the consequent opens as the antecedent
     assert planned_heard(plan["cadences"], made.report["heard"]["cadences"]) >= 0.5

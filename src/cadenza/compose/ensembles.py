@@ -31,6 +31,7 @@ class Voice:
     doubles_semitones: int = 0
     # the lowest pitch of the part's usual register: each semitone below costs (cadenza.compose.registers)
     usual_low: int | None = None
+    usual_high: int | None = None  # the highest pitch of the usual register: each semitone above costs
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,10 @@ _CONTRABASS = Voice("Contrabass", 43, 28, 60, 1, doubles="Violoncello", doubles_
 ENSEMBLES = {
     # two staves of one piano, as scores of the corpus have them: a right hand over a left hand (one part
     # of both hands wrote single lines, like the folk tunes that fill the corpus)
-    "piano": Ensemble("piano", "solo-piano", (Voice("Piano", 0, 52, 100, 4), Voice("Piano", 0, 24, 67, 4))),
+    # (the right hand's usual register: a tenth of its notes lie below MIDI 62 and a tenth above 81 in 36
+    # sonata openings of Haydn, Mozart and Beethoven, kern; see cadenza.compose.registers)
+    "piano": Ensemble("piano", "solo-piano", (Voice("Piano", 0, 52, 100, 4, usual_low=62, usual_high=81),
+                                              Voice("Piano", 0, 24, 67, 4))),
     # (a choir's bass from F2: from E2 ours averaged C3 against Bach's D3, the lowest fifth its most used; a
     # chorale's voices hold their note rather than rest for less than a half note: Bach's chorales write no rest in
     # their first 16 bars, and with one beat left free 8 of 32 of ours had the whole choir drop out for a beat

@@ -250,7 +250,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
-        if any(v.usual_low is not None for v in voices):  # a choir's usual registers (cadenza.compose.registers)
+        if any(v.usual_low is not None or v.usual_high is not None for v in voices):  # usual registers
+            # (a choir's upper voices, a piano's right hand: cadenza.compose.registers)
             more.append(UsualRegister.of(voices))
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))

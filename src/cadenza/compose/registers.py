@@ -7,6 +7,12 @@ corpus (every tenth), the alto's 60.5 against 65, the tenor's 55 against 59 (the
 crowding the tenor. :class:`UsualRegister` makes each semitone of a note below a part's ``usual_low`` (the
 pitch a tenth of its notes lie below in the real works) cost :data:`REGISTER_NATS`; above it the model is free.
 An orchestra's upper strings pay the same below theirs (:mod:`cadenza.compose.orchestration`).
+
+A piano's right hand has a usual register on both sides (``usual_high``: the pitch a tenth of its notes lie
+above). Left to the model, its tune wandered off to either side and stayed there: over 8 classical pieces of 16
+bars the top line's mean pitch ranged from 67.8 to 83.2 (p10-p90, median 76.2), against 69.7-75.3 (median 73.1)
+in Haydn's, Mozart's and Beethoven's sonatas; one piece wrote its right hand in the tenor (G3-D4, a bass clef
+throughout), another two octaves higher, up to D6 and beyond.
 """
 
 from __future__ import annotations
@@ -22,33 +28,45 @@ REGISTER_NATS = 0.6  # per semitone a note lies below its part's usual register
 
 
 @lru_cache(maxsize=32)
-def below_costs(low: int) -> np.ndarray:
-    """The pitch field's bias (nats, read-only) of a part that plays freely from ``low`` up."""
-    out = -REGISTER_NATS * np.maximum(low - np.arange(FIELD_SIZES["pitch"]), 0).astype(np.float32)
+def register_costs(low: int | None, high: int | None = None) -> np.ndarray:
+    """The pitch field's bias (nats, read-only) of a part that plays freely from ``low`` up to ``high`` (None:
+    no bound on that side): :data:`REGISTER_NATS` per semitone outside."""
+    pitches = np.arange(FIELD_SIZES["pitch"])
+    outside = np.zeros(len(pitches), dtype=np.int64)
+    if low is not None:
+        outside += np.maximum(low - pitches, 0)
+    if high is not None:
+        outside += np.maximum(pitches - high, 0)
+    out = -REGISTER_NATS * outside.astype(np.float32)  # float32 arithmetic, as the choir's costs always were
     out.setflags(write=False)
     return out
 
 
 class UsualRegister:
-    """The rule that makes the notes of a part with a ``usual_low`` pay :data:`REGISTER_NATS` per semitone
-    below it (a bias on the pitch of a note)."""
+    """The rule that makes the notes of a part with a usual register pay :data:`REGISTER_NATS` per semitone
+    outside it (a bias on the pitch of a note)."""
 
-    def __init__(self, free_from: dict[int, int]) -> None:
+    def __init__(self, free_from: dict[int, int], free_to: dict[int, int] | None = None) -> None:
         self.free_from = free_from  # part -> the lowest pitch it plays freely
+        self.free_to = free_to or {}  # part -> the highest pitch it plays freely
 
     @classmethod
     def of(cls, voices: Any) -> UsualRegister:
-        """The rule for ``voices``' parts that have a ``usual_low``."""
-        return cls({i: v.usual_low for i, v in enumerate(voices) if v.usual_low is not None})
+        """The rule for ``voices``' parts that have a ``usual_low`` or a ``usual_high``."""
+        return cls({i: v.usual_low for i, v in enumerate(voices) if v.usual_low is not None},
+                   {i: v.usual_high for i, v in enumerate(voices) if v.usual_high is not None})
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return None
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        low = self.free_from.get(chosen.get("part", -1))
-        if field != "pitch" or chosen.get("kind") != KIND["note"] or low is None:
+        if field != "pitch" or chosen.get("kind") != KIND["note"]:
             return None
-        return below_costs(low)
+        part = chosen.get("part", -1)
+        low, high = self.free_from.get(part), self.free_to.get(part)
+        if low is None and high is None:
+            return None
+        return register_costs(low, high)
 
     def advance(self, step: np.ndarray) -> None:
         return None
