@@ -1,12 +1,13 @@
 """The craft benchmark: are Cadenza's pieces written the way real music of the same style is written?
 
-Per ensemble (satb, string-quartet, piano, orchestra, lead-sheet), pieces composed with the ensemble's usual
-epoch (half of them in an asked key, half with the key left to the model) are measured with
+Per ensemble (satb, string-quartet, piano, orchestra, lead-sheet, song), pieces composed with the ensemble's
+usual epoch (half of them in an asked key, half with the key left to the model) are measured with
 :mod:`cadenza.listen.craft` and compared with the openings (the same number of bars) of real works of that
 style: Bach chorales from music21's corpus, Haydn/Mozart/Beethoven quartets and piano sonatas from
-``shared/datasets/classical``, symphonic movements from OpenScore Orchestra, and Nottingham tunes (melody and
-chords) for the lead sheet. Only works the model did not learn from are measured, and never the works
-the ear's critic learns from (:mod:`cadenza.lab.real_works` says how they are told apart).
+``shared/datasets/classical``, symphonic movements from OpenScore Orchestra, Nottingham tunes (melody and
+chords) for the lead sheet, and romantic Lieder (voice and piano) from OpenScore Lieder for the song. Only
+works the model did not learn from are measured, and never the works the ear's critic learns from
+(:mod:`cadenza.lab.real_works` says how they are told apart).
 A measure *holds* for an ensemble when the generated median lies inside the real works' 10th–90th
 percentile range; the headline is the share of (ensemble, measure) pairs that hold. Endings are judged on
 whole real works (an opening has no ending) and on every generated piece; the key-asked pieces are judged
@@ -36,12 +37,12 @@ from cadenza.score.ops import slice_bars
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-ENSEMBLES = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet")
+ENSEMBLES = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet", "song")
 #: the epoch asked for with each ensemble: the style its real works come from
 STYLE_OF = {"satb": "baroque", "string-quartet": "classical", "piano": "classical", "orchestra": "romantic",
-            "lead-sheet": "folk"}
+            "lead-sheet": "folk", "song": "romantic"}
 KEYS = ("D minor", "G major", "C major", "A minor", "F major", "E minor", "B♭ major", "G minor")
-GOALS = {"satb": 0.85, "string-quartet": 0.85, "piano": 0.85, "orchestra": 0.70, "lead-sheet": 0.70}
+GOALS = {"satb": 0.85, "string-quartet": 0.85, "piano": 0.85, "orchestra": 0.70, "lead-sheet": 0.70, "song": 0.70}
 #: what the report says of the real works, by whether the model's training works are known
 HELD = {True: "that the model did not learn from", False: "(the model's training works unknown: no originality index)"}
 ENDING_BARS = 8  # a real work's key for its ending is heard in its last bars

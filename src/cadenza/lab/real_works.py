@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 CRITIC_MIN_TRAINED = 24
 REAL_READ_TIMEOUT_S = 120.0  # a symphonic movement parses in seconds, several times that on a busy machine
 #: music21's quartet folders (its ``beethoven`` and ``mozart`` folders also hold other pieces)
+#: the romantic song composers whose Lieder are a song's real works (OpenScore Lieder folders "Surname,_Given")
+SONG_COMPOSERS = ("Schubert", "Schumann", "Brahms", "Franz", "Hensel", "Wolf")
 M21_QUARTETS = ("haydn/opus1no1", "haydn/opus74no1", "mozart/k80", "mozart/k155", "mozart/k156", "mozart/k458",
                 "beethoven/opus18no1", "beethoven/opus59no1", "beethoven/opus59no2", "beethoven/opus59no3")
 
@@ -66,6 +68,11 @@ def real_pools(ensemble: str, datasets: Path | None) -> tuple[list[list[Path]], 
                         if not p.name.endswith("_melody.mxl"))
                  for who in ("Beethoven", "Brahms", "Haydn", "Schubert")],
                 "Beethoven, Brahms, Haydn and Schubert symphonic movements (OpenScore Orchestra)")
+    if ensemble == "song":
+        return ([sorted(p for p in (classical / "openscore-lieder").glob(f"{who},*/*/*/*.mxl")
+                        if not p.name.endswith("_melody.mxl"))
+                 for who in SONG_COMPOSERS],
+                "Lieder of Schubert, Schumann, Brahms, Franz, Hensel and Wolf (OpenScore Lieder)")
     return [sorted((datasets / "nottingham" / "MIDI").glob("*.mid"))], "Nottingham tunes (melody and chords, MIDI)"
 
 
