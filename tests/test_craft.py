@@ -285,6 +285,13 @@ def test_the_ear_hears_a_tune_that_goes_nowhere_one_that_leaps_about_and_a_b_phr
     assert melody_faults(tune([60, 62, 64, 65, 67, 65, 64, 62]), 0) == 0  # a line
     rising = tune([60, 62, 64, 62, 60, 62, 64, 62, 64, 65, 67, 69, 67, 65, 64, 62])  # bar 3 climbs to A
     assert melody_faults(rising, 2, climax=True) == 0 and melody_faults(rising, 3, climax=True) == 1
+    # a song: the voice (part 0) sings a line under a piano that leaps about above it; the ear hears the voice
+    line, leaps = tune([60, 62, 64, 65, 67, 65, 64, 62]), tune([72, 79, 74, 81, 76, 84, 77, 72])
+    moved = leaps.notes.copy()
+    moved["part"] = 1
+    song = Score(parts=(Part("Voice", 53), Part("Piano", 0)), notes=np.concatenate([line.notes, moved]),
+                 time_signatures=line.time_signatures, length_ticks=line.length_ticks)
+    assert melody_faults(song, 0) == 1 and melody_faults(song, 0, tune_part=0) == 0
     assert [b for b in range(0, 16, 4) if climax_phrase(b, 16)] == [8]  # a a′ b a″: the b
     assert [b for b in range(0, 16, 4) if climax_phrase(b, 16, "folk")] == [4]  # a strain's b, first time
     assert not climax_phrase(4, 8)
@@ -328,5 +335,7 @@ def test_an_orchestras_phrases_are_eight_bars_long_in_every_style() -> None:
     assert phrase_bars_for("romantic", 16, "orchestra") == 8 and phrase_bars_for(None, 32, "orchestra") == 8
     assert phrase_bars_for("romantic", 12, "orchestra") == 4  # a shorter piece is a period of four-bar phrases
     assert phrase_bars_for("romantic", 16, "solo-piano") == 4
+    # a song's too: held-out Lieder cadence 0.5 times per four bars (ours in four-bar phrases: 1.5)
+    assert phrase_bars_for("romantic", 16, "chamber") == 8 and phrase_bars_for("modern", 16, "chamber") == 8
     cadences = CadencePlan(Key(0, "major"), 16, phrase_bars=phrase_bars_for("romantic", 16, "orchestra"))
     assert cadences.phrase_ends == [(7, "half"), (15, "authentic")]

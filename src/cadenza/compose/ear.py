@@ -9,7 +9,8 @@ write must be heard as a cadence, so the bar before must lead to it). The rules 
 are rebuilt for every attempt and follow the music so far, so each attempt starts from the same state; the
 music is judged as it will be written (``finish``: the parts' polyphony and lines applied).
 
-The ear also hears the phrase's tune (the top line of its highest part, :func:`melody_faults`): one that stays
+The ear also hears the phrase's tune (the top line of its highest part, or of the part that carries it: a
+song's voice, whose accompaniment may lie higher; :func:`melody_faults`): one that stays
 inside a third (it goes nowhere) or leaps more often than it steps (a random walk, not a line) is a fault, and
 so is a contrasting phrase (:func:`cadenza.compose.plan.climax_phrase`) that does not rise above everything
 before it (it carries the tune's high point). An attempt with fewer faults is preferred the same way — a
@@ -50,15 +51,17 @@ def bars_in(steps: np.ndarray) -> int:
     return int((steps[:, F["kind"]] == KIND["bar"]).sum())
 
 
-def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View | None = None) -> int:
-    """Faults of the tune (the top line of the highest part) from bar ``first_bar`` (0-based) to the end: 1
-    when it spans less than :data:`MIN_TUNE_RANGE` semitones, 1 when fewer than :data:`MIN_TUNE_STEPS` of its
-    moves are steps, and with ``climax`` 1 when it does not rise above every note of the tune before it.
-    ``view``: the score's View, where the caller has one already."""
+def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View | None = None,
+                  tune_part: int | None = None) -> int:
+    """Faults of the tune (the top line of the highest part, or of ``tune_part`` where the ensemble names the part
+    that carries it) from bar ``first_bar`` (0-based) to the end: 1 when it spans less than
+    :data:`MIN_TUNE_RANGE` semitones, 1 when fewer than :data:`MIN_TUNE_STEPS` of its moves are steps, and with
+    ``climax`` 1 when it does not rise above every note of the tune before it. ``view``: the score's View, where
+    the caller has one already."""
     starts = score.bar_starts()
     if not 0 <= first_bar < len(starts):
         return 0
-    top = (view or View(score)).top_voice
+    top = (view or View(score)).top_voice if tune_part is None else skyline(score, tune_part)
     mine = top["onset_ticks"] >= starts[first_bar]
     pitches = top["pitch"][mine].astype(int)
     if len(pitches) < 3:
@@ -72,6 +75,15 @@ def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View
     return narrow + leaping + low_climax
 
 
+def skyline(score: Score, part: int) -> np.ndarray:
+    """The highest note of ``part`` at each of its onsets, in onset order."""
+    notes = score.notes[score.notes["part"] == part]
+    notes = notes[np.lexsort((-notes["pitch"].astype(int), notes["onset_ticks"]))]
+    first = np.ones(len(notes), dtype=bool)
+    first[1:] = notes["onset_ticks"][1:] != notes["onset_ticks"][:-1]
+    return notes[first]
+
+
 def critic_verdict(score: Score, first_bar: int, last_bar: int, critic: Critic) -> tuple[int, float]:
     """The critic on bars ``first_bar``..``last_bar`` (0-based, inclusive): (-1 when it finds them less real
     than its floor, else 0; how real, 0..1)."""
@@ -83,7 +95,7 @@ def critic_verdict(score: Score, first_bar: int, last_bar: int, critic: Critic) 
 def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
                   finish: Callable[[Score], Score] = lambda score: score,
                   first_bar: int | None = None, climax: bool = False,
-                  critic: Critic | None = None) -> tuple[bool, int, float, float]:
+                  critic: Critic | None = None, tune_part: int | None = None) -> tuple[bool, int, float, float]:
     """Whether ``listen`` hears a cadence on ``arrival_bar`` (0-based) of the music in ``steps`` (which ends with
     the bar line after it), minus the faults of the tune from ``first_bar`` on (:func:`melody_faults`; None:
     not judged) and the critic's (:func:`critic_verdict`, from ``first_bar`` to the arrival), how real the
@@ -117,7 +129,7 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
             ends = score.notes["onset_ticks"] + score.notes["duration_ticks"]
             sounding = score.notes["part"][(score.notes["onset_ticks"] <= start) & (ends > start)]
             match *= len(np.unique(sounding)) / max(len(score.parts), 1)
-    faults = melody_faults(score, first_bar, climax, view) if first_bar is not None else 0
+    faults = melody_faults(score, first_bar, climax, view, tune_part) if first_bar is not None else 0
     real = 0.5
     if critic is not None and first_bar is not None and first_bar <= arrival_bar < score.bar_count:
         fault, real = critic_verdict(score, first_bar, arrival_bar, critic)
@@ -128,10 +140,11 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
 def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
                      finish: Callable[[Score], Score] = lambda score: score,
                      style: str | None = None, phrase_bars: int = PHRASE_BARS,
-                     critic: Critic | None = None) -> tuple[np.ndarray, dict[str, int]]:
+                     critic: Critic | None = None, tune_part: int | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
     returns (steps, the cadence plan its rules followed; None: not known); ``critic``: the style's critic, if
-    any. Returns the sequence and counts: phrases judged, attempts, phrases kept unheard, faults kept."""
+    any; ``tune_part``: the part whose tune is heard (None: the highest). Returns the sequence and counts:
+    phrases judged, attempts, phrases kept unheard, faults kept."""
     steps = prompt
     counts = {"phrases": 0, "attempts": 0, "unheard": 0, "faults": 0}
     phrase = 0
@@ -155,8 +168,8 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
                 return tried, counts  # the budget ended the piece: nothing more to judge
             if not last and tried[-1][F["kind"]] == KIND["eos"]:
                 tried = tried[:-1]
-            verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax, critic) if plan is not None
-                       else (True, 0, 0.5, 1.0))
+            verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax, critic, tune_part)
+                       if plan is not None else (True, 0, 0.5, 1.0))
             if best is None or verdict > best[0]:
                 best = (verdict, tried)
             if verdict[0] and (verdict[1] == 0 or attempt + 1 >= TUNE_TRIES):

@@ -84,8 +84,11 @@ ENSEMBLES = {
     "voices": Ensemble("voices", "voices", (Voice("Cantus", 52, 57, 77), Voice("Contratenor", 52, 50, 71),
                                             Voice("Tenor", 52, 45, 65))),
     # a song: a voice over a piano's two staves, as the corpus' Lieder have them (its romantic and modern works
-    # are mostly these: 1,104 and 180 OpenScore songs)
-    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79), Voice("Piano", 0, 52, 100, 3),
+    # are mostly these: 1,104 and 180 OpenScore songs); the right hand's usual register lies under the voice: a
+    # tenth of its notes below MIDI 57 and a tenth above 74 in 30 Lieder of Schubert, Schumann, Brahms, Franz,
+    # Hensel and Wolf (the voice's median 70, the right hand's 66)
+    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79),
+                                         Voice("Piano", 0, 52, 100, 3, usual_low=57, usual_high=74),
                                          Voice("Piano", 0, 24, 67, 2))),
     "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
     "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 62, 4))),
@@ -122,6 +125,12 @@ MODEL_LABELS = {("popular", "solo-piano"): "keyboard"}
 def model_label(epoch: str | None, label: str) -> str:
     """The ensemble label the model writes ``label``'s music under in ``epoch`` (see :data:`MODEL_LABELS`)."""
     return MODEL_LABELS.get((epoch or "", label), label)
+
+
+def line_over_chords(polyphony: list[int]) -> bool:
+    """Whether the first part is a single line over parts that all play chords (a song's voice over the piano's
+    hands, a lead sheet's tune over its chords): a sung tune, whatever the style."""
+    return len(polyphony) > 1 and polyphony[0] == 1 and all(p > 1 for p in polyphony[1:])
 
 
 def tune_part(voices: tuple[Voice, ...]) -> int | None:

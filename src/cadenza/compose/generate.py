@@ -29,7 +29,7 @@ from cadenza.compose.constraints import (
 )
 from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.ear import sample_by_phrase
-from cadenza.compose.ensembles import Voice, doubling_parts, tune_part
+from cadenza.compose.ensembles import Voice, doubling_parts, line_over_chords, tune_part
 from cadenza.compose.finish import (
     block_chords,
     decode_piece,
@@ -307,7 +307,8 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
                                          lambda score: written_parts(score, voices),
                                          style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan),
                                          critic=critic_for(plan.ensemble.name if plan.ensemble else None,
-                                                           plan.labels.get("epoch")))
+                                                           plan.labels.get("epoch")),
+                                         tune_part=0 if line_over_chords([v.polyphony for v in voices]) else None)
         if ear is not None:
             for name, count in counts.items():
                 ear[name] = ear.get(name, 0) + count

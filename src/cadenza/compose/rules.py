@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.ensembles import line_over_chords
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
@@ -210,10 +211,10 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         self.group_of = {part: group for group in groups for part in range(group[0], group[1] + 1)}
         self.ordered = groups == [(0, len(polyphony) - 1)]  # the whole ensemble: the melody is the top part
         # the first part carries the tune: the top of an ensemble written top-down, or a single line over parts
-        # that play chords (a song's voice over the piano's hands)
+        # that play chords (a song's voice over the piano's hands: a sung tune, that pays VOICE_LEAP_NATS)
         # (or the part that leads by its nature: an orchestra's first violins)
-        self.tune_led = self.ordered or tune_part is not None or (
-            len(polyphony) > 1 and polyphony[0] == 1 and all(p > 1 for p in polyphony[1:]))
+        self.line_over_chords = tune_part is None and not self.ordered and line_over_chords(polyphony)
+        self.tune_led = self.ordered or tune_part is not None or self.line_over_chords
         self.doubled = doubled  # parts written by doubling another (never sampled: see ensembles.doubling_parts)
         self.bars, self.close_on_tonic = bars, close_on_tonic
         self.style, self.harmony_seed = style, harmony_seed
@@ -649,6 +650,8 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         if leaps:
             if melody and 1 < self.polyphony[part] <= LINE_POLYPHONY and self.style in STRING_TUNE_LEAP_NATS:
                 weight = STRING_TUNE_LEAP_NATS[self.style]
+            elif melody and self.line_over_chords:
+                weight = VOICE_LEAP_NATS
             else:
                 weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS_BY_STYLE.get(
                     self.style, MELODY_LEAP_NATS) if melody else VOICE_LEAP_NATS
