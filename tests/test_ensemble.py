@@ -273,9 +273,9 @@ def test_a_choirs_upper_voices_sing_in_their_usual_register() -> None:
 
 def test_a_pianos_right_hand_plays_in_its_usual_register() -> None:
     """In 36 sonata openings of Haydn, Mozart and Beethoven (kern) the right hand's median pitch lies between 67
-    and 78 (p10-p90), a tenth of its notes below MIDI 62 and a tenth above 81. Left to the model one of these
+    and 78 (p10-p90), a twentieth of its notes below MIDI 59 and a tenth above 81. Left to the model one of these
     four pieces (seed 2) wrote its right hand around D6 (median 86); with the usual register on both sides of the
-    right hand every median lies in 66-80, and the left hand stays free."""
+    right hand (58-81) every median lies in 66-80, and the left hand stays free."""
     import numpy as np
 
     import cadenza
@@ -285,8 +285,8 @@ def test_a_pianos_right_hand_plays_in_its_usual_register() -> None:
 
     rule = UsualRegister.of(ENSEMBLES["piano"].voices)
     costs = rule.bias("pitch", {"kind": KIND["note"], "part": 0})
-    assert costs is not None and costs[62] == costs[81] == 0
-    assert costs[60] == -2 * np.float32(REGISTER_NATS) and costs[84] == -3 * np.float32(REGISTER_NATS)
+    assert costs is not None and costs[58] == costs[81] == 0
+    assert costs[56] == -2 * np.float32(REGISTER_NATS) and costs[84] == -3 * np.float32(REGISTER_NATS)
     assert rule.bias("pitch", {"kind": KIND["note"], "part": 1}) is None  # the left hand: free
     # a song's right hand lies under the voice (Lieder: a tenth of its notes above MIDI 74); the voice is free
     song = UsualRegister.of(ENSEMBLES["song"].voices)
