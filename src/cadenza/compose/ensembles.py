@@ -129,8 +129,9 @@ def model_label(epoch: str | None, label: str) -> str:
 
 
 def line_over_chords(polyphony: list[int]) -> bool:
-    """Whether the first part is a single line over parts that all play chords (a song's voice over the piano's
-    hands, a lead sheet's tune over its chords): a sung tune, whatever the style."""
+    """Whether the first part is a single line over parts that all play chords: a song's voice over the piano's
+    hands (a sung tune, whatever the style: see :class:`cadenza.compose.rules.VoiceRules`), a lead sheet's tune
+    over its chords."""
     return len(polyphony) > 1 and polyphony[0] == 1 and all(p > 1 for p in polyphony[1:])
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from cadenza.tokens.events import FIELD_SIZES, KIND
 
-REGISTER_NATS = 0.6  # per semitone a note lies below its part's usual register
+REGISTER_NATS = 0.6  # per semitone a note lies outside its part's usual register
 
 
 @lru_cache(maxsize=32)

@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 #: a style with fewer training works than this lends the critic a third of its other works
 CRITIC_MIN_TRAINED = 24
 REAL_READ_TIMEOUT_S = 120.0  # a symphonic movement parses in seconds, several times that on a busy machine
-#: music21's quartet folders (its ``beethoven`` and ``mozart`` folders also hold other pieces)
 #: the romantic song composers whose Lieder are a song's real works (OpenScore Lieder folders "Surname,_Given")
 SONG_COMPOSERS = ("Schubert", "Schumann", "Brahms", "Franz", "Hensel", "Wolf")
+#: music21's quartet folders (its ``beethoven`` and ``mozart`` folders also hold other pieces)
 M21_QUARTETS = ("haydn/opus1no1", "haydn/opus74no1", "mozart/k80", "mozart/k155", "mozart/k156", "mozart/k458",
                 "beethoven/opus18no1", "beethoven/opus59no1", "beethoven/opus59no2", "beethoven/opus59no3")
 
