@@ -33,7 +33,7 @@ from cadenza.compose.finish import decode_piece
 from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase
 from cadenza.listen import harmony
 from cadenza.listen.critic import Critic, realness
-from cadenza.listen.features import View
+from cadenza.listen.features import View, skyline
 from cadenza.score.model import Metadata, Score
 from cadenza.score.ops import slice_bars
 from cadenza.tokens.events import FIELDS, FINE, KIND, F
@@ -61,7 +61,8 @@ def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View
     starts = score.bar_starts()
     if not 0 <= first_bar < len(starts):
         return 0
-    top = (view or View(score)).top_voice if tune_part is None else skyline(score, tune_part)
+    notes = score.notes
+    top = (view or View(score)).top_voice if tune_part is None else skyline(notes[notes["part"] == tune_part])
     mine = top["onset_ticks"] >= starts[first_bar]
     pitches = top["pitch"][mine].astype(int)
     if len(pitches) < 3:
@@ -73,15 +74,6 @@ def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View
     before = top["pitch"][~mine]
     low_climax = int(climax and len(before) > 0 and pitches.max() <= before.max())
     return narrow + leaping + low_climax
-
-
-def skyline(score: Score, part: int) -> np.ndarray:
-    """The highest note of ``part`` at each of its onsets, in onset order."""
-    notes = score.notes[score.notes["part"] == part]
-    notes = notes[np.lexsort((-notes["pitch"].astype(int), notes["onset_ticks"]))]
-    first = np.ones(len(notes), dtype=bool)
-    first[1:] = notes["onset_ticks"][1:] != notes["onset_ticks"][:-1]
-    return notes[first]
 
 
 def critic_verdict(score: Score, first_bar: int, last_bar: int, critic: Critic) -> tuple[int, float]:

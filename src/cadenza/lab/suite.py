@@ -34,6 +34,7 @@ import numpy as np
 
 from cadenza.errors import CadenzaError, UsageError
 from cadenza.lab.compose import AXES
+from cadenza.lab.craft import ENSEMBLES as CRAFT_ENSEMBLES
 from cadenza.lab.figures import distribution
 from cadenza.listen.labels import EPOCHS
 from cadenza.listen.quality import METRICS, quality
@@ -73,7 +74,7 @@ class Settings:
     render_pieces: int = 3
     analyse_pieces: int = 20
     cost_works: int = 500  # real works the encodings' cost (steps and tokens per note) is measured on
-    craft_ensembles: tuple[str, ...] = ("satb", "string-quartet", "piano", "orchestra", "lead-sheet", "song")
+    craft_ensembles: tuple[str, ...] = CRAFT_ENSEMBLES
     craft_seeds: int = 8  # pieces per ensemble in the craft section
     craft_real: int = 24  # real works per ensemble there
     craft_bars: int = 16

@@ -134,11 +134,15 @@ class View:
         if len(parts) > 1:
             means = [n["pitch"][n["part"] == p].mean() for p in parts]
             n = n[n["part"] == parts[int(np.argmax(means))]]
-        order = np.lexsort((-n["pitch"].astype(int), n["onset_ticks"]))
-        n = n[order]
-        first = np.ones(len(n), dtype=bool)
-        first[1:] = n["onset_ticks"][1:] != n["onset_ticks"][:-1]
-        return n[first]
+        return skyline(n)
+
+
+def skyline(notes: np.ndarray) -> np.ndarray:
+    """The highest of ``notes`` (NOTE_DTYPE) at each onset, in onset order."""
+    notes = notes[np.lexsort((-notes["pitch"].astype(int), notes["onset_ticks"]))]
+    first = np.ones(len(notes), dtype=bool)
+    first[1:] = notes["onset_ticks"][1:] != notes["onset_ticks"][:-1]
+    return notes[first]
 
 
 def _lowest(per_beat: np.ndarray) -> np.ndarray:
