@@ -14,7 +14,6 @@ bars the top line's mean pitch ranged from 67.8 to 83.2 (p10-p90, median 76.2), 
 in Haydn's, Mozart's and Beethoven's sonatas; one piece wrote its right hand in the tenor (G3-D4, a bass clef
 throughout), another two octaves higher, up to D6 and beyond. With its register (58-81) the top line's mean
 pitch over 32 pieces is 69.6-77.3 (median 73.4) and its range 16-28 semitones (median 24; the sonatas' 20-38).
-A song's right hand has one under the voice (57-74, from 30 Lieder).
 """
 
 from __future__ import annotations
