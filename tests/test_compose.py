@@ -427,13 +427,14 @@ def test_a_strings_double_stop_spans_an_octave_at_most() -> None:
     the octave): no string player stops those at once; two notes of a part at once now lie within an octave."""
     from cadenza.compose import ComposeRequest, compose
 
-    notes = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", bars=16, seed=7)).score.notes
     stops = 0
-    for part in range(4):
-        mine = notes[notes["part"] == part]
-        for onset in np.unique(mine["onset_ticks"]):
-            pitches = mine["pitch"][mine["onset_ticks"] == onset]
-            if len(pitches) > 1:
-                stops += 1
-                assert pitches.max() - pitches.min() <= 12, (part, onset, pitches)
+    for seed in (7, 9):  # (seed 7 writes no double stop since the ear mends cadences in place; seed 9 writes 22)
+        notes = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", bars=16, seed=seed)).score.notes
+        for part in range(4):
+            mine = notes[notes["part"] == part]
+            for onset in np.unique(mine["onset_ticks"]):
+                pitches = mine["pitch"][mine["onset_ticks"] == onset]
+                if len(pitches) > 1:
+                    stops += 1
+                    assert pitches.max() - pitches.min() <= 12, (seed, part, onset, pitches)
     assert stops > 5

@@ -320,6 +320,55 @@ def test_the_ear_prefers_a_last_chord_that_the_whole_ensemble_sounds() -> None:
     assert whole[3] > thin[3]  # the match to the planned chord: two parts silent, the full close wins
 
 
+def test_the_ear_hears_the_last_chord_held_as_it_will_be_written() -> None:
+    """The piece's last chord is held to its end when the piece is written (``hold_final_chord``): the ear
+    hears it so. Before, a V7 - i close whose last chord the model wrote one beat long went unheard (the chord
+    seemed to last a beat), and the last phrase was written three times for nothing in 4 of 8 quartets."""
+    from cadenza.compose.ear import heard_arrival
+    from cadenza.compose.plan import CadencePlan
+    from cadenza.compose.request import parse_key
+    from cadenza.score.model import Part, Score, TimeSignature
+    from cadenza.tokens.events import encode
+
+    q = 3360
+    before = [(0, 4 * q, pitch, 80, part) for part, pitch in enumerate((75, 66, 59, 47))]  # B7
+    last = [(4 * q, q, pitch, 80, part) for part, pitch in enumerate((79, 71, 64, 52))]  # E minor, one beat
+    score = Score.build(parts=[Part(f"P{i}", 40) for i in range(4)], notes=before + last,
+                        time_signatures=[TimeSignature(0, 4, 4)], length_ticks=8 * q)
+    plan = CadencePlan(parse_key("E minor"), 2)
+    assert heard_arrival(encode(score), 1, plan)[0]
+    # a phrase's arrival inside the piece is heard as written: the music goes on after it
+    assert not heard_arrival(encode(score), 1, CadencePlan(parse_key("E minor"), 4))[0]
+
+
+def test_the_ear_mends_an_unheard_cadence_by_writing_its_last_two_bars_again() -> None:
+    """A phrase whose tune is sound but whose cadence is not heard keeps its opening: the next attempts start
+    from the bar line two bars before the arrival's end, not from the phrase's start."""
+    from cadenza.compose.ear import CADENCE_BARS, sample_by_phrase, through_bar_line
+    from cadenza.listen.features import View
+    from cadenza.listen.key import estimate_key
+    from cadenza.tokens.events import KIND, encode
+
+    chorale = read_score("music21:bach/bwv66.6")  # cadences at bars 3, 7 and 8; none at bar 4
+    key = estimate_key(View(chorale))
+    steps = encode(chorale, [])
+    bar_lines = np.flatnonzero(steps[:, 0] == KIND["bar"])
+    plan = CadencePlan(Key(key.tonic, key.mode), chorale.bar_count, phrase_bars=5)
+    prefixes: list[np.ndarray] = []
+
+    def generate(prefix: np.ndarray, seed: int, should_stop: Any) -> tuple[np.ndarray, CadencePlan]:
+        prefixes.append(prefix)
+        if len(prefixes) <= 3:  # the first phrase, arriving at bar 4: the chorale's own bars, unheard there
+            return steps[: bar_lines[6] + 1], plan
+        return steps, plan  # the last phrase: the whole chorale
+
+    sample_by_phrase(steps[: bar_lines[0]], chorale.bar_count, 0, generate, phrase_bars=5)
+    assert len(prefixes[0]) == bar_lines[0]  # the first attempt: the whole phrase
+    mended = through_bar_line(steps, 4 - CADENCE_BARS + 1)
+    assert len(mended) == bar_lines[3] + 1
+    assert all(np.array_equal(p, mended) for p in prefixes[1:3])  # then bars 3 and 4 again
+
+
 def test_a_chorales_voices_hold_their_note_rather_than_drop_out_for_a_beat() -> None:
     from cadenza.compose import ComposeRequest, compose
 

@@ -4,10 +4,13 @@ again — "a trial-and-error process … corrected with our musical ear".
 After each phrase (up to the bar line after its arrival), the music so far is decoded and ``listen`` hears
 its cadences; when none lands on the phrase's arrival bar, the phrase is sampled afresh (another seed) up to
 :data:`EAR_TRIES` times in all, and the first attempt that is heard — else the one whose arrival sounds most
-like the planned chord — is kept. The last phrase is judged on its final bar (the tonic chord the rules
-write must be heard as a cadence, so the bar before must lead to it). The rules (:mod:`cadenza.compose.rules`)
-are rebuilt for every attempt and follow the music so far, so each attempt starts from the same state; the
-music is judged as it will be written (``finish``: the parts' polyphony and lines applied).
+like the planned chord — is kept. A composer mends a cadence, not the whole phrase: where the best attempt's
+tune has no fault, only its last :data:`CADENCE_BARS` bars (the approach and the arrival) are written again,
+after its opening (in a four-bar phrase, half the time of a whole one). The last phrase is judged on its final
+bar (the tonic chord the rules write must be heard as a cadence, so the bar before must lead to it), that
+chord held to the end as the piece will be written. The rules (:mod:`cadenza.compose.rules`) are rebuilt for
+every attempt and follow the music so far, so each attempt starts from the same state; the music is judged as
+it will be written (``finish``: the parts' polyphony and lines applied).
 
 The ear also hears the phrase's tune (the top line of its highest part, or of the part that carries it: a
 song's voice, whose accompaniment may lie higher; :func:`melody_faults`): one that stays
@@ -29,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cadenza.compose.finish import decode_piece
+from cadenza.compose.finish import decode_piece, hold_final_chord
 from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase
 from cadenza.listen import harmony
 from cadenza.listen.critic import Critic, realness
@@ -40,6 +43,7 @@ from cadenza.tokens.events import FIELDS, FINE, KIND, F
 
 EAR_TRIES = 3  # attempts per phrase at most (the first heard is kept)
 TUNE_TRIES = 2  # attempts at most for a tune's faults once the cadence is heard (each costs a phrase's time)
+CADENCE_BARS = 2  # an unheard cadence is written again from this many bars before the arrival's end
 MIN_TUNE_RANGE = 5  # semitones a phrase's tune spans at least (real chorale phrases: p10 5, median 9)
 MIN_TUNE_STEPS = 0.35  # share of its moves (repeats left out) that are steps, at least (real piano p10: 0.43)
 
@@ -49,6 +53,11 @@ Generate = Callable[[np.ndarray, int, Callable[[np.ndarray], bool] | None], tupl
 
 def bars_in(steps: np.ndarray) -> int:
     return int((steps[:, F["kind"]] == KIND["bar"]).sum())
+
+
+def through_bar_line(steps: np.ndarray, bar: int) -> np.ndarray:
+    """``steps`` up to and including the bar line that opens bar ``bar`` (0-based)."""
+    return steps[:int(np.flatnonzero(steps[:, F["kind"]] == KIND["bar"])[bar]) + 1]
 
 
 def melody_faults(score: Score, first_bar: int, climax: bool = False, view: View | None = None,
@@ -101,6 +110,8 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
     end = np.zeros((1, len(FIELDS)), dtype=body.dtype)
     end[0, F["kind"]], end[0, F["position"]], end[0, F["position_fine"]] = KIND["eos"], length // FINE, length % FINE
     score = finish(decode_piece(np.concatenate([body, end]), Metadata()))
+    if arrival_bar == plan.bars - 1:  # the piece's last chord is held to its end when written: heard so
+        score = hold_final_chord(score)
     if not score.note_count:
         return False, 0, 0.5, 0.0
     view = View(score)
@@ -154,7 +165,11 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
         first_bar = max(arrival - phrase_bars + 1, 0)
         climax = climax_phrase(first_bar, total_bars, style, phrase_bars)
         for attempt in range(EAR_TRIES):
-            tried, plan = generate(steps, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
+            start = steps
+            if (best is not None and not best[0][0] and best[0][1] == 0 and arrival - CADENCE_BARS >= first_bar
+                    and bars_in(best[1]) > arrival - CADENCE_BARS + 1):
+                start = through_bar_line(best[1], arrival - CADENCE_BARS + 1)  # a good tune: its cadence again
+            tried, plan = generate(start, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
             counts["attempts"] += 1
             if not last and tried[-1][F["kind"]] == KIND["eos"] and bars_in(tried) < stop_at:
                 return tried, counts  # the budget ended the piece: nothing more to judge
