@@ -272,6 +272,28 @@ def test_a_choirs_upper_voices_sing_in_their_usual_register() -> None:
     assert np.mean(altos) >= 62.5 and min(sopranos) >= 67
 
 
+def test_a_songs_piano_keeps_under_the_voice_where_it_sings() -> None:
+    """In a Lied the right hand lies under the voice or doubles it (24 held-out Lieder cross it on at most 20
+    beats in 100): a note of the piano pays REGISTER_NATS a semitone above the sung note sounding at its onset,
+    and nothing where the voice rests."""
+    from types import SimpleNamespace
+
+    from cadenza.compose.registers import REGISTER_NATS, UnderTheTune
+    from cadenza.tokens.events import FIELDS, KIND, F
+
+    plan = SimpleNamespace(bar_start_ticks=0, last_onset_ticks=0)
+    rule = UnderTheTune(plan, 0, frozenset({1, 2}))
+    sung = np.zeros(len(FIELDS), dtype=np.int64)
+    sung[F["kind"]], sung[F["part"]], sung[F["pitch"]] = KIND["note"], 0, 67
+    sung[F["duration"]] = 2  # two FINE units from tick 0
+    rule.advance(sung)
+    chosen = {"kind": KIND["note"], "part": 1, "position": 0, "position_fine": 0}
+    costs = rule.bias("pitch", chosen)
+    assert costs is not None and costs[67] == 0 and costs[60] == 0 and costs[70] == -3 * np.float32(REGISTER_NATS)
+    assert rule.bias("pitch", {**chosen, "part": 0}) is None  # the voice itself is free
+    assert rule.bias("pitch", {**chosen, "position": 2}) is None  # at the sung note's end (2 * FINE ticks): a rest
+
+
 def test_a_pianos_right_hand_plays_in_its_usual_register() -> None:
     """In 36 sonata openings of Haydn, Mozart and Beethoven (kern) the right hand's median pitch lies between 67
     and 78 (p10-p90), a twentieth of its notes below MIDI 59 and a tenth above 81. Left to the model one of these

@@ -85,11 +85,11 @@ ENSEMBLES = {
     "voices": Ensemble("voices", "voices", (Voice("Cantus", 52, 57, 77), Voice("Contratenor", 52, 50, 71),
                                             Voice("Tenor", 52, 45, 65))),
     # a song: a voice over a piano's two staves, as the corpus' Lieder have them (its romantic and modern works
-    # are mostly these: 1,104 and 180 OpenScore songs). (Its right hand has no usual register: one under the
-    # voice, MIDI 57-74 as in 30 Lieder, cut the hand's crossings above the voice from 41 to 27 per 100 beats,
-    # but the model then wrote the bass in the right hand and left the left hand silent for 4 bars or more in 3
-    # of 12 songs, 1 without it)
-    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79), Voice("Piano", 0, 52, 100, 3),
+    # are mostly these: 1,104 and 180 OpenScore songs). The voice sings from its usual register (a tenth of the
+    # Lieder's sung notes lie below MIDI 64) and the piano keeps under it (registers.UnderTheTune). (The right
+    # hand has no fixed register: one under the voice, MIDI 57-74 as in 30 Lieder, left the bass to the right
+    # hand and the left hand silent for bars)
+    "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79, usual_low=64), Voice("Piano", 0, 52, 100, 3),
                                          Voice("Piano", 0, 24, 67, 2))),
     "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
     "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 62, 4))),

@@ -47,7 +47,7 @@ from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
-from cadenza.compose.registers import UsualRegister
+from cadenza.compose.registers import UnderTheTune, UsualRegister
 from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
 from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
@@ -253,6 +253,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if any(v.usual_low is not None or v.usual_high is not None for v in voices):  # usual registers
             # (a choir's upper voices, a piano's right hand: cadenza.compose.registers)
             more.append(UsualRegister.of(voices))
+        if voice_rules.line_over_chords:  # a song's piano lies under the voice (cadenza.compose.registers)
+            more.append(UnderTheTune(base, voice_rules.top, frozenset(range(len(voices))) - {voice_rules.top}))
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
         if voice_rules.tune_led:

@@ -552,13 +552,14 @@ class VoiceRules(ChordPartRules, SuspensionRules):
 
     def _waiting_parts(self) -> dict[int, int]:
         """The parts pulled back after a rest (:meth:`_parts_wait`), each with the beats it may rest first: a
-        keyboard's left hand (the lowest part, playing chords) after :data:`BASS_REST_BEATS`; every line of a
-        small ensemble of lines (a quartet, a choir) but the tune after :data:`LINE_REST_BEATS`."""
+        keyboard's left hand (the lowest part, two notes at once or more: a song's too) after
+        :data:`BASS_REST_BEATS`; every line of a small ensemble of lines (a quartet, a choir) but the tune after
+        :data:`LINE_REST_BEATS`."""
         lines = [p for p in range(len(self.polyphony)) if p not in self.doubled]
         if len(lines) <= SMALL_ENSEMBLE and all(self.polyphony[p] <= LINE_POLYPHONY for p in lines):
             return {p: LINE_REST_BEATS for p in lines if p != self.top or not self.tune_led}
         low = self.lowest
-        return {low: BASS_REST_BEATS} if low != self.top and self.polyphony[low] > LINE_POLYPHONY else {}
+        return {low: BASS_REST_BEATS} if low != self.top and self.polyphony[low] > 1 else {}
 
     def _parts_wait(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward a part of :attr:`waiting` (:meth:`_waiting_parts`) silent longer than it
