@@ -1,0 +1,91 @@
+"""How ``listen`` hears the epoch of real works' openings, as the control benchmark hears composed pieces: the
+first 8 and 16 bars of real romantic songs and classical quartets (the styles a request for "romantic" or
+"classical" music is composed in), each heard by ``listen.style.estimate_epoch``. It says how far the control
+benchmark's epoch figure can go for those styles: a composed song heard as romantic as often as Schubert's
+Lieder are is as romantic as the listener can tell.
+
+    python -m benchmarks.epoch_of_real_works [--works 4] [--datasets ../shared/datasets]
+
+Works: per composer, ``--works`` files of OpenScore Lieder (Schubert, R. Schumann, Brahms, Franz, Hensel,
+Wolf: the craft benchmark's song composers) and OpenScore String Quartets (Haydn, Mozart, Beethoven; the
+opening of each file is its first movement's), a fixed shuffle. Skipped cleanly when the pack is absent.
+Writes ``benchmarks/results/epoch_of_real_works.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import git_commit, machine
+from cadenza.files import atomic_write_bytes
+
+RESULT = Path(__file__).resolve().parent / "results" / "epoch_of_real_works.json"
+SOURCES = {  # epoch -> (pack folder, composer folders)
+    "romantic": ("openscore-lieder", ("Schubert,_Franz", "Schumann,_Robert", "Brahms,_Johannes", "Franz,_Robert",
+                                      "Hensel,_Fanny", "Wolf,_Hugo")),
+    "classical": ("openscore-quartets", ("Haydn,_Joseph", "Mozart,_Wolfgang_Amadeus", "Beethoven,_Ludwig_van")),
+}
+BARS = (8, 16)
+log = logging.getLogger("epoch_of_real_works")
+
+
+def heard_epochs(pack: Path, works: int) -> dict[str, Any]:
+    """Per epoch of :data:`SOURCES`: the epochs heard in the openings of ``works`` files per composer."""
+    from cadenza.listen.analyse import analyse
+    from cadenza.listen.style import estimate_epoch
+    from cadenza.score import read_score
+    from cadenza.score.ops import slice_bars
+
+    out: dict[str, Any] = {}
+    for epoch, (folder, composers) in SOURCES.items():
+        heard: dict[int, Counter[str]] = {bars: Counter() for bars in BARS}
+        read: list[str] = []
+        for composer in composers:
+            files = sorted((pack / folder / composer).rglob("*.mxl"))
+            random.Random(f"{folder}/{composer}").shuffle(files)
+            for path in files[:works]:
+                try:
+                    score = read_score(path)
+                except Exception as exc:  # noqa: BLE001 - an unreadable edition is left out, and said
+                    log.warning("%s: %s", path, exc)
+                    continue
+                read.append(str(path.relative_to(pack)))
+                for bars in BARS:
+                    heard[bars][estimate_epoch(analyse(slice_bars(score, 0, min(bars, score.bar_count))))[0]] += 1
+        out[epoch] = {f"{bars}_bars": {"heard_as_epoch": round(heard[bars][epoch] / max(len(read), 1), 3),
+                                       "heard": dict(heard[bars].most_common())} for bars in BARS}
+        out[epoch]["works"] = read
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--works", type=int, default=4, help="files per composer (default 4)")
+    parser.add_argument("--datasets", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    pack = args.datasets / "classical"
+    if not pack.is_dir():
+        log.info("no classical pack under %s: nothing to measure", args.datasets)
+        return 0
+    started = time.time()
+    figures = heard_epochs(pack, args.works)
+    result = {"command": "python -m benchmarks.epoch_of_real_works " + " ".join(sys.argv[1:] if argv is None else argv),
+              "commit": git_commit(), "machine": machine(), "seconds": round(time.time() - started, 1),
+              "epochs": figures}
+    atomic_write_bytes(RESULT, (json.dumps(result, indent=1) + "\n").encode("utf-8"))
+    for epoch, row in figures.items():
+        log.info("%s: %s", epoch, {k: v for k, v in row.items() if k != "works"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
