@@ -321,7 +321,8 @@ def test_a_pianos_left_hand_does_not_leave_the_tune_without_a_floor_for_bars() -
 def test_a_songs_left_hand_does_not_leave_the_voice_without_a_bass_for_bars() -> None:
     """A song's left hand plays two notes at once at most (octaves, fifths), so it was taken for a line and never
     pulled back: over 12 songs of 16 bars it was silent in 44 bars, 12 of them in seed 7 (D major). It is a
-    keyboard's left hand, pulled back after two beats of rest: 13 silent bars in all, 1 in seed 7."""
+    keyboard's left hand, pulled back after two beats of rest: 13 silent bars in all (9 with the piano under the
+    voice), 1 in seed 7 (its first)."""
     from cadenza.compose import ComposeRequest, compose
 
     plan = SimpleNamespace(drums=set())
