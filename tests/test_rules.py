@@ -332,6 +332,23 @@ def test_a_songs_left_hand_does_not_leave_the_voice_without_a_bass_for_bars() ->
     assert len(_silent_bars(score, 2)) <= 2, _silent_bars(score, 2)
 
 
+def test_a_hands_rest_is_counted_in_quarter_notes_in_a_compound_meter() -> None:
+    """A keyboard's left hand may rest two beats before it is pulled back; in 6/8 two beats are a whole bar, and
+    8 songs in 6/8 left their left hand silent in 19 bars (9 in one). Its two beats are now two quarter notes
+    at most: 10 bars, 4 at most in one (the same 8 songs in 4/4: 2 before and after)."""
+    from cadenza.score import TICKS_PER_QUARTER as Q
+    from cadenza.tokens.events import FINE, KIND
+
+    # (meter, quarters of rest, pulled back): in 6/8 two and a half quarters are less than two dotted quarters
+    for meter, rest, pulled in (((6, 8), 2.5, True), ((4, 4), 2.5, True), ((4, 4), 1.5, False)):
+        plan = SimpleNamespace(drums=set(), meter=meter, bar_start_ticks=0)
+        song = VoiceRules(plan, [1, 3, 2], [(1, 2)], bars=8, key=None, style="romantic")
+        song.latest = {2: (0, [(Q, 48)])}  # the left hand's last note ended after a quarter
+        now = Q + int(rest * Q)
+        bias = song._parts_wait({"kind": KIND["note"], "position": now // FINE, "position_fine": now % FINE})
+        assert (bias is not None and bias[2] > 0) == pulled, (meter, rest)
+
+
 def test_a_quartets_inner_part_does_not_leave_the_music_for_bars() -> None:
     """The README's quartet request with seed 3: its second violin played one note in 16 bars (resting by plan
     in bar 5 only); pulled back after four beats of rest, each part sounds in at least 12 bars."""

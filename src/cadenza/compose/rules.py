@@ -39,7 +39,7 @@ from cadenza.compose.suspensions import SuspensionRules
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.features import beat_ticks_of
 from cadenza.listen.key import key_correlations
-from cadenza.score.model import TimeSignature
+from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 # per semitone of a line's leap beyond a whole tone (an octave: 2.5 nats). Set at twice this for the v1 model,
@@ -92,7 +92,7 @@ MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its
 MELODY_REST_MAX_NATS = 4.0
 MELODY_ENTRY_NATS = 3.0  # ... and, more, per beat it has not yet begun (the tune opens the piece: at the rest's
 MELODY_ENTRY_MAX_NATS = 9.0  # pull a song's voice still let the piano play the first bar alone)
-BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats before it is pulled back (_parts_wait)
+BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats (quarters at most) before it is pulled back
 LINE_REST_BEATS = 4  # ... a line of a small ensemble of lines (a quartet, a choir), this many
 SMALL_ENSEMBLE = 5  # parts at most in a small ensemble
 WAIT_NATS = 2.0  # per beat of rest beyond, toward the resting part
@@ -571,7 +571,10 @@ class VoiceRules(ChordPartRules, SuspensionRules):
             return None
         out = None
         now = self._now(chosen)
-        for part, may_rest in self.waiting.items():
+        for part, beats in self.waiting.items():
+            # a hand's two beats are two quarters at most (in 6/8 not two dotted quarters: a whole bar)
+            may_rest = beats * min(1.0, TICKS_PER_QUARTER / _beat_ticks(self.plan.meter)) if beats == BASS_REST_BEATS \
+                else beats
             silent_beats = self._silent_beats(part, now)
             if silent_beats > may_rest:
                 out = np.zeros(FIELD_SIZES["part"], dtype=np.float32) if out is None else out
