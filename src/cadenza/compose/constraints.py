@@ -29,6 +29,7 @@ after the grammar, and keeps the grammar's own choice if the two would leave not
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +97,12 @@ def gap_bias(gaps: np.ndarray, wanted: float, weight: float, floor: float) -> np
     later = gaps > 0
     out[later] = -weight * np.log2(gaps[later] / wanted) ** 2
     return np.maximum(out, -floor)
+
+
+def note_onset_ticks(plan: Any, chosen: dict[str, int]) -> int:
+    """The tick where the note being chosen starts: its bar's start (``plan.bar_start_ticks``, the
+    :class:`PlanConstraint`'s) plus the position chosen for it."""
+    return plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
 
 
 def bar_ticks(meter: tuple[int, int]) -> int:

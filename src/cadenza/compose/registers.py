@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import note_onset_ticks
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 REGISTER_NATS = 0.6  # per semitone a note lies outside its part's usual register
@@ -92,7 +93,7 @@ class UnderTheTune:
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen.get("part") not in self.accompanying:
             return None
-        now = self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
+        now = note_onset_ticks(self.plan, chosen)
         sung = [pitch for onset, end, pitch in self.sung if onset <= now < end]
         return register_costs(None, max(sung)) if sung else None
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import note_onset_ticks
 from cadenza.compose.ensembles import line_over_chords
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
@@ -274,7 +275,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         return self._harmony_at(now)
 
     def _now(self, chosen: dict[str, int]) -> int:
-        return self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
+        return note_onset_ticks(self.plan, chosen)
 
     def _cadence_chords(self) -> tuple[Chord | None, Chord | None, Chord | None]:
         """The cadence plan's arrival, final chord and cadence-bar chord (``arrival_at``, ``final_chord``,

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import note_onset_ticks
 from cadenza.tokens.events import FIELD_SIZES, FINE
 
 PREPARE_NATS = 3.0  # toward a duration that carries a suspension's note half a beat to a beat past the bar line
@@ -81,7 +82,7 @@ class SuspensionRules:
         if part is None or not beat or not self._inner_line(part) or not self.plan.bar_ticks_now:
             return None
         bar_end = self.plan.bar_start_ticks + self.plan.bar_ticks_now
-        now = self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
+        now = note_onset_ticks(self.plan, chosen)
         if bar_end - now != beat:
             return None
         chord = self._downbeat_chord(self._bar_index() + 1)
