@@ -6,10 +6,10 @@ Lieder are is as romantic as the listener can tell.
 
     python -m benchmarks.epoch_of_real_works [--works 4] [--datasets ../shared/datasets]
 
-Works: per composer, ``--works`` files of OpenScore Lieder (Schubert, R. Schumann, Brahms, Franz, Hensel,
-Wolf: the craft benchmark's song composers) and OpenScore String Quartets (Haydn, Mozart, Beethoven; the
-opening of each file is its first movement's), a fixed shuffle. Skipped cleanly when the pack is absent.
-Writes ``benchmarks/results/epoch_of_real_works.json``.
+Works: the craft benchmark's pools of real songs and quartets (:func:`cadenza.lab.real_works.real_pools`: the
+Lieder of Schubert, Schumann, Brahms, Franz, Hensel and Wolf; Haydn's, Mozart's and Beethoven's quartet
+movements), ``--works`` of each sub-pool spread over it, read as the craft benchmark reads them. Skipped
+cleanly when the pack is absent. Writes ``benchmarks/results/epoch_of_real_works.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 import sys
 import time
 from collections import Counter
@@ -28,38 +27,32 @@ from benchmarks.common import git_commit, machine
 from cadenza.files import atomic_write_bytes
 
 RESULT = Path(__file__).resolve().parent / "results" / "epoch_of_real_works.json"
-SOURCES = {  # epoch -> (pack folder, composer folders)
-    "romantic": ("openscore-lieder", ("Schubert,_Franz", "Schumann,_Robert", "Brahms,_Johannes", "Franz,_Robert",
-                                      "Hensel,_Fanny", "Wolf,_Hugo")),
-    "classical": ("openscore-quartets", ("Haydn,_Joseph", "Mozart,_Wolfgang_Amadeus", "Beethoven,_Ludwig_van")),
-}
+ENSEMBLES = {"romantic": "song", "classical": "string-quartet"}  # epoch -> the ensemble a request for it gets
 BARS = (8, 16)
 log = logging.getLogger("epoch_of_real_works")
 
 
-def heard_epochs(pack: Path, works: int) -> dict[str, Any]:
-    """Per epoch of :data:`SOURCES`: the epochs heard in the openings of ``works`` files per composer."""
+def heard_epochs(datasets: Path, works: int) -> dict[str, Any]:
+    """Per epoch of :data:`ENSEMBLES`: the epochs heard in the openings of ``works`` real works per sub-pool."""
+    from cadenza.lab.real_works import read_real, real_pools, spread
     from cadenza.listen.analyse import analyse
     from cadenza.listen.style import estimate_epoch
-    from cadenza.score import read_score
     from cadenza.score.ops import slice_bars
 
     out: dict[str, Any] = {}
-    for epoch, (folder, composers) in SOURCES.items():
+    for epoch, ensemble in ENSEMBLES.items():
         heard: dict[int, Counter[str]] = {bars: Counter() for bars in BARS}
         read: list[str] = []
-        for composer in composers:
-            files = sorted((pack / folder / composer).rglob("*.mxl"))
-            random.Random(f"{folder}/{composer}").shuffle(files)
-            for path in files[:works]:
-                try:
-                    score = read_score(path)
-                except Exception as exc:  # noqa: BLE001 - an unreadable edition is left out, and said
-                    log.warning("%s: %s", path, exc)
-                    continue
-                read.append(str(path.relative_to(pack)))
-                for bars in BARS:
-                    heard[bars][estimate_epoch(analyse(slice_bars(score, 0, min(bars, score.bar_count))))[0]] += 1
+        pools, _source = real_pools(ensemble, datasets)
+        for path in (p for pool in pools for p in spread(pool, works)):
+            try:
+                score = read_real(path)
+            except Exception as exc:  # noqa: BLE001 - an unreadable edition is left out, and said
+                log.warning("%s: %s", path, exc)
+                continue
+            read.append(path.name)
+            for bars in BARS:
+                heard[bars][estimate_epoch(analyse(slice_bars(score, 0, min(bars, score.bar_count))))[0]] += 1
         out[epoch] = {f"{bars}_bars": {"heard_as_epoch": round(heard[bars][epoch] / max(len(read), 1), 3),
                                        "heard": dict(heard[bars].most_common())} for bars in BARS}
         out[epoch]["works"] = read
@@ -68,16 +61,15 @@ def heard_epochs(pack: Path, works: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--works", type=int, default=4, help="files per composer (default 4)")
+    parser.add_argument("--works", type=int, default=4, help="works per sub-pool (default 4)")
     parser.add_argument("--datasets", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    pack = args.datasets / "classical"
-    if not pack.is_dir():
+    if not (args.datasets / "classical").is_dir():
         log.info("no classical pack under %s: nothing to measure", args.datasets)
         return 0
     started = time.time()
-    figures = heard_epochs(pack, args.works)
+    figures = heard_epochs(args.datasets, args.works)
     result = {"command": "python -m benchmarks.epoch_of_real_works " + " ".join(sys.argv[1:] if argv is None else argv),
               "commit": git_commit(), "machine": machine(), "seconds": round(time.time() - started, 1),
               "epochs": figures}
