@@ -277,6 +277,27 @@ def test_a_romantic_or_modern_piece_is_a_song_for_voice_and_piano_as_the_corpus_
         assert sung["pitch"][bar_of == bar].tolist() == sung["pitch"][bar_of == bar + 4].tolist()
 
 
+def test_a_song_may_open_with_a_piano_introduction_and_the_voice_enters_after_it_on_the_planned_phrases() -> None:
+    pytest.importorskip("torch")
+    from cadenza.compose import ComposeRequest, compose
+
+    made = compose(ComposeRequest(ensemble="song", key="D minor", bars=16, seed=1, guard=False))
+    plan = made.report["plan"]
+    assert plan["intro_bars"] == 2 and any("piano introduction of 2 bars" in note for note in plan["prompt_reading"])
+    assert plan["cadences"] == ["half@10", "authentic@16"]  # a phrase of eight bars after it, then one of six
+    assert plan["returns"] == {"bar 11": "bar 3", "bar 12": "bar 4"}
+    notes, starts = made.score.notes, made.score.bar_starts()
+    bar_of = np.searchsorted(starts, notes["onset_ticks"], side="right") - 1
+    sung = notes["part"] == 0
+    assert bar_of[sung].min() == 2 and set(bar_of[~sung].tolist()) >= {0, 1}  # the piano alone in bars 1-2
+    for bar in (2, 3):  # the period's a′ opens with the tune's first two bars, sung after the introduction
+        assert notes["pitch"][sung & (bar_of == bar)].tolist() == notes["pitch"][sung & (bar_of == bar + 8)].tolist()
+    assert {"half@10", "authentic@16"} <= set(made.heard["cadences"])
+    plain = compose(ComposeRequest(ensemble="song", key="D minor", bars=16, seed=3, guard=False))
+    sung_first = plain.score.notes["onset_ticks"][plain.score.notes["part"] == 0].min()
+    assert plain.report["plan"]["intro_bars"] == 0 and sung_first < plain.score.bar_starts()[1]  # sung at once
+
+
 def test_an_output_already_there_is_replaced_with_a_warning_and_a_read_only_one_is_kept(
         untrained: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging

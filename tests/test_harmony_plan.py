@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cadenza.compose.harmony import HarmonyPlan, harmony_table, strong_beats_per_bar
-from cadenza.compose.plan import CadencePlan, returns
+from cadenza.compose.plan import CadencePlan, climax_phrase, intro_bars_for, phrase_arrivals, returns
 from cadenza.compose.request import Key
 
 
@@ -102,3 +102,27 @@ def test_the_bass_of_a_cadential_six_four_is_the_dominant() -> None:
         struck += len(notes)
         assert all(int(p) % 12 == 0 for p in notes["pitch"])  # C, the dominant of F
     assert struck  # the cello strikes on that beat in some of the pieces
+
+
+def test_after_an_introduction_the_phrases_cadences_returns_and_harmony_begin_where_the_tune_enters() -> None:
+    assert phrase_arrivals(16, 4) == [(3, "half"), (7, "authentic"), (11, "half"), (15, "authentic")]
+    # two bars of piano alone, then a period and a last phrase of six bars to the end
+    assert phrase_arrivals(16, 4, intro_bars=2) == [(5, "half"), (9, "authentic"), (15, "authentic")]
+    assert returns(16, None, 4, intro_bars=2) == {6: 2, 7: 3}  # a′ opens like a, two bars after the intro
+    assert returns(16) == {4: 0, 5: 1, 12: 0, 13: 1} and returns(13) == {4: 0, 5: 1}  # a″ only where it fits
+    assert phrase_arrivals(16, 8, intro_bars=2) == [(9, "half"), (15, "authentic")]  # eight bars, then six
+    assert returns(16, None, 8, intro_bars=2) == {10: 2, 11: 3}
+    assert climax_phrase(10, 18, None, 4, intro_bars=2) and not climax_phrase(8, 18, None, 4, intro_bars=2)
+    assert not climax_phrase(8, 14, None, 4)  # three phrases (the last of six bars): a period, no b
+    key = Key(2, "minor")
+    cadences = CadencePlan(key, 16, intro_bars=2)
+    assert cadences.describe() == ["half@6", "authentic@10", "authentic@16"]
+    assert cadences.chord_at(4).root == (key.tonic_pc + 5) % 12 and cadences.chord_at(5).name == "V"
+    for seed in range(4):
+        plan = HarmonyPlan(cadences, 2, "romantic", seed)
+        assert plan.chord_at(0, 0).name == plan.chord_at(2, 0).name == "i"  # the voice enters on the tonic
+        assert plan.chord_at(6, 0) == plan.chord_at(2, 0)  # the restated bars keep their harmony
+    # the song's piano plays alone first in about two pieces in three; never in a short piece or a quartet
+    drawn = [intro_bars_for("chamber", 16, seed) for seed in range(300)]
+    assert set(drawn) == {0, 2} and 0.55 < drawn.count(2) / len(drawn) < 0.78
+    assert intro_bars_for("chamber", 8, 1) == 0 and {intro_bars_for("string-quartet", 16, s) for s in range(20)} == {0}

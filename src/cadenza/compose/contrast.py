@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.constraints import gap_bias
-from cadenza.compose.plan import PHRASE_BARS, climax_phrase
+from cadenza.compose.plan import PHRASE_BARS, climax_phrase, phrase_starts
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
@@ -33,16 +33,20 @@ class RhythmContrast:
     """Measures the first phrase's pace (the median gap between the texture's onsets) and leans the notes of
     the contrasting phrase toward the other pace."""
 
-    def __init__(self, plan: Any, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> None:
+    def __init__(self, plan: Any, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS,
+                 intro_bars: int = 0) -> None:
         self.plan, self.bars, self.style, self.phrase_bars = plan, bars, style, phrase_bars
+        self.intro_bars = intro_bars  # bars before the first phrase (its pace is the first phrase's)
+        self.starts = phrase_starts(bars, phrase_bars, intro_bars)  # each phrase's first bar
+        self.first_phrase_end = self.starts[1] if len(self.starts) > 1 else bars  # bars started by its end
         self.first_gaps: list[int] = []
         self.previous_onset: int | None = None
         self.wanted_ticks: float | None = None  # the contrasting phrase's gap, once the first phrase is written
 
     def _in_contrast(self) -> bool:
         bar = self.plan.bars_started - 1
-        size = self.phrase_bars
-        return bar >= size and climax_phrase(bar - bar % size, self.bars, self.style, size)
+        begun = [start for start in self.starts if start <= bar]  # the phrase the bar is in begins at begun[-1]
+        return bool(begun) and climax_phrase(begun[-1], self.bars, self.style, self.phrase_bars, self.intro_bars)
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return None
@@ -61,10 +65,11 @@ class RhythmContrast:
         if int(step[F["kind"]]) != KIND["note"] or plan.last_onset_ticks is None:
             return
         onset = plan.last_onset_ticks
-        if self.previous_onset is not None and onset > self.previous_onset and plan.bars_started <= self.phrase_bars:
+        if self.previous_onset is not None and onset > self.previous_onset \
+                and plan.bars_started <= self.first_phrase_end:
             self.first_gaps.append(onset - self.previous_onset)
         self.previous_onset = onset
-        if plan.bars_started > self.phrase_bars and self.wanted_ticks is None and self.first_gaps and plan.meter:
+        if plan.bars_started > self.first_phrase_end and self.wanted_ticks is None and self.first_gaps and plan.meter:
             beat = beat_ticks_of(TimeSignature(0, *plan.meter))
             pace = float(np.median(self.first_gaps))
             self.wanted_ticks = pace * 2 if pace < BUSY_BEATS * beat else pace / 2

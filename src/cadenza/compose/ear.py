@@ -33,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cadenza.compose.finish import decode_piece, hold_final_chord
-from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase
+from cadenza.compose.plan import PHRASE_BARS, CadencePlan, climax_phrase, phrase_arrivals
 from cadenza.listen import harmony
 from cadenza.listen.critic import Critic, realness
 from cadenza.listen.features import View, skyline
@@ -143,27 +143,29 @@ def heard_arrival(steps: np.ndarray, arrival_bar: int, plan: CadencePlan,
 def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: Generate,
                      finish: Callable[[Score], Score] = lambda score: score,
                      style: str | None = None, phrase_bars: int = PHRASE_BARS,
-                     critic: Critic | None = None, tune_part: int | None = None) -> tuple[np.ndarray, dict[str, int]]:
+                     critic: Critic | None = None, tune_part: int | None = None,
+                     intro_bars: int = 0) -> tuple[np.ndarray, dict[str, int]]:
     """Sample after ``prompt`` phrase by phrase. ``generate(prefix, seed, should_stop)`` continues a prefix and
     returns (steps, the cadence plan its rules followed; None: not known); ``critic``: the style's critic, if
-    any; ``tune_part``: the part whose tune is heard (None: the highest). Returns the sequence and counts:
-    phrases judged, attempts, phrases kept unheard, faults kept."""
+    any; ``tune_part``: the part whose tune is heard (None: the highest); ``intro_bars``: bars before the first
+    phrase (written with it). Returns the sequence and counts: phrases judged, attempts, phrases kept unheard,
+    faults kept."""
+    arrivals = [last for last, _ in phrase_arrivals(total_bars, phrase_bars, intro_bars)]
     steps = prompt
     counts = {"phrases": 0, "attempts": 0, "unheard": 0, "faults": 0}
     phrase = 0
     while True:
         done = bars_in(steps)
-        arrival = (done // phrase_bars + 1) * phrase_bars - 1 if done else phrase_bars - 1
-        last = arrival >= total_bars - 1 or total_bars < 2 * phrase_bars  # the last phrase: to the end
-        arrival = total_bars - 1 if last else arrival
+        arrival = next((a for a in arrivals if a >= done), total_bars - 1)  # the next phrase's arrival bar
+        last = arrival >= total_bars - 1  # the last phrase: to the end
         stop_at = arrival + 2  # bar lines written: through the one that opens the bar after the arrival
 
         def should_stop(seq: np.ndarray, stop_at: int = stop_at) -> bool:
             return seq[-1][F["kind"]] == KIND["bar"] and bars_in(seq) >= stop_at
 
         best: tuple[tuple[bool, int, float, float], np.ndarray] | None = None
-        first_bar = max(arrival - phrase_bars + 1, 0)
-        climax = climax_phrase(first_bar, total_bars, style, phrase_bars)
+        first_bar = max([a + 1 for a in arrivals if a < arrival] or [0])  # (the first phrase's: its introduction's)
+        climax = climax_phrase(first_bar, total_bars, style, phrase_bars, intro_bars)
         for attempt in range(EAR_TRIES):
             start = steps
             if (best is not None and not best[0][0] and best[0][1] == 0 and arrival - CADENCE_BARS >= first_bar

@@ -41,6 +41,7 @@ from cadenza.compose.finish import (
 from cadenza.compose.grid import NotationGrid
 from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, load_guard, originality_report
 from cadenza.compose.harmony import HarmonyPlan
+from cadenza.compose.intro import TuneWaits, with_intro
 from cadenza.compose.keys import with_style_key
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
@@ -245,7 +246,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
                                  plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
                                  harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
-                                 doubled=frozenset(doubling_parts(voices)), phrase_bars=phrase_bars_of(plan))
+                                 doubled=frozenset(doubling_parts(voices)), phrase_bars=phrase_bars_of(plan),
+                                 intro_bars=plan.intro_bars)
+        if plan.intro_bars:  # the accompaniment plays alone first (cadenza.compose.intro)
+            more.append(TuneWaits(base, voice_rules.top, plan.intro_bars))
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
@@ -258,10 +262,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
         if voice_rules.tune_led:
-            theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size)
+            theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars)
             voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come
             more.append(theme)
-        more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size))
+        more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars))
     if style is not None:
         more.append(style)
     return (Stacked(base, *more) if more else base), voice_rules
@@ -308,6 +312,7 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
                                          lambda score: written_parts(score, voices),
                                          style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan),
+                                         intro_bars=plan.intro_bars,
                                          critic=critic_for(plan.ensemble.name if plan.ensemble else None,
                                                            plan.labels.get("epoch")),
                                          tune_part=0 if line_over_chords([v.polyphony for v in voices]) else None)
@@ -385,14 +390,22 @@ def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
 
 
 def phrase_bars_of(plan: Plan) -> int:
-    """Bars in each of the plan's phrases (see :func:`cadenza.compose.plan.phrase_bars_for`)."""
+    """Bars in each of the plan's phrases (see :func:`cadenza.compose.plan.phrase_bars_for`; they follow its
+    introduction, and the last runs to the end)."""
     return phrase_bars_for(plan.labels.get("epoch"), plan.bars, plan.labels.get("ensemble"))
 
 
 def _cadence_plan(plan: Plan) -> CadencePlan:
     """The phrase ends the rules plan for ``plan`` (whose key is known)."""
     assert plan.key is not None
-    return CadencePlan(plan.key, plan.bars, phrase_bars=phrase_bars_of(plan), close_on_tonic=not plan.closing_pcs)
+    return CadencePlan(plan.key, plan.bars, phrase_bars=phrase_bars_of(plan), close_on_tonic=not plan.closing_pcs,
+                       intro_bars=plan.intro_bars)
+
+
+def tune_led(voices: tuple[Voice, ...]) -> bool:
+    """Whether a part carries the tune, whose opening bars come back (as :class:`VoiceRules` decides: an
+    ensemble written top-down, a part that leads by its nature, or a line over parts that play chords)."""
+    return written_top_down(voices) or tune_part(voices) is not None or line_over_chords([v.polyphony for v in voices])
 
 
 def chord_part_of(plan: Plan) -> int | None:
@@ -413,7 +426,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     plan = resolve(request)
     if reference is not None:
         plan = reference.apply(plan, request)
-    plan = with_style_key(with_style_meter(plan, request.seed), request.seed)
+    plan = with_intro(with_style_key(with_style_meter(plan, request.seed), request.seed), request.seed)
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
     adapter, adapter_report = style_adapter(plan, checkpoint)
@@ -435,7 +448,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels,
                        **({"model_labels": plan.model_labels} if plan.model_labels != plan.labels else {}),
-                       "bars": plan.bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
+                       "bars": plan.bars, "intro_bars": plan.intro_bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
                        "prompt_reading": plan.notes, "prompt": plan.prompt,
@@ -443,8 +456,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
                        "returns": {f"bar {bar + 1}": f"bar {source + 1}"
                                    for bar, source in returns(plan.bars, plan.labels.get("epoch"),
-                                                              phrase_bars_of(plan)).items()}
-                       if voices and written_top_down(voices) else {},
+                                                              phrase_bars_of(plan), plan.intro_bars).items()}
+                       if voices and tune_led(voices) else {},
                        "harmony": _harmony_report(plan, best.seed),
                        **({"orchestration": describe_orchestration(voices, plan.bars, best.seed,
                                                                    tune_part(voices) or 0)}

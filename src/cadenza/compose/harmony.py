@@ -6,8 +6,9 @@ and mode, which chords ``listen`` hears on the strong beats of the corpus' works
 distance above the tonic and its quality) and which chord follows which on the next strong beat (the same
 one again included: how long a harmony lasts is learned with it). A piece's plan is a Markov chain over its
 strong beats (a bar's downbeat, and its middle in even meters of four beats or more), conditioned on where
-it must be: the tonic on the first, the cadence plan's chords in its cadence bars (the chain is sampled
-forward with backward messages, so each phrase walks toward its cadence rather than jumping to it), and the
+it must be: the tonic on the first (and on the first after an introduction), the cadence plan's chords in
+its cadence bars (the chain is sampled forward with backward messages, so each phrase walks toward its
+cadence rather than jumping to it), and the
 chords of the bars that a returning phrase restates (:func:`cadenza.compose.plan.returns`) copied from the
 bars it restates. :class:`cadenza.compose.rules.VoiceRules` favours the planned chord's tones for the notes
 struck on a beat; passing notes between beats are left to the model.
@@ -129,8 +130,8 @@ class HarmonyPlan:
         slots = cadences.bars * strong_per_bar
         fixed: dict[int, list[int]] = {}
         tonic = index.get(f"0:{'maj' if key.mode == 'major' else 'min'}")
-        if tonic is not None:
-            fixed[0] = [tonic]
+        if tonic is not None:  # the first chord, and the first of the first phrase after an introduction
+            fixed[0] = fixed[cadences.intro_bars * strong_per_bar] = [tonic]
         for bar in range(cadences.bars):
             planned = cadences.chord_at(bar) or cadences.final_chord(bar)
             if planned is not None and _name_of(planned, key.tonic_pc) in index:
@@ -150,7 +151,7 @@ class HarmonyPlan:
             elif kind == "half":  # the chain's chord, then a predominant, then the dominant: I-IV | V, vi-ii | V
                 del fixed[(last - 1) * strong_per_bar]
                 fixed[(last - 1) * strong_per_bar + 1] = before
-        restated = returns(cadences.bars, style, cadences.phrase_bars)
+        restated = returns(cadences.bars, style, cadences.phrase_bars, cadences.intro_bars)
         copies = {bar * strong_per_bar + s: source * strong_per_bar + s
                   for bar, source in restated.items() for s in range(strong_per_bar)}
         self.slots = _sample(table, slots, fixed, copies, np.random.default_rng(seed))

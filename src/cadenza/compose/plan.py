@@ -32,6 +32,23 @@ SENTENCE_STYLES = ("classical",)
 #: times per four bars (median; p90 1.2) and arrive at none of bars 4, 8, 12 and 16 (p90 0.43 of them); ours, in
 #: four-bar phrases, cadenced 1.5 times and arrived at all four (12 pieces)
 BROAD_PHRASE_ENSEMBLES = ("orchestra", "chamber")
+#: ensembles (``ensemble`` labels) whose pieces may open with an introduction of the accompaniment alone: a
+#: song's piano. In 48 held-out Lieder of the craft benchmark's pool (Schubert, Schumann, Brahms, Franz, Hensel,
+#: Wolf) the voice enters in the first bar in 16, in the second in 10 and later in 22; ours sang from the
+#: first note, every time
+INTRO_ENSEMBLES = ("chamber",)
+INTRO_BARS = 2  # bars of an introduction
+INTRO_SHARE = 2 / 3  # share of the pieces that have one (the Lieder whose voice enters after the first bar)
+INTRO_MIN_BARS = 12  # pieces shorter than this have none (two phrases still follow one)
+
+
+def intro_bars_for(ensemble: str | None, bars: int, seed: int) -> int:
+    """Bars the accompaniment plays alone before the tune enters, in a piece of ``bars`` bars for ``ensemble``
+    (its label): :data:`INTRO_BARS` in :data:`INTRO_SHARE` of the pieces of the ensembles of
+    :data:`INTRO_ENSEMBLES` (seeded: the same request gets the same form), else none."""
+    if ensemble not in INTRO_ENSEMBLES or bars < INTRO_MIN_BARS:
+        return 0
+    return INTRO_BARS if (seed * 2654435761 % 2**32) / 2**32 < INTRO_SHARE else 0
 
 
 def phrase_bars_for(style: str | None, bars: int, ensemble: str | None = None) -> int:
@@ -93,24 +110,14 @@ class CadencePlan:
     bars: int
     phrase_bars: int = PHRASE_BARS
     close_on_tonic: bool = True  # the last bar holds the tonic chord (False: something follows, e.g. a new key)
+    intro_bars: int = 0  # bars before the first phrase (an introduction: see intro_bars_for)
 
     @property
     def phrase_ends(self) -> list[tuple[int, str]]:
-        """(bar index of the arrival, 'half' | 'authentic') for every phrase."""
-        if self.bars < 2 * self.phrase_bars:
-            return [(self.bars - 1, "authentic")] if self.close_on_tonic else []
-        ends = []
-        for number, last in enumerate(range(self.phrase_bars - 1, self.bars, self.phrase_bars)):
-            final = last + self.phrase_bars >= self.bars
-            if final:
-                last = self.bars - 1
-            kind = "authentic" if final or number % 2 == 1 else "half"
-            if final and not self.close_on_tonic:
-                break
-            ends.append((last, kind))
-            if final:
-                break
-        return ends
+        """(bar index of the arrival, 'half' | 'authentic') for every phrase (the first phrase begins after the
+        introduction)."""
+        return [(last, kind) for last, kind in phrase_arrivals(self.bars, self.phrase_bars, self.intro_bars)
+                if self.close_on_tonic or last < self.bars - 1]
 
     def chord_at(self, bar: int) -> Chord | None:
         """The chord a cadence bar leans to: the dominant on a half cadence's arrival (the subdominant in the
@@ -139,6 +146,26 @@ class CadencePlan:
         return [f"{kind}@{bar + 1}" for bar, kind in self.phrase_ends]
 
 
+def phrase_arrivals(bars: int, phrase_bars: int = PHRASE_BARS, intro_bars: int = 0) -> list[tuple[int, str]]:
+    """(bar index of the arrival, 'half' | 'authentic') for every phrase of a piece of ``bars`` bars whose first
+    ``intro_bars`` are an introduction: phrases of ``phrase_bars`` bars in pairs (a half cadence, then an
+    authentic one), the last closing with an authentic cadence on the piece's last bar. Bars left over join
+    the last phrase, unless they are more than half a phrase and short of one by no more than the
+    introduction: then they are a last phrase of their own (two bars of introduction, eight and six)."""
+    body = bars - intro_bars
+    lengths = [phrase_bars] * max(body // phrase_bars, 1)
+    left = body - sum(lengths)
+    if left > phrase_bars / 2 and left >= phrase_bars - intro_bars:
+        lengths.append(left)
+    else:
+        lengths[-1] += left
+    ends, last = [], intro_bars - 1
+    for number, length in enumerate(lengths):
+        last += length
+        ends.append((last, "authentic" if last == bars - 1 or number % 2 == 1 else "half"))
+    return ends
+
+
 #: styles whose tunes are built of strains played twice (a folk dance tune: an eight-bar strain, a and a
 #: contrasting b, then the strain again with a new ending; real Nottingham tunes' self-similarity is 0.93, and
 #: a a′ b a″ made 0.80)
@@ -149,35 +176,44 @@ STRAIN_STYLES = ("folk",)
 RESTATED_BARS = 2
 
 
-def returns(bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> dict[int, int]:
-    """The repetition scheme, bar index -> the earlier bar whose melody it restates: in every 16 bars the
-    phrases go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to their cadences); a
-    piece of 8 to 15 bars is a parallel period (a a′). Shorter pieces restate nothing. In the styles of
-    :data:`STRAIN_STYLES` every 16 bars are a strain of two phrases (a b) played twice, the second time
-    restating all but its last bar."""
+def returns(bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS,
+            intro_bars: int = 0) -> dict[int, int]:
+    """The repetition scheme, bar index -> the earlier bar whose melody it restates: in every four phrases
+    (:func:`phrase_arrivals`) they go a a′ b a″ (a′ and a″ open like a, for two bars, then go their own way to
+    their cadences); a piece of two or three phrases is a parallel period (a a′), and a longer last phrase holds
+    no a″. A piece of one phrase restates nothing. In the styles of :data:`STRAIN_STYLES` every 16 bars are a
+    strain of two phrases (a b) played twice, the second time restating all but its last bar. The phrases begin
+    after the first ``intro_bars`` (an introduction)."""
     out: dict[int, int] = {}
-    if bars < 2 * phrase_bars:
+    ends = phrase_arrivals(bars, phrase_bars, intro_bars)
+    if len(ends) < 2:
         return out
-    for start in range(0, bars, 4 * phrase_bars):
-        if style in STRAIN_STYLES:
+    if style in STRAIN_STYLES:
+        for start in range(intro_bars, bars, 4 * phrase_bars):
             for offset in range(2 * phrase_bars - 1):
                 if start + 2 * phrase_bars + offset < bars:
                     out[start + 2 * phrase_bars + offset] = start + offset
-            continue
-        for phrase in (1, 3):  # a′ and a″ of each group of four phrases
-            first = start + phrase * phrase_bars
+        return out
+    starts = phrase_starts(bars, phrase_bars, intro_bars)
+    for number, first in enumerate(starts):
+        if number % 4 in (1, 3):  # a′ and a″ of each group of four phrases
+            theme = starts[number - number % 4]
             for offset in range(min(phrase_bars // 2, RESTATED_BARS)):
-                if first + offset < bars:
-                    out[first + offset] = start + offset
+                out[first + offset] = theme + offset
     return out
 
 
-def climax_phrase(first_bar: int, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS) -> bool:
+def phrase_starts(bars: int, phrase_bars: int = PHRASE_BARS, intro_bars: int = 0) -> list[int]:
+    """The first bar of every phrase of :func:`phrase_arrivals`' form."""
+    return [intro_bars] + [last + 1 for last, _ in phrase_arrivals(bars, phrase_bars, intro_bars)[:-1]]
+
+
+def climax_phrase(first_bar: int, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS,
+                  intro_bars: int = 0) -> bool:
     """Whether the phrase from ``first_bar`` is the contrasting one of :func:`returns`' scheme, where the tune
-    reaches its high point: the b of a a′ b a″, the b of a strain (a b) the first time it is played."""
-    if bars < 2 * phrase_bars:
-        return False
-    into = first_bar % (4 * phrase_bars)
+    reaches its high point: the b of a a′ b a″ (in a piece of four phrases or more), the b of a strain (a b)
+    the first time it is played (the phrases begin after the first ``intro_bars``)."""
     if style in STRAIN_STYLES:
-        return into == phrase_bars
-    return bars >= 4 * phrase_bars and into == 2 * phrase_bars
+        return bars - intro_bars >= 2 * phrase_bars and (first_bar - intro_bars) % (4 * phrase_bars) == phrase_bars
+    starts = phrase_starts(bars, phrase_bars, intro_bars)
+    return len(starts) >= 4 and first_bar in starts and starts.index(first_bar) % 4 == 2

@@ -75,6 +75,7 @@ class Plan:
     scale_key: Key | None = None  # a continuation's key, its scale leaned to, when no signature is written
     closing_pcs: tuple[int, ...] = ()  # pitch classes the last bar leans to (a prepared change of key)
     valence_arousal: tuple[float, float] | None = None  # the mood asked for, as a point (shapes the playing)
+    intro_bars: int = 0  # bars the accompaniment plays alone before the tune enters (cadenza.compose.plan)
 
     @property
     def bar_ticks(self) -> int | None:

@@ -24,9 +24,9 @@ class ThemeReturn:
     """Records the top part's notes in the theme bars and restates them in the returning bars."""
 
     def __init__(self, plan: Any, bars: int, top_part: int = 0, style: str | None = None,
-                 phrase_bars: int = PHRASE_BARS) -> None:
+                 phrase_bars: int = PHRASE_BARS, intro_bars: int = 0) -> None:
         self.plan, self.top = plan, top_part
-        self.sources = returns(bars, style, phrase_bars)  # returning bar -> theme bar
+        self.sources = returns(bars, style, phrase_bars, intro_bars)  # returning bar -> theme bar
         self.themes: dict[int, Theme] = {bar: {} for bar in set(self.sources.values())}
         self.written: set[int] = set()  # theme onsets restated so far in the current bar
 

@@ -204,9 +204,10 @@ class VoiceRules(ChordPartRules, SuspensionRules):
     def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
                  key: Key | None, close_on_tonic: bool = True, style: str | None = None,
                  harmony_seed: int = 0, chord_part: int | None = None, tune_part: int | None = None,
-                 doubled: frozenset[int] = frozenset(), phrase_bars: int | None = None) -> None:
+                 doubled: frozenset[int] = frozenset(), phrase_bars: int | None = None, intro_bars: int = 0) -> None:
         self.plan = plan
-        self.phrase_bars = phrase_bars  # bars in a phrase (None: as the style writes them, phrase_bars_for)
+        # bars in a phrase (None: as the style writes them, phrase_bars_for), after an introduction of intro_bars
+        self.phrase_bars, self.intro_bars = phrase_bars, intro_bars
         self.polyphony = polyphony
         # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
         self.group_of = {part: group for group in groups for part in range(group[0], group[1] + 1)}
@@ -245,7 +246,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
     def _cadence_plan(self, key: Key) -> CadencePlan:
         """The phrase ends in ``key``, in phrases as long as the style writes them in the piece's meter."""
         return CadencePlan(key, self.bars, phrase_bars=self.phrase_bars or phrase_bars_for(self.style, self.bars),
-                           close_on_tonic=self.close_on_tonic)
+                           close_on_tonic=self.close_on_tonic, intro_bars=self.intro_bars)
 
     @property
     def harmony(self) -> HarmonyPlan | None:
