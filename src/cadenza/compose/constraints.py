@@ -465,3 +465,41 @@ class PlanConstraint:
         if kind in (KIND["key_signature"], KIND["tempo"]):
             self.meta_written.add(kind)
             self.pending = [p for p in self.pending if int(p[F["kind"]]) != kind]
+
+
+class Stacked:
+    """A constraint with more rules on top (the part-writing rules, a reference's motif bias): masks intersect (a
+    rule that would leave nothing is skipped), biases add; the first constraint's redirects hold."""
+
+    def __init__(self, base: Any, *more: Any) -> None:
+        self.base, self.more = base, more
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        mask = self.base.allowed(field, chosen, grammar)
+        for rule in self.more:
+            extra = rule.allowed(field, chosen, grammar)
+            if extra is None:
+                continue
+            if mask is None:
+                mask = extra
+            else:
+                both = mask & extra
+                if np.count_nonzero(both):
+                    mask = both
+        return mask
+
+    def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:
+        return self.base.redirect(field, chosen)
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        total = self.base.bias(field, chosen)
+        for rule in self.more:
+            extra = rule.bias(field, chosen)
+            if extra is not None:
+                total = extra if total is None else total + extra
+        return total
+
+    def advance(self, step: np.ndarray) -> None:
+        self.base.advance(step)
+        for rule in self.more:
+            rule.advance(step)

@@ -23,6 +23,7 @@ import numpy as np
 from cadenza.compose.chord_steps import PlannedChords
 from cadenza.compose.constraints import (
     PlanConstraint,
+    Stacked,
     dominant_triad,
     key_signature_step,
     tempo_step,
@@ -54,7 +55,6 @@ from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
     KEY_HEARD_AFTER_BARS,
     WEAK_BEATS_FREE,
-    Stacked,
     VoiceRules,
     top_down_groups,
     written_top_down,

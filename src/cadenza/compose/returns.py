@@ -4,7 +4,7 @@ every instant) restates the melody of the bar it returns to — the same onsets,
 else — while every other part is written afresh by the model around it, so the return is harmonised anew and
 the phrase then goes its own way to its cadence. A bar whose theme has no melody note restates nothing.
 
-Masks, applied through :class:`cadenza.compose.rules.Stacked` (where another limit leaves no room, that limit
+Masks, applied through :class:`cadenza.compose.constraints.Stacked` (where another limit leaves no room, that limit
 wins and the melody is varied there).
 """
 

@@ -1,5 +1,6 @@
 """The rules of part writing, as small named limits and biases the sampler applies while the model writes
-(on top of :class:`cadenza.compose.constraints.PlanConstraint`, through :class:`Stacked`).
+(on top of :class:`cadenza.compose.constraints.PlanConstraint`, through
+:class:`cadenza.compose.constraints.Stacked`).
 
 Absolute rules are masks; matters of style are biases (natural-log units added to the model's logits), so the
 model's own sense of the style still chooses among what the rules leave:
@@ -759,41 +760,3 @@ class VoiceRules(ChordPartRules, SuspensionRules):
                     self.held[part] = [(e, p) for e, p in [*self.held.get(part, []), *notes] if e > now]
             notes = []
         self.latest[part] = (now, [*notes, (end, pitch)])
-
-
-class Stacked:
-    """A constraint with more rules on top (the part-writing rules, a reference's motif bias): masks intersect (a
-    rule that would leave nothing is skipped), biases add; the first constraint's redirects hold."""
-
-    def __init__(self, base: Any, *more: Any) -> None:
-        self.base, self.more = base, more
-
-    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
-        mask = self.base.allowed(field, chosen, grammar)
-        for rule in self.more:
-            extra = rule.allowed(field, chosen, grammar)
-            if extra is None:
-                continue
-            if mask is None:
-                mask = extra
-            else:
-                both = mask & extra
-                if np.count_nonzero(both):
-                    mask = both
-        return mask
-
-    def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:
-        return self.base.redirect(field, chosen)
-
-    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        total = self.base.bias(field, chosen)
-        for rule in self.more:
-            extra = rule.bias(field, chosen)
-            if extra is not None:
-                total = extra if total is None else total + extra
-        return total
-
-    def advance(self, step: np.ndarray) -> None:
-        self.base.advance(step)
-        for rule in self.more:
-            rule.advance(step)
