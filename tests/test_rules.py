@@ -55,6 +55,26 @@ def test_the_melody_is_drawn_back_in_after_a_beat_of_silence_and_more_the_longer
     assert unordered._melody_waits({"position": 0, "position_fine": 0}) is None  # no melody part named
 
 
+def test_through_a_songs_introduction_the_right_hand_is_drawn_back_in_and_after_it_the_voice() -> None:
+    from cadenza.score.model import TICKS_PER_QUARTER
+    from cadenza.tokens.events import FINE
+
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=(4, 4), bar_start_ticks=0,
+                           bars_started=1)
+    rules = VoiceRules(plan, [1, 2, 2], [], bars=16, key=None, intro_bars=2)  # a voice over two hands
+    assert rules.line_over_chords and rules.top == 0 and rules.intro_tune == 1
+    rules.latest = {1: (0, [(TICKS_PER_QUARTER, 74)]), 2: (0, [(4 * TICKS_PER_QUARTER, 50)])}
+
+    def pulled(beat: float) -> list[float]:
+        ticks = int(beat * TICKS_PER_QUARTER)
+        bias = rules._melody_waits({"position": ticks // FINE, "position_fine": ticks % FINE})
+        return [0.0, 0.0, 0.0] if bias is None else [float(b) for b in bias[:3]]
+
+    assert pulled(3)[1] > 0 and pulled(3)[0] == 0  # in the introduction: the right hand, not the silent voice
+    plan.bars_started = 3  # the first phrase: the voice, silent since the start, is called in at once
+    assert pulled(8)[0] == 9.0 and pulled(8)[1] == 0
+
+
 def test_a_lead_sheets_chord_part_plays_the_planned_chords_and_its_melody_is_free() -> None:
     from cadenza.compose.request import Key
     from cadenza.score.model import TICKS_PER_QUARTER

@@ -228,6 +228,8 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         self.final_late = False  # a note came after the last bar's downbeat (the chord rule gave way)
         self.lowest = max(p for p in range(len(polyphony)) if p not in doubled)  # the bass line's part
         self.top = tune_part or 0  # the melody's part (the highest, in an ensemble written top-down)
+        # the part that carries the tune through an introduction: the accompaniment's highest (a song's right hand)
+        self.intro_tune = min((p for p in range(len(polyphony)) if p != self.top and p not in doubled), default=0)
         # part -> (onset tick, [(end tick, pitch)]) of the part's latest instant
         self.latest: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         self.previous_pitch: dict[int, int] = {}  # part -> pitch of its last note at an earlier instant
@@ -535,17 +537,20 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         been silent a beat or more at this instant: MELODY_REST_NATS per beat of silence, at most
         MELODY_REST_MAX_NATS. The melody may breathe; it does not leave the tune to the others for bars, nor
         wait long to begin it (silent since the piece began: a song's voice let the piano play its first bars
-        alone, and the period's restated opening then restated nothing)."""
+        alone, and the period's restated opening then restated nothing). Through an introduction the tune is
+        the accompaniment's highest part (:attr:`intro_tune`: a song's right hand, which left whole bars of a
+        piano introduction to the left hand)."""
         if not self.tune_led or self.plan.meter is None or "position_fine" not in chosen:
             return None
-        notes = self.latest.get(self.top, (-1, []))[1]
-        silent_beats = self._silent_beats(self.top, self._now(chosen))
+        tune = self.intro_tune if self.intro_bars and self.plan.bars_started <= self.intro_bars else self.top
+        notes = self.latest.get(tune, (-1, []))[1]
+        silent_beats = self._silent_beats(tune, self._now(chosen))
         if silent_beats < 1:
             return None
         out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
         per_beat, most = (MELODY_REST_NATS, MELODY_REST_MAX_NATS) if notes else (
             MELODY_ENTRY_NATS, MELODY_ENTRY_MAX_NATS)
-        out[self.top] = min(per_beat * silent_beats, most)
+        out[tune] = min(per_beat * silent_beats, most)
         return out
 
     def _silent_beats(self, part: int, now: int) -> float:
