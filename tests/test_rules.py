@@ -397,3 +397,40 @@ def test_a_songs_voice_pays_a_sung_lines_leaps_in_every_style() -> None:
     for rules, weight in ((song, VOICE_LEAP_NATS), (chorale, MELODY_LEAP_NATS)):
         octave = rules._line_costs(0, 60, 1, [60], melody=True)[72]
         assert octave == pytest.approx(10 * weight)
+
+
+def test_the_contrasting_phrase_leans_its_tune_above_the_earlier_high_point_until_it_gets_there() -> None:
+    from cadenza.compose.climax import CLIMAX_NATS, CLIMAX_REACH, ClimaxReach
+    from cadenza.tokens.events import FIELDS, KIND, F
+
+    plan = SimpleNamespace(bars_started=0)
+    reach = ClimaxReach(plan, tune_part=0, bars=16)  # a a' b a'': the b phrase is bars 9-12 (indices 8-11)
+
+    def step(kind: str, part: int = 0, pitch: int = 0) -> np.ndarray:
+        row = np.zeros(len(FIELDS), dtype=np.int64)
+        row[F["kind"]], row[F["part"]], row[F["pitch"]] = KIND[kind], part, pitch
+        if kind == "bar":
+            plan.bars_started += 1  # as the PlanConstraint below it counts the bar line first
+        return row
+
+    def lean(part: int = 0) -> np.ndarray | None:
+        return reach.bias("pitch", {"kind": KIND["note"], "part": part})
+
+    for bar in range(8):
+        reach.advance(step("bar"))
+        reach.advance(step("note", 0, 72 if bar == 3 else 67))
+        reach.advance(step("note", 1, 84))  # another part's high notes are not the tune's
+        assert lean() is None  # a a′: nothing leaned
+    reach.advance(step("bar"))  # bar 9: the contrasting phrase
+    first = lean()
+    assert first is not None and first[72] == 0 and first[73] == first[72 + CLIMAX_REACH] > 0
+    assert first[73 + CLIMAX_REACH] == 0 and lean(part=1) is None
+    reach.advance(step("note", 0, 71))
+    reach.advance(step("bar"))
+    later = lean()
+    assert later is not None and later[74] > first[74] and later[74] <= CLIMAX_NATS  # growing toward the arrival
+    reach.advance(step("note", 0, 74))  # the high point: reached
+    assert lean() is None
+    for _ in range(3):
+        reach.advance(step("bar"))
+        assert lean() is None  # reached, then a″: nothing more

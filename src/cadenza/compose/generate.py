@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.chord_steps import PlannedChords
+from cadenza.compose.climax import ClimaxReach
 from cadenza.compose.constraints import (
     PlanConstraint,
     Stacked,
@@ -266,6 +267,9 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come
             more.append(theme)
         more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars))
+        if voice_rules.tune_led:  # the contrasting phrase's high point, planned (cadenza.compose.climax)
+            more.append(ClimaxReach(base, voice_rules.top, plan.bars, style=epoch, phrase_bars=size,
+                                    intro_bars=plan.intro_bars))
     if style is not None:
         more.append(style)
     return (Stacked(base, *more) if more else base), voice_rules
