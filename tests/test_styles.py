@@ -23,6 +23,9 @@ def test_every_epoch_is_a_style_with_its_ensemble_meters_harmony_and_form() -> N
     assert baroque.major_chords[0] == "I" and baroque.minor_chords[0] == "i"  # the tonic is the commonest
     assert "strains" in found["folk"].form and "half bar" in found["classical"].harmony_changes
     assert found["medieval"].ensemble == "voices" and found["romantic"].parts[0] == "Voice"
+    # the form as the planner writes it: a classical theme's and a song's eight-bar phrases, a song's introduction
+    assert "8-bar" in found["classical"].form and "8-bar" not in baroque.form
+    assert "accompaniment alone" in found["romantic"].form and "alone" not in found["classical"].form
 
 
 def test_the_cli_lists_the_styles_as_text_and_as_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,15 @@ from typing import Any
 from cadenza.compose.ensembles import ENSEMBLES, EPOCH_ENSEMBLES
 from cadenza.compose.harmony import CHORD_A_BAR, CHORDS_EVERY_HALF_BAR, chord_of, harmony_table
 from cadenza.compose.meters import meter_table
-from cadenza.compose.plan import STRAIN_STYLES
+from cadenza.compose.plan import (
+    INTRO_BARS,
+    INTRO_ENSEMBLES,
+    INTRO_MIN_BARS,
+    INTRO_SHARE,
+    PHRASE_BARS,
+    STRAIN_STYLES,
+    phrase_bars_for,
+)
 from cadenza.compose.rules import WEAK_BEATS_FREE
 from cadenza.listen.labels import EPOCHS
 from cadenza.model.adapter_spec import SHIPPED_MODEL, adapters_enabled, adapters_in
@@ -70,6 +78,20 @@ def adapters(checkpoint: str | os.PathLike[str] | None = None) -> list[dict[str,
     return out
 
 
+def _periods(epoch: str, label: str) -> str:
+    """The form of a style's pieces in words: phrase lengths as :func:`phrase_bars_for` plans them, and the
+    introduction of the ensembles that open with one (:func:`intro_bars_for`)."""
+    broad = phrase_bars_for(epoch, 4 * PHRASE_BARS, label)
+    size = f"{PHRASE_BARS}-bar phrases"
+    if broad != PHRASE_BARS:
+        size += f" ({broad}-bar in pieces of {4 * PHRASE_BARS} bars or more)"
+    form = f"{size} in periods, a a' b a'' (half cadence, then authentic)"
+    if label in INTRO_ENSEMBLES:
+        form += (f"; {INTRO_SHARE:.0%} of pieces of {INTRO_MIN_BARS} bars or more open with {INTRO_BARS} bars of the "
+                 "accompaniment alone")
+    return form
+
+
 def style(epoch: str, mine: list[dict[str, Any]] | None = None) -> Style:
     """The style of an epoch label (one of :data:`cadenza.listen.labels.EPOCHS`); ``mine``: the model's
     adapters (:func:`adapters`, read once for every style)."""
@@ -83,8 +105,7 @@ def style(epoch: str, mine: list[dict[str, Any]] | None = None) -> Style:
         changes = "a chord every half bar, in every meter"
     else:
         changes = "a chord a bar, two in even meters of four beats or more"
-    form = ("eight-bar strains (a b) played twice" if epoch in STRAIN_STYLES
-            else "4-bar phrases in periods, a a' b a'' (half cadence, then authentic)")
+    form = "eight-bar strains (a b) played twice" if epoch in STRAIN_STYLES else _periods(epoch, ensemble.label)
     weak = ("the model's (the plan holds the strong beats)" if epoch in WEAK_BEATS_FREE
             else "the plan's, on every beat")
     return Style(epoch, ensemble.name, tuple(v.name for v in ensemble.voices),
