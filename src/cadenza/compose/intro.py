@@ -3,8 +3,9 @@
 The form decides it (:func:`cadenza.compose.plan.intro_bars_for`: two bars in two songs of three, seeded) and
 the plan carries it (``Plan.intro_bars``); the phrases, their cadences, the returns and the contrasting phrase
 begin after it (:func:`cadenza.compose.plan.phrase_arrivals`, :func:`cadenza.compose.plan.returns`). While it
-lasts, :class:`TuneWaits` keeps the tune's part out; after it, the rules' pull toward a silent tune
-(:class:`cadenza.compose.rules.VoiceRules`, counted from the piece's start) brings the voice in at once.
+lasts, :class:`TuneWaits` keeps the tune's part out, and the rules' pull toward a silent tune
+(:class:`cadenza.compose.rules.VoiceRules`) calls on the accompaniment's highest part (a song's right hand);
+after it, the same pull, counted from the piece's start, brings the voice in at once.
 """
 
 from __future__ import annotations
