@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.plan import PHRASE_BARS, climax_phrase, phrase_starts
+from cadenza.compose.plan import PHRASE_BARS, contrasting_phrases
 from cadenza.tokens.events import FIELD_SIZES, KIND, F
 
 CLIMAX_NATS = 3.0  # toward a note above the tune's earlier high point, in the contrasting phrase's last bar
@@ -31,10 +31,7 @@ class ClimaxReach:
     def __init__(self, plan: Any, tune_part: int, bars: int, style: str | None = None,
                  phrase_bars: int = PHRASE_BARS, intro_bars: int = 0) -> None:
         self.plan, self.tune = plan, tune_part
-        starts = phrase_starts(bars, phrase_bars, intro_bars)
-        #: bar index -> (first bar, bars) of the contrasting phrase it lies in
-        self.phrase_of = {bar: (start, end - start) for start, end in zip(starts, [*starts[1:], bars], strict=True)
-                          if climax_phrase(start, bars, style, phrase_bars, intro_bars) for bar in range(start, end)}
+        self.phrase_of = contrasting_phrases(bars, style, phrase_bars, intro_bars)  # bar -> (first bar, bars)
         self.highest = -1  # the tune's highest note so far
         self.highest_before: dict[int, int] = {}  # a contrasting phrase's first bar -> the tune's highest before it
         self.reached: set[int] = set()  # the contrasting phrases (first bars) whose tune has passed it

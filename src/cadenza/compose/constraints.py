@@ -105,6 +105,11 @@ def note_onset_ticks(plan: Any, chosen: dict[str, int]) -> int:
     return plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
 
 
+def step_length_ticks(step: np.ndarray) -> int:
+    """The length in ticks of the note a step writes (its duration fields)."""
+    return int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+
+
 def bar_ticks(meter: tuple[int, int]) -> int:
     return meter[0] * 4 * TICKS_PER_QUARTER // meter[1]
 
@@ -455,7 +460,7 @@ class PlanConstraint:
             self.notes_seen = True
             instant = (self.bars_started, int(step[F["position"]]) * FINE + int(step[F["position_fine"]]))
             self.last_onset_ticks = self.bar_start_ticks + instant[1]
-            length = int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+            length = step_length_ticks(step)
             self.sounding_until = max(self.sounding_until, self.last_onset_ticks + length)
             if instant != self.instant:
                 self.instant, self.at_instant = instant, {}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.constraints import gap_bias
-from cadenza.compose.plan import PHRASE_BARS, climax_phrase, phrase_starts
+from cadenza.compose.plan import PHRASE_BARS, contrasting_phrases, phrase_starts
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
@@ -35,18 +35,16 @@ class RhythmContrast:
 
     def __init__(self, plan: Any, bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS,
                  intro_bars: int = 0) -> None:
-        self.plan, self.bars, self.style, self.phrase_bars = plan, bars, style, phrase_bars
-        self.intro_bars = intro_bars  # bars before the first phrase (its pace is the first phrase's)
-        self.starts = phrase_starts(bars, phrase_bars, intro_bars)  # each phrase's first bar
-        self.first_phrase_end = self.starts[1] if len(self.starts) > 1 else bars  # bars started by its end
+        self.plan, self.style = plan, style
+        starts = phrase_starts(bars, phrase_bars, intro_bars)  # (an introduction's pace is the first phrase's)
+        self.first_phrase_end = starts[1] if len(starts) > 1 else bars  # bars started by the first phrase's end
+        self.contrasting = contrasting_phrases(bars, style, phrase_bars, intro_bars)  # the b phrases' bars
         self.first_gaps: list[int] = []
         self.previous_onset: int | None = None
         self.wanted_ticks: float | None = None  # the contrasting phrase's gap, once the first phrase is written
 
     def _in_contrast(self) -> bool:
-        bar = self.plan.bars_started - 1
-        begun = [start for start in self.starts if start <= bar]  # the phrase the bar is in begins at begun[-1]
-        return bool(begun) and climax_phrase(begun[-1], self.bars, self.style, self.phrase_bars, self.intro_bars)
+        return self.plan.bars_started - 1 in self.contrasting
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return None

@@ -217,3 +217,12 @@ def climax_phrase(first_bar: int, bars: int, style: str | None = None, phrase_ba
         return bars - intro_bars >= 2 * phrase_bars and (first_bar - intro_bars) % (4 * phrase_bars) == phrase_bars
     starts = phrase_starts(bars, phrase_bars, intro_bars)
     return len(starts) >= 4 and first_bar in starts and starts.index(first_bar) % 4 == 2
+
+
+def contrasting_phrases(bars: int, style: str | None = None, phrase_bars: int = PHRASE_BARS,
+                        intro_bars: int = 0) -> dict[int, tuple[int, int]]:
+    """Bar index -> (first bar, bars) of the contrasting phrase (:func:`climax_phrase`) it lies in, for every
+    bar of such a phrase: worked out once, for the rules that read it at every note."""
+    starts = phrase_starts(bars, phrase_bars, intro_bars)
+    return {bar: (start, end - start) for start, end in zip(starts, [*starts[1:], bars], strict=True)
+            if climax_phrase(start, bars, style, phrase_bars, intro_bars) for bar in range(start, end)}

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import note_onset_ticks
-from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
+from cadenza.compose.constraints import note_onset_ticks, step_length_ticks
+from cadenza.tokens.events import FIELD_SIZES, KIND, F
 
 REGISTER_NATS = 0.6  # per semitone a note lies outside its part's usual register
 
@@ -101,5 +101,5 @@ class UnderTheTune:
         if int(step[F["kind"]]) != KIND["note"] or int(step[F["part"]]) != self.tune:
             return
         onset = self.plan.last_onset_ticks  # the plan has advanced past this note already
-        end = onset + int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+        end = onset + step_length_ticks(step)
         self.sung = [note for note in self.sung if note[1] > onset] + [(onset, end, int(step[F["pitch"]]))]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import step_length_ticks
 from cadenza.compose.plan import PHRASE_BARS, returns
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
@@ -102,7 +103,7 @@ class ThemeReturn:
         bar = self.plan.bars_started - 1
         into = self.plan.last_onset_ticks - self.plan.bar_start_ticks
         if bar in self.themes:
-            length = int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+            length = step_length_ticks(step)
             held = self.themes[bar].get(into)
             pitch = int(step[F["pitch"]])
             if held is None or pitch > held[0]:  # the top note of a chord is the melody's

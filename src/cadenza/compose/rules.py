@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import note_onset_ticks
+from cadenza.compose.constraints import note_onset_ticks, step_length_ticks
 from cadenza.compose.ensembles import line_over_chords
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
@@ -747,10 +747,10 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         elif self._final_bar():
             self.final_late = True
         if part not in self.plan.drums:
-            self.pc_weights[pitch % 12] += int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+            self.pc_weights[pitch % 12] += step_length_ticks(step)
         now = self.plan.last_onset_ticks  # the plan has advanced past this note already
         self.struck(part, now)
-        end = now + int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])
+        end = now + step_length_ticks(step)
         onset, notes = self.latest.get(part, (-1, []))
         if onset != now:
             if notes:
