@@ -163,6 +163,22 @@ def test_a_right_hands_tune_pays_for_its_leaps_from_the_top_of_its_last_chord() 
     assert left[36] == left[50]  # the left hand's chords are not a line
 
 
+def test_a_keyboards_bass_leaps_an_octave_freely_and_pays_for_a_wider_leap() -> None:
+    from cadenza.compose.rules import BASS_LEAP_FREE, BASS_LEAP_NATS
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [4, 4], [(0, 1)], bars=8, key=None)
+    rules.latest = {1: (0, [(960, 48), (960, 55)])}  # the left hand's C3-G3: its bass is C3
+    left = rules.bias("pitch", {"kind": KIND["note"], "part": 1, "position": 40, "position_fine": 0})
+    assert left[36] == left[43] == left[60] == 0.0  # down or up an octave, or a fifth: free
+    assert left[31] == pytest.approx(-BASS_LEAP_NATS * (17 - BASS_LEAP_FREE))  # G1, an eleventh below
+    assert left[29] < left[31] < left[36]
+    rules.latest = {0: (0, [(960, 72)])}  # the right hand's leaps are its tune's, not the bass's
+    right = rules.bias("pitch", {"kind": KIND["note"], "part": 0, "position": 40, "position_fine": 0})
+    assert right[91] < right[86]
+
+
 def test_a_singer_below_the_tune_is_kept_off_the_ends_of_the_voice_the_tune_is_not() -> None:
     from cadenza.tokens.events import KIND
 
