@@ -369,6 +369,35 @@ def test_the_ear_mends_an_unheard_cadence_by_writing_its_last_two_bars_again() -
     assert all(np.array_equal(p, mended) for p in prefixes[1:3])  # then bars 3 and 4 again
 
 
+def test_the_ear_keeps_a_whole_attempt_over_one_the_step_budget_cut_short() -> None:
+    from cadenza.compose.ear import sample_by_phrase
+    from cadenza.tokens.events import KIND, encode
+
+    chorale = read_score("music21:bach/bwv66.6")
+    steps = encode(chorale, [])
+    bar_lines = np.flatnonzero(steps[:, 0] == KIND["bar"])
+    cut = np.concatenate([steps[: bar_lines[5]], steps[-1:]])  # six bars, then the end the budget wrote
+    assert cut[-1, 0] == KIND["eos"]
+    attempts: list[int] = []
+
+    def generate(prefix: np.ndarray, seed: int, should_stop: Any) -> tuple[np.ndarray, None]:
+        attempts.append(seed)
+        return (cut if len(attempts) == 1 else steps), None
+
+    kept, counts = sample_by_phrase(steps[: bar_lines[0]], chorale.bar_count, 0, generate,
+                                    phrase_bars=chorale.bar_count)
+    assert np.array_equal(kept, steps) and counts["attempts"] == 2
+
+
+def test_a_sad_lead_sheet_in_six_eight_has_every_bar_asked() -> None:
+    from cadenza.compose import ComposeRequest, compose
+
+    # its last phrase's rules barred the one part that could still strike at the instant, the sampler fell back
+    # to the grammar alone, and the tune struck one note 755 times there: the piece ended two bars short
+    piece = compose(ComposeRequest(ensemble="lead-sheet", mood="sad", meter="6/8", bars=16, seed=2)).score
+    assert piece.bar_count == 16
+
+
 def test_a_chorales_voices_hold_their_note_rather_than_drop_out_for_a_beat() -> None:
     from cadenza.compose import ComposeRequest, compose
 

@@ -318,6 +318,68 @@ def test_a_compound_meter_writes_no_triplets() -> None:
     assert b"<time-modification>" not in musicxml_bytes(piece.score)
 
 
+def _note(position: int, part: int, duration: int) -> np.ndarray:
+    from cadenza.tokens.events import FIELDS, KIND, F
+
+    step = np.zeros(len(FIELDS), dtype=np.int64)
+    step[F["kind"]], step[F["position"]], step[F["part"]], step[F["duration"]] = KIND["note"], position, part, duration
+    return step
+
+
+def test_a_rule_whose_mask_the_grammar_cannot_meet_is_skipped_not_the_whole_stack() -> None:
+    from cadenza.compose.constraints import Stacked
+
+    def rule(values: list[int]) -> SimpleNamespace:
+        return SimpleNamespace(allowed=lambda field, chosen, grammar: np.isin(np.arange(8), values))
+
+    grammar = SimpleNamespace(allowed=lambda field, chosen: np.isin(np.arange(8), [0, 1]))  # parts 0 and 1 here
+    # the plan leaves part 1 (of the grammar's two); the rules bar it: they give way, the plan holds
+    mask = Stacked(rule([1, 2, 3]), rule([0, 2, 3]), rule([2])).allowed("part", {}, grammar)
+    assert mask is not None and np.flatnonzero(mask).tolist() == [1, 2, 3]
+    mask = Stacked(rule([1, 2, 3]), rule([1, 3])).allowed("part", {}, grammar)
+    assert np.flatnonzero(mask).tolist() == [1, 3]
+
+
+def test_a_quarter_is_written_in_triplets_or_in_sixteenths_never_both() -> None:
+    from cadenza.compose.grid import NotationGrid
+    from cadenza.tokens.events import KIND
+
+    plan = SimpleNamespace(meter=(4, 4), bar_start_ticks=0, allowed=lambda field, chosen, grammar: None)
+    grid = NotationGrid(plan)
+    grammar = SimpleNamespace(position=0)
+    note = {"kind": KIND["note"], "label": 0}
+    free = grid.allowed("position", note, grammar)
+    assert free[12] and not free[16] and not free[32]  # a triplet eighth's point: only after the beat's onset
+    grid.advance(_note(0, 1, 16))  # the viola strikes the beat, a triplet eighth long: the quarter is in triplets
+    grammar.position = 0
+    after = grid.allowed("position", note, grammar)
+    assert after[16] and after[32] and not after[12] and not after[18] and after[48] and after[54]
+    parts = grid.allowed("part", {**note, "position": 16}, grammar)
+    assert parts is not None and np.flatnonzero(parts).tolist() == [1]  # the viola's own figure goes on
+    assert grid.allowed("part", {**note, "position": 48}, grammar) is None
+    lengths = grid.allowed("duration", {**note, "position": 16}, grammar)
+    assert lengths[16] and lengths[32] and not lengths[12] and not lengths[6]  # its end on the triplet's grid
+    assert not lengths[64] and not lengths[80]  # no longer triplet value, not even one ending on a beat
+    held = grid.allowed("duration", {**note, "position": 48}, grammar)
+    assert held[6] and held[12] and held[48] and held[16]  # a new triplet may begin with the next beat
+    grid.advance(_note(54, 2, 6))  # ... unless a sixteenth's point in it comes first: the quarter is duple
+    grammar.position = 54 * 70
+    later = grid.allowed("position", note, grammar)
+    assert later[60] and not later[64] and not later[80]
+    assert not grid.allowed("duration", {**note, "position": 48}, grammar)[16]
+
+
+def test_a_tense_quartet_and_a_sad_chorale_write_no_tuplets() -> None:
+    from cadenza.compose import ComposeRequest, compose
+    from cadenza.score.musicxml_write import musicxml_bytes
+
+    # a 16th and a triplet eighth in one quarter wrote 12-tuplets on every staff of this quartet (10 marks); the
+    # chorale's tenor held notes into a lone triplet eighth (8 marks over breves)
+    for request in (ComposeRequest(ensemble="string-quartet", mood="tense", key="G# minor", bars=16, seed=1),
+                    ComposeRequest(ensemble="satb", mood="sad", key="F minor", bars=16, seed=1)):
+        assert b"<time-modification>" not in musicxml_bytes(compose(request).score)
+
+
 def test_a_classical_quartets_first_violin_pays_more_for_a_leap_than_its_other_strings() -> None:
     """A classical quartet's tune (the first violin, a string that may double-stop) pays STRING_TUNE_LEAP_NATS per
     semitone beyond a tone, more than the inner parts' LEAP_NATS (at that cost the held-out quartets' top line

@@ -474,23 +474,29 @@ class PlanConstraint:
 
 class Stacked:
     """A constraint with more rules on top (the part-writing rules, a reference's motif bias): masks intersect (a
-    rule that would leave nothing is skipped), biases add; the first constraint's redirects hold."""
+    rule that would leave nothing the grammar allows is skipped), biases add; the first constraint's redirects
+    hold."""
 
     def __init__(self, base: Any, *more: Any) -> None:
         self.base, self.more = base, more
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        """The masks intersected. A rule is skipped when what it leaves the grammar forbids, not only when it
+        leaves nothing: the sampler drops a mask the grammar cannot meet, and with it every rule. (A sad lead
+        sheet's plan left only the current instant, where only the chord part could add a note; the rules
+        barred that part, the sampler fell back to the grammar alone and the tune struck one note 755 times at
+        that instant, until the step budget ended the piece two bars short.)"""
         mask = self.base.allowed(field, chosen, grammar)
+        legal: np.ndarray | None = None
         for rule in self.more:
             extra = rule.allowed(field, chosen, grammar)
             if extra is None:
                 continue
-            if mask is None:
-                mask = extra
-            else:
-                both = mask & extra
-                if np.count_nonzero(both):
-                    mask = both
+            both = extra if mask is None else mask & extra
+            if legal is None:
+                legal = grammar.allowed(field, chosen)
+            if np.count_nonzero(both[:len(legal)] & legal[:len(both)]):
+                mask = both
         return mask
 
     def redirect(self, field: str, chosen: dict[str, int]) -> tuple[int, int] | None:

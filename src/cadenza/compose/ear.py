@@ -163,31 +163,37 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
         def should_stop(seq: np.ndarray, stop_at: int = stop_at) -> bool:
             return seq[-1][F["kind"]] == KIND["bar"] and bars_in(seq) >= stop_at
 
-        best: tuple[tuple[bool, int, float, float], np.ndarray] | None = None
+        # (whole, verdict), steps: an attempt the step budget ended early ranks below every whole one
+        best: tuple[tuple[bool, tuple[bool, int, float, float]], np.ndarray] | None = None
         first_bar = max([a + 1 for a in arrivals if a < arrival] or [0])  # (the first phrase's: its introduction's)
         climax = climax_phrase(first_bar, total_bars, style, phrase_bars, intro_bars)
         for attempt in range(EAR_TRIES):
             start = steps
-            if (best is not None and not best[0][0] and best[0][1] == 0 and arrival - CADENCE_BARS >= first_bar
-                    and bars_in(best[1]) > arrival - CADENCE_BARS + 1):
+            if (best is not None and best[0][0] and not best[0][1][0] and best[0][1][1] == 0
+                    and arrival - CADENCE_BARS >= first_bar and bars_in(best[1]) > arrival - CADENCE_BARS + 1):
                 start = through_bar_line(best[1], arrival - CADENCE_BARS + 1)  # a good tune: its cadence again
             tried, plan = generate(start, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
             counts["attempts"] += 1
-            if not last and tried[-1][F["kind"]] == KIND["eos"] and bars_in(tried) < stop_at:
-                return tried, counts  # the budget ended the piece: nothing more to judge
-            if not last and tried[-1][F["kind"]] == KIND["eos"]:
-                tried = tried[:-1]
-            verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax, critic, tune_part)
-                       if plan is not None else (True, 0, 0.5, 1.0))
-            if best is None or verdict > best[0]:
-                best = (verdict, tried)
-            if verdict[0] and (verdict[1] == 0 or attempt + 1 >= TUNE_TRIES):
+            whole = bars_in(tried) >= (total_bars if last else stop_at)
+            if not whole:
+                verdict = (False, 0, 0.0, 0.0)  # not judged: the budget ended the piece inside the phrase
+            else:
+                if not last and tried[-1][F["kind"]] == KIND["eos"]:
+                    tried = tried[:-1]
+                verdict = (heard_arrival(tried, arrival, plan, finish, first_bar, climax, critic, tune_part)
+                           if plan is not None else (True, 0, 0.5, 1.0))
+            if best is None or (whole, verdict) > best[0]:
+                best = ((whole, verdict), tried)
+            if whole and verdict[0] and (verdict[1] == 0 or attempt + 1 >= TUNE_TRIES):
                 break
         assert best is not None
+        (whole, verdict), kept = best
         counts["phrases"] += 1
-        counts["unheard"] += int(not best[0][0])
-        counts["faults"] -= best[0][1]
+        counts["unheard"] += int(not verdict[0])
+        counts["faults"] -= verdict[1]
+        if not whole and not last:
+            return kept, counts  # every attempt ran out of steps: the piece ends here
         if last:
-            return best[1], counts
-        steps = best[1]
+            return kept, counts
+        steps = kept
         phrase += 1

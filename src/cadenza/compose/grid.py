@@ -1,5 +1,14 @@
 """The notation grid: onsets and lengths where a score writes them (32nd notes and eighth-note triplets, or
-32nd notes alone in a compound meter), so that the MusicXML of a piece has no tuplets nobody asked for."""
+32nd notes alone in a compound meter), so that the MusicXML of a piece has no tuplets nobody asked for.
+
+Each quarter is written either in triplets or in duple values, never both: the first onset or note end inside a
+quarter that lies on one grid only (a sixteenth's point, or a triplet eighth's) sets the quarter's grid for every
+part (a tense quartet wrote a note on a sixteenth and the next a triplet eighth later, 1/12 of a quarter apart:
+a 12-tuplet on every staff). A triplet begins with its beat: a part strikes a triplet eighth's point only after
+an onset of its own at the quarter's start (or, for the third eighth, at the second), so a triplet is a figure
+and not a lone syncopation (a sad chorale's tenor held a note into a triplet eighth after the beat: 6 1/3
+quarters, engraved as a tuplet over a breve). A triplet value is an eighth or a quarter of the triplet, no
+longer."""
 
 from __future__ import annotations
 
@@ -9,13 +18,21 @@ import numpy as np
 
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
-from cadenza.tokens.events import FIELD_SIZES, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 #: the notation grid, in steps of FINE ticks: 32nd notes (6 steps) and eighth-note triplets (16 steps)
 GRID_STEPS = (6, 16)
 #: ... in a compound meter (6/8, 9/8, 12/8), whose beat is already three eighths: 32nd notes only (a quartet in
 #: 6/8 wrote eighth-note triplets there, a duplet feel no classical quartet asks for: 16 tuplet marks on a page)
 COMPOUND_GRID_STEPS = (6,)
+QUARTER_STEPS = TICKS_PER_QUARTER // FINE  # 48
+TRIPLET_LENGTHS = (16, 32)  # the triplet values a note may have: a triplet eighth or quarter
+#: what a point inside a quarter (steps 0..47) says of the quarter's grid: 0 either (its start), DUPLE (on the
+#: 32nd-note grid only), TRIPLET (on the triplet grid only), -1 neither
+DUPLE, TRIPLET = 1, 2
+_POINT_KIND = np.full(QUARTER_STEPS, -1)
+_POINT_KIND[::6], _POINT_KIND[::16], _POINT_KIND[0] = DUPLE, TRIPLET, 0
+_POINT_KIND.setflags(write=False)
 
 
 def _grid(steps: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -44,6 +61,10 @@ class NotationGrid:
         meter = plan.meter
         compound = meter is not None and beat_ticks_of(TimeSignature(0, *meter)) != TICKS_PER_QUARTER * 4 // meter[1]
         self.grid = _ON_COMPOUND_GRID if compound else _ON_GRID  # (the model's own meter: the simple grid)
+        self.triplets = not compound
+        self.quarters: dict[int, int] = {}  # quarter (from the piece's start) -> DUPLE or TRIPLET, once set
+        # the latest quarter with onsets: (quarter, {triplet point 0 or 16: parts with an onset there})
+        self.struck: tuple[int, dict[int, set[int]]] = (-1, {})
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if field == "kind":
@@ -51,7 +72,7 @@ class NotationGrid:
         if chosen.get("kind") != KIND["note"]:
             return None
         if field == "duration":
-            return self.grid["duration"]
+            return self._lengths(chosen) if self.triplets else self.grid["duration"]
         if field == "position":
             on_grid = self.grid["position"]
             here = grammar.position // FINE
@@ -60,7 +81,14 @@ class NotationGrid:
                 if fine is not None and not fine[0]:  # the instant is closed: the next grid point
                     on_grid = on_grid.copy()
                     on_grid[here] = False
+            if self.triplets:
+                points = self._bar_start_steps() + np.arange(len(on_grid))
+                on_grid = on_grid & self._triplet_figures(points)
+                if self.quarters:
+                    on_grid = on_grid & self._fits_quarters(points)
             return on_grid
+        if field == "part" and self.triplets:
+            return self._triplet_parts(self._bar_start_steps() + int(chosen.get("position", 0)))
         # fine offsets and lengths are 0; a tie only continues a note longer than the duration field, never on
         # the grid (a tied step would merge a later note into it)
         return _FIRST_ONLY.get(field)
@@ -83,8 +111,73 @@ class NotationGrid:
         mask[KIND["eos"] if self.plan.bars_started >= self.plan.bars else KIND["bar"]] = True
         return mask
 
+    def _starters(self, point: int) -> set[int]:
+        """The parts that may strike at ``point`` if it is a triplet eighth's (16 or 32 steps into its quarter):
+        those with an onset at an earlier point of the triplet in the quarter."""
+        quarter, offset = divmod(point, QUARTER_STEPS)
+        onsets = self.struck[1] if self.struck[0] == quarter else {}
+        return {part for at, parts in onsets.items() if at < offset for part in parts}
+
+    def _triplet_figures(self, points: np.ndarray) -> np.ndarray:
+        """Which ``points`` a note may start at: every one but a triplet eighth's that no part's figure leads
+        to (see :meth:`_starters`)."""
+        offsets = points % QUARTER_STEPS
+        fits = _POINT_KIND[offsets] != TRIPLET
+        for index in np.flatnonzero(~fits):
+            if points[index] // QUARTER_STEPS != self.struck[0]:
+                continue  # (a later quarter: nothing struck there yet)
+            fits[index] = bool(self._starters(int(points[index])))
+        return fits
+
+    def _triplet_parts(self, point: int) -> np.ndarray | None:
+        if _POINT_KIND[point % QUARTER_STEPS] != TRIPLET:
+            return None
+        mask = np.zeros(FIELD_SIZES["part"], dtype=bool)
+        mask[sorted(self._starters(point))] = True
+        return mask
+
+    def _bar_start_steps(self) -> int:
+        return int(getattr(self.plan, "bar_start_ticks", 0)) // FINE
+
+    def _fits_quarters(self, points: np.ndarray, onset: int | None = None) -> np.ndarray:
+        """Which ``points`` (steps from the piece's start) agree with their quarter's grid, as set so far (and by
+        a note's ``onset``, for its end)."""
+        quarters = dict(self.quarters)
+        if onset is not None and _POINT_KIND[onset % QUARTER_STEPS] > 0:
+            quarters.setdefault(onset // QUARTER_STEPS, int(_POINT_KIND[onset % QUARTER_STEPS]))
+        kinds = _POINT_KIND[points % QUARTER_STEPS]
+        quarter = points // QUARTER_STEPS
+        first, last = int(quarter.min()), int(quarter.max())
+        table = np.zeros(last - first + 1, dtype=_POINT_KIND.dtype)  # each quarter's grid here (0: not set)
+        for index, kind in quarters.items():
+            if first <= index <= last:
+                table[index - first] = kind
+        wanted = table[quarter - first]
+        return (kinds == 0) | (wanted == 0) | (kinds == wanted)
+
+    def _lengths(self, chosen: dict[str, int]) -> np.ndarray:
+        """Note lengths on the grid whose end is a grid point agreeing with its quarter's grid: a duple value
+        (whole 32nds), or a triplet eighth or quarter."""
+        lengths = np.arange(FIELD_SIZES["duration"])
+        onset = self._bar_start_steps() + int(chosen.get("position", 0))
+        ends = onset + lengths
+        mask = self.grid["duration"] & ((lengths % 6 == 0) | np.isin(lengths, TRIPLET_LENGTHS))
+        return mask & (_POINT_KIND[ends % QUARTER_STEPS] >= 0) & self._fits_quarters(ends, onset)
+
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         return None
 
     def advance(self, step: np.ndarray) -> None:
-        return None
+        """A note's onset and end set the grid of their quarters, where they lie on one grid only."""
+        if not self.triplets or int(step[F["kind"]]) != KIND["note"] or step[F["position_fine"]]:
+            return
+        onset = self._bar_start_steps() + int(step[F["position"]])
+        quarter, offset = divmod(onset, QUARTER_STEPS)
+        if offset in (0, 16):
+            if self.struck[0] != quarter:
+                self.struck = (quarter, {})
+            self.struck[1].setdefault(offset, set()).add(int(step[F["part"]]))
+        for point in (onset, onset + int(step[F["duration"]])):
+            kind = int(_POINT_KIND[point % QUARTER_STEPS])
+            if kind > 0:
+                self.quarters.setdefault(point // QUARTER_STEPS, kind)
