@@ -369,6 +369,19 @@ def test_a_quarter_is_written_in_triplets_or_in_sixteenths_never_both() -> None:
     assert not grid.allowed("duration", {**note, "position": 48}, grammar)[16]
 
 
+def test_a_lively_piece_ends_on_its_chord_not_on_the_last_off_beat() -> None:
+    from cadenza.compose import ComposeRequest, compose
+
+    # a joyful piano piece at 200 bpm kept its asked density's sixteenths running through the last bar and
+    # stopped on its last sixteenth, as if cut off (so did 6 more lively pieces of 8)
+    piece_made = compose(ComposeRequest(ensemble="piano", mood="joyful", tempo_bpm=200, bars=16, seed=2))
+    piece = piece_made.score
+    bar = piece.length_ticks // piece.bar_count
+    last_bar = piece.notes[piece.notes["onset_ticks"] >= (piece.bar_count - 1) * bar]
+    assert set(last_bar["onset_ticks"].tolist()) == {(piece.bar_count - 1) * bar}
+    assert piece_made.heard.get("density") == "high"  # the density asked is still heard
+
+
 def test_a_tense_quartet_and_a_sad_chorale_write_no_tuplets() -> None:
     from cadenza.compose import ComposeRequest, compose
     from cadenza.score.musicxml_write import musicxml_bytes

@@ -285,12 +285,14 @@ class PlanConstraint:
 
     def _gap_limits(self) -> tuple[float | None, float | None]:
         """The density's shortest and longest gap between onsets, in ticks (None: no limit); where no density
-        is asked, the longest is :data:`KEEP_MOVING_BEATS` before the last bar (where the final chord is held)."""
+        is asked, the longest is :data:`KEEP_MOVING_BEATS`. Neither holds in the last bar, where the final chord
+        is held: a lively piece's density kept its sixteenths running to the last one and stopped on the bar's
+        last off-beat, as if cut off."""
         if self.meter is None:
             return None, None
         beat = _beat_ticks(self.meter)
         low, high = self.gap_beats
-        if not self.density_asked and self.bars_started >= self.bars:
+        if self.bars_started >= self.bars:
             high = None
         return (None if low is None else low * beat), (None if high is None else high * beat)
 

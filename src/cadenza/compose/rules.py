@@ -20,9 +20,8 @@ model's own sense of the style still chooses among what the rules leave:
   on an arrival's downbeat they are the only tones (the lowest part on the root), and the melody, struck first,
   holds its note at least two beats: the cadence is heard;
   the last bar is one tonic chord struck on its downbeat, every note a tonic-chord tone and the lowest part on
-  the tonic, every part sounding in it (masks: the piece ends once every part has sounded, and not before);
-  with a density that asks for onsets all through the bar, the bar keeps its rhythm and only its pitches are
-  the tonic chord's.
+  the tonic, every part sounding in it (masks: the piece ends once every part has sounded, and not before),
+  and held: an asked density does not run on through it.
 """
 
 from __future__ import annotations
