@@ -82,3 +82,48 @@ def test_a_shipped_model_is_named_by_its_folders_name(tmp_path: Path, monkeypatc
     (tmp_path / "default").mkdir()  # the user's own (empty) folder called "default": read, and refused
     with pytest.raises(CadenzaError, match="default"):
         cadenza.compose(bars=2, seed=3, guard=False, model="default")
+
+
+def test_what_the_user_gave_is_never_written_over(tmp_path: Path) -> None:
+    """An output that would replace the primer, the piece revised, the reference or a conversion's source is
+    refused before anything is written, and so is an unknown render format (it was refused only after the piece
+    had replaced the file at the output)."""
+    from cadenza.api import convert
+
+    piece = tmp_path / "mine.mid"
+    convert("music21:bach/bwv66.6", piece)
+    before = piece.read_bytes()
+    with pytest.raises(UsageError, match="would replace the primer"):
+        cadenza.continue_(piece, output=piece, bars=1)
+    with pytest.raises(UsageError, match="would replace the piece"):
+        cadenza.revise(str(piece), "3", output=tmp_path / "." / "mine.mid")
+    with pytest.raises(UsageError, match="would replace the reference"):
+        cadenza.compose(bars=2, like=piece, output=piece)
+    with pytest.raises(UsageError, match="would replace the source"):
+        convert(piece, piece)
+    with pytest.raises(UsageError, match="unknown render format 'foo'"):
+        cadenza.compose(bars=2, formats=["foo"], output=piece)
+    assert piece.read_bytes() == before
+    with pytest.raises(UsageError, match="like strength"):  # out of range with no reference too
+        cadenza.compose(bars=2, like_strength=5)
+
+
+def test_a_reversed_bar_range_and_an_empty_score_say_what_is_wrong() -> None:
+    from cadenza.errors import InputError
+    from cadenza.score.model import Part, Score, TimeSignature
+
+    with pytest.raises(UsageError, match="comes after the last; give them in order, like 3-9"):
+        cadenza.revise("music21:bach/bwv66.6", "9-3")
+    empty = Score.build([Part("Piano")], [], [TimeSignature(0, 4, 4)])
+    with pytest.raises(InputError, match="no notes to check"):  # its verdict was "original"
+        cadenza.check(empty)
+
+
+def test_a_command_line_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["compose", "--bars", "x"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["cadenza compose: error: argument --bars: invalid int value: 'x' (see 'cadenza compose --help')"]

@@ -295,3 +295,24 @@ def test_live_events_give_cues_controls_bars_beats_and_notes_in_time_order() -> 
     assert [(n["t"], n["pitch"], n["duration_s"]) for n in notes] == [(12.0, 60, 0.5), (14.0, 64, 1.0)]
     assert [e["t"] for e in events] == sorted(e["t"] for e in events)
     assert all(e["type"] != "cue" for e in chunk_events(chunk, new_cue=False))  # a cue line only as it begins
+
+
+def test_a_timelines_numbers_are_checked_by_segment_and_field(tmp_path: Path) -> None:
+    """A bar count of 4.5 was cut to 4 without a word; a valence of "x" said Python's "could not convert
+    string to float", naming neither the segment nor the field."""
+    for body, message in (('bars = 4.5', r"segment 1: bars 4\.5 is not a whole number"),
+                          ('bars = 4\nvalence = "x"', "segment 1: valence: 'x' is not a number"),
+                          ('bars = 4\ntempo = true', "segment 1: tempo: True is not a number")):
+        path = tmp_path / "timeline.toml"
+        path.write_text(f"[[segments]]\n{body}\n")
+        with pytest.raises(InputError, match=message):
+            load_timeline(path)
+
+
+def test_a_segment_of_unknown_words_is_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    writer = SoundtrackWriter(parse_shorthand("zzqx:4s"))
+    with caplog.at_level("WARNING"):
+        writer.plan(0)
+        writer.plan(0)
+    said = [r.getMessage() for r in caplog.records if "no known words" in r.getMessage()]
+    assert said == ["segment 1 'zzqx': no known words in it; written from the timeline's other settings"]

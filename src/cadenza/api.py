@@ -125,7 +125,9 @@ def info(source: str | os.PathLike[str], limits: ReadLimits | None = None, tune:
 def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limits: ReadLimits | None = None,
             tune: str | None = None, tune_index: int | None = None) -> dict[str, Any]:
     """Read ``source`` and write it to ``target`` in the format its extension names (a file already there is
-    named in a warning before it is replaced; a read-only one is kept: OutputError)."""
+    named in a warning before it is replaced; a read-only one is kept: OutputError; the source itself is never
+    written over: UsageError)."""
+    _keep_inputs(Path(target), [], source=source)
     result = read_score_result(source, limits, tune, tune_index)
     _guard_replaced([Path(target)])
     _replacing([Path(target)])
@@ -160,6 +162,7 @@ def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str
     default model when None): an :class:`cadenza.reports.OriginalityCheck`, whose ``.verdict`` is "copied"
     when a line shares more notes with one training work than the calibrated threshold (or ``threshold``)
     allows; see :mod:`cadenza.originality`."""
+    from cadenza.errors import InputError
     from cadenza.originality import check_score
 
     if isinstance(source, Score):
@@ -167,6 +170,8 @@ def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str
     else:
         result = read_score_result(source, limits, tune, tune_index)
         score, warnings = result.score, result.warnings
+    if not score.note_count:  # (a verdict of "original" on nothing would say what was never checked)
+        raise InputError(f"{source if not isinstance(source, Score) else 'the score'}: no notes to check")
     report = check_score(score, against, threshold)
     report["warnings"] = warnings
     return OriginalityCheck(report)
@@ -199,6 +204,27 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     _guard_replaced([*_output_files(path, formats or []), *also])
     return path
+
+
+def _keep_inputs(output: Path | None, formats: list[str] | None, **inputs: Any) -> None:
+    """Refuse an output that would replace a file the request reads (``primer=``, ``reference=``: a path, a
+    Score or a music21: reference): the user's own music is never written over, warning or not."""
+    from cadenza.errors import UsageError
+
+    if output is None:
+        return
+    written = {_resolved(target) for target in _output_files(output, formats or [])}
+    for role, source in inputs.items():
+        if isinstance(source, str | os.PathLike) and not str(source).startswith("music21:") \
+                and _resolved(Path(source)) in written:
+            raise UsageError(f"output {output} would replace the {role} {source}: choose another output")
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:  # (a loop of links, a name the file system refuses: compared as given)
+        return path.absolute()
 
 
 def _output_files(output: Path, formats: list[str]) -> list[Path]:
@@ -278,8 +304,11 @@ def styles() -> list[Any]:
 def _reference(like: str | os.PathLike[str] | Score | None, strength: float, limits: ReadLimits | None) -> Any:
     """The ``--like`` reference: read, listened to, with the strength of its pull."""
     from cadenza.compose.like import Reference
+    from cadenza.errors import UsageError
     from cadenza.listen.analyse import analyse_timed
 
+    if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 <= strength <= 1:
+        raise UsageError(f"like strength {strength!r:.60}: give a number from 0 to 1")  # (with or without a like)
     if like is None:
         return None
     score = like if isinstance(like, Score) else read_score_result(like, limits).score
@@ -303,17 +332,20 @@ def _path(value: Any, what: str) -> Path | None:
 
 
 def _formats(formats: Any) -> list[str] | None:
-    """``formats=`` as a list: "wav,pdf" (as :func:`render` takes it) or a list of names; a string's letters
-    were read as formats ('w', 'a', 'v')."""
+    """``formats=`` as a list: "wav,pdf" (as :func:`render` takes it) or a list of names (a string's letters
+    were read as formats: 'w', 'a', 'v'), each a known format (an unknown one was refused only after the piece
+    had replaced the file at ``output``)."""
     from cadenza.errors import UsageError
+    from cadenza.render.pipeline import parse_formats
 
     if formats is None:
         return None
     if isinstance(formats, str):
-        return [f.strip() for f in formats.split(",") if f.strip()]
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
     if not isinstance(formats, list | tuple) or not all(isinstance(f, str) for f in formats):
         raise UsageError(f"formats {formats!r:.60}: give a list of names, e.g. [\"wav\", \"pdf\"], or \"wav,pdf\"")
-    return list(formats)
+    # an unknown name refused now, before any file is written or replaced
+    return parse_formats(formats) if any(f.strip() for f in formats) else []
 
 
 def _model(model: Any) -> Path | None:
@@ -388,6 +420,7 @@ def compose(request: Any = None, output: str | os.PathLike[str] | None = None, f
     request = _request(request, options)
     formats = _formats(formats)
     path = _check_output(output, formats)
+    _keep_inputs(path, formats, reference=like)
     reference = _reference(like, like_strength, limits)
     made = compose_piece(request, checkpoint=_model(model), progress=progress,
                          reference=reference)
@@ -421,6 +454,7 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
 
     formats = _formats(formats)
     path = _check_output(output, formats)
+    _keep_inputs(path, formats, primer=primer, reference=like)
     request = _request(request, options)
     if bars is not None and (isinstance(bars, bool) or not isinstance(bars, int)):
         raise UsageError(f"bars {bars!r:.60}: expected a whole number")
@@ -468,6 +502,7 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
         raise UsageError(f"bars {bars!r:.60}: give the bars to write again, like \"5-8\" or \"6\"")
     formats = _formats(formats)
     path = _check_output(output, formats)
+    _keep_inputs(path, formats, piece=piece)
     score = piece if isinstance(piece, Score) else read_score(piece, limits)
     made = revise_bars(score, bars, compose_request(**options), checkpoint=_model(model),
                        versions=versions, progress=progress)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from cadenza.cli import (
     analyse,
@@ -28,10 +29,19 @@ from cadenza.errors import CadenzaError
 COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench, serve, live)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, naming the command's help (argparse's own printed the whole
+    usage block first: eleven lines before the error for ``cadenza compose --bars x``). Subcommands' parsers are
+    of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from cadenza import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="cadenza",
         description="Cadenza, an open-source AI composer. Reads scores (MIDI, MusicXML, ABC, Humdrum, "
         "music21 corpus references like music21:bach/bwv66.6), converts them, listens to them (~50 labels), "

@@ -33,6 +33,8 @@ def parse_bars(text: str, bar_count: int) -> tuple[int, int]:
     if not match:
         raise UsageError(f"bars {text!r}: give a bar or a range, like 5-8")
     first, last = int(match[1]), int(match[2] or match[1])
+    if first > last:
+        raise UsageError(f"bars {text!r}: the first bar comes after the last; give them in order, like {last}-{first}")
     if not 1 <= first <= last <= bar_count:
         raise UsageError(f"bars {text!r}: the piece has bars 1 to {bar_count}")
     if first == 1:

@@ -11,6 +11,7 @@ as it is written, and listened to (blind to metadata) for the cue sheet.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -29,6 +30,8 @@ from cadenza.score.ops import slice_bars, slice_ticks
 from cadenza.soundtrack.repeats import RepeatGuard, repetition
 from cadenza.soundtrack.themes import HEAD_BARS, Theme, head_of, keep_theme
 from cadenza.soundtrack.timeline import Segment, Timeline
+
+log = logging.getLogger(__name__)
 
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
 CHUNK_BARS = 8  # a long segment is written this many bars at a time
@@ -104,6 +107,7 @@ class SoundtrackWriter:
         self.themes: dict[str, Theme] = {}  # leitmotifs stated so far, by name
         self.repeats = RepeatGuard()
         self.voices: tuple[Any, ...] | None = None  # the ensemble's voices, whose full ranges every segment may use
+        self.unread: set[int] = set()  # segments whose words were all unknown (warned of once)
 
     def plan(self, index: int, segment: Segment | None = None) -> tuple[ComposeRequest, Plan, Key, float]:
         """The request of segment ``index`` (the timeline's, or ``segment``), its plan, and the key and tempo
@@ -111,6 +115,11 @@ class SoundtrackWriter:
         segment = segment or self.timeline.segments[index]
         request = segment_request(segment, self.timeline, self.timeline.seed + 1000 * index)
         plan = resolve(request, SOUNDTRACK_ENSEMBLES)
+        if segment.prompt and any(note.startswith("no known words") for note in plan.notes) \
+                and index not in self.unread:  # (said once a segment; a chunked segment plans again)
+            self.unread.add(index)
+            log.warning("segment %d %r: no known words in it; written from the timeline's other settings", index + 1,
+                        segment.prompt)
         if "ensemble" in plan.implied and "epoch" in plan.labels and plan.ensemble is not None:
             request = replace(request, ensemble=plan.ensemble.name)  # what is composed is what was planned
         wanted = plan.key or self.key or parse_key("C major")

@@ -99,6 +99,14 @@ def parse_shorthand(text: str) -> Timeline:
     return Timeline(tuple(segments), source=text)
 
 
+def _number(value: Any, where: str) -> float:
+    """A segment's number field as a float; anything else an InputError naming the segment and field (Python's
+    own words, "could not convert string to float", named neither)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{where}: {value!r:.40} is not a number")
+    return float(value)
+
+
 def _segment(raw: dict[str, Any], i: int) -> Segment:
     if not isinstance(raw, dict):
         raise InputError(f"segment {i + 1}: expected a table of fields")
@@ -109,15 +117,18 @@ def _segment(raw: dict[str, Any], i: int) -> Segment:
                               if k in raw}
     for name in ("valence", "arousal"):
         if name in raw:
-            values[name] = float(raw[name])
+            values[name] = _number(raw[name], f"segment {i + 1}: {name}")
     if "tempo" in raw:
-        values["tempo_bpm"] = float(raw["tempo"])
+        values["tempo_bpm"] = _number(raw["tempo"], f"segment {i + 1}: tempo")
     if "duration" in raw:
         duration = raw["duration"]
         values.update(_length(str(duration), f"segment {i + 1}") if isinstance(duration, str)
-                      else {"duration_s": float(duration)})
+                      else {"duration_s": _number(duration, f"segment {i + 1}: duration")})
     if "bars" in raw:
-        values["bars"] = int(raw["bars"])
+        bars = raw["bars"]
+        if isinstance(bars, bool) or not isinstance(bars, int):  # (4.5 bars was cut to 4 without a word)
+            raise InputError(f"segment {i + 1}: bars {bars!r:.40} is not a whole number")
+        values["bars"] = bars
     return Segment(name=str(raw.get("name") or raw.get("mood") or raw.get("prompt") or f"segment {i + 1}"), **values)
 
 
