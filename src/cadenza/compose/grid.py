@@ -33,6 +33,9 @@ DUPLE, TRIPLET = 1, 2
 _POINT_KIND = np.full(QUARTER_STEPS, -1)
 _POINT_KIND[::6], _POINT_KIND[::16], _POINT_KIND[0] = DUPLE, TRIPLET, 0
 _POINT_KIND.setflags(write=False)
+#: ... repeated over the longest span asked about (a bar's positions, a note's lengths) from any point of a quarter
+_TILED_KIND = np.tile(_POINT_KIND, max(FIELD_SIZES["position"], FIELD_SIZES["duration"]) // QUARTER_STEPS + 2)
+_TILED_KIND.setflags(write=False)
 
 
 def _grid(steps: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -43,8 +46,11 @@ def _grid(steps: tuple[int, ...]) -> dict[str, np.ndarray]:
 
 
 _ON_GRID, _ON_COMPOUND_GRID = _grid(GRID_STEPS), _grid(COMPOUND_GRID_STEPS)
+_LENGTHS = np.arange(FIELD_SIZES["duration"])
+#: the note values of the simple grid: whole 32nds, or a triplet eighth or quarter
+_NOTE_VALUES = _ON_GRID["duration"] & ((_LENGTHS % 6 == 0) | np.isin(_LENGTHS, TRIPLET_LENGTHS))
 _FIRST_ONLY = {field: np.arange(FIELD_SIZES[field]) == 0 for field in ("position_fine", "duration_fine", "tie")}
-for _mask in (*_ON_GRID.values(), *_ON_COMPOUND_GRID.values(), *_FIRST_ONLY.values()):
+for _mask in (*_ON_GRID.values(), *_ON_COMPOUND_GRID.values(), *_FIRST_ONLY.values(), _NOTE_VALUES):
     _mask.setflags(write=False)  # shared by every call: never changed in place
 
 
@@ -82,10 +88,10 @@ class NotationGrid:
                     on_grid = on_grid.copy()
                     on_grid[here] = False
             if self.triplets:
-                points = self._bar_start_steps() + np.arange(len(on_grid))
-                on_grid = on_grid & self._triplet_figures(points)
+                first = self._bar_start_steps()
+                on_grid = on_grid & self._triplet_figures(first, len(on_grid))
                 if self.quarters:
-                    on_grid = on_grid & self._fits_quarters(points)
+                    on_grid = on_grid & self._fits_quarters(first, len(on_grid))
             return on_grid
         if field == "part" and self.triplets:
             return self._triplet_parts(self._bar_start_steps() + int(chosen.get("position", 0)))
@@ -118,15 +124,15 @@ class NotationGrid:
         onsets = self.struck[1] if self.struck[0] == quarter else {}
         return {part for at, parts in onsets.items() if at < offset for part in parts}
 
-    def _triplet_figures(self, points: np.ndarray) -> np.ndarray:
-        """Which ``points`` a note may start at: every one but a triplet eighth's that no part's figure leads
-        to (see :meth:`_starters`)."""
-        offsets = points % QUARTER_STEPS
-        fits = _POINT_KIND[offsets] != TRIPLET
-        for index in np.flatnonzero(~fits):
-            if points[index] // QUARTER_STEPS != self.struck[0]:
-                continue  # (a later quarter: nothing struck there yet)
-            fits[index] = bool(self._starters(int(points[index])))
+    def _triplet_figures(self, start: int, count: int) -> np.ndarray:
+        """Which of the ``count`` points from ``start`` (steps from the piece's start) a note may start at:
+        every one but a triplet eighth's that no part's figure leads to (see :meth:`_starters`)."""
+        fits = _TILED_KIND[start % QUARTER_STEPS:start % QUARTER_STEPS + count] != TRIPLET
+        quarter = self.struck[0]  # (a later quarter has nothing struck yet)
+        for offset in (16, 32):
+            index = quarter * QUARTER_STEPS + offset - start
+            if 0 <= index < count:
+                fits[index] = bool(self._starters(start + index))
         return fits
 
     def _triplet_parts(self, point: int) -> np.ndarray | None:
@@ -139,30 +145,26 @@ class NotationGrid:
     def _bar_start_steps(self) -> int:
         return int(getattr(self.plan, "bar_start_ticks", 0)) // FINE
 
-    def _fits_quarters(self, points: np.ndarray, onset: int | None = None) -> np.ndarray:
-        """Which ``points`` (steps from the piece's start) agree with their quarter's grid, as set so far (and by
-        a note's ``onset``, for its end)."""
-        quarters = dict(self.quarters)
-        if onset is not None and _POINT_KIND[onset % QUARTER_STEPS] > 0:
-            quarters.setdefault(onset // QUARTER_STEPS, int(_POINT_KIND[onset % QUARTER_STEPS]))
-        kinds = _POINT_KIND[points % QUARTER_STEPS]
-        quarter = points // QUARTER_STEPS
-        first, last = int(quarter.min()), int(quarter.max())
-        table = np.zeros(last - first + 1, dtype=_POINT_KIND.dtype)  # each quarter's grid here (0: not set)
-        for index, kind in quarters.items():
-            if first <= index <= last:
-                table[index - first] = kind
-        wanted = table[quarter - first]
+    def _fits_quarters(self, start: int, count: int, onset: int | None = None) -> np.ndarray:
+        """Which of the ``count`` points from ``start`` (steps from the piece's start) agree with their
+        quarter's grid, as set so far (and by a note's ``onset``, for its end)."""
+        first, skip = divmod(start, QUARTER_STEPS)
+        spanned = (skip + count + QUARTER_STEPS - 1) // QUARTER_STEPS
+        table = np.array([self.quarters.get(q, 0) for q in range(first, first + spanned)], dtype=_POINT_KIND.dtype)
+        if onset is not None and _POINT_KIND[onset % QUARTER_STEPS] > 0 \
+                and 0 <= onset // QUARTER_STEPS - first < spanned and not table[onset // QUARTER_STEPS - first]:
+            table[onset // QUARTER_STEPS - first] = _POINT_KIND[onset % QUARTER_STEPS]
+        wanted = np.repeat(table, QUARTER_STEPS)[skip:skip + count]  # each point's quarter's grid (0: not set)
+        kinds = _TILED_KIND[skip:skip + count]
         return (kinds == 0) | (wanted == 0) | (kinds == wanted)
 
     def _lengths(self, chosen: dict[str, int]) -> np.ndarray:
         """Note lengths on the grid whose end is a grid point agreeing with its quarter's grid: a duple value
         (whole 32nds), or a triplet eighth or quarter."""
-        lengths = np.arange(FIELD_SIZES["duration"])
         onset = self._bar_start_steps() + int(chosen.get("position", 0))
-        ends = onset + lengths
-        mask = self.grid["duration"] & ((lengths % 6 == 0) | np.isin(lengths, TRIPLET_LENGTHS))
-        return mask & (_POINT_KIND[ends % QUARTER_STEPS] >= 0) & self._fits_quarters(ends, onset)
+        size = FIELD_SIZES["duration"]
+        ends_on_grid = _TILED_KIND[onset % QUARTER_STEPS:onset % QUARTER_STEPS + size] >= 0
+        return _NOTE_VALUES & ends_on_grid & self._fits_quarters(onset, size, onset)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         return None
