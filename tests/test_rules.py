@@ -179,6 +179,39 @@ def test_a_keyboards_bass_leaps_an_octave_freely_and_pays_for_a_wider_leap() -> 
     assert right[91] < right[86]
 
 
+def test_a_hand_strikes_no_chord_wider_than_it_reaches_and_the_next_note_comes_later() -> None:
+    from cadenza.compose.rules import HAND_SPAN
+    from cadenza.tokens.events import FIELD_SIZES, KIND
+
+    plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=None, bar_start_ticks=0)
+    rules = VoiceRules(plan, [4, 4], [(0, 1)], bars=8, key=None)
+    rules._window = lambda part, now: (21, 108) if part == 1 else (60, 108)  # (no other part's notes sound)
+    note = {"kind": KIND["note"], "position": 0, "position_fine": 0, "part": 1}
+    rules.latest = {1: (0, [(960, 35), (960, 47)])}  # B1 and B2 struck: the hand reaches D#3 (B1 + a tenth)
+    pitches = rules.allowed("pitch", note, None)
+    assert pitches is not None and np.flatnonzero(pitches).max() == 35 + HAND_SPAN == 51
+    rules.latest = {1: (0, [(960, 35), (960, 47), (960, 51)])}
+    parts = rules.allowed("part", {"kind": KIND["note"], "position": 0, "position_fine": 0}, None)
+    assert parts is not None and not parts[1]  # the hand is done at this instant
+    # the grammar: the left hand (the last part) or later at this instant; any later position
+    grammar = SimpleNamespace(position=0, allowed=lambda field, chosen: (np.arange(FIELD_SIZES[field]) == 1)
+                              if field == "part" else np.arange(FIELD_SIZES[field]) >= 0)
+    positions = rules.allowed("position", {"kind": KIND["note"]}, grammar)
+    assert positions is not None and not positions[0] and positions[6]  # so the next note comes later
+
+
+def test_a_tense_pianos_left_hand_strikes_no_chord_beyond_a_tenth() -> None:
+    from cadenza.compose import ComposeRequest, compose
+
+    # it struck B1 with D#3 and F#3 (19 semitones), 35% of its chords wider than a tenth (0.7% of real ones)
+    score = compose(ComposeRequest(ensemble="piano", mood="tense", bars=16, seed=1)).score
+    for part in range(len(score.parts)):
+        notes = score.notes[score.notes["part"] == part]
+        for onset in np.unique(notes["onset_ticks"]):
+            chord = notes["pitch"][notes["onset_ticks"] == onset].astype(int)
+            assert chord.max() - chord.min() <= 16
+
+
 def test_a_singer_below_the_tune_is_kept_off_the_ends_of_the_voice_the_tune_is_not() -> None:
     from cadenza.tokens.events import KIND
 

@@ -13,6 +13,8 @@ model's own sense of the style still chooses among what the rules leave:
   leap beyond a whole tone costs LEAP_NATS (VOICE_LEAP_NATS for a sung line); a line's note on a pitch another
   part sounds at that instant (a unison doubling) costs UNISON_NATS. A keyboard's bass (its left hand's
   chords) leaps an octave freely; each semitone beyond costs BASS_LEAP_NATS.
+- :data:`HAND_SPAN` (a mask): a part that plays chords (a piano's hand) strikes no chord wider than a hand
+  reaches.
 - :data:`STRONG_BEAT_NATS` (a bias): on a strong beat, a pitch class that would leave the sonority outside
   every triad and seventh chord (an unprepared dissonance) costs STRONG_BEAT_NATS.
 - the cadence plan (:class:`cadenza.compose.plan.CadencePlan`): in a bar where the plan puts a chord (a
@@ -100,6 +102,10 @@ MELODY_ENTRY_MAX_NATS = 9.0  # pull a song's voice still let the piano play the 
 #: sonata openings (first 16 bars) do at 3.3% and 1.4%; at 0.15: 2.4% and 0.1%; at 0.3: 1.4% and none
 BASS_LEAP_NATS = 0.15
 BASS_LEAP_FREE = 12
+#: the widest chord a hand strikes at once, in semitones (a major tenth): a tense piano piece's left hand struck E1
+#: with E3, and 15 of its 67 chords spanned a tenth or more; in 60 DCML piano works 0.7% of a staff's chords span
+#: more than this, 2.4% more than an octave
+HAND_SPAN = 16
 BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats (quarters at most) before it is pulled back
 LINE_REST_BEATS = 4  # ... a line of a small ensemble of lines (a quartet, a choir), this many
 SMALL_ENSEMBLE = 5  # parts at most in a small ensemble
@@ -352,8 +358,13 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         ok = np.ones(FIELD_SIZES["part"], dtype=bool)
         for part, (onset, notes) in self.latest.items():
             if onset == now and part in self.group_of and part not in self.plan.drums:
-                ok[part] = max(p for _, p in notes) < self._window(part, now)[1]
+                ok[part] = max(p for _, p in notes) < min(self._window(part, now)[1], self._reach(part, notes))
         return ok
+
+    def _reach(self, part: int, notes: list[tuple[int, int]]) -> int:
+        """The highest pitch ``part`` may add to the chord of ``notes`` (end, pitch) it strikes: a hand's
+        :data:`HAND_SPAN` above its lowest note (a line's double stop: no limit here)."""
+        return min(p for _, p in notes) + HAND_SPAN if self.polyphony[part] > LINE_POLYPHONY else 127
 
     def _final_bar(self) -> bool:
         return self._cadence_chords()[1] is not None
@@ -365,7 +376,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         if chord is None or not notes:
             return True
         low, high = self.plan._range(part)
-        high = min(high, self._window(part, self.plan.bar_start_ticks)[1])
+        high = min(high, self._window(part, self.plan.bar_start_ticks)[1], self._reach(part, notes))
         above = np.arange(max(max(p for _, p in notes) + 1, low), high + 1)
         return bool(np.isin(above % 12, chord.pcs).any())
 
@@ -427,6 +438,31 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         return None
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        mask = self._allowed(field, chosen, grammar)
+        if field == "position" and chosen.get("kind") == KIND["note"]:
+            full = self._instant_closed(chosen, grammar)
+            if full is not None:
+                mask = full if mask is None else mask & full if np.count_nonzero(mask & full) else mask
+        return mask
+
+    def _instant_closed(self, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        """The positions of a new note without the current instant where no part the grammar still allows
+        there may strike by these rules (a hand whose chord reaches no further, a lead sheet's chords off the
+        beat): the next note comes later. Else the sampler kept the instant and the rules gave way: a piano's
+        left hand went on up past its reach."""
+        if grammar.position % FINE or not self.latest:
+            return None
+        here = grammar.position // FINE
+        at = {**chosen, "position": here, "position_fine": 0}
+        parts = self._allowed("part", {**at, "kind": KIND["note"]}, grammar)
+        legal = grammar.allowed("part", at)
+        if parts is None or np.count_nonzero(legal & parts[:len(legal)]):
+            return None
+        mask = np.ones(FIELD_SIZES["position"], dtype=bool)
+        mask[here] = False
+        return mask
+
+    def _allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if self._final_bar() and not self.final_late and self.plan._gap_limits()[1] is None:
             final = self._final_chord_limits(field, chosen)
             if final is not None:
@@ -475,6 +511,14 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         elif part == self.chord_part and (symbol := self.chord_symbol(now)) is not None:
             tones = pitch_classes_mask(set(symbol.pcs))  # a lead sheet's chords realise its chord symbols
             mask = tones if mask is None or not np.count_nonzero(mask & tones) else mask & tones
+        if self.polyphony[part] > LINE_POLYPHONY and (latest := self.latest.get(part)) is not None \
+                and latest[0] == now:  # a hand's chord: within its reach of the notes it already holds down
+            reach = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
+            reach[max(max(p for _, p in latest[1]) - HAND_SPAN, 0):self._reach(part, latest[1]) + 1] = True
+            if mask is None:
+                mask = reach
+            elif np.count_nonzero(mask & reach):
+                mask = mask & reach
         return mask
 
     def chord_symbol(self, now: int) -> Chord | None:
