@@ -464,3 +464,12 @@ def test_a_strings_double_stop_spans_an_octave_at_most() -> None:
                     stops += 1
                     assert pitches.max() - pitches.min() <= 12, (seed, part, onset, pitches)
     assert stops > 5
+
+
+def test_the_title_spells_the_key_as_its_signature_is_written() -> None:
+    from cadenza.compose.generate import title_for
+
+    # G-sharp minor's five sharps were titled "in A♭ minor"
+    for asked, said in (("G# minor", "G♯ minor"), ("Ab minor", "A♭ minor"), ("C# major", "C♯ major"),
+                        ("Db major", "D♭ major"), ("Eb minor", "E♭ minor")):
+        assert title_for(resolve(ComposeRequest(key=asked, mood="tense"))) == f"Tense piece in {said}"

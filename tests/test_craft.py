@@ -417,3 +417,17 @@ def test_an_orchestras_phrases_are_eight_bars_long_in_every_style() -> None:
     assert phrase_bars_for("romantic", 16, "chamber") == 8 and phrase_bars_for("modern", 16, "chamber") == 8
     cadences = CadencePlan(Key(0, "major"), 16, phrase_bars=phrase_bars_for("romantic", 16, "orchestra"))
     assert cadences.phrase_ends == [(7, "half"), (15, "authentic")]
+
+
+def test_an_enharmonic_key_signature_agrees_with_its_key() -> None:
+    from cadenza.listen.craft import key_agreement
+    from cadenza.listen.features import View
+    from cadenza.score.model import KeySignature, Part, Score, TimeSignature
+
+    def signed(sharps: int) -> View:
+        return View(Score.build([Part("P")], [(0, 3360, 63, 80, 0)], [TimeSignature(0, 4, 4)],
+                                [KeySignature(0, sharps, "minor")]))
+
+    # E-flat minor's six flats (marked wrong: its count was compared with D-sharp minor's six sharps)
+    assert key_agreement(signed(-6), 3, "minor") == key_agreement(signed(6), 3, "minor") == 1.0
+    assert key_agreement(signed(-5), 3, "minor") == 0.0 and key_agreement(signed(-3), 0, "minor") == 1.0

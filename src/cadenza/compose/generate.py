@@ -66,7 +66,7 @@ from cadenza.listen.critic import critic_for
 from cadenza.listen.labels import TONICS
 from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
-from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature
+from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature, key_signature_name
 from cadenza.score.reduce import merged_parts
 from cadenza.tokens.events import (
     FINE,
@@ -488,9 +488,11 @@ def _originality(index_path: Path | None, request: ComposeRequest, score: Score,
 
 
 def title_for(plan: Plan) -> str:
+    """The piece's title: its mood, form and key, the key spelled as its signature is written (G♯ minor's
+    five sharps under "in A♭ minor" read as a misprint)."""
     words = [plan.labels.get("mood", ""), plan.labels.get("form", "piece")]
     if plan.key:
-        words.append(f"in {plan.key.name}")
+        words.append(f"in {key_signature_name(plan.key.sharps, plan.key.mode)}")
     title = " ".join(w for w in words if w).strip()
     return title[:1].upper() + title[1:] if title else "Piece"
 

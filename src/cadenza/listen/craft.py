@@ -303,8 +303,10 @@ def ends_on_tonic(score: Score, tonic: int, mode: str) -> float:
 
 
 def key_agreement(view: View, tonic: int, mode: str) -> float:
+    """See :data:`MEASURES`; an enharmonic signature agrees too (six flats for E♭ minor, six sharps for D♯
+    minor: twelve sharps apart), where comparing the count alone marked E♭ minor's own signature wrong."""
     sig = view.score.key_signatures[0] if view.score.key_signatures else None
-    return float((sig.sharps if sig is not None else 0) == key_sharps(tonic, mode))
+    return float(((sig.sharps if sig is not None else 0) - key_sharps(tonic, mode)) % 12 == 0)
 
 
 def craft(score: Score, key: tuple[int, str] | None = None) -> dict[str, float | None]:
