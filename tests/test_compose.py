@@ -473,3 +473,18 @@ def test_the_title_spells_the_key_as_its_signature_is_written() -> None:
     for asked, said in (("G# minor", "G♯ minor"), ("Ab minor", "A♭ minor"), ("C# major", "C♯ major"),
                         ("Db major", "D♭ major"), ("Eb minor", "E♭ minor")):
         assert title_for(resolve(ComposeRequest(key=asked, mood="tense"))) == f"Tense piece in {said}"
+
+
+def test_a_moods_register_moves_the_upper_parts_and_leaves_the_bass_its_floor() -> None:
+    from cadenza.compose.mood import mood_shape
+
+    # a calm or joyful quartet's cello was drawn up to middle C and above (its mean pitch 61-64; the real
+    # quartets' lowest line lies at 47-53), a sad one's down to G2
+    means = []
+    for mood in ("calm", "joyful"):
+        for seed in (1, 2, 3):
+            score = compose(ComposeRequest(ensemble="string-quartet", mood=mood, bars=8, seed=seed)).score
+            means.append(score.notes["pitch"][score.notes["part"] == len(score.parts) - 1].mean())
+    assert 45 <= np.median(means) <= 57
+    joyful = mood_shape(0.8, 0.6)
+    assert np.argmax(joyful.register_bias(36, 76, moved=False)) == 56 < np.argmax(joyful.register_bias(36, 76))

@@ -439,9 +439,15 @@ class PlanConstraint:
         return None
 
     def _register(self, part: int) -> np.ndarray:
+        """The mood's register bias for ``part``: moved with the mood, but for the bass line of an ensemble
+        (its lowest part), which keeps the harmony's floor where the instrument sits (a calm or joyful
+        quartet's cello was drawn up to middle C, a sad one's down to G2: the real quartets' lowest line
+        lies at 47-53)."""
         if part not in self.register_biases:
             assert self.shape is not None
-            self.register_biases[part] = self.shape.register_bias(*self._range(part))
+            pitched = [p for p in range(len(self.ranges)) if p not in self.drums]
+            bass = len(pitched) > 1 and part == max(pitched, key=lambda p: (-self._range(p)[0], p))
+            self.register_biases[part] = self.shape.register_bias(*self._range(part), moved=not bass)
         return self.register_biases[part]
 
     def advance(self, step: np.ndarray) -> None:

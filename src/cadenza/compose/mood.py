@@ -24,7 +24,7 @@ REGISTER_WIDTH = 8.0  # semitones from the register's centre that cost 1 nat (4 
 @dataclass(frozen=True)
 class MoodShape:
     velocity: int  # the MIDI velocity to play at
-    register_shift: float  # semitones above (below, when negative) the middle of each part's range
+    register_shift: float  # semitones above (below, when negative) the middle of each part's range but the bass's
     chromatic_penalty: float = 3.0  # nats against notes outside the key's scale (tension allows more)
 
     def velocity_allowed(self) -> np.ndarray:
@@ -32,8 +32,10 @@ class MoodShape:
         v = np.arange(FIELD_SIZES["velocity"])
         return np.abs(v - self.velocity) <= VELOCITY_WIDTH
 
-    def register_bias(self, low: int, high: int) -> np.ndarray:
-        centre = (low + high) / 2 + self.register_shift
+    def register_bias(self, low: int, high: int, moved: bool = True) -> np.ndarray:
+        """Nats toward the middle of a part's range ``low``..``high``, moved by the mood's register shift
+        (unless ``moved`` is False)."""
+        centre = (low + high) / 2 + (self.register_shift if moved else 0.0)
         p = np.arange(FIELD_SIZES["pitch"], dtype=np.float32)
         return (-((p - centre) / REGISTER_WIDTH) ** 2).astype(np.float32)
 
@@ -42,5 +44,5 @@ class MoodShape:
 def mood_shape(valence: float, arousal: float) -> MoodShape:
     """The shape of a point in the valence-arousal plane (each -1..1)."""
     tension = max(-valence, 0.0) * max(arousal, 0.0)  # negative and excited: chromatic, dissonant
-    return MoodShape(velocity=int(round(80 + 22 * arousal - 8 * valence)), register_shift=12.0 * valence,
+    return MoodShape(velocity=int(round(80 + 22 * arousal - 8 * valence)), register_shift=8.0 * valence,
                      chromatic_penalty=3.0 - 1.0 * tension)
