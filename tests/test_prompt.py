@@ -104,3 +104,11 @@ def test_words_that_mean_nothing_musical_fill_nothing() -> None:
                  "children playing in a park"):
         reading = read_prompt_full(ComposeRequest(prompt=text))
         assert not [n for n, r in reading.fields.items() if r.as_dict()["source"] == "embedding"], text
+
+
+def test_common_mood_words_of_a_request_are_read() -> None:
+    # an audit's "a mysterious nocturne" was read by no word, "a heroic march" only by the embedding stage
+    for text, mood in (("a mysterious nocturne for piano", "tense"), ("a heroic march for orchestra", "joyful"),
+                       ("a wistful air", "sad"), ("a tranquil pastoral", "calm")):
+        request, notes = read_prompt(ComposeRequest(prompt=text))
+        assert request.mood == mood and any(note.endswith(f"-> mood={mood}") for note in notes)

@@ -26,11 +26,15 @@ from cadenza.errors import UsageError
 #: known words: ~7 s; 100,000: a minute); a prompt is a few words (the server allows 2,000 characters)
 MAX_PROMPT_CHARS = 10_000
 
-_MOOD_WORDS = {
-    "joyful": ("joyful", "happy", "cheerful", "bright", "playful", "triumphant", "festive", "upbeat", "merry"),
-    "tense": ("tense", "dark", "angry", "anxious", "menacing", "scary", "dramatic", "stormy", "agitated", "fierce"),
-    "sad": ("sad", "melancholic", "melancholy", "sorrowful", "mournful", "grieving", "gloomy", "lament", "tragic"),
-    "calm": ("calm", "peaceful", "serene", "gentle", "tender", "relaxed", "soothing", "quiet", "dreamy", "lullaby"),
+_MOOD_WORDS = {  # (an audit's prompts "a heroic march", "a mysterious nocturne" were read by no word)
+    "joyful": ("joyful", "happy", "cheerful", "bright", "playful", "triumphant", "festive", "upbeat", "merry",
+               "heroic", "jubilant", "exuberant", "energetic"),
+    "tense": ("tense", "dark", "angry", "anxious", "menacing", "scary", "dramatic", "stormy", "agitated", "fierce",
+              "mysterious", "eerie", "ominous", "suspenseful", "sinister"),
+    "sad": ("sad", "melancholic", "melancholy", "sorrowful", "mournful", "grieving", "gloomy", "lament", "tragic",
+            "wistful", "nostalgic", "longing"),
+    "calm": ("calm", "peaceful", "serene", "gentle", "tender", "relaxed", "soothing", "quiet", "dreamy", "lullaby",
+             "nocturne", "pastoral", "tranquil"),
 }
 _ENSEMBLE_WORDS = {  # the first table entry with a word in the prompt wins ("voice and piano" is a song)
     "song": ("art song", "lied", "lieder", "voice and piano", "singer and piano", "mélodie"),
