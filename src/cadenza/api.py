@@ -308,7 +308,7 @@ def _reference(like: str | os.PathLike[str] | Score | None, strength: float, lim
     from cadenza.listen.analyse import analyse_timed
 
     if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 <= strength <= 1:
-        raise UsageError(f"like strength {strength!r:.60}: give a number from 0 to 1")  # (with or without a like)
+        raise UsageError("like strength: give 0 to 1")  # (with or without a like, as like.Reference says)
     if like is None:
         return None
     score = like if isinstance(like, Score) else read_score_result(like, limits).score
