@@ -212,6 +212,17 @@ def test_a_tense_pianos_left_hand_strikes_no_chord_beyond_a_tenth() -> None:
             assert chord.max() - chord.min() <= 16
 
 
+def test_a_pianos_last_chord_stands_on_a_low_root() -> None:
+    from cadenza.compose import ComposeRequest, compose
+
+    # classical pieces' last bass note lay at D3-F#4 (median 52.5 of 8); 40 DCML piano works end at 39.5
+    lows = []
+    for seed in (1, 2, 3, 4):
+        notes = compose(ComposeRequest(ensemble="piano", epoch="classical", bars=16, seed=seed)).score.notes
+        lows.append(notes["pitch"][notes["onset_ticks"] == notes["onset_ticks"].max()].min())
+    assert np.median(lows) <= 45
+
+
 def test_a_singer_below_the_tune_is_kept_off_the_ends_of_the_voice_the_tune_is_not() -> None:
     from cadenza.tokens.events import KIND
 
