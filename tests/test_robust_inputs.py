@@ -10,6 +10,7 @@ import pytest
 
 from cadenza.cli import main
 from cadenza.score import Score, write_score
+from cadenza.score.read import read_score
 
 
 @pytest.fixture()
@@ -176,3 +177,14 @@ def test_an_output_folder_that_refuses_files_is_found_before_composing(monkeypat
     monkeypatch.setattr(sys.modules["cadenza.compose"], "compose", composed)
     assert main(["compose", "--bars", "2", "-o", "/proc/x.mid"]) == 2
     assert "cannot write /proc/x.mid" in capsys.readouterr().err
+
+
+def test_a_parsers_error_names_no_music21_objects(tmp_path: Path) -> None:
+    from cadenza.errors import InputError
+
+    words = tmp_path / "words.abc"
+    words.write_text("just some words\nno header\n")  # its error went on "tPrev: None, token: <music21.abc...>"
+    with pytest.raises(InputError) as caught:
+        read_score(words)
+    assert "music21 cannot parse this abc file" in str(caught.value) and "<music21." not in str(caught.value)
+    assert "tPrev" not in str(caught.value)

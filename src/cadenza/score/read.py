@@ -159,6 +159,14 @@ def _parse_notation(text: str | bytes, fmt: str, limits: ReadLimits,
     return score, warn, lines[:20]
 
 
+def _plain_reason(exc: Exception) -> str:
+    """The first line of a parser's error without music21's own objects (an ABC file of plain words said "...
+    tPrev: None, token: <music21.abcFormat.ABCNote 'j'>, tNext: ...")."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    plain = re.split(r"\s*(?:\btPrev:|\btoken:|<music21\.)", first)[0].rstrip(" ,;:")
+    return plain or type(exc).__name__
+
+
 def _parse_notation_quietly(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     from music21 import converter
 
@@ -172,7 +180,7 @@ def _parse_notation_quietly(text: str | bytes, fmt: str, limits: ReadLimits, sou
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - music21's parsers raise anything on bad input
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = _plain_reason(exc)
             repaired, dropped = _repaired(text) if fmt == "musicxml" else (text, [])
             if not dropped:
                 raise InputError(f"music21 cannot parse this {fmt} file: {first[:200]}") from None
