@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cadenza.compose.rules import BASS_REST_BEATS, VoiceRules
+from cadenza.compose.rules import VoiceRules
+from cadenza.compose.waits import BASS_REST_BEATS
 from cadenza.score.model import Score
 
 

@@ -41,10 +41,10 @@ from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
 from cadenza.compose.suspensions import SuspensionRules
+from cadenza.compose.waits import LINE_POLYPHONY, WaitRules, beat_ticks
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
-from cadenza.listen.features import beat_ticks_of
 from cadenza.listen.key import key_correlations
-from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
+from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 # per semitone of a line's leap beyond a whole tone (an octave: 2.5 nats). Set at twice this for the v1 model,
@@ -93,10 +93,6 @@ HARMONY_NATS = 2.0  # the harmony plan's chord tones for a note struck on a beat
 # heard on too few beats (a piano's bars of one chord where two were planned)
 HARMONY_BASS_NATS = 1.0  # ... and its root, more, for the lowest part on a strong beat
 BASS_ROOT_NATS = 2.0  # ... and its root, more, in the lowest part
-MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its next note (see _melody_waits)
-MELODY_REST_MAX_NATS = 4.0
-MELODY_ENTRY_NATS = 3.0  # ... and, more, per beat it has not yet begun (the tune opens the piece: at the rest's
-MELODY_ENTRY_MAX_NATS = 9.0  # pull a song's voice still let the piano play the first bar alone)
 #: per semitone of a keyboard's bass (its left hand's lowest note, a line of chords that pays no LEAP_NATS) leaping
 #: beyond BASS_LEAP_FREE from its last bass note. Left free, the default piano's bass (12 pieces of 16 bars) leapt
 #: more than an octave at 7.0% of its moves and more than 19 semitones at 3.1%, where 40 Mozart and Beethoven
@@ -113,25 +109,13 @@ HAND_SPAN = 16
 #: 40 DCML piano works end on a bass at 39.5 (median; p10-p90 29-64)
 FINAL_BASS_NATS = 0.5
 FINAL_BASS_HIGH = 43
-BASS_REST_BEATS = 2  # a keyboard's left hand may rest this many beats (quarters at most) before it is pulled back
-LINE_REST_BEATS = 4  # ... a line of a small ensemble of lines (a quartet, a choir), this many
-SMALL_ENSEMBLE = 5  # parts at most in a small ensemble
-WAIT_NATS = 2.0  # per beat of rest beyond, toward the resting part
-WAIT_MAX_NATS = 8.0
 WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the plan's chords hold on the strong
 # beats only, and the weak beats' chords are left to the model (real chorales change chord three times a bar)
-LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
 PAST_INSTANTS = 8  # finished instants a part's line is remembered for (to find it a beat ago)
 ARRIVAL_BEATS = 2  # the melody's note on a phrase's arrival lasts at least this many beats
 _PC_BITS = 1 << np.arange(12)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
-
-
-@lru_cache(maxsize=32)
-def _beat_ticks(meter: tuple[int, int]) -> int:
-    """The beat of ``meter`` in ticks (asked on every note: computed once a meter)."""
-    return beat_ticks_of(TimeSignature(0, *meter))
 
 
 _PITCHES = np.arange(FIELD_SIZES["pitch"])
@@ -214,7 +198,7 @@ def written_top_down(voices: Any) -> bool:
     return top_down_groups(voices) == [(0, len(voices) - 1)]
 
 
-class VoiceRules(ChordPartRules, SuspensionRules):
+class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
     """The rules of the module docstring for one piece of ``bars`` bars; follows the sequence like a constraint.
     ``plan`` is the piece's :class:`PlanConstraint` (its bar and meter tracking is read, not repeated). With no
     ``key`` the cadences are planned in the key heard in the first :data:`KEY_HEARD_AFTER_BARS` bars (within
@@ -286,13 +270,13 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         bar_ticks = self.plan.bar_ticks_now or TimeSignature(0, *meter).bar_ticks
         into = now - self.plan.bar_start_ticks
         return harmony.chord_at(self._bar_index(), 1 if 2 * into >= bar_ticks else 0,
-                                last_beat=into >= bar_ticks - _beat_ticks(meter))
+                                last_beat=into >= bar_ticks - beat_ticks(meter))
 
     def planned_chord(self, now: int) -> Chord | None:
         """The harmony plan's chord for a note struck on a beat at ``now`` (None off the beat, in the cadence
         bars, whose chords the cadence plan gives, and before the plan is made)."""
         meter = self.plan.meter
-        if meter is None or (now - self.plan.bar_start_ticks) % _beat_ticks(meter):
+        if meter is None or (now - self.plan.bar_start_ticks) % beat_ticks(meter):
             return None
         if self.style in WEAK_BEATS_FREE and not self._strong(now):
             return None
@@ -339,7 +323,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         into = now - self.plan.bar_start_ticks
         if into == 0:
             return True
-        beat = _beat_ticks(meter)
+        beat = beat_ticks(meter)
         bar_beats = self.plan.bar_ticks_now // beat if self.plan.bar_ticks_now else 0
         return bar_beats >= 4 and bar_beats % 2 == 0 and into == bar_beats // 2 * beat
 
@@ -347,7 +331,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         return self.plan.bars_started - 1  # 0-based index of the bar being written
 
     def _beat(self) -> int:
-        return _beat_ticks(self.plan.meter) if self.plan.meter is not None else 0
+        return beat_ticks(self.plan.meter) if self.plan.meter is not None else 0
 
     def _window(self, part: int, now: int) -> tuple[int, int]:
         if part not in self.group_of:
@@ -393,7 +377,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         if self.plan.meter is None:
             return False
         into = self._now(chosen) - self.plan.bar_start_ticks
-        return 0 < into < ARRIVAL_BEATS * _beat_ticks(self.plan.meter)
+        return 0 < into < ARRIVAL_BEATS * beat_ticks(self.plan.meter)
 
     def _arrival_limits(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         """On a phrase's arrival (its last bar's downbeat): the melody comes first (after the parts above it in
@@ -412,7 +396,7 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         if part is None or part in self.plan.drums:
             return None
         if field == "duration" and part == self.top and self.plan.meter is not None:
-            beat = _beat_ticks(self.plan.meter)
+            beat = beat_ticks(self.plan.meter)
             shortest = min(ARRIVAL_BEATS * beat, self.plan.bar_ticks_now)
             return np.arange(FIELD_SIZES["duration"]) * FINE >= shortest
         return None
@@ -590,63 +574,6 @@ class VoiceRules(ChordPartRules, SuspensionRules):
                 bad |= (pitches % 12 == (chord.bass_pc + interval) % 12) & (pitches != before)
         return bad
 
-    def _melody_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
-        """The part field's bias toward the melody's part (the top of an ensemble written top-down) when it has
-        been silent a beat or more at this instant: MELODY_REST_NATS per beat of silence, at most
-        MELODY_REST_MAX_NATS. The melody may breathe; it does not leave the tune to the others for bars, nor
-        wait long to begin it (silent since the piece began: a song's voice let the piano play its first bars
-        alone, and the period's restated opening then restated nothing). Through an introduction the tune is
-        the accompaniment's highest part (:attr:`intro_tune`: a song's right hand, which left whole bars of a
-        piano introduction to the left hand)."""
-        if not self.tune_led or self.plan.meter is None or "position_fine" not in chosen:
-            return None
-        tune = self.intro_tune if self.intro_bars and self.plan.bars_started <= self.intro_bars else self.top
-        notes = self.latest.get(tune, (-1, []))[1]
-        silent_beats = self._silent_beats(tune, self._now(chosen))
-        if silent_beats < 1:
-            return None
-        out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
-        per_beat, most = (MELODY_REST_NATS, MELODY_REST_MAX_NATS) if notes else (
-            MELODY_ENTRY_NATS, MELODY_ENTRY_MAX_NATS)
-        out[tune] = min(per_beat * silent_beats, most)
-        return out
-
-    def _silent_beats(self, part: int, now: int) -> float:
-        """Beats from the end of ``part``'s latest notes (the piece's start if it has none yet) to ``now``."""
-        notes = self.latest.get(part, (-1, []))[1]
-        return (now - (max(end for end, _ in notes) if notes else 0)) / _beat_ticks(self.plan.meter)
-
-    def _waiting_parts(self) -> dict[int, int]:
-        """The parts pulled back after a rest (:meth:`_parts_wait`), each with the beats it may rest first: a
-        keyboard's left hand (the lowest part, two notes at once or more: a song's too) after
-        :data:`BASS_REST_BEATS`; every line of a small ensemble of lines (a quartet, a choir) but the tune after
-        :data:`LINE_REST_BEATS`."""
-        lines = [p for p in range(len(self.polyphony)) if p not in self.doubled]
-        if len(lines) <= SMALL_ENSEMBLE and all(self.polyphony[p] <= LINE_POLYPHONY for p in lines):
-            return {p: LINE_REST_BEATS for p in lines if p != self.top or not self.tune_led}
-        low = self.lowest
-        return {low: BASS_REST_BEATS} if low != self.top and self.polyphony[low] > 1 else {}
-
-    def _parts_wait(self, chosen: dict[str, int]) -> np.ndarray | None:
-        """The part field's bias toward a part of :attr:`waiting` (:meth:`_waiting_parts`) silent longer than it
-        may rest at this instant: WAIT_NATS per beat beyond, at most WAIT_MAX_NATS. A piano's bass or a quartet's
-        second violin may breathe; it does not leave the music for bars (one F-major piece's left hand fell
-        silent for ten bars, one D-minor quartet's second violin for fifteen). A part resting by plan (a tacet)
-        stays out: the plan's mask holds."""
-        if self.plan.meter is None or "position_fine" not in chosen:
-            return None
-        out = None
-        now = self._now(chosen)
-        for part, beats in self.waiting.items():
-            # a hand's two beats are two quarters at most (in 6/8 not two dotted quarters: a whole bar)
-            may_rest = beats * min(1.0, TICKS_PER_QUARTER / _beat_ticks(self.plan.meter)) if beats == BASS_REST_BEATS \
-                else beats
-            silent_beats = self._silent_beats(part, now)
-            if silent_beats > may_rest:
-                out = np.zeros(FIELD_SIZES["part"], dtype=np.float32) if out is None else out
-                out[part] = min(WAIT_NATS * (silent_beats - may_rest), WAIT_MAX_NATS)
-        return out
-
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field == "part" and chosen.get("kind") == KIND["note"]:
             tune, others = self._melody_waits(chosen), self._parts_wait(chosen)
@@ -761,9 +688,9 @@ class VoiceRules(ChordPartRules, SuspensionRules):
         bass F-(G)-A is parallel fifths beat to beat though no two instants in a row are)."""
         out = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
         meter = self.plan.meter
-        if not self.ordered or meter is None or (now - self.plan.bar_start_ticks) % _beat_ticks(meter):
+        if not self.ordered or meter is None or (now - self.plan.bar_start_ticks) % beat_ticks(meter):
             return out
-        earlier = now - _beat_ticks(meter)
+        earlier = now - beat_ticks(meter)
         mine_then = self._line_at(part, earlier)
         if mine_then is None:
             return out
