@@ -83,7 +83,8 @@ def test_the_timpani_play_the_keys_tonic_and_dominant_only() -> None:
     mask = rule.allowed("pitch", {"kind": KIND["note"], "part": timpani}, None)
     assert mask is not None and {int(p) % 12 for p in mask.nonzero()[0]} == {5, 0}  # F and C
     assert rule.allowed("pitch", {"kind": KIND["note"], "part": timpani - 1}, None) is None  # the trumpet: free
-    score = cadenza.compose(ensemble="orchestra", epoch="classical", key="F major", bars=16, seed=7, guard=False).score
+    # (a seed whose orchestration lets the timpani play in more than the last phrase)
+    score = cadenza.compose(ensemble="orchestra", epoch="classical", key="F major", bars=16, seed=8, guard=False).score
     struck = score.notes["pitch"][score.notes["part"] == timpani]
     assert len(struck) > 4 and {int(p) % 12 for p in struck} <= {5, 0}
 

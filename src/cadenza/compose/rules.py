@@ -40,7 +40,7 @@ from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
-from cadenza.compose.suspensions import SuspensionRules
+from cadenza.compose.suspensions import _DURATION_TICKS, SuspensionRules
 from cadenza.compose.waits import LINE_POLYPHONY, WaitRules, beat_ticks
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.key import key_correlations
@@ -249,6 +249,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         self._bar_chords: tuple[Any, int, Chord | None, Chord | None, Chord | None] | None = None
         self._sounding_at: dict[int, dict[int, list[int]]] = {}  # _sounding's answers until the next step
         self.waiting = self._waiting_parts()  # part -> beats it may rest before it is pulled back
+        self.onsets: dict[int, list[int]] = {}  # part -> its latest onset instants (waits.WaitRules._bass_pace)
 
     def _cadence_plan(self, key: Key) -> CadencePlan:
         """The phrase ends in ``key``, in phrases as long as the style writes them in the piece's meter."""
@@ -576,10 +577,12 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field == "part" and chosen.get("kind") == KIND["note"]:
-            tune, others = self._melody_waits(chosen), self._parts_wait(chosen)
-            return tune if others is None else others if tune is None else tune + others
+            pulls = [b for b in (self._melody_waits(chosen), self._parts_wait(chosen), self._bass_pace(chosen))
+                     if b is not None]
+            return sum(pulls[1:], pulls[0]) if pulls else None
         if field == "duration" and chosen.get("kind") == KIND["note"]:
-            return self.preparation_bias(chosen)
+            prepare, pace = self.preparation_bias(chosen), self._bass_pace_durations(chosen, _DURATION_TICKS)
+            return prepare if pace is None else pace if prepare is None else prepare + pace
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
         part = chosen["part"]
@@ -742,6 +745,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         end = now + step_length_ticks(step)
         onset, notes = self.latest.get(part, (-1, []))
         if onset != now:
+            self._note_instant(part, now)
             if notes:
                 line = self._line_pitch(part, notes)
                 same = self.previous_pitch.get(part) == line

@@ -1,7 +1,8 @@
-"""Rests and waits, as biases on the part field: the melody's part is drawn back in once it has been silent a
-beat (more strongly until it has begun: the tune opens the piece), and so are a keyboard's left hand after two
+"""Rests, waits and pace, as biases on the part field: the melody's part is drawn back in once it has been silent
+a beat (more strongly until it has begun: the tune opens the piece), and so are a keyboard's left hand after two
 beats and the other lines of a small ensemble of lines after four; a part may breathe, it does not leave the
-music for bars. A mixin of :class:`cadenza.compose.rules.VoiceRules`, whose state (``latest``, ``plan``,
+music for bars. A bass line keeps pace with the tune rather than running ahead of it (:meth:`_bass_pace`). A
+mixin of :class:`cadenza.compose.rules.VoiceRules`, whose state (``latest``, ``plan``,
 ``polyphony``, ``top``, ``lowest`` ...) it reads.
 """
 
@@ -26,6 +27,10 @@ SMALL_ENSEMBLE = 5  # parts at most in a small ensemble
 WAIT_NATS = 2.0  # per beat of rest beyond, toward the resting part
 WAIT_MAX_NATS = 8.0
 LINE_POLYPHONY = 2  # parts starting at most this many notes at once are lines (voices, strings)
+BASS_PACE_SLACK = 2  # onsets a bass line may strike in a bar beyond the tune's before it pays (see _bass_pace)
+BASS_PACE_NATS = 3.0  # per onset beyond, away from the bass line
+BASS_PACE_MAX_NATS = 9.0
+ONSETS_KEPT = 32  # a part's latest onset instants remembered (a bar of sixteenths, twice)
 
 
 @lru_cache(maxsize=32)
@@ -48,6 +53,8 @@ class WaitRules:
     intro_tune: int
     intro_bars: int
     waiting: dict[int, int]
+    onsets: dict[int, list[int]]  # part -> its latest onset instants (ticks), oldest first
+    line_over_chords: bool
 
     def _now(self, chosen: dict[str, int]) -> int:
         raise NotImplementedError
@@ -107,4 +114,63 @@ class WaitRules:
             if silent_beats > may_rest:
                 out = np.zeros(FIELD_SIZES["part"], dtype=np.float32) if out is None else out
                 out[part] = min(WAIT_NATS * (silent_beats - may_rest), WAIT_MAX_NATS)
+        return out
+
+    def _note_instant(self, part: int, now: int) -> None:
+        """``part`` strikes a new instant at ``now`` (for :meth:`_bass_pace`)."""
+        mine = self.onsets.setdefault(part, [])
+        mine.append(now)
+        if len(mine) > ONSETS_KEPT:
+            del mine[0]
+
+    def _paced_bass(self) -> int | None:
+        """The part whose pace :meth:`_bass_pace` holds: the bass line of an ensemble of lines led by a tune (a
+        quartet's cello, an orchestra's cellos and basses, a choir's basses); None for a keyboard's left hand
+        (a song's, under a line over chords), whose running figures (an Alberti bass) are its idiom."""
+        low = self.lowest
+        if not self.tune_led or self.line_over_chords or low == self.top or low >= len(self.polyphony) \
+                or self.polyphony[low] > LINE_POLYPHONY:
+            return None
+        return low
+
+    def _bass_pace(self, chosen: dict[str, int]) -> np.ndarray | None:
+        """The part field's bias away from a bass line (:meth:`_paced_bass`) that would strike a new instant when
+        it has struck more than :data:`BASS_PACE_SLACK` more in the bar before than the tune: BASS_PACE_NATS per
+        onset beyond, at most BASS_PACE_MAX_NATS. Where a lively mood asks for many notes, ours gave them to the
+        bass: the cellos and basses of a joyful orchestra ran sixteenths (9 onsets a bar, median) under a first
+        violin with 1, faster than the tune in 97% of the bars; real quartets' bass outruns the tune so in 7% of
+        the bars (median; 35% at the 90th percentile, in fugal finales)."""
+        low = self._paced_bass()
+        if low is None or self.plan.meter is None or "position_fine" not in chosen:
+            return None
+        now = self._now(chosen)
+        if self.latest.get(low, (-1, []))[0] == now:  # another note of the bass's chord: no new onset
+            return None
+        beyond = self._bass_lead(low, now) + 1 - BASS_PACE_SLACK
+        if beyond <= 0:
+            return None
+        out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
+        out[low] = -min(BASS_PACE_NATS * beyond, BASS_PACE_MAX_NATS)
+        out[self.top] = min(BASS_PACE_NATS * beyond, BASS_PACE_MAX_NATS) / 2  # the tune takes the onset
+        return out
+
+    def _bass_lead(self, low: int, now: int) -> int:
+        """Onsets of the bass line in the bar before ``now`` beyond the tune's."""
+        since = now - (self.plan.bar_ticks_now or 4 * TICKS_PER_QUARTER)
+        return sum(1 for t in self.onsets.get(low, ()) if t > since) - sum(
+            1 for t in self.onsets.get(self.top, ()) if t > since)
+
+    def _bass_pace_durations(self, chosen: dict[str, int], lengths: np.ndarray) -> np.ndarray | None:
+        """For a note of the bass line that strikes at the pace's limit (:meth:`_bass_pace`): BASS_PACE_NATS
+        against lasting less than a beat (``lengths``: each duration value's ticks). Where the other parts hold
+        their notes, the bass was the only part free to strike at the next sixteenth the density asked for; held,
+        it leaves that onset to a part above it."""
+        low = self._paced_bass()
+        if low is None or chosen.get("part") != low or self.plan.meter is None or "position_fine" not in chosen:
+            return None
+        now = self._now(chosen)
+        if self.latest.get(low, (-1, []))[0] == now or self._bass_lead(low, now) + 1 < BASS_PACE_SLACK:
+            return None
+        out = np.zeros(FIELD_SIZES["duration"], dtype=np.float32)
+        out[lengths[:len(out)] < beat_ticks(self.plan.meter)] = -BASS_PACE_NATS
         return out
