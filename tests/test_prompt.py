@@ -112,3 +112,21 @@ def test_common_mood_words_of_a_request_are_read() -> None:
                        ("a wistful air", "sad"), ("a tranquil pastoral", "calm")):
         request, notes = read_prompt(ComposeRequest(prompt=text))
         assert request.mood == mood and any(note.endswith(f"-> mood={mood}") for note in notes)
+
+
+def test_a_form_named_alone_brings_its_forces_and_its_style() -> None:
+    """'a chorale' was written for the default piano, its meter drawn from no style; it is now for four voices,
+    in the style of the corpus' chorales (Bach's: 4/4 nine times in ten), as a composer would read the word. What
+    a request names itself is kept."""
+    from cadenza.compose.meters import with_style_meter
+
+    plan = resolve(ComposeRequest(prompt="a chorale"))
+    assert plan.ensemble is not None and plan.ensemble.name == "satb"
+    assert plan.labels["epoch"] == "baroque" and "epoch" in plan.implied
+    meters = {with_style_meter(plan, seed).meter for seed in range(12)}
+    assert meters <= {(4, 4), (3, 4)} and (4, 4) in meters
+    jig = resolve(ComposeRequest(prompt="a lively jig"))
+    assert jig.labels["epoch"] == "folk" and jig.ensemble is not None and jig.ensemble.name == "solo"
+    asked = resolve(ComposeRequest(form="chorale", epoch="romantic", ensemble="string-quartet"))
+    assert asked.labels["epoch"] == "romantic"
+    assert asked.ensemble is not None and asked.ensemble.name == "string-quartet"

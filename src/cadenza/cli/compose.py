@@ -37,7 +37,9 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     what.add_argument("--density", help="low, medium or high (notes per beat)")
     what.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: piano, or the epoch's usual "
                       "ensemble); any: the model chooses the parts")
-    what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …")
+    what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …; a form named alone "
+                      "brings the forces and style of the corpus' works of that form (a chorale: four voices, "
+                      "baroque; a jig: a folk tune)")
     length = what.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, help="length in bars (default: 16, or 8 new bars for continue)")
     length.add_argument("--duration", help="length in time: 90s, 1:30, 2m (at the tempo asked, else 100 bpm)")

@@ -30,6 +30,17 @@ DEFAULT_ENSEMBLE = "piano"
 MODEL_CHOICE = ("any", "free", "model")  # --ensemble words that leave the parts to the model
 MAX_BARS = 2000
 COMPOSER_EPOCHS = {display: epoch for display, epoch in COMPOSERS.values()}
+#: what a form named without forces or a style implies, as the corpus' works of that form have them: (ensemble,
+#: epoch), either None. Its chorales are Bach's (JSB, four voices, 4/4), its masses, madrigals and motets
+#: Palestrina's, Monteverdi's and Josquin's; its reels, jigs, hornpipes and polkas are folk tunes. A chorale
+#: had been written for the default piano, and drawn its meter from every choir work (4/2 in 55% of them).
+FORM_STYLES: dict[str, tuple[str | None, str | None]] = {
+    "chorale": ("satb", "baroque"), "hymn": ("satb", None), "mass-movement": ("satb", "renaissance"),
+    "madrigal": ("satb", "renaissance"), "motet": ("satb", "renaissance"),
+    "quartet-movement": ("string-quartet", None), "sonata-movement": ("piano", None),
+    "reel": (None, "folk"), "jig": (None, "folk"), "hornpipe": (None, "folk"), "polka": (None, "folk"),
+    "pop-song": (None, "popular"),
+}
 _SPELLINGS = {"c#": 1, "db": 1, "d#": 3, "eb": 3, "fb": 4, "e#": 5, "f#": 6, "gb": 6, "g#": 8, "ab": 8, "a#": 10,
               "bb": 10, "cb": 11, "b#": 0}
 _NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -221,15 +232,23 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
     elif request.composer and labels["composer"] in COMPOSER_EPOCHS:
         labels["epoch"] = COMPOSER_EPOCHS[labels["composer"]]
         implied.add("epoch")
+    form_forces, form_epoch = None, None
     if request.form:
         labels["form"] = _choice("form", request.form, LABELS_BY_NAME["form"].values)
+        form_forces, form_epoch = FORM_STYLES.get(labels["form"], (None, None))
+        if form_epoch and "epoch" not in labels:
+            labels["epoch"] = form_epoch
+            implied.add("epoch")
+            notes.append(f"form {labels['form']} -> epoch {form_epoch}, as the corpus' works of that form (give "
+                         "--epoch to choose)")
     model_choice = (request.ensemble or "").strip().lower() in MODEL_CHOICE
     forces = ensemble(request.ensemble) if request.ensemble and not model_choice else None
     if forces is None and not model_choice:
         usual = EPOCH_ENSEMBLES if usual_ensembles is None else usual_ensembles
-        forces = ensemble(usual[labels["epoch"]] if "epoch" in labels else DEFAULT_ENSEMBLE)
+        forces = ensemble(form_forces or (usual[labels["epoch"]] if "epoch" in labels else DEFAULT_ENSEMBLE))
         implied.add("ensemble")
-        why = f"epoch {labels['epoch']}" if "epoch" in labels else "no ensemble asked for"
+        why = (f"form {labels['form']}" if form_forces else f"epoch {labels['epoch']}" if "epoch" in labels
+               else "no ensemble asked for")
         notes.append(f"{why} -> {forces.name} (give --ensemble to choose, 'any' for the model's choice)")
     if forces:
         labels["ensemble"] = forces.label
