@@ -137,6 +137,15 @@ def _values_in(size: int, values: tuple[int, ...]) -> np.ndarray:
     return _read_only(np.isin(np.arange(size), values))
 
 
+def _chain_reaches(distance_ticks: np.ndarray, shortest: float, longest: float | None) -> np.ndarray:
+    """Whether each distance can be crossed in onsets whose gaps all lie between ``shortest`` and ``longest``
+    ticks (FINE's tolerance): in k gaps, k*shortest to k*longest, for the most gaps that fit."""
+    steps = np.floor((distance_ticks + FINE) / shortest)
+    if longest is None:
+        return steps >= 1
+    return (steps >= 1) & (distance_ticks <= steps * longest + FINE)
+
+
 def _cells(size: int) -> np.ndarray:
     return _CELL_TICKS if size == len(_CELL_TICKS) else np.arange(size) * FINE
 
@@ -306,6 +315,11 @@ class PlanConstraint:
         ok = gaps >= 0
         if shortest is not None:
             ok &= ((gaps == 0) & chord) | (gaps >= shortest - FINE)
+            if self.bars_started == self.bars - 1 and self.bar_ticks_now:
+                # the bar before the last: only onsets from which the final chord's downbeat stays reachable in
+                # gaps the density allows (a piece's last onset came a quarter of a beat before the bar line, and
+                # the final chord came late)
+                ok &= (gaps == 0) | _chain_reaches(self.bar_ticks_now - _cells(size), shortest, longest)
         if longest is not None:
             ok &= gaps <= longest
         return ok

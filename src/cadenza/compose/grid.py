@@ -46,6 +46,8 @@ def _grid(steps: tuple[int, ...]) -> dict[str, np.ndarray]:
 
 
 _ON_GRID, _ON_COMPOUND_GRID = _grid(GRID_STEPS), _grid(COMPOUND_GRID_STEPS)
+#: the positions in a bar where the notation grid lets a note start (in any meter)
+ON_GRID_POSITIONS = _ON_GRID["position"]
 _LENGTHS = np.arange(FIELD_SIZES["duration"])
 #: the note values of the simple grid: whole 32nds, or a triplet eighth or quarter
 _NOTE_VALUES = _ON_GRID["duration"] & ((_LENGTHS % 6 == 0) | np.isin(_LENGTHS, TRIPLET_LENGTHS))
