@@ -115,7 +115,7 @@ def bar_ticks(meter: tuple[int, int]) -> int:
 
 
 @lru_cache(maxsize=64)
-def _beat_ticks(meter: tuple[int, int]) -> int:
+def beat_ticks(meter: tuple[int, int]) -> int:
     """The beat of ``meter`` in ticks (asked several times a step: computed once a meter)."""
     return beat_ticks_of(TimeSignature(0, *meter))
 
@@ -299,7 +299,7 @@ class PlanConstraint:
         last off-beat, as if cut off."""
         if self.meter is None:
             return None, None
-        beat = _beat_ticks(self.meter)
+        beat = beat_ticks(self.meter)
         low, high = self.gap_beats
         if self.bars_started >= self.bars:
             high = None
@@ -405,7 +405,7 @@ class PlanConstraint:
         instant (a chord) is not penalised."""
         if self.onset_rate is None or self.last_onset_ticks is None or self.meter is None:
             return None
-        beat = _beat_ticks(self.meter)
+        beat = beat_ticks(self.meter)
         gaps = _cells(size) + (self.bar_start_ticks - self.last_onset_ticks)
         return gap_bias(gaps, beat / self.onset_rate, DENSITY_WEIGHT, DENSITY_FLOOR)
 
@@ -416,7 +416,7 @@ class PlanConstraint:
         if field == "kind" and self.onset_rate is not None and self.last_onset_ticks is not None and self.meter:
             # a bar line now leaves the rest of the bar without onsets: as costly as that gap
             gap = self.bar_start_ticks + self.bar_ticks_now - self.last_onset_ticks
-            wanted = _beat_ticks(self.meter) / self.onset_rate
+            wanted = beat_ticks(self.meter) / self.onset_rate
             if gap > wanted:
                 out = np.zeros(FIELD_SIZES["kind"], dtype=np.float32)
                 out[KIND["bar"]] = -min(DENSITY_WEIGHT * np.log2(gap / wanted) ** 2, DENSITY_FLOOR)

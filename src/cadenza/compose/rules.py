@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import note_onset_ticks, step_length_ticks
+from cadenza.compose.constraints import beat_ticks, note_onset_ticks, step_length_ticks
 from cadenza.compose.ensembles import line_over_chords
 from cadenza.compose.grid import ON_GRID_POSITIONS
 from cadenza.compose.harmony import HarmonyPlan
@@ -42,7 +42,7 @@ from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
 from cadenza.compose.suspensions import _DURATION_TICKS, SuspensionRules
-from cadenza.compose.waits import LINE_POLYPHONY, WaitRules, beat_ticks
+from cadenza.compose.waits import LINE_POLYPHONY, WaitRules
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.key import key_correlations
 from cadenza.score.model import TimeSignature

@@ -8,13 +8,12 @@ mixin of :class:`cadenza.compose.rules.VoiceRules`, whose state (``latest``, ``p
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from cadenza.listen.features import beat_ticks_of
-from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
+from cadenza.compose.constraints import beat_ticks
+from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES
 
 MELODY_REST_NATS = 1.0  # per beat the melody's part has been silent, toward its next note (see _melody_waits)
@@ -32,11 +31,6 @@ BASS_PACE_NATS = 3.0  # per onset beyond, away from the bass line
 BASS_PACE_MAX_NATS = 9.0
 ONSETS_KEPT = 32  # a part's latest onset instants remembered (a bar of sixteenths, twice)
 
-
-@lru_cache(maxsize=32)
-def beat_ticks(meter: tuple[int, int]) -> int:
-    """The beat of ``meter`` in ticks (asked on every note: computed once a meter)."""
-    return beat_ticks_of(TimeSignature(0, *meter))
 
 
 
