@@ -65,3 +65,17 @@ def test_humdrum_kern_agrees_with_musicxml_of_the_same_chorale() -> None:
     xml_attacks = list(zip(xml.notes["onset_ticks"].tolist(), xml.notes["pitch"].tolist(), strict=True))
     shared = sum(a in attacks for a in xml_attacks) / len(xml_attacks)
     assert shared > 0.9
+
+
+def test_a_key_field_that_names_no_key_is_warned_of(tmp_path: Path) -> None:
+    """music21 reads 'K:H' (a German B) in C major, and said nothing; the reader now says so. Real keys, the
+    pipes, no key and a field of parameters only are read without a word."""
+    tune = "X:1\nT:t\nM:4/4\nL:1/8\nK:{}\nCDEF GABc|\n"
+    path = tmp_path / "h.abc"
+    path.write_text(tune.format("H"))
+    result = read_score_result(path)
+    assert result.score.key_signatures[0].sharps == 0
+    assert any("K:H names no key: read in C major" in w for w in result.warnings)
+    for key in ("D", "Dmix", "F#m", "Bb major", "HP", "none", "clef=bass", "C treble"):
+        path.write_text(tune.format(key))
+        assert not any("names no key" in w for w in read_score_result(path).warnings), key

@@ -18,6 +18,11 @@ _HUGE_LENGTH = re.compile(r"[A-Ga-gzx][,']*\d{6,}")
 # a numeric meter, as a field line (M:6/8) or inline ([M:2+3/8]); beats may be written (2+3)
 _METER = re.compile(r"(?:^M:|\[M:)[ \t]*+\(?+([0-9][0-9+ \t]*+)\)?+[ \t]*+/[ \t]*+([0-9]++)", re.MULTILINE)
 
+# a key field, as a field line (K:Dmix) or inline ([K:G]): what follows up to the line's or the field's end
+_KEY = re.compile(r"(?:^K:|\[K:)[ \t]*([^\]\n%]*)", re.MULTILINE)
+# what music21 reads a key from: a tonic letter (whatever follows it), no key, the Highland pipes, or parameters
+_KEY_READ = re.compile(r"[A-Ga-g]|none\b|HP\b|Hp\b|[a-z]+=")
+
 
 @dataclass(frozen=True)
 class AbcTune:
@@ -86,3 +91,12 @@ def check_tune_text(text: str) -> None:
     if m and not (m.group(1).strip("0") and m.group(2).strip("0")):
         raise CorruptFileError(f"ABC meter M:{m.group(1)[:20]}/{m.group(2)[:20]} is not a meter")
     check_meters((beats.strip(), beat_type[:20]) for beats, beat_type in _METER.findall(text))
+
+
+
+def key_field_warnings(text: str) -> list[str]:
+    """A warning for each key field (``K:``) that names no tonic: music21 reads the tune in C major then,
+    silently (``K:H``, a German B, is neither a key nor the Highland pipes' ``HP``). A key field of parameters
+    only (``K:clef=bass``) or none at all is C major by the standard, and is not warned of."""
+    return [f"key field K:{spec.strip()[:20]} names no key: read in C major" for spec in _KEY.findall(text)
+            if spec.strip() and not _KEY_READ.match(spec.strip())]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadenza.errors import InputError, UnsupportedFormatError, UsageError
-from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, select_tune, split_tunes
+from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, key_field_warnings, select_tune, split_tunes
 from cadenza.score.audio_read import is_audio, read_audio
 from cadenza.score.json_io import read_json_bytes
 from cadenza.score.limits import ReadLimits, file_size, over_limit
@@ -228,6 +228,7 @@ def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> t
 def _read_abc_tune(tune: AbcTune, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     check_tune_text(tune.text)
     score, warn = _notation(tune.text, "abc", limits, source)
+    warn = [*key_field_warnings(tune.text), *warn]
     _checked(score, limits)
     if tune.title and not score.metadata.title:
         score = score.with_metadata(title=tune.title)
