@@ -121,6 +121,8 @@ _PC_BITS = 1 << np.arange(12)
 _BAR_ENDS = np.isin(np.arange(FIELD_SIZES["kind"]), (KIND["bar"], KIND["eos"]))  # the kinds that end a bar
 _BAR_ENDS.setflags(write=False)
 _POSITIONS = np.arange(FIELD_SIZES["position"])
+_AT_BAR_START = _POSITIONS == 0
+_AT_BAR_START.setflags(write=False)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
 
 
@@ -438,6 +440,8 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if field == "kind" and self._bar_done(grammar):
             return _BAR_ENDS
+        if field == "position" and chosen.get("kind") == KIND["note"] and self._arrival_unfilled(grammar):
+            return _AT_BAR_START  # the arrival's chord: every line of a small ensemble strikes or holds it
         mask = self._allowed(field, chosen, grammar)
         if field == "position" and chosen.get("kind") == KIND["note"]:
             full = self._instant_closed(chosen, grammar)

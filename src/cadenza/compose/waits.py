@@ -53,6 +53,15 @@ class WaitRules:
     def _now(self, chosen: dict[str, int]) -> int:
         raise NotImplementedError
 
+    def _cadence_chords(self) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
+
+    def _final_bar(self) -> bool:
+        raise NotImplementedError
+
+    def _sounding(self, now: int) -> dict[int, list[int]]:
+        raise NotImplementedError
+
     def _melody_waits(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward the melody's part (the top of an ensemble written top-down) when it has
         been silent a beat or more at this instant: MELODY_REST_NATS per beat of silence, at most
@@ -84,11 +93,33 @@ class WaitRules:
         keyboard's left hand (the lowest part, two notes at once or more: a song's too) after
         :data:`BASS_REST_BEATS`; every line of a small ensemble of lines (a quartet, a choir) but the tune after
         :data:`LINE_REST_BEATS`."""
-        lines = [p for p in range(len(self.polyphony)) if p not in self.doubled]
-        if len(lines) <= SMALL_ENSEMBLE and all(self.polyphony[p] <= LINE_POLYPHONY for p in lines):
+        lines = self._small_ensemble_lines()
+        if lines:
             return {p: LINE_REST_BEATS for p in lines if p != self.top or not self.tune_led}
         low = self.lowest
         return {low: BASS_REST_BEATS} if low != self.top and self.polyphony[low] > 1 else {}
+
+    def _small_ensemble_lines(self) -> list[int]:
+        """The parts of a small ensemble of lines (a quartet, a choir: at most :data:`SMALL_ENSEMBLE` parts, each
+        starting at most :data:`LINE_POLYPHONY` notes at once), or [] for any other ensemble."""
+        lines = [p for p in range(len(self.polyphony)) if p not in self.doubled]
+        return lines if len(lines) <= SMALL_ENSEMBLE and all(self.polyphony[p] <= LINE_POLYPHONY for p in lines) \
+            else []
+
+    def _arrival_unfilled(self, grammar: Any) -> bool:
+        """Whether a phrase's arrival (its last bar's downbeat, the final bar's aside) still lacks a line of a
+        small ensemble of lines: one that does not sound there and may still come at this instant (parts come in
+        score order). The cadence is a chord: a D-minor quartet arrived on the first violin's and the cello's D
+        alone, its inner parts came in a beat later with the leading tone over the tonic, and ``listen`` heard no
+        cadence there."""
+        if grammar.position or self._cadence_chords()[0] is None or self._final_bar():
+            return False
+        lines = self._small_ensemble_lines()
+        if not lines:
+            return False
+        after = grammar.last_order[1] if grammar.last_order[0] >= 0 else -1  # parts already struck here
+        sounding = self._sounding(self.plan.bar_start_ticks)
+        return any(p > after and not sounding.get(p) for p in lines)
 
     def _parts_wait(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward a part of :attr:`waiting` (:meth:`_waiting_parts`) silent longer than it
