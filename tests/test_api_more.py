@@ -127,3 +127,51 @@ def test_a_command_line_error_is_one_line(capsys: pytest.CaptureFixture[str]) ->
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["cadenza compose: error: argument --bars: invalid int value: 'x' (see 'cadenza compose --help')"]
+
+
+def test_wrong_option_types_and_empty_files_get_one_line_errors(tmp_path: Path) -> None:
+    """An audit of the API found Python's own errors where cadenza's belong: check(threshold='x') raised
+    TypeError from deep inside, against=5 another, analyse(tune_index='a') a third; check(threshold=-3) said
+    "copied" where the CLI refuses the value; and analyse of a file with no notes labelled it 'medieval, C
+    major, sad'."""
+    from cadenza.errors import InputError
+    from cadenza.score import Part, Score, write_score
+
+    piece = tmp_path / "p.mid"
+    cadenza.compose(bars=2, seed=0, guard=False, output=piece)
+    for bad in ("x", -3, 0, 2.5, True):
+        with pytest.raises(UsageError, match="threshold"):
+            cadenza.check(piece, threshold=bad)
+    with pytest.raises(UsageError, match="against"):
+        cadenza.check(piece, against=5)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="tune index"):
+        cadenza.analyse(piece, tune_index="a")  # type: ignore[arg-type]
+    empty = tmp_path / "empty.mid"
+    write_score(Score.build(parts=[Part("Piano", 0)], notes=[]), empty)
+    with pytest.raises(InputError, match="no notes to analyse"):
+        cadenza.analyse(empty)
+
+
+def test_an_abc_tune_without_a_unit_length_reads_as_the_standard_says(tmp_path: Path) -> None:
+    """ABC 2.1: with no L: field the unit is an eighth, or a sixteenth under a meter below 3/4; music21 refused
+    such tunes ("no active default note length provided")."""
+    from cadenza.score import TICKS_PER_QUARTER as Q
+
+    for meter, unit in (("", Q // 2), ("M:4/4\n", Q // 2), ("M:2/4\n", Q // 4)):
+        path = tmp_path / "t.abc"
+        path.write_text(f"X:1\n{meter}K:G\nGABc dedB|]\n")
+        score = cadenza.read_score(path)
+        assert len(score.notes) == 8 and set(score.notes["duration_ticks"].tolist()) == {unit}, meter
+
+
+def test_continue_and_like_say_what_the_reader_warned_of(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A primer or a --like reference in 'K:H' was read in C major without a word, where analyse warned."""
+    primer = tmp_path / "h.abc"
+    primer.write_text("X:1\nT:t\nM:4/4\nL:1/8\nK:H\nCDEF GABc|cBAG FEDC|\n")
+    with caplog.at_level("WARNING"):
+        cadenza.continue_(primer, bars=1, seed=0, guard=False)
+    assert any("K:H names no key" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        cadenza.compose(bars=1, seed=0, guard=False, like=primer)
+    assert any("K:H names no key" in r.getMessage() for r in caplog.records)

@@ -141,6 +141,7 @@ def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = 
     """Every listening label for a score (a Score, a file or a music21: reference), with the seconds the
     analysis took and the reader's warnings: an :class:`cadenza.reports.Analysis` (``.labels``,
     ``.to_json()``)."""
+    from cadenza.errors import InputError
     from cadenza.listen.analyse import analyse_timed
     from cadenza.listen.labels import LABEL_SET_VERSION
 
@@ -149,6 +150,8 @@ def analyse(source: str | os.PathLike[str] | Score, limits: ReadLimits | None = 
     else:
         result = read_score_result(source, limits, tune, tune_index)
         score, warnings = result.score, result.warnings
+        if not score.note_count:  # (an empty file's labels would describe nothing: "medieval, C major, sad")
+            raise InputError(f"{source}: no notes to analyse")
     labels, seconds = analyse_timed(score)
     return Analysis({"source": score.metadata.source, "label_set_version": LABEL_SET_VERSION, "labels": labels,
                      "analysis_s": round(seconds, 4), "warnings": warnings})
@@ -162,9 +165,13 @@ def check(source: str | os.PathLike[str] | Score, against: str | os.PathLike[str
     default model when None): an :class:`cadenza.reports.OriginalityCheck`, whose ``.verdict`` is "copied"
     when a line shares more notes with one training work than the calibrated threshold (or ``threshold``)
     allows; see :mod:`cadenza.originality`."""
-    from cadenza.errors import InputError
+    from cadenza.errors import InputError, UsageError
     from cadenza.originality import check_score
 
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1):
+        raise UsageError(f"threshold {threshold!r:.40}: give a whole number of notes, at least 1")
+    if against is not None and not isinstance(against, str | os.PathLike):
+        raise UsageError(f"against: give a model name, a folder or an index file, not {type(against).__name__}")
     if isinstance(source, Score):
         score, warnings = source, []
     else:
@@ -311,7 +318,7 @@ def _reference(like: str | os.PathLike[str] | Score | None, strength: float, lim
         raise UsageError("like strength: give 0 to 1")  # (with or without a like, as like.Reference says)
     if like is None:
         return None
-    score = like if isinstance(like, Score) else read_score_result(like, limits).score
+    score = like if isinstance(like, Score) else read_score(like, limits)
     name = str(like) if not isinstance(like, Score) else (like.metadata.title or "reference")
     return Reference(score, analyse_timed(score)[0], name, strength)
 
@@ -468,6 +475,8 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     else:
         result = read_score_result(primer, limits, tune, tune_index)
         score, warnings = result.score, result.warnings
+        for line in warnings:  # (said as they are read, as read_score says them: a key the primer's ABC lacks)
+            log.warning("%s: %s", os.fspath(primer), line)
     if bars is None and request.bars is not None:
         bars = request.bars
     elif bars is None and request.duration_s:  # new bars for that long at the primer's last tempo and meter

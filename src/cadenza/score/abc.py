@@ -100,3 +100,18 @@ def key_field_warnings(text: str) -> list[str]:
     only (``K:clef=bass``) or none at all is C major by the standard, and is not warned of."""
     return [f"key field K:{spec.strip()[:20]} names no key: read in C major" for spec in _KEY.findall(text)
             if spec.strip() and not _KEY_READ.match(spec.strip())]
+
+
+def with_default_length(text: str) -> str:
+    """The tune with its unit note length written out where it has none (no ``L:`` field): as ABC 2.1 sets it,
+    a sixteenth under a meter below 3/4, else an eighth (also with no meter). music21 refused such tunes ("no
+    active default note length provided"), valid as they are."""
+    if re.search(r"^L:|\[L:", text, re.MULTILINE):
+        return text
+    meter = re.search(r"^M:[ \t]*(\d+)[ \t]*/[ \t]*(\d+)", text, re.MULTILINE)
+    short = meter is not None and int(meter.group(2)) > 0 and int(meter.group(1)) / int(meter.group(2)) < 0.75
+    length = "L:1/16\n" if short else "L:1/8\n"
+    key = re.search(r"^K:", text, re.MULTILINE)
+    if key is None:
+        return text
+    return text[:key.start()] + length + text[key.start():]

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadenza.errors import InputError, UnsupportedFormatError, UsageError
-from cadenza.score.abc import AbcTune, check_tune_text, decode_abc, key_field_warnings, select_tune, split_tunes
+from cadenza.score.abc import (
+    AbcTune,
+    check_tune_text,
+    decode_abc,
+    key_field_warnings,
+    select_tune,
+    split_tunes,
+    with_default_length,
+)
 from cadenza.score.audio_read import is_audio, read_audio
 from cadenza.score.json_io import read_json_bytes
 from cadenza.score.limits import ReadLimits, file_size, over_limit
@@ -227,7 +235,7 @@ def _notation(text: str | bytes, fmt: str, limits: ReadLimits, source: str) -> t
 
 def _read_abc_tune(tune: AbcTune, limits: ReadLimits, source: str) -> tuple[Score, list[str]]:
     check_tune_text(tune.text)
-    score, warn = _notation(tune.text, "abc", limits, source)
+    score, warn = _notation(with_default_length(tune.text), "abc", limits, source)
     warn = [*key_field_warnings(tune.text), *warn]
     _checked(score, limits)
     if tune.title and not score.metadata.title:
@@ -243,6 +251,8 @@ def read_score_result(
     tune_index: int | None = None,
 ) -> ReadResult:
     """Read one score; the result carries the warnings about repaired damage and the tune count."""
+    if tune_index is not None and (isinstance(tune_index, bool) or not isinstance(tune_index, int)):
+        raise UsageError(f"tune index {tune_index!r:.40}: give a whole number (0 for the first tune)")
     limits = limits or ReadLimits()
     if not isinstance(source, str | os.PathLike) or not isinstance(text_source := os.fspath(source), str):
         raise UsageError(f"give a score file's path (str or Path) or a music21: reference, not "
