@@ -440,8 +440,14 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if field == "kind" and self._bar_done(grammar):
             return _BAR_ENDS
-        if field == "position" and chosen.get("kind") == KIND["note"] and self._arrival_unfilled(grammar):
-            return _AT_BAR_START  # the arrival's chord: every line of a small ensemble strikes or holds it
+        if field in ("position", "part") and chosen.get("kind") == KIND["note"] and not chosen.get("position") \
+                and grammar is not None and (missing := self._arrival_missing(grammar)):
+            if field == "position":  # the arrival's chord: every line of a small ensemble strikes or holds it
+                return _AT_BAR_START
+            parts = np.zeros(FIELD_SIZES["part"], dtype=bool)
+            parts[missing] = True
+            room = self._allowed(field, chosen, grammar)
+            return parts if room is None or not np.count_nonzero(parts & room) else parts & room
         mask = self._allowed(field, chosen, grammar)
         if field == "position" and chosen.get("kind") == KIND["note"]:
             full = self._instant_closed(chosen, grammar)

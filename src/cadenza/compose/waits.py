@@ -106,20 +106,20 @@ class WaitRules:
         return lines if len(lines) <= SMALL_ENSEMBLE and all(self.polyphony[p] <= LINE_POLYPHONY for p in lines) \
             else []
 
-    def _arrival_unfilled(self, grammar: Any) -> bool:
-        """Whether a phrase's arrival (its last bar's downbeat, the final bar's aside) still lacks a line of a
-        small ensemble of lines: one that does not sound there and may still come at this instant (parts come in
+    def _arrival_missing(self, grammar: Any) -> list[int]:
+        """The lines of a small ensemble of lines that a phrase's arrival (its last bar's downbeat, the final
+        bar's aside) still lacks: each does not sound there and may still come at this instant (parts come in
         score order). The cadence is a chord: a D-minor quartet arrived on the first violin's and the cello's D
         alone, its inner parts came in a beat later with the leading tone over the tonic, and ``listen`` heard no
-        cadence there."""
+        cadence there. Only they may strike there now (a part that sounds already added a second to its note)."""
         if grammar.position or self._cadence_chords()[0] is None or self._final_bar():
-            return False
+            return []
         lines = self._small_ensemble_lines()
         if not lines:
-            return False
+            return []
         after = grammar.last_order[1] if grammar.last_order[0] >= 0 else -1  # parts already struck here
         sounding = self._sounding(self.plan.bar_start_ticks)
-        return any(p > after and not sounding.get(p) for p in lines)
+        return [p for p in lines if p > after and not sounding.get(p)]
 
     def _parts_wait(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward a part of :attr:`waiting` (:meth:`_waiting_parts`) silent longer than it
