@@ -41,7 +41,7 @@ from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
-from cadenza.compose.suspensions import _DURATION_TICKS, SuspensionRules
+from cadenza.compose.suspensions import DURATION_TICKS, SuspensionRules
 from cadenza.compose.waits import LINE_POLYPHONY, WaitRules
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.key import key_correlations
@@ -617,7 +617,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
                      if b is not None]
             return sum(pulls[1:], pulls[0]) if pulls else None
         if field == "duration" and chosen.get("kind") == KIND["note"]:
-            prepare, pace = self.preparation_bias(chosen), self._bass_pace_durations(chosen, _DURATION_TICKS)
+            prepare, pace = self.preparation_bias(chosen), self._bass_pace_durations(chosen, DURATION_TICKS)
             return prepare if pace is None else pace if prepare is None else prepare + pace
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None

@@ -28,7 +28,7 @@ PREPARE_NATS = 3.0  # toward a duration that carries a suspension's note half a 
 RESOLUTION_NATS = 2.0  # toward the step down to the chord tone, for the suspended voice's next note
 SUSPENSION_STYLES = ("baroque", "classical", "romantic")  # (a folk tune, a popular song: none)
 STEPS_DOWN = (1, 2)  # a suspension lies a semitone or a tone above the tone it resolves to
-_DURATION_TICKS = np.arange(FIELD_SIZES["duration"]) * FINE
+DURATION_TICKS = np.arange(FIELD_SIZES["duration"]) * FINE
 
 
 def suspends_into(pitch: int, chord: Any) -> bool:
@@ -89,7 +89,7 @@ class SuspensionRules:
         if chord is None or not suspends_into(chosen["pitch"], chord):
             return None
         out = np.zeros(FIELD_SIZES["duration"], dtype=np.float32)
-        lengths = _DURATION_TICKS
+        lengths = DURATION_TICKS
         out[(lengths >= beat + beat // 2) & (lengths <= 2 * beat)] = PREPARE_NATS
         return out
 

@@ -1,7 +1,8 @@
 """Rests, waits and pace, as biases on the part field: the melody's part is drawn back in once it has been silent
 a beat (more strongly until it has begun: the tune opens the piece), and so are a keyboard's left hand after two
 beats and the other lines of a small ensemble of lines after four; a part may breathe, it does not leave the
-music for bars. A bass line keeps pace with the tune rather than running ahead of it (:meth:`_bass_pace`). A
+music for bars. A bass line keeps pace with the tune rather than running ahead of it (:meth:`_bass_pace`), and
+at a phrase's arrival every line of a quartet or a choir strikes or holds the chord (:meth:`_arrival_missing`). A
 mixin of :class:`cadenza.compose.rules.VoiceRules`, whose state (``latest``, ``plan``,
 ``polyphony``, ``top``, ``lowest`` ...) it reads.
 """
@@ -30,8 +31,6 @@ BASS_PACE_SLACK = 2  # onsets a bass line may strike in a bar beyond the tune's 
 BASS_PACE_NATS = 3.0  # per onset beyond, away from the bass line
 BASS_PACE_MAX_NATS = 9.0
 ONSETS_KEPT = 32  # a part's latest onset instants remembered (a bar of sixteenths, twice)
-
-
 
 
 class WaitRules:
