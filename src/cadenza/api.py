@@ -62,10 +62,16 @@ def read_score_result(source: str | os.PathLike[str], limits: ReadLimits | None 
 def read_score(source: str | os.PathLike[str], limits: ReadLimits | None = None, tune: str | int | None = None,
                tune_index: int | None = None) -> Score:
     """Read one score from a file or ``music21:`` reference (:func:`read_score_result`); warnings go to the log."""
+    return _read_saying(source, limits, tune, tune_index).score
+
+
+def _read_saying(source: str | os.PathLike[str], limits: ReadLimits | None = None, tune: str | int | None = None,
+                 tune_index: int | None = None) -> ReadResult:
+    """:func:`read_score_result`, its warnings said in the log as they are read."""
     result = read_score_result(source, limits, tune, tune_index)
     for line in result.warnings:
         log.warning("%s: %s", os.fspath(source), line)
-    return result.score
+    return result
 
 
 def score_summary(score: Score) -> dict[str, Any]:
@@ -473,10 +479,8 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     if isinstance(primer, Score):
         score = primer
     else:
-        result = read_score_result(primer, limits, tune, tune_index)
+        result = _read_saying(primer, limits, tune, tune_index)  # (a key the primer's ABC lacks is said)
         score, warnings = result.score, result.warnings
-        for line in warnings:  # (said as they are read, as read_score says them: a key the primer's ABC lacks)
-            log.warning("%s: %s", os.fspath(primer), line)
     if bars is None and request.bars is not None:
         bars = request.bars
     elif bars is None and request.duration_s:  # new bars for that long at the primer's last tempo and meter

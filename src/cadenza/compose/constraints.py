@@ -282,15 +282,17 @@ class PlanConstraint:
         """Whether the current instant is full and the density asked allows no later onset in the bar: then
         the bar is over (a note there could only come a few ticks after the instant, off every grid: such
         notes came in runs, a chord struck again and again a tick apart)."""
-        size = FIELD_SIZES["position"]
-        gap = self._gap_allowed(size, chord=False)  # None at once where no density is asked (most steps)
+        moving_on = self._moving_on("position", {}, grammar, FIELD_SIZES["position"])
+        return moving_on is not None and self.onsets_left(moving_on) is False
+
+    def onsets_left(self, positions: np.ndarray) -> bool | None:
+        """Whether the density asked allows a new note at one of ``positions`` (a mask of the bar's coarse
+        positions) before the bar line; None where no density is asked or no bar has begun."""
+        size = len(positions)
+        gap = self._gap_allowed(size, chord=False)
         if gap is None or not self.bar_ticks_now:
-            return False
-        moving_on = self._moving_on("position", {}, grammar, size)
-        if moving_on is None:
-            return False
-        in_bar = _cells(size) < self.bar_ticks_now
-        return not np.count_nonzero(moving_on & gap & in_bar)
+            return None
+        return bool(np.count_nonzero(positions & gap & (_cells(size) < self.bar_ticks_now)))
 
     def _gap_limits(self) -> tuple[float | None, float | None]:
         """The density's shortest and longest gap between onsets, in ticks (None: no limit); where no density

@@ -41,7 +41,7 @@ from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
-from cadenza.compose.suspensions import DURATION_TICKS, SuspensionRules
+from cadenza.compose.suspensions import SuspensionRules
 from cadenza.compose.waits import LINE_POLYPHONY, WaitRules
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
 from cadenza.listen.key import key_correlations
@@ -461,15 +461,10 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         bar line. Else the only position left was the closed instant, the rules gave way there, and a sad
         piece's left hand struck G2 D3 G3 B-flat3 (a tenth) on every beat. (Where the density needs another
         onset in the bar, the plan forbids the bar line and the density holds.)"""
-        if grammar.position % FINE or not self.latest or not self.plan.bar_ticks_now:
+        if grammar.position % FINE or not self.latest:
             return False
-        size = FIELD_SIZES["position"]
-        gaps = self.plan._gap_allowed(size, chord=False)  # None where no density is asked (most steps)
-        if gaps is None:
-            return False
-        steps = _POSITIONS  # a bar's positions, in FINE steps from its start
-        later = (steps > grammar.position // FINE) & (steps * FINE < self.plan.bar_ticks_now)
-        if np.count_nonzero(gaps & later & ON_GRID_POSITIONS):
+        later = (grammar.position // FINE < _POSITIONS) & ON_GRID_POSITIONS  # on the grid, after this instant
+        if self.plan.onsets_left(later) is not False:  # (None where no density is asked: most steps)
             return False
         return self._instant_closed({"kind": KIND["note"]}, grammar) is not None
 
@@ -617,7 +612,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
                      if b is not None]
             return sum(pulls[1:], pulls[0]) if pulls else None
         if field == "duration" and chosen.get("kind") == KIND["note"]:
-            prepare, pace = self.preparation_bias(chosen), self._bass_pace_durations(chosen, DURATION_TICKS)
+            prepare, pace = self.preparation_bias(chosen), self._bass_pace_durations(chosen)
             return prepare if pace is None else pace if prepare is None else prepare + pace
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None

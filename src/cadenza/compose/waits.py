@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.constraints import beat_ticks
+from cadenza.compose.suspensions import DURATION_TICKS
 from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES
 
@@ -184,9 +185,9 @@ class WaitRules:
         return sum(1 for t in self.onsets.get(low, ()) if t > since) - sum(
             1 for t in self.onsets.get(self.top, ()) if t > since)
 
-    def _bass_pace_durations(self, chosen: dict[str, int], lengths: np.ndarray) -> np.ndarray | None:
+    def _bass_pace_durations(self, chosen: dict[str, int]) -> np.ndarray | None:
         """For a note of the bass line that strikes at the pace's limit (:meth:`_bass_pace`): BASS_PACE_NATS
-        against lasting less than a beat (``lengths``: each duration value's ticks). Where the other parts hold
+        against lasting less than a beat. Where the other parts hold
         their notes, the bass was the only part free to strike at the next sixteenth the density asked for; held,
         it leaves that onset to a part above it."""
         low = self._paced_bass()
@@ -196,5 +197,5 @@ class WaitRules:
         if self.latest.get(low, (-1, []))[0] == now or self._bass_lead(low, now) + 1 < BASS_PACE_SLACK:
             return None
         out = np.zeros(FIELD_SIZES["duration"], dtype=np.float32)
-        out[lengths[:len(out)] < beat_ticks(self.plan.meter)] = -BASS_PACE_NATS
+        out[beat_ticks(self.plan.meter) > DURATION_TICKS] = -BASS_PACE_NATS  # shorter than a beat
         return out

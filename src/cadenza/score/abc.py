@@ -93,7 +93,6 @@ def check_tune_text(text: str) -> None:
     check_meters((beats.strip(), beat_type[:20]) for beats, beat_type in _METER.findall(text))
 
 
-
 def key_field_warnings(text: str) -> list[str]:
     """A warning for each key field (``K:``) that names no tonic: music21 reads the tune in C major then,
     silently (``K:H``, a German B, is neither a key nor the Highland pipes' ``HP``). A key field of parameters
@@ -108,8 +107,9 @@ def with_default_length(text: str) -> str:
     active default note length provided"), valid as they are."""
     if re.search(r"^L:|\[L:", text, re.MULTILINE):
         return text
-    meter = re.search(r"^M:[ \t]*(\d+)[ \t]*/[ \t]*(\d+)", text, re.MULTILINE)
-    short = meter is not None and int(meter.group(2)) > 0 and int(meter.group(1)) / int(meter.group(2)) < 0.75
+    meter = _METER.search(text)
+    beats = sum(int(b) for b in re.findall(r"\d+", meter.group(1))) if meter else 0
+    short = meter is not None and int(meter.group(2)) > 0 and beats / int(meter.group(2)) < 0.75
     length = "L:1/16\n" if short else "L:1/8\n"
     key = re.search(r"^K:", text, re.MULTILINE)
     if key is None:
