@@ -162,9 +162,33 @@ def test_an_orchestras_upper_strings_play_in_their_usual_register() -> None:
     costs = rule.bias("pitch", {"kind": KIND["note"], "part": first})
     free_from = ORCHESTRA_REGISTERS["Violin I"] - REGISTER_SPAN
     assert costs is not None and costs[free_from] == 0 and costs[free_from - 5] < costs[free_from - 1] < 0
-    assert rule.bias("pitch", {"kind": KIND["note"], "part": first + 3}) is None  # the cellos: free
+    assert rule.bias("pitch", {"kind": KIND["note"], "part": first + 4}) is None  # the double basses: free
     medians = []
     for seed in (1, 2):
         notes = cadenza.compose(ensemble="orchestra", epoch="romantic", bars=16, seed=seed, guard=False).score.notes
         medians.append(float(np.median(notes["pitch"][notes["part"] == first])))
     assert min(medians) > 63
+
+
+def test_a_calm_or_joyful_orchestras_cellos_keep_the_bass_register() -> None:
+    """A bright mood lifts the upper parts, not the bass instruments (constraints.BASS_REACH), and an orchestra's
+    cellos pay above their usual register (orchestration.ORCHESTRA_CEILINGS): 12 symphonic openings put their
+    median at MIDI 50. Before, a calm or joyful orchestra's cellos sat at 58-62 (mean of 8 bars; median of six
+    pieces 60.3), the double basses doubling them an octave below."""
+    import numpy as np
+
+    import cadenza
+    from cadenza.compose.orchestration import ORCHESTRA_CEILINGS
+
+    voices = ENSEMBLES["orchestra"].voices
+    cellos = [v.name for v in voices].index("Violoncello")
+    rule = Orchestration(SimpleNamespace(bars_started=1, bars=8, tonal=None), voices, 8, seed=0)
+    costs = rule.bias("pitch", {"kind": KIND["note"], "part": cellos})
+    ceiling = ORCHESTRA_CEILINGS["Violoncello"]
+    assert costs is not None and costs[ceiling] == 0 and costs[ceiling + 5] < costs[ceiling + 1] < 0
+    means = []
+    for mood in ("calm", "joyful"):
+        for seed in (1, 2, 3):
+            notes = cadenza.compose(ensemble="orchestra", mood=mood, bars=8, seed=seed, guard=False).score.notes
+            means.append(float(notes["pitch"][notes["part"] == cellos].mean()))
+    assert np.median(means) <= 57

@@ -48,6 +48,10 @@ FAMILIES: tuple[tuple[range, float], ...] = (
 #: (16 bars) the first violins' median pitch is 74, the seconds' 69, the violas' 63, the cellos' 50; left to the
 #: model, ours sat at 61, 59, 52 and 49, the violins on their lowest string under the flute's tune
 ORCHESTRA_REGISTERS = {"Violin I": 72, "Violin II": 67, "Viola": 60}
+#: the highest pitch an orchestra's cellos play freely: a tenth of their notes lie above MIDI 60 in 12 symphonic
+#: openings of the craft pool (16 bars; median 50). Left to the model, a calm or joyful orchestra's cellos sat at
+#: 58-67 (mean of 16 bars), the double basses doubling them an octave below, a whole harmony without its floor
+ORCHESTRA_CEILINGS = {"Violoncello": 60}
 REGISTER_SPAN = 7  # semitones below that middle a part goes freely
 TACET_CHANCE = 0.4  # a chamber part's chance of resting at a phrase's start (see the module docstring)
 TACET_TWO_BARS = 0.25  # ... for two bars rather than one
@@ -118,9 +122,13 @@ class Orchestration:
         self.plan = plan  # the piece's PlanConstraint: which bar is being written, and its key
         self.playing = playing_by_bar(voices, bars, seed, tune)
         self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
-        # part -> the lowest pitch it plays freely (an orchestra's upper strings: see ORCHESTRA_REGISTERS)
+        # part -> the lowest pitch it plays freely (an orchestra's upper strings: see ORCHESTRA_REGISTERS), and the
+        # highest (its cellos: ORCHESTRA_CEILINGS)
+        orchestral = len(voices) >= MIN_PARTS
         self.registers = UsualRegister({i: ORCHESTRA_REGISTERS[v.name] - REGISTER_SPAN for i, v in enumerate(voices)
-                                        if len(voices) >= MIN_PARTS and v.name in ORCHESTRA_REGISTERS})
+                                        if orchestral and v.name in ORCHESTRA_REGISTERS},
+                                       {i: ORCHESTRA_CEILINGS[v.name] for i, v in enumerate(voices)
+                                        if orchestral and v.name in ORCHESTRA_CEILINGS})
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"]:
@@ -139,7 +147,8 @@ class Orchestration:
         return mask
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        """An orchestra's upper strings pay registers.REGISTER_NATS per semitone below their usual register."""
+        """An orchestra's upper strings pay registers.REGISTER_NATS per semitone below their usual register, its
+        cellos per semitone above theirs."""
         return self.registers.bias(field, chosen)
 
     def advance(self, step: np.ndarray) -> None:
