@@ -21,8 +21,9 @@ violin silent for 8 bars) and the last, each part but the tune rests at the phra
 :data:`TACET_CHANCE`, for one bar or (less often) two, never in the phrase's arrival bar and never leaving fewer
 than :data:`MIN_SOUNDING` parts.
 
-An orchestra's upper strings keep to their usual register (:data:`ORCHESTRA_REGISTERS`): below it each semitone
-costs :data:`cadenza.compose.registers.REGISTER_NATS`.
+An orchestra's upper strings and winds keep to their usual register (:data:`ORCHESTRA_REGISTERS`): below it each
+semitone costs :data:`cadenza.compose.registers.REGISTER_NATS`, as it does above the cellos'
+(:data:`ORCHESTRA_CEILINGS`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ FAMILIES: tuple[tuple[range, float], ...] = (
 )
 #: the middle of an orchestra's string parts' usual register (MIDI), by part name: in 13 OpenScore Orchestra openings
 #: (16 bars) the first violins' median pitch is 74, the seconds' 69, the violas' 63, the cellos' 50; left to the
-#: model, ours sat at 61, 59, 52 and 49, the violins on their lowest string under the flute's tune
-ORCHESTRA_REGISTERS = {"Violin I": 72, "Violin II": 67, "Viola": 60}
+#: model, ours sat at 61, 59, 52 and 49, the violins on their lowest string under the flute's tune. The winds: in
+#: 12 symphonic openings of the craft pool (16 bars) the flutes' median pitch is 82-84, the oboes' 73-77, the
+#: clarinets' 68-73; ours sat at 72-75, 69-72 and lower with no mood asked, the flute under the first violins
+ORCHESTRA_REGISTERS = {"Violin I": 72, "Violin II": 67, "Viola": 60, "Flute": 83, "Oboe": 75, "Clarinet": 70}
 #: the highest pitch an orchestra's cellos play freely: a tenth of their notes lie above MIDI 60 in 12 symphonic
 #: openings of the craft pool (16 bars; median 50). Left to the model, a calm or joyful orchestra's cellos sat at
 #: 58-67 (mean of 16 bars), the double basses doubling them an octave below, a whole harmony without its floor
@@ -122,8 +125,8 @@ class Orchestration:
         self.plan = plan  # the piece's PlanConstraint: which bar is being written, and its key
         self.playing = playing_by_bar(voices, bars, seed, tune)
         self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
-        # part -> the lowest pitch it plays freely (an orchestra's upper strings: see ORCHESTRA_REGISTERS), and the
-        # highest (its cellos: ORCHESTRA_CEILINGS)
+        # part -> the lowest pitch it plays freely (an orchestra's upper strings and winds: see
+        # ORCHESTRA_REGISTERS), and the highest (its cellos: ORCHESTRA_CEILINGS)
         orchestral = len(voices) >= MIN_PARTS
         self.registers = UsualRegister({i: ORCHESTRA_REGISTERS[v.name] - REGISTER_SPAN for i, v in enumerate(voices)
                                         if orchestral and v.name in ORCHESTRA_REGISTERS},
@@ -147,8 +150,8 @@ class Orchestration:
         return mask
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        """An orchestra's upper strings pay registers.REGISTER_NATS per semitone below their usual register, its
-        cellos per semitone above theirs."""
+        """An orchestra's upper strings and winds pay registers.REGISTER_NATS per semitone below their usual
+        register, its cellos per semitone above theirs."""
         return self.registers.bias(field, chosen)
 
     def advance(self, step: np.ndarray) -> None:
