@@ -37,11 +37,13 @@ def kgram_hashes(stream: np.ndarray, k: int) -> np.ndarray:
     n = len(stream) - k + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
-    s = stream.astype(np.uint64) + np.uint64(1)
-    h = np.zeros(n, dtype=np.uint64)
+    s = stream.astype(np.uint64)
+    s += np.uint64(1)
+    h = s[:n].copy()  # in place from here: a shipped index's millions of k-grams, each pass without a new array
     with np.errstate(over="ignore"):
-        for j in range(k):
-            h = h * _PRIME + s[j:j + n]
+        for j in range(1, k):
+            h *= _PRIME
+            h += s[j:j + n]
         h ^= h >> np.uint64(31)  # finish: spread the high bits
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(29)
@@ -49,12 +51,17 @@ def kgram_hashes(stream: np.ndarray, k: int) -> np.ndarray:
 
 
 def valid_starts(breaks: np.ndarray, k: int) -> np.ndarray:
-    """Positions p whose window stream[p:p+k] holds no breaker."""
+    """Positions p whose window stream[p:p+k] holds no breaker (each breaker rules out the k windows that hold
+    it: fewer operations than a running count over the whole stream, where breakers are one symbol in many)."""
     n = len(breaks) - k + 1
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
-    counts = np.concatenate([[0], np.cumsum(breaks, dtype=np.int64)])
-    return np.nonzero(counts[k:k + n] - counts[:n] == 0)[0]
+    at = np.flatnonzero(breaks)
+    ruled_out = np.zeros(n, dtype=bool)
+    for j in range(k):
+        windows = at - j
+        ruled_out[windows[(windows >= 0) & (windows < n)]] = True
+    return np.flatnonzero(~ruled_out)
 
 
 class KGramTable:
