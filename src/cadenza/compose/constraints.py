@@ -41,7 +41,9 @@ from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F, step_row
 from cadenza.tokens.grammar import NOTE_ORDER, Grammar
 
 DRUM_RANGE = (35, 81)  # General MIDI percussion keys
-BASS_REACH = 36  # MIDI C2: a part whose range reaches this low is a bass instrument (cello, bassoon, double bass)
+#: a bass instrument's range: down to MIDI 36 (C2) or lower, and no higher than 76 (E5): cellos, bassoons,
+#: double basses, a left hand (not a part the model declares itself, which may play anything)
+BASS_REACH = (36, 76)
 
 
 def key_signature_step(key: Key) -> np.ndarray:
@@ -459,14 +461,15 @@ class PlanConstraint:
         """The mood's register bias for ``part``: moved with the mood, but for the bass line of an ensemble
         (its lowest part), which keeps the harmony's floor where the instrument sits (a calm or joyful
         quartet's cello was drawn up to middle C, a sad one's down to G2: the real quartets' lowest line
-        lies at 47-53), and for the ensemble's other bass instruments, those that reach down to
-        :data:`BASS_REACH` (an orchestra's cellos and bassoons: a calm orchestra's cellos sat at MIDI 62-67 over
+        lies at 47-53), and for the ensemble's other bass instruments, those whose range is
+        :data:`BASS_REACH`'s (an orchestra's cellos and bassoons: a calm orchestra's cellos sat at MIDI 62-67 over
         basses doubling them an octave below, the whole harmony an octave above its floor)."""
         if part not in self.register_biases:
             assert self.shape is not None
             pitched = [p for p in range(len(self.ranges)) if p not in self.drums]
-            lowest = part == max(pitched, key=lambda p: (-self._range(p)[0], p))
-            bass = len(pitched) > 1 and (lowest or self._range(part)[0] <= BASS_REACH)
+            low, high = self._range(part)
+            bass = len(pitched) > 1 and (part == max(pitched, key=lambda p: (-self._range(p)[0], p))
+                                         or (low <= BASS_REACH[0] and high <= BASS_REACH[1]))
             self.register_biases[part] = self.shape.register_bias(*self._range(part), moved=not bass)
         return self.register_biases[part]
 
