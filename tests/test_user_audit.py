@@ -63,3 +63,35 @@ def test_the_server_refuses_a_continue_job_with_a_meter_when_it_is_posted(tmp_pa
 
     with pytest.raises(UsageError, match=r"^meter '3/4': a continuation keeps"):
         check_job({"kind": "continue", "request": {"meter": "3/4", "bars": 4}}, tmp_path)
+
+
+# ---------------------------------------------------------------- keys spelled as asked, or said otherwise
+
+
+@pytest.mark.parametrize(("asked", "written", "needed"), [
+    ("Fb major", "E major", "8 flats"), ("E# major", "F major", "11 sharps"), ("B# major", "C major", "12 sharps"),
+    ("E# minor", "F minor", "8 sharps"), ("Cb minor", "B minor", "10 flats")])
+def test_a_key_no_signature_writes_is_written_as_its_enharmonic_and_said(
+        asked: str, written: str, needed: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.compose(key=asked, bars=1, no_guard=True)
+    spelled = asked.replace("b ", "♭ ").replace("# ", "♯ ")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"key {spelled} is written as its enharmonic {written} ({spelled} would need {needed} in its signature)"]
+    assert made.report["plan"]["key"] == written
+
+
+def test_cb_major_keeps_its_spelling_and_the_report_says_so() -> None:
+    made = api.compose(key="Cb major", bars=1, no_guard=True)
+    assert made.score.key_signatures[0].sharps == -7  # (written so before too, but reported as B major)
+    assert made.report["plan"]["key"] == "C♭ major"
+    assert "key C♭ major: its signature is written so; listen (and the model's label) calls it B major" in \
+        made.report["plan"]["prompt_reading"]
+
+
+def test_a_soundtrack_in_d_flat_major_is_written_in_d_flat_major() -> None:
+    from cadenza.soundtrack import Segment, Timeline
+
+    made = api.soundtrack(Timeline((Segment(key="Db major", mood="calm", bars=2),)))
+    assert made.score.key_signatures[0].sharps == -5  # (its first segment was written in C# major: 7 sharps)
+    assert made.cues[0]["key"] == "D♭ major"

@@ -137,7 +137,7 @@ class SoundtrackWriter:
         meter = plan.meter or ((self.score.time_signatures[-1].numerator, self.score.time_signatures[-1].denominator)
                                if self.score is not None else (4, 4))
         bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1])
-        request = replace(request, key=key.name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
+        request = replace(request, key=key.written_name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
                           prompt=None, duration_s=None, density=plan.labels.get("density"),
                           epoch=plan.labels.get("epoch"),
                           mood=None if request.valence is not None else plan.labels.get("mood"))
@@ -282,7 +282,7 @@ class SoundtrackWriter:
         end_s = self.seconds_dropped + float(self.score.seconds_at(self.score.length_ticks))
         asked_start = self.asked_time_s if segment.duration_s is not None else None
         return Cue(index, segment.name, self.bars_dropped + first_bar + 1, bars, round(start_s, 3), round(end_s, 3),
-                   None if asked_start is None else round(asked_start, 3), key.name, tempo, asked,
+                   None if asked_start is None else round(asked_start, 3), key.written_name, tempo, asked,
                    {k: heard.get(k) for k in ("mood", "valence", "arousal", "key", "mode", "tempo_bpm", "density",
                                               "epoch", "meter")},
                    adherence(asked, heard), originality, round(time.perf_counter() - started, 3))
