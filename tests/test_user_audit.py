@@ -95,3 +95,18 @@ def test_a_soundtrack_in_d_flat_major_is_written_in_d_flat_major() -> None:
     made = api.soundtrack(Timeline((Segment(key="Db major", mood="calm", bars=2),)))
     assert made.score.key_signatures[0].sharps == -5  # (its first segment was written in C# major: 7 sharps)
     assert made.cues[0]["key"] == "D♭ major"
+
+
+# ---------------------------------------------------------------- a prompt's German H
+
+
+@pytest.mark.parametrize("words", ["a sad piece in H minor", "a sad piece in h minor"])
+def test_a_prompts_german_h_is_read_as_b_and_said(words: str) -> None:
+    made = api.compose(prompt=words, bars=1, no_guard=True)  # (no key was read: the mood's A minor was written)
+    assert made.report["plan"]["key"] == "B minor" and made.report["plan"]["labels"]["mood"] == "sad"
+    assert f"{words[-7:]!r} -> key=B minor (H: the German name of B)" in made.report["plan"]["prompt_reading"]
+
+
+def test_a_german_h_given_as_the_key_option_is_refused_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compose", "--key", "H minor", "--bars", "1"]) == 2
+    assert _one_line_error(capsys).endswith("use a note name like D, F#, Bb (H is the German name of B: write B)")

@@ -164,7 +164,8 @@ def parse_key(text: str) -> Key:
     low = tonic.lower()
     pc = _SPELLINGS.get(low, _NATURAL.get(low))
     if pc is None:
-        raise UsageError(f"unknown tonic {tonic!r} in key {text!r}: use a note name like D, F#, Bb")
+        german = " (H is the German name of B: write B)" if low == "h" else ""
+        raise UsageError(f"unknown tonic {tonic!r} in key {text!r}: use a note name like D, F#, Bb{german}")
     return Key(pc, mode, low[1:2] if len(low) == 2 else "")
 
 
