@@ -110,3 +110,16 @@ def test_a_prompts_german_h_is_read_as_b_and_said(words: str) -> None:
 def test_a_german_h_given_as_the_key_option_is_refused_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compose", "--key", "H minor", "--bars", "1"]) == 2
     assert _one_line_error(capsys).endswith("use a note name like D, F#, Bb (H is the German name of B: write B)")
+
+
+# ---------------------------------------------------------------- a soundtrack: unknown words, and its length
+
+
+def test_a_soundtrack_timelines_unknown_mood_is_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "st"  # (it warned, and wrote the typo's segment from the defaults)
+    assert main(["soundtrack", "--timeline", "calm:4s,tnese:4s", "--out", str(out)]) == 2
+    assert _one_line_error(capsys) == ("cadenza: error: segment 2 'tnese': no mood or other word known in it: give "
+                                       "a mood (joyful, tense, sad, calm) or words like triumphant, slow, baroque, "
+                                       "strings")
+    assert not list(out.glob("*"))

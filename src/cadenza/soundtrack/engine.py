@@ -25,6 +25,8 @@ from cadenza.compose.ensembles import SOUNDTRACK_ENSEMBLES
 from cadenza.compose.generate import adherence, compose, continue_piece, listen_blind
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.request import Key, Plan, parse_key, resolve
+from cadenza.errors import UsageError
+from cadenza.listen.labels import MOODS
 from cadenza.score.model import NOTE_DTYPE, KeySignature, Metadata, Score, Tempo
 from cadenza.score.ops import slice_bars, slice_ticks
 from cadenza.soundtrack.repeats import RepeatGuard, repetition
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
 CHUNK_BARS = 8  # a long segment is written this many bars at a time
 PHRASE_BARS = 2  # segments are whole phrases: every change lands on a phrase boundary
+#: a segment's settings besides its words: a segment of unknown words and none of these is refused
+SEGMENT_SETTINGS = ("mood", "valence", "arousal", "key", "tempo_bpm", "density", "epoch", "composer")
 Progress = Callable[[int, int], None]
 
 
@@ -115,11 +119,14 @@ class SoundtrackWriter:
         segment = segment or self.timeline.segments[index]
         request = segment_request(segment, self.timeline, self.timeline.seed + 1000 * index)
         plan = resolve(request, SOUNDTRACK_ENSEMBLES)
-        if segment.prompt and any(note.startswith("no known words") for note in plan.notes) \
-                and index not in self.unread:  # (said once a segment; a chunked segment plans again)
-            self.unread.add(index)
-            log.warning("segment %d %r: no known words in it; written from the timeline's other settings", index + 1,
-                        segment.prompt)
+        if segment.prompt and any(note.startswith("no known words") for note in plan.notes):
+            if not any(getattr(segment, name) is not None for name in SEGMENT_SETTINGS):  # its words were all of it
+                raise UsageError(f"segment {index + 1} {segment.prompt!r:.60}: no mood or other word known in it: "
+                                 f"give a mood ({', '.join(MOODS)}) or words like triumphant, slow, baroque, strings")
+            if index not in self.unread:  # (said once a segment; a chunked segment plans again)
+                self.unread.add(index)
+                log.warning("segment %d %r: no known words in it; written from its other settings", index + 1,
+                            segment.prompt)
         if "ensemble" in plan.implied and "epoch" in plan.labels and plan.ensemble is not None:
             request = replace(request, ensemble=plan.ensemble.name)  # what is composed is what was planned
         wanted = plan.key or self.key or parse_key("C major")
@@ -319,6 +326,8 @@ def write_soundtrack(timeline: Timeline, checkpoint: str | Path | None = None,
     """Every segment of ``timeline``, in order; ``progress(segments done, segments)``."""
     writer = SoundtrackWriter(timeline, checkpoint)
     count = len(timeline.segments)
+    for index in range(count):  # every segment's request checked before any is written
+        writer.plan(index)
     for index in range(count):
         next_key = writer.plan(index + 1)[2] if index + 1 < count else None
         writer.add(index, next_key=next_key)
