@@ -123,3 +123,23 @@ def test_a_soundtrack_timelines_unknown_mood_is_refused_before_anything_is_writt
                                        "a mood (joyful, tense, sad, calm) or words like triumphant, slow, baroque, "
                                        "strings")
     assert not list(out.glob("*"))
+
+
+@pytest.mark.parametrize("timeline", ["calm:5s", "calm:5s,calm:5s,calm:5s,calm:5s", "calm:30s,tense:20s,joyful:15s"])
+def test_a_soundtrack_ends_within_half_a_bar_of_the_length_asked(timeline: str) -> None:
+    made = api.soundtrack(timeline)  # (calm:5s ran 7.5 s: a 2-bar phrase at 64 bpm; four of them 30 s, not 20)
+    report = made.to_json()
+    asked, last = report["timeline"]["asked_duration_s"], report["cues"][-1]
+    bar_s = 60 / last["tempo_bpm"] * 4  # the last segment's 4/4 bar
+    assert abs(report["result"]["duration_s"] - asked) <= bar_s / 2 + 1e-6
+    for cue in report["cues"][1:]:  # each change within a bar of where the timeline puts it
+        assert abs(cue["start_s"] - cue["asked_start_s"]) <= 60 / cue["tempo_bpm"] * 4 + 1e-6
+
+
+def test_a_soundtrack_that_cannot_be_as_short_as_asked_says_how_long_it_runs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.soundtrack("calm:1s,tense:1s")
+    assert made.to_json()["result"]["duration_s"] == pytest.approx(5.3, abs=0.05)  # a bar each
+    assert [r.getMessage() for r in caplog.records] == [
+        "the soundtrack runs 5.3 s against the 2.0 s asked: each segment is at least a bar long"]

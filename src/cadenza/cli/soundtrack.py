@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "soundtrack", help="a soundtrack that follows a timeline of moods, with a cue sheet",
         description="Write continuous music that follows a timeline: segments with a length and a mood (or "
-        "valence/arousal, key, tempo, density, epoch, words). Each change lands on a phrase boundary, with "
+        "valence/arousal, key, tempo, density, epoch, words). Each change lands on a phrase boundary within a "
+        "bar of where the timeline puts it (the music ends within half a bar of its length), with "
         "the new key prepared in the bar before; every segment is checked for copying as it is written and "
         "listened to for the cue sheet (cues.json: start times, requested vs heard labels, themes, originality). "
         "With --story, a life story (dated events, each a mood or a sentence) becomes a suite, one movement per "
@@ -78,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         emit_json(result)
         return 1 if result.get("render_errors") else 0
     r = result["result"]
-    print(f"wrote {result['files']['piece']}: {r['duration_s']:.0f} s, {r['bars']} bars, {r['notes']:,} notes in "
+    asked = result["timeline"].get("asked_duration_s")
+    print(f"wrote {result['files']['piece']}: {r['duration_s']:.1f} s"
+          + (f" (asked {asked:g} s)" if asked else "") + f", {r['bars']} bars, {r['notes']:,} notes in "
           f"{result['timings']['seconds']:.0f} s ({result['timings']['music_s_per_wall_s']}x real time)")
     for cue in result["cues"]:
         heard = cue["heard"]

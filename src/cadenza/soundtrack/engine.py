@@ -2,10 +2,12 @@
 
 :class:`SoundtrackWriter` keeps the piece and writes each segment by continuing its last
 :data:`CONTEXT_BARS` bars (so memory and time per bar stay bounded however long it runs) with the segment's
-labels. A segment is planned as a whole number of two-bar phrases, so every change lands on a phrase
-boundary; a new mood brings its key (the nearest one of the mode it needs: the same key, else the relative
-major or minor) and tempo at the segment's first bar, and the bar before it leans to the new key's
-dominant, so the modulation is prepared rather than cut. Each segment is checked by the originality guard
+labels. A segment is planned as a whole number of two-bar phrases (the last one, and one shorter than a phrase, as
+whole bars) ending as near as that allows to where the timeline ends it, so every change lands on a phrase
+boundary within a bar of where it was asked and the whole within half a bar of its length; a new mood brings
+its key (the nearest one of the mode it needs: the same key, else the relative major or minor) and tempo at the
+segment's first bar, and the bar before it leans to the new key's dominant, so the modulation is prepared
+rather than cut. Each segment is checked by the originality guard
 as it is written, and listened to (blind to metadata) for the cue sheet.
 """
 
@@ -62,13 +64,20 @@ def related_key(current: Key | None, wanted: Key) -> Key:
     return Key((current.tonic_pc + 3) % 12, "major")
 
 
-def phrase_bars(segment: Segment, tempo_bpm: float, quarters_per_bar: float) -> int:
-    """The segment's length in bars: its bar count, or its duration at its tempo, rounded to whole phrases."""
+def phrase_bars(segment: Segment, tempo_bpm: float, quarters_per_bar: float, seconds: float | None = None,
+                last: bool = False) -> int:
+    """The segment's length in bars: its bar count, or ``seconds`` (default: its duration; the writer gives the
+    time from the music's end to where the timeline ends the segment, so rounding never adds up) at its
+    tempo, rounded to whole phrases; the ``last`` segment, and one shorter than a phrase, to whole bars (at
+    least one), so the soundtrack ends within half a bar of the length asked (a calm:5s had been a 2-bar
+    phrase at 64 bpm: 7.5 s, and every short segment added its rounding to the next one's start)."""
     if segment.bars is not None:
         return segment.bars
     assert segment.duration_s is not None
-    bars = segment.duration_s * tempo_bpm / 60 / quarters_per_bar
-    return max(PHRASE_BARS, int(round(bars / PHRASE_BARS)) * PHRASE_BARS)
+    bars = (segment.duration_s if seconds is None else seconds) * tempo_bpm / 60 / quarters_per_bar
+    if last or bars < PHRASE_BARS:
+        return max(1, int(round(bars)))
+    return int(round(bars / PHRASE_BARS)) * PHRASE_BARS
 
 
 @dataclass
@@ -135,15 +144,17 @@ class SoundtrackWriter:
         return request, plan, key, float(tempo)
 
     def add(self, index: int, next_key: Key | None = None, progress: Progress | None = None,
-            segment: Segment | None = None) -> Cue:
+            segment: Segment | None = None, last: bool = False) -> Cue:
         """Write segment ``index`` (the timeline's, or ``segment``) after the music so far (``next_key``: the
-        key of the segment after it, prepared in this one's last bar)."""
+        key of the segment after it, prepared in this one's last bar; ``last``: the timeline's last segment,
+        which ends on a bar line rather than a phrase's)."""
         started = time.perf_counter()
         segment = segment or self.timeline.segments[index]
         request, plan, key, tempo = self.plan(index, segment)
         meter = plan.meter or ((self.score.time_signatures[-1].numerator, self.score.time_signatures[-1].denominator)
                                if self.score is not None else (4, 4))
-        bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1])
+        left_s = None if segment.duration_s is None else self.asked_time_s + segment.duration_s - self.music_end_s
+        bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1], left_s, last)
         request = replace(request, key=key.written_name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
                           prompt=None, duration_s=None, density=plan.labels.get("density"),
                           epoch=plan.labels.get("epoch"),
@@ -188,6 +199,11 @@ class SoundtrackWriter:
         if segment.duration_s is not None:
             self.asked_time_s += segment.duration_s
         return cue
+
+    @property
+    def music_end_s(self) -> float:
+        """Where the music so far ends, in seconds from the soundtrack's start (what trimming let go of too)."""
+        return self.seconds_dropped + (music_seconds(self.score) if self.score is not None else 0.0)
 
     def _ranges(self) -> list[tuple[int, int]]:
         """Each part's range so far (a returning theme is moved by octaves into it)."""
@@ -330,10 +346,15 @@ def write_soundtrack(timeline: Timeline, checkpoint: str | Path | None = None,
         writer.plan(index)
     for index in range(count):
         next_key = writer.plan(index + 1)[2] if index + 1 < count else None
-        writer.add(index, next_key=next_key)
+        writer.add(index, next_key=next_key, last=index + 1 == count)
         if progress:
             progress(index + 1, count)
     assert writer.score is not None
+    asked, made = timeline.duration_s, music_seconds(writer.score)
+    last_bar_s = made - float(writer.score.seconds_at(int(writer.score.bar_starts()[-1])))
+    if asked is not None and abs(made - asked) > max(last_bar_s, 1e-6) * 0.5 + 1e-3:
+        log.warning("the soundtrack runs %.1f s against the %.1f s asked: each segment is at least a bar long",
+                    made, asked)
     return writer.score, writer.cues
 
 
