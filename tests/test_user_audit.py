@@ -143,3 +143,27 @@ def test_a_soundtrack_that_cannot_be_as_short_as_asked_says_how_long_it_runs(
     assert made.to_json()["result"]["duration_s"] == pytest.approx(5.3, abs=0.05)  # a bar each
     assert [r.getMessage() for r in caplog.records] == [
         "the soundtrack runs 5.3 s against the 2.0 s asked: each segment is at least a bar long"]
+
+
+# ---------------------------------------------------------------- the guard's threshold, one number everywhere
+
+
+def test_the_shipped_thresholds_named_in_the_help_are_the_shipped_index_calibration() -> None:
+    from cadenza.compose.guard import guard_index
+    from cadenza.originality.index import SHIPPED_THRESHOLD_NOTES, load_index
+
+    path = guard_index(None)
+    assert path is not None and load_index(path).thresholds() == SHIPPED_THRESHOLD_NOTES == {"top": 28, "bass": 29}
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "than the threshold (28 notes for a top line, 29 for a bass line with the default model;" in readme
+
+
+@pytest.mark.parametrize(("command", "option"), [("compose", "--max-shared"), ("check", "--threshold")])
+def test_compose_and_check_help_name_the_guards_true_threshold(command: str, option: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    helped = text[text.index(f"{option} NOTES "):]
+    assert "28 for a top line, 29 for a bass line" in helped[:400]  # (compose's said 27)
+    assert " 27 " not in helped[:400]

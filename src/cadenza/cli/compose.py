@@ -15,6 +15,7 @@ from cadenza.cli.common import MODEL_HELP, add_limit_flags, add_tune_flags, emit
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
+from cadenza.originality.index import SHIPPED_THRESHOLD_NOTES
 from cadenza.tokens.events import MAX_PARTS
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> 
                      "what human composers share with it is resampled")
     how.add_argument("--max-shared", type=int, metavar="NOTES",
                      help="the guard's threshold: most notes a line may share with one training work "
-                     "(default: what 90%% of held-out human pieces stay within, 27 for the shipped model)")
+                     "(default: what 90%% of held-out human pieces stay within: for the shipped model "
+                     f"{SHIPPED_THRESHOLD_NOTES['top']} for a top line, {SHIPPED_THRESHOLD_NOTES['bass']} for "
+                     "a bass line)")
     how.add_argument("--model", help=MODEL_HELP)
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
