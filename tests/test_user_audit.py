@@ -167,3 +167,39 @@ def test_compose_and_check_help_name_the_guards_true_threshold(command: str, opt
     helped = text[text.index(f"{option} NOTES "):]
     assert "28 for a top line, 29 for a bass line" in helped[:400]  # (compose's said 27)
     assert " 27 " not in helped[:400]
+
+
+# ---------------------------------------------------------------- an empty output path
+
+
+@pytest.mark.parametrize("args", [
+    ["compose", "--bars", "1", "-o", ""], ["continue", CHORALE, "--bars", "1", "--output", ""],
+    ["revise", "piece.mid", "--bars", "1", "-o", ""], ["convert", CHORALE, ""],
+    ["soundtrack", "--timeline", "calm:4s", "--out", ""], ["bench", "--quick", "--out", ""],
+    ["corpus", "index", "--out", ""], ["corpus", "steps", "--out", ""], ["corpus", "stats", "--chart", ""],
+    ["eval", "nll", "--out", ""], ["eval", "nll", "--save-ensemble", ""], ["train", "--out", " "],
+    ["serve", "--data", ""]], ids=lambda args: " ".join([args[0], *(a for a in args[1:-1] if a in (
+        "index", "steps", "stats", "nll", "-o", "--output", "--out", "--chart", "--save-ensemble", "--data"))]))
+def test_an_empty_output_path_is_refused_in_one_line(args: list[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # (compose wrote cadenza-<time>.mid here, a soundtrack its files, convert a traceback)
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = _one_line_error(capsys)
+    assert err.startswith(f"cadenza {args[0]}") and "an empty path: give a file or folder name" in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("call", ["soundtrack", "convert", "compose"])
+def test_the_api_refuses_an_empty_output_path(call: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="an empty path: give a file or folder name"):
+        if call == "soundtrack":
+            api.soundtrack("calm:4s", out="")  # (wrote soundtrack.mid and cues.json into the current folder)
+        elif call == "convert":
+            api.convert(CHORALE, "")  # (Python's ValueError: PosixPath('.') has an empty name)
+        else:
+            api.compose(bars=1, no_guard=True, output="")
+    assert not list(tmp_path.iterdir())

@@ -133,6 +133,7 @@ def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limi
     """Read ``source`` and write it to ``target`` in the format its extension names (a file already there is
     named in a warning before it is replaced; a read-only one is kept: OutputError; the source itself is never
     written over: UsageError)."""
+    _path(target, "output")  # (an empty one raised Python's ValueError, "PosixPath('.') has an empty name")
     _keep_inputs(Path(target), [], source=source)
     result = read_score_result(source, limits, tune, tune_index)
     _guard_replaced([Path(target)])
@@ -338,13 +339,16 @@ PRIMER_KEEPS = ("a continuation keeps the key, meter and parts of the bars it co
 
 
 def _path(value: Any, what: str) -> Path | None:
-    """A path argument (``output=``, ``model=``) as a Path, None left None; another type is a UsageError."""
+    """A path argument (``output=``, ``model=``) as a Path, None left None; another type, or an empty path
+    (Path("") is the current folder: a soundtrack's files were written there), is a UsageError."""
     from cadenza.errors import UsageError
 
     if value is None:
         return None
     if not isinstance(value, str | os.PathLike):
         raise UsageError(f"{what}: give a file path (str or Path), not {type(value).__name__} {value!r:.60}")
+    if isinstance(value, str) and not value.strip():
+        raise UsageError(f"{what}: an empty path: give a file or folder name")
     return Path(value)
 
 
@@ -623,6 +627,7 @@ def render(source: str | os.PathLike[str] | Score, output: str | os.PathLike[str
     from cadenza.render import render as render_score
     from cadenza.render.audio import DEFAULT_SAMPLE_RATE
 
+    _path(output, "output")
     score = source if isinstance(source, Score) else read_score(source, limits)
     return render_score(score, output, formats, sample_rate=sample_rate or DEFAULT_SAMPLE_RATE, soundfont=soundfont)
 

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cadenza import api
-from cadenza.cli.common import MODEL_HELP, add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
+from cadenza.cli.common import (
+    MODEL_HELP,
+    add_limit_flags,
+    add_tune_flags,
+    emit_json,
+    limits_from,
+    output_path,
+    print_warnings,
+)
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
@@ -86,7 +94,8 @@ def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> 
                      "a bass line)")
     how.add_argument("--model", help=MODEL_HELP)
     out = p.add_argument_group("output")
-    out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
+    out.add_argument("-o", "--output", type=output_path,
+                     help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
     out.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
     out.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
@@ -130,7 +139,7 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
                    "(default 4)")
     r.add_argument("--seed", type=int, default=0, help="the same seed gives the same revision")
     r.add_argument("--model", help=MODEL_HELP)
-    r.add_argument("-o", "--output", help="the revised piece (default: cadenza-<time>.mid)")
+    r.add_argument("-o", "--output", type=output_path, help="the revised piece (default: cadenza-<time>.mid)")
     r.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
     r.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     add_limit_flags(r)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza import api
-from cadenza.cli.common import MODEL_HELP, emit_json
+from cadenza.cli.common import MODEL_HELP, emit_json, output_path
 from cadenza.cli.compose import _formats
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         'cadenza soundtrack --story story.toml --profile me.toml --out suite')
     p.add_argument("timeline_file", nargs="?", metavar="TIMELINE", help="a TOML or JSON timeline file")
     p.add_argument("--timeline", help='shorthand: "calm:90s,tense:60s,triumphant:2m" (WORDS:LENGTH, ...)')
-    p.add_argument("--out", default="soundtrack", help="output folder (default: ./soundtrack)")
+    p.add_argument("--out", default="soundtrack", type=output_path, help="output folder (default: ./soundtrack)")
     suite = p.add_argument_group("a life story as a suite (--story)")
     suite.add_argument("--story", metavar="FILE",
                        help="a TOML or JSON story: a title and dated [[events]], each with a mood or a sentence "
