@@ -26,8 +26,10 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.mark.parametrize("option", [["--key", "F major"], ["--meter", "3/4"], ["--ensemble", "piano"]])
-def test_continue_refuses_the_primers_key_meter_and_parts_in_one_line(option: list[str],
+def test_continue_refuses_the_primers_key_meter_and_parts_in_one_line(option: list[str], tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # (where it wrote cadenza-<time>.mid)
     with pytest.raises(SystemExit) as stop:  # (taken and ignored before: the primer's own were written)
         main(["continue", CHORALE, "--bars", "1", *option])
     assert stop.value.code == 2
