@@ -309,10 +309,11 @@ def test_a_timelines_numbers_are_checked_by_segment_and_field(tmp_path: Path) ->
             load_timeline(path)
 
 
-def test_a_segment_of_unknown_words_is_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    writer = SoundtrackWriter(parse_shorthand("zzqx:4s"))
+def test_a_segment_of_unknown_words_beside_its_settings_is_named_in_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    writer = SoundtrackWriter(Timeline((Segment(prompt="zzqx", mood="calm", duration_s=4),)))
     with caplog.at_level("WARNING"):
         writer.plan(0)
         writer.plan(0)
     said = [r.getMessage() for r in caplog.records if "no known words" in r.getMessage()]
-    assert said == ["segment 1 'zzqx': no known words in it; written from the timeline's other settings"]
+    assert said == ["segment 1 'zzqx': no known words in it; written from its other settings"]

@@ -133,6 +133,7 @@ def convert(source: str | os.PathLike[str], target: str | os.PathLike[str], limi
     """Read ``source`` and write it to ``target`` in the format its extension names (a file already there is
     named in a warning before it is replaced; a read-only one is kept: OutputError; the source itself is never
     written over: UsageError)."""
+    _path(target, "output")  # (an empty one raised Python's ValueError, "PosixPath('.') has an empty name")
     _keep_inputs(Path(target), [], source=source)
     result = read_score_result(source, limits, tune, tune_index)
     _guard_replaced([Path(target)])
@@ -331,16 +332,23 @@ def _reference(like: str | os.PathLike[str] | Score | None, strength: float, lim
 
 #: the CLI's option names that differ from :class:`cadenza.compose.ComposeRequest`'s fields
 CLI_NAMES = {"tempo": "tempo_bpm", "duration": "duration_s", "max_shared": "max_shared_notes"}
+#: what a continuation takes from its primer, not from the request: :func:`continue_` refuses them
+PRIMER_FIXED = ("key", "meter", "ensemble")
+PRIMER_KEEPS = ("a continuation keeps the key, meter and parts of the bars it continues (compose writes a new "
+                "piece in those you choose)")
 
 
 def _path(value: Any, what: str) -> Path | None:
-    """A path argument (``output=``, ``model=``) as a Path, None left None; another type is a UsageError."""
+    """A path argument (``output=``, ``model=``) as a Path, None left None; another type, or an empty path
+    (Path("") is the current folder: a soundtrack's files were written there), is a UsageError."""
     from cadenza.errors import UsageError
 
     if value is None:
         return None
     if not isinstance(value, str | os.PathLike):
         raise UsageError(f"{what}: give a file path (str or Path), not {type(value).__name__} {value!r:.60}")
+    if isinstance(value, str) and not value.strip():
+        raise UsageError(f"{what}: an empty path: give a file or folder name")
     return Path(value)
 
 
@@ -457,7 +465,9 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
               **options: Any) -> Composition:
     """Continue a primer (a Score, a file or a music21: reference) by new bars in its parts, meter and key
     (``bars``, else the request's bars or duration, its prompt's, or 8), leaning toward ``like`` if given;
-    written and returned like :func:`compose`."""
+    written and returned like :func:`compose`. A ``tempo`` sets the new bars' tempo; a ``key``, ``meter`` or
+    ``ensemble`` is refused (:data:`PRIMER_KEEPS`: they are the primer's), and one read from the prompt's words
+    is left out with a warning."""
     import math
     from dataclasses import replace
 
@@ -471,25 +481,33 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     request = _request(request, options)
     if bars is not None and (isinstance(bars, bool) or not isinstance(bars, int)):
         raise UsageError(f"bars {bars!r:.60}: expected a whole number")
+    for name in PRIMER_FIXED:  # (they were taken, conditioned on against the primer's own, and written nowhere)
+        if getattr(request, name) is not None:
+            raise UsageError(f"{name} {getattr(request, name)!r:.60}: {PRIMER_KEEPS}")
     prompt_report = None
     if request.prompt:
         reading = read_prompt_full(request)
         request, prompt_report = reading.request, reading.report()
+        for name in PRIMER_FIXED:
+            if name in reading.fields:
+                log.warning("prompt: %s, left out: %s", reading.fields[name].note(), PRIMER_KEEPS)
+                request = replace(request, **{name: None})
     warnings: list[str] = []
     if isinstance(primer, Score):
         score = primer
     else:
         result = _read_saying(primer, limits, tune, tune_index)  # (a key the primer's ABC lacks is said)
         score, warnings = result.score, result.warnings
+    last_bpm = score.tempos[-1].bpm if score.tempos else 120.0
     if bars is None and request.bars is not None:
         bars = request.bars
-    elif bars is None and request.duration_s:  # new bars for that long at the primer's last tempo and meter
-        bpm = score.tempos[-1].bpm if score.tempos else 120.0
+    elif bars is None and request.duration_s:  # new bars for that long at their tempo and the primer's meter
         quarters = score.time_signatures[-1].bar_ticks / TICKS_PER_QUARTER
-        bars = max(math.ceil(request.duration_s * bpm / 60 / quarters), 1)
+        bars = max(math.ceil(request.duration_s * (request.tempo_bpm or last_bpm) / 60 / quarters), 1)
+    tempo = request.tempo_bpm if request.tempo_bpm is not None and request.tempo_bpm != last_bpm else None
     request = replace(request, bars=None, duration_s=None, prompt=None)
     made = continue_piece(score, request, bars=8 if bars is None else bars, checkpoint=_model(model),
-                          progress=progress, reference=_reference(like, like_strength, limits))
+                          progress=progress, reference=_reference(like, like_strength, limits), tempo_change=tempo)
     made.report["primer"]["read_warnings"] = warnings  # an audio primer's tempo and meter are estimates
     if prompt_report is not None:
         made.report["prompt"] = prompt_report
@@ -609,6 +627,7 @@ def render(source: str | os.PathLike[str] | Score, output: str | os.PathLike[str
     from cadenza.render import render as render_score
     from cadenza.render.audio import DEFAULT_SAMPLE_RATE
 
+    _path(output, "output")
     score = source if isinstance(source, Score) else read_score(source, limits)
     return render_score(score, output, formats, sample_rate=sample_rate or DEFAULT_SAMPLE_RATE, soundfont=soundfont)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cadenza.cli.common import emit_json
+from cadenza.cli.common import emit_json, output_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", metavar="SECTIONS", help=f"comma-separated, of {','.join(SECTIONS)} (default: all)")
     p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped default model)")
     p.add_argument("--corpus", default="default", help="corpus for held-out works and real works (default: default)")
-    p.add_argument("--out", default="bench", metavar="DIR", help="output folder (default: bench)")
+    p.add_argument("--out", default="bench", metavar="DIR", type=output_path, help="output folder (default: bench)")
     p.add_argument("--json", action="store_true", help="print results.json on stdout too")
     p.set_defaults(func=run)
 

@@ -7,6 +7,7 @@ import argparse
 from cadenza import api
 from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
 from cadenza.errors import CopyError, UsageError
+from cadenza.originality.index import SHIPPED_THRESHOLD_NOTES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a shipped model (default, jsb, nottingham), a model folder, an originality.npz, or "
                    "corpus:NAME for a corpus's own index (default: the default model)")
     p.add_argument("--threshold", type=int, metavar="NOTES",
-                   help="flag runs longer than this many notes instead of the calibrated thresholds")
+                   help="flag runs longer than this many notes instead of the calibrated thresholds (against the "
+                   f"default model: {SHIPPED_THRESHOLD_NOTES['top']} for a top line, "
+                   f"{SHIPPED_THRESHOLD_NOTES['bass']} for a bass line)")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
     add_tune_flags(p)
     add_limit_flags(p)

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from cadenza.errors import CadenzaError
@@ -35,6 +36,19 @@ _LIMIT_HELP = {
     "max_audio_s": "longest audio file to transcribe, in seconds",
     "max_audio_mb": "largest audio file, in MB",
 }
+
+
+def output_path(text: str) -> str:
+    """An output option's value (argparse's ``type``): an empty one is refused in argparse's one line (``-o ""``
+    had fallen back to the default name, ``--out ""`` to the current folder, convert's OUT to a traceback)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
+    return text
+
+
+def output_folder(text: str) -> Path:
+    """:func:`output_path` as a Path."""
+    return Path(output_path(text))
 
 
 def add_limit_flags(parser: argparse.ArgumentParser) -> None:

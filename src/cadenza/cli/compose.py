@@ -11,10 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cadenza import api
-from cadenza.cli.common import MODEL_HELP, add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
+from cadenza.cli.common import (
+    MODEL_HELP,
+    add_limit_flags,
+    add_tune_flags,
+    emit_json,
+    limits_from,
+    output_path,
+    print_warnings,
+)
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
+from cadenza.originality.index import SHIPPED_THRESHOLD_NOTES
 from cadenza.tokens.events import MAX_PARTS
 
 if TYPE_CHECKING:
@@ -23,7 +32,16 @@ if TYPE_CHECKING:
 RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png")
 
 
-def _add_request_flags(p: argparse.ArgumentParser) -> None:
+class _Refused(argparse.Action):
+    """An option of compose's that continue refuses, in one line saying why (argparse's "unrecognized
+    arguments" would not say; taken and ignored, it had been conditioned on against the primer's own)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        parser.error(f"{option_string}: {api.PRIMER_KEEPS}")
+
+
+def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> None:
     what = p.add_argument_group("what to write (every option may be left out)")
     what.add_argument("--prompt", help='a few words, e.g. "a tender waltz for strings in D minor"')
     what.add_argument("--composer", help="a composer of the corpus, e.g. Bach, Mozart, Joplin")
@@ -31,12 +49,18 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
     what.add_argument("--mood", help="joyful, tense, sad or calm")
     what.add_argument("--valence", type=float, help="-1 (negative) .. 1 (positive), with --arousal")
     what.add_argument("--arousal", type=float, help="-1 (calm) .. 1 (excited), with --valence")
-    what.add_argument("--key", help='e.g. "D minor", "F# major", Bb')
-    what.add_argument("--meter", help="e.g. 3/4, 6/8")
-    what.add_argument("--tempo", type=float, metavar="BPM", help="quarter notes per minute")
+    if continuing:  # the primer's: refused (hidden from the help, whose description says why)
+        for flag in ("--key", "--meter", "--ensemble"):
+            what.add_argument(flag, action=_Refused, help=argparse.SUPPRESS)
+    else:
+        what.add_argument("--key", help='e.g. "D minor", "F# major", Bb')
+        what.add_argument("--meter", help="e.g. 3/4, 6/8")
+    what.add_argument("--tempo", type=float, metavar="BPM", help="quarter notes per minute" + (
+        " for the new bars (default: the primer's last tempo)" if continuing else ""))
     what.add_argument("--density", help="low, medium or high (notes per beat)")
-    what.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: piano, or the epoch's usual "
-                      "ensemble); any: the model chooses the parts")
+    if not continuing:
+        what.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: piano, or the epoch's usual "
+                          "ensemble); any: the model chooses the parts")
     what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …; a form named alone "
                       "brings the forces and style of the corpus' works of that form (a chorale: four voices, "
                       "baroque; a jig: a folk tune)")
@@ -65,10 +89,13 @@ def _add_request_flags(p: argparse.ArgumentParser) -> None:
                      "what human composers share with it is resampled")
     how.add_argument("--max-shared", type=int, metavar="NOTES",
                      help="the guard's threshold: most notes a line may share with one training work "
-                     "(default: what 90%% of held-out human pieces stay within, 27 for the shipped model)")
+                     "(default: what 90%% of held-out human pieces stay within: for the shipped model "
+                     f"{SHIPPED_THRESHOLD_NOTES['top']} for a top line, {SHIPPED_THRESHOLD_NOTES['bass']} for "
+                     "a bass line)")
     how.add_argument("--model", help=MODEL_HELP)
     out = p.add_argument_group("output")
-    out.add_argument("-o", "--output", help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
+    out.add_argument("-o", "--output", type=output_path,
+                     help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
     out.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
     out.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
@@ -87,10 +114,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     n = sub.add_parser(
         "continue", help="continue a primer: new bars in its parts, meter and key",
         description="Read a primer (any readable score: MIDI, MusicXML, ABC, Humdrum, music21: reference) and "
-        "write it followed by new bars in the same parts, meter and key signature.",
+        "write it followed by new bars in the same parts, meter and key signature: those are the primer's, so "
+        "compose's --key, --meter and --ensemble are refused here (and left out, with a warning, when the prompt "
+        "names them); --tempo sets the new bars' tempo.",
         epilog="Example: cadenza continue music21:bach/bwv66.6 --bars 8 -o more.mid")
     n.add_argument("primer", metavar="PRIMER", help="score file or music21: reference")
-    _add_request_flags(n)
+    _add_request_flags(n, continuing=True)
     add_tune_flags(n)
     add_limit_flags(n)
     n.set_defaults(func=run_continue)
@@ -110,7 +139,7 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
                    "(default 4)")
     r.add_argument("--seed", type=int, default=0, help="the same seed gives the same revision")
     r.add_argument("--model", help=MODEL_HELP)
-    r.add_argument("-o", "--output", help="the revised piece (default: cadenza-<time>.mid)")
+    r.add_argument("-o", "--output", type=output_path, help="the revised piece (default: cadenza-<time>.mid)")
     r.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
     r.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     add_limit_flags(r)

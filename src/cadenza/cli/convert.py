@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
+from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, output_path, print_warnings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Example: cadenza convert music21:bach/bwv66.6 chorale.mid",
     )
     p.add_argument("input", metavar="IN", help="score file or music21: reference")
-    p.add_argument("output", metavar="OUT", help="file to write; its extension chooses the format")
+    p.add_argument("output", metavar="OUT", type=output_path, help="file to write; its extension chooses the format")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     add_tune_flags(p)
     add_limit_flags(p)

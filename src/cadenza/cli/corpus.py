@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
-from cadenza.cli.common import emit_json
+from cadenza.cli.common import emit_json, output_folder
 from cadenza.cli.progress import ProgressBar
 from cadenza.corpus import BuildConfig, CorpusStore, build_corpus, corpus_home, corpus_stats, stats_chart
 from cadenza.corpus.sources import DATASETS
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                           description="Describe a built corpus; --chart writes a PNG of the main distributions.")
     s.add_argument("name", nargs="?", default="default", help="corpus name (default: default)")
     s.add_argument("--json", action="store_true", help="print every figure as JSON on stdout")
-    s.add_argument("--chart", type=Path, metavar="PNG", help="write a chart of the distributions")
+    s.add_argument("--chart", type=output_folder, metavar="PNG", help="write a chart of the distributions")
     s.set_defaults(func=run_stats)
     i = groups.add_parser(
         "index", help="build the originality index of a corpus split (or a benchmark's training rolls)",
@@ -64,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="index a benchmark's piano rolls from ../shared/datasets instead of a corpus")
     i.add_argument("--split", default="train", help="the split to index (default: train)")
     i.add_argument("--heldout", default="test", help="the split to calibrate on (default: test; 'none' to skip)")
-    i.add_argument("--out", type=Path, metavar="PATH", help="a model folder or an .npz file to write")
+    i.add_argument("--out", type=output_folder, metavar="PATH", help="a model folder or an .npz file to write")
     i.add_argument("--json", action="store_true", help="print what was built as JSON on stdout")
     i.set_defaults(func=run_index)
     t = groups.add_parser(
@@ -75,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Example: cadenza corpus steps v2 --out steps-v2 && cadenza train --steps steps-v2 --device cuda",
     )
     t.add_argument("name", nargs="?", default="default", help="corpus name (default: default)")
-    t.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write")
+    t.add_argument("--out", type=output_folder, required=True, metavar="DIR", help="the folder to write")
     t.set_defaults(func=run_steps)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from cadenza.cli.common import emit_json
+from cadenza.cli.common import emit_json, output_path
 from cadenza.errors import UsageError
 
 
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--checkpoint", action="append", metavar="DIR",
                    help="model or ensemble folder (default: the shipped benchmark checkpoint); give it more than "
                    "once to score an exact mixture of the models, its weights fitted on the valid split")
-    n.add_argument("--save-ensemble", metavar="DIR",
+    n.add_argument("--save-ensemble", metavar="DIR", type=output_path,
                    help="with several --checkpoint: write the mixture as an ensemble folder (members float16)")
     n.add_argument("--ngram-member", type=int, action="append", default=[], metavar="ORDER",
                    help="with --save-ensemble: offer the n-gram baseline of this order (fitted on the train split) "
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--seed", type=int, default=0,
                    help="with --train: random seed (initial weights, batches; default: 0); ensemble members "
                    "differ by it")
-    n.add_argument("--out", help="with --train: run folder (default: runs/bench-<benchmark>)")
+    n.add_argument("--out", type=output_path, help="with --train: run folder (default: runs/bench-<benchmark>)")
     n.add_argument("--limit", type=int, help="only the first N test sequences (quick checks)")
     n.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     n.set_defaults(func=run_nll)

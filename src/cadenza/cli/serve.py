@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from cadenza.cli.common import output_path
 from cadenza.errors import CadenzaError
 
 
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1, this machine only; any other needs --api-key)")
     p.add_argument("--port", type=int, default=8750, help="port to listen on (default 8750; 0: any free port)")
-    p.add_argument("--data", default="cadenza-data", metavar="DIR",
+    p.add_argument("--data", default="cadenza-data", metavar="DIR", type=output_path,
                    help="folder for the job database, the jobs' files and uploads (default ./cadenza-data)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="worker processes running jobs side by side, each with its own copy of the model (default 1)")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza import api
-from cadenza.cli.common import MODEL_HELP, emit_json
+from cadenza.cli.common import MODEL_HELP, emit_json, output_path
 from cadenza.cli.compose import _formats
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "soundtrack", help="a soundtrack that follows a timeline of moods, with a cue sheet",
         description="Write continuous music that follows a timeline: segments with a length and a mood (or "
-        "valence/arousal, key, tempo, density, epoch, words). Each change lands on a phrase boundary, with "
+        "valence/arousal, key, tempo, density, epoch, words). Each change lands on a phrase boundary within a "
+        "bar of where the timeline puts it (the music ends within half a bar of its length), with "
         "the new key prepared in the bar before; every segment is checked for copying as it is written and "
         "listened to for the cue sheet (cues.json: start times, requested vs heard labels, themes, originality). "
         "With --story, a life story (dated events, each a mood or a sentence) becomes a suite, one movement per "
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         'cadenza soundtrack --story story.toml --profile me.toml --out suite')
     p.add_argument("timeline_file", nargs="?", metavar="TIMELINE", help="a TOML or JSON timeline file")
     p.add_argument("--timeline", help='shorthand: "calm:90s,tense:60s,triumphant:2m" (WORDS:LENGTH, ...)')
-    p.add_argument("--out", default="soundtrack", help="output folder (default: ./soundtrack)")
+    p.add_argument("--out", default="soundtrack", type=output_path, help="output folder (default: ./soundtrack)")
     suite = p.add_argument_group("a life story as a suite (--story)")
     suite.add_argument("--story", metavar="FILE",
                        help="a TOML or JSON story: a title and dated [[events]], each with a mood or a sentence "
@@ -78,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         emit_json(result)
         return 1 if result.get("render_errors") else 0
     r = result["result"]
-    print(f"wrote {result['files']['piece']}: {r['duration_s']:.0f} s, {r['bars']} bars, {r['notes']:,} notes in "
+    asked = result["timeline"].get("asked_duration_s")
+    print(f"wrote {result['files']['piece']}: {r['duration_s']:.1f} s"
+          + (f" (asked {asked:g} s)" if asked else "") + f", {r['bars']} bars, {r['notes']:,} notes in "
           f"{result['timings']['seconds']:.0f} s ({result['timings']['music_s_per_wall_s']}x real time)")
     for cue in result["cues"]:
         heard = cue["heard"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.api import write_training_index
-from cadenza.cli.common import emit_json
+from cadenza.cli.common import emit_json, output_path
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accumulate", type=int, default=1, metavar="K",
                    help="learn from each process's share of a batch in K micro-batches (less memory, the same "
                    "result; default: 1)")
-    p.add_argument("--out", default=None, help="run folder (default: runs/<corpus>-<preset>)")
+    p.add_argument("--out", default=None, type=output_path, help="run folder (default: runs/<corpus>-<preset>)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint's weights (a new run that fine-tunes it)")

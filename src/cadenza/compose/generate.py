@@ -428,6 +428,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard;
     with a ``reference``, what the request leaves open is taken from it and its motifs bias the sampling."""
     plan = resolve(request)
+    if plan.respelled:
+        log.warning("%s", plan.respelled)
     if reference is not None:
         plan = reference.apply(plan, request)
     plan = with_intro(with_style_key(with_style_meter(plan, request.seed), request.seed), request.seed)
@@ -453,7 +455,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
               "plan": {"labels": plan.labels,
                        **({"model_labels": plan.model_labels} if plan.model_labels != plan.labels else {}),
                        "bars": plan.bars, "intro_bars": plan.intro_bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
-                       if plan.meter else None, "key": plan.key.name if plan.key else None,
+                       if plan.meter else None, "key": plan.key.written_name if plan.key else None,
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
                        "prompt_reading": plan.notes, "prompt": plan.prompt,
                        "cadences": _cadence_plan(plan).describe() if plan.key

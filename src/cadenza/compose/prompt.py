@@ -78,14 +78,16 @@ class WordReading:
     value: Any
     word: str
     source: str = "word"
+    why: str = ""  # how the word was read, when not plainly (a German H read as B)
 
     def as_dict(self) -> dict[str, Any]:
+        why = {"why": self.why} if self.why else {}
         if self.source == "word":
-            return {"value": self.value, "source": "word", "word": self.word}
-        return {"value": self.value, "source": self.source, "implied_by": self.word}
+            return {"value": self.value, "source": "word", "word": self.word, **why}
+        return {"value": self.value, "source": self.source, "implied_by": self.word, **why}
 
     def note(self) -> str:
-        return f"{self.word!r} -> {self.field}={self.value}"
+        return f"{self.word!r} -> {self.field}={self.value}" + (f" ({self.why})" if self.why else "")
 
 
 Reading = WordReading | Match
@@ -117,20 +119,24 @@ def _readings(prompt: str) -> list[WordReading]:
     text = " ".join(prompt.lower().split())
     found: dict[str, WordReading] = {}
 
-    def take(name: str, value: Any, word: str, source: str = "word") -> None:
+    def take(name: str, value: Any, word: str, source: str = "word", why: str = "") -> None:
         if name not in found:
-            found[name] = WordReading(name, value, word, source)
+            found[name] = WordReading(name, value, word, source, why)
 
     raw = " ".join(prompt.split())
-    # a tonic: a capital letter, or a small one after "in" / "key of" ("a minor key" is no key)
-    key = re.search(r"(?:(?<![\w.])([A-G])|(?<=\bin )([a-g])|(?<=\bkey of )([a-g]))"
+    # a tonic: a capital letter, or a small one after "in" / "key of" ("a minor key" is no key); H is German
+    # for B ("a sad piece in H minor" had been read with no key at all)
+    key = re.search(r"(?:(?<![\w.])([A-H])|(?<=\bin )([a-h])|(?<=\bkey of )([a-h]))"
                     r"(#|♯|b|♭|[\s-]flat|[\s-]sharp)?[\s-]*(major|minor)\b(?!\s+(?:key|third|sixth|seventh|chord))",
                     raw)
     if key:
         letter = (key[1] or key[2] or key[3]).upper()
         accidental = (key[4] or "").strip(" -")
         accidental = {"flat": "b", "♭": "b", "sharp": "#", "♯": "#"}.get(accidental, accidental)
-        take("key", f"{letter}{accidental} {key[5]}", key[0])
+        german = letter == "H" and not accidental
+        if letter != "H" or german:  # (an H with an accidental is no German name either: no key read)
+            take("key", f"{'B' if german else letter}{accidental} {key[5]}", key[0],
+                 why="H: the German name of B" if german else "")
     meter = re.search(r"(?<![\w./-])(\d{1,2}/\d{1,2})(?![\w/])", text)
     if meter:
         take("meter", meter[1], meter[0])

@@ -19,7 +19,7 @@ from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model
 from cadenza.errors import UsageError
 from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
 from cadenza.listen.style import COMPOSERS
-from cadenza.score.model import TICKS_PER_QUARTER, key_signature_sharps
+from cadenza.score.model import TICKS_PER_QUARTER, key_signature_name, key_signature_sharps
 
 # (valence, arousal) of each mood word: the middle of its quadrant
 MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
@@ -66,6 +66,12 @@ class Key:
         return sharps
 
     @property
+    def written_name(self) -> str:
+        """The key as its signature is written: "C♭ major" for a Cb major (seven flats; :attr:`name`, the
+        model's label, is B major), "E major" for an Fb major, whose eight flats no signature writes."""
+        return key_signature_name(self.sharps, self.mode)
+
+    @property
     def scale_pcs(self) -> frozenset[int]:
         """The key's pitch classes: the major scale, or natural minor with the raised sixth and seventh."""
         steps = (0, 2, 4, 5, 7, 9, 11) if self.mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
@@ -87,6 +93,7 @@ class Plan:
     closing_pcs: tuple[int, ...] = ()  # pitch classes the last bar leans to (a prepared change of key)
     valence_arousal: tuple[float, float] | None = None  # the mood asked for, as a point (shapes the playing)
     intro_bars: int = 0  # bars the accompaniment plays alone before the tune enters (cadenza.compose.plan)
+    respelled: str | None = None  # the key asked, written as its enharmonic (key_spelling's line), to be said
 
     @property
     def bar_ticks(self) -> int | None:
@@ -157,8 +164,28 @@ def parse_key(text: str) -> Key:
     low = tonic.lower()
     pc = _SPELLINGS.get(low, _NATURAL.get(low))
     if pc is None:
-        raise UsageError(f"unknown tonic {tonic!r} in key {text!r}: use a note name like D, F#, Bb")
+        german = " (H is the German name of B: write B)" if low == "h" else ""
+        raise UsageError(f"unknown tonic {tonic!r} in key {text!r}: use a note name like D, F#, Bb{german}")
     return Key(pc, mode, low[1:2] if len(low) == 2 else "")
+
+
+def key_spelling(text: str, key: Key) -> tuple[str | None, str | None]:
+    """How ``key`` (read from ``text``) is written, when not simply as asked: a line saying that a key no
+    signature writes ("Fb major": eight flats) is written as its enharmonic (E major), else None; and a note
+    when the spelling is kept but the model's label and listen name it otherwise (C♭ major: B major), else
+    None."""
+    tonic = text.strip().replace("♯", "#").replace("♭", "b").split()[0] if text.strip() else ""
+    letter = tonic[:1].upper()
+    written = key.written_name
+    if key.spelled and letter and written[0] != letter:
+        base = key_signature_sharps(key.tonic_pc, key.mode)
+        needed = base + 12 if key.spelled == "#" else base - 12
+        asked = f"{letter}{'♯' if key.spelled == '#' else '♭'} {key.mode}"
+        return (f"key {asked} is written as its enharmonic {written} ({asked} would need {abs(needed)} "
+                f"{'sharps' if needed > 0 else 'flats'} in its signature)"), None
+    if written != key.name:
+        return None, f"key {written}: its signature is written so; listen (and the model's label) calls it {key.name}"
+    return None, None
 
 
 def parse_meter(text: str) -> tuple[int, int]:
@@ -257,8 +284,11 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
             notes.append(f"{labels['epoch']} {forces.name} -> written as the corpus' {labels['epoch']} {conditioned} "
                          f"music (the model's label {conditioned})")
     key = parse_key(request.key) if request.key else None
+    respelled = None
     if key:
         labels["key"], labels["mode"] = key.name, key.mode
+        respelled, named = key_spelling(request.key or "", key)  # (the first is logged where composing starts)
+        notes.extend([named] if named else [])
     meter = parse_meter(request.meter) if request.meter else None
     if meter:
         labels["meter"] = f"{meter[0]}/{meter[1]}" if f"{meter[0]}/{meter[1]}" in METERS else "other"
@@ -312,7 +342,7 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
     elif "mood" in labels:
         point = MOOD_CENTRES[labels["mood"]]
     return Plan(labels, forces, meter, key, tempo_bpm, bars, notes, frozenset(implied), prompt_report,
-                valence_arousal=point)
+                valence_arousal=point, respelled=respelled)
 
 
 def _mood_frame(request: ComposeRequest, mood: str, key: Key | None, notes: list[str],

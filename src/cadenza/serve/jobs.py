@@ -6,7 +6,8 @@ A posted job is ``{"kind": ..., "request": {...}, "formats": [...], "source": UP
 
 - ``compose``, ``continue``: the options of :func:`cadenza.api.compose_request` (the request's field names or
   the CLI's: ``key``, ``meter``, ``bars``, ``tempo``, ``seed``, ``prompt`` …); ``continue`` needs ``source``
-  (the primer) and writes ``bars`` new bars; both may lean toward a reference (``like``).
+  (the primer) and writes ``bars`` new bars, in the primer's key, meter and parts (``key``, ``meter`` and
+  ``ensemble`` refused); both may lean toward a reference (``like``).
 - ``revise``: ``bars`` ("5-8", required) and ``versions`` of the piece in ``source``, with compose options
   (``seed``).
 - ``soundtrack``: ``timeline`` (a shorthand like ``"calm:30s,tense:20s"`` or a timeline document with
@@ -66,6 +67,12 @@ def check_job(body: dict[str, Any], data: Path) -> dict[str, Any]:
     if not isinstance(body.get("request") or {}, dict):
         raise UsageError("request: give an object of options, e.g. {\"key\": \"D minor\", \"bars\": 8}")
     request = dict(body.get("request") or {})
+    if kind == "continue":  # (a 400 now, not a job that fails when it runs)
+        from cadenza.api import PRIMER_FIXED, PRIMER_KEEPS
+
+        for name in PRIMER_FIXED:
+            if request.get(name) is not None:
+                raise UsageError(f"{name} {request[name]!r:.60}: {PRIMER_KEEPS}")
     job: dict[str, Any] = {"kind": kind, "request": request, "formats": _formats(kind, body.get("formats"))}
     for name in ("source", "like"):
         upload = body.get(name)

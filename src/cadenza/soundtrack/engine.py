@@ -2,10 +2,12 @@
 
 :class:`SoundtrackWriter` keeps the piece and writes each segment by continuing its last
 :data:`CONTEXT_BARS` bars (so memory and time per bar stay bounded however long it runs) with the segment's
-labels. A segment is planned as a whole number of two-bar phrases, so every change lands on a phrase
-boundary; a new mood brings its key (the nearest one of the mode it needs: the same key, else the relative
-major or minor) and tempo at the segment's first bar, and the bar before it leans to the new key's
-dominant, so the modulation is prepared rather than cut. Each segment is checked by the originality guard
+labels. A segment is planned as a whole number of two-bar phrases (the last one, and one shorter than a phrase, as
+whole bars) ending as near as that allows to where the timeline ends it, so every change lands on a phrase
+boundary within a bar of where it was asked and the whole within half a bar of its length; a new mood brings
+its key (the nearest one of the mode it needs: the same key, else the relative major or minor) and tempo at the
+segment's first bar, and the bar before it leans to the new key's dominant, so the modulation is prepared
+rather than cut. Each segment is checked by the originality guard
 as it is written, and listened to (blind to metadata) for the cue sheet.
 """
 
@@ -25,6 +27,8 @@ from cadenza.compose.ensembles import SOUNDTRACK_ENSEMBLES
 from cadenza.compose.generate import adherence, compose, continue_piece, listen_blind
 from cadenza.compose.mood import mood_shape
 from cadenza.compose.request import Key, Plan, parse_key, resolve
+from cadenza.errors import UsageError
+from cadenza.listen.labels import MOODS
 from cadenza.score.model import NOTE_DTYPE, KeySignature, Metadata, Score, Tempo
 from cadenza.score.ops import slice_bars, slice_ticks
 from cadenza.soundtrack.repeats import RepeatGuard, repetition
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 CONTEXT_BARS = 8  # bars of the music so far that each new segment continues
 CHUNK_BARS = 8  # a long segment is written this many bars at a time
 PHRASE_BARS = 2  # segments are whole phrases: every change lands on a phrase boundary
+#: a segment's settings besides its words: a segment of unknown words and none of these is refused
+SEGMENT_SETTINGS = ("mood", "valence", "arousal", "key", "tempo_bpm", "density", "epoch", "composer")
 Progress = Callable[[int, int], None]
 
 
@@ -58,13 +64,20 @@ def related_key(current: Key | None, wanted: Key) -> Key:
     return Key((current.tonic_pc + 3) % 12, "major")
 
 
-def phrase_bars(segment: Segment, tempo_bpm: float, quarters_per_bar: float) -> int:
-    """The segment's length in bars: its bar count, or its duration at its tempo, rounded to whole phrases."""
+def phrase_bars(segment: Segment, tempo_bpm: float, quarters_per_bar: float, seconds: float | None = None,
+                last: bool = False) -> int:
+    """The segment's length in bars: its bar count, or ``seconds`` (default: its duration; the writer gives the
+    time from the music's end to where the timeline ends the segment, so rounding never adds up) at its
+    tempo, rounded to whole phrases; the ``last`` segment, and one shorter than a phrase, to whole bars (at
+    least one), so the soundtrack ends within half a bar of the length asked (a calm:5s had been a 2-bar
+    phrase at 64 bpm: 7.5 s, and every short segment added its rounding to the next one's start)."""
     if segment.bars is not None:
         return segment.bars
     assert segment.duration_s is not None
-    bars = segment.duration_s * tempo_bpm / 60 / quarters_per_bar
-    return max(PHRASE_BARS, int(round(bars / PHRASE_BARS)) * PHRASE_BARS)
+    bars = (segment.duration_s if seconds is None else seconds) * tempo_bpm / 60 / quarters_per_bar
+    if last or bars < PHRASE_BARS:
+        return max(1, int(round(bars)))
+    return int(round(bars / PHRASE_BARS)) * PHRASE_BARS
 
 
 @dataclass
@@ -115,11 +128,14 @@ class SoundtrackWriter:
         segment = segment or self.timeline.segments[index]
         request = segment_request(segment, self.timeline, self.timeline.seed + 1000 * index)
         plan = resolve(request, SOUNDTRACK_ENSEMBLES)
-        if segment.prompt and any(note.startswith("no known words") for note in plan.notes) \
-                and index not in self.unread:  # (said once a segment; a chunked segment plans again)
-            self.unread.add(index)
-            log.warning("segment %d %r: no known words in it; written from the timeline's other settings", index + 1,
-                        segment.prompt)
+        if segment.prompt and any(note.startswith("no known words") for note in plan.notes):
+            if not any(getattr(segment, name) is not None for name in SEGMENT_SETTINGS):  # its words were all of it
+                raise UsageError(f"segment {index + 1} {segment.prompt!r:.60}: no mood or other word known in it: "
+                                 f"give a mood ({', '.join(MOODS)}) or words like triumphant, slow, baroque, strings")
+            if index not in self.unread:  # (said once a segment; a chunked segment plans again)
+                self.unread.add(index)
+                log.warning("segment %d %r: no known words in it; written from its other settings", index + 1,
+                            segment.prompt)
         if "ensemble" in plan.implied and "epoch" in plan.labels and plan.ensemble is not None:
             request = replace(request, ensemble=plan.ensemble.name)  # what is composed is what was planned
         wanted = plan.key or self.key or parse_key("C major")
@@ -128,16 +144,18 @@ class SoundtrackWriter:
         return request, plan, key, float(tempo)
 
     def add(self, index: int, next_key: Key | None = None, progress: Progress | None = None,
-            segment: Segment | None = None) -> Cue:
+            segment: Segment | None = None, last: bool = False) -> Cue:
         """Write segment ``index`` (the timeline's, or ``segment``) after the music so far (``next_key``: the
-        key of the segment after it, prepared in this one's last bar)."""
+        key of the segment after it, prepared in this one's last bar; ``last``: the timeline's last segment,
+        which ends on a bar line rather than a phrase's)."""
         started = time.perf_counter()
         segment = segment or self.timeline.segments[index]
         request, plan, key, tempo = self.plan(index, segment)
         meter = plan.meter or ((self.score.time_signatures[-1].numerator, self.score.time_signatures[-1].denominator)
                                if self.score is not None else (4, 4))
-        bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1])
-        request = replace(request, key=key.name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
+        left_s = None if segment.duration_s is None else self.asked_time_s + segment.duration_s - self.music_end_s
+        bars = phrase_bars(segment, tempo, meter[0] * 4 / meter[1], left_s, last)
+        request = replace(request, key=key.written_name, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", bars=bars,
                           prompt=None, duration_s=None, density=plan.labels.get("density"),
                           epoch=plan.labels.get("epoch"),
                           mood=None if request.valence is not None else plan.labels.get("mood"))
@@ -181,6 +199,11 @@ class SoundtrackWriter:
         if segment.duration_s is not None:
             self.asked_time_s += segment.duration_s
         return cue
+
+    @property
+    def music_end_s(self) -> float:
+        """Where the music so far ends, in seconds from the soundtrack's start (what trimming let go of too)."""
+        return self.seconds_dropped + (music_seconds(self.score) if self.score is not None else 0.0)
 
     def _ranges(self) -> list[tuple[int, int]]:
         """Each part's range so far (a returning theme is moved by octaves into it)."""
@@ -282,7 +305,7 @@ class SoundtrackWriter:
         end_s = self.seconds_dropped + float(self.score.seconds_at(self.score.length_ticks))
         asked_start = self.asked_time_s if segment.duration_s is not None else None
         return Cue(index, segment.name, self.bars_dropped + first_bar + 1, bars, round(start_s, 3), round(end_s, 3),
-                   None if asked_start is None else round(asked_start, 3), key.name, tempo, asked,
+                   None if asked_start is None else round(asked_start, 3), key.written_name, tempo, asked,
                    {k: heard.get(k) for k in ("mood", "valence", "arousal", "key", "mode", "tempo_bpm", "density",
                                               "epoch", "meter")},
                    adherence(asked, heard), originality, round(time.perf_counter() - started, 3))
@@ -319,12 +342,19 @@ def write_soundtrack(timeline: Timeline, checkpoint: str | Path | None = None,
     """Every segment of ``timeline``, in order; ``progress(segments done, segments)``."""
     writer = SoundtrackWriter(timeline, checkpoint)
     count = len(timeline.segments)
+    for index in range(count):  # every segment's request checked before any is written
+        writer.plan(index)
     for index in range(count):
         next_key = writer.plan(index + 1)[2] if index + 1 < count else None
-        writer.add(index, next_key=next_key)
+        writer.add(index, next_key=next_key, last=index + 1 == count)
         if progress:
             progress(index + 1, count)
     assert writer.score is not None
+    asked, made = timeline.duration_s, music_seconds(writer.score)
+    last_bar_s = made - float(writer.score.seconds_at(int(writer.score.bar_starts()[-1])))
+    if asked is not None and abs(made - asked) > max(last_bar_s, 1e-6) * 0.5 + 1e-3:
+        log.warning("the soundtrack runs %.1f s against the %.1f s asked: each segment is at least a bar long",
+                    made, asked)
     return writer.score, writer.cues
 
 

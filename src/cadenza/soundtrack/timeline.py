@@ -4,7 +4,7 @@ Three ways to write one:
 
 - a shorthand, ``"calm:90s,tense:60s,triumphant:2m"`` (a word, then a length: ``90s``, ``1:30``, ``2m``, or
   ``16bars``); the word is read like a prompt ("triumphant" → joyful), so moods, tempo words, epochs and
-  ensembles all work;
+  ensembles all work (words none of which is known are refused when the soundtrack is planned);
 - a TOML or JSON file with a ``segments`` list; each segment has ``duration`` (seconds or "90s") or
   ``bars``, and any of ``mood``, ``valence``/``arousal``, ``key``, ``tempo``, ``density``, ``epoch``,
   ``prompt`` (words), ``name``, ``theme``, ``composer`` (a label, as ``compose --composer`` takes it);

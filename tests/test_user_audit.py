@@ -1,0 +1,207 @@
+"""A user audit's robustness and honesty defects, each driven as the user met it: no option silently dropped,
+keys spelled as asked or said otherwise, a prompt's German H, a soundtrack's unknown words and length, the
+guard's threshold in the help, an empty output path."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from cadenza import api
+from cadenza.cli import main
+from cadenza.errors import UsageError
+
+CHORALE = "music21:bach/bwv66.6"  # F# minor, 4/4, four voices, no tempo (120 bpm assumed)
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+# ---------------------------------------------------------------- continue: no option silently dropped
+
+
+@pytest.mark.parametrize("option", [["--key", "F major"], ["--meter", "3/4"], ["--ensemble", "piano"]])
+def test_continue_refuses_the_primers_key_meter_and_parts_in_one_line(option: list[str], tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # (where it wrote cadenza-<time>.mid)
+    with pytest.raises(SystemExit) as stop:  # (taken and ignored before: the primer's own were written)
+        main(["continue", CHORALE, "--bars", "1", *option])
+    assert stop.value.code == 2
+    err = _one_line_error(capsys)
+    assert err.startswith(f"cadenza continue: error: {option[0]}: a continuation keeps the key, meter and parts")
+
+
+@pytest.mark.parametrize("option", [{"key": "F major"}, {"meter": "3/4"}, {"ensemble": "piano"}])
+def test_the_api_continue_refuses_them_too(option: dict[str, str]) -> None:
+    with pytest.raises(UsageError, match="a continuation keeps the key, meter and parts"):
+        api.continue_(CHORALE, bars=1, no_guard=True, **option)
+
+
+def test_continue_writes_the_new_bars_at_the_tempo_asked() -> None:
+    primer = api.read_score(CHORALE)
+    made = api.continue_(primer, bars=1, tempo=60, no_guard=True)
+    assert not primer.tempos  # the primer gives none: 120 bpm assumed
+    new_bar = int(made.score.bar_starts()[-1])
+    assert [(t.onset_ticks, t.bpm) for t in made.score.tempos] == [(new_bar, 60.0)]
+    assert made.score.duration_s - float(made.score.seconds_at(new_bar)) == pytest.approx(4.0)  # 4/4 at 60 bpm
+
+
+def test_continue_leaves_out_a_key_its_prompt_names_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.continue_(CHORALE, bars=1, prompt="a sad piece in D major", no_guard=True)
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("prompt: 'D major' -> key=D major, left out: a continuation keeps") for m in said)
+    assert made.report["primer"]["labels"]["key"] == "F♯ minor"  # the model is told the primer's key
+
+
+def test_the_server_refuses_a_continue_job_with_a_meter_when_it_is_posted(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    with pytest.raises(UsageError, match=r"^meter '3/4': a continuation keeps"):
+        check_job({"kind": "continue", "request": {"meter": "3/4", "bars": 4}}, tmp_path)
+
+
+# ---------------------------------------------------------------- keys spelled as asked, or said otherwise
+
+
+@pytest.mark.parametrize(("asked", "written", "needed"), [
+    ("Fb major", "E major", "8 flats"), ("E# major", "F major", "11 sharps"), ("B# major", "C major", "12 sharps"),
+    ("E# minor", "F minor", "8 sharps"), ("Cb minor", "B minor", "10 flats")])
+def test_a_key_no_signature_writes_is_written_as_its_enharmonic_and_said(
+        asked: str, written: str, needed: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.compose(key=asked, bars=1, no_guard=True)
+    spelled = asked.replace("b ", "♭ ").replace("# ", "♯ ")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"key {spelled} is written as its enharmonic {written} ({spelled} would need {needed} in its signature)"]
+    assert made.report["plan"]["key"] == written
+
+
+def test_cb_major_keeps_its_spelling_and_the_report_says_so() -> None:
+    made = api.compose(key="Cb major", bars=1, no_guard=True)
+    assert made.score.key_signatures[0].sharps == -7  # (written so before too, but reported as B major)
+    assert made.report["plan"]["key"] == "C♭ major"
+    assert "key C♭ major: its signature is written so; listen (and the model's label) calls it B major" in \
+        made.report["plan"]["prompt_reading"]
+
+
+def test_a_soundtrack_in_d_flat_major_is_written_in_d_flat_major() -> None:
+    from cadenza.soundtrack import Segment, Timeline
+
+    made = api.soundtrack(Timeline((Segment(key="Db major", mood="calm", bars=2),)))
+    assert made.score.key_signatures[0].sharps == -5  # (its first segment was written in C# major: 7 sharps)
+    assert made.cues[0]["key"] == "D♭ major"
+
+
+# ---------------------------------------------------------------- a prompt's German H
+
+
+@pytest.mark.parametrize("words", ["a sad piece in H minor", "a sad piece in h minor"])
+def test_a_prompts_german_h_is_read_as_b_and_said(words: str) -> None:
+    made = api.compose(prompt=words, bars=1, no_guard=True)  # (no key was read: the mood's A minor was written)
+    assert made.report["plan"]["key"] == "B minor" and made.report["plan"]["labels"]["mood"] == "sad"
+    assert f"{words[-7:]!r} -> key=B minor (H: the German name of B)" in made.report["plan"]["prompt_reading"]
+
+
+def test_a_german_h_given_as_the_key_option_is_refused_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compose", "--key", "H minor", "--bars", "1"]) == 2
+    assert _one_line_error(capsys).endswith("use a note name like D, F#, Bb (H is the German name of B: write B)")
+
+
+# ---------------------------------------------------------------- a soundtrack: unknown words, and its length
+
+
+def test_a_soundtrack_timelines_unknown_mood_is_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "st"  # (it warned, and wrote the typo's segment from the defaults)
+    assert main(["soundtrack", "--timeline", "calm:4s,tnese:4s", "--out", str(out)]) == 2
+    assert _one_line_error(capsys) == ("cadenza: error: segment 2 'tnese': no mood or other word known in it: give "
+                                       "a mood (joyful, tense, sad, calm) or words like triumphant, slow, baroque, "
+                                       "strings")
+    assert not list(out.glob("*"))
+
+
+@pytest.mark.parametrize("timeline", ["calm:5s", "calm:5s,calm:5s,calm:5s,calm:5s", "calm:30s,tense:20s,joyful:15s"])
+def test_a_soundtrack_ends_within_half_a_bar_of_the_length_asked(timeline: str) -> None:
+    made = api.soundtrack(timeline)  # (calm:5s ran 7.5 s: a 2-bar phrase at 64 bpm; four of them 30 s, not 20)
+    report = made.to_json()
+    asked, last = report["timeline"]["asked_duration_s"], report["cues"][-1]
+    bar_s = 60 / last["tempo_bpm"] * 4  # the last segment's 4/4 bar
+    assert abs(report["result"]["duration_s"] - asked) <= bar_s / 2 + 1e-6
+    for cue in report["cues"][1:]:  # each change within a bar of where the timeline puts it
+        assert abs(cue["start_s"] - cue["asked_start_s"]) <= 60 / cue["tempo_bpm"] * 4 + 1e-6
+
+
+def test_a_soundtrack_that_cannot_be_as_short_as_asked_says_how_long_it_runs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.soundtrack("calm:1s,tense:1s")
+    assert made.to_json()["result"]["duration_s"] == pytest.approx(5.3, abs=0.05)  # a bar each
+    assert [r.getMessage() for r in caplog.records] == [
+        "the soundtrack runs 5.3 s against the 2.0 s asked: each segment is at least a bar long"]
+
+
+# ---------------------------------------------------------------- the guard's threshold, one number everywhere
+
+
+def test_the_shipped_thresholds_named_in_the_help_are_the_shipped_index_calibration() -> None:
+    from cadenza.compose.guard import guard_index
+    from cadenza.originality.index import SHIPPED_THRESHOLD_NOTES, load_index
+
+    path = guard_index(None)
+    assert path is not None and load_index(path).thresholds() == SHIPPED_THRESHOLD_NOTES == {"top": 28, "bass": 29}
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "than the threshold (28 notes for a top line, 29 for a bass line with the default model;" in readme
+
+
+@pytest.mark.parametrize(("command", "option"), [("compose", "--max-shared"), ("check", "--threshold")])
+def test_compose_and_check_help_name_the_guards_true_threshold(command: str, option: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    helped = text[text.index(f"{option} NOTES "):]
+    assert "28 for a top line, 29 for a bass line" in helped[:400]  # (compose's said 27)
+    assert " 27 " not in helped[:400]
+
+
+# ---------------------------------------------------------------- an empty output path
+
+
+@pytest.mark.parametrize("args", [
+    ["compose", "--bars", "1", "-o", ""], ["continue", CHORALE, "--bars", "1", "--output", ""],
+    ["revise", "piece.mid", "--bars", "1", "-o", ""], ["convert", CHORALE, ""],
+    ["soundtrack", "--timeline", "calm:4s", "--out", ""], ["bench", "--quick", "--out", ""],
+    ["corpus", "index", "--out", ""], ["corpus", "steps", "--out", ""], ["corpus", "stats", "--chart", ""],
+    ["eval", "nll", "--out", ""], ["eval", "nll", "--save-ensemble", ""], ["train", "--out", " "],
+    ["serve", "--data", ""]], ids=lambda args: " ".join([args[0], *(a for a in args[1:-1] if a in (
+        "index", "steps", "stats", "nll", "-o", "--output", "--out", "--chart", "--save-ensemble", "--data"))]))
+def test_an_empty_output_path_is_refused_in_one_line(args: list[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # (compose wrote cadenza-<time>.mid here, a soundtrack its files, convert a traceback)
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = _one_line_error(capsys)
+    assert err.startswith(f"cadenza {args[0]}") and "an empty path: give a file or folder name" in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("call", ["soundtrack", "convert", "compose"])
+def test_the_api_refuses_an_empty_output_path(call: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="an empty path: give a file or folder name"):
+        if call == "soundtrack":
+            api.soundtrack("calm:4s", out="")  # (wrote soundtrack.mid and cues.json into the current folder)
+        elif call == "convert":
+            api.convert(CHORALE, "")  # (Python's ValueError: PosixPath('.') has an empty name)
+        else:
+            api.compose(bars=1, no_guard=True, output="")
+    assert not list(tmp_path.iterdir())
