@@ -1,6 +1,6 @@
-"""A user audit's robustness and honesty defects, each driven as the user met it: no option silently dropped,
-keys spelled as asked or said otherwise, a prompt's German H, a soundtrack's unknown words and length, the
-guard's threshold in the help, an empty output path."""
+"""A user audit's robustness and honesty defects, each driven as the user met it: no option silently dropped
+(by continue or revise), keys spelled as asked or said otherwise, a prompt's German H, a soundtrack's unknown
+words and length, the guard's threshold in the help, an empty output path."""
 
 from __future__ import annotations
 
@@ -65,6 +65,56 @@ def test_the_server_refuses_a_continue_job_with_a_meter_when_it_is_posted(tmp_pa
 
     with pytest.raises(UsageError, match=r"^meter '3/4': a continuation keeps"):
         check_job({"kind": "continue", "request": {"meter": "3/4", "bars": 4}}, tmp_path)
+
+
+# ---------------------------------------------------------------- revise: no option silently dropped
+
+
+@pytest.mark.parametrize(("option", "why"), [
+    (["--key", "F major"], api.PRIMER_KEEPS), (["--meter", "3/4"], api.PRIMER_KEEPS),
+    (["--ensemble", "piano"], api.PRIMER_KEEPS), (["--tempo", "60"], "revised bars keep the piece's tempo")],
+    ids=["key", "meter", "ensemble", "tempo"])
+def test_revise_refuses_the_pieces_key_meter_parts_and_tempo_in_one_line(
+        option: list[str], why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # (argparse's "unrecognized arguments" before, saying not why)
+    with pytest.raises(SystemExit) as stop:
+        main(["revise", "piece.mid", "--bars", "2", *option])
+    assert stop.value.code == 2
+    assert _one_line_error(capsys).startswith(f"cadenza revise: error: {option[0]}: {why}")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("option", "why"), [
+    ({"key": "F major"}, "a continuation keeps the key, meter and parts"),
+    ({"meter": "3/4"}, "a continuation keeps the key, meter and parts"),
+    ({"ensemble": "piano"}, "a continuation keeps the key, meter and parts"),
+    ({"tempo": 60}, "revised bars keep the piece's tempo"), ({"duration": "30s"}, "a revision writes again the bars")],
+    ids=["key", "meter", "ensemble", "tempo", "duration"])
+def test_the_api_revise_refuses_them_too(option: dict[str, object], why: str) -> None:
+    with pytest.raises(UsageError, match=f"^{next(iter(option))} .*: {why}"):  # (taken: labels, written nowhere)
+        api.revise(CHORALE, "2", versions=1, no_guard=True, **option)
+
+
+def test_revise_leaves_out_a_key_its_prompt_names_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        made = api.revise(CHORALE, "2", versions=1, prompt="a sad piece in D major", no_guard=True)
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("prompt: 'D major' -> key=D major, left out: a continuation keeps") for m in said)
+    assert made.report["primer"]["labels"]["key"] == "A major"  # bar 1 as heard (the model was told D major)
+    assert made.report["primer"]["labels"]["mood"] == "sad" and made.report["prompt"]["text"].endswith("D major")
+
+
+def test_the_server_refuses_a_revise_job_with_a_key_when_it_is_posted(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    upload = "0" * 32
+    (tmp_path / "uploads").mkdir()
+    api.convert(CHORALE, tmp_path / "uploads" / f"{upload}.mid")
+    body = {"kind": "revise", "source": upload, "request": {"bars": "2", "seed": 1}}
+    assert check_job(body, tmp_path)["kind"] == "revise"
+    with pytest.raises(UsageError, match=r"^key 'F major': a continuation keeps"):  # (a job that ran and dropped it)
+        check_job({**body, "request": {"bars": "2", "key": "F major"}}, tmp_path)
 
 
 # ---------------------------------------------------------------- keys spelled as asked, or said otherwise

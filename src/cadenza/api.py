@@ -336,6 +336,24 @@ CLI_NAMES = {"tempo": "tempo_bpm", "duration": "duration_s", "max_shared": "max_
 PRIMER_FIXED = ("key", "meter", "ensemble")
 PRIMER_KEEPS = ("a continuation keeps the key, meter and parts of the bars it continues (compose writes a new "
                 "piece in those you choose)")
+#: what a revision takes from its piece, not from the request, and why: :func:`revise` refuses them (its key,
+#: meter and parts as a continuation's, :data:`PRIMER_KEEPS`); the request's field names
+REVISION_KEEPS = {**dict.fromkeys(PRIMER_FIXED, PRIMER_KEEPS),
+                  "tempo_bpm": "revised bars keep the piece's tempo (continue's tempo sets the tempo of new bars)",
+                  "duration_s": "a revision writes again the bars given (bars \"5-8\"), not a length in time",
+                  "bars": "a revision writes again the bars given (bars \"5-8\"), not a number of bars"}
+
+
+def check_revision(request: Any) -> None:
+    """A :class:`cadenza.errors.UsageError` in one line for an option of ``request`` that :func:`revise` cannot
+    honour (:data:`REVISION_KEEPS`: taken before, they were conditioned on and written nowhere)."""
+    from cadenza.errors import UsageError
+
+    cli = {field: name for name, field in CLI_NAMES.items()}
+    for name, why in REVISION_KEEPS.items():
+        value = getattr(request, name)
+        if value is not None:
+            raise UsageError(f"{cli.get(name, name)} {value!r:.60}: {why}")
 
 
 def _path(value: Any, what: str) -> Path | None:
@@ -519,9 +537,14 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
            limits: ReadLimits | None = None, progress: Any = None, **options: Any) -> Composition:
     """``piece`` (a Score, a file or a music21: reference) with ``bars`` ('5-8') written again after the music
     before them, ``versions`` times, keeping the version the bars after it follow best (see
-    :mod:`cadenza.compose.revise`); request options as for :func:`compose` (``seed=``). Written and returned
-    like :func:`compose`; the report's ``revised`` says which bars and how each version joined.
-    ``progress(done, total)`` is called as each version is written."""
+    :mod:`cadenza.compose.revise`); request options as for :func:`compose` (``seed=``, ``mood=``), but the
+    piece's key, meter, parts and tempo are kept: ``key``, ``meter``, ``ensemble``, ``tempo`` and ``duration``
+    are refused (:data:`REVISION_KEEPS`), and those read from the prompt's words are left out with a warning.
+    Written and returned like :func:`compose`; the report's ``revised`` says which bars and how each version
+    joined. ``progress(done, total)`` is called as each version is written."""
+    from dataclasses import replace
+
+    from cadenza.compose.prompt import read_prompt_full
     from cadenza.compose.revise import revise_bars
     from cadenza.errors import UsageError
 
@@ -534,9 +557,21 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
     formats = _formats(formats)
     path = _check_output(output, formats)
     _keep_inputs(path, formats, piece=piece)
+    request: Any = compose_request(**options)
+    check_revision(request)  # (taken before: conditioned on against the piece's own, and written nowhere)
+    prompt_report = None
+    if request.prompt:
+        reading = read_prompt_full(request)
+        request, prompt_report = reading.request, reading.report()
+        for name, why in REVISION_KEEPS.items():
+            if name in reading.fields:
+                log.warning("prompt: %s, left out: %s", reading.fields[name].note(), why)
+                request = replace(request, **{name: None})
+        request = replace(request, prompt=None)
     score = piece if isinstance(piece, Score) else read_score(piece, limits)
-    made = revise_bars(score, bars, compose_request(**options), checkpoint=_model(model),
-                       versions=versions, progress=progress)
+    made = revise_bars(score, bars, request, checkpoint=_model(model), versions=versions, progress=progress)
+    if prompt_report is not None:
+        made.report["prompt"] = prompt_report
     return made if path is None else _written(made, path, formats)
 
 

@@ -33,12 +33,13 @@ RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png")
 
 
 class _Refused(argparse.Action):
-    """An option of compose's that continue refuses, in one line saying why (argparse's "unrecognized
-    arguments" would not say; taken and ignored, it had been conditioned on against the primer's own)."""
+    """An option of compose's that continue (or revise) refuses, in one line saying why (its ``const``, else
+    :data:`cadenza.api.PRIMER_KEEPS`; argparse's "unrecognized arguments" would not say; taken and ignored, it
+    had been conditioned on against the primer's own)."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                  option_string: str | None = None) -> None:
-        parser.error(f"{option_string}: {api.PRIMER_KEEPS}")
+        parser.error(f"{option_string}: {self.const or api.PRIMER_KEEPS}")
 
 
 def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> None:
@@ -131,7 +132,8 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
         "revise", help="write chosen bars of a piece again, joining the bars around them",
         description="Write the chosen bars again after the music before them (with the composer's rules, ear and "
         "guard), several versions, and keep the one the music after them follows best (the lowest NLL of the "
-        "bars after it under the model). The bars must follow at least one bar.",
+        "bars after it under the model). The bars must follow at least one bar. They keep the piece's key, meter, "
+        "parts and tempo: compose's --key, --meter, --ensemble and --tempo are refused here.",
         epilog="Example: cadenza revise quartet.mid --bars 5-8 -o quartet-revised.mid")
     r.add_argument("piece", metavar="PIECE", help="the piece: any readable score")
     r.add_argument("--bars", required=True, help="the bars to write again: 5-8, or one bar: 6")
@@ -142,6 +144,9 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
     r.add_argument("-o", "--output", type=output_path, help="the revised piece (default: cadenza-<time>.mid)")
     r.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
     r.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    for flag, field in (("--key", "key"), ("--meter", "meter"), ("--ensemble", "ensemble"), ("--tempo", "tempo_bpm"),
+                        ("--duration", "duration_s")):  # the piece's: refused (hidden from the help)
+        r.add_argument(flag, action=_Refused, const=api.REVISION_KEEPS[field], help=argparse.SUPPRESS)
     add_limit_flags(r)
     r.set_defaults(func=run_revise)
 

@@ -64,7 +64,8 @@ class JobIn(BaseModel):
     request: dict[str, Any] = Field(default_factory=dict, description="the kind's options: for compose and "
                                     "continue those of `cadenza compose` (key, meter, bars, tempo, ensemble, "
                                     "mood, prompt, seed …; continue keeps the primer's key, meter and ensemble); "
-                                    "revise: bars ('5-8'), versions, seed; soundtrack: "
+                                    "revise: bars ('5-8'), versions, seed (the piece's key, meter, ensemble "
+                                    "and tempo kept); soundtrack: "
                                     "timeline, ensemble, seed; check: threshold")
     formats: list[str] | None = Field(default=None, description="files to write beside the piece: mid, musicxml, "
                                       "wav, flac, pdf, svg, png (default: mid)")

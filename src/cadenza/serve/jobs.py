@@ -9,7 +9,8 @@ A posted job is ``{"kind": ..., "request": {...}, "formats": [...], "source": UP
   (the primer) and writes ``bars`` new bars, in the primer's key, meter and parts (``key``, ``meter`` and
   ``ensemble`` refused); both may lean toward a reference (``like``).
 - ``revise``: ``bars`` ("5-8", required) and ``versions`` of the piece in ``source``, with compose options
-  (``seed``).
+  (``seed``, ``mood`` …) but in the piece's key, meter, parts and tempo (``key``, ``meter``, ``ensemble``,
+  ``tempo`` and ``duration`` refused).
 - ``soundtrack``: ``timeline`` (a shorthand like ``"calm:30s,tense:20s"`` or a timeline document with
   ``segments``), ``ensemble``, ``seed``.
 - ``analyse``: nothing; ``check``: ``threshold`` (notes), against the server's model's training data.
@@ -98,7 +99,11 @@ def check_job(body: dict[str, Any], data: Path) -> dict[str, Any]:
         options = {k: v for k, v in request.items() if k not in extra}
         if kind == "revise":
             _check_revise(extra)
-        compose_options(options)
+        checked = compose_options(options)
+        if kind == "revise":  # the piece's key, meter, parts and tempo: a 400 now, not a job that fails
+            from cadenza.api import check_revision
+
+            check_revision(checked)
     return job
 
 
