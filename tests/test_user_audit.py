@@ -159,6 +159,19 @@ def test_a_prompts_german_h_is_read_as_b_and_said(words: str) -> None:
     assert f"{words[-7:]!r} -> key=B minor (H: the German name of B)" in made.report["plan"]["prompt_reading"]
 
 
+@pytest.mark.parametrize("words", ["a sad piece in Hb minor", "a sad piece in Q major"])
+def test_a_prompts_key_of_an_unknown_tonic_is_not_guessed_and_said(words: str,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):  # (no key was read, and nothing said: the mood's A minor was written)
+        made = api.compose(prompt=words, bars=1, no_guard=True)
+    tonic, mode = words.split()[-2:]
+    line = (f"'{tonic} {mode}': no key read: '{tonic}' is no tonic known (give A to G, with # or b as in F# or Bb; "
+            "H alone is read as the German B)")
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("prompt:")] == [f"prompt: {line}"]
+    assert line in made.report["plan"]["prompt_reading"]
+    assert made.report["plan"]["prompt"]["not_read"] == [line] and "key" not in made.report["plan"]["prompt"]["fields"]
+
+
 def test_a_german_h_given_as_the_key_option_is_refused_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compose", "--key", "H minor", "--bars", "1"]) == 2
     assert _one_line_error(capsys).endswith("use a note name like D, F#, Bb (H is the German name of B: write B)")

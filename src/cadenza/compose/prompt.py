@@ -13,6 +13,7 @@ where it came from (the explicit word, or the phrase, the description it matched
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,6 +22,8 @@ from cadenza.compose import prompt_embed
 from cadenza.compose.ask import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
 from cadenza.compose.prompt_embed import Match, Stage
 from cadenza.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 #: the longest prompt read: its embedding stage takes time in proportion (10,000 characters of text without
 #: known words: ~7 s; 100,000: a minute); a prompt is a few words (the server allows 2,000 characters)
@@ -56,6 +59,12 @@ _FORM_WORDS = {"chorale": ("chorale",), "hymn": ("hymn",), "reel": ("reel",), "j
 _FORM_METER = {"waltz": "3/4", "jig": "6/8", "march": "2/4", "polka": "2/4", "reel": "4/4", "hornpipe": "4/4"}
 _SPEED_WORDS = {"slow": 66.0, "slowly": 66.0, "fast": 150.0, "quick": 150.0, "lively": 132.0, "brisk": 140.0}
 _DENSITY_WORDS = {"sparse": "low", "simple": "low", "dense": "high", "busy": "high", "virtuosic": "high"}
+#: what looks like a key though no key was read from it ("in Q major", "in Hb minor": German B-flat is B, but
+#: the English B is meant as often): said, never guessed; words that often stand there are no tonic
+_KEY_LIKE = re.compile(r"(?:\bin|\bkey\s+of)\s+([^\W\d_][\w#♯♭]{0,2}(?:[\s-](?:flat|sharp))?)[\s-]*(major|minor)\b"
+                       r"(?!\s+(?:key|third|sixth|seventh|chord))", re.IGNORECASE)
+_NO_TONIC = ("the", "its", "his", "her", "our", "my", "any", "one", "all", "no")
+KNOWN_TONICS = "A to G, with # or b as in F# or Bb; H alone is read as the German B"
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
                  "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90}
 
@@ -103,12 +112,16 @@ class PromptReading:
     overridden: dict[str, Reading] = field(default_factory=dict)
     embedding: Stage = field(default_factory=lambda: Stage("not needed", "no prompt"))
     notes: list[str] = field(default_factory=list)
+    not_read: list[str] = field(default_factory=list)  # what looked like a field's words but was not understood
 
     def report(self) -> dict[str, Any]:
-        """For the compose report: each field's value and source, and the embedding stage."""
+        """For the compose report: each field's value and source, what was not understood, and the embedding
+        stage."""
         out: dict[str, Any] = {"text": self.request.prompt, "fields": {n: r.as_dict() for n, r in self.fields.items()}}
         if self.overridden:
             out["overridden_by_options"] = {n: r.as_dict() for n, r in self.overridden.items()}
+        if self.not_read:
+            out["not_read"] = list(self.not_read)
         out["embedding"] = self.embedding.as_dict()
         return out
 
@@ -172,6 +185,17 @@ def _readings(prompt: str) -> list[WordReading]:
     return list(found.values())
 
 
+def unknown_key(prompt: str) -> str | None:
+    """A line saying what in the prompt looks like a key with a tonic no one reads ("in Q major", "in Hb
+    minor"), None if nothing does; for a prompt whose words gave no key."""
+    for match in _KEY_LIKE.finditer(" ".join(prompt.split())):
+        tonic = match[1]
+        if tonic.lower() not in _NO_TONIC:
+            return (f"{match.string[match.start(1):match.end()]!r}: no key read: {tonic!r} is no tonic known "
+                    f"(give {KNOWN_TONICS})")
+    return None
+
+
 def read_words(prompt: str) -> tuple[dict[str, Any], list[str]]:
     """Request fields found in the prompt's explicit words, and how each was read."""
     readings = _readings(prompt)
@@ -216,12 +240,16 @@ def read_prompt_full(request: ComposeRequest) -> PromptReading:
         if m.field == "form" and m.value in _FORM_METER and "meter" not in found and request.meter is None:
             fill["meter"] = WordReading("meter", _FORM_METER[m.value], m.value, source="form")
     notes = [r.note() for r in fill.values()]
+    unread = unknown_key(prompt) if "key" not in found and request.key is None else None
+    if unread:  # (a key in words no one reads was dropped without a word: "in Hb minor")
+        log.warning("prompt: %s", unread)
+        notes.append(unread)
     if not found and not matches:
         notes.append("no known words in the prompt; composing from the other options")
     if stage.status == "skipped":
         notes.append(f"embedding stage skipped: {stage.reason}")
     values = {name: r.value for name, r in fill.items()}
-    return PromptReading(replace(request, **values), fill, overridden, stage, notes)
+    return PromptReading(replace(request, **values), fill, overridden, stage, notes, [unread] if unread else [])
 
 
 def read_prompt(request: ComposeRequest) -> tuple[ComposeRequest, list[str]]:
