@@ -4,6 +4,7 @@ words and length, the guard's threshold in the help, an empty output path."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -50,6 +51,18 @@ def test_continue_writes_the_new_bars_at_the_tempo_asked() -> None:
     new_bar = int(made.score.bar_starts()[-1])
     assert [(t.onset_ticks, t.bpm) for t in made.score.tempos] == [(new_bar, 60.0)]
     assert made.score.duration_s - float(made.score.seconds_at(new_bar)) == pytest.approx(4.0)  # 4/4 at 60 bpm
+
+
+def test_a_continuation_at_a_new_tempo_is_not_reported_as_missing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["continue", CHORALE, "--tempo", "60", "--bars", "2", "--no-guard", "-o", "more.mid"]) == 0
+    assert "tempo_class" not in capsys.readouterr().out  # ("not heard as asked: tempo_class (asked adagio, heard
+    # allegro)": listen heard the whole piece, at its opening's tempo, the primer's 120 bpm)
+    report = json.loads((tmp_path / "more.cadenza.json").read_text(encoding="utf-8"))
+    assert report["adherence"]["tempo_class"] == {"asked": "adagio", "heard": "adagio", "met": True,
+                                                  "heard_in": "the new bars, at 60 bpm"}
+    assert report["heard"]["tempo_class"] == "allegro"  # the piece as heard: from its opening, the primer's
 
 
 def test_continue_leaves_out_a_key_its_prompt_names_and_says_so(caplog: pytest.LogCaptureFixture) -> None:

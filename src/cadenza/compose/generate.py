@@ -63,7 +63,7 @@ from cadenza.compose.rules import (
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
-from cadenza.listen.labels import TONICS
+from cadenza.listen.labels import LABELS_BY_NAME, TONICS
 from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
 from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature, key_signature_name
@@ -229,6 +229,19 @@ def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[st
     return out
 
 
+def new_bars_tempo(asked: str, score: Score, from_ticks: int) -> dict[str, Any]:
+    """The adherence of ``tempo_class`` judged on the bars from ``from_ticks`` (the first bar starting there or
+    after: a primer may end in a short bar) at the tempo they are written at (120 bpm where the score gives
+    none, as ``listen`` assumes): a continuation's new bars, where ``listen`` hears the whole piece at its
+    opening tempo, the primer's."""
+    starts = score.bar_starts()
+    first = int(starts[starts >= from_ticks][0]) if (starts >= from_ticks).any() else from_ticks
+    before = [t for t in score.tempos if t.onset_ticks <= first]
+    bpm = max(before, key=lambda t: t.onset_ticks).bpm if before else 120.0
+    heard = LABELS_BY_NAME["tempo_class"].bucket(bpm)
+    return {"asked": asked, "heard": heard, "met": heard == asked, "heard_in": f"the new bars, at {bpm:g} bpm"}
+
+
 def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: MotifBias | None,
                 rules: bool, seed: int = 0, chord_steps: bool = False) -> tuple[Any, VoiceRules | None]:
     """The limits sampling works under — the plan's (PlanConstraint), the harmony plan's chord steps (for a
@@ -341,11 +354,12 @@ class _Best:
 def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, voices: tuple[Voice, ...],
              finish: Callable[[np.ndarray, int], Score], progress: Progress | None,
              reference: Reference | None, tonic_pc: int | None, index: Any, new_from_ticks: int = 0,
-             checks: tuple[Check, ...] = (), rules: bool = False) -> _Best:
+             checks: tuple[Check, ...] = (), rules: bool = False, tempo_of_new_bars: bool = False) -> _Best:
     """Sample ``request.candidates`` pieces (seeds ``request.seed``, +1, …), each kept clear of copies by the
     originality guard (``index``; see :mod:`cadenza.compose.guard`), and keep the one whose measured labels
     match ``plan.labels`` best (ties: the more probable under the model). ``finish`` turns a sampled
-    sequence into the Score to judge."""
+    sequence into the Score to judge. ``tempo_of_new_bars``: the tempo is judged on the bars from
+    ``new_from_ticks`` (:func:`new_bars_tempo`), not the piece's opening."""
     best: tuple[tuple[float, float], _Best] | None = None
     rows: list[dict[str, Any]] = []
     for k in range(request.candidates):
@@ -374,6 +388,8 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
         score = guarded.score
         heard = listen_blind(score)
         met = adherence(plan.labels, heard)
+        if tempo_of_new_bars and "tempo_class" in met:
+            met["tempo_class"] = new_bars_tempo(plan.labels["tempo_class"], score, new_from_ticks)
         share = sum(m["met"] for m in met.values()) / max(len(met), 1)
         nll = _mean_nll(model, guarded.steps, len(prompt)) if request.candidates > 1 else float("nan")
         rows.append({"seed": seed, "sample_s": round(sample_s, 3), "adherence": round(share, 3),
@@ -614,7 +630,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, continued, request, voices, finish, progress, reference,
                     TONICS.index(tonic.split()[0]) if tonic else None, load_guard(index_path), primer.length_ticks,
-                    checks)
+                    checks, tempo_of_new_bars=request.tempo_bpm is not None)  # (asked for the new bars)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
