@@ -118,6 +118,22 @@ def test_revise_leaves_out_a_key_its_prompt_names_and_says_so(caplog: pytest.Log
     assert made.report["primer"]["labels"]["mood"] == "sad" and made.report["prompt"]["text"].endswith("D major")
 
 
+
+def test_revise_keeps_the_tempo_and_key_changes_of_the_bars_after() -> None:
+    """Revising bars 2-3 of a piece that slows to 60 bpm and turns to D major at bar 5 kept neither change: only
+    the bars before the revision gave the piece its tempo and key maps."""
+    from cadenza.score import KeySignature, Tempo, read_score
+
+    chorale = read_score(CHORALE)
+    bar5 = int(chorale.bar_starts()[4])
+    changed = chorale.replace(tempos=(Tempo(0, 100.0), Tempo(bar5, 60.0)),
+                              key_signatures=(*chorale.key_signatures, KeySignature(bar5, 2, "major")))
+    made = api.revise(changed, "2-3", versions=1, no_guard=True).score
+    at5 = int(made.bar_starts()[4])
+    assert [(t.onset_ticks, t.bpm) for t in made.tempos] == [(0, 100.0), (at5, 60.0)]
+    assert (at5, 2) in [(k.onset_ticks, k.sharps) for k in made.key_signatures]
+
+
 def test_the_server_refuses_a_revise_job_with_a_key_when_it_is_posted(tmp_path: Path) -> None:
     from cadenza.serve.jobs import check_job
 

@@ -43,17 +43,25 @@ def parse_bars(text: str, bar_count: int) -> tuple[int, int]:
 
 
 def _joined(written: Score, after: Score | None) -> Score:
-    """The primer and its new bars, then the bars after them, shifted to follow."""
+    """The primer and its new bars, then the bars after them, shifted to follow, with their meters, keys and
+    tempi (Score.build drops one that repeats the one before). Only the meters had been kept: revising bars 2-3
+    of a piece that slows to 60 bpm at bar 11 lost the change."""
     if after is None:
         return written
     shifted = after.notes.copy()
-    shifted["onset_ticks"] += written.length_ticks
+    offset = written.length_ticks
+    shifted["onset_ticks"] += offset
     notes = np.concatenate([written.notes, shifted]).astype(NOTE_DTYPE)
-    signatures = [*written.time_signatures, *(replace(t, onset_ticks=t.onset_ticks + written.length_ticks)
-                                              for t in after.time_signatures)]
-    return Score.build(parts=written.parts, notes=notes, time_signatures=signatures,
-                       key_signatures=written.key_signatures, tempos=written.tempos, metadata=written.metadata,
+    return Score.build(parts=written.parts, notes=notes,
+                       time_signatures=[*written.time_signatures, *_moved(after.time_signatures, offset)],
+                       key_signatures=[*written.key_signatures, *_moved(after.key_signatures, offset)],
+                       tempos=[*written.tempos, *_moved(after.tempos, offset)], metadata=written.metadata,
                        pickup_ticks=written.pickup_ticks, length_ticks=written.length_ticks + after.length_ticks)
+
+
+def _moved(events: Any, offset: int) -> list[Any]:
+    """Timed map events (meters, keys, tempi) ``offset`` ticks later."""
+    return [replace(event, onset_ticks=event.onset_ticks + offset) for event in events]
 
 
 def _join_nll(model: Any, revised: Score, written: Score) -> float:
