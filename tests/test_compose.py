@@ -502,3 +502,15 @@ def test_a_quartets_first_violin_keeps_under_its_usual_ceiling() -> None:
         shares.append(float((first > 84).mean()))
     assert np.mean(shares) < 0.06 and max(shares) < 0.2
     assert ENSEMBLES["string-quartet"].voices[0].usual_high == 84
+
+
+def test_a_songs_left_hand_keeps_above_c2() -> None:
+    """24 Lieder put a twentieth of the piano's left-hand notes below B1 (35); ours, free down to C1, wrote bars of
+    octaves on E1-E2 (E major, seeds 1-6, 8 bars: 7% of the left hand's notes below C2)."""
+    low, total = 0, 0
+    for seed in range(1, 7):
+        score = compose(ComposeRequest(ensemble="song", key="E major", bars=8, seed=seed, guard=False)).score
+        left = score.notes["pitch"][score.notes["part"] == 2]
+        low, total = low + int((left < 36).sum()), total + len(left)
+    assert low / total < 0.03
+    assert ENSEMBLES["song"].voices[2].usual_low == 36

@@ -92,9 +92,11 @@ ENSEMBLES = {
     # are mostly these: 1,104 and 180 OpenScore songs). The voice sings from its usual register (a tenth of the
     # Lieder's sung notes lie below MIDI 64) and the piano keeps under it (registers.UnderTheTune). (The right
     # hand has no fixed register: one under the voice, MIDI 57-74 as in 30 Lieder, left the bass to the right
-    # hand and the left hand silent for bars)
+    # hand and the left hand silent for bars.) The left hand's usual register reaches down to C2: 24 Lieder of the
+    # craft pool put a twentieth of its notes below B1 (35); ours, free down to C1, a twentieth below E1 (28), whole
+    # bars of octaves on E1-E2 under a right hand in the tenor
     "song": Ensemble("song", "chamber", (Voice("Voice", 53, 57, 79, usual_low=64), Voice("Piano", 0, 52, 100, 3),
-                                         Voice("Piano", 0, 24, 67, 2))),
+                                         Voice("Piano", 0, 24, 67, 2, usual_low=36))),
     "solo": Ensemble("solo", "solo-instrument", (Voice("Violin", 40, 55, 93),)),
     "lead-sheet": Ensemble("lead-sheet", "lead-sheet", (Voice("Melody", 0, 55, 88), Voice("Chords", 0, 36, 62, 4))),
     "band": Ensemble("band", "band", (Voice("Lead", 65, 55, 84), Voice("Guitar", 25, 40, 79, 4),
