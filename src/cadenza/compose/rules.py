@@ -514,13 +514,14 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
             return room
         if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen["part"] in self.plan.drums:
             return None
-        part = chosen["part"]
+        part, now = chosen["part"], self._now(chosen)
         mask = None
         if part in self.group_of:
-            low, high = self._window(part, self._now(chosen))
+            low, high = self._window(part, now)
             mask = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             mask[low:high + 1] = True
-        now = self._now(chosen)
+            if (latest := self.latest.get(part)) is not None and latest[0] == now:  # a part's chord goes up
+                mask[:max(p for _, p in latest[1]) + 1] = False
         arrival, chord, _ = self._cadence_chords()
         if chord is None and self.cadences is not None and now == self.plan.bar_start_ticks:
             chord = arrival  # a phrase's arrival: its downbeat is the planned chord
@@ -529,7 +530,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
             if planned is not None and planned.bass is not None:
                 chord = planned  # a cadential six-four stands on the dominant in the bass
         if chord is not None:
-            tones = self._chord_tones(part, now, chord)
+            tones = self._chord_tones(part, now, chord, mask)
             mask = tones if mask is None or not np.count_nonzero(mask & tones) else mask & tones
         elif part == self.chord_part and (symbol := self.chord_symbol(now)) is not None:
             tones = pitch_classes_mask(set(symbol.pcs))  # a lead sheet's chords realise its chord symbols
@@ -558,12 +559,14 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         chord = self._cadence_chords()[2]
         return (self._harmony_at(now) or chord) if chord is not None else None
 
-    def _chord_tones(self, part: int, now: int, chord: Any) -> np.ndarray:
+    def _chord_tones(self, part: int, now: int, chord: Any, where: np.ndarray | None = None) -> np.ndarray:
         """Pitches that build ``chord`` at ``now``: the root for the lowest part's first note (under every note
         struck so far: an orchestra's bassoon may sit below its double bass otherwise), else a tone of the chord
-        not sounding yet while one is missing (a full chord, not an open octave), else any of its tones. Tones
-        that would move in parallel fifths or octaves (:meth:`_parallels_into`) are left out while another
-        remains: the approach to a cadence is where forced chord tones made most of them."""
+        not sounding yet while one is missing and ``where`` (the part's window) has one (a full chord, not an
+        open octave; a quartet's second violin, its A under the first violin's D, had only the missing F below
+        its A for its double stop's upper note, the rule gave way and it ended on C-sharp), else any of its
+        tones. Tones that would move in parallel fifths or octaves (:meth:`_parallels_into`) are left out while
+        another remains: the approach to a cadence is where forced chord tones made most of them."""
         bad = self._parallels_into(part, now, chord)
         low, high = self.plan._range(part)
         playable = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
@@ -583,7 +586,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         sounding = {p % 12 for notes in self._sounding(now).values() for p in notes}
         missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
         for choice in (missing, set(chord.pcs)):
-            tones = pitch_classes_mask(choice) & playable
+            tones = pitch_classes_mask(choice) & playable & (True if where is None else where)
             if (tones & ~bad).any():
                 return tones & ~bad
         return pitch_classes_mask(missing or set(chord.pcs))
