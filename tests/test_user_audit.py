@@ -297,3 +297,42 @@ def test_the_api_refuses_an_empty_output_path(call: str, tmp_path: Path, monkeyp
         else:
             api.compose(bars=1, no_guard=True, output="")
     assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- train: bad options in one line, no folder left
+
+
+@pytest.mark.parametrize(("option", "said"), [
+    (["--lr", "-1"], "--lr -1.0: give a positive learning rate, e.g. 1e-3"),
+    (["--lr", "nan"], "--lr nan: give a positive learning rate, e.g. 1e-3"),
+    (["--eval-every", "0"], "--eval-every 0: give 1 or more steps"),
+    (["--warmup-steps", "-5"], "--warmup-steps -5: give 0 or more steps")], ids=["lr", "lr-nan", "eval", "warmup"])
+def test_train_refuses_a_schedule_it_cannot_follow_in_one_line(option: list[str], said: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path))  # (torch's ValueError and a ZeroDivisionError, as tracebacks;
+    # --warmup-steps -5 was taken as 0)
+    assert main(["train", "--preset", "tiny", "--max-steps", "2", "--out", str(tmp_path / "run"), *option]) == 2
+    assert _one_line_error(capsys) == f"cadenza: error: {said}"
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("option", [["--adapter-style", "romantic-piano"], ["--adapter-alpha", "4"]])
+def test_train_refuses_an_adapters_option_without_an_adapter(option: list[str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path))  # (taken and ignored:
+    assert main(["train", "--preset", "tiny", "--max-steps", "2", "--out", str(tmp_path / "run"), *option]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: {option[0]} goes with --adapter-rank R (a style adapter); "
+                                       "without it the whole model is trained")  # the whole model was trained)
+
+
+@pytest.mark.parametrize("args", [["--corpus", "nowhere"], ["--resume"]], ids=["no-corpus", "nothing-to-resume"])
+def test_a_training_run_that_cannot_start_leaves_no_empty_run_folder(args: list[str], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # (runs/nowhere-tiny was made, and left empty)
+    assert main(["train", "--preset", "tiny", "--max-steps", "2", *args]) == 2
+    _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
