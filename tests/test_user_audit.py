@@ -336,3 +336,14 @@ def test_a_training_run_that_cannot_start_leaves_no_empty_run_folder(args: list[
     assert main(["train", "--preset", "tiny", "--max-steps", "2", *args]) == 2
     _one_line_error(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- serve: a --data folder that cannot be made
+
+
+def test_serve_with_a_data_folder_that_cannot_be_made_is_one_line(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")  # (FileNotFoundError or NotADirectoryError
+    data = tmp_path / "a-file" / "data"  # from mkdir, as a traceback)
+    assert main(["serve", "--port", "0", "--data", str(data)]) == 2
+    assert _one_line_error(capsys) == f"cadenza: error: --data {data}: cannot keep the jobs there: Not a directory"
