@@ -347,3 +347,15 @@ def test_serve_with_a_data_folder_that_cannot_be_made_is_one_line(tmp_path: Path
     data = tmp_path / "a-file" / "data"  # from mkdir, as a traceback)
     assert main(["serve", "--port", "0", "--data", str(data)]) == 2
     assert _one_line_error(capsys) == f"cadenza: error: --data {data}: cannot keep the jobs there: Not a directory"
+
+
+# ---------------------------------------------------------------- --render stems, as the README says
+
+
+def test_compose_renders_stems_as_the_readme_lists_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "q.mid"  # (refused: "unknown render format 'stems'", though the API wrote them)
+    assert main(["compose", "--bars", "1", "--no-guard", "-o", str(out), "--render", "stems"]) == 0
+    assert sorted(p.name for p in (tmp_path / "q-stems").iterdir()) == ["01-Piano.wav", "02-Piano.wav"]
+    assert "stems: " in capsys.readouterr().out
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "Renders: `mid`, `musicxml`, `wav`, `flac`, `pdf`, `svg`, `png`, `stems`;" in readme

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "composers and tempo (slow, medium, fast or [low, high] bpm)")
     p.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: the timeline's, else piano)")
     p.add_argument("--seed", type=int, help="the same seed and timeline give the same soundtrack")
-    p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, …")
+    p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, stems, …")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     live = p.add_argument_group("live (--stream)")
