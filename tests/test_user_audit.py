@@ -359,3 +359,23 @@ def test_compose_renders_stems_as_the_readme_lists_them(tmp_path: Path, capsys: 
     assert "stems: " in capsys.readouterr().out
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
     assert "Renders: `mid`, `musicxml`, `wav`, `flac`, `pdf`, `svg`, `png`, `stems`;" in readme
+
+
+# ---------------------------------------------------------------- soundtrack: the live options without --stream
+
+
+@pytest.mark.parametrize("option", [["--mood", "tense"], ["--events"], ["--max-duration", "3s"], ["--clock", "0"]])
+def test_a_soundtracks_live_options_without_stream_are_refused(option: list[str], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "st"  # (taken and ignored: the timeline's calm soundtrack was written, and the exit was 0)
+    assert main(["soundtrack", "--timeline", "calm:4s", "--out", str(out), *option]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: {option[0]} goes with --stream (a live soundtrack); a "
+                                       "timeline or a story gives its own moods and length")
+    assert not out.exists()
+
+
+def test_a_stream_with_a_bad_max_duration_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "st"  # (refused after OUT/chunks/ was made)
+    assert main(["soundtrack", "--stream", "--max-duration", "-1", "--out", str(out)]) == 2
+    assert _one_line_error(capsys) == "cadenza: error: duration '-1' is not like 90s, 1:30 or 2m"
+    assert not out.exists()
