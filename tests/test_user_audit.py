@@ -379,3 +379,14 @@ def test_a_stream_with_a_bad_max_duration_writes_nothing(tmp_path: Path, capsys:
     assert main(["soundtrack", "--stream", "--max-duration", "-1", "--out", str(out)]) == 2
     assert _one_line_error(capsys) == "cadenza: error: duration '-1' is not like 90s, 1:30 or 2m"
     assert not out.exists()
+
+
+def test_the_server_refuses_a_check_job_with_a_threshold_of_0_when_it_is_posted(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    upload = "0" * 32
+    (tmp_path / "uploads").mkdir()
+    api.convert(CHORALE, tmp_path / "uploads" / f"{upload}.mid")
+    assert check_job({"kind": "check", "source": upload, "request": {"threshold": 1}}, tmp_path)["kind"] == "check"
+    with pytest.raises(UsageError, match=r"^threshold 0: give a whole number, 1 or more$"):  # (a job, which failed:
+        check_job({"kind": "check", "source": upload, "request": {"threshold": 0}}, tmp_path)  # "at least 1")
