@@ -390,3 +390,19 @@ def test_the_server_refuses_a_check_job_with_a_threshold_of_0_when_it_is_posted(
     assert check_job({"kind": "check", "source": upload, "request": {"threshold": 1}}, tmp_path)["kind"] == "check"
     with pytest.raises(UsageError, match=r"^threshold 0: give a whole number, 1 or more$"):  # (a job, which failed:
         check_job({"kind": "check", "source": upload, "request": {"threshold": 0}}, tmp_path)  # "at least 1")
+
+
+# ---------------------------------------------------------------- corpus steps: nothing written when it fails
+
+
+def test_corpus_steps_of_a_corpus_without_valid_works_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "scores").mkdir()
+    api.convert(CHORALE, tmp_path / "scores" / "one.mid")  # one work: the train split's
+    assert main(["corpus", "build", "--source", str(tmp_path / "scores"), "--name", "one", "--workers", "1"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "steps"  # (refused once train.npz was written there)
+    assert main(["corpus", "steps", "one", "--out", str(out)]) == 2
+    assert "has no usable works in its valid split" in _one_line_error(capsys)
+    assert not out.exists()
