@@ -406,3 +406,18 @@ def test_corpus_steps_of_a_corpus_without_valid_works_writes_nothing(tmp_path: P
     assert main(["corpus", "steps", "one", "--out", str(out)]) == 2
     assert "has no usable works in its valid split" in _one_line_error(capsys)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("heldout", ["tset", "train"])
+def test_corpus_index_refuses_a_heldout_split_it_cannot_calibrate_on(heldout: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "scores").mkdir()
+    api.convert(CHORALE, tmp_path / "scores" / "one.mid")
+    assert main(["corpus", "build", "--source", str(tmp_path / "scores"), "--name", "one", "--workers", "1"]) == 0
+    capsys.readouterr()  # (a typo calibrated on no pieces, and the default threshold was written as if measured)
+    assert main(["corpus", "index", "one", "--heldout", heldout]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: --heldout {heldout}: give another split than the indexed "
+                                       "one (train, valid or test) or none")
+    assert not list((tmp_path / "home" / "corpora" / "one").glob("originality*"))
