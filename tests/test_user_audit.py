@@ -297,3 +297,127 @@ def test_the_api_refuses_an_empty_output_path(call: str, tmp_path: Path, monkeyp
         else:
             api.compose(bars=1, no_guard=True, output="")
     assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- train: bad options in one line, no folder left
+
+
+@pytest.mark.parametrize(("option", "said"), [
+    (["--lr", "-1"], "--lr -1.0: give a positive learning rate, e.g. 1e-3"),
+    (["--lr", "nan"], "--lr nan: give a positive learning rate, e.g. 1e-3"),
+    (["--eval-every", "0"], "--eval-every 0: give 1 or more steps"),
+    (["--warmup-steps", "-5"], "--warmup-steps -5: give 0 or more steps")], ids=["lr", "lr-nan", "eval", "warmup"])
+def test_train_refuses_a_schedule_it_cannot_follow_in_one_line(option: list[str], said: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path))  # (torch's ValueError and a ZeroDivisionError, as tracebacks;
+    # --warmup-steps -5 was taken as 0)
+    assert main(["train", "--preset", "tiny", "--max-steps", "2", "--out", str(tmp_path / "run"), *option]) == 2
+    assert _one_line_error(capsys) == f"cadenza: error: {said}"
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("option", [["--adapter-style", "romantic-piano"], ["--adapter-alpha", "4"]])
+def test_train_refuses_an_adapters_option_without_an_adapter(option: list[str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path))  # (taken and ignored:
+    assert main(["train", "--preset", "tiny", "--max-steps", "2", "--out", str(tmp_path / "run"), *option]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: {option[0]} goes with --adapter-rank R (a style adapter); "
+                                       "without it the whole model is trained")  # the whole model was trained)
+
+
+@pytest.mark.parametrize("args", [["--corpus", "nowhere"], ["--resume"]], ids=["no-corpus", "nothing-to-resume"])
+def test_a_training_run_that_cannot_start_leaves_no_empty_run_folder(args: list[str], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # (runs/nowhere-tiny was made, and left empty)
+    assert main(["train", "--preset", "tiny", "--max-steps", "2", *args]) == 2
+    _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- serve: a --data folder that cannot be made
+
+
+def test_serve_with_a_data_folder_that_cannot_be_made_is_one_line(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")  # (FileNotFoundError or NotADirectoryError
+    data = tmp_path / "a-file" / "data"  # from mkdir, as a traceback)
+    assert main(["serve", "--port", "0", "--data", str(data)]) == 2
+    assert _one_line_error(capsys) == f"cadenza: error: --data {data}: cannot keep the jobs there: Not a directory"
+
+
+# ---------------------------------------------------------------- --render stems, as the README says
+
+
+def test_compose_renders_stems_as_the_readme_lists_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "q.mid"  # (refused: "unknown render format 'stems'", though the API wrote them)
+    assert main(["compose", "--bars", "1", "--no-guard", "-o", str(out), "--render", "stems"]) == 0
+    assert sorted(p.name for p in (tmp_path / "q-stems").iterdir()) == ["01-Piano.wav", "02-Piano.wav"]
+    assert "stems: " in capsys.readouterr().out
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "Renders: `mid`, `musicxml`, `wav`, `flac`, `pdf`, `svg`, `png`, `stems`;" in readme
+
+
+# ---------------------------------------------------------------- soundtrack: the live options without --stream
+
+
+@pytest.mark.parametrize("option", [["--mood", "tense"], ["--events"], ["--max-duration", "3s"], ["--clock", "0"]])
+def test_a_soundtracks_live_options_without_stream_are_refused(option: list[str], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "st"  # (taken and ignored: the timeline's calm soundtrack was written, and the exit was 0)
+    assert main(["soundtrack", "--timeline", "calm:4s", "--out", str(out), *option]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: {option[0]} goes with --stream (a live soundtrack); a "
+                                       "timeline or a story gives its own moods and length")
+    assert not out.exists()
+
+
+def test_a_stream_with_a_bad_max_duration_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "st"  # (refused after OUT/chunks/ was made)
+    assert main(["soundtrack", "--stream", "--max-duration", "-1", "--out", str(out)]) == 2
+    assert _one_line_error(capsys) == "cadenza: error: duration '-1' is not like 90s, 1:30 or 2m"
+    assert not out.exists()
+
+
+def test_the_server_refuses_a_check_job_with_a_threshold_of_0_when_it_is_posted(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    upload = "0" * 32
+    (tmp_path / "uploads").mkdir()
+    api.convert(CHORALE, tmp_path / "uploads" / f"{upload}.mid")
+    assert check_job({"kind": "check", "source": upload, "request": {"threshold": 1}}, tmp_path)["kind"] == "check"
+    with pytest.raises(UsageError, match=r"^threshold 0: give a whole number, 1 or more$"):  # (a job, which failed:
+        check_job({"kind": "check", "source": upload, "request": {"threshold": 0}}, tmp_path)  # "at least 1")
+
+
+# ---------------------------------------------------------------- corpus steps: nothing written when it fails
+
+
+def test_corpus_steps_of_a_corpus_without_valid_works_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "scores").mkdir()
+    api.convert(CHORALE, tmp_path / "scores" / "one.mid")  # one work: the train split's
+    assert main(["corpus", "build", "--source", str(tmp_path / "scores"), "--name", "one", "--workers", "1"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "steps"  # (refused once train.npz was written there)
+    assert main(["corpus", "steps", "one", "--out", str(out)]) == 2
+    assert "has no usable works in its valid split" in _one_line_error(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("heldout", ["tset", "train"])
+def test_corpus_index_refuses_a_heldout_split_it_cannot_calibrate_on(heldout: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "scores").mkdir()
+    api.convert(CHORALE, tmp_path / "scores" / "one.mid")
+    assert main(["corpus", "build", "--source", str(tmp_path / "scores"), "--name", "one", "--workers", "1"]) == 0
+    capsys.readouterr()  # (a typo calibrated on no pieces, and the default threshold was written as if measured)
+    assert main(["corpus", "index", "one", "--heldout", heldout]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: --heldout {heldout}: give another split than the indexed "
+                                       "one (train, valid or test) or none")
+    assert not list((tmp_path / "home" / "corpora" / "one").glob("originality*"))

@@ -29,7 +29,9 @@ from cadenza.tokens.events import MAX_PARTS
 if TYPE_CHECKING:
     from cadenza.compose.generate import Composition
 
-RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png")
+#: what --render takes: cadenza.render.RENDER_FORMATS (stems: a WAV a part, in the folder <piece>-stems)
+RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png", "stems")
+RENDER_HELP = f"also write these, comma-separated: {','.join(RENDER_FORMATS)} (stems: a WAV a part, in a folder)"
 
 
 class _Refused(argparse.Action):
@@ -97,7 +99,7 @@ def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> 
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", type=output_path,
                      help="the piece: .mid, .musicxml or .mxl (default: cadenza-<time>.mid)")
-    out.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
+    out.add_argument("--render", help=RENDER_HELP)
     out.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
 
@@ -142,7 +144,7 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0, help="the same seed gives the same revision")
     r.add_argument("--model", help=MODEL_HELP)
     r.add_argument("-o", "--output", type=output_path, help="the revised piece (default: cadenza-<time>.mid)")
-    r.add_argument("--render", help=f"also write these, comma-separated: {','.join(RENDER_FORMATS)}")
+    r.add_argument("--render", help=RENDER_HELP)
     r.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     for flag, field in (("--key", "key"), ("--meter", "meter"), ("--ensemble", "ensemble"), ("--tempo", "tempo_bpm"),
                         ("--duration", "duration_s")):  # the piece's: refused (hidden from the help)

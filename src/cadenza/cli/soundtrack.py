@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "composers and tempo (slow, medium, fast or [low, high] bpm)")
     p.add_argument("--ensemble", help=", ".join(ENSEMBLES) + " (default: the timeline's, else piano)")
     p.add_argument("--seed", type=int, help="the same seed and timeline give the same soundtrack")
-    p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, …")
+    p.add_argument("--render", help="also write these, comma-separated: wav, flac, musicxml, pdf, png, stems, …")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     live = p.add_argument_group("live (--stream)")
@@ -48,13 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="keep writing, a bar at a time just ahead of playback, until stopped (Ctrl-C, "
                       '{"stop": true} or --max-duration), following control changes read as JSON lines on stdin, '
                       'e.g. {"mood": "tense", "intensity": 0.8}; chunks go to OUT/chunks/, cues to OUT/cues.jsonl')
-    live.add_argument("--mood", default="calm", help="the stream's mood until a control changes it (default calm)")
+    live.add_argument("--mood", help="the stream's mood until a control changes it (default calm)")
     live.add_argument("--events", action="store_true",
                       help="also print JSON lines on stdout, in time order: each cue as it begins (name, key, "
                       "tempo, meter), each control change, every bar line and beat (bar number; key, tempo and "
                       "meter in force) and every note (part, pitch, velocity, seconds)")
     live.add_argument("--max-duration", help="stop after this much music: 90s, 10m, 2:00:00")
-    live.add_argument("--clock", type=float, default=1.0,
+    live.add_argument("--clock", type=float,
                       help="playback speed the stream keeps ahead of (default 1 = real time; 0: no waiting)")
     p.set_defaults(func=run)
 
@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
         return run_stream_cli(args)
     if args.profile and not args.story:
         raise UsageError("--profile goes with --story (a profile shapes a story's suite)")
+    for option, value in (("--mood", args.mood), ("--events", args.events or None),
+                          ("--max-duration", args.max_duration), ("--clock", args.clock)):
+        if value is not None:  # (taken and ignored: the timeline's moods and length were written)
+            raise UsageError(f"{option} goes with --stream (a live soundtrack); a timeline or a story gives its "
+                             "own moods and length")
     given = [bool(args.timeline_file), bool(args.timeline), bool(args.story)]
     if sum(given) != 1:
         raise UsageError("give a timeline file, --timeline \"calm:60s,tense:60s\" or --story FILE (one of them)")
@@ -142,10 +147,12 @@ def run_stream_cli(args: argparse.Namespace) -> int:
 
     if args.timeline or args.timeline_file:
         raise UsageError("--stream follows controls on stdin, not a timeline: give one or the other")
-    if args.clock < 0:
+    clock = 1.0 if args.clock is None else args.clock
+    if not clock >= 0:
         raise UsageError("--clock: give 0 (no waiting) or a positive playback speed")
+    max_s = _max_seconds(args.max_duration)  # before anything is written (OUT/chunks/ was left by a bad one)
     stream = Stream(Path(args.model) if args.model else None, args.ensemble, args.seed or 0,
-                    state=check_control({"mood": args.mood}))
+                    state=check_control({"mood": args.mood or "calm"}))
     inbox: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def read_stdin() -> None:
@@ -173,8 +180,8 @@ def run_stream_cli(args: argparse.Namespace) -> int:
     start = time.monotonic()
     sink = FileSink(Path(args.out), _formats(args.render), events=args.events)
     try:
-        result = run_stream(stream, sink, lambda: (time.monotonic() - start) * args.clock if args.clock else 1e12,
-                            poll, max_s=_max_seconds(args.max_duration))
+        result = run_stream(stream, sink, lambda: (time.monotonic() - start) * clock if clock else 1e12,
+                            poll, max_s=max_s)
     except KeyboardInterrupt:
         result = {"stopped": "interrupted"}
     summary = {**result, "out": str(args.out), "render_errors": sink.render_errors}

@@ -13,6 +13,8 @@ from cadenza.cli.common import emit_json, output_path
 
 log = logging.getLogger(__name__)
 
+ADAPTER_STYLE, ADAPTER_ALPHA = "classical-piano", 16.0  # --adapter-style and --adapter-alpha when not given
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -58,10 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapter-rank", type=int, metavar="R",
                    help="train a style adapter (low-rank deltas of rank R over the frozen --init model) instead of "
                    "the whole model; the adapter folder goes to --out (default: runs/adapter-<style>)")
-    p.add_argument("--adapter-style", default="classical-piano",
+    p.add_argument("--adapter-style", default=None,
                    help="the style family the adapter learns, from the corpus works labelled with it "
                    "(default: classical-piano = epoch classical, ensemble solo-piano)")
-    p.add_argument("--adapter-alpha", type=float, default=16.0,
+    p.add_argument("--adapter-alpha", type=float, default=None,
                    help="the adapter's scale numerator: deltas are scaled by alpha / rank (default: 16)")
     p.set_defaults(func=run)
 
@@ -73,8 +75,10 @@ def run_adapter(args: argparse.Namespace) -> int:
 
     if not args.init:
         raise UsageError("--adapter-rank needs --init: the base model the adapter is trained over")
-    config = AdaptConfig(init=args.init, corpus=args.corpus, out=args.out or f"runs/adapter-{args.adapter_style}",
-                         style=args.adapter_style, rank=args.adapter_rank, alpha=args.adapter_alpha, lr=args.lr,
+    style = args.adapter_style or ADAPTER_STYLE
+    alpha = ADAPTER_ALPHA if args.adapter_alpha is None else args.adapter_alpha
+    config = AdaptConfig(init=args.init, corpus=args.corpus, out=args.out or f"runs/adapter-{style}",
+                         style=style, rank=args.adapter_rank, alpha=alpha, lr=args.lr,
                          batch_size=args.batch_size, max_steps=args.max_steps, max_minutes=args.max_minutes,
                          warmup_steps=min(args.warmup_steps, max(args.max_steps // 10, 1)),
                          eval_every=args.eval_every, seed=args.seed)
@@ -94,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.adapter_rank is not None:
         return run_adapter(args)
+    for option, value in (("--adapter-style", args.adapter_style), ("--adapter-alpha", args.adapter_alpha)):
+        if value is not None:  # (taken and ignored: the whole model was trained)
+            from cadenza.errors import UsageError
+
+            raise UsageError(f"{option} goes with --adapter-rank R (a style adapter); without it the whole model "
+                             "is trained")
     from cadenza.train.loop import TrainConfig, TrainingStopped, train
 
     splits, corpus = None, args.corpus

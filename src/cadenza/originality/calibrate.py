@@ -107,13 +107,16 @@ def build_corpus_index(name: str = "default", split: str = "train", heldout: str
                        progress: Progress | None = None) -> OriginalityIndex:
     """The index of a corpus split, calibrated on another split (None: not calibrated)."""
     from cadenza.corpus.store import CorpusStore
+    from cadenza.errors import UsageError
 
+    if heldout is not None and heldout not in {"train", "valid", "test"} - {split}:  # (an unknown one calibrated
+        # on no pieces: the default threshold was written as if measured)
+        raise UsageError(f"--heldout {heldout}: give another split than the indexed one (train, valid or test) "
+                         "or none")
     store = CorpusStore(name)
     manifest = store.manifest()
     rows = [r for r in manifest if r["split"] == split]
     if not rows:
-        from cadenza.errors import UsageError
-
         raise UsageError(f"corpus {name!r} has no works in a {split!r} split")
     skipped: list[str] = []
     total = len(rows) + (sum(r["split"] == heldout for r in manifest) if heldout else 0)

@@ -158,10 +158,11 @@ def _check_plain_options(kind: str, request: dict[str, Any]) -> None:
             if not isinstance(request["ensemble"], str):
                 raise UsageError("ensemble: give a name, e.g. \"string-quartet\"")
             ensemble(request["ensemble"])
-    for name in ("seed", "threshold"):
+    for name, least in (("seed", 0), ("threshold", 1)):  # (a threshold of 0 was a job that failed, not a 400)
         value = request.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63):
-            raise UsageError(f"{name} {value!r}: give a whole number, 0 or more")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not least <= value < 2**63):
+            raise UsageError(f"{name} {value!r}: give a whole number, {least} or more")
 
 
 def _timeline(spec: Any) -> Any:

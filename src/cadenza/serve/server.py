@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cadenza.errors import UsageError
+from cadenza.errors import OutputError, UsageError
 from cadenza.serve.config import ServeConfig
 from cadenza.serve.store import SqliteJobStore
 
@@ -38,9 +38,12 @@ def data_lock(data: Path) -> Iterator[None]:
     except ImportError:  # Windows: no advisory locks here; one server per folder is up to the user
         yield
         return
-    data.mkdir(parents=True, exist_ok=True)
     path = data / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # (a traceback: a folder that cannot be made, such as one under /proc, or unwritable)
+        raise OutputError(f"--data {data}: cannot keep the jobs there: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

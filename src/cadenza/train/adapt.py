@@ -29,7 +29,7 @@ from cadenza.model.transformer import EventTransformer
 from cadenza.threads import ensure_threads
 from cadenza.tokens.labels import label_ids
 from cadenza.train.data import BatchConfig, SplitData, prepare_split, seeded_rows, split_from_steps
-from cadenza.train.loop import _stop_on_signals, evaluate, learning_rate
+from cadenza.train.loop import _stop_on_signals, check_schedule, evaluate, learning_rate
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class AdaptConfig:
             raise UsageError(f"unknown style {self.style!r}: choose {', '.join(STYLE_MATCH)}")
         if self.max_steps < 1 or self.batch_size < 1 or not self.max_minutes > 0 or self.eval_every < 1:
             raise UsageError("steps, batch size, minutes and --eval-every must be positive")
+        check_schedule(self.lr, self.warmup_steps, self.eval_every)
 
     @property
     def labels(self) -> dict[str, str]:

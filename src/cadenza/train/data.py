@@ -98,10 +98,10 @@ def load_steps(path: Path) -> SplitData:
 def write_steps_folder(store: CorpusStore, folder: Path) -> dict[str, Any]:
     """The train and valid splits' step arrays as ``train.npz`` and ``valid.npz`` (compressed) with a
     ``steps.json`` naming the corpus: what ``cadenza train --steps`` reads on a machine without the corpus."""
-    folder.mkdir(parents=True, exist_ok=True)
+    splits = {split: prepare_split(store, split) for split in ("train", "valid")}  # both before anything is
+    folder.mkdir(parents=True, exist_ok=True)  # written (a corpus without valid works left the folder, train.npz)
     info: dict[str, Any] = {"corpus": store.name, "data_version": DATA_VERSION, "vocabulary": VOCABULARY_VERSION}
-    for split in ("train", "valid"):
-        data = prepare_split(store, split)
+    for split, data in splits.items():
         save_steps(folder / f"{split}.npz", data, compress=True)
         info[split] = {"works": data.works, "steps": int(len(data.steps)), "notes": int(data.notes.sum())}
     atomic_write_bytes(folder / "steps.json", json.dumps(info, indent=1).encode("utf-8"))

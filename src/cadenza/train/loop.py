@@ -85,6 +85,7 @@ class TrainConfig:
             raise UsageError("--device must be auto, cpu or cuda")
         if self.max_steps < 1 or self.batch_size < 1 or not self.max_minutes > 0:
             raise UsageError("steps, batch size and minutes must be positive")
+        check_schedule(self.lr, self.warmup_steps, self.eval_every)
         if not 0.0 <= self.balance <= 1.0:
             raise UsageError("--balance must be between 0 (every style equal) and 1 (in proportion to notes)")
         if self.batch_workers < 0:
@@ -93,6 +94,17 @@ class TrainConfig:
             raise UsageError("--precision must be auto, fp32 or bf16")
         if not 1 <= self.accumulate <= self.batch_size:
             raise UsageError(f"--accumulate must be 1 to the batch size ({self.batch_size})")
+
+
+def check_schedule(lr: float, warmup_steps: int, eval_every: int) -> None:
+    """A learning rate, warm-up and validation interval a run can follow, else a one-line UsageError naming
+    the option (a negative or NaN --lr was torch's traceback; --eval-every 0 a division by zero)."""
+    if not (math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr {lr}: give a positive learning rate, e.g. 1e-3")
+    if warmup_steps < 0:
+        raise UsageError(f"--warmup-steps {warmup_steps}: give 0 or more steps")
+    if eval_every < 1:
+        raise UsageError(f"--eval-every {eval_every}: give 1 or more steps")
 
 
 Progress = Callable[[dict[str, Any]], None]
@@ -240,10 +252,38 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
         set_threads(threads)
     ensure_threads()
     world, device = distributed.start(config.device)
+    made_from = _first_missing(Path(config.out)) if world.main else None
     try:
         return _train(config, resume, progress, splits, world, device)
+    except BaseException:
+        if made_from is not None:  # a run that failed before it wrote anything (no such corpus, nothing to
+            _remove_empty(Path(config.out), made_from)  # resume, a bad --init) leaves no empty folders behind
+        raise
     finally:
         distributed.stop(world)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost of ``path`` and its parents that does not exist yet (None: ``path`` exists, or a name the
+    file system refuses, which the run folder's check reports)."""
+    missing = None
+    try:
+        while not path.exists() and path != path.parent:
+            missing, path = path, path.parent
+    except OSError:
+        return None
+    return missing
+
+
+def _remove_empty(folder: Path, up_to: Path) -> None:
+    """Remove ``folder`` and its parents up to ``up_to`` while they are empty."""
+    for each in (folder, *folder.parents):
+        try:
+            each.rmdir()
+        except OSError:  # it holds a checkpoint (or cannot be removed): kept, and its parents
+            return
+        if each == up_to:
+            return
 
 
 def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits: tuple[SplitData, SplitData] | None,
