@@ -370,7 +370,8 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         return self._cadence_chords()[1] is not None
 
     def _chord_tone_above(self, part: int) -> bool:
-        """Whether a tonic-chord tone is left in ``part``'s range above the notes it has on the last downbeat."""
+        """Whether a tonic-chord tone is left in ``part``'s range above the notes it has on the last downbeat,
+        one no part sounds there already (a second violin's double stop doubled the first violin's D)."""
         chord = self._cadence_chords()[1]
         notes = self.latest.get(part, (-1, []))[1]
         if chord is None or not notes:
@@ -378,7 +379,8 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         low, high = self.plan._range(part)
         high = min(high, self._window(part, self.plan.bar_start_ticks)[1], self._reach(part, notes))
         above = np.arange(max(max(p for _, p in notes) + 1, low), high + 1)
-        return bool(np.isin(above % 12, chord.pcs).any())
+        sounding = [p for pitches in self._sounding(self.plan.bar_start_ticks).values() for p in pitches]
+        return bool((np.isin(above % 12, chord.pcs) & ~np.isin(above, sounding)).any())
 
     def _arrival_held(self, chosen: dict[str, int]) -> bool:
         """Whether ``chosen``'s instant lies inside the first :data:`ARRIVAL_BEATS` beats of an arrival bar,
