@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -421,3 +422,26 @@ def test_corpus_index_refuses_a_heldout_split_it_cannot_calibrate_on(heldout: st
     assert _one_line_error(capsys) == (f"cadenza: error: --heldout {heldout}: give another split than the indexed "
                                        "one (train, valid or test) or none")
     assert not list((tmp_path / "home" / "corpora" / "one").glob("originality*"))
+
+
+# ---------------------------------------------------------------- train: a run folder's checkpoints kept
+
+
+def test_a_new_run_into_a_folder_that_holds_one_is_refused_and_overwrite_replaces_it(
+        chorale_splits: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.model.checkpoint import read_config
+    from tests.conftest import steps_folder
+
+    run = tmp_path / "run"
+    command = ["train", "--steps", str(steps_folder(chorale_splits, tmp_path / "steps")), "--preset", "tiny",
+               "--max-steps", "2", "--eval-every", "1", "--batch-size", "2", "--warmup-steps", "1", "--out", str(run),
+               "--no-index"]
+    assert main(command) == 0
+    kept = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()  # (started again without --resume, it replaced last/ and best/ as it trained)
+    assert main([*command, "--seed", "1"]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: {run} already holds a run (last/ and best/): --resume to "
+                                       "continue it, another --out to start a new one, or --overwrite to replace it")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == kept
+    assert main([*command, "--seed", "1", "--overwrite"]) == 0
+    assert [read_config(run / f)["training"]["config"]["seed"] for f in ("last", "best")] == [1, 1]
