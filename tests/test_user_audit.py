@@ -445,3 +445,30 @@ def test_a_new_run_into_a_folder_that_holds_one_is_refused_and_overwrite_replace
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == kept
     assert main([*command, "--seed", "1", "--overwrite"]) == 0
     assert [read_config(run / f)["training"]["config"]["seed"] for f in ("last", "best")] == [1, 1]
+
+
+# ---------------------------------------------------------------- corpus build: a source of no scores
+
+
+def test_corpus_build_of_an_empty_folder_is_refused_and_writes_nothing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "empty").mkdir()  # (a corpus of 0 works was built, and the exit was 0)
+    assert main(["corpus", "build", "--source", str(tmp_path / "empty"), "--name", "e", "--workers", "1"]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: --source {tmp_path / 'empty'}: no readable scores in it "
+                                       "(no .mid, .midi, .kar, .smf, .rmi, .musicxml, .xml, .mxl, .abc, .krn, "
+                                       ".json files)")
+    assert not (tmp_path / "home").exists()
+
+
+def test_corpus_build_of_a_folder_of_unreadable_files_is_refused_and_keeps_no_corpus(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.mid").write_bytes(b"not a MIDI file")
+    assert main(["corpus", "build", "--source", str(tmp_path / "junk"), "--name", "j", "--workers", "1"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (f"cadenza: error: --source {tmp_path / 'junk'}: no readable scores in it (1 work listed, none "
+                   "read: CorruptFileError 1); no corpus written")
+    assert not (tmp_path / "home" / "corpora" / "j").exists()
