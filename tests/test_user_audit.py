@@ -472,3 +472,18 @@ def test_corpus_build_of_a_folder_of_unreadable_files_is_refused_and_keeps_no_co
     assert err == (f"cadenza: error: --source {tmp_path / 'junk'}: no readable scores in it (1 work listed, none "
                    "read: CorruptFileError 1); no corpus written")
     assert not (tmp_path / "home" / "corpora" / "j").exists()
+
+
+def test_resume_with_other_settings_names_each_one_old_and_new(chorale_splits: Any, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import steps_folder
+
+    run = tmp_path / "run"
+    command = ["train", "--steps", str(steps_folder(chorale_splits, tmp_path / "steps")), "--preset", "tiny",
+               "--max-steps", "2", "--eval-every", "1", "--batch-size", "2", "--warmup-steps", "1", "--out", str(run),
+               "--no-index"]
+    assert main(command) == 0
+    capsys.readouterr()  # ("was started with other settings", naming none)
+    assert main([*command, "--resume", "--lr", "5e-4", "--seed", "3", "--max-minutes", "5"]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: the run in {run} was started with other settings (--seed "
+                                       "0 → 3, --lr 0.001 → 0.0005); resume it with the same ones")

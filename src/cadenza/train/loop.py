@@ -241,6 +241,23 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 HOW_NOT_WHAT = ("max_minutes", "accumulate", "batch_workers")
 
 
+#: the settings ``cadenza train`` takes as options of their own name (the others are named as the config's fields)
+TRAIN_OPTIONS = ("corpus", "preset", "device", "max_steps", "batch_size", "seed", "init", "lr", "warmup_steps",
+                 "eval_every", "balance", "precision")
+
+
+def settings_changed(saved: dict[str, Any], config: TrainConfig) -> str:
+    """The settings a resumed run would change, each as ``--lr 0.001 → 0.5`` (old → new), in one line; "" when
+    it changes none (those of :data:`HOW_NOT_WHAT` may change)."""
+    asked = json.loads(json.dumps(asdict(config)))
+    changed = []
+    for key in [*asked, *(k for k in saved if k not in asked)]:
+        old, new = (repr(given[key]) if key in given else "(none)" for given in (saved, asked))
+        if key not in HOW_NOT_WHAT and (key in saved, saved.get(key)) != (key in asked, asked.get(key)):
+            changed.append(f"{f'--{key}'.replace('_', '-') if key in TRAIN_OPTIONS else key} {old} → {new}")
+    return ", ".join(changed)
+
+
 def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
           splits: tuple[SplitData, SplitData] | None = None, threads: int | None = None,
           overwrite: bool = False) -> dict[str, Any]:
@@ -352,10 +369,10 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
             also = (": its best/ is all a run stopped at its first checkpoint left; --overwrite starts it again"
                     if held_run(out) else "")
             raise UsageError(f"nothing to resume in {out} (no last/state.json){also}")
-        saved = read_config(saved_last)["training"]["config"]
-        if {k: v for k, v in saved.items() if k not in HOW_NOT_WHAT} != {
-                k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in HOW_NOT_WHAT}:
-            raise UsageError(f"the run in {out} was started with other settings; resume it with the same ones")
+        differ = settings_changed(read_config(saved_last)["training"]["config"], config)
+        if differ:
+            raise UsageError(f"the run in {out} was started with other settings ({differ}); resume it with the "
+                             "same ones")
         model, _ = load_checkpoint(saved_last, device=str(device))
         model.train()
     elif config.init:
