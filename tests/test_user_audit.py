@@ -487,3 +487,19 @@ def test_resume_with_other_settings_names_each_one_old_and_new(chorale_splits: A
     assert main([*command, "--resume", "--lr", "5e-4", "--seed", "3", "--max-minutes", "5"]) == 2
     assert _one_line_error(capsys) == (f"cadenza: error: the run in {run} was started with other settings (--seed "
                                        "0 → 3, --lr 0.001 → 0.0005); resume it with the same ones")
+
+
+# ---------------------------------------------------------------- an unknown option: the command's help named
+
+
+@pytest.mark.parametrize(("args", "command"), [
+    (["check", "x.mid", "--index", "foo"], "cadenza check"), (["corpus", "stats", "--bogus"], "cadenza corpus stats"),
+    (["--bogus", "info", "x.mid"], "cadenza")], ids=["check", "corpus-stats", "before-the-command"])
+def test_an_unknown_option_names_the_help_of_the_command_it_follows(args: list[str], command: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:  # (every one said "see 'cadenza --help'")
+        main(args)
+    assert stop.value.code == 2
+    unknown = " ".join(a for a in args if a.startswith("--") or a == "foo")
+    assert _one_line_error(capsys) == (f"{command}: error: unrecognized arguments: {unknown} "
+                                       f"(see '{command} --help')")
