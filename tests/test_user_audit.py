@@ -503,3 +503,41 @@ def test_an_unknown_option_names_the_help_of_the_command_it_follows(args: list[s
     unknown = " ".join(a for a in args if a.startswith("--") or a == "foo")
     assert _one_line_error(capsys) == (f"{command}: error: unrecognized arguments: {unknown} "
                                        f"(see '{command} --help')")
+
+
+# ---------------------------------------------------------------- wording: one bar, an analyse job, a 0 s segment
+
+
+def test_convert_of_one_part_and_one_bar_says_so_in_the_singular(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.score import TICKS_PER_QUARTER, Part, Score, write_score
+
+    one = Score.build(parts=[Part("Piano", 0)], notes=[(0, 4 * TICKS_PER_QUARTER, 60, 80, 0)],
+                      length_ticks=4 * TICKS_PER_QUARTER)
+    write_score(one, tmp_path / "one.mid")
+    assert main(["convert", str(tmp_path / "one.mid"), str(tmp_path / "one.json")]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'one.json'} (1 part, 1 bar, 1 note)"  # (1 parts,
+    # 1 bars, 1 notes)
+
+
+def test_the_server_says_an_analyse_job(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    with pytest.raises(UsageError, match=r"^an analyse job needs a source"):  # (a analyse job)
+        check_job({"kind": "analyse", "request": {}}, tmp_path)
+
+
+@pytest.mark.parametrize("length", ["0s", "0:00"])
+def test_a_soundtrack_segment_of_0_s_is_refused_as_too_short(length: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["soundtrack", "--timeline", f"calm:{length}", "--out", str(tmp_path / "st")]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: timeline item 1: length '{length}': a segment must last "
+                                       "more than 0 s")  # ("is not like 90s, 1:30, 2m or 16bars")
+
+
+def test_convert_help_lists_the_inputs_the_readme_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for suffix in (".kar", ".rmi", ".wav", ".flac", ".mp3", ".ogg", ".aif"):  # (none of them was named)
+        assert f"{suffix} " in text
