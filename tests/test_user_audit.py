@@ -541,3 +541,19 @@ def test_convert_help_lists_the_inputs_the_readme_lists(capsys: pytest.CaptureFi
     text = " ".join(capsys.readouterr().out.split())
     for suffix in (".kar", ".rmi", ".wav", ".flac", ".mp3", ".ogg", ".aif"):  # (none of them was named)
         assert f"{suffix} " in text
+
+
+# ---------------------------------------------------------------- MusicXML: overlapping notes of one pitch
+
+
+def test_overlapping_notes_of_one_pitch_tied_over_a_bar_line_come_back_from_musicxml_whole(tmp_path: Path) -> None:
+    from cadenza.score import TICKS_PER_QUARTER as Q
+    from cadenza.score import Part, Score, TimeSignature, read_score, write_score
+    from tests.conftest import note_tuples
+
+    piece = Score.build(parts=[Part("Piano", 0)], notes=[(2 * Q, 4 * Q, 60, 80, 0), (3 * Q, Q // 2, 60, 80, 0),
+                                                          (4 * Q, 3 * Q, 64, 80, 0), (7 * Q, 2 * Q, 64, 80, 0),
+                                                          (6 * Q, Q, 64, 80, 0)],
+                        time_signatures=[TimeSignature(0, 4, 4)], length_ticks=12 * Q)
+    back = read_score(write_score(piece, tmp_path / "p.musicxml"))  # (a note tied over a bar line beside another
+    assert note_tuples(back) == note_tuples(piece)  # of its pitch was read back as two: 764 notes as 898 in a file)
