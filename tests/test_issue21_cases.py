@@ -192,7 +192,7 @@ def test_training_onto_a_disk_that_takes_no_more_is_one_line_and_leaves_no_half_
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert lines[-1].startswith("cadenza: error: cannot write") and "too large" in lines[-1], lines[-1]
-    assert [p.name for p in run.iterdir()] == []  # no half-written checkpoint folder left
+    assert not run.exists()  # no half-written checkpoint folder left (and no empty run folder either)
 
 
 # ---------------------------------------------------------------- corpus builds stopped by SIGHUP or kill -9
