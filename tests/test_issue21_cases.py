@@ -134,9 +134,9 @@ def test_a_run_killed_at_twenty_random_points_inside_its_checkpoint_writes_resum
         switch.armed = False
         try:
             resumed = train(small_run(run), resume=True, splits=chorale_splits)
-        except UsageError as exc:  # killed before a first whole last/: the user starts again
-            assert "nothing to resume" in str(exc), point
-            resumed = train(small_run(run), splits=chorale_splits)
+        except UsageError as exc:  # killed before a first whole last/: the user starts again, over what a
+            assert "nothing to resume" in str(exc), point  # kill between the first best/ and last/ left
+            resumed = train(small_run(run), splits=chorale_splits, overwrite=True)
         assert resumed["steps"] == 6, point
         assert sorted(p.name for p in run.iterdir()) == ["best", "last"], (point, sorted(p.name for p in run.iterdir()))
         assert sorted(p.name for p in (run / "last").iterdir()) == [
@@ -192,7 +192,7 @@ def test_training_onto_a_disk_that_takes_no_more_is_one_line_and_leaves_no_half_
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert lines[-1].startswith("cadenza: error: cannot write") and "too large" in lines[-1], lines[-1]
-    assert [p.name for p in run.iterdir()] == []  # no half-written checkpoint folder left
+    assert not run.exists()  # no half-written checkpoint folder left (and no empty run folder either)
 
 
 # ---------------------------------------------------------------- corpus builds stopped by SIGHUP or kill -9

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -421,3 +422,138 @@ def test_corpus_index_refuses_a_heldout_split_it_cannot_calibrate_on(heldout: st
     assert _one_line_error(capsys) == (f"cadenza: error: --heldout {heldout}: give another split than the indexed "
                                        "one (train, valid or test) or none")
     assert not list((tmp_path / "home" / "corpora" / "one").glob("originality*"))
+
+
+# ---------------------------------------------------------------- train: a run folder's checkpoints kept
+
+
+def test_a_new_run_into_a_folder_that_holds_one_is_refused_and_overwrite_replaces_it(
+        chorale_splits: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.model.checkpoint import read_config
+    from tests.conftest import steps_folder
+
+    run = tmp_path / "run"
+    command = ["train", "--steps", str(steps_folder(chorale_splits, tmp_path / "steps")), "--preset", "tiny",
+               "--max-steps", "2", "--eval-every", "1", "--batch-size", "2", "--warmup-steps", "1", "--out", str(run),
+               "--no-index"]
+    assert main(command) == 0
+    kept = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()  # (started again without --resume, it replaced last/ and best/ as it trained)
+    assert main([*command, "--seed", "1"]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: {run} already holds a run (last/ and best/): --resume to "
+                                       "continue it, another --out to start a new one, or --overwrite to replace it")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == kept
+    assert main([*command, "--seed", "1", "--overwrite"]) == 0
+    assert [read_config(run / f)["training"]["config"]["seed"] for f in ("last", "best")] == [1, 1]
+
+
+# ---------------------------------------------------------------- corpus build: a source of no scores
+
+
+def test_corpus_build_of_an_empty_folder_is_refused_and_writes_nothing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "empty").mkdir()  # (a corpus of 0 works was built, and the exit was 0)
+    assert main(["corpus", "build", "--source", str(tmp_path / "empty"), "--name", "e", "--workers", "1"]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: --source {tmp_path / 'empty'}: no readable scores in it "
+                                       "(no .mid, .midi, .kar, .smf, .rmi, .musicxml, .xml, .mxl, .abc, .krn, "
+                                       ".json files)")
+    assert not (tmp_path / "home").exists()
+
+
+def test_corpus_build_of_a_folder_of_unreadable_files_is_refused_and_keeps_no_corpus(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.mid").write_bytes(b"not a MIDI file")
+    assert main(["corpus", "build", "--source", str(tmp_path / "junk"), "--name", "j", "--workers", "1"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (f"cadenza: error: --source {tmp_path / 'junk'}: no readable scores in it (1 work listed, none "
+                   "read: CorruptFileError 1); no corpus written")
+    assert not (tmp_path / "home" / "corpora" / "j").exists()
+
+
+def test_resume_with_other_settings_names_each_one_old_and_new(chorale_splits: Any, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import steps_folder
+
+    run = tmp_path / "run"
+    command = ["train", "--steps", str(steps_folder(chorale_splits, tmp_path / "steps")), "--preset", "tiny",
+               "--max-steps", "2", "--eval-every", "1", "--batch-size", "2", "--warmup-steps", "1", "--out", str(run),
+               "--no-index"]
+    assert main(command) == 0
+    capsys.readouterr()  # ("was started with other settings", naming none)
+    assert main([*command, "--resume", "--lr", "5e-4", "--seed", "3", "--max-minutes", "5"]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: the run in {run} was started with other settings (--seed "
+                                       "0 → 3, --lr 0.001 → 0.0005); resume it with the same ones")
+
+
+# ---------------------------------------------------------------- an unknown option: the command's help named
+
+
+@pytest.mark.parametrize(("args", "command"), [
+    (["check", "x.mid", "--index", "foo"], "cadenza check"), (["corpus", "stats", "--bogus"], "cadenza corpus stats"),
+    (["--bogus", "info", "x.mid"], "cadenza")], ids=["check", "corpus-stats", "before-the-command"])
+def test_an_unknown_option_names_the_help_of_the_command_it_follows(args: list[str], command: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:  # (every one said "see 'cadenza --help'")
+        main(args)
+    assert stop.value.code == 2
+    unknown = " ".join(a for a in args if a.startswith("--") or a == "foo")
+    assert _one_line_error(capsys) == (f"{command}: error: unrecognized arguments: {unknown} "
+                                       f"(see '{command} --help')")
+
+
+# ---------------------------------------------------------------- wording: one bar, an analyse job, a 0 s segment
+
+
+def test_convert_of_one_part_and_one_bar_says_so_in_the_singular(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from cadenza.score import TICKS_PER_QUARTER, Part, Score, write_score
+
+    one = Score.build(parts=[Part("Piano", 0)], notes=[(0, 4 * TICKS_PER_QUARTER, 60, 80, 0)],
+                      length_ticks=4 * TICKS_PER_QUARTER)
+    write_score(one, tmp_path / "one.mid")
+    assert main(["convert", str(tmp_path / "one.mid"), str(tmp_path / "one.json")]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'one.json'} (1 part, 1 bar, 1 note)"  # (1 parts,
+    # 1 bars, 1 notes)
+
+
+def test_the_server_says_an_analyse_job(tmp_path: Path) -> None:
+    from cadenza.serve.jobs import check_job
+
+    with pytest.raises(UsageError, match=r"^an analyse job needs a source"):  # (a analyse job)
+        check_job({"kind": "analyse", "request": {}}, tmp_path)
+
+
+@pytest.mark.parametrize("length", ["0s", "0:00"])
+def test_a_soundtrack_segment_of_0_s_is_refused_as_too_short(length: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["soundtrack", "--timeline", f"calm:{length}", "--out", str(tmp_path / "st")]) == 2
+    assert _one_line_error(capsys) == (f"cadenza: error: timeline item 1: length '{length}': a segment must last "
+                                       "more than 0 s")  # ("is not like 90s, 1:30, 2m or 16bars")
+
+
+def test_convert_help_lists_the_inputs_the_readme_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for suffix in (".kar", ".rmi", ".wav", ".flac", ".mp3", ".ogg", ".aif"):  # (none of them was named)
+        assert f"{suffix} " in text
+
+
+# ---------------------------------------------------------------- MusicXML: overlapping notes of one pitch
+
+
+def test_overlapping_notes_of_one_pitch_tied_over_a_bar_line_come_back_from_musicxml_whole(tmp_path: Path) -> None:
+    from cadenza.score import TICKS_PER_QUARTER as Q
+    from cadenza.score import Part, Score, TimeSignature, read_score, write_score
+    from tests.conftest import note_tuples
+
+    piece = Score.build(parts=[Part("Piano", 0)], notes=[(2 * Q, 4 * Q, 60, 80, 0), (3 * Q, Q // 2, 60, 80, 0),
+                                                          (4 * Q, 3 * Q, 64, 80, 0), (7 * Q, 2 * Q, 64, 80, 0),
+                                                          (6 * Q, Q, 64, 80, 0)],
+                        time_signatures=[TimeSignature(0, 4, 4)], length_ticks=12 * Q)
+    back = read_score(write_score(piece, tmp_path / "p.musicxml"))  # (a note tied over a bar line beside another
+    assert note_tuples(back) == note_tuples(piece)  # of its pitch was read back as two: 764 notes as 898 in a file)

@@ -680,11 +680,12 @@ def write_training_index(config: Any, out: Path) -> list[str]:
 
 def train(corpus: str = "default", resume: bool = False, progress: Any = None,
           steps: str | os.PathLike[str] | None = None, index: bool = True, threads: int | None = None,
-          **options: Any) -> dict[str, Any]:
+          overwrite: bool = False, **options: Any) -> dict[str, Any]:
     """Train (or with ``resume`` continue) a model on a built corpus, as ``cadenza train`` does; the options are
     :class:`cadenza.train.loop.TrainConfig`'s fields (``preset="tiny"``, ``max_minutes=10``, ``out="runs/x"``,
     ``init=…`` …). ``steps``: a folder of step arrays (``cadenza corpus steps``) instead of the corpus;
     ``index``: build the originality index of the training works beside the checkpoints (from the corpus only).
+    A new run into an ``out`` that holds one is refused unless ``overwrite`` (which replaces it).
     Returns the run's summary (steps, best validation NLL, throughput, ``out``; ``originality_index`` when
     built). Ctrl-C or SIGTERM stops it after saving its step (:class:`cadenza.train.loop.TrainingStopped`)."""
     from dataclasses import fields
@@ -704,7 +705,8 @@ def train(corpus: str = "default", resume: bool = False, progress: Any = None,
         splits, corpus = read_steps_folder(Path(steps))
     options.setdefault("out", f"runs/{corpus}-{options.get('preset', 'small')}")
     config = TrainConfig(corpus=corpus, **options)
-    summary = train_model(config, resume=resume, progress=progress, splits=splits, threads=threads)
+    summary = train_model(config, resume=resume, progress=progress, splits=splits, threads=threads,
+                          overwrite=overwrite)
     if index and steps is None and not summary["rank"]:
         summary["originality_index"] = write_training_index(config, Path(summary["out"]))
     return summary

@@ -94,6 +94,11 @@ def apply_threads(args: argparse.Namespace) -> int:
     return set_threads(given)
 
 
+def counted(count: int, word: str) -> str:
+    """``count`` of ``word``, singular for one: "1 bar", "4 bars", "1,200 notes"."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def print_warnings(lines: list[str]) -> None:
     for line in lines:
         print(f"cadenza: warning: {line}", file=sys.stderr)

@@ -15,6 +15,7 @@ from cadenza.cli.common import (
     MODEL_HELP,
     add_limit_flags,
     add_tune_flags,
+    counted,
     emit_json,
     limits_from,
     output_path,
@@ -202,7 +203,8 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
     for line in plan_or_primer.get("prompt_reading", []):
         print(f"  prompt: {line}")
     heard = result["heard"]
-    print(f"wrote {result['files']['piece']}: {result['result']['bars']} bars, {result['result']['notes']:,} notes, "
+    print(f"wrote {result['files']['piece']}: {counted(result['result']['bars'], 'bar')}, "
+          f"{counted(result['result']['notes'], 'note')}, "
           f"{result['result']['duration_s']:.1f} s; hears {heard.get('key')}, {heard.get('meter')}, "
           f"{heard.get('ensemble')}, mood {heard.get('mood')}")
     missed = [f"{name} (asked {m['asked']}, heard {m['heard']})" for name, m in result["adherence"].items()

@@ -5,15 +5,27 @@ from __future__ import annotations
 import argparse
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, output_path, print_warnings
+from cadenza.cli.common import (
+    add_limit_flags,
+    add_tune_flags,
+    counted,
+    emit_json,
+    limits_from,
+    output_path,
+    print_warnings,
+)
+from cadenza.score.audio_read import AUDIO_EXTENSIONS, AUDIO_INSTALL
+from cadenza.score.read import READ_FORMATS
+from cadenza.score.write import WRITE_FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "convert",
         help="convert a score between formats (the extensions choose them)",
-        description="Convert a score. IN: .mid .midi .musicxml .xml .mxl .abc .krn .json or a music21: "
-        "reference. OUT: .mid .midi .musicxml .xml .mxl .json. The output is written atomically.",
+        description=f"Convert a score. IN: {' '.join(READ_FORMATS)} or a music21: reference; or a recording, "
+        f"transcribed: {' '.join(AUDIO_EXTENSIONS)} (the audio extra: {AUDIO_INSTALL}). "
+        f"OUT: {' '.join(WRITE_FORMATS)}. The output is written atomically.",
         epilog="Example: cadenza convert music21:bach/bwv66.6 chorale.mid",
     )
     p.add_argument("input", metavar="IN", help="score file or music21: reference")
@@ -30,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
         emit_json(report)
         return 0
     print_warnings(report["warnings"])
-    print(f"wrote {report['output']} ({report['parts']} parts, {report['bars']} bars, {report['notes']:,} notes)")
+    print(f"wrote {report['output']} ({counted(report['parts'], 'part')}, {counted(report['bars'], 'bar')}, "
+          f"{counted(report['notes'], 'note')})")
     return 0

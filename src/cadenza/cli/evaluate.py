@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--no-transpose", action="store_true",
                    help="with --train: no transposition augmentation (default: each example moved by -5..+6)")
     n.add_argument("--resume", action="store_true", help="with --train: continue the run in --out")
+    n.add_argument("--overwrite", action="store_true",
+                   help="with --train: start a new run in an --out that holds one, replacing it")
     n.add_argument("--init", metavar="DIR",
                    help="with --train: fine-tune this checkpoint (its model settings are kept) instead of a new model")
     n.add_argument("--lr", type=float, default=1e-3, help="with --train: peak learning rate (default: 1e-3)")
@@ -80,7 +82,7 @@ def run_nll(args: argparse.Namespace) -> int:
                           warmup_steps=args.warmup_steps, max_steps=args.max_steps, weight_decay=args.weight_decay,
                           overrides={"dropout": args.dropout}, init=args.init or "", lr=args.lr,
                           seed=args.seed)
-        trained = train(run, resume=args.resume, progress=show_training)
+        trained = train(run, resume=args.resume, progress=show_training, overwrite=args.overwrite)
         checkpoints = [f"{out}/best"]
     if not checkpoints:
         shipped = shipped_checkpoint(args.benchmark)

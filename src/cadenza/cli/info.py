@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cadenza import api
-from cadenza.cli.common import add_limit_flags, add_tune_flags, emit_json, limits_from, print_warnings
+from cadenza.cli.common import add_limit_flags, add_tune_flags, counted, emit_json, limits_from, print_warnings
 from cadenza.listen.labels import TONICS
 
 
@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
                                          if summary["pickup_quarters"] else "")),
         ("duration", _clock(summary["duration_s"])),
         ("notes", f"{summary['notes']:,}"),
-        ("meter", summary["meter"] + (f" ({len(summary['meter_changes'])} changes)"
+        ("meter", summary["meter"] + (f" ({counted(len(summary['meter_changes']), 'change')})"
                                       if summary["meter_changes"] else "")),
         ("key signature", (summary["key_signature"] or "none")
-         + (f" ({summary['key_changes']} changes)" if summary["key_changes"] else "")),
+         + (f" ({counted(summary['key_changes'], 'change')})" if summary["key_changes"] else "")),
         ("tempo", "not given (120 bpm assumed)" if summary["tempo_is_default"] else
-         f"{summary['tempo_bpm']:g} bpm" + (f" ({summary['tempo_changes']} changes)"
+         f"{summary['tempo_bpm']:g} bpm" + (f" ({counted(summary['tempo_changes'], 'change')})"
                                            if summary["tempo_changes"] else "")),
     ]
     if summary["tunes_in_file"] > 1:

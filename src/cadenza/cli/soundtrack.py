@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza import api
-from cadenza.cli.common import MODEL_HELP, emit_json, output_path
+from cadenza.cli.common import MODEL_HELP, counted, emit_json, output_path
 from cadenza.cli.compose import _formats
 from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     r = result["result"]
     asked = result["timeline"].get("asked_duration_s")
     print(f"wrote {result['files']['piece']}: {r['duration_s']:.1f} s"
-          + (f" (asked {asked:g} s)" if asked else "") + f", {r['bars']} bars, {r['notes']:,} notes in "
+          + (f" (asked {asked:g} s)" if asked else "")
+          + f", {counted(r['bars'], 'bar')}, {counted(r['notes'], 'note')} in "
           f"{result['timings']['seconds']:.0f} s ({result['timings']['music_s_per_wall_s']}x real time)")
     for cue in result["cues"]:
         heard = cue["heard"]

@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, type=output_path, help="run folder (default: runs/<corpus>-<preset>)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in an --out that holds one, replacing its last/ and best/ (without it, "
+                   "such a folder is refused)")
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint's weights (a new run that fine-tunes it)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     p.add_argument("--warmup-steps", type=int, default=200, help="linear warm-up steps (default: 200)")
@@ -118,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
                          accumulate=args.accumulate, out=args.out or f"runs/{corpus}-{args.preset}")
 
     try:
-        summary = train(config, resume=args.resume, progress=show_training, splits=splits)
+        summary = train(config, resume=args.resume, progress=show_training, splits=splits,
+                        overwrite=args.overwrite)
     except TrainingStopped as stop:
         return _stopped(stop)
     if summary["rank"]:  # one of several torchrun processes: process 0 reports and builds the index

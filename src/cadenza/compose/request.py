@@ -202,17 +202,24 @@ def parse_meter(text: str) -> tuple[int, int]:
     return numerator, denominator
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from '90', '90s', '1:30', '2m', '1m30s'."""
+def duration_seconds(text: str) -> float | None:
+    """Seconds from '90', '90s', '1:30', '2m', '1m30s', of any length; None for text not like those."""
     value = text.strip().lower()
     match = re.fullmatch(r"(\d+):(\d{1,2})", value) or re.fullmatch(
         r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", value)
     if not match or not value:
-        raise UsageError(f"duration {text!r} is not like 90s, 1:30 or 2m")
+        return None
     minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     if ":" in value and seconds >= 60:
         raise UsageError(f"duration {text!r}: the seconds after ':' run from 00 to 59")
-    total = minutes * 60 + seconds
+    return minutes * 60 + seconds
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from '90', '90s', '1:30', '2m', '1m30s', between 1 second and 6 hours."""
+    total = duration_seconds(text)
+    if total is None:
+        raise UsageError(f"duration {text!r} is not like 90s, 1:30 or 2m")
     if not 1 <= total <= 6 * 3600:
         raise UsageError(f"duration {text!r}: give between 1 second and 6 hours")
     return total

@@ -36,10 +36,11 @@ from cadenza.corpus.journal import Finished, append_record, journal_files, read_
 from cadenza.corpus.sources import PERMISSIVE_SOURCES, WorkRef, licence_of, works_for
 from cadenza.corpus.store import CorpusStore
 from cadenza.corpus.works import WorkResult, read_work
-from cadenza.errors import UsageError
+from cadenza.errors import InputError, UsageError
 from cadenza.listen.labels import LABEL_SET_VERSION
 from cadenza.score.limits import ReadLimits
 from cadenza.score.model import NOTE_DTYPE
+from cadenza.score.read import READ_FORMATS
 from cadenza.score.sandbox import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,15 @@ def list_works(sources: Iterable[str], limit: int | None = None) -> list[WorkRef
     """Every work of the sources, each once; with ``limit``, a stable spread of that many."""
     seen: dict[str, WorkRef] = {}
     for spec in sources:
+        listed = 0
         for ref in works_for(spec):
+            listed += 1
             other = seen.setdefault(ref.work_id, ref)
             if other.path != ref.path:
                 raise UsageError(f"two sources give the work id {ref.work_id!r} ({other.path} and {ref.path}): "
                                  "build folders with the same name into separate corpora (--name)")
+        if not listed:  # (a corpus of 0 works was built, and the build exited 0)
+            raise UsageError(f"--source {spec}: no readable scores in it (no {', '.join(READ_FORMATS)} files)")
     refs = sorted(seen.values(), key=lambda r: r.work_id)
     if limit is not None and limit < len(refs):
         refs = sorted(refs, key=lambda r: hashlib.sha1(f"sample:{r.work_id}".encode()).hexdigest())[:limit]
@@ -179,18 +184,19 @@ def build_corpus(config: BuildConfig, progress: Progress | None = None, home: Pa
     """Build (or resume, or refresh) the corpus ``config.name``; returns a report of what happened."""
     started = time.time()
     store = CorpusStore(config.name, home)
+    refs = list_works(config.sources, config.limit)  # a source that lists no works is refused before a write
     with store.lock():
-        return _build_locked(store, config, progress, started)
+        return _build_locked(store, config, refs, progress, started)
 
 
-def _rebuild_beside(store: CorpusStore, config: BuildConfig, progress: Progress | None,
+def _rebuild_beside(store: CorpusStore, config: BuildConfig, refs: list[WorkRef], progress: Progress | None,
                     started: float) -> dict[str, Any]:
     """``--rebuild`` of an existing corpus: everything is read again into a hidden folder beside it, which takes
     its place only once the build is complete; a rebuild stopped part-way leaves the old corpus as it was."""
     fresh = CorpusStore(config.name, store.folder.parent)
     fresh.folder = store.folder.parent / f".{config.name}.rebuild"
     fresh.wipe()
-    report = _build_locked(fresh, replace(config, rebuild=False), progress, started)
+    report = _build_locked(fresh, replace(config, rebuild=False), refs, progress, started)
     aside = store.folder.parent / f".{config.name}.old"
     if aside.exists():
         shutil.rmtree(aside)
@@ -203,15 +209,15 @@ def _rebuild_beside(store: CorpusStore, config: BuildConfig, progress: Progress 
     return report
 
 
-def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | None,
+def _build_locked(store: CorpusStore, config: BuildConfig, refs: list[WorkRef], progress: Progress | None,
                   started: float) -> dict[str, Any]:
     if config.rebuild and store.exists():
-        return _rebuild_beside(store, config, progress, started)
+        return _rebuild_beside(store, config, refs, progress, started)
     if config.rebuild or not store.compatible():
         if store.exists() and not config.rebuild:
             log.warning("corpus %r is in an older format: rebuilding it", config.name)
         store.wipe()
-    refs = list_works(config.sources, config.limit)
+    new = not store.exists()
     left_out: Counter[str] = Counter()
     if config.licence == "permissive":
         left_out = Counter(r.source for r in refs if r.source not in PERMISSIVE_SOURCES)
@@ -301,6 +307,13 @@ def _build_locked(store: CorpusStore, config: BuildConfig, progress: Progress | 
         store.journal_folder.rmdir()  # empty once a build is complete
 
     report = _finish(store, config, refs, latest, cached, started)
+    if new and not report["works_ok"]:  # a new corpus of no works: none is kept
+        store.wipe()
+        kinds = ", ".join(f"{kind} {n}" for kind, n in report["failures_by_kind"].items())
+        held = (f"{len(refs)} work{'s' * (len(refs) != 1)} listed, none read: {kinds}" if refs else
+                f"--licence permissive left out all {sum(left_out.values())} of its works")
+        raise InputError(f"--source {', '.join(config.sources)}: no readable scores in "
+                         f"{'it' if len(config.sources) == 1 else 'them'} ({held}); no corpus written")
     report["left_out_by_licence"] = {s: {"works": n, "licence": licence_of(s)} for s, n in left_out.items()}
     return report
 

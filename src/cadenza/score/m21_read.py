@@ -111,7 +111,7 @@ def _part_notes(part: Any, part_index: int, warn: list[str]) -> list[tuple[int, 
     from music21 import chord
 
     out: list[list[int]] = []
-    pending: dict[int, int] = {}  # pitch -> index in out of a note whose tie continues
+    pending: dict[tuple[int, int], list[int]] = {}  # (pitch, end) -> indices in out of notes whose tie continues
     grace = 0
     for el in part.flatten().notes:
         if el.duration.isGrace:
@@ -131,15 +131,15 @@ def _part_notes(part: Any, part_index: int, warn: list[str]) -> list[tuple[int, 
             if not 0 <= midi <= 127:
                 continue
             tie = n.tie.type if n.tie is not None else (el.tie.type if el.tie is not None else None)
-            prev = pending.pop(midi, None)
-            if prev is not None and tie in ("stop", "continue") and out[prev][0] + out[prev][1] == onset:
-                out[prev][1] += dur
-                index = prev
+            waiting = pending.get((midi, onset)) if tie in ("stop", "continue") else None
+            if waiting:  # the tied note of this pitch that ends here (not another of its pitch that overlaps it,
+                index = waiting.pop(0)  # in another voice: a note split at a bar line was read as two)
+                out[index][1] += dur
             else:
                 out.append([onset, dur, midi, vel, part_index])
                 index = len(out) - 1
             if tie in ("start", "continue"):
-                pending[midi] = index
+                pending.setdefault((midi, out[index][0] + out[index][1]), []).append(index)
     if grace:
         warn.append(f"{grace} grace notes dropped (they have no duration)")
     return [tuple(n) for n in out]  # type: ignore[misc]

@@ -80,10 +80,10 @@ def check_job(body: dict[str, Any], data: Path) -> dict[str, Any]:
         allowed = NEEDS_SOURCE if name == "source" else TAKES_LIKE
         if upload is None:
             if name == "source" and kind in NEEDS_SOURCE:
-                raise UsageError(f"a {kind} job needs a source: the id of an upload (POST /v1/uploads)")
+                raise UsageError(f"{a_job(kind)} needs a source: the id of an upload (POST /v1/uploads)")
             continue
         if kind not in allowed:
-            raise UsageError(f"{name}: a {kind} job takes none")
+            raise UsageError(f"{name}: {a_job(kind)} takes none")
         if upload_path(data, upload) is None:
             raise UsageError(f"{name} {upload!r}: no such upload (send the file to POST /v1/uploads first)")
         job[name] = upload
@@ -107,6 +107,11 @@ def check_job(body: dict[str, Any], data: Path) -> dict[str, Any]:
     return job
 
 
+def a_job(kind: str) -> str:
+    """"a compose job", "an analyse job": the kind with its article."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} job"
+
+
 def _formats(kind: str, given: Any) -> list[str]:
     if given is None:
         return ["mid"] if kind in WRITES_PIECE else []
@@ -117,7 +122,7 @@ def _formats(kind: str, given: Any) -> list[str]:
     if unknown:
         raise UsageError(f"unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}")
     if formats and kind not in WRITES_PIECE:
-        raise UsageError(f"formats: a {kind} job writes its report only")
+        raise UsageError(f"formats: {a_job(kind)} writes its report only")
     return list(dict.fromkeys(formats))
 
 
@@ -149,7 +154,7 @@ def _check_plain_options(kind: str, request: dict[str, Any]) -> None:
     unknown = sorted(set(request) - set(known))
     if unknown:
         choices = f"choose from {', '.join(known)}" if known else "it takes none"
-        raise UsageError(f"unknown option {unknown[0]!r} for a {kind} job: {choices}")
+        raise UsageError(f"unknown option {unknown[0]!r} for {a_job(kind)}: {choices}")
     if kind == "soundtrack":
         _timeline(request.get("timeline"))
         if request.get("ensemble") is not None:

@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cadenza.errors import CadenzaError
+from cadenza.serve.jobs import a_job
 from cadenza.serve.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def _piece_files(jobs: JobStore, job_id: str) -> dict[str, Path]:
     found = {fmt: jobs.file_path(job.id, name) for fmt, name in named.items() if isinstance(name, str)}
     files = {fmt: path for fmt, path in found.items() if path is not None}
     if "piece" not in files:
-        raise HTTPException(404, f"job {job.id} wrote no piece (a {job.kind} job writes a report)")
+        raise HTTPException(404, f"job {job.id} wrote no piece ({a_job(job.kind)} writes a report)")
     return files
 
 

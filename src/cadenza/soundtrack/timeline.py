@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadenza.compose.request import parse_duration
+from cadenza.compose.request import duration_seconds, parse_duration
 from cadenza.errors import InputError, UsageError
 
 MAX_SEGMENTS = 10_000
@@ -77,9 +77,14 @@ def _length(text: str, where: str) -> dict[str, Any]:
     if match:
         return {"bars": int(match[1])}
     try:
-        return {"duration_s": parse_duration(value)}
-    except UsageError:
-        raise UsageError(f"{where}: length {text!r} is not like 90s, 1:30, 2m or 16bars") from None
+        seconds = duration_seconds(value)
+        if seconds:
+            return {"duration_s": parse_duration(value)}
+    except UsageError as exc:  # a length out of range, or 1:75
+        raise UsageError(f"{where}: {exc}") from None
+    if seconds is None:
+        raise UsageError(f"{where}: length {text!r} is not like 90s, 1:30, 2m or 16bars")
+    raise UsageError(f"{where}: length {text!r}: a segment must last more than 0 s")  # ("not like 90s" before)
 
 
 def parse_shorthand(text: str) -> Timeline:

@@ -241,9 +241,29 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 HOW_NOT_WHAT = ("max_minutes", "accumulate", "batch_workers")
 
 
+#: the settings ``cadenza train`` takes as options of their own name (the others are named as the config's fields)
+TRAIN_OPTIONS = ("corpus", "preset", "device", "max_steps", "batch_size", "seed", "init", "lr", "warmup_steps",
+                 "eval_every", "balance", "precision")
+
+
+def settings_changed(saved: dict[str, Any], config: TrainConfig) -> str:
+    """The settings a resumed run would change, each as ``--lr 0.001 → 0.5`` (old → new), in one line; "" when
+    it changes none (those of :data:`HOW_NOT_WHAT` may change)."""
+    asked = json.loads(json.dumps(asdict(config)))
+    changed = []
+    for key in [*asked, *(k for k in saved if k not in asked)]:
+        old, new = (repr(given[key]) if key in given else "(none)" for given in (saved, asked))
+        if key not in HOW_NOT_WHAT and (key in saved, saved.get(key)) != (key in asked, asked.get(key)):
+            changed.append(f"{f'--{key}'.replace('_', '-') if key in TRAIN_OPTIONS else key} {old} → {new}")
+    return ", ".join(changed)
+
+
 def train(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
-          splits: tuple[SplitData, SplitData] | None = None, threads: int | None = None) -> dict[str, Any]:
+          splits: tuple[SplitData, SplitData] | None = None, threads: int | None = None,
+          overwrite: bool = False) -> dict[str, Any]:
     """Train (or resume) a model on a corpus; returns a summary with throughput and the best validation NLL.
+    A new run into a folder that holds one (its ``last/`` or ``best/``) is refused unless ``overwrite``: it
+    replaces them, once the new run is ready to take its first step.
     ``splits`` (train, valid) replaces reading the corpus: step arrays prepared elsewhere (``load_steps``).
     ``threads``: torch's thread count for this process (:mod:`cadenza.threads`). Started by torchrun, each of
     its processes calls this and they train together (:mod:`cadenza.train.distributed`); rank 0 writes the
@@ -254,7 +274,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Progress | None =
     world, device = distributed.start(config.device)
     made_from = _first_missing(Path(config.out)) if world.main else None
     try:
-        return _train(config, resume, progress, splits, world, device)
+        return _train(config, resume, progress, splits, world, device, overwrite)
     except BaseException:
         if made_from is not None:  # a run that failed before it wrote anything (no such corpus, nothing to
             _remove_empty(Path(config.out), made_from)  # resume, a bad --init) leaves no empty folders behind
@@ -286,9 +306,40 @@ def _remove_empty(folder: Path, up_to: Path) -> None:
             return
 
 
+def held_run(out: Path) -> list[str]:
+    """The checkpoints of a run that ``out`` holds: ``last/`` (resumable) and ``best/``, each as written whole
+    or as a crash inside its swap left it."""
+    return [f"{name}/" for name, file in (("last", "state.json"), ("best", "model.safetensors"))
+            if (settled_folder(out / name) / file).is_file()]
+
+
+def _check_new_run(out: Path, resume: bool, overwrite: bool) -> None:
+    """A new run may not silently replace the checkpoints of one already in ``out`` (the hours they hold were
+    lost): one line names the ways on."""
+    if resume and overwrite:
+        raise UsageError("--resume continues the run in its folder, --overwrite replaces it: give one of them")
+    held = held_run(out)
+    if resume or overwrite or not held:
+        return
+    raise UsageError(f"{out} already holds a run ({' and '.join(held)}): --resume to continue it, another --out "
+                     "to start a new one, or --overwrite to replace it")
+
+
+def _clear_run(out: Path) -> None:
+    """Remove the checkpoints of the run an ``overwrite`` replaces (a best/ of the old run would stay the new
+    run's best until it validates, and an old index beside it)."""
+    import shutil
+
+    for name in ("last", "best"):
+        for folder in (out / name, out / f"{name}.old"):
+            if folder.is_dir():
+                shutil.rmtree(folder)
+
+
 def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits: tuple[SplitData, SplitData] | None,
-           world: distributed.World, device: torch.device) -> dict[str, Any]:
+           world: distributed.World, device: torch.device, overwrite: bool = False) -> dict[str, Any]:
     out = Path(config.out)
+    _check_new_run(out, resume, overwrite)
     my_rows = distributed.rows_of(world, config.batch_size, config.accumulate)
     if world.main:
         try:  # the run folder must take files before an hour of training depends on it
@@ -315,11 +366,13 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
     torch.manual_seed(config.seed)
     if resume:
         if not (saved_last / "state.json").is_file():
-            raise UsageError(f"nothing to resume in {out} (no last/state.json)")
-        saved = read_config(saved_last)["training"]["config"]
-        if {k: v for k, v in saved.items() if k not in HOW_NOT_WHAT} != {
-                k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in HOW_NOT_WHAT}:
-            raise UsageError(f"the run in {out} was started with other settings; resume it with the same ones")
+            also = (": its best/ is all a run stopped at its first checkpoint left; --overwrite starts it again"
+                    if held_run(out) else "")
+            raise UsageError(f"nothing to resume in {out} (no last/state.json){also}")
+        differ = settings_changed(read_config(saved_last)["training"]["config"], config)
+        if differ:
+            raise UsageError(f"the run in {out} was started with other settings ({differ}); resume it with the "
+                             "same ones")
         model, _ = load_checkpoint(saved_last, device=str(device))
         model.train()
     elif config.init:
@@ -335,6 +388,8 @@ def _train(config: TrainConfig, resume: bool, progress: Progress | None, splits:
     step, best = 0, float("inf")
     if resume:
         step, history, best = _load_state(saved_last, optimizer, world, device, config.seed)
+    elif overwrite and world.main:  # the new run is ready: the old one's checkpoints go now
+        _clear_run(out)
     learner = distributed.wrap(model, world, device)
     batch = BatchConfig(context=model.config.context, batch_size=config.batch_size,
                         label_keep=config.label_keep, transpose=config.transpose)
