@@ -308,9 +308,13 @@ def _remove_empty(folder: Path, up_to: Path) -> None:
 
 def held_run(out: Path) -> list[str]:
     """The checkpoints of a run that ``out`` holds: ``last/`` (resumable) and ``best/``, each as written whole
-    or as a crash inside its swap left it."""
-    return [f"{name}/" for name, file in (("last", "state.json"), ("best", "model.safetensors"))
-            if (settled_folder(out / name) / file).is_file()]
+    or as a crash inside its swap left it (none where the file system refuses the name: the run folder's own
+    check says so in one line)."""
+    try:
+        return [f"{name}/" for name, file in (("last", "state.json"), ("best", "model.safetensors"))
+                if (settled_folder(out / name) / file).is_file()]
+    except OSError:
+        return []
 
 
 def _check_new_run(out: Path, resume: bool, overwrite: bool) -> None:
