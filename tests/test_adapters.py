@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cadenza.errors import InputError  # noqa: E402
+from cadenza.errors import InputError, UsageError  # noqa: E402
 from cadenza.model.adapters import (  # noqa: E402
     AdapterSpec,
     adapter_tensors,
@@ -239,6 +240,13 @@ def test_train_adapter_writes_a_better_adapter_and_stops_on_request(tmp_path: Pa
     assert spec["base_hash"] == weights_hash(tiny) and spec["training"]["step"] == summary["best_step"]
     base, _ = load_checkpoint(tiny)
     load_adapter(tmp_path / "a", base, weights_hash(tiny))
+    # a second run into the folder replaced that adapter without a word: now it is refused, or --overwrite
+    written = (tmp_path / "a" / "adapter.safetensors").read_bytes()
+    with pytest.raises(UsageError, match=r"already holds an adapter.*--overwrite"):
+        train_adapter(config, splits=(train, train))
+    assert (tmp_path / "a" / "adapter.safetensors").read_bytes() == written
+    again = train_adapter(replace(config, overwrite=True, seed=1), splits=(train, train))
+    assert again["improved"] and (tmp_path / "a" / "adapter.safetensors").read_bytes() != written
 
 
 def test_ctrl_c_stops_an_adapter_run_at_the_end_of_its_step_and_keeps_the_best(tmp_path: Path, tiny: Path,

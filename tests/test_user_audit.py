@@ -328,6 +328,15 @@ def test_train_refuses_an_adapters_option_without_an_adapter(option: list[str], 
                                        "without it the whole model is trained")  # the whole model was trained)
 
 
+
+def test_an_adapter_run_refuses_resume_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path))  # (--resume was taken, and a fresh adapter trained)
+    assert main(["train", "--adapter-rank", "4", "--init", str(tmp_path / "base"), "--resume",
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "an adapter run keeps no optimizer state and cannot be resumed" in _one_line_error(capsys)
+    assert not (tmp_path / "a").exists()
+
 @pytest.mark.parametrize("args", [["--corpus", "nowhere"], ["--resume"]], ids=["no-corpus", "nothing-to-resume"])
 def test_a_training_run_that_cannot_start_leaves_no_empty_run_folder(args: list[str], tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch,

@@ -78,13 +78,16 @@ def run_adapter(args: argparse.Namespace) -> int:
 
     if not args.init:
         raise UsageError("--adapter-rank needs --init: the base model the adapter is trained over")
+    if args.resume:  # (taken and ignored: the adapter run started afresh)
+        raise UsageError("--resume: an adapter run keeps no optimizer state and cannot be resumed; give --overwrite "
+                         "to train its adapter again")
     style = args.adapter_style or ADAPTER_STYLE
     alpha = ADAPTER_ALPHA if args.adapter_alpha is None else args.adapter_alpha
     config = AdaptConfig(init=args.init, corpus=args.corpus, out=args.out or f"runs/adapter-{style}",
                          style=style, rank=args.adapter_rank, alpha=alpha, lr=args.lr,
                          batch_size=args.batch_size, max_steps=args.max_steps, max_minutes=args.max_minutes,
                          warmup_steps=min(args.warmup_steps, max(args.max_steps // 10, 1)),
-                         eval_every=args.eval_every, seed=args.seed)
+                         eval_every=args.eval_every, seed=args.seed, overwrite=args.overwrite)
     summary = train_adapter(config)
     if args.json:
         emit_json(summary)

@@ -7,8 +7,9 @@ draws its own (:func:`~cadenza.train.data.seeded_rows`), and the validation NLL 
 windows of the style's valid works, the same for the base (step 0: a fresh adapter's B is zero, so the model
 is the base) and for the adapter. The adapter with the lowest validation NLL is written to ``out`` whole
 (:func:`~cadenza.model.adapters.save_adapter`) at every validation that improves it. Ctrl-C, SIGTERM or SIGHUP
-stop the run at the end of its step: it is validated once more and written if better. There is no exact
-resume (no optimizer state is kept): a run started again starts from a fresh adapter.
+stop the run at the end of its step: it is validated once more and written if better. There is no resume
+(no optimizer state is kept: ``--resume`` is refused); a run into a folder that holds an adapter is refused
+unless ``overwrite``, and then the old adapter stays until the new run writes a better one than the base.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,7 +26,7 @@ import torch
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import UsageError
 from cadenza.model.adapters import AdapterSpec, adapter_tensors, attach, save_adapter, weights_hash
-from cadenza.model.checkpoint import load_checkpoint
+from cadenza.model.checkpoint import load_checkpoint, settled_folder
 from cadenza.model.transformer import EventTransformer
 from cadenza.threads import ensure_threads
 from cadenza.tokens.labels import label_ids
@@ -65,6 +67,7 @@ class AdaptConfig:
     label_keep: tuple[float, float] = (1.0, 1.0)  # every label kept: an adapter is chosen by its labels
     transpose: tuple[int, int] = (-2, 2)  # (lr 2e-3, labels dropped, -5..+6: never beat the base on valid)
     match: dict[str, str] = field(default_factory=dict)  # labels that pick the works; default STYLE_MATCH[style]
+    overwrite: bool = False  # replace an adapter already in ``out`` (else a run into it is refused)
 
     def __post_init__(self) -> None:
         if not self.match and self.style not in STYLE_MATCH:
@@ -103,11 +106,25 @@ def style_splits(corpus: str, labels: dict[str, str]) -> tuple[SplitData, SplitD
     return (style_subset(prepare_split(store, "train"), labels), style_subset(prepare_split(store, "valid"), labels))
 
 
+def held_adapter(out: Path) -> Path | None:
+    """The adapter folder ``out`` holds (itself, or ``<out>.old`` where a crash inside its swap left it), else
+    None: an adapter run written over it replaced it without a word."""
+    try:
+        folder = settled_folder(out)
+        return folder if (folder / "adapter.safetensors").is_file() else None
+    except OSError:  # a name the file system refuses: nothing held there
+        return None
+
+
 def train_adapter(config: AdaptConfig, splits: tuple[SplitData, SplitData] | None = None,
                   progress: Progress | None = None) -> dict[str, Any]:
     """Train an adapter for ``config.style`` over the frozen base ``config.init``; returns a summary (the base's
     and the best adapter's validation NLL, steps, minutes, whether a signal stopped it)."""
     ensure_threads()
+    held = held_adapter(Path(config.out))
+    if held is not None and not config.overwrite:
+        raise UsageError(f"{config.out} already holds an adapter ({held.name}/adapter.safetensors): another --out "
+                         "to train a new one, or --overwrite to replace it")
     train_data, valid_data = splits if splits is not None else style_splits(config.corpus, config.labels)
     base, _ = load_checkpoint(config.init)
     base_hash = weights_hash(config.init)
