@@ -332,28 +332,48 @@ def _reference(like: str | os.PathLike[str] | Score | None, strength: float, lim
 
 #: the CLI's option names that differ from :class:`cadenza.compose.ComposeRequest`'s fields
 CLI_NAMES = {"tempo": "tempo_bpm", "duration": "duration_s", "max_shared": "max_shared_notes"}
-#: what a continuation takes from its primer, not from the request: :func:`continue_` refuses them
-PRIMER_FIXED = ("key", "meter", "ensemble")
 PRIMER_KEEPS = ("a continuation keeps the key, meter and parts of the bars it continues (compose writes a new "
                 "piece in those you choose)")
+#: what a continuation takes from its primer, not from the request, and why (the request's field names):
+#: :func:`continue_` refuses them
+CONTINUATION_KEEPS = dict.fromkeys(("key", "meter", "ensemble"), PRIMER_KEEPS)
 #: what a revision takes from its piece, not from the request, and why: :func:`revise` refuses them (its key,
-#: meter and parts as a continuation's, :data:`PRIMER_KEEPS`); the request's field names
-REVISION_KEEPS = {**dict.fromkeys(PRIMER_FIXED, PRIMER_KEEPS),
+#: meter and parts as a continuation's)
+REVISION_KEEPS = {**CONTINUATION_KEEPS,
                   "tempo_bpm": "revised bars keep the piece's tempo (continue's tempo sets the tempo of new bars)",
                   "duration_s": "a revision writes again the bars given (bars \"5-8\"), not a length in time",
                   "bars": "a revision writes again the bars given (bars \"5-8\"), not a number of bars"}
 
 
-def check_revision(request: Any) -> None:
-    """A :class:`cadenza.errors.UsageError` in one line for an option of ``request`` that :func:`revise` cannot
-    honour (:data:`REVISION_KEEPS`: taken before, they were conditioned on and written nowhere)."""
+def refuse_kept(values: dict[str, Any], keeps: dict[str, str]) -> None:
+    """A :class:`cadenza.errors.UsageError` in one line for a request option in ``values`` (by field name) that
+    the music given keeps (``keeps``: :data:`CONTINUATION_KEEPS` or :data:`REVISION_KEEPS`; taken before, they
+    were conditioned on and written nowhere), named as the CLI names it."""
     from cadenza.errors import UsageError
 
     cli = {field: name for name, field in CLI_NAMES.items()}
-    for name, why in REVISION_KEEPS.items():
-        value = getattr(request, name)
+    for name, why in keeps.items():
+        value = values.get(name)
         if value is not None:
             raise UsageError(f"{cli.get(name, name)} {value!r:.60}: {why}")
+
+
+def _prompt_read_keeping(request: Any, keeps: dict[str, str]) -> tuple[Any, dict[str, Any] | None]:
+    """``request`` with its prompt's words read (and the reading for the report; None without a prompt), the
+    fields of ``keeps`` that the words named left out with a warning saying why."""
+    from dataclasses import replace
+
+    from cadenza.compose.prompt import read_prompt_full
+
+    if not request.prompt:
+        return request, None
+    reading = read_prompt_full(request)
+    request = reading.request
+    for name, why in keeps.items():
+        if name in reading.fields:
+            log.warning("prompt: %s, left out: %s", reading.fields[name].note(), why)
+            request = replace(request, **{name: None})
+    return request, reading.report()
 
 
 def _path(value: Any, what: str) -> Path | None:
@@ -484,13 +504,12 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     """Continue a primer (a Score, a file or a music21: reference) by new bars in its parts, meter and key
     (``bars``, else the request's bars or duration, its prompt's, or 8), leaning toward ``like`` if given;
     written and returned like :func:`compose`. A ``tempo`` sets the new bars' tempo; a ``key``, ``meter`` or
-    ``ensemble`` is refused (:data:`PRIMER_KEEPS`: they are the primer's), and one read from the prompt's words
+    ``ensemble`` is refused (:data:`CONTINUATION_KEEPS`: they are the primer's), and one read from the prompt's words
     is left out with a warning."""
     import math
     from dataclasses import replace
 
     from cadenza.compose import continue_piece
-    from cadenza.compose.prompt import read_prompt_full
     from cadenza.errors import UsageError
 
     formats = _formats(formats)
@@ -499,17 +518,8 @@ def continue_(primer: str | os.PathLike[str] | Score, request: Any = None,
     request = _request(request, options)
     if bars is not None and (isinstance(bars, bool) or not isinstance(bars, int)):
         raise UsageError(f"bars {bars!r:.60}: expected a whole number")
-    for name in PRIMER_FIXED:  # (they were taken, conditioned on against the primer's own, and written nowhere)
-        if getattr(request, name) is not None:
-            raise UsageError(f"{name} {getattr(request, name)!r:.60}: {PRIMER_KEEPS}")
-    prompt_report = None
-    if request.prompt:
-        reading = read_prompt_full(request)
-        request, prompt_report = reading.request, reading.report()
-        for name in PRIMER_FIXED:
-            if name in reading.fields:
-                log.warning("prompt: %s, left out: %s", reading.fields[name].note(), PRIMER_KEEPS)
-                request = replace(request, **{name: None})
+    refuse_kept(vars(request), CONTINUATION_KEEPS)
+    request, prompt_report = _prompt_read_keeping(request, CONTINUATION_KEEPS)
     warnings: list[str] = []
     if isinstance(primer, Score):
         score = primer
@@ -544,7 +554,6 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
     joined. ``progress(done, total)`` is called as each version is written."""
     from dataclasses import replace
 
-    from cadenza.compose.prompt import read_prompt_full
     from cadenza.compose.revise import revise_bars
     from cadenza.errors import UsageError
 
@@ -558,16 +567,9 @@ def revise(piece: str | os.PathLike[str] | Score, bars: str, output: str | os.Pa
     path = _check_output(output, formats)
     _keep_inputs(path, formats, piece=piece)
     request: Any = compose_request(**options)
-    check_revision(request)  # (taken before: conditioned on against the piece's own, and written nowhere)
-    prompt_report = None
-    if request.prompt:
-        reading = read_prompt_full(request)
-        request, prompt_report = reading.request, reading.report()
-        for name, why in REVISION_KEEPS.items():
-            if name in reading.fields:
-                log.warning("prompt: %s, left out: %s", reading.fields[name].note(), why)
-                request = replace(request, **{name: None})
-        request = replace(request, prompt=None)
+    refuse_kept(vars(request), REVISION_KEEPS)
+    request, prompt_report = _prompt_read_keeping(request, REVISION_KEEPS)
+    request = replace(request, prompt=None)
     score = piece if isinstance(piece, Score) else read_score(piece, limits)
     made = revise_bars(score, bars, request, checkpoint=_model(model), versions=versions, progress=progress)
     if prompt_report is not None:

@@ -25,13 +25,12 @@ from cadenza.cli.progress import ProgressBar
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.compose.request import ComposeRequest, parse_duration
 from cadenza.originality.index import SHIPPED_THRESHOLD_NOTES
+from cadenza.render.pipeline import RENDER_FORMATS, parse_formats
 from cadenza.tokens.events import MAX_PARTS
 
 if TYPE_CHECKING:
     from cadenza.compose.generate import Composition
 
-#: what --render takes: cadenza.render.RENDER_FORMATS (stems: a WAV a part, in the folder <piece>-stems)
-RENDER_FORMATS = ("mid", "musicxml", "wav", "flac", "pdf", "svg", "png", "stems")
 RENDER_HELP = f"also write these, comma-separated: {','.join(RENDER_FORMATS)} (stems: a WAV a part, in a folder)"
 
 
@@ -178,16 +177,8 @@ def request_from(args: argparse.Namespace) -> ComposeRequest:
 
 
 def _formats(text: str | None) -> list[str]:
-    if not text:
-        return []
-    formats = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
-    formats = ["mid" if f == "midi" else "musicxml" if f == "xml" else f for f in formats]
-    unknown = [f for f in formats if f not in RENDER_FORMATS]
-    if unknown:
-        from cadenza.errors import UsageError
-
-        raise UsageError(f"unknown render format {unknown[0]!r}: choose from {', '.join(RENDER_FORMATS)}")
-    return formats
+    """--render's formats (:func:`cadenza.render.parse_formats`), [] when none is given."""
+    return parse_formats(text) if text else []
 
 
 def _finish(made: Composition, args: argparse.Namespace) -> int:

@@ -13,8 +13,6 @@ from cadenza.cli.common import emit_json, output_path
 
 log = logging.getLogger(__name__)
 
-ADAPTER_STYLE, ADAPTER_ALPHA = "classical-piano", 16.0  # --adapter-style and --adapter-alpha when not given
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -81,8 +79,8 @@ def run_adapter(args: argparse.Namespace) -> int:
     if args.resume:  # (taken and ignored: the adapter run started afresh)
         raise UsageError("--resume: an adapter run keeps no optimizer state and cannot be resumed; give --overwrite "
                          "to train its adapter again")
-    style = args.adapter_style or ADAPTER_STYLE
-    alpha = ADAPTER_ALPHA if args.adapter_alpha is None else args.adapter_alpha
+    style = args.adapter_style or AdaptConfig.style  # (the config's defaults where not given)
+    alpha = AdaptConfig.alpha if args.adapter_alpha is None else args.adapter_alpha
     config = AdaptConfig(init=args.init, corpus=args.corpus, out=args.out or f"runs/adapter-{style}",
                          style=style, rank=args.adapter_rank, alpha=alpha, lr=args.lr,
                          batch_size=args.batch_size, max_steps=args.max_steps, max_minutes=args.max_minutes,

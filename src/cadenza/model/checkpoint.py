@@ -117,6 +117,16 @@ def settled_folder(final: str | os.PathLike[str]) -> Path:
     return aside if not final.exists() and aside.is_dir() else final
 
 
+def settled_file(final: str | os.PathLike[str], name: str) -> Path | None:
+    """The file ``name`` of the complete folder ``final`` names (:func:`settled_folder`), None where there is
+    none, or where the file system refuses the name (a caller's own check says so in one line)."""
+    try:
+        path = settled_folder(final) / name
+        return path if path.is_file() else None
+    except OSError:
+        return None
+
+
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(folder) / "config.json"
     try:

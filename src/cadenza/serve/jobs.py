@@ -69,11 +69,9 @@ def check_job(body: dict[str, Any], data: Path) -> dict[str, Any]:
         raise UsageError("request: give an object of options, e.g. {\"key\": \"D minor\", \"bars\": 8}")
     request = dict(body.get("request") or {})
     if kind == "continue":  # (a 400 now, not a job that fails when it runs)
-        from cadenza.api import PRIMER_FIXED, PRIMER_KEEPS
+        from cadenza.api import CONTINUATION_KEEPS, refuse_kept
 
-        for name in PRIMER_FIXED:
-            if request.get(name) is not None:
-                raise UsageError(f"{name} {request[name]!r:.60}: {PRIMER_KEEPS}")
+        refuse_kept(request, CONTINUATION_KEEPS)
     job: dict[str, Any] = {"kind": kind, "request": request, "formats": _formats(kind, body.get("formats"))}
     for name in ("source", "like"):
         upload = body.get(name)
@@ -101,9 +99,9 @@ def check_job(body: dict[str, Any], data: Path) -> dict[str, Any]:
             _check_revise(extra)
         checked = compose_options(options)
         if kind == "revise":  # the piece's key, meter, parts and tempo: a 400 now, not a job that fails
-            from cadenza.api import check_revision
+            from cadenza.api import REVISION_KEEPS, refuse_kept
 
-            check_revision(checked)
+            refuse_kept(vars(checked), REVISION_KEEPS)
     return job
 
 

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,7 +25,7 @@ import torch
 from cadenza.corpus.store import CorpusStore
 from cadenza.errors import UsageError
 from cadenza.model.adapters import AdapterSpec, adapter_tensors, attach, save_adapter, weights_hash
-from cadenza.model.checkpoint import load_checkpoint, settled_folder
+from cadenza.model.checkpoint import load_checkpoint, settled_file
 from cadenza.model.transformer import EventTransformer
 from cadenza.threads import ensure_threads
 from cadenza.tokens.labels import label_ids
@@ -106,24 +105,14 @@ def style_splits(corpus: str, labels: dict[str, str]) -> tuple[SplitData, SplitD
     return (style_subset(prepare_split(store, "train"), labels), style_subset(prepare_split(store, "valid"), labels))
 
 
-def held_adapter(out: Path) -> Path | None:
-    """The adapter folder ``out`` holds (itself, or ``<out>.old`` where a crash inside its swap left it), else
-    None: an adapter run written over it replaced it without a word."""
-    try:
-        folder = settled_folder(out)
-        return folder if (folder / "adapter.safetensors").is_file() else None
-    except OSError:  # a name the file system refuses: nothing held there
-        return None
-
-
 def train_adapter(config: AdaptConfig, splits: tuple[SplitData, SplitData] | None = None,
                   progress: Progress | None = None) -> dict[str, Any]:
     """Train an adapter for ``config.style`` over the frozen base ``config.init``; returns a summary (the base's
     and the best adapter's validation NLL, steps, minutes, whether a signal stopped it)."""
     ensure_threads()
-    held = held_adapter(Path(config.out))
+    held = settled_file(config.out, "adapter.safetensors")  # (an adapter run written over it replaced it)
     if held is not None and not config.overwrite:
-        raise UsageError(f"{config.out} already holds an adapter ({held.name}/adapter.safetensors): another --out "
+        raise UsageError(f"{config.out} already holds an adapter ({held.parent.name}/{held.name}): another --out "
                          "to train a new one, or --overwrite to replace it")
     train_data, valid_data = splits if splits is not None else style_splits(config.corpus, config.labels)
     base, _ = load_checkpoint(config.init)

@@ -38,6 +38,7 @@ from cadenza.model.checkpoint import (
     new_model,
     read_config,
     save_checkpoint,
+    settled_file,
     settled_folder,
     tidy_folder,
     write_folder,
@@ -310,11 +311,8 @@ def held_run(out: Path) -> list[str]:
     """The checkpoints of a run that ``out`` holds: ``last/`` (resumable) and ``best/``, each as written whole
     or as a crash inside its swap left it (none where the file system refuses the name: the run folder's own
     check says so in one line)."""
-    try:
-        return [f"{name}/" for name, file in (("last", "state.json"), ("best", "model.safetensors"))
-                if (settled_folder(out / name) / file).is_file()]
-    except OSError:
-        return []
+    return [f"{name}/" for name, file in (("last", "state.json"), ("best", "model.safetensors"))
+            if settled_file(out / name, file) is not None]
 
 
 def _check_new_run(out: Path, resume: bool, overwrite: bool) -> None:
