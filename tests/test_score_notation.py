@@ -41,3 +41,66 @@ def test_the_musicxml_of_a_composed_piece_holds_exactly_its_notes(ensemble: str,
     composed = Counter((round(int(onset) * 48 / TICKS_PER_QUARTER), int(pitch))
                        for onset, pitch in zip(notes["onset_ticks"], notes["pitch"], strict=True))
     assert composed and written == composed
+
+
+def _in_triplets(meter: tuple[int, int], bpm: float | None) -> cadenza.Score:
+    """Two bars of triplet eighths in ``meter``, a bar of quarters and sixteenths, and a last whole bar."""
+    from cadenza.score.model import Part, Score, Tempo, TimeSignature
+
+    third, bar = TICKS_PER_QUARTER // 3, meter[0] * 4 * TICKS_PER_QUARTER // meter[1]
+    notes = [(i * third, third, 60 + i % 5, 80, 0) for i in range(2 * bar // third)]
+    notes += [(2 * bar, TICKS_PER_QUARTER, 67, 80, 0), (2 * bar + TICKS_PER_QUARTER, TICKS_PER_QUARTER // 4, 65, 80, 0)]
+    notes += [(3 * bar, bar, 60, 80, 0)]
+    return Score.build([Part("Violin", 40)], notes, [TimeSignature(0, *meter)],
+                       tempos=[Tempo(0, bpm)] if bpm else [])
+
+
+@pytest.mark.parametrize(("meter", "bpm", "compound"), [((4, 4), 46.0, (12, 8)), ((3, 4), None, (9, 8)),
+                                                         ((2, 2), 100.0, (12, 8))])
+def test_music_in_triplets_is_rewritten_in_its_compound_meter_sounding_the_same(
+        meter: tuple[int, int], bpm: float | None, compound: tuple[int, int], tmp_path: Path) -> None:
+    from cadenza.compose.notation import compound_notation
+
+    score = _in_triplets(meter, bpm)
+    written = compound_notation(score)
+    assert written is not None
+    sig = written.time_signatures[0]
+    assert (sig.numerator, sig.denominator) == compound and written.bar_count == score.bar_count
+    for old, new in ((score.notes["onset_ticks"], written.notes["onset_ticks"]),
+                     (score.notes["onset_ticks"] + score.notes["duration_ticks"],
+                      written.notes["onset_ticks"] + written.notes["duration_ticks"])):
+        assert written.seconds_at(new) == pytest.approx(score.seconds_at(old))  # every note sounds as it did
+    assert written.notes["pitch"].tolist() == score.notes["pitch"].tolist()
+    path = cadenza.write_score(written, tmp_path / "piece.musicxml")
+    text = Path(path).read_text(encoding="utf-8")
+    assert "<time-modification>" not in text  # the triplets are plain eighths now, the duple figure dotted
+    assert "<beat-unit-dot" in text  # the tempo is counted in dotted quarters, as a 12/8 piece is
+    again = cadenza.read_score(path)
+    assert again.notes.tolist() == written.notes.tolist() and again.tempos == written.tempos
+
+
+def test_music_mostly_in_duple_values_or_in_a_compound_meter_keeps_its_notation() -> None:
+    from cadenza.compose.notation import compound_notation
+    from cadenza.score.model import Part, Score, TimeSignature
+
+    duple = Score.build([Part("Violin", 40)], [(i * TICKS_PER_QUARTER // 2, TICKS_PER_QUARTER // 2, 60, 80, 0)
+                                               for i in range(16)] + [(8 * TICKS_PER_QUARTER, 1120, 62, 80, 0)],
+                        [TimeSignature(0, 4, 4)])
+    assert compound_notation(duple) is None
+    assert compound_notation(_in_triplets((6, 8), 60.0)) is None  # a compound meter already
+
+
+def test_a_quartet_whose_drawn_meter_it_hears_in_triplets_is_written_in_twelve_eight() -> None:
+    from cadenza.score.musicxml_write import musicxml_bytes
+
+    # the meter drawn for this G-minor quartet was 4/4, and its parts ran in triplet eighths through 68% of its
+    # quarters: 158 tuplet marks on its pages
+    piece = cadenza.compose(ensemble="string-quartet", key="G minor", bars=16, seed=7)
+    sig = piece.score.time_signatures[0]
+    assert (sig.numerator, sig.denominator) == (12, 8)
+    assert piece.report["plan"]["notation"].startswith("written in 12/8, not the 4/4")
+    assert piece.heard["meter"] == "12/8" and piece.adherence["meter"]["met"]
+    assert b"<time-modification>" not in musicxml_bytes(piece.score)
+    asked = cadenza.compose(ensemble="string-quartet", key="G minor", bars=16, seed=7, meter="4/4")
+    sig = asked.score.time_signatures[0]
+    assert (sig.numerator, sig.denominator) == (4, 4) and "notation" not in asked.report["plan"]

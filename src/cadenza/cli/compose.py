@@ -193,6 +193,8 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
                         f"{merged['to']} parts written ({'; '.join(merged['merged'])})"])
     for line in plan_or_primer.get("prompt_reading", []):
         print(f"  prompt: {line}")
+    if plan_or_primer.get("notation"):
+        print(f"  notation: {plan_or_primer['notation']}")
     heard = result["heard"]
     print(f"wrote {result['files']['piece']}: {counted(result['result']['bars'], 'bar')}, "
           f"{counted(result['result']['notes'], 'note')}, "

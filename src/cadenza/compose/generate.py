@@ -48,6 +48,7 @@ from cadenza.compose.keys import with_style_key
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import mood_shape
+from cadenza.compose.notation import compound_notation
 from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.registers import UnderTheTune, UsualRegister
@@ -466,12 +467,19 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
                     plan.key.tonic_pc if plan.key else None, load_guard(index_path), checks=checks, rules=True)
-    score = best.score
+    score, heard, met, notation = best.score, best.heard, best.adherence, None
+    if plan.meter and "meter" in plan.implied and (compound := compound_notation(score)) is not None:
+        score, heard = compound, listen_blind(compound)  # the same sound, written in its compound meter
+        notation = (f"written in {compound.time_signatures[0]}, not the {plan.meter[0]}/{plan.meter[1]} drawn for its "
+                    f"style: its beats run in triplets")
+        met = adherence({**plan.labels, "meter": str(compound.time_signatures[0])}, heard)
+        log.info("%s", notation)
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels,
                        **({"model_labels": plan.model_labels} if plan.model_labels != plan.labels else {}),
                        "bars": plan.bars, "intro_bars": plan.intro_bars, "meter": f"{plan.meter[0]}/{plan.meter[1]}"
                        if plan.meter else None, "key": plan.key.written_name if plan.key else None,
+                       **({"notation": notation} if notation else {}),
                        "tempo_bpm": plan.tempo_bpm, "ensemble": plan.ensemble.name if plan.ensemble else None,
                        "prompt_reading": plan.notes, "prompt": plan.prompt,
                        "cadences": _cadence_plan(plan).describe() if plan.key
@@ -487,14 +495,14 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
               "seed": best.seed, "model": {**_model_summary(model, config, digest),
                                            **({"adapter": adapter_report} if adapter_report else {})},
               "software": software_versions(),
-              "heard": best.heard, "adherence": best.adherence,
+              "heard": heard, "adherence": met,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
               "ear": next((row.get("ear") for row in best.candidates if row["seed"] == best.seed), None),
               "result": {"bars": score.bar_count, "notes": score.note_count, "duration_s": round(score.duration_s, 2),
                          "parts": [p.name for p in score.parts]}}
     report["originality"] = _originality(index_path, request, score, best.guarded)
     if reference is not None:
-        report["like"] = closeness(score, best.heard, reference)
+        report["like"] = closeness(score, heard, reference)
     return Composition(score, report)
 
 

@@ -16,11 +16,9 @@ MAX_GRID_STEPS = 250_000  # bounds the grid at 128 x 250k int16 = 64 MB
 
 
 def beat_ticks_of(sig: TimeSignature) -> int:
-    """The felt beat: a dotted quarter in 6/8, 9/8, 12/8 (compound meters), else the denominator's unit."""
-    unit = TICKS_PER_QUARTER * 4 // sig.denominator
-    if sig.denominator >= 8 and sig.numerator in (6, 9, 12, 15, 18, 24):
-        return unit * 3
-    return unit
+    """The felt beat: a dotted quarter in 6/8, 9/8, 12/8 (compound meters), else the denominator's unit
+    (:attr:`TimeSignature.beat_ticks`)."""
+    return sig.beat_ticks
 
 
 def beat_quarters_of_meter(meter: str) -> float:

@@ -66,6 +66,12 @@ class TimeSignature:
     def bar_ticks(self) -> int:
         return bar_length_ticks(self.numerator, self.denominator)
 
+    @property
+    def beat_ticks(self) -> int:
+        """The felt beat: a dotted quarter in 6/8, 9/8, 12/8 (compound meters), else the denominator's unit."""
+        unit = TICKS_PER_QUARTER * 4 // self.denominator
+        return unit * 3 if self.denominator >= 8 and self.numerator in (6, 9, 12, 15, 18, 24) else unit
+
     def __str__(self) -> str:
         return f"{self.numerator}/{self.denominator}"
 

@@ -281,6 +281,16 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
 _SCORE_EXTENSIONS = ("mid", "midi", "kar", "musicxml", "xml", "mxl", "abc", "krn", "json")
 
 
+def _tempo_beat_quarters(score: Score, mark: Any) -> float:
+    """The note a metronome mark counts, in quarters: the dotted quarter of a compound meter (6/8, 12/8 …) where
+    its tempo in dotted quarters is a number of at most two decimals (46, not 66.67: it re-reads as written),
+    else the quarter."""
+    beat = score.time_signature_at(mark.onset_ticks).beat_ticks / TICKS_PER_QUARTER
+    if beat != 1.5 or abs(round(mark.bpm / beat, 2) * beat - mark.bpm) > 1e-9:
+        return 1.0
+    return beat
+
+
 def _display_title(score: Score) -> str:
     """The title, else the source's file name without its extension ('music21:bach/bwv66.6' -> 'bwv66.6')."""
     if score.metadata.title:
@@ -349,7 +359,9 @@ def score_to_music21(score: Score) -> Any:
             if index == 0:
                 for t in score.tempos:
                     if b0 <= t.onset_ticks < b1:
-                        mark = tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
+                        mark = tempo.MetronomeMark(number=round(t.bpm / beat, 2), referent=beat) \
+                            if (beat := _tempo_beat_quarters(score, t)) != 1.0 \
+                            else tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
                         measure.insert(_ql(t.onset_ticks - b0), mark)
             sel = np.nonzero((mine["onset_ticks"] < b1) & (note_ends > b0))[0]
             segments = []
