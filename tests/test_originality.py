@@ -13,7 +13,7 @@ from cadenza.cli import main
 from cadenza.originality import build_index, check_score, load_index, model_index, save_index
 from cadenza.originality.calibrate import calibration
 from cadenza.originality.check import SHIPPED
-from cadenza.originality.fingerprint import line_symbols, lines
+from cadenza.originality.fingerprint import bar_codes, line_symbols, lines
 from cadenza.originality.index import INDEX_FILE, K_NOTES, OriginalityIndex
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import Metadata, Score, TimeSignature, read_score, write_score
@@ -206,3 +206,31 @@ def test_a_piece_from_the_composer_passes() -> None:
     report = api.check(piece)
     assert report["verdict"] == "original", report["longest"]
     assert model_index() is not None and model_index().first_violation(piece) is None  # type: ignore[union-attr]
+
+
+def timpani_piece(seed: int, bars: int = 8) -> Score:
+    """A violin and a xylophone playing lines of their own over timpani that strike G2 and D3 in eighths (the
+    tonic-dominant strokes a symphony's timpani play for bars)."""
+    from cadenza.score import Part
+
+    tune = new_material(2, bars, seed)
+    tune["part"] *= 2  # parts 0 (violin) and 2 (xylophone)
+    strokes = [(t, Q // 2, 43 if (t // (Q // 2)) % 4 < 2 else 38, 90, 1) for t in range(0, bars * BAR, Q // 2)]
+    notes = np.concatenate([tune, np.array(strokes, dtype=NOTE_DTYPE)])
+    return Score.build(parts=[Part("Violin", 40), Part("Timpani", 47), Part("Xylophone", 13)], notes=notes)
+
+
+def test_timpani_give_no_line_to_the_index_or_the_query() -> None:
+    """A symphony's timpani, read as a pitched part, gave a 'top line' whose repeated tonic-dominant strokes
+    matched unrelated training works (the craft benchmark passed over real movements as copies); the shipped
+    index was built with timpani read as drums. Pitched percussion that plays tunes (a xylophone) keeps its line."""
+    work = timpani_piece(3)
+    assert sorted({line.part for line in lines(work)}) == [0, 2]
+    without = Score.build(parts=work.parts, notes=work.notes[work.notes["part"] != 1])
+    assert np.array_equal(bar_codes(work), bar_codes(without))
+    index = build_index([({"id": "test:timpani", "title": "timpani"}, work)])
+    assert 1 not in index.arrays["line_part"].tolist()
+    query = transpose(timpani_piece(11), 5)  # other tunes over the same strokes, a fourth higher
+    report = check_score(query, index)
+    assert [v["part_name"] for v in report["voices"]] == ["Violin", "Xylophone"]
+    assert report["verdict"] == "original" and index.first_violation(query, threshold_notes=K_NOTES) is None

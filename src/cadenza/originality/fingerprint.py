@@ -4,9 +4,12 @@ code per bar.
 **Voices.** Every pitched part gives its *top line*: at each onset its highest note, leaving out a note
 that starts under a higher top-line note still sounding (the melody held over an accompaniment). A part
 that plays chords also gives its *bass line* (the mirror image: lowest notes) when more than a quarter of
-the bass line's notes are not in the top line. Drum parts give nothing. A monophonic part (a chorale voice,
-a folk tune) is its own top line. The same rule serves the index, the check and the calibration, so the
-thresholds compare like with like.
+the bass line's notes are not in the top line. Drum parts give nothing, and nor does pitched percussion that
+plays no line (:data:`NO_LINE_PROGRAMS`: timpani, tuned drums): a symphony's timpani, read as a pitched part,
+gave a "top line" of tonic-dominant strokes and rolls whose repeated notes matched unrelated training works
+(91 notes in a Grieg quartet), and the shipped index was built with them read as drums. A monophonic part (a
+chorale voice, a folk tune) is its own top line. The same rule serves the index, the check and the calibration,
+so the thresholds compare like with like.
 
 **Symbols.** Note *i* of a line (after the first) is the pair (interval in semitones from note *i−1*,
 its duration relative to note *i−1*'s), the duration of a note being the time to the next onset in its
@@ -18,9 +21,9 @@ relative duration, the convention of the originality baselines in ``shared/datas
 note of a line has no symbol: it is written as :data:`START`, which matches nothing.
 
 **Bars.** A bar's code packs the pitch classes sounding in it, relative to its lowest note (12 bits), with
-its onset pattern on a 16-step grid of the bar (16 bits): transposition-invariant, and invariant to tempo
-when the meter scales with the durations (a piece re-timed ×2 in the same meter moves its bar lines, so
-only the melodic symbols see through that).
+its onset pattern on a 16-step grid of the bar (16 bits), over the parts that give lines: transposition-
+invariant, and invariant to tempo when the meter scales with the durations (a piece re-timed ×2 in the same
+meter moves its bar lines, so only the melodic symbols see through that).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cadenza.score.model import Score
+from cadenza.score.model import Part, Score
 
 #: the symbol of a line's first note (interval and ratio bytes both -128, which real notes never use)
 START = 0x0000
@@ -37,6 +40,13 @@ RATIO_STEPS = 12  # quantisation of log2(duration ratio): steps per octave
 BASS_LINE_SHARE = 0.25  # a part gives a bass line when this share of its bass notes are not top-line notes
 GRID = 16  # onset-pattern steps per bar
 KINDS = ("top", "bass")
+#: General MIDI programs (0-based) of pitched percussion that plays no line, left out of the fingerprint like a
+#: drum kit: timpani (47: the key's tonic and dominant, struck and rolled) and the tuned drums and effects of the
+#: percussive family (113 agogo, 115 woodblock, 116 taiko, 117 melodic tom, 118 synth drum, 119 reverse cymbal:
+#: a rhythm on two or three pitches). The chromatic percussion that plays tunes keeps its lines: celesta,
+#: glockenspiel, music box, vibraphone, marimba, xylophone, tubular bells, dulcimer (8-15), tinkle bell (112) and
+#: steel drums (114); a tune copied onto a xylophone is still copied.
+NO_LINE_PROGRAMS = frozenset({47, 113, 115, 116, 117, 118, 119})
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,12 @@ class Line:
 
     def __len__(self) -> int:
         return len(self.onsets)
+
+
+def gives_lines(part: Part) -> bool:
+    """Whether a part's notes enter the fingerprint (its lines and the bar codes): not a drum kit, nor pitched
+    percussion that plays no line (:data:`NO_LINE_PROGRAMS`)."""
+    return not part.is_drum and part.program not in NO_LINE_PROGRAMS
 
 
 def _pick(onsets: np.ndarray, ends: np.ndarray, pitches: np.ndarray, top: bool) -> np.ndarray:
@@ -80,7 +96,7 @@ def lines(score: Score) -> list[Line]:
     first_number = 0 if score.pickup_ticks else 1
     out: list[Line] = []
     for index, part in enumerate(score.parts):
-        if part.is_drum:
+        if not gives_lines(part):
             continue
         mine = notes[notes["part"] == index]
         if not len(mine):
@@ -118,12 +134,12 @@ def line_symbols(line: Line) -> np.ndarray:
 
 
 def bar_codes(score: Score) -> np.ndarray:
-    """One uint32 per bar: relative pitch-class set (bits 0-11) and onset pattern (bits 12-27); 0 for a bar
-    where nothing sounds."""
+    """One uint32 per bar: relative pitch-class set (bits 0-11) and onset pattern (bits 12-27) of the parts that
+    give lines (:func:`gives_lines`); 0 for a bar where none sounds."""
     starts = score.bar_starts()
     nbars = len(starts)
-    drums = np.array([p.is_drum for p in score.parts], dtype=bool)
-    n = score.notes[~drums[score.notes["part"]]] if len(score.notes) else score.notes
+    kept = np.array([gives_lines(p) for p in score.parts], dtype=bool)
+    n = score.notes[kept[score.notes["part"]]] if len(score.notes) else score.notes
     codes = np.zeros(nbars, dtype=np.uint32)
     if not len(n):
         return codes
