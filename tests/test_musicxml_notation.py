@@ -164,3 +164,14 @@ def test_a_choirs_alto_reads_in_treble_clef_even_when_it_sings_low(tmp_path: Pat
     score = Score.build(parts=[Part("Alto", 52)], notes=notes, key_signatures=[KeySignature(0, 1, "major")])
     parsed = converter.parse(str(write_score(score, tmp_path / "a.musicxml")), forceSource=True)
     assert isinstance(parsed.parts[0].recurse().getElementsByClass(clef.Clef).first(), clef.TrebleClef)
+
+
+def test_timpani_read_back_from_musicxml_are_pitched_and_a_drum_kit_stays_a_kit(tmp_path: Path) -> None:
+    """music21 reads a timpani part as PitchedPercussion, a kind of Percussion: read as a drum kit, a symphony's
+    timpani went to the drum channel of the MIDI written from it, their G2 and D3 played as toms."""
+    score = Score.build(parts=[Part("Timpani", 47), Part("Drums", 0, is_drum=True)],
+                        notes=[(0, Q, 43, 80, 0), (Q, Q, 50, 80, 0), (0, Q, 38, 80, 1), (Q, Q, 42, 80, 1)])
+    write_score(score, tmp_path / "t.musicxml")
+    back = read_score(tmp_path / "t.musicxml")
+    assert [(p.name, p.is_drum) for p in back.parts] == [("Timpani", False), ("Drums", True)]
+    assert back.notes["pitch"][back.notes["part"] == 0].tolist() == [43, 50]

@@ -9,7 +9,7 @@ import pytest
 
 from cadenza.corpus.sources import find_datasets, music21_root
 from cadenza.lab.craft import measure_real
-from cadenza.lab.real_works import choose_heldout, critic_work, sides, training_index, work_id
+from cadenza.lab.real_works import choose_heldout, critic_work, read_real, shared_run, sides, training_index, work_id
 
 DATASETS = find_datasets()
 
@@ -61,3 +61,20 @@ def test_a_style_with_few_training_works_lends_its_critic_a_third_the_benchmark_
     split = sides("lead-sheet", DATASETS)  # Nottingham's tunes are not in the default model's corpus
     assert split.critic and all(critic_work(p) for p in split.critic)
     assert not set(split.critic) & set(split.benchmark) and len(split.benchmark) > 2 * len(split.critic) - 50
+
+
+FIFTH_SCHERZO = "classical/openscore-orchestra/Beethoven,_Ludwig_van/Symphony_No.5,_Op.67/3/Beethoven_Op.67_3.mxl"
+
+
+@pytest.mark.skipif(DATASETS is None or not (DATASETS / FIFTH_SCHERZO).is_file(),
+                    reason="needs OpenScore Orchestra in ../shared/datasets")
+def test_a_symphonys_timpani_are_a_pitched_part_whose_strokes_are_no_copy_of_a_training_work() -> None:
+    """The scherzo of Beethoven's Fifth: its timpani (C and G), read as a drum kit, went to the MIDI drum channel
+    as toms; read as a pitched part, their strokes once made a 'top line' sharing 91 notes with a Grieg quartet,
+    and the benchmark passed the movement over as learned."""
+    assert DATASETS is not None
+    score = read_real(DATASETS / FIFTH_SCHERZO)
+    timpani = [i for i, p in enumerate(score.parts) if "Timpani" in p.name]
+    assert [(score.parts[i].program, score.parts[i].is_drum) for i in timpani] == [(47, False)]
+    assert set(score.notes["pitch"][score.notes["part"] == timpani[0]].tolist()) == {43, 48}
+    assert shared_run(training_index(None), score) is None

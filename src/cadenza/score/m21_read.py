@@ -96,7 +96,9 @@ def _part_identity(part: Any, index: int) -> Part:
     name = (getattr(part, "partName", None) or (inst.partName if inst else None)
             or (inst.instrumentName if inst else None)
             or f"Part {index + 1}")
-    is_drum = isinstance(inst, instrument.UnpitchedPercussion | instrument.Percussion) if inst else False
+    # (pitched percussion, a timpani or a xylophone, is no drum kit: read as one, a symphony's timpani went to
+    # the drum channel, their G2 and D3 played as toms)
+    is_drum = isinstance(inst, instrument.Percussion) and not isinstance(inst, instrument.PitchedPercussion)
     program = inst.midiProgram if inst is not None and inst.midiProgram is not None else None
     if program is None or (program == 0 and not isinstance(inst, instrument.Piano)):
         hinted = program_from_name(name, default=-1)
