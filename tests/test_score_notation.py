@@ -90,17 +90,26 @@ def test_music_mostly_in_duple_values_or_in_a_compound_meter_keeps_its_notation(
     assert compound_notation(_in_triplets((6, 8), 60.0)) is None  # a compound meter already
 
 
-def test_a_quartet_whose_drawn_meter_it_hears_in_triplets_is_written_in_twelve_eight() -> None:
-    from cadenza.score.musicxml_write import musicxml_bytes
+def test_a_piece_in_triplets_is_written_in_its_compound_meter_only_where_the_plan_chose_meter_and_tempo() -> None:
+    from dataclasses import replace
 
-    # the meter drawn for this G-minor quartet was 4/4, and its parts ran in triplet eighths through 68% of its
-    # quarters: 158 tuplet marks on its pages
-    piece = cadenza.compose(ensemble="string-quartet", key="G minor", bars=16, seed=7)
-    sig = piece.score.time_signatures[0]
-    assert (sig.numerator, sig.denominator) == (12, 8)
-    assert piece.report["plan"]["notation"].startswith("written in 12/8, not the 4/4")
-    assert piece.heard["meter"] == "12/8" and piece.adherence["meter"]["met"]
-    assert b"<time-modification>" not in musicxml_bytes(piece.score)
-    asked = cadenza.compose(ensemble="string-quartet", key="G minor", bars=16, seed=7, meter="4/4")
-    sig = asked.score.time_signatures[0]
-    assert (sig.numerator, sig.denominator) == (4, 4) and "notation" not in asked.report["plan"]
+    from cadenza.compose import ComposeRequest
+    from cadenza.compose.generate import _Best, _in_compound_meter, adherence, listen_blind
+    from cadenza.compose.request import resolve
+
+    # a slow G-minor quartet whose meter was drawn (4/4) ran in triplet eighths through 68% of its quarters at the
+    # model's 46 bpm: 158 tuplet marks on its pages (seed 7, before the grid followed the tempo)
+    score = _in_triplets((4, 4), 46.0)
+    drawn = replace(resolve(ComposeRequest(ensemble="string-quartet", key="G minor", bars=4)), meter=(4, 4))
+    drawn = replace(drawn, labels={**drawn.labels, "meter": "4/4"}, implied=drawn.implied | {"meter"})
+    heard = listen_blind(score)
+    best = _Best(score, heard, adherence(drawn.labels, heard), 1, [], None)  # type: ignore[arg-type]
+    written = _in_compound_meter(drawn, best)
+    assert written is not None
+    piece, heard_now, met, line = written
+    assert str(piece.time_signatures[0]) == "12/8" and heard_now["meter"] == "12/8" and met["meter"]["met"]
+    assert line == "written in 12/8, not the 4/4 drawn for its style: its beats run in triplets"
+    # a meter or a tempo the user asked is kept: the tempo is asked in quarter notes
+    asked_meter = replace(drawn, implied=drawn.implied - {"meter"})
+    asked_tempo = replace(drawn, tempo_bpm=46.0, implied=drawn.implied - {"tempo_bpm"})
+    assert _in_compound_meter(asked_meter, best) is None and _in_compound_meter(asked_tempo, best) is None

@@ -36,7 +36,7 @@ import numpy as np
 
 from cadenza.compose.constraints import beat_ticks, note_onset_ticks, step_length_ticks
 from cadenza.compose.ensembles import line_over_chords
-from cadenza.compose.grid import ON_GRID_POSITIONS
+from cadenza.compose.grid import on_grid_positions
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
@@ -465,7 +465,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         onset in the bar, the plan forbids the bar line and the density holds.)"""
         if grammar.position % FINE or not self.latest:
             return False
-        later = (grammar.position // FINE < _POSITIONS) & ON_GRID_POSITIONS  # on the grid, after this instant
+        later = (grammar.position // FINE < _POSITIONS) & on_grid_positions(self.plan)  # on the grid, after now
         if self.plan.onsets_left(later) is not False:  # (None where no density is asked: most steps)
             return False
         return self._instant_closed({"kind": KIND["note"]}, grammar) is not None
@@ -531,6 +531,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
             planned = self._cadence_chord(now)
             if planned is not None and planned.bass is not None:
                 chord = planned  # a cadential six-four stands on the dominant in the bass
+        unplanned = mask  # (a hand's reach outranks the planned chord's tones: below)
         if chord is not None:
             tones = self._chord_tones(part, now, chord, mask)
             mask = tones if mask is None or not np.count_nonzero(mask & tones) else mask & tones
@@ -541,10 +542,8 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
                 and latest[0] == now:  # a hand's chord: within its reach of the notes it already holds down
             reach = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             reach[max(max(p for _, p in latest[1]) - HAND_SPAN, 0):self._reach(part, latest[1]) + 1] = True
-            if mask is None:
-                mask = reach
-            elif np.count_nonzero(mask & reach):
-                mask = mask & reach
+            mask = next((m & reach for m in (mask, unplanned) if m is not None and np.count_nonzero(m & reach)),
+                        reach)
         return mask
 
     def chord_symbol(self, now: int) -> Chord | None:
