@@ -50,3 +50,18 @@ def test_popular_piano_is_written_as_the_corpus_popular_piano_arrangements() -> 
     assert drawn[(4, 4)] > 60
     classical = resolve(ComposeRequest(epoch="classical", ensemble="piano", bars=8))
     assert classical.model_labels == classical.labels  # other epochs: the label as it is
+
+
+def test_a_form_named_with_form_sets_its_meter_unless_one_is_asked() -> None:
+    """--form waltz was drawn a meter from the ensemble's works (an orchestra's waltz in 4/4, a jig in 2/4): only a
+    prompt's words set a form's meter."""
+    from cadenza.compose import ComposeRequest
+    from cadenza.compose.request import resolve
+
+    for form, meter in (("waltz", (3, 4)), ("jig", (6, 8)), ("march", (2, 4))):
+        plan = resolve(ComposeRequest(form=form, ensemble="orchestra", seed=56))
+        assert plan.meter == meter and plan.labels["meter"] == f"{meter[0]}/{meter[1]}"
+        assert f"form {form} -> meter {meter[0]}/{meter[1]} (give --meter to choose)" in plan.notes
+        assert "meter" not in plan.implied  # the form asked it: written as asked, never renotated
+    assert resolve(ComposeRequest(form="waltz", meter="6/8")).meter == (6, 8)
+    assert resolve(ComposeRequest(form="chorale")).meter is None  # (drawn later from the chorales' meters)

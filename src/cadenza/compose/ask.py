@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: the meter a form is written in, where the corpus' works of the form agree (a waltz in 3/4, a jig in 6/8): a form
+#: named in words or with --form sets it where no meter is asked (a waltz had been drawn in 4/4, a jig in 2/4)
+FORM_METERS = {"waltz": "3/4", "jig": "6/8", "march": "2/4", "polka": "2/4", "reel": "4/4", "hornpipe": "4/4"}
 # tempo words and the bpm they mean (the middle of the tempo-class buckets)
 TEMPO_WORDS = {"grave": 40, "largo": 52, "adagio": 68, "andante": 92, "moderato": 114, "allegro": 140,
                "presto": 180}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cadenza.compose import prompt_embed
-from cadenza.compose.ask import COMPOSER_ALIASES, TEMPO_WORDS, ComposeRequest
+from cadenza.compose.ask import COMPOSER_ALIASES, FORM_METERS, TEMPO_WORDS, ComposeRequest
 from cadenza.compose.prompt_embed import Match, Stage
 from cadenza.errors import UsageError
 
@@ -56,7 +56,6 @@ _FORM_WORDS = {"chorale": ("chorale",), "hymn": ("hymn",), "reel": ("reel",), "j
                "hornpipe": ("hornpipe",), "waltz": ("waltz",), "march": ("march",), "polka": ("polka",),
                "dance": ("dance", "minuet"), "madrigal": ("madrigal",), "motet": ("motet",), "song": ("song",),
                "game-music": ("game", "video game")}
-_FORM_METER = {"waltz": "3/4", "jig": "6/8", "march": "2/4", "polka": "2/4", "reel": "4/4", "hornpipe": "4/4"}
 _SPEED_WORDS = {"slow": 66.0, "slowly": 66.0, "fast": 150.0, "quick": 150.0, "lively": 132.0, "brisk": 140.0}
 _DENSITY_WORDS = {"sparse": "low", "simple": "low", "dense": "high", "busy": "high", "virtuosic": "high"}
 #: what looks like a key though no key was read from it ("in Q major", "in Hb minor": German B-flat is B, but
@@ -174,8 +173,8 @@ def _readings(prompt: str) -> list[WordReading]:
             for word in words:
                 if _has(text, word):
                     take(name, value, word)
-    if "form" in found and found["form"].value in _FORM_METER:
-        take("meter", _FORM_METER[found["form"].value], found["form"].value, source="form")
+    if "form" in found and found["form"].value in FORM_METERS:
+        take("meter", FORM_METERS[found["form"].value], found["form"].value, source="form")
     for word, value in _DENSITY_WORDS.items():
         if _has(text, word):
             take("density", value, word)
@@ -237,8 +236,8 @@ def read_prompt_full(request: ComposeRequest) -> PromptReading:
         matches, stage = [], Stage("not needed", "no prompt")
     for m in matches:
         fill[m.field] = m
-        if m.field == "form" and m.value in _FORM_METER and "meter" not in found and request.meter is None:
-            fill["meter"] = WordReading("meter", _FORM_METER[m.value], m.value, source="form")
+        if m.field == "form" and m.value in FORM_METERS and "meter" not in found and request.meter is None:
+            fill["meter"] = WordReading("meter", FORM_METERS[m.value], m.value, source="form")
     notes = [r.note() for r in fill.values()]
     unread = unknown_key(prompt) if "key" not in found and request.key is None else None
     if unread:  # (a key in words no one reads was dropped without a word: "in Hb minor")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, get_args, get_type_hints
 
-from cadenza.compose.ask import COMPOSER_ALIASES, ComposeRequest
+from cadenza.compose.ask import COMPOSER_ALIASES, FORM_METERS, ComposeRequest
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model_label
 from cadenza.errors import UsageError
 from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
@@ -297,6 +297,9 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
         respelled, named = key_spelling(request.key or "", key)  # (the first is logged where composing starts)
         notes.extend([named] if named else [])
     meter = parse_meter(request.meter) if request.meter else None
+    if meter is None and labels.get("form") in FORM_METERS:
+        meter = parse_meter(FORM_METERS[labels["form"]])
+        notes.append(f"form {labels['form']} -> meter {FORM_METERS[labels['form']]} (give --meter to choose)")
     if meter:
         labels["meter"] = f"{meter[0]}/{meter[1]}" if f"{meter[0]}/{meter[1]}" in METERS else "other"
     if request.tempo_bpm is not None:
