@@ -531,3 +531,26 @@ def test_a_double_stops_upper_note_on_the_last_chord_is_a_tonic_chord_tone() -> 
     assert craft(score, (2, "minor"))["ends_on_tonic"] == 1.0
     last = score.notes[score.notes["onset_ticks"] == score.notes["onset_ticks"].max()]
     assert {int(p) % 12 for p in last["pitch"]} <= {2, 5, 9} and len(set(last["pitch"].tolist())) == len(last)
+
+
+def test_no_key_is_struck_again_while_it_is_held() -> None:
+    """A piano's held note under its figures met the figure's own note (a tense C-minor piece, seed 22: 35 notes
+    struck while held, its MusicXML in 6 voices and 23 ties); a note ends where its part strikes its pitch again,
+    and the same note struck twice at one instant is written once."""
+    from cadenza.compose.finish import no_held_restrikes
+    from cadenza.score.model import Part, Score
+
+    q = 3360
+    score = Score.build([Part("Piano"), Part("Cello", 42)],
+                        [(0, 4 * q, 48, 80, 0), (q, q, 48, 80, 0), (q, q, 48, 70, 0), (q, q, 60, 80, 0),
+                         (0, 4 * q, 48, 80, 1)], [])
+    written = no_held_restrikes(score)
+    rows = sorted((int(n["part"]), int(n["onset_ticks"]), int(n["duration_ticks"]), int(n["pitch"]))
+                  for n in written.notes)
+    assert rows == [(0, 0, q, 48), (0, q, q, 48), (0, q, q, 60), (1, 0, 4 * q, 48)]
+    piece = compose(ComposeRequest(ensemble="piano", mood="tense", epoch="romantic", key="C minor", bars=16,
+                                   seed=22)).score
+    for part in range(len(piece.parts)):
+        for pitch in np.unique(piece.notes["pitch"][piece.notes["part"] == part]):
+            same = piece.notes[(piece.notes["part"] == part) & (piece.notes["pitch"] == pitch)]
+            assert (same["onset_ticks"][:-1] + same["duration_ticks"][:-1] <= same["onset_ticks"][1:]).all()
