@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cadenza.compose.rules import VoiceRules
-from cadenza.compose.waits import BASS_REST_BEATS
+from cadenza.compose.waits import BASS_REST_BEATS, LINE_REST_BEATS
 from cadenza.score.model import Score
 
 
@@ -488,9 +488,19 @@ def test_a_songs_left_hand_does_not_leave_the_voice_without_a_bass_for_bars() ->
 
     plan = SimpleNamespace(drums=set())
     song = VoiceRules(plan, [1, 3, 2], [(1, 2)], bars=8, key=None, style="romantic")
-    assert song.waiting == {2: BASS_REST_BEATS}
+    assert song.waiting == {2: BASS_REST_BEATS, 1: LINE_REST_BEATS}  # (the right hand after a bar: see below)
     score = compose(ComposeRequest(ensemble="song", bars=16, seed=7)).score
     assert len(_silent_bars(score, 2)) <= 2, _silent_bars(score, 2)
+
+
+def test_a_songs_right_hand_does_not_leave_the_voice_for_bars() -> None:
+    """Real Lieder's right hand is silent in 19 of 688 bars (their first 16); a song's right hand, never pulled back,
+    was silent in 23 of 64 bars of four calm songs (seeds 1-4), 15 in one. It is pulled back after a bar's rest."""
+    from cadenza.compose import ComposeRequest, compose
+
+    silent = sum(len(_silent_bars(compose(ComposeRequest(ensemble="song", mood="calm", bars=16, seed=seed,
+                                                          guard=False)).score, 1)) for seed in (1, 2, 3, 4))
+    assert silent <= 12, silent
 
 
 def test_a_hands_rest_is_counted_in_quarter_notes_in_a_compound_meter() -> None:
