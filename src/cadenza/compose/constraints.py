@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.grid import playable_grid
 from cadenza.compose.mood import MoodShape
 from cadenza.compose.request import Key
 from cadenza.listen.features import beat_ticks_of
@@ -178,6 +179,7 @@ class PlanConstraint:
         if tempo_bpm is not None:
             self.pending.append(tempo_step(tempo_bpm))
         self.no_key_changes, self.no_tempo_changes = key is not None, tempo_bpm is not None
+        self.tempo_bpm = tempo_bpm  # quarters a minute; None: the model's choice
         self.meter_seen = False
         self.notes_seen = False
         self.meta_written: set[int] = set()  # key signature / tempo kinds already written
@@ -308,7 +310,10 @@ class PlanConstraint:
         low, high = self.gap_beats
         if self.bars_started >= self.bars:
             high = None
-        return (None if low is None else low * beat), (None if high is None else high * beat)
+        # never shorter than the shortest value playable at the tempo (a high density in 3/8, whose beat is an
+        # eighth, asked for gaps under a sixteenth: 32nd notes at 155 bpm, 0.048 s a note)
+        playable = playable_grid(self.tempo_bpm)[0] * FINE
+        return (None if low is None else low * beat), (None if high is None else max(high * beat, playable))
 
     def _gap_allowed(self, size: int, chord: bool = True) -> np.ndarray | None:
         """Coarse positions of a new note whose gap after the latest onset the density allows (``chord``:
@@ -498,6 +503,8 @@ class PlanConstraint:
             part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
             count, top = self.at_instant.get(part, (0, -1))
             self.at_instant[part] = (count + 1, max(top, pitch))
+        elif kind == KIND["tempo"]:
+            self.tempo_bpm = int(step[F["value"]]) + int(step[F["value_fine"]]) / 100
         if kind in (KIND["key_signature"], KIND["tempo"]):
             self.meta_written.add(kind)
             self.pending = [p for p in self.pending if int(p[F["kind"]]) != kind]

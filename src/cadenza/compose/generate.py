@@ -289,6 +289,29 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     return (Stacked(base, *more) if more else base), voice_rules
 
 
+def _in_compound_meter(plan: Plan, best: _Best) -> tuple[Score, dict[str, Any], dict[str, Any], str] | None:
+    """The piece written in the compound meter of its beats' triplets (:mod:`cadenza.compose.notation`), with what
+    listen hears in it, its adherence and a line for the report; None where the plan's meter or tempo was asked
+    (a tempo is asked in quarter notes, which the compound meter's dotted quarters would change), where it is not
+    in triplets, or where listen would lose a label it heard (it reads the tempo in quarter notes: a mood carried
+    by the tempo may be heard otherwise)."""
+    tempo_asked = plan.tempo_bpm is not None and "tempo_bpm" not in plan.implied
+    if not plan.meter or "meter" not in plan.implied or tempo_asked:
+        return None
+    compound = compound_notation(best.score)
+    if compound is None:
+        return None
+    heard = listen_blind(compound)
+    written = {"meter": str(compound.time_signatures[0])}  # the plan's own choices, as written now
+    if "tempo_class" in plan.labels:
+        written["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(compound.tempos[0].bpm)
+    met = adherence({**plan.labels, **written}, heard)
+    if any(row["met"] and not met[name]["met"] for name, row in best.adherence.items()):
+        return None
+    return compound, heard, met, (f"written in {written['meter']}, not the {plan.meter[0]}/{plan.meter[1]} drawn for "
+                                  f"its style: its beats run in triplets")
+
+
 def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest, seed: int,
                 voices: tuple[Voice, ...], progress: Progress | None,
                 style: MotifBias | None = None, rules: bool = False,
@@ -468,11 +491,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     best = _best_of(model, prompt, plan, request, voices, finish, progress, reference,
                     plan.key.tonic_pc if plan.key else None, load_guard(index_path), checks=checks, rules=True)
     score, heard, met, notation = best.score, best.heard, best.adherence, None
-    if plan.meter and "meter" in plan.implied and (compound := compound_notation(score)) is not None:
-        score, heard = compound, listen_blind(compound)  # the same sound, written in its compound meter
-        notation = (f"written in {compound.time_signatures[0]}, not the {plan.meter[0]}/{plan.meter[1]} drawn for its "
-                    f"style: its beats run in triplets")
-        met = adherence({**plan.labels, "meter": str(compound.time_signatures[0])}, heard)
+    if (written := _in_compound_meter(plan, best)) is not None:
+        score, heard, met, notation = written
         log.info("%s", notation)
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "plan": {"labels": plan.labels,

@@ -8,10 +8,15 @@ a 12-tuplet on every staff). A triplet begins with its beat: a part strikes a tr
 an onset of its own at the quarter's start (or, for the third eighth, at the second), so a triplet is a figure
 and not a lone syncopation (a sad chorale's tenor held a note into a triplet eighth after the beat: 6 1/3
 quarters, engraved as a tuplet over a breve). A triplet value is an eighth or a quarter of the triplet, no
-longer."""
+longer.
+
+The grid is as fine as the tempo lets a player play: no value shorter than :data:`SHORTEST_NOTE_S` (32nd notes
+up to 100 bpm, sixteenths up to 200, triplet eighths up to 266). A joyful lead sheet in 3/8 at 155 bpm ran its
+tune in 32nd notes, twenty notes a second, and a joyful chorale's voices sang 32nds at 0.048 s a note."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -20,13 +25,16 @@ from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
-#: the notation grid, in steps of FINE ticks: 32nd notes (6 steps) and eighth-note triplets (16 steps)
+#: the finest notation grid, in steps of FINE ticks: 32nd notes (6 steps) and eighth-note triplets (16 steps);
+#: in a compound meter (6/8, 9/8, 12/8), whose beat is already three eighths, no triplets (a quartet in 6/8 wrote
+#: eighth-note triplets there, a duplet feel no classical quartet asks for: 16 tuplet marks on a page)
 GRID_STEPS = (6, 16)
-#: ... in a compound meter (6/8, 9/8, 12/8), whose beat is already three eighths: 32nd notes only (a quartet in
-#: 6/8 wrote eighth-note triplets there, a duplet feel no classical quartet asks for: 16 tuplet marks on a page)
-COMPOUND_GRID_STEPS = (6,)
 QUARTER_STEPS = TICKS_PER_QUARTER // FINE  # 48
 TRIPLET_LENGTHS = (16, 32)  # the triplet values a note may have: a triplet eighth or quarter
+#: the shortest value a line is written in at its tempo, in seconds (a sixteenth at 200 bpm): about the fastest
+#: run a player keeps up
+SHORTEST_NOTE_S = 0.075
+DUPLE_UNITS = (6, 12, 24, 48)  # the duple values the grid may be made of: 32nds, 16ths, eighths, quarters
 #: what a point inside a quarter (steps 0..47) says of the quarter's grid: 0 either (its start), DUPLE (on the
 #: 32nd-note grid only), TRIPLET (on the triplet grid only), -1 neither
 DUPLE, TRIPLET = 1, 2
@@ -38,22 +46,56 @@ _TILED_KIND = np.tile(_POINT_KIND, max(FIELD_SIZES["position"], FIELD_SIZES["dur
 _TILED_KIND.setflags(write=False)
 
 
+@cache
 def _grid(steps: tuple[int, ...]) -> dict[str, np.ndarray]:
     masks = {field: np.logical_or.reduce([np.arange(FIELD_SIZES[field]) % g == 0 for g in steps])
              for field in ("position", "duration")}
     masks["duration"][0] = False  # a note lasts
+    for mask in masks.values():
+        mask.setflags(write=False)
     return masks
 
 
-_ON_GRID, _ON_COMPOUND_GRID = _grid(GRID_STEPS), _grid(COMPOUND_GRID_STEPS)
-#: the positions in a bar where the notation grid lets a note start (in any meter)
-ON_GRID_POSITIONS = _ON_GRID["position"]
+@cache
+def _note_values(unit: int) -> np.ndarray:
+    """The note values of the simple grid of duple ``unit`` (steps): whole units, or a triplet eighth or quarter."""
+    values = _grid((unit, 16))["duration"] & ((_LENGTHS % unit == 0) | np.isin(_LENGTHS, TRIPLET_LENGTHS))
+    values.setflags(write=False)
+    return values
+
+
+def playable_grid(bpm: float | None) -> tuple[int, bool]:
+    """The finest duple value (in steps, :data:`DUPLE_UNITS`) and whether triplet eighths are written, at a tempo
+    of ``bpm`` quarters a minute (None: not known, the finest grid): no value under :data:`SHORTEST_NOTE_S`."""
+    if bpm is None or bpm <= 0:
+        return DUPLE_UNITS[0], True
+    step_s = 60.0 / bpm / QUARTER_STEPS
+    unit = next((u for u in DUPLE_UNITS if u * step_s >= SHORTEST_NOTE_S), DUPLE_UNITS[-1])
+    return unit, TRIPLET_LENGTHS[0] * step_s >= SHORTEST_NOTE_S
+
+
+#: the positions in a bar where the finest notation grid lets a note start (in any meter, at any tempo)
+ON_GRID_POSITIONS = _grid(GRID_STEPS)["position"]
 _LENGTHS = np.arange(FIELD_SIZES["duration"])
-#: the note values of the simple grid: whole 32nds, or a triplet eighth or quarter
-_NOTE_VALUES = _ON_GRID["duration"] & ((_LENGTHS % 6 == 0) | np.isin(_LENGTHS, TRIPLET_LENGTHS))
 _FIRST_ONLY = {field: np.arange(FIELD_SIZES[field]) == 0 for field in ("position_fine", "duration_fine", "tie")}
-for _mask in (*_ON_GRID.values(), *_ON_COMPOUND_GRID.values(), *_FIRST_ONLY.values(), _NOTE_VALUES):
+for _mask in _FIRST_ONLY.values():
     _mask.setflags(write=False)  # shared by every call: never changed in place
+
+
+def _is_compound(meter: tuple[int, int] | None) -> bool:
+    return meter is not None and beat_ticks_of(TimeSignature(0, *meter)) != TICKS_PER_QUARTER * 4 // meter[1]
+
+
+def grid_steps(meter: tuple[int, int] | None, bpm: float | None) -> tuple[int, ...]:
+    """The grid a piece in ``meter`` at ``bpm`` is written on (steps of FINE ticks): its finest playable duple
+    value, and triplet eighths where the meter is simple and they are playable (see :func:`playable_grid`)."""
+    unit, triplets = playable_grid(bpm)
+    return (unit, TRIPLET_LENGTHS[0]) if triplets and not _is_compound(meter) else (unit,)
+
+
+def on_grid_positions(plan: Any) -> np.ndarray:
+    """The positions in a bar where a note may start on ``plan``'s grid (its meter and tempo so far)."""
+    return _grid(grid_steps(getattr(plan, "meter", None), getattr(plan, "tempo_bpm", None)))["position"]
 
 
 class NotationGrid:
@@ -66,13 +108,17 @@ class NotationGrid:
 
     def __init__(self, plan: Any) -> None:
         self.plan = plan
-        meter = plan.meter
-        compound = meter is not None and beat_ticks_of(TimeSignature(0, *meter)) != TICKS_PER_QUARTER * 4 // meter[1]
-        self.grid = _ON_COMPOUND_GRID if compound else _ON_GRID  # (the model's own meter: the simple grid)
-        self.triplets = not compound
+        self.compound = _is_compound(plan.meter)  # (the model's own meter: the simple grid)
+        self.tempo(getattr(plan, "tempo_bpm", None))
         self.quarters: dict[int, int] = {}  # quarter (from the piece's start) -> DUPLE or TRIPLET, once set
         # the latest quarter with onsets: (quarter, {triplet point 0 or 16: parts with an onset there})
         self.struck: tuple[int, dict[int, set[int]]] = (-1, {})
+
+    def tempo(self, bpm: float | None) -> None:
+        """Make the grid as fine as a player plays at ``bpm`` (see :func:`playable_grid`)."""
+        steps = grid_steps(self.plan.meter, bpm)
+        self.unit, self.triplets = steps[0], len(steps) > 1
+        self.grid = _grid(steps)
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if field == "kind":
@@ -166,13 +212,16 @@ class NotationGrid:
         onset = self._bar_start_steps() + int(chosen.get("position", 0))
         size = FIELD_SIZES["duration"]
         ends_on_grid = _TILED_KIND[onset % QUARTER_STEPS:onset % QUARTER_STEPS + size] >= 0
-        return _NOTE_VALUES & ends_on_grid & self._fits_quarters(onset, size, onset)
+        return _note_values(self.unit) & ends_on_grid & self._fits_quarters(onset, size, onset)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         return None
 
     def advance(self, step: np.ndarray) -> None:
-        """A note's onset and end set the grid of their quarters, where they lie on one grid only."""
+        """A note's onset and end set the grid of their quarters, where they lie on one grid only; a tempo the
+        model writes sets how fine the grid is."""
+        if int(step[F["kind"]]) == KIND["tempo"]:
+            self.tempo(getattr(self.plan, "tempo_bpm", None))  # (the plan, advanced first, has read it)
         if not self.triplets or int(step[F["kind"]]) != KIND["note"] or step[F["position_fine"]]:
             return
         onset = self._bar_start_steps() + int(step[F["position"]])

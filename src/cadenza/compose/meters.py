@@ -10,14 +10,19 @@ itself wrote chorales in 5/4, 2/4 or 3/2 (Bach wrote almost all of his in common
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 from importlib import resources
 
 import numpy as np
 
+from cadenza.compose.constraints import DENSITY_GAPS
+from cadenza.compose.grid import playable_grid
 from cadenza.compose.request import Plan, parse_meter
 from cadenza.listen.labels import METERS
+from cadenza.score.model import TimeSignature
+from cadenza.tokens.events import FINE
 
 
 @cache
@@ -41,24 +46,39 @@ def meter_table(epoch: str | None, ensemble: str | None) -> tuple[str, dict[str,
     return next(((name, tables[name]) for name in names if name in tables), None)
 
 
-def style_meter(epoch: str | None, ensemble: str | None,
-                seed: int) -> tuple[tuple[int, int], str, float] | None:
-    """A meter drawn (seeded) for the style, the group of works it was drawn from and its share of them."""
+def style_meter(epoch: str | None, ensemble: str | None, seed: int,
+                fits: Callable[[tuple[int, int]], bool] | None = None) -> tuple[tuple[int, int], str, float] | None:
+    """A meter drawn (seeded) for the style, the group of works it was drawn from and its share of them; only
+    among the meters that ``fits`` accepts, where it accepts any."""
     found = meter_table(epoch, ensemble)
     if found is None:
         return None
     group, counts = found
     meters = sorted(counts)
+    if fits is not None and any(fits(parse_meter(m)) for m in meters):
+        counts = {m: n for m, n in counts.items() if fits(parse_meter(m))}
+        meters = sorted(counts)
     weights = np.array([counts[m] for m in meters], dtype=float) / sum(counts.values())
     chosen = int(np.random.default_rng(seed).choice(len(meters), p=weights))
     return parse_meter(meters[chosen]), group, float(weights[chosen])
+
+
+def _dense_enough(plan: Plan) -> Callable[[tuple[int, int]], bool] | None:
+    """For a high density at a known tempo, whether a meter's beat holds the density's notes in values a player
+    plays (:func:`cadenza.compose.grid.playable_grid`): a joyful lead sheet drawn in 3/8 at 155 bpm, whose beat
+    is an eighth, ran in 32nd notes, 0.048 s a note (with playable values it is heard at a medium density)."""
+    if plan.labels.get("density") != "high" or not plan.tempo_bpm:
+        return None
+    unit_ticks = playable_grid(plan.tempo_bpm)[0] * FINE
+    longest_gap = DENSITY_GAPS["high"][1] or 1.0
+    return lambda meter: unit_ticks <= longest_gap * TimeSignature(0, *meter).beat_ticks
 
 
 def with_style_meter(plan: Plan, seed: int) -> Plan:
     """The plan with a meter for its style where it has none (see :func:`style_meter`); unchanged otherwise."""
     if plan.meter is not None:
         return plan
-    drawn = style_meter(plan.labels.get("epoch"), plan.model_labels.get("ensemble"), seed)
+    drawn = style_meter(plan.labels.get("epoch"), plan.model_labels.get("ensemble"), seed, _dense_enough(plan))
     if drawn is None:
         return plan
     meter, group, share = drawn
