@@ -279,7 +279,7 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if voice_rules.line_over_chords:  # a song's piano lies under the voice (cadenza.compose.registers)
             more.append(UnderTheTune(base, voice_rules.top, frozenset(range(len(voices))) - {voice_rules.top}))
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
-            more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top))
+            more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top, rules=voice_rules))
         if voice_rules.tune_led:
             theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars)
             voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come
