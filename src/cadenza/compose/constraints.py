@@ -37,7 +37,7 @@ from cadenza.compose.grid import shortest_gap_ticks
 from cadenza.compose.mood import MoodShape
 from cadenza.compose.request import Key
 from cadenza.listen.features import beat_ticks_of
-from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
+from cadenza.score.model import DEFAULT_TEMPO_BPM, TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F, step_row
 from cadenza.tokens.grammar import NOTE_ORDER, Grammar
 
@@ -494,6 +494,8 @@ class PlanConstraint:
             self.bar_start_ticks += self.bar_ticks_now
             self.bar_ticks_now = int(step[F["position"]]) * FINE + int(step[F["position_fine"]])
         elif kind == KIND["note"]:
+            if not self.notes_seen and self.tempo_bpm is None:  # no tempo follows a note: the piece plays at 120
+                self.tempo_bpm = DEFAULT_TEMPO_BPM
             self.notes_seen = True
             instant = (self.bars_started, int(step[F["position"]]) * FINE + int(step[F["position_fine"]]))
             self.last_onset_ticks = self.bar_start_ticks + instant[1]

@@ -134,6 +134,7 @@ class NotationGrid:
 
     def tempo(self, bpm: float | None) -> None:
         """Make the grid as fine as a player plays at ``bpm`` (see :func:`playable_grid`)."""
+        self.bpm = bpm
         steps = grid_steps(self.plan.meter, bpm)
         unit, triplets = playable_grid(bpm, SUNG_SHORTEST_S)
         self.sung_unit, self.sung_triplets = max(unit, steps[0]), triplets and len(steps) > 1
@@ -262,8 +263,8 @@ class NotationGrid:
     def advance(self, step: np.ndarray) -> None:
         """A note's onset and end set the grid of their quarters, where they lie on one grid only; a tempo the
         model writes sets how fine the grid is."""
-        if int(step[F["kind"]]) == KIND["tempo"]:
-            self.tempo(getattr(self.plan, "tempo_bpm", None))  # (the plan, advanced first, has read it)
+        if getattr(self.plan, "tempo_bpm", None) != self.bpm:  # (the plan, advanced first, has read the tempo,
+            self.tempo(getattr(self.plan, "tempo_bpm", None))  # or set the default one at the first note)
         if not self.triplets or int(step[F["kind"]]) != KIND["note"] or step[F["position_fine"]]:
             return
         onset = self._bar_start_steps() + int(step[F["position"]])

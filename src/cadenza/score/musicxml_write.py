@@ -22,6 +22,11 @@ from cadenza.score.model import TICKS_PER_QUARTER, Score
 log = logging.getLogger(__name__)
 
 
+#: parts written without the key signature: a drum kit's staff, and timpani (tuned to their notes, written with
+#: accidentals, as orchestral scores write them)
+NO_KEY_SIGNATURE_PROGRAMS = (47,)
+
+
 def _ql(ticks: int) -> Fraction:
     return Fraction(ticks, TICKS_PER_QUARTER)
 
@@ -351,7 +356,7 @@ def score_to_music21(score: Score) -> Any:
             sig = sig_at.get(b0)
             if sig is not None:
                 measure.insert(0, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
-            for ks in keys:
+            for ks in keys if not (part.is_drum or part.program in NO_KEY_SIGNATURE_PROGRAMS) else ():
                 if b0 <= ks.onset_ticks < b1 or (bar == 0 and ks.onset_ticks == 0):
                     k = (key.KeySignature(ks.sharps) if ks.mode is None
                          else key.KeySignature(ks.sharps).asKey(ks.mode))
