@@ -220,8 +220,9 @@ def test_an_orchestras_flutes_play_above_the_violins() -> None:
 
 
 def test_an_orchestras_first_violins_leave_their_g_string() -> None:
-    """The first violins' usual register is the real openings' (median 74, free from 67): from 65, D-minor
-    pieces of 8 bars (seeds 1-6) still put their median at 65, on the G string, under the winds."""
+    """The first violins' usual register centres above the real openings' median (74), free from 69: from 65,
+    D-minor pieces of 8 bars (seeds 1-6) put their median at 65, on the G string, under the winds; from 67 (the
+    winds drawn in by the plan), at 67."""
     import numpy as np
 
     import cadenza

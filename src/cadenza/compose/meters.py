@@ -53,12 +53,15 @@ def style_meter(epoch: str | None, ensemble: str | None, seed: int,
     if found is None:
         return None
     group, counts = found
+    rng = np.random.default_rng(seed)
     meters = sorted(counts)
-    if fits is not None and any(fits(parse_meter(m)) for m in meters):
-        counts = {m: n for m, n in counts.items() if fits(parse_meter(m))}
-        meters = sorted(counts)
     weights = np.array([counts[m] for m in meters], dtype=float) / sum(counts.values())
-    chosen = int(np.random.default_rng(seed).choice(len(meters), p=weights))
+    chosen = int(rng.choice(len(meters), p=weights))
+    if fits is not None and not fits(parse_meter(meters[chosen])) and any(fits(parse_meter(m)) for m in meters):
+        # drawn again among the meters that fit (a seed whose first draw fits keeps its meter)
+        meters = [m for m in meters if fits(parse_meter(m))]
+        weights = np.array([counts[m] for m in meters], dtype=float) / sum(counts[m] for m in meters)
+        chosen = int(rng.choice(len(meters), p=weights))
     return parse_meter(meters[chosen]), group, float(weights[chosen])
 
 

@@ -48,9 +48,11 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import beat_ticks
 from cadenza.compose.ensembles import Voice, doubling_parts
 from cadenza.compose.plan import PHRASE_BARS
 from cadenza.compose.registers import UsualRegister
+from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES, KIND
 
 MIN_PARTS = 8  # ensembles this large are orchestrated by phrase
@@ -66,12 +68,13 @@ FAMILIES: tuple[tuple[range, float], ...] = (
 #: (16 bars) the first violins' median pitch is 74, the seconds' 69, the violas' 63, the cellos' 50; left to the
 #: model, ours sat at 61, 59, 52 and 49, the violins on their lowest string under the flute's tune. (The first
 #: violins' middle was 72, free from 65: D-minor pieces of 8 bars still put their median at 65, on the G string;
-#: from 67, at 69.) The winds: in
+#: from 67, at 69; with the winds drawn in by the plan they sank to 67 again, and from 69 their median is 69.5:
+#: the model keeps them near the free register's floor.) The winds: in
 #: 12 symphonic openings of the craft pool (16 bars) the flutes' median pitch is 82-84, the oboes' 73-77, the
 #: clarinets' 68-73; ours sat at 72-75, 69-72 and lower with no mood asked, the flute under the first violins.
 #: (The flutes' middle is 81, free from the second flutes' tenth below, 74: from 76 their line crept by step, the
 #: top line's mean interval 1.51 semitones against the real tenth's 1.54, 32 pieces of the craft benchmark)
-ORCHESTRA_REGISTERS = {"Violin I": 74, "Violin II": 67, "Viola": 60, "Flute": 81, "Oboe": 75, "Clarinet": 70}
+ORCHESTRA_REGISTERS = {"Violin I": 76, "Violin II": 67, "Viola": 60, "Flute": 81, "Oboe": 75, "Clarinet": 70}
 #: the highest pitch an orchestra's cellos play freely: a tenth of their notes lie above MIDI 60 in 12 symphonic
 #: openings of the craft pool (16 bars; median 50). Left to the model, a calm or joyful orchestra's cellos sat at
 #: 58-67 (mean of 16 bars), the double basses doubling them an octave below, a whole harmony without its floor
@@ -80,11 +83,13 @@ REGISTER_SPAN = 7  # semitones below that middle a part goes freely
 TACET_CHANCE = 0.4  # a chamber part's chance of resting at a phrase's start (see the module docstring)
 TACET_TWO_BARS = 0.25  # ... for two bars rather than one
 MIN_SOUNDING = 2  # parts that play in every bar of a chamber ensemble
-#: (General MIDI programs, beats a planned part may rest before it is pulled in, whether only on a strong beat)
+#: (General MIDI programs, bars a planned part may rest before it is pulled in, whether only on a strong beat):
+#: counted in bars, so that a piece in 2/4 brings its winds in as often, by the bar, as one in 4/4 (in beats, the
+#: three reviewed pieces, all drawn in 2/4, gave their wind parts a median 4 notes in 16 bars)
 ENTRIES: tuple[tuple[range, float, bool], ...] = (
-    (range(64, 80), 4.0, False),  # reeds and pipes: a bar
-    (range(56, 64), 8.0, True),  # brass: two bars, entering on a strong beat
-    (range(47, 48), 8.0, True),  # timpani: likewise
+    (range(64, 80), 1.0, False),  # reeds and pipes: a bar
+    (range(56, 64), 2.0, True),  # brass: two bars, entering on a strong beat
+    (range(47, 48), 2.0, True),  # timpani: likewise
 )
 ENTRY_NATS = 2.0  # per beat a planned part has rested beyond its family's allowance, toward it
 ENTRY_MAX_NATS = 8.0
@@ -195,8 +200,8 @@ class Orchestration:
 
     def entries_due(self, chosen: dict[str, int]) -> np.ndarray | None:
         """The part field's bias toward each wind, brass or timpani part the plan has play in the bar being
-        written that has rested longer than its family may (:data:`ENTRIES`): :data:`ENTRY_NATS` per beat beyond,
-        at most :data:`ENTRY_MAX_NATS`; the brass and the timpani only on a strong beat, and on a phrase's
+        written that has rested longer than its family may (:data:`ENTRIES`, in bars): :data:`ENTRY_NATS` per beat
+        beyond, at most :data:`ENTRY_MAX_NATS`; the brass and the timpani only on a strong beat, and on a phrase's
         arrival (the downbeat of a cadence bar) :data:`CADENCE_NATS` where they do not sound. None in the last
         bar, whose chord every part strikes (the rules' final chord), and where nothing is due."""
         rules = self.rules
@@ -208,10 +213,11 @@ class Orchestration:
         arrival = now == self.plan.bar_start_ticks and rules._cadence_chords()[0] is not None
         sounding = rules._sounding(now) if arrival else {}
         out = None
-        for part, (may_rest, strong_only) in self.entries.items():
+        beats_a_bar = self.plan.meter[0] * 4 * TICKS_PER_QUARTER // self.plan.meter[1] / beat_ticks(self.plan.meter)
+        for part, (may_rest_bars, strong_only) in self.entries.items():
             if not self.playing[bar][part] or (strong_only and not strong):
                 continue
-            beyond = rules._silent_beats(part, now) - may_rest
+            beyond = rules._silent_beats(part, now) - may_rest_bars * beats_a_bar
             pull = min(ENTRY_NATS * beyond, ENTRY_MAX_NATS) if beyond > 0 else 0.0
             if arrival and strong_only and not sounding.get(part):
                 pull = max(pull, CADENCE_NATS)
