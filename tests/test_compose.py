@@ -569,3 +569,19 @@ def test_a_quartets_viola_and_cello_double_stop_now_and_then_not_on_every_beat()
             _, counts = np.unique(notes["onset_ticks"], return_counts=True)
             stops, onsets = stops + int((counts >= 2).sum()), onsets + len(counts)
     assert onsets > 40 and stops / onsets < 0.05
+
+
+def test_a_continuation_writes_its_notes_on_the_notation_grid(tmp_path: Path) -> None:
+    """A continuation is sampled without the part-writing rules, and it had no notation grid either: a 12/8 folk
+    lead sheet continued by 4 bars struck its final chord 35 and 56 ticks after the downbeat, and its MusicXML,
+    quantized, wrote the piece's dotted values as sextuplets. Its new notes now lie on the grid."""
+    import cadenza
+    from cadenza.score.musicxml_write import musicxml_bytes, writable_as_is
+    from cadenza.tokens.events import FINE
+
+    primer = compose(ComposeRequest(ensemble="lead-sheet", epoch="folk", key="G major", bars=16, seed=3)).score
+    path = cadenza.write_score(primer, tmp_path / "folk.mid")
+    continued = cadenza.continue_(path, bars=4).score
+    new = continued.notes[continued.notes["onset_ticks"] >= primer.length_ticks]
+    assert len(new) and not (new["onset_ticks"] % FINE).any()
+    assert writable_as_is(continued) and b"<time-modification>" not in musicxml_bytes(continued)

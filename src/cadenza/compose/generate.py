@@ -288,6 +288,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if voice_rules.tune_led:  # the contrasting phrase's high point, planned (cadenza.compose.climax)
             more.append(ClimaxReach(base, voice_rules.top, plan.bars, style=epoch, phrase_bars=size,
                                     intro_bars=plan.intro_bars))
+    elif voices:  # a continuation or revision, without the part-writing rules: its notes on the grid still
+        # (cadenza.compose.grid; a continued folk lead sheet in 12/8 struck its final chord 35 and 56 ticks after
+        # the downbeat, and its MusicXML, quantized, wrote the piece's dotted values as sextuplets)
+        more.append(NotationGrid(base))
     if style is not None:
         more.append(style)
     return (Stacked(base, *more) if more else base), voice_rules
