@@ -38,7 +38,7 @@ from cadenza.compose.mood import MoodShape
 from cadenza.compose.request import Key
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import DEFAULT_TEMPO_BPM, TICKS_PER_QUARTER, TimeSignature
-from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F, step_row
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F, step_bpm, step_row
 from cadenza.tokens.grammar import NOTE_ORDER, Grammar
 
 DRUM_RANGE = (35, 81)  # General MIDI percussion keys
@@ -507,7 +507,7 @@ class PlanConstraint:
             count, top = self.at_instant.get(part, (0, -1))
             self.at_instant[part] = (count + 1, max(top, pitch))
         elif kind == KIND["tempo"]:
-            self.tempo_bpm = int(step[F["value"]]) + int(step[F["value_fine"]]) / 100
+            self.tempo_bpm = step_bpm(step)
         if kind in (KIND["key_signature"], KIND["tempo"]):
             self.meta_written.add(kind)
             self.pending = [p for p in self.pending if int(p[F["kind"]]) != kind]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.ensembles import Voice
-from cadenza.compose.grid import on_grid_positions
+from cadenza.compose.grid import later_on_grid
 from cadenza.compose.orchestration import MIN_PARTS
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND
 
@@ -33,6 +33,13 @@ def bowed_parts(voices: tuple[Voice, ...]) -> frozenset[int]:
         return frozenset()
     return frozenset(i for i, v in enumerate(voices) if v.program in BOWED_PROGRAMS and v.polyphony > 1
                      and not v.is_drum)
+
+
+def _cost(field: str, values: list[int]) -> np.ndarray:
+    """A bias of ``field`` that costs :data:`DOUBLE_STOP_NATS` at ``values``."""
+    out = np.zeros(FIELD_SIZES[field], dtype=np.float32)
+    out[values] = -DOUBLE_STOP_NATS
+    return out
 
 
 class DoubleStops:
@@ -56,26 +63,14 @@ class DoubleStops:
             return None
         staying = max(self.plan.at_instant) == self.last_part and self.last_part in self.parts and not at % FINE
         if field == "kind":  # where the density leaves no later onset in the bar, a note is the double stop
-            later = (np.arange(FIELD_SIZES["position"]) * FINE > at) & on_grid_positions(self.plan)
-            if not staying or self.plan.onsets_left(later) is not False:
-                return None
-            out = np.zeros(FIELD_SIZES["kind"], dtype=np.float32)
-            out[KIND["note"]] = -DOUBLE_STOP_NATS
-            return out
+            return _cost("kind", [KIND["note"]]) if staying \
+                and self.plan.onsets_left(later_on_grid(self.plan, at)) is False else None
         if field == "position":
-            if not staying:
-                return None
-            out = np.zeros(FIELD_SIZES["position"], dtype=np.float32)
-            out[at // FINE] = -DOUBLE_STOP_NATS
-            return out
+            return _cost("position", [at // FINE]) if staying else None
         if int(chosen.get("position", 0)) * FINE + int(chosen.get("position_fine", 0)) != at:
             return None
         struck = sorted(p for p in self.parts if p in self.plan.at_instant)
-        if not struck:
-            return None
-        out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
-        out[struck] = -DOUBLE_STOP_NATS
-        return out
+        return _cost("part", struck) if struck else None
 
     def advance(self, step: np.ndarray) -> None:
         return None

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
@@ -99,20 +98,23 @@ for _mask in _FIRST_ONLY.values():
     _mask.setflags(write=False)  # shared by every call: never changed in place
 
 
-def _is_compound(meter: tuple[int, int] | None) -> bool:
-    return meter is not None and beat_ticks_of(TimeSignature(0, *meter)) != TICKS_PER_QUARTER * 4 // meter[1]
-
-
-def grid_steps(meter: tuple[int, int] | None, bpm: float | None) -> tuple[int, ...]:
+def grid_steps(meter: tuple[int, int] | None, bpm: float | None,
+               shortest_s: float = SHORTEST_NOTE_S) -> tuple[int, ...]:
     """The grid a piece in ``meter`` at ``bpm`` is written on (steps of FINE ticks): its finest playable duple
     value, and triplet eighths where the meter is simple and they are playable (see :func:`playable_grid`)."""
-    unit, triplets = playable_grid(bpm)
-    return (unit, TRIPLET_LENGTHS[0]) if triplets and not _is_compound(meter) else (unit,)
+    unit, triplets = playable_grid(bpm, shortest_s)
+    compound = meter is not None and TimeSignature(0, *meter).is_compound
+    return (unit, TRIPLET_LENGTHS[0]) if triplets and not compound else (unit,)
 
 
 def on_grid_positions(plan: Any) -> np.ndarray:
     """The positions in a bar where a note may start on ``plan``'s grid (its meter and tempo so far)."""
     return _grid(grid_steps(getattr(plan, "meter", None), getattr(plan, "tempo_bpm", None)))["position"]
+
+
+def later_on_grid(plan: Any, ticks: int) -> np.ndarray:
+    """The positions of the bar after ``ticks`` into it where a note may start on ``plan``'s grid."""
+    return (np.arange(FIELD_SIZES["position"]) * FINE > ticks) & on_grid_positions(plan)
 
 
 class NotationGrid:
@@ -125,7 +127,6 @@ class NotationGrid:
 
     def __init__(self, plan: Any) -> None:
         self.plan = plan
-        self.compound = _is_compound(plan.meter)  # (the model's own meter: the simple grid)
         self.sung: frozenset[int] = getattr(plan, "sung", frozenset())  # parts sung (SUNG_SHORTEST_S)
         self.tempo(getattr(plan, "tempo_bpm", None))
         self.quarters: dict[int, int] = {}  # quarter (from the piece's start) -> DUPLE or TRIPLET, once set
@@ -135,16 +136,14 @@ class NotationGrid:
     def tempo(self, bpm: float | None) -> None:
         """Make the grid as fine as a player plays at ``bpm`` (see :func:`playable_grid`)."""
         self.bpm = bpm
-        steps = grid_steps(self.plan.meter, bpm)
-        unit, triplets = playable_grid(bpm, SUNG_SHORTEST_S)
-        self.sung_unit, self.sung_triplets = max(unit, steps[0]), triplets and len(steps) > 1
+        steps, sung = grid_steps(self.plan.meter, bpm), grid_steps(self.plan.meter, bpm, SUNG_SHORTEST_S)
         if self.sung and len(self.sung) >= len(getattr(self.plan, "ranges", ())):  # a choir: the voices' grid
-            steps = (self.sung_unit, TRIPLET_LENGTHS[0]) if self.sung_triplets else (self.sung_unit,)
+            steps = sung
         self.unit, self.triplets = steps[0], len(steps) > 1
         self.grid = _grid(steps)
-        self.sung_differs = bool(self.sung) and (self.sung_unit, self.sung_triplets) != (self.unit, self.triplets)
-        self.sung_lengths = _grid((self.sung_unit, TRIPLET_LENGTHS[0]) if self.sung_triplets
-                                  else (self.sung_unit,))["duration"]
+        self.sung_unit, self.sung_triplets = sung[0], len(sung) > 1  # (a voice's grid is never the finer)
+        self.sung_differs = bool(self.sung) and sung != steps
+        self.sung_lengths = _grid(sung)["duration"]
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if field == "kind":

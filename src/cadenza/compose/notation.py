@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
-from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import DEFAULT_TEMPO_BPM, TICKS_PER_QUARTER, Score, Tempo, TimeSignature
 
 #: a piece is rewritten in its compound meter when at least this share of its quarters with notes in them run in
 #: triplets (start or end a note on the triplet eighths' grid and not on the duple one)
 COMPOUND_SHARE = 0.5
-_SCALE = Fraction(3, 2)  # a quarter becomes a dotted quarter
+_SCALE = 1.5  # a quarter becomes a dotted quarter
 
 
 def triplet_share(score: Score) -> float:
@@ -45,9 +45,8 @@ def triplet_share(score: Score) -> float:
 def compound_of(meter: TimeSignature) -> tuple[int, int] | None:
     """The compound meter whose dotted-quarter beats are ``meter``'s quarters (4/4 and 2/2: 12/8, 3/4: 9/8,
     2/4: 6/8), or None for a meter whose beat is not a quarter or half note (6/8 is compound already)."""
-    simple = beat_ticks_of(meter) == TICKS_PER_QUARTER * 4 // meter.denominator
     quarters = Fraction(4 * meter.numerator, meter.denominator)
-    if not simple or meter.denominator not in (2, 4) or quarters.denominator != 1:
+    if meter.is_compound or meter.denominator not in (2, 4) or quarters.denominator != 1:
         return None
     return 3 * int(quarters), 8
 
@@ -59,9 +58,8 @@ def compound_notation(score: Score) -> Score | None:
     if any(m is None for m in meters) or triplet_share(score) < COMPOUND_SHARE:
         return None
 
-    def scaled(ticks: int | np.ndarray) -> int | np.ndarray:
-        return (np.asarray(ticks, dtype=np.int64) * 3 + 1) // 2 if isinstance(ticks, np.ndarray) \
-            else int(ticks * _SCALE + Fraction(1, 2))
+    def scaled(ticks: Any) -> Any:  # (ticks x 3/2, the half tick rounded up)
+        return (np.asarray(ticks, dtype=np.int64) * 3 + 1) // 2
 
     notes = score.notes.copy()
     notes["onset_ticks"] = scaled(notes["onset_ticks"])
@@ -69,9 +67,9 @@ def compound_notation(score: Score) -> Score | None:
     signatures = [TimeSignature(int(scaled(sig.onset_ticks)), *meter)
                   for sig, meter in zip(score.time_signatures, meters, strict=True) if meter is not None]
     keys = [replace(key, onset_ticks=int(scaled(key.onset_ticks))) for key in score.key_signatures]
-    tempos = [Tempo(int(scaled(t.onset_ticks)), t.bpm * float(_SCALE)) for t in score.tempos] \
-        or [Tempo(0, DEFAULT_TEMPO_BPM * float(_SCALE))]
+    tempos = [Tempo(int(scaled(t.onset_ticks)), t.bpm * _SCALE) for t in score.tempos] \
+        or [Tempo(0, DEFAULT_TEMPO_BPM * _SCALE)]
     if tempos[0].onset_ticks > 0:
-        tempos.insert(0, Tempo(0, DEFAULT_TEMPO_BPM * float(_SCALE)))
+        tempos.insert(0, Tempo(0, DEFAULT_TEMPO_BPM * _SCALE))
     return Score.build(score.parts, notes, signatures, keys, tempos, score.metadata,
                        pickup_ticks=int(scaled(score.pickup_ticks)), length_ticks=int(scaled(score.length_ticks)))

@@ -36,7 +36,7 @@ import numpy as np
 
 from cadenza.compose.constraints import beat_ticks, note_onset_ticks, step_length_ticks
 from cadenza.compose.ensembles import line_over_chords
-from cadenza.compose.grid import on_grid_positions
+from cadenza.compose.grid import later_on_grid
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
@@ -465,7 +465,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         onset in the bar, the plan forbids the bar line and the density holds.)"""
         if grammar.position % FINE or not self.latest:
             return False
-        later = (grammar.position // FINE < _POSITIONS) & on_grid_positions(self.plan)  # on the grid, after now
+        later = later_on_grid(self.plan, grammar.position - grammar.position % FINE)  # on the grid, after now
         if self.plan.onsets_left(later) is not False:  # (None where no density is asked: most steps)
             return False
         return self._instant_closed({"kind": KIND["note"]}, grammar) is not None

@@ -72,6 +72,11 @@ class TimeSignature:
         unit = TICKS_PER_QUARTER * 4 // self.denominator
         return unit * 3 if self.denominator >= 8 and self.numerator in (6, 9, 12, 15, 18, 24) else unit
 
+    @property
+    def is_compound(self) -> bool:
+        """Whether the felt beat is a dotted value (6/8, 9/8, 12/8 ...): three of the denominator's unit."""
+        return self.beat_ticks != TICKS_PER_QUARTER * 4 // self.denominator
+
     def __str__(self) -> str:
         return f"{self.numerator}/{self.denominator}"
 

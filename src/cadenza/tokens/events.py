@@ -110,6 +110,11 @@ def transposed_chord_value(value: int, semitones: int) -> int:
     return chord_value(root + semitones, quality)
 
 
+def step_bpm(step: np.ndarray) -> float:
+    """The tempo a tempo step writes, in quarters a minute (its value the whole bpm, its fine value hundredths)."""
+    return int(step[F["value"]]) + int(step[F["value_fine"]]) / 100
+
+
 def step_row(kind: str, **fields: int) -> np.ndarray:
     """One step: ``kind`` and the given fields, every other field 0."""
     row = np.zeros(len(FIELDS), dtype=np.int64)
@@ -301,7 +306,7 @@ def decode(steps: np.ndarray, metadata: Metadata | None = None) -> Score:
             elif kind == "key_signature":
                 keys.append(KeySignature(at, value - 7, MODES[fine]))
             elif kind == "tempo":
-                tempos.append(Tempo(at, value + fine / 100))
+                tempos.append(Tempo(at, step_bpm(row)))
             else:
                 key = (int(row[F["part"]]), int(row[F["pitch"]]))
                 dur = ticks(row, "duration", "duration_fine")
