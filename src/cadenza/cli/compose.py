@@ -195,6 +195,8 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
         print(f"  prompt: {line}")
     if plan_or_primer.get("notation"):
         print(f"  notation: {plan_or_primer['notation']}")
+    if plan_or_primer.get("written_as"):
+        print(f"  new bars written for the {plan_or_primer['written_as']}: its part-writing rules, phrases, cadences")
     heard = result["heard"]
     print(f"wrote {result['files']['piece']}: {counted(result['result']['bars'], 'bar')}, "
           f"{counted(result['result']['notes'], 'note')}, "

@@ -170,8 +170,10 @@ def sample_by_phrase(prompt: np.ndarray, total_bars: int, seed: int, generate: G
         for attempt in range(EAR_TRIES):
             start = steps
             if (best is not None and best[0][0] and not best[0][1][0] and best[0][1][1] == 0
-                    and arrival - CADENCE_BARS >= first_bar and bars_in(best[1]) > arrival - CADENCE_BARS + 1):
-                start = through_bar_line(best[1], arrival - CADENCE_BARS + 1)  # a good tune: its cadence again
+                    and arrival - CADENCE_BARS >= first_bar and bars_in(best[1]) > arrival - CADENCE_BARS + 1
+                    and len(again := through_bar_line(best[1], arrival - CADENCE_BARS + 1)) >= len(prompt)):
+                start = again  # a good tune: its cadence again (never into the prompt: a continuation's primer,
+                # and the tempo or key its new bars open with, stay as given)
             tried, plan = generate(start, seed + 7919 * phrase + 104729 * attempt, None if last else should_stop)
             counts["attempts"] += 1
             whole = bars_in(tried) >= (total_bars if last else stop_at)

@@ -32,7 +32,7 @@ from cadenza.compose.constraints import (
 from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.double_stops import DoubleStops, bowed_parts
 from cadenza.compose.ear import sample_by_phrase
-from cadenza.compose.ensembles import Voice, doubling_parts, line_over_chords, tune_part
+from cadenza.compose.ensembles import Ensemble, Voice, doubling_parts, ensemble_of, line_over_chords, tune_part
 from cadenza.compose.finish import (
     block_chords,
     decode_piece,
@@ -53,7 +53,7 @@ from cadenza.compose.notation import compound_notation
 from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.registers import UnderTheTune, UsualRegister
-from cadenza.compose.request import ComposeRequest, Key, Plan, resolve
+from cadenza.compose.request import ComposeRequest, Key, Plan, parse_key, resolve
 from cadenza.compose.returns import ThemeReturn
 from cadenza.compose.rules import (
     KEY_HEARD_AFTER_BARS,
@@ -260,7 +260,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     voice_rules = None
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
-                                 plan.key, close_on_tonic=not plan.closing_pcs, style=plan.labels.get("epoch"),
+                                 plan.key or plan.scale_key, close_on_tonic=plan.closes and not plan.closing_pcs,
+                                 style=plan.labels.get("epoch"),
                                  harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
                                  doubled=frozenset(doubling_parts(voices)), phrase_bars=phrase_bars_of(plan),
                                  intro_bars=plan.intro_bars)
@@ -585,13 +586,37 @@ def parts_merged(score: Score) -> dict[str, Any]:
     return {"parts_merged": {"from": len(score.parts), "to": len(encodable(score).parts), "merged": merged}}
 
 
+def _ensemble_of(score: Score) -> Ensemble | None:
+    """The ensemble whose parts ``score`` has (:func:`cadenza.compose.ensembles.ensemble_of`), None for others."""
+    first = score.notes[score.notes["part"] == 0]["onset_ticks"]
+    return ensemble_of([(p.name or "", p.program, p.is_drum) for p in score.parts],
+                       first_is_line=len(first) > 0 and len(np.unique(first)) == len(first))
+
+
+def _widened(voices: tuple[Voice, ...], primer: Score) -> tuple[Voice, ...]:
+    """An ensemble's ``voices`` with each range widened to hold the notes the primer's parts play."""
+    widened = []
+    for index, voice in enumerate(voices):
+        pitches = primer.notes["pitch"][primer.notes["part"] == index]
+        widened.append(replace(voice, low=min(voice.low, int(pitches.min())), high=max(voice.high, int(pitches.max())))
+                       if len(pitches) else voice)
+    return tuple(widened)
+
+
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
                    closing_key: Key | None = None, checks: tuple[Check, ...] = (),
-                   voices: tuple[Voice, ...] | None = None, in_key: Key | None = None) -> Composition:
+                   voices: tuple[Voice, ...] | None = None, in_key: Key | None = None, rules: bool = True,
+                   closes: bool = True) -> Composition:
     """The primer followed by ``bars`` new bars in its parts, meter and key (request labels, then a
     ``reference``'s, add to the primer's own); best of ``request.candidates`` as in :func:`compose`.
+
+    With ``rules``, a primer whose parts are an ensemble's (:func:`cadenza.compose.ensembles.ensemble_of`: a
+    string quartet, a choir, a piano's two hands …) is continued as :func:`compose` writes that ensemble: its
+    parts' ranges (widened to the primer's notes), part-writing rules, phrase plan with cadences in the key heard
+    in the primer, the primer's opening coming back, and the ear phrase by phrase. ``closes``: the last new bar
+    ends the piece (a tonic cadence); False where music follows it (a revision's bars).
 
     ``key_change`` and ``tempo_change`` start the new bars in another key signature and tempo (a
     soundtrack's next cue); ``closing_key`` leans the last bar toward that key's dominant chord, preparing a
@@ -641,17 +666,23 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
             opening.append(tempo_step(tempo_change))
         prompt = np.concatenate([prompt, np.array(opening)])
     model, config, digest, load_s = load_model(checkpoint)
+    known = _ensemble_of(primer) if rules and voices is None else None
+    if known is not None:
+        voices = _widened(known.voices, primer)
     voices = voices if voices is not None and len(voices) == len(primer.parts) else voices_of(primer)
     key_sig = primer.key_signatures[-1] if primer.key_signatures else None
     last_meter = primer.time_signatures[-1]
     # the primer's key signature, meter and tempo stay as written unless changed; labels come from the request
     closing = dominant_triad(closing_key) if closing_key is not None else ()
-    continued = Plan(labels, None, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
+    heard_key = parse_key(str(labels["key"])) if known is not None and labels.get("key") else None
+    continued = Plan(labels, known, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
                      primer.bar_count + bars, plan.notes, closing_pcs=closing,
-                     valence_arousal=plan.valence_arousal, scale_key=in_key)
+                     valence_arousal=plan.valence_arousal, scale_key=in_key or heard_key, closes=closes)
 
     def finish(steps: np.ndarray, seed: int) -> Score:
         whole = decode_piece(steps, primer.metadata)
+        if known is not None:  # the new bars written out as compose writes the ensemble's parts
+            whole = block_chords(written_parts(whole, voices), chord_part_of(continued))
         new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
         if doubling_parts(voices):  # a soundtrack's orchestra goes on with its basses doubling the cellos
             new_notes = doubled_lines(whole.replace(notes=new_notes), voices).notes
@@ -660,20 +691,24 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
                                        key_signatures=whole.key_signatures, tempos=whole.tempos,
                                        metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
                                        length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
-        return score
+        return hold_final_chord(score) if known is not None and closes else score
 
     tonic = key_change.name if key_change is not None else heard_primer.get("key")
     index_path = guard_index(checkpoint) if request.guard else None
     best = _best_of(model, prompt, continued, request, voices, finish, progress, reference,
                     TONICS.index(tonic.split()[0]) if tonic else None, load_guard(index_path), primer.length_ticks,
-                    checks, tempo_of_new_bars=request.tempo_bpm is not None)  # (asked for the new bars)
+                    checks, rules=known is not None,
+                    tempo_of_new_bars=request.tempo_bpm is not None)  # (asked for the new bars)
     score = best.score
     report = {"request": {k: v for k, v in asdict(request).items() if v is not None},
               "primer": {"bars": primer.bar_count, "notes": primer.note_count, "labels": labels,
-                         "key_signature": str(key_sig) if key_sig else None, **reduction},
+                         "key_signature": str(key_sig) if key_sig else None, **reduction,
+                         # the ensemble whose rules, phrase plan and ear wrote the new bars (None: the model alone)
+                         "written_as": known.name if known is not None else None},
               "seed": best.seed, "model": _model_summary(model, config, digest), "software": software_versions(),
               "heard": best.heard, "adherence": best.adherence,
               "timings": {"model_load_s": round(load_s, 3), "candidates": best.candidates},
+              "ear": next((row.get("ear") for row in best.candidates if row["seed"] == best.seed), None),
               "result": {"bars": score.bar_count, "new_bars": score.bar_count - primer.bar_count,
                          "notes": score.note_count, "duration_s": round(score.duration_s, 2)}}
     report["originality"] = _originality(index_path, request, score, best.guarded, primer.length_ticks, primer)

@@ -94,6 +94,7 @@ class Plan:
     valence_arousal: tuple[float, float] | None = None  # the mood asked for, as a point (shapes the playing)
     intro_bars: int = 0  # bars the accompaniment plays alone before the tune enters (cadenza.compose.plan)
     respelled: str | None = None  # the key asked, written as its enharmonic (key_spelling's line), to be said
+    closes: bool = True  # its last bar ends the piece (False: a revision's bars, music follows them)
 
     @property
     def bar_ticks(self) -> int | None:

@@ -100,7 +100,7 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
     tries = max(versions, 1) if after is not None else 1  # the last bars: nothing to choose by
     for k in range(tries):
         made = continue_piece(before, replace(request, seed=request.seed + k), bars=last - first + 1,
-                              checkpoint=checkpoint)
+                              checkpoint=checkpoint, closes=after is None)  # (music after them: no close)
         if progress:
             progress(k + 1, tries)
         revised = _joined(made.score, after)

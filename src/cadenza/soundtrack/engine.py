@@ -274,7 +274,7 @@ class SoundtrackWriter:
                               key_change=key if key != self.key else None,
                               tempo_change=tempo if tempo != self.tempo_bpm else None, closing_key=closing,
                               checks=(self.repeats.check_for(window.length_ticks),), voices=self.voices,
-                              in_key=key)
+                              in_key=key, rules=False)  # (a cue's next bars: fast, as a game needs them)
         offset = self.score.length_ticks - window.length_ticks
         new = made.score.notes[made.score.notes["onset_ticks"] >= window.length_ticks].copy()
         new["onset_ticks"] += offset

@@ -1,0 +1,55 @@
+"""A continuation is written as its ensemble is composed: the part-writing rules, the phrase plan with its
+cadences in the primer's key, and the ear (cadenza.compose.generate.continue_piece, ensembles.ensemble_of)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.compose import ComposeRequest, compose, continue_piece
+from cadenza.compose.ensembles import ensemble_of
+from cadenza.listen.craft import craft
+from cadenza.listen.features import View
+from cadenza.listen.key import estimate_key
+from cadenza.score.model import Part
+from cadenza.score.ops import slice_bars
+
+
+def _name(parts: list[tuple[str, int, bool]], first_is_line: bool = False) -> str | None:
+    found = ensemble_of(parts, first_is_line)
+    return found.name if found is not None else None
+
+
+def test_a_primer_s_parts_are_known_by_name_or_by_instrument() -> None:
+    assert _name([("Violin I", 40, False), ("Violin II", 40, False), ("Viola", 41, False),
+                  ("Violoncello", 42, False)]) == "string-quartet"
+    assert _name([("Vl. 1", 40, False), ("Vl. 2", 40, False), ("Va", 41, False), ("Vc", 42, False)]) \
+        == "string-quartet"  # a quartet's MIDI, whatever its tracks are called
+    assert _name([("S.", 0, False), ("A.", 0, False), ("T.", 0, False), ("B.", 0, False)]) == "satb"
+    assert _name([("Piano", 0, False), ("Piano", 0, False)]) == "piano"
+    assert _name([("Right", 0, False), ("Left", 1, False)], first_is_line=True) == "lead-sheet"
+    assert _name([("Melody", 0, False), ("Chords", 0, False)], first_is_line=True) == "lead-sheet"
+    assert _name([("Flute", 73, False), ("Guitar", 25, False)]) is None  # no ensemble's parts: the model alone
+    assert _name([("Violin", 40, False)]) is None
+
+
+def test_a_quartet_continued_closes_on_its_tonic_without_crossing() -> None:
+    """Continued by the model alone, this quartet's new bars crossed parts on half their beats and did not end on
+    the tonic chord; written as a quartet, its parts keep their order and the piece closes in its key."""
+    primer = compose(ComposeRequest(ensemble="string-quartet", bars=8, seed=3)).score
+    made = continue_piece(primer, ComposeRequest(seed=3), bars=8)
+    score = made.score
+    assert made.report["primer"]["written_as"] == "string-quartet"
+    assert made.report["ear"]["phrases"] >= 1 and made.report["ear"]["attempts"] >= 1  # heard by the ear
+    assert np.array_equal(score.notes[score.notes["onset_ticks"] < primer.length_ticks], primer.notes)
+    heard = estimate_key(View(primer))
+    key = (heard.tonic, heard.mode)
+    assert craft(score, key)["ends_on_tonic"] == 1.0
+    assert craft(slice_bars(score, 8, score.bar_count), key)["crossings"] == 0.0
+
+
+def test_parts_of_no_ensemble_are_continued_by_the_model_alone() -> None:
+    primer = compose(ComposeRequest(ensemble="string-quartet", bars=2, seed=1)).score
+    odd = primer.replace(parts=[Part(name=f"Track {i}", program=p) for i, p in enumerate((73, 25, 60, 33))])
+    made = continue_piece(odd, ComposeRequest(seed=1, candidates=1), bars=2)
+    assert made.report["primer"]["written_as"] is None and made.report["ear"] is None
+    assert made.score.bar_count == odd.bar_count + 2
