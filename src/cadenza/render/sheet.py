@@ -107,18 +107,22 @@ def _svg_size_px(svg: str) -> tuple[float, float]:
     return float(width.group(1)), float(height.group(1))
 
 
-#: SMuFL metronome-mark glyphs (private-use code points) -> Unicode music symbols that system fonts have
+#: SMuFL glyphs of text (private-use code points) -> Unicode music symbols that system fonts have
 _SMUFL_TEXT_GLYPHS = {
     "\uECA2": "\U0001D15D", "\uECA3": "\U0001D15E", "\uECA4": "\U0001D15E",  # whole, half notes
     "\uECA5": "\u2669", "\uECA6": "\u2669", "\uECA7": "\u266A", "\uECA8": "\u266A",  # quarter, eighth
     "\uECB7": ".",  # augmentation dot
+    # a chord symbol's accidentals (verovio writes them as figured-bass glyphs): double flat, flat, natural, sharp,
+    # double sharp
+    "\uEA63": "\U0001D12B", "\uEA64": "\u266D", "\uEA65": "\u266E", "\uEA66": "\u266F", "\uEA67": "\U0001D12A",
 }
 _SMUFL_TSPAN = re.compile(r'<tspan font-family="(?:Leipzig|Bravura|Leland)" font-size="([0-9.]+)px">([^<]*)</tspan>')
 
 
 def _smufl_text_as_unicode(svg: str) -> str:
-    """Verovio writes the note in a tempo mark ('♩ = 96') as a character of the music font, embedded as a web
-    font that cairo cannot load; swap it for the Unicode symbol in an ordinary font so the PDF shows it."""
+    """Verovio writes the note in a tempo mark ('♩ = 96') and a chord symbol's flat (B♭7) as characters of the music
+    font, embedded as a web font that cairo cannot load; swap them for the Unicode symbols in an ordinary font so
+    the PDF shows them."""
 
     def swap(match: re.Match[str]) -> str:
         text = "".join(_SMUFL_TEXT_GLYPHS.get(ch, ch) for ch in match.group(2))

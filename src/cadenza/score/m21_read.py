@@ -110,12 +110,14 @@ def _part_identity(part: Any, index: int) -> Part:
 
 def _part_notes(part: Any, part_index: int, warn: list[str]) -> list[tuple[int, int, int, int, int]]:
     """(onset, duration, pitch, velocity, part) for every sounding note of a music21 part, ties merged."""
-    from music21 import chord
+    from music21 import chord, harmony
 
     out: list[list[int]] = []
     pending: dict[tuple[int, int], list[int]] = {}  # (pitch, end) -> indices in out of notes whose tie continues
     grace = 0
     for el in part.flatten().notes:
+        if isinstance(el, harmony.Harmony):
+            continue  # a chord symbol (a lead sheet's, an ABC tune's "G7"): printed above the staff, not played
         if el.duration.isGrace:
             grace += 1
             continue

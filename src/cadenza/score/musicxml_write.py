@@ -9,6 +9,7 @@ neighbouring parts of one keyboard instrument) become one part on a grand staff,
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from fractions import Fraction
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import OutputError
+from cadenza.score.chord_symbols import ChordSymbol, chord_symbols
 from cadenza.score.instruments import gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER, Score
 
@@ -76,8 +78,9 @@ def _abbreviation(name: str) -> str:
 # cello, contrabass, bassoon, tuba, trombone, bass guitars and synth basses
 _BASS_CLEF_PROGRAMS = frozenset({42, 43, 70, 57, 58, *range(32, 40)})
 # the upper voices of a choir, written in treble clef whatever they sing (a low alto line read in bass clef
-# with ledger lines above it, a chorale's alto part on a bass staff)
-_TREBLE_VOICES = ("soprano", "alto", "mezzo", "contralto", "treble")
+# with ledger lines above it, a chorale's alto part on a bass staff), and a lead sheet's tune (a folk tune in 12/8
+# that kept to G3-D4 was written in bass clef, its chord symbols over a bass staff)
+_TREBLE_VOICES = ("soprano", "alto", "mezzo", "contralto", "treble", "melody", "tune")
 # violin, trumpets, horns, reeds and pipes (not the bassoon): written in treble clef whatever they play
 _TREBLE_CLEF_PROGRAMS = frozenset({40, 56, 59, 60, *range(64, 70), *range(71, 80)})
 
@@ -242,6 +245,34 @@ def _pitch(midi: int, sharps: int) -> Any:
     return p
 
 
+def _root_spelling(pc: int, sharps: int, kind: str) -> tuple[str, int]:
+    """(letter, alteration) of a chord symbol's root: the key's own spelling for its seven notes; a chromatic root
+    flat (B♭ and A♭ in C major: borrowed chords, the Neapolitan), but sharp for a diminished chord (F♯dim7 in C
+    major leads to G)."""
+    letter, alter = _TABLES[sharps][pc]
+    if sharps - 1 <= _FIFTHS[letter] + 7 * alter <= sharps + 5:
+        return letter, alter
+    raised = kind.startswith("diminished") or kind == "half-diminished"
+    candidates = [(name, shift) for name in _NATURAL_PC for shift in ((1,) if raised else (-1,))
+                  if (_NATURAL_PC[name] + shift) % 12 == pc]
+    return candidates[0] if candidates else (letter, alter)
+
+
+def _chord_symbol(symbol: ChordSymbol, sharps: int) -> Any:
+    """A music21 ChordSymbol (written as MusicXML ``<harmony>``) for ``symbol`` in a key of ``sharps``."""
+    from music21 import harmony, pitch
+
+    def named(pc: int) -> Any:
+        letter, alter = _root_spelling(pc, sharps, symbol.kind)
+        return pitch.Pitch(letter + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter])
+
+    made = harmony.ChordSymbol(root=named(symbol.root_pc), kind=symbol.kind,
+                               bass=named(symbol.bass_pc) if symbol.bass_pc != symbol.root_pc else None)
+    if symbol.suffix:
+        made.chordKindStr = symbol.suffix  # printed as a player writes it (Fmaj7, not FMaj7)
+    return made
+
+
 def _voices(segments: list[tuple[int, int, int, int, bool, bool]]) -> list[list[tuple[Any, ...]]]:
     """Group (onset, duration, pitch, velocity, tie_in, tie_out) segments into chords, and chords into voices
     in which nothing overlaps."""
@@ -323,6 +354,7 @@ def score_to_music21(score: Score) -> Any:
     notes = score.notes
     sig_at = {ts.onset_ticks: ts for ts in score.time_signatures}
     keys = list(score.key_signatures)
+    symbols = chord_symbols(score)  # a lead sheet's, written above its tune (cadenza.score.chord_symbols)
     grand_upper = keyboard_staves(score)
     grand_lower = {lower: upper for upper, lower in grand_upper.items()}
     staves: dict[int, Any] = {}
@@ -368,6 +400,12 @@ def score_to_music21(score: Score) -> Any:
                             if (beat := _tempo_beat_quarters(score, t)) != 1.0 \
                             else tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
                         measure.insert(_ql(t.onset_ticks - b0), mark)
+            if index == 0:
+                for symbol in symbols:
+                    if b0 <= symbol.onset_ticks < b1:
+                        in_force = score.key_signature_at(symbol.onset_ticks)
+                        measure.insert(_ql(symbol.onset_ticks - b0),
+                                       _chord_symbol(symbol, in_force.sharps if in_force else 0))
             sel = np.nonzero((mine["onset_ticks"] < b1) & (note_ends > b0))[0]
             segments = []
             for i in sel.tolist():
@@ -446,4 +484,6 @@ def musicxml_bytes(score: Score) -> bytes:
                 raise OutputError(f"cannot write this score as MusicXML: {again}") from None
     if not score.metadata.composer:  # music21 fills in its own name as the composer
         xml = xml.replace(b'<creator type="composer">Music21</creator>', b"", 1)
-    return xml
+    # a chord symbol's root or bass without an accidental: music21 writes an alteration of 0, which engravers
+    # print as a natural sign (F♮)
+    return re.sub(rb"\s*<(root|bass)-alter>0</(?:root|bass)-alter>", b"", xml)
