@@ -30,7 +30,7 @@ from cadenza.compose.constraints import (
     tempo_step,
 )
 from cadenza.compose.contrast import RhythmContrast
-from cadenza.compose.double_stops import DoubleStops, bowed_parts
+from cadenza.compose.double_stops import DoubleStops, bowed_parts, hand_parts
 from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import Ensemble, Voice, doubling_parts, ensemble_of, line_over_chords, tune_part
 from cadenza.compose.finish import (
@@ -270,9 +270,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
-        if bowed := bowed_parts(voices):  # a string part's double stops: now and then (cadenza.compose.double_stops)
-            doubled = doubling_parts(voices)
-            more.append(DoubleStops(base, bowed, max(i for i in range(len(voices)) if i not in doubled)))
+        bowed, hands = bowed_parts(voices), hand_parts(voices)
+        if bowed or hands:  # a string part's double stops now and then, a hand's chords not in a rush
+            doubled = doubling_parts(voices)  # (cadenza.compose.double_stops)
+            more.append(DoubleStops(base, bowed, max(i for i in range(len(voices)) if i not in doubled), hands))
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
         if any(v.usual_low is not None or v.usual_high is not None for v in voices):  # usual registers
             # (a choir's upper voices, a piano's right hand: cadenza.compose.registers)
