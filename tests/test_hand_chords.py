@@ -19,7 +19,7 @@ def fast_chords(score: Score, part: int) -> tuple[int, int]:
 
 def test_a_joyful_left_hand_does_not_hammer_chords_in_sixteenths() -> None:
     """At 155 bpm this piece's left hand struck three- and four-note chords a sixteenth apart (0.1 s)."""
-    score = compose(ComposeRequest(ensemble="piano", mood="joyful", bars=8, seed=21)).score
+    score = compose(ComposeRequest(ensemble="piano", mood="joyful", density="high", bars=8, seed=21)).score
     for hand in (0, 1):
         fast, onsets = fast_chords(score, hand)
         assert onsets > 20 and fast <= 1

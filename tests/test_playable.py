@@ -56,7 +56,7 @@ def test_a_joyful_piece_at_155_bpm_writes_no_note_faster_than_a_player_plays(ens
     # these wrote 32nd notes at 155 bpm, 0.048 s a note: a lead sheet's tune drawn in 3/8 (whose high density
     # asked for gaps under a sixteenth), a chorale's voices, a quartet's violin; the chorale's voices sang runs of
     # sixteenths, 0.097 s a note
-    piece = cadenza.compose(ensemble=ensemble, mood="joyful", seed=seed, bars=16)
+    piece = cadenza.compose(ensemble=ensemble, mood="joyful", density="high", seed=seed, bars=16)
     score = piece.score
     assert [t.bpm for t in score.tempos] in ([155.0], [232.5])  # (232.5: in a compound meter, ♩. = 155)
     for part in np.unique(score.notes["part"]):

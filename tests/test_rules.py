@@ -424,7 +424,8 @@ def test_a_lively_piece_ends_on_its_chord_not_on_the_last_off_beat() -> None:
 
     # a joyful piano piece at 200 bpm kept its asked density's sixteenths running through the last bar and
     # stopped on its last sixteenth, as if cut off (so did 6 more lively pieces of 8)
-    piece_made = compose(ComposeRequest(ensemble="piano", mood="joyful", tempo_bpm=200, bars=16, seed=2))
+    piece_made = compose(ComposeRequest(ensemble="piano", mood="joyful", density="high", tempo_bpm=200, bars=16,
+                                        seed=2))
     piece = piece_made.score
     bar = piece.length_ticks // piece.bar_count
     last_bar = piece.notes[piece.notes["onset_ticks"] >= (piece.bar_count - 1) * bar]

@@ -23,7 +23,11 @@ from cadenza.score.model import TICKS_PER_QUARTER, key_signature_name, key_signa
 
 # (valence, arousal) of each mood word: the middle of its quadrant
 MOOD_CENTRES = {"joyful": (0.8, 0.8), "tense": (-0.8, 0.8), "sad": (-0.8, -0.8), "calm": (0.8, -0.8)}
-MOOD_DENSITY = {"joyful": "high", "tense": "medium", "sad": "low", "calm": "low"}
+#: the density a mood implies where none is asked. Joyful is medium: at its 155 bpm an eighth-note pulse is 5 onsets a
+#: second; "high" (more than 2.2 onsets a beat) ran sixteenths in every piece, a joyful piano piece's left hand
+#: hammering chords, and the mood is heard as often without it (24 pieces, --axes mood --seeds 6: joyful 6 of 6 and
+#: 91.7% in all, with either)
+MOOD_DENSITY = {"joyful": "medium", "tense": "medium", "sad": "low", "calm": "low"}
 COMMON_TONICS = {"major": ("C", "G", "D", "F", "Bb", "A", "Eb"), "minor": ("A", "E", "D", "G", "C", "B", "F#")}
 DEFAULT_BARS = 16
 DEFAULT_ENSEMBLE = "piano"
