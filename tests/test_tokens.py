@@ -186,3 +186,13 @@ def test_a_chord_may_come_only_in_a_bars_header() -> None:
                            np.delete(steps, chord, axis=0)[chord + 3:]])  # moved after the bar's first notes
     with pytest.raises(GrammarError):
         check_sequence(late, 400)
+
+
+def test_decoded_players_of_one_instrument_are_told_apart() -> None:
+    """A model's own choice of parts (``--ensemble any``) named two violins "Violin" and "Violin"; a piano's two
+    hands keep one name, the grand staff's."""
+    notes = [(0, Q, 76, 80, 0), (0, Q, 72, 80, 1), (0, Q, 60, 80, 2), (0, Q, 48, 80, 3)]
+    parts = [Part("Violin I", 40), Part("Violin II", 40), Part("Piano", 0), Part("Piano", 0)]
+    score = Score.build(parts, notes, [TimeSignature(0, 4, 4)])
+    decoded = decode(encode(score))
+    assert [p.name for p in decoded.parts] == ["Violin 1", "Violin 2", "Acoustic Grand Piano", "Acoustic Grand Piano"]

@@ -19,6 +19,7 @@ import numpy as np
 from cadenza.compose.ensembles import Voice
 from cadenza.compose.grid import later_on_grid
 from cadenza.compose.orchestration import MIN_PARTS
+from cadenza.score.instruments import KEYBOARD_PROGRAMS
 from cadenza.score.model import TICKS_PER_QUARTER
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
@@ -32,11 +33,11 @@ BOWED_PROGRAMS = (40, 41, 42, 43)
 #: joyful, tense, calm, sad, no mood) 11.0% (62% chords): a left hand repeating three- and four-note chords in
 #: sixteenths at 155 bpm, 0.1 s apart
 FAST_CHORD_S = 0.15
-KEYBOARD_PROGRAMS = range(0, 8)  # General MIDI's pianos
 
 
 def hand_parts(voices: tuple[Voice, ...]) -> frozenset[int]:
-    """The keyboard parts that strike chords (a piano's hands, a song's accompaniment): they pay for fast ones."""
+    """The keyboard parts that strike chords (a piano's hands, a song's accompaniment, an organ's): they pay for
+    fast ones."""
     return frozenset(i for i, v in enumerate(voices) if v.program in KEYBOARD_PROGRAMS and v.polyphony > 1
                      and not v.is_drum)
 

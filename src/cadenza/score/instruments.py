@@ -71,3 +71,23 @@ def program_from_name(name: str, default: int = 0) -> int:
         if re.search(pattern, lowered):
             return program
     return default
+
+
+#: General MIDI's keyboards (pianos, the celesta, organs): written on a grand staff, two parts of one are one
+#: player's hands
+KEYBOARD_PROGRAMS = frozenset({*range(0, 9), *range(16, 24)})
+
+
+def numbered_names(names: list[str], programs: list[int]) -> list[str]:
+    """Part names with the players of one instrument told apart ("Violin 1", "Violin 2"), as a score names them;
+    a keyboard's two hands keep one name (they are one player's grand staff), and a name met once stays."""
+    counted = [n for n, p in zip(names, programs, strict=True) if p not in KEYBOARD_PROGRAMS]
+    repeated = {n for n in counted if counted.count(n) > 1}
+    seen: dict[str, int] = {}
+    out = []
+    for name, program in zip(names, programs, strict=True):
+        if name in repeated and program not in KEYBOARD_PROGRAMS:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name} {seen[name]}"
+        out.append(name)
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 
 from cadenza.errors import OutputError
 from cadenza.score.chord_symbols import ChordSymbol, chord_symbols
-from cadenza.score.instruments import gm_program_name
+from cadenza.score.instruments import KEYBOARD_PROGRAMS, gm_program_name
 from cadenza.score.model import TICKS_PER_QUARTER, Score
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,6 @@ _TREBLE_VOICES = ("soprano", "alto", "mezzo", "contralto", "treble", "melody", "
 _TREBLE_CLEF_PROGRAMS = frozenset({40, 56, 59, 60, *range(64, 70), *range(71, 80)})
 
 
-#: General MIDI programs of keyboards written on a grand staff: pianos, chromatic percussion's celesta, organs
-KEYBOARD_PROGRAMS = frozenset({*range(0, 9), *range(16, 24)})
 #: a grand staff's upper staff keeps the treble clef and its lower the bass unless the other clef needs fewer
 #: than this share of their ledger lines (a left hand around middle C still reads in bass clef, as pianists expect)
 GRAND_STAFF_CLEF_SHARE = 0.5

@@ -34,13 +34,15 @@ steps (training data, the originality index, the lab's held-out sets) takes a wo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from cadenza.errors import CadenzaError
 from cadenza.listen.features import View
 from cadenza.listen.harmony import CADENCE_KINDS, QUALITIES, chord_events
 from cadenza.listen.key import estimate_key
-from cadenza.score.instruments import gm_program_name
+from cadenza.score.instruments import gm_program_name, numbered_names
 from cadenza.score.model import (
     NOTE_DTYPE,
     TICKS_PER_QUARTER,
@@ -321,6 +323,8 @@ def decode(steps: np.ndarray, metadata: Metadata | None = None) -> Score:
                 if row[F["tie"]]:
                     open_ties[key] = index
     ordered_parts = [parts[i] for i in sorted(parts)]
+    names = numbered_names([p.name for p in ordered_parts], [-1 if p.is_drum else p.program for p in ordered_parts])
+    ordered_parts = [replace(p, name=n) for p, n in zip(ordered_parts, names, strict=True)]  # "Violin 1", "Violin 2"
     pickup = 0
     if sigs and first_bar_length is not None and first_bar_length < sigs[0].bar_ticks:
         pickup = first_bar_length
