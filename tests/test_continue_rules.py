@@ -3,6 +3,8 @@ cadences in the primer's key, and the ear (cadenza.compose.generate.continue_pie
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from cadenza.compose import ComposeRequest, compose, continue_piece
@@ -29,7 +31,7 @@ def test_a_primer_s_parts_are_known_by_name_or_by_instrument() -> None:
     assert _name([("Right", 0, False), ("Left", 1, False)], first_is_line=True) == "lead-sheet"
     assert _name([("Melody", 0, False), ("Chords", 0, False)], first_is_line=True) == "lead-sheet"
     assert _name([("Flute", 73, False), ("Guitar", 25, False)]) is None  # no ensemble's parts: the model alone
-    assert _name([("Violin", 40, False)]) is None
+    assert _name([("Violin", 40, False)]) is None  # a lone part that strikes chords
 
 
 def test_a_quartet_continued_closes_on_its_tonic_without_crossing() -> None:
@@ -53,3 +55,22 @@ def test_parts_of_no_ensemble_are_continued_by_the_model_alone() -> None:
     made = continue_piece(odd, ComposeRequest(seed=1, candidates=1), bars=2)
     assert made.report["primer"]["written_as"] is None and made.report["ear"] is None
     assert made.score.bar_count == odd.bar_count + 2
+
+
+def test_a_tune_is_continued_as_a_tune_and_keeps_its_instrument(tmp_path: Path) -> None:
+    """One line (an ABC jig) is continued under a solo line's rules: it ends on its tonic, and the part keeps the
+    primer's name and instrument (an ensemble's voice had renamed a user's parts)."""
+    from cadenza.score import read_score
+
+    tune = tmp_path / "jig.abc"
+    tune.write_text("X:1\nT:Jig\nM:6/8\nL:1/8\nK:D\nA|dfa afd|g2e c2A|dfa afd|e3 e2A|\n"
+                    "dfa afd|g2e c2A|B2G A2F|E3-E2|]\n")
+    primer = read_score(tune)
+    made = continue_piece(primer, ComposeRequest(seed=1, candidates=1), bars=8)
+    assert made.report["primer"]["written_as"] == "solo"
+    assert [(p.name, p.program) for p in made.score.parts] == [(p.name, p.program) for p in primer.parts]
+    assert craft(made.score, (2, "major"))["ends_on_tonic"] == 1.0
+    quartet = compose(ComposeRequest(ensemble="string-quartet", bars=2, seed=1)).score
+    named = quartet.replace(parts=tuple(Part(f"Vl {i}", p.program) for i, p in enumerate(quartet.parts)))
+    kept = continue_piece(named, ComposeRequest(seed=1, candidates=1), bars=1).score
+    assert [p.name for p in kept.parts] == ["Vl 0", "Vl 1", "Vl 2", "Vl 3"]

@@ -166,14 +166,15 @@ def ensemble_of(parts: list[tuple[str, int, bool]], first_is_line: bool) -> Ense
     part never strikes two notes at once — so that a continuation is written under that ensemble's rules; None
     for any other set of parts. A part matches by its name (a Cadenza piece's, or a choir's "Soprano" …) or, for
     instruments, by its program: four bowed parts (violin, violin, viola, cello) are a string quartet whatever
-    they are called. Two parts of a keyboard are a piano, or a lead sheet where the upper one is a single line."""
+    they are called. Two parts of a keyboard are a piano, or a lead sheet where the upper one is a single line; one
+    part that is a single line is a solo tune."""
     names = tuple(name.strip().lower() for name, _, _ in parts)
     programs = tuple(program for _, program, _ in parts)
     if any(drum for _, _, drum in parts):
         return ENSEMBLES["band"] if names == tuple(v.name.lower() for v in ENSEMBLES["band"].voices) else None
     for candidate in ENSEMBLES.values():
         voices = candidate.voices
-        if len(voices) != len(parts) or candidate.name in ("band", "solo"):
+        if len(voices) != len(parts) or candidate.name in ("band", "solo"):  # (a solo: by its line, below)
             continue
         if names == tuple(v.name.lower() for v in voices):
             if candidate.name not in ("piano", "lead-sheet") or (candidate.name == "lead-sheet") == first_is_line:
@@ -182,6 +183,8 @@ def ensemble_of(parts: list[tuple[str, int, bool]], first_is_line: bool) -> Ense
             return candidate  # "Soprano", "S.", "Alto 1" …: a choir's voices top down
     if programs == (40, 40, 41, 42):
         return ENSEMBLES["string-quartet"]
+    if len(parts) == 1 and first_is_line:  # a tune: a folk melody, a solo line
+        return ENSEMBLES["solo"]
     if len(parts) == 2 and all(0 <= p <= 7 for p in programs):  # the pianos: a right hand over a left hand
         return ENSEMBLES["lead-sheet" if first_is_line else "piano"]
     return None

@@ -89,13 +89,31 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
         if (ends < nxt).mean() > CHOPPY_LINE_SHARE:  # note, rest, note, rest: detached playing, written as notes
             shortest = max(shortest, 1.0)
         join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat * shortest))
-        notes["duration_ticks"][rows[join]] = nxt[join] - notes["onset_ticks"][rows[join]]
+        starts = notes["onset_ticks"][rows]
+        # a note filling its rest stops at the beat line after it (an off-beat eighth held into the next beat is a
+        # syncopation the model did not write: a jig's "d r c" in 6/8 became quarters across its beats)
+        line = next_beat_lines(score, starts, beat)
+        fill = join & (ends < nxt)
+        cut = fill & (nxt > line) & (ends <= line)
+        notes["duration_ticks"][rows[join]] = nxt[join] - starts[join]
+        notes["duration_ticks"][rows[cut]] = line[cut] - starts[cut]
         mine = np.flatnonzero(notes["part"] == part)  # a double stop's notes end together
         group = np.searchsorted(onsets, notes["onset_ticks"][mine])
         longest = np.zeros(len(onsets), dtype=np.int64)
         np.maximum.at(longest, group, notes["duration_ticks"][mine])
         notes["duration_ticks"][mine] = longest[group]
     return score.replace(notes=notes)
+
+
+def next_beat_lines(score: Score, onsets: np.ndarray, beat: int) -> np.ndarray:
+    """The first beat line (ticks) after each onset: beats counted from its bar's start, or, in a pickup, back
+    from the first full bar."""
+    starts = score.bar_starts()
+    bar = np.maximum(np.searchsorted(starts, onsets, side="right") - 1, 0)
+    origin = starts[bar].astype(np.int64)
+    if score.pickup_ticks:
+        origin = np.where(bar == 0, score.pickup_ticks, origin)
+    return origin + ((onsets - origin) // beat + 1) * beat
 
 
 #: a keyboard hand's note that sounds on past the hand's next stroke by less than this many beats ends there: the

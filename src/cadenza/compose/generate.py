@@ -595,12 +595,14 @@ def _ensemble_of(score: Score) -> Ensemble | None:
 
 
 def _widened(voices: tuple[Voice, ...], primer: Score) -> tuple[Voice, ...]:
-    """An ensemble's ``voices`` with each range widened to hold the notes the primer's parts play."""
+    """An ensemble's ``voices`` as the primer's parts: their names and instruments (a user's "Vl. 1" stays itself,
+    a choir written for piano stays piano), each range widened to hold the notes the part plays."""
     widened = []
-    for index, voice in enumerate(voices):
+    for index, (voice, part) in enumerate(zip(voices, primer.parts, strict=True)):
         pitches = primer.notes["pitch"][primer.notes["part"] == index]
-        widened.append(replace(voice, low=min(voice.low, int(pitches.min())), high=max(voice.high, int(pitches.max())))
-                       if len(pitches) else voice)
+        own = replace(voice, name=part.name or voice.name, program=part.program, is_drum=part.is_drum)
+        widened.append(replace(own, low=min(voice.low, int(pitches.min())), high=max(voice.high, int(pitches.max())))
+                       if len(pitches) else own)
     return tuple(widened)
 
 

@@ -37,6 +37,7 @@ SHORTEST_NOTE_S = 0.075
 #: joyful chorale at 155 bpm sang runs of sixteenths, 0.097 s a note
 SUNG_SHORTEST_S = 0.12
 SUNG_PROGRAMS = (52, 53, 54)  # General MIDI choir aahs, voice oohs, synth voice: parts that are sung
+OFF_BEAT_HELD_NATS = 2.0  # a compound meter's off-beat note held past the next beat line (NotationGrid.bias)
 DUPLE_UNITS = (6, 12, 24, 48)  # the duple values the grid may be made of: 32nds, 16ths, eighths, quarters
 #: what a point inside a quarter (steps 0..47) says of the quarter's grid: 0 either (its start), DUPLE (on the
 #: 32nd-note grid only), TRIPLET (on the triplet grid only), -1 neither
@@ -257,7 +258,25 @@ class NotationGrid:
         return _note_values(self.unit) & ends_on_grid & self._fits_quarters(onset, size, onset)
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
-        return None
+        """In a compound meter, a note struck off its beat pays :data:`OFF_BEAT_HELD_NATS` for sounding past the
+        next beat line: the model held a jig's off-beat eighths into the next beat as quarters, three to a 6/8
+        bar (in 40 Nottingham jigs 0.07% of the tune's notes do, in 12 of our folk tunes in 6/8 1.9%)."""
+        meter = self.plan.meter
+        if field != "duration" or chosen.get("kind") != KIND["note"] or meter is None:
+            return None
+        signature = TimeSignature(0, *meter)
+        if not signature.is_compound:
+            return None
+        beat = signature.beat_ticks // FINE
+        bar_now = getattr(self.plan, "bar_ticks_now", 0) // FINE
+        shift = signature.bar_ticks // FINE - bar_now if 0 < bar_now < signature.bar_ticks // FINE \
+            and getattr(self.plan, "bars_started", 0) == 1 else 0  # a pickup's beats count back from its end
+        into = (int(chosen.get("position", 0)) + shift) % beat
+        if into == 0:
+            return None
+        out = np.zeros(FIELD_SIZES["duration"], dtype=np.float32)
+        out[beat - into + 1:] = -OFF_BEAT_HELD_NATS
+        return out
 
     def advance(self, step: np.ndarray) -> None:
         """A note's onset and end set the grid of their quarters, where they lie on one grid only; a tempo the
