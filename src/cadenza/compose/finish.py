@@ -90,11 +90,12 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
             shortest = max(shortest, 1.0)
         join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat * shortest))
         starts = notes["onset_ticks"][rows]
-        # a note filling its rest stops at the beat line after it (an off-beat eighth held into the next beat is a
-        # syncopation the model did not write: a jig's "d r c" in 6/8 became quarters across its beats)
+        # in a compound meter a note filling its rest stops at the beat line after it (an off-beat eighth held into
+        # the next beat is a syncopation the model did not write: a jig's "d r c" in 6/8 became quarters across
+        # its beats; in simple meters a note tied over the beat is every style's, and a chorale writes no rest)
         line = next_beat_lines(score, starts, beat)
-        fill = join & (ends < nxt)
-        cut = fill & (nxt > line) & (ends <= line)
+        compound = score.time_signatures[0].is_compound
+        cut = join & (ends < nxt) & (nxt > line) & (ends <= line) & compound
         notes["duration_ticks"][rows[join]] = nxt[join] - starts[join]
         notes["duration_ticks"][rows[cut]] = line[cut] - starts[cut]
         mine = np.flatnonzero(notes["part"] == part)  # a double stop's notes end together
