@@ -28,10 +28,17 @@ def test_a_primer_s_parts_are_known_by_name_or_by_instrument() -> None:
         == "string-quartet"  # a quartet's MIDI, whatever its tracks are called
     assert _name([("S.", 0, False), ("A.", 0, False), ("T.", 0, False), ("B.", 0, False)]) == "satb"
     assert _name([("Piano", 0, False), ("Piano", 0, False)]) == "piano"
-    assert _name([("Right", 0, False), ("Left", 1, False)], first_is_line=True) == "lead-sheet"
+    assert _name([("Right", 0, False), ("Left", 1, False)], first_is_line=True) == "piano"  # hands in octaves
     assert _name([("Melody", 0, False), ("Chords", 0, False)], first_is_line=True) == "lead-sheet"
+    # (found by a user's test of real files:) music21's Haydn quartets name their parts and give no instrument
+    assert _name([("Violin 1", 0, False), ("Violin 2", 0, False), ("Viola", 0, False), ("Cello", 0, False)]) \
+        == "string-quartet"
+    assert _name([("Soprano Sax", 64, False), ("Alto Sax", 65, False), ("Trombone", 57, False),
+                  ("Bass Guitar", 33, False)]) is None  # S, A, T, B, and no choir
+    assert _name([("Chant Voice", 68, False), ("Piano", 0, False), ("Piano", 0, False)], first_is_line=True) \
+        == "song"
     assert _name([("Flute", 73, False), ("Guitar", 25, False)]) is None  # no ensemble's parts: the model alone
-    assert _name([("Violin", 40, False)]) is None  # a lone part that strikes chords
+    assert _name([("Organ", 19, False)]) is None  # a lone part that strikes chords
 
 
 def test_a_quartet_continued_closes_on_its_tonic_without_crossing() -> None:
@@ -57,6 +64,24 @@ def test_parts_of_no_ensemble_are_continued_by_the_model_alone() -> None:
     assert made.score.bar_count == odd.bar_count + 2
 
 
+def test_a_continuation_leaves_the_primer_as_given() -> None:
+    """A song's left hand strikes three-note chords where Cadenza's song writes two: continued as a song, the
+    primer kept every note (a user's test of real files: Schubert's Lindenbaum lost 27 of its notes)."""
+    primer = compose(ComposeRequest(ensemble="song", bars=4, seed=2)).score
+    chords = primer.notes.copy()
+    left = np.flatnonzero(chords["part"] == 2)
+    fifth, octave = chords[left].copy(), chords[left].copy()
+    fifth["pitch"] += 7
+    octave["pitch"] += 12
+    fuller = primer.replace(notes=np.sort(np.concatenate([chords, fifth, octave]), order=["onset_ticks", "part",
+                                                                                          "pitch"]))
+    made = continue_piece(fuller, ComposeRequest(seed=2, candidates=1), bars=2)
+    assert made.report["primer"]["written_as"] == "song"
+    kept = made.score.notes[made.score.notes["onset_ticks"] < fuller.length_ticks]
+    assert np.array_equal(np.sort(kept, order=["onset_ticks", "part", "pitch", "duration_ticks"]),
+                          np.sort(fuller.notes, order=["onset_ticks", "part", "pitch", "duration_ticks"]))
+
+
 def test_a_tune_is_continued_as_a_tune_and_keeps_its_instrument(tmp_path: Path) -> None:
     """One line (an ABC jig) is continued under a solo line's rules: it ends on its tonic, and the part keeps the
     primer's name and instrument (an ensemble's voice had renamed a user's parts)."""
@@ -74,3 +99,35 @@ def test_a_tune_is_continued_as_a_tune_and_keeps_its_instrument(tmp_path: Path) 
     named = quartet.replace(parts=tuple(Part(f"Vl {i}", p.program) for i, p in enumerate(quartet.parts)))
     kept = continue_piece(named, ComposeRequest(seed=1, candidates=1), bars=1).score
     assert [p.name for p in kept.parts] == ["Vl 0", "Vl 1", "Vl 2", "Vl 3"]
+
+
+def test_revise_counts_bars_as_the_page_prints_them() -> None:
+    """A piece with a pickup prints it as bar 0; revising bars 4-5 rewrote the printed bars 3-4, and bar 10 of a
+    chorale whose page ends at bar 9 was accepted (a user's test of real files)."""
+    import pytest
+
+    from cadenza.compose.revise import parse_bars, revise_bars
+    from cadenza.errors import UsageError
+    from cadenza.score import read_score
+
+    chorale = read_score("music21:bach/bwv66.6")
+    assert chorale.pickup_ticks and chorale.bar_count == 10
+    assert parse_bars("4-5", 10, pickup=True) == (5, 6) and parse_bars("4-5", 10) == (4, 5)
+    with pytest.raises(UsageError, match="bars 0 to 9"):
+        parse_bars("10", 10, pickup=True)
+    made = revise_bars(chorale, "4-5", ComposeRequest(seed=1, candidates=1), versions=1)
+    printed_bar_4 = int(chorale.bar_starts()[4])  # (index 4: the pickup is index 0)
+    before = made.score.notes[made.score.notes["onset_ticks"] < printed_bar_4]
+    assert np.array_equal(before, chorale.notes[chorale.notes["onset_ticks"] < printed_bar_4])
+    assert made.report["revised"]["bars"] == [4, 5]
+
+
+def test_a_tempo_mark_beyond_the_vocabulary_does_not_stop_a_continuation() -> None:
+    """An OpenScore quartet's stray 520 bpm refused the whole score; it is read as the fastest tempo the model
+    writes, and the primer keeps its own mark."""
+    from cadenza.score.model import Tempo
+
+    primer = compose(ComposeRequest(ensemble="string-quartet", bars=2, seed=1)).score
+    fast = primer.replace(tempos=(Tempo(0, 520.0),))
+    made = continue_piece(fast, ComposeRequest(seed=1, candidates=1), bars=1)
+    assert made.score.bar_count == 3 and made.score.tempos[0].bpm == 520.0

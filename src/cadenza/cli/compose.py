@@ -138,7 +138,8 @@ def _register_revise(sub: argparse._SubParsersAction) -> None:
         "parts and tempo: compose's --key, --meter, --ensemble and --tempo are refused here.",
         epilog="Example: cadenza revise quartet.mid --bars 5-8 -o quartet-revised.mid")
     r.add_argument("piece", metavar="PIECE", help="the piece: any readable score")
-    r.add_argument("--bars", required=True, help="the bars to write again: 5-8, or one bar: 6")
+    r.add_argument("--bars", required=True, help="the bars to write again, numbered as the score prints them (a "
+                   "pickup is bar 0): 5-8, or one bar: 6")
     r.add_argument("--versions", type=int, default=4, metavar="K", help="versions written, the best kept "
                    "(default 4)")
     r.add_argument("--seed", type=int, default=0, help="the same seed gives the same revision")

@@ -8,6 +8,7 @@ also kept free of overlaps.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cadenza.errors import UsageError
@@ -161,30 +162,52 @@ def ensemble(name: str) -> Ensemble:
     return ENSEMBLES[key]
 
 
+#: a choir's voices and a quartet's players, top down, as scores name them (the first word of a part's name)
+_CHOIR_WORDS = ({"soprano", "sopran", "soprani", "s", "canto", "cantus", "treble", "discantus"},
+                {"alto", "alt", "a", "contralto", "altus"}, {"tenor", "tenore", "t", "tenors"},
+                {"bass", "basso", "b", "bassus", "basses", "bassi"})
+_VIOLIN = {"violin", "violino", "violine", "vln", "vl", "vn", "v"}
+_QUARTET_WORDS = (_VIOLIN, _VIOLIN, {"viola", "vla", "va", "bratsche", "alto"}, {"cello", "violoncello", "vc", "vlc"})
+_VOICE_PROGRAMS = (0, 52, 53, 54)  # a choir's parts: choir aahs, voice oohs, a synth voice, or none named
+_STRING_PROGRAMS = (0, 40, 41, 42, 48, 49)  # a quartet's parts: solo strings, string ensembles, or none named
+_KEYBOARDS = range(0, 8)
+
+
+def _words_match(names: tuple[str, ...], words: tuple[set[str], ...]) -> bool:
+    return len(names) == len(words) and all(
+        (m := re.match(r"[^\W\d_]+", n)) is not None and m.group(0) in w for n, w in zip(names, words, strict=True))
+
+
 def ensemble_of(parts: list[tuple[str, int, bool]], first_is_line: bool) -> Ensemble | None:
     """The ensemble whose parts a piece has — ``parts`` as (name, program, is_drum), ``first_is_line``: its first
     part never strikes two notes at once — so that a continuation is written under that ensemble's rules; None
-    for any other set of parts. A part matches by its name (a Cadenza piece's, or a choir's "Soprano" …) or, for
-    instruments, by its program: four bowed parts (violin, violin, viola, cello) are a string quartet whatever
-    they are called. Two parts of a keyboard are a piano, or a lead sheet where the upper one is a single line; one
-    part that is a single line is a solo tune."""
+    for any other set of parts:
+
+    - the parts of one of :data:`ENSEMBLES` by their names (a Cadenza piece's);
+    - a choir: four voices named soprano, alto, tenor and bass (or S., A., T., B.), sung or unnamed instruments
+      (not a soprano and an alto saxophone over a trombone and a bass guitar);
+    - a string quartet: violin, violin, viola and cello by name or by General MIDI program (40, 40, 41, 42);
+    - a song: a single line over a keyboard's two staves;
+    - a piano: two keyboard parts (a lead sheet only as Cadenza names one: Melody over Chords);
+    - a solo tune: one part that is a single line."""
     names = tuple(name.strip().lower() for name, _, _ in parts)
     programs = tuple(program for _, program, _ in parts)
     if any(drum for _, _, drum in parts):
         return ENSEMBLES["band"] if names == tuple(v.name.lower() for v in ENSEMBLES["band"].voices) else None
     for candidate in ENSEMBLES.values():
-        voices = candidate.voices
-        if len(voices) != len(parts) or candidate.name in ("band", "solo"):  # (a solo: by its line, below)
-            continue
-        if names == tuple(v.name.lower() for v in voices):
-            if candidate.name not in ("piano", "lead-sheet") or (candidate.name == "lead-sheet") == first_is_line:
-                return candidate
-        elif candidate.name == "satb" and all(n[:1] == v.name.lower()[:1] for n, v in zip(names, voices, strict=True)):
-            return candidate  # "Soprano", "S.", "Alto 1" …: a choir's voices top down
-    if programs == (40, 40, 41, 42):
+        if candidate.name != "band" and names == tuple(v.name.lower() for v in candidate.voices) and (
+                candidate.name not in ("piano", "lead-sheet") or (candidate.name == "lead-sheet") == first_is_line):
+            return candidate
+    if _words_match(names, _CHOIR_WORDS) and all(p in _VOICE_PROGRAMS for p in programs):
+        return ENSEMBLES["satb"]
+    if programs == (40, 40, 41, 42) or (_words_match(names, _QUARTET_WORDS)
+                                        and all(p in _STRING_PROGRAMS for p in programs)):
         return ENSEMBLES["string-quartet"]
+    if len(parts) == 3 and first_is_line and programs[0] not in _KEYBOARDS and all(p in _KEYBOARDS
+                                                                                    for p in programs[1:]):
+        return ENSEMBLES["song"]
+    if len(parts) == 2 and all(p in _KEYBOARDS for p in programs):  # a right hand over a left hand
+        return ENSEMBLES["piano"]
     if len(parts) == 1 and first_is_line:  # a tune: a folk melody, a solo line
         return ENSEMBLES["solo"]
-    if len(parts) == 2 and all(0 <= p <= 7 for p in programs):  # the pianos: a right hand over a left hand
-        return ENSEMBLES["lead-sheet" if first_is_line else "piano"]
     return None

@@ -636,6 +636,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     if primer.note_count == 0:
         raise UsageError("the primer has no notes to continue")
     reduction = parts_merged(primer)
+    given_tempos = primer.tempos  # (encodable reads a mark faster than the vocabulary's as its fastest)
     primer = encodable(primer)
     heard_primer = analyse(primer)
     plan = resolve(request)
@@ -686,15 +687,19 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
         whole = decode_piece(steps, primer.metadata)
         if known is not None:  # the new bars written out as compose writes the ensemble's parts
             whole = block_chords(written_parts(whole, voices), chord_part_of(continued))
-        new_notes = whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks]
+        new = whole.replace(notes=whole.notes[whole.notes["onset_ticks"] >= primer.length_ticks])
         if doubling_parts(voices):  # a soundtrack's orchestra goes on with its basses doubling the cellos
-            new_notes = doubled_lines(whole.replace(notes=new_notes), voices).notes
-        notes = np.concatenate([primer.notes, new_notes]).astype(NOTE_DTYPE)
-        score = fit_voices(Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
-                                       key_signatures=whole.key_signatures, tempos=whole.tempos,
-                                       metadata=primer.metadata, pickup_ticks=primer.pickup_ticks,
-                                       length_ticks=max(whole.length_ticks, primer.length_ticks)), voices)
-        return hold_final_chord(score) if known is not None and closes else score
+            new = doubled_lines(new, voices)
+        # each part's chords held to its voice: the new notes only (the primer's stay as given, its parts' names
+        # and instruments too: a song's three-note left-hand chords had lost a note under a voice of two)
+        notes = np.concatenate([primer.notes, fit_voices(new, voices).notes]).astype(NOTE_DTYPE)
+        score = Score.build(parts=primer.parts, notes=notes, time_signatures=primer.time_signatures,
+                            key_signatures=whole.key_signatures, metadata=primer.metadata,
+                            tempos=[*given_tempos, *(t for t in whole.tempos if t.onset_ticks >= primer.length_ticks)],
+                            pickup_ticks=primer.pickup_ticks,
+                            length_ticks=max(whole.length_ticks, primer.length_ticks))
+        closing = known is not None and closes and score.bar_starts()[-1] >= primer.length_ticks
+        return hold_final_chord(score) if closing else score  # (the last bar the new bars' own)
 
     tonic = key_change.name if key_change is not None else heard_primer.get("key")
     index_path = guard_index(checkpoint) if request.guard else None

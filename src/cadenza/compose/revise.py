@@ -27,19 +27,23 @@ from cadenza.tokens.events import TokenizeError, encodable, encode, heard_chords
 VERSIONS = 4  # versions of the bars written, the best join kept
 
 
-def parse_bars(text: str, bar_count: int) -> tuple[int, int]:
-    """'5-8' or '5' -> (first, last), 1-based and inclusive, checked against the piece."""
+def parse_bars(text: str, bar_count: int, pickup: bool = False) -> tuple[int, int]:
+    """'5-8' or '5' -> (first, last), the bars as the score numbers them (a pickup is bar 0, as the MusicXML and
+    the page print it), returned 1-based from the piece's first bar (its pickup, if any) and inclusive, checked
+    against the piece."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
     if not match:
         raise UsageError(f"bars {text!r}: give a bar or a range, like 5-8")
     first, last = int(match[1]), int(match[2] or match[1])
     if first > last:
         raise UsageError(f"bars {text!r}: the first bar comes after the last; give them in order, like {last}-{first}")
-    if not 1 <= first <= last <= bar_count:
-        raise UsageError(f"bars {text!r}: the piece has bars 1 to {bar_count}")
-    if first == 1:
+    lowest = 0 if pickup else 1
+    if not lowest <= first <= last <= bar_count - 1 + lowest:
+        raise UsageError(f"bars {text!r}: the piece has bars {lowest} to {bar_count - 1 + lowest}"
+                         + (" (bar 0 is its pickup)" if pickup else ""))
+    if first == lowest:
         raise UsageError("revising starts after at least one bar: the first bars have nothing to follow yet")
-    return first, last
+    return first + pickup, last + pickup
 
 
 def _joined(written: Score, after: Score | None) -> Score:
@@ -83,7 +87,8 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
     each version's join (nats) and which was kept. ``progress(done, total)`` after each version written.
     A piece of more parts than the model writes is reduced first, as :func:`continue_piece` reduces a primer
     (the report's ``primer.parts_merged`` says how)."""
-    first, last = parse_bars(bars, score.bar_count)
+    shift = int(score.pickup_ticks > 0)  # bars as printed: a pickup is bar 0
+    first, last = parse_bars(bars, score.bar_count, pickup=bool(shift))
     reduction = parts_merged(score)
     score = encodable(score)
     before = slice_bars(score, 0, first - 1)
@@ -111,7 +116,7 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
     assert best is not None
     _, made, revised = best
     report = {**made.report, "primer": {**made.report["primer"], **reduction},
-              "revised": {"bars": [first, last], "versions": len(joins), "join_nll_nats": joins,
+              "revised": {"bars": [first - shift, last - shift], "versions": len(joins), "join_nll_nats": joins,
                           "kept": joins.index(min(joins)), "bars_after": score.bar_count - last}}
     report["result"] = {**report.get("result", {}), "bars": revised.bar_count, "notes": revised.note_count,
                         "duration_s": round(revised.duration_s, 2)}

@@ -130,10 +130,17 @@ def _split(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ticks // FINE, ticks % FINE
 
 
+#: the fastest tempo the vocabulary writes, in bpm: a faster mark (a stray 520 in an OpenScore quartet) is read so
+FASTEST_TEMPO_BPM = VALUE_SIZE - 0.01
+
+
 def encodable(score: Score) -> Score:
     """``score`` with its parts reduced to the vocabulary's ``MAX_PARTS`` when it has more (doubled
-    instruments, then adjacent parts of a family, share a part: :func:`cadenza.score.reduce.reduce_parts`);
-    the score itself when it has no more. :func:`encode` stays exact and refuses a score with too many parts."""
+    instruments, then adjacent parts of a family, share a part: :func:`cadenza.score.reduce.reduce_parts`), and
+    a tempo mark faster than the vocabulary's fastest read as that (:data:`FASTEST_TEMPO_BPM`); the score itself
+    when it has neither. :func:`encode` stays exact and refuses a score with too many parts or too fast a tempo."""
+    if any(t.bpm > FASTEST_TEMPO_BPM for t in score.tempos):
+        score = score.replace(tempos=tuple(replace(t, bpm=min(t.bpm, FASTEST_TEMPO_BPM)) for t in score.tempos))
     return reduce_parts(score, MAX_PARTS)
 
 
