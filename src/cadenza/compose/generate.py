@@ -594,6 +594,22 @@ def _ensemble_of(score: Score) -> Ensemble | None:
                        first_is_line=len(first) > 0 and len(np.unique(first)) == len(first))
 
 
+def _written_key(primer: Score) -> Key | None:
+    """The key a primer's last key signature writes, major or its relative minor as listen's key scores prefer:
+    the key its continuation cadences in (one bar of a B-flat major quartet was heard as C minor, and its new bars
+    cadenced in C minor under two flats). None without a signature."""
+    if not primer.key_signatures:
+        return None
+    from cadenza.listen.features import View
+    from cadenza.listen.key import estimate_key
+
+    major = 7 * primer.key_signatures[-1].sharps % 12
+    minor = (major + 9) % 12
+    scores = estimate_key(View(primer)).scores
+    tonic, mode = (major, "major") if scores[major] >= scores[12 + minor] else (minor, "minor")
+    return parse_key(f"{TONICS[tonic]} {mode}")
+
+
 def _widened(voices: tuple[Voice, ...], primer: Score) -> tuple[Voice, ...]:
     """An ensemble's ``voices`` as the primer's parts: their names and instruments (a user's "Vl. 1" stays itself,
     a choir written for piano stays piano), each range widened to hold the notes the part plays."""
@@ -678,7 +694,8 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     last_meter = primer.time_signatures[-1]
     # the primer's key signature, meter and tempo stay as written unless changed; labels come from the request
     closing = dominant_triad(closing_key) if closing_key is not None else ()
-    heard_key = parse_key(str(labels["key"])) if known is not None and labels.get("key") else None
+    heard_key = _written_key(primer) or (parse_key(str(labels["key"])) if labels.get("key") else None) \
+        if known is not None else None
     continued = Plan(labels, known, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
                      primer.bar_count + bars, plan.notes, closing_pcs=closing,
                      valence_arousal=plan.valence_arousal, scale_key=in_key or heard_key, closes=closes)
