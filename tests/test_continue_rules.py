@@ -147,3 +147,16 @@ def test_the_new_bars_cadence_in_the_key_the_primer_writes() -> None:
     assert major is not None and (major.tonic_pc, major.mode) == (10, "major")
     assert minor is not None and (minor.tonic_pc, minor.mode) == (7, "minor")
     assert _written_key(primer([70, 74, 77]).replace(key_signatures=())) is None
+
+
+def test_a_revision_s_join_is_judged_on_the_bars_near_it() -> None:
+    """Each version's join was scored over the whole piece after it (a 1,440-bar movement: 33 s of a 61 s
+    revision); it reads the JOIN_AFTER_BARS after the new ones, so a piece cut there joins the same."""
+    from cadenza.compose.revise import JOIN_AFTER_BARS, revise_bars
+    from cadenza.score.ops import slice_bars
+
+    piece = compose(ComposeRequest(ensemble="string-quartet", bars=16, seed=4)).score
+    whole = revise_bars(piece, "3-4", ComposeRequest(seed=1, candidates=1), versions=1)
+    cut = revise_bars(slice_bars(piece, 0, 4 + JOIN_AFTER_BARS), "3-4", ComposeRequest(seed=1, candidates=1),
+                      versions=2)
+    assert whole.report["revised"]["join_nll_nats"][0] == cut.report["revised"]["join_nll_nats"][0]

@@ -68,10 +68,19 @@ def _moved(events: Any, offset: int) -> list[Any]:
     return [replace(event, onset_ticks=event.onset_ticks + offset) for event in events]
 
 
-def _join_nll(model: Any, revised: Score, written: Score) -> float:
-    """NLL (nats) of everything after the new bars, given the music up to them: how well they lead on."""
+#: the bars before the new ones (the new ones included) and after them that the join is judged on: the model reads
+#: 512 steps at most, and scoring the whole of a long piece for each version cost a 1,440-bar Schubert quartet
+#: movement 33 s of a 61 s revision
+JOIN_CONTEXT_BARS, JOIN_AFTER_BARS = 16, 8
+
+
+def _join_nll(model: Any, written: Score, after: Score) -> float:
+    """NLL (nats) of the bars after the new ones (:data:`JOIN_AFTER_BARS` of them), given the music up to them
+    (its last :data:`JOIN_CONTEXT_BARS`): how well the new bars lead on."""
     from cadenza.model.scoring import sequence_nll
 
+    written = slice_bars(written, max(written.bar_count - JOIN_CONTEXT_BARS, 0), written.bar_count)
+    revised = _joined(written, slice_bars(after, 0, min(after.bar_count, JOIN_AFTER_BARS)))
     chords = getattr(model, "chord_events", False)  # the music as the model reads it: with chords, or none
     try:
         whole = encode(revised, [], chords=heard_chords(revised) if chords else None)
@@ -109,7 +118,7 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
         if progress:
             progress(k + 1, tries)
         revised = _joined(made.score, after)
-        join = _join_nll(model, revised, made.score) if after is not None else 0.0
+        join = _join_nll(model, made.score, after) if after is not None else 0.0
         joins.append(round(join, 2))
         if best is None or join < best[0]:
             best = (join, made, revised)
