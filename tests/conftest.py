@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# the originality index's cached tables (cadenza.originality.cache) go to a folder of the test run's own, not the
+# user's cache
+os.environ.setdefault("CADENZA_CACHE", tempfile.mkdtemp(prefix="cadenza-test-cache-"))
 
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import KeySignature, Metadata, Part, Score, Tempo, TimeSignature

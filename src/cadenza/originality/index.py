@@ -79,7 +79,7 @@ class Violation:
 class OriginalityIndex:
     """Fingerprints of a set of works and the lookups over them."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], file: str | None = None) -> None:
         self.meta = meta
         self.works: list[dict[str, str]] = meta["works"]
         interval, ratio = arrays["interval"].astype(np.int32), arrays["ratio"].astype(np.int32)
@@ -94,8 +94,29 @@ class OriginalityIndex:
         self.bar_codes = arrays["bar_codes"].astype(np.uint32)
         self.work_bar_start = np.concatenate([[0], np.cumsum(arrays["work_bars"].astype(np.int64))])
         self.work_first_bar = arrays["work_first_bar"].astype(np.int64)
-        self.melodic = KGramTable(self.symbols, self.symbols == START, K_NOTES)
-        self.texture = KGramTable(self.bar_codes, self.bar_codes == 0, K_BARS)
+        self.melodic, self.texture = self._tables(file)
+
+    def _tables(self, file: str | None) -> tuple[KGramTable, KGramTable]:
+        """The melodic and texture k-gram tables: mapped from the cache where an earlier load of ``file`` left
+        them (:mod:`cadenza.originality.cache`), else built (and cached, for an index read from a file)."""
+        from cadenza.originality import cache
+
+        streams = {"melodic": (self.symbols, self.symbols == START, K_NOTES),
+                   "texture": (self.bar_codes, self.bar_codes == 0, K_BARS)}
+        folder = None
+        if file is not None and len(self.symbols) < 2**31:
+            try:
+                folder = cache.table_folder(file, f"k_notes={K_NOTES} k_bars={K_BARS}")
+            except (OSError, RuntimeError):  # (no home folder to cache in)
+                folder = None
+        found: dict[str, KGramTable | None] = {}
+        if folder is not None and folder.is_dir():
+            found = {name: cache.load_table(folder, name, stream, k) for name, (stream, _, k) in streams.items()}
+        tables = {name: found.get(name) or KGramTable(stream, breaks, k)
+                  for name, (stream, breaks, k) in streams.items()}
+        if folder is not None and any(found.get(name) is None for name in streams):
+            cache.save_tables(folder, tables)
+        return tables["melodic"], tables["texture"]
 
     # ---------------------------------------------------------------- facts
     @property
@@ -303,6 +324,6 @@ def _load(file: str, mtime_ns: int, size: int) -> OriginalityIndex:
         raise InputError(f"{file} holds no originality index of format version {FORMAT_VERSION}; rebuild it")
     if meta.get("k_notes") != K_NOTES or meta.get("k_bars") != K_BARS:
         raise InputError(f"{file} was built with other settings; rebuild it")
-    index = OriginalityIndex(arrays, meta)
+    index = OriginalityIndex(arrays, meta, file)
     index.load_s = time.perf_counter() - start
     return index

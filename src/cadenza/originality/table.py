@@ -78,6 +78,16 @@ class KGramTable:
         self.keys = packed >> self.shift
         self.positions = (packed & ((np.uint64(1) << self.shift) - np.uint64(1))).astype(np.int64)
 
+    @classmethod
+    def from_sorted(cls, stream: np.ndarray, k: int, keys: np.ndarray, positions: np.ndarray,
+                    shift: int) -> KGramTable:
+        """A table over ``stream`` from its sorted ``keys`` and ``positions``, as built before (see
+        :mod:`cadenza.originality.cache`)."""
+        table = cls.__new__(cls)
+        table.k, table.stream, table.shift = k, stream.astype(np.uint32), np.uint64(shift)
+        table.keys, table.positions = keys, positions
+        return table
+
     def __len__(self) -> int:
         return len(self.keys)
 
