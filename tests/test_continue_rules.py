@@ -160,3 +160,18 @@ def test_a_revision_s_join_is_judged_on_the_bars_near_it() -> None:
     cut = revise_bars(slice_bars(piece, 0, 4 + JOIN_AFTER_BARS), "3-4", ComposeRequest(seed=1, candidates=1),
                       versions=2)
     assert whole.report["revised"]["join_nll_nats"][0] == cut.report["revised"]["join_nll_nats"][0]
+
+
+def test_a_line_fills_a_rest_shorter_than_an_eighth_note_in_any_meter() -> None:
+    """In 3/8 half a beat is a sixteenth: an orchestra's strings kept their sixteenth rests and ran sixteenth,
+    sixteenth rest through their first bars."""
+    from cadenza.compose.ensembles import ENSEMBLES
+    from cadenza.compose.finish import legato_lines
+    from cadenza.score.model import TimeSignature
+
+    eighth = 3360 // 2
+    notes = [(0, eighth // 2, 67, 80, 0), (eighth, eighth // 2, 69, 80, 0), (2 * eighth, eighth, 71, 80, 0),
+             (4 * eighth, eighth, 72, 80, 0)]  # a sixteenth and its rest, twice, then an eighth rest
+    line = Score.build([Part("Violin I", 40)], notes, [TimeSignature(0, 3, 8)])
+    written = legato_lines(line, (ENSEMBLES["string-quartet"].voices[0],))
+    assert written.notes["duration_ticks"].tolist() == [eighth, eighth, eighth, eighth]  # (the eighth rest stays)

@@ -9,7 +9,7 @@ import numpy as np
 
 from cadenza.compose.ensembles import Voice, doubling_parts
 from cadenza.listen.features import beat_ticks_of
-from cadenza.score.model import NOTE_DTYPE, Metadata, Part, Score
+from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Metadata, Part, Score
 from cadenza.tokens.events import FINE, KIND, F, decode
 
 
@@ -88,7 +88,9 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
         shortest = voices[part].shortest_rest_beats
         if (ends < nxt).mean() > CHOPPY_LINE_SHARE:  # note, rest, note, rest: detached playing, written as notes
             shortest = max(shortest, 1.0)
-        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < beat * shortest))
+        # (a rest under an eighth note is always filled: in 3/8 half a beat is a sixteenth, and an orchestra's
+        # strings ran sixteenth, sixteenth rest through their first bars)
+        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < max(beat * shortest, TICKS_PER_QUARTER // 2)))
         starts = notes["onset_ticks"][rows]
         # in a compound meter a note filling its rest stops at the beat line after it (an off-beat eighth held into
         # the next beat is a syncopation the model did not write: a jig's "d r c" in 6/8 became quarters across
