@@ -175,3 +175,36 @@ def test_a_line_fills_a_rest_shorter_than_an_eighth_note_in_any_meter() -> None:
     line = Score.build([Part("Violin I", 40)], notes, [TimeSignature(0, 3, 8)])
     written = legato_lines(line, (ENSEMBLES["string-quartet"].voices[0],))
     assert written.notes["duration_ticks"].tolist() == [eighth, eighth, eighth, eighth]  # (the eighth rest stays)
+
+
+def test_a_phrase_written_off_its_beats_is_a_fault() -> None:
+    """A piece whose first chord lasted a dotted eighth ran every later note a sixteenth after the beat (4% of
+    its beats struck); real works strike at least 62% of their beats (the craft pool's first 16 bars)."""
+    from cadenza.compose.ear import off_the_beats
+    from cadenza.score.model import TimeSignature
+
+    sixteenth = 840
+    on_beats = [(i * 4 * sixteenth, 2 * sixteenth, 60 + i % 5, 80, 0) for i in range(16)]
+    late = [(t + sixteenth, d, p, v, part) for t, d, p, v, part in on_beats]
+    sign = [TimeSignature(0, 4, 4)]
+    assert off_the_beats(Score.build([Part("Piano")], on_beats, sign), 0) == 0
+    assert off_the_beats(Score.build([Part("Piano")], late, sign), 0) == 1
+    assert off_the_beats(Score.build([Part("Piano")], on_beats[:8] + late[8:], sign), 2) == 1  # (from bar 3)
+
+
+def test_a_quartet_of_unnamed_instruments_is_continued_and_engraved_as_strings() -> None:
+    """music21 reads its Haydn quartets with program 0 on every part: continued as four pianos (three-note chords
+    in the cello), the viola engraved in bass clef."""
+    from cadenza.score.musicxml_write import musicxml_bytes
+
+    primer = compose(ComposeRequest(ensemble="string-quartet", bars=4, seed=5)).score
+    unnamed = primer.replace(parts=tuple(Part(n) for n in ("Violin 1", "Violin 2", "Viola", "Violoncello")))
+    made = continue_piece(unnamed, ComposeRequest(seed=5, candidates=1), bars=4)
+    assert made.report["primer"]["labels"]["ensemble"] == "string-quartet"
+    assert [p.program for p in made.score.parts] == [0, 0, 0, 0]  # the user's parts as given
+    new = made.score.notes[made.score.notes["onset_ticks"] >= unnamed.length_ticks]
+    assert np.unique(new["onset_ticks"][new["part"] == 3], return_counts=True)[1].max() <= 2  # a cello's stops
+    xml = musicxml_bytes(made.score).decode()
+    first_clefs = [part.split("</clef>")[0] for part in xml.split("<part id=")[1:]]
+    assert ["<sign>G</sign>" in first_clefs[0], "<sign>G</sign>" in first_clefs[1], "<sign>C</sign>" in first_clefs[2],
+            "<sign>F</sign>" in first_clefs[3]] == [True] * 4

@@ -32,7 +32,15 @@ from cadenza.compose.constraints import (
 from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.double_stops import DoubleStops, bowed_parts, hand_parts
 from cadenza.compose.ear import sample_by_phrase
-from cadenza.compose.ensembles import Ensemble, Voice, doubling_parts, ensemble_of, line_over_chords, tune_part
+from cadenza.compose.ensembles import (
+    Ensemble,
+    Voice,
+    doubling_parts,
+    ensemble_of,
+    line_over_chords,
+    model_label,
+    tune_part,
+)
 from cadenza.compose.finish import (
     block_chords,
     decode_piece,
@@ -616,7 +624,10 @@ def _widened(voices: tuple[Voice, ...], primer: Score) -> tuple[Voice, ...]:
     widened = []
     for index, (voice, part) in enumerate(zip(voices, primer.parts, strict=True)):
         pitches = primer.notes["pitch"][primer.notes["part"] == index]
-        own = replace(voice, name=part.name or voice.name, program=part.program, is_drum=part.is_drum)
+        # (an unnamed instrument, program 0 as music21 reads a MusicXML part without a sound, plays the ensemble's:
+        # music21's Haydn quartets were continued as four pianos, chords in the cello)
+        program = part.program if part.program or part.is_drum else voice.program
+        own = replace(voice, name=part.name or voice.name, program=program, is_drum=part.is_drum)
         widened.append(replace(own, low=min(voice.low, int(pitches.min())), high=max(voice.high, int(pitches.max())))
                        if len(pitches) else own)
     return tuple(widened)
@@ -694,6 +705,8 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     last_meter = primer.time_signatures[-1]
     # the primer's key signature, meter and tempo stay as written unless changed; labels come from the request
     closing = dominant_triad(closing_key) if closing_key is not None else ()
+    if known is not None:  # the model writes the ensemble's music (listen hears a quartet of program 0 as keyboard)
+        labels["ensemble"] = model_label(labels.get("epoch"), known.label)
     heard_key = _written_key(primer) or (parse_key(str(labels["key"])) if labels.get("key") else None) \
         if known is not None else None
     continued = Plan(labels, known, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,

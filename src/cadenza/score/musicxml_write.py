@@ -123,8 +123,9 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff:
 
     if is_drum:
         return clef.PercussionClef()
-    if program == 41:
-        return clef.AltoClef()
+    lowered = name.lower()
+    if program == 41 or (program == 0 and ("viola" in lowered or lowered.startswith("vla"))):
+        return clef.AltoClef()  # (a viola named but given no instrument: music21's Haydn quartets)
     if not len(part_notes):
         return clef.BassClef() if staff == "lower" else clef.TrebleClef()
     median = float(np.median(part_notes["pitch"]))
@@ -132,9 +133,9 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff:
         return clef.Treble8vbClef()
     if any(word in name.lower() for word in _TREBLE_VOICES):
         return clef.TrebleClef()
-    if program in _BASS_CLEF_PROGRAMS or "bass" in name.lower():  # read in bass clef unless written very high
+    if program in _BASS_CLEF_PROGRAMS or "bass" in lowered or "cello" in lowered:  # in bass clef unless very high
         return clef.TrebleClef() if median >= 67 else clef.BassClef()
-    if program in _TREBLE_CLEF_PROGRAMS:
+    if program in _TREBLE_CLEF_PROGRAMS or (program == 0 and "violin" in lowered):  # (a violin named, unsounded)
         return clef.TrebleClef()
     pitches = part_notes["pitch"].astype(int)
     if staff:
