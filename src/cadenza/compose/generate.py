@@ -56,7 +56,7 @@ from cadenza.compose.intro import TuneWaits, with_intro
 from cadenza.compose.keys import with_style_key
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
-from cadenza.compose.mood import mood_shape
+from cadenza.compose.mood import beat_tempo, mood_shape
 from cadenza.compose.notation import compound_notation
 from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
@@ -76,7 +76,7 @@ from cadenza.listen.critic import critic_for
 from cadenza.listen.labels import LABELS_BY_NAME, TONICS
 from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
-from cadenza.score.model import NOTE_DTYPE, Metadata, Score, TimeSignature, key_signature_name
+from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Metadata, Score, TimeSignature, key_signature_name
 from cadenza.score.reduce import merged_parts
 from cadenza.tokens.events import (
     FINE,
@@ -490,7 +490,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
         log.warning("%s", plan.respelled)
     if reference is not None:
         plan = reference.apply(plan, request)
-    plan = with_intro(with_style_key(with_style_meter(plan, request.seed), request.seed), request.seed)
+    plan = with_intro(with_style_key(with_beat_tempo(with_style_meter(plan, request.seed)), request.seed),
+                      request.seed)
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
     adapter, adapter_report = style_adapter(plan, checkpoint)
@@ -600,6 +601,22 @@ def _ensemble_of(score: Score) -> Ensemble | None:
     first = score.notes[score.notes["part"] == 0]["onset_ticks"]
     return ensemble_of([(p.name or "", p.program, p.is_drum) for p in score.parts],
                        first_is_line=len(first) > 0 and len(np.unique(first)) == len(first))
+
+
+def with_beat_tempo(plan: Plan) -> Plan:
+    """The plan with the tempo its mood implies paced in its meter's felt beat (:func:`cadenza.compose.mood.
+    beat_tempo`: a 3/8 piece's eighths, a 4/2 piece's half notes); unchanged where the tempo was asked or the
+    meter is a quarter's."""
+    if plan.meter is None or plan.tempo_bpm is None or "tempo_bpm" not in plan.implied:
+        return plan
+    beat = TimeSignature(0, *plan.meter).beat_ticks / TICKS_PER_QUARTER
+    if beat == 1.0:
+        return plan
+    bpm = beat_tempo(plan.tempo_bpm, beat)
+    tempo_class = LABELS_BY_NAME["tempo_class"].bucket(bpm)
+    return replace(plan, tempo_bpm=bpm, labels={**plan.labels, "tempo_class": tempo_class},
+                   notes=[*plan.notes, f"meter {plan.meter[0]}/{plan.meter[1]} -> {bpm:.0f} bpm (the mood's pace in "
+                                       "its beats; give --tempo to choose)"])
 
 
 def _written_key(primer: Score) -> Key | None:

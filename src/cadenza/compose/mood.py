@@ -46,3 +46,17 @@ def mood_shape(valence: float, arousal: float) -> MoodShape:
     tension = max(-valence, 0.0) * max(arousal, 0.0)  # negative and excited: chromatic, dissonant
     return MoodShape(velocity=int(round(80 + 22 * arousal - 8 * valence)), register_shift=8.0 * valence,
                      chromatic_penalty=3.0 - 1.0 * tension)
+
+
+#: how far a mood's tempo follows the meter's felt beat: the tempo in quarter notes is the mood's times the beat's
+#: length in quarters to this power. A mood's tempo is a pace of beats, not of quarter notes: at the same 155 a 4/2
+#: piece's half notes crawled at 77 and a 3/8 piece's eighths at 64 a quarter raced no faster than a sad 4/4 (16 bars
+#: in 22 s); with 0.5, joyful is 219 quarters in 4/2 (half notes at 110), 190 in 6/8 (dotted quarters at 127, a
+#: jig's), 110 in 3/8; calm is 91, 78 and 45 (eighths at 90)
+BEAT_TEMPO_POWER = 0.5
+
+
+def beat_tempo(bpm: float, beat_quarters: float) -> float:
+    """The tempo in quarter notes a mood's ``bpm`` asks in a meter whose felt beat lasts ``beat_quarters``
+    quarter notes (see :data:`BEAT_TEMPO_POWER`), to a whole bpm."""
+    return float(round(bpm * beat_quarters ** BEAT_TEMPO_POWER))
