@@ -40,6 +40,10 @@ def test_a_lone_bass_is_named_by_the_tune_over_it() -> None:
     weights = np.zeros(12)
     weights[[9, 10, 1, 2]] = (8, 1, 1, 1)  # A2 under B-flat, C-sharp and D: A, not Bbmaj7 over its seventh
     assert fit_chord({9}, weights, 9) == (9, "major", "")
+    weights = np.zeros(12)
+    weights[[2, 9]] = (4, 2)  # D2 under A: D or Dm alike; in D minor's signature (one flat) Dm
+    f_major = frozenset((5 + i) % 12 for i in (0, 2, 4, 5, 7, 9, 11))
+    assert fit_chord({2}, weights, 2, f_major) == (2, "minor", "m")
 
 
 def test_symbols_change_with_the_harmony_once_a_half_bar() -> None:

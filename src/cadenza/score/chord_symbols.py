@@ -78,12 +78,18 @@ FITTED = {intervals: kind for intervals, kind in KINDS.items()
 SEVENTH_COST = 0.15  # a seventh's share of the sound it must add over its triad to be named
 ROOT_IN_BASS = 0.1  # the chord whose root the chord part's lowest note is, by this share of the sound
 LEAST_COVERED = 0.6  # share of the sound a fitted chord must hold, or none is named
+#: a fitted chord whose every tone is in the key signature's scale, by this share of the sound: between chords that
+#: hold the notes alike (D and A under a lone D2 in D minor) the key's (Dm, not D)
+IN_THE_KEY = 0.05
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 
 
-def fit_chord(held: set[int], weights: np.ndarray, bass: int) -> tuple[int, str, str] | None:
+def fit_chord(held: set[int], weights: np.ndarray, bass: int,
+              scale: frozenset[int] = frozenset()) -> tuple[int, str, str] | None:
     """(root, kind, suffix) of the triad or seventh (:data:`FITTED`) that holds every pitch class of ``held`` (the
     chord part's), stands on ``bass`` as its root, third or fifth and holds most of the sound ``weights`` (per
-    pitch class: ticks the notes sound, the tune's included); None where none holds :data:`LEAST_COVERED` of it."""
+    pitch class: ticks the notes sound, the tune's included), the key's (``scale``: pitch classes) where alike; None
+    where none holds :data:`LEAST_COVERED` of it."""
     total = float(weights.sum())
     if total <= 0:
         return None
@@ -94,7 +100,8 @@ def fit_chord(held: set[int], weights: np.ndarray, bass: int) -> tuple[int, str,
             if not held <= set(pcs) or (bass - root) % 12 not in intervals or (bass - root) % 12 > 8:
                 continue  # (a fitted chord stands on its root, third or fifth: no Bbmaj7/A)
             covered = float(weights[pcs].sum()) / total
-            score = 2 * covered - SEVENTH_COST * (len(pcs) - 3) + ROOT_IN_BASS * (root == bass)
+            score = 2 * covered - SEVENTH_COST * (len(pcs) - 3) + ROOT_IN_BASS * (root == bass) \
+                + IN_THE_KEY * bool(scale and set(pcs) <= scale)
             if covered >= LEAST_COVERED and (best is None or score > best[0]):
                 best = (score, (root, kind, suffix))
     return best[1] if best else None
@@ -144,7 +151,9 @@ def chord_symbols(score: Score) -> list[ChordSymbol]:
             weights = np.zeros(12)
             overlap = (np.minimum(ends, end) - np.maximum(notes["onset_ticks"], start)) * (1 + in_part)
             np.add.at(weights, notes["pitch"][within] % 12, overlap[within])
-            named = fit_chord({bass}, weights, bass)
+            signature = score.key_signature_at(start)
+            tonic = 7 * signature.sharps % 12 if signature is not None else 0
+            named = fit_chord({bass}, weights, bass, frozenset((tonic + i) % 12 for i in MAJOR_SCALE))
         if named is None:
             continue
         symbol = ChordSymbol(onset, named[0], named[1], named[2], bass)
