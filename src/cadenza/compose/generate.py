@@ -661,9 +661,10 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
 
     With ``rules``, a primer whose parts are an ensemble's (:func:`cadenza.compose.ensembles.ensemble_of`: a
     string quartet, a choir, a piano's two hands …) is continued as :func:`compose` writes that ensemble: its
-    parts' ranges (widened to the primer's notes), part-writing rules, phrase plan with cadences in the key heard
-    in the primer, the primer's opening coming back, and the ear phrase by phrase. ``closes``: the last new bar
-    ends the piece (a tonic cadence); False where music follows it (a revision's bars).
+    parts' ranges (widened to the primer's notes), part-writing rules, phrase plan with cadences in the key its
+    key signature writes (:func:`_written_key`; the key heard without one), the primer's opening coming back, and
+    the ear phrase by phrase; the primer itself stays as given. ``closes``: the last new bar ends the piece (a
+    tonic cadence); False where music follows it (a revision's bars).
 
     ``key_change`` and ``tempo_change`` start the new bars in another key signature and tempo (a
     soundtrack's next cue); ``closing_key`` leans the last bar toward that key's dominant chord, preparing a
