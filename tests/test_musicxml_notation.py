@@ -175,3 +175,17 @@ def test_timpani_read_back_from_musicxml_are_pitched_and_a_drum_kit_stays_a_kit(
     back = read_score(tmp_path / "t.musicxml")
     assert [(p.name, p.is_drum) for p in back.parts] == [("Timpani", False), ("Drums", True)]
     assert back.notes["pitch"][back.notes["part"] == 0].tolist() == [43, 50]
+
+
+def test_a_rest_from_off_the_beat_ends_at_the_beat_line() -> None:
+    """A dotted-quarter rest from an off-beat eighth hid the beat (a musician's review of 31 pages): the rest is
+    an eighth to the beat line, then the rest of the gap."""
+    from cadenza.score.musicxml_write import _rest_spans
+
+    q = 3360
+    assert _rest_spans(q // 2, 2 * q, q, 0) == [(q // 2, q), (q, 2 * q)]
+    assert _rest_spans(q, 3 * q, q, 0) == [(q, 3 * q)]  # on the beat: one rest
+    assert _rest_spans(q // 2, 3 * q // 4, q, 0) == [(q // 2, 3 * q // 4)]  # inside one beat
+    dotted = 3 * q // 2  # 6/8: a rest from the third eighth of the first beat to the bar's end
+    assert _rest_spans(q, 2 * dotted, dotted, 0) == [(q, dotted), (dotted, 2 * dotted)]
+    assert _rest_spans(0, q // 2, q, q // 2) == [(0, q // 2)]  # a pickup's eighth: its beat line is its end

@@ -292,14 +292,29 @@ def _voices(segments: list[tuple[int, int, int, int, bool, bool]]) -> list[list[
     return voices
 
 
-def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, bar_len: int, sharps: int) -> None:
+def _rest_spans(start: int, end: int, beat: int, phase: int) -> list[tuple[int, int]]:
+    """The rests that fill ``start``..``end`` (ticks into a bar) as a score groups them: one that starts off the
+    beat ends at the next beat line (a dotted-quarter rest from an off-beat eighth hid the beat), the rest whole.
+    ``phase``: ticks the bar's beats are shifted by (a pickup's beats count back from its end)."""
+    spans = []
+    line = ((start + phase) // beat + 1) * beat - phase
+    if (start + phase) % beat and line < end:
+        spans.append((start, line))
+        start = line
+    spans.append((start, end))
+    return spans
+
+
+def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, bar_len: int, sharps: int,
+                beat: int = TICKS_PER_QUARTER, phase: int = 0) -> None:
     from music21 import chord, note, tie
 
     pos = 0
     for onset, dur, tie_in, tie_out, pitches in events:
         rel = onset - bar_start
         if rel > pos:
-            container.insert(_ql(pos), note.Rest(quarterLength=_ql(rel - pos)))
+            for rest_on, rest_end in _rest_spans(pos, rel, beat, phase):
+                container.insert(_ql(rest_on), note.Rest(quarterLength=_ql(rest_end - rest_on)))
         if len(pitches) == 1:
             el: Any = note.Note(_pitch(pitches[0][0], sharps), quarterLength=_ql(dur))
         else:
@@ -310,7 +325,8 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
         container.insert(_ql(rel), el)
         pos = rel + dur
     if pos < bar_len:
-        container.insert(_ql(pos), note.Rest(quarterLength=_ql(bar_len - pos)))
+        for rest_on, rest_end in _rest_spans(pos, bar_len, beat, phase) if pos else [(0, bar_len)]:
+            container.insert(_ql(rest_on), note.Rest(quarterLength=_ql(rest_end - rest_on)))
 
 
 _SCORE_EXTENSIONS = ("mid", "midi", "kar", "musicxml", "xml", "mxl", "abc", "krn", "json")
@@ -416,12 +432,15 @@ def score_to_music21(score: Score) -> Any:
             bar_len = b1 - b0
             in_force = score.key_signature_at(b0)
             sharps = in_force.sharps if in_force else 0
+            signature = score.time_signature_at(b0)  # (a pickup's beats count back from its end)
+            beat, phase = signature.beat_ticks, (signature.bar_ticks - bar_len) % signature.beat_ticks \
+                if bar == 0 and score.pickup_ticks else 0
             if len(voices) <= 1:
-                _fill_voice(measure, voices[0] if voices else [], b0, bar_len, sharps)
+                _fill_voice(measure, voices[0] if voices else [], b0, bar_len, sharps, beat, phase)
             else:
                 for v, events in enumerate(voices):
                     voice = stream.Voice(id=str(v + 1))
-                    _fill_voice(voice, events, b0, bar_len, sharps)
+                    _fill_voice(voice, events, b0, bar_len, sharps, beat, phase)
                     measure.insert(0, voice)
             m21_part.append(measure)
         if part_clef.sign == "G" and not part.is_drum:
