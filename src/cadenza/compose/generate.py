@@ -70,6 +70,7 @@ from cadenza.compose.rules import (
     top_down_groups,
     written_top_down,
 )
+from cadenza.compose.sung_lines import SungRepeats
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
@@ -282,6 +283,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if bowed or hands:  # a string part's double stops now and then, a hand's chords not in a rush
             doubled = doubling_parts(voices)  # (cadenza.compose.double_stops)
             more.append(DoubleStops(base, bowed, max(i for i in range(len(voices)) if i not in doubled), hands))
+        if len(base.sung) > 1:  # a choir's voices do not chant one pitch (cadenza.compose.sung_lines; a song's
+            more.append(SungRepeats(base, base.sung))  # voice declaims its words on repeated notes)
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
         if any(v.usual_low is not None or v.usual_high is not None for v in voices):  # usual registers
             # (a choir's upper voices, a piano's right hand: cadenza.compose.registers)
