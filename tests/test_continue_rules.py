@@ -208,3 +208,16 @@ def test_a_quartet_of_unnamed_instruments_is_continued_and_engraved_as_strings()
     first_clefs = [part.split("</clef>")[0] for part in xml.split("<part id=")[1:]]
     assert ["<sign>G</sign>" in first_clefs[0], "<sign>G</sign>" in first_clefs[1], "<sign>C</sign>" in first_clefs[2],
             "<sign>F</sign>" in first_clefs[3]] == [True] * 4
+
+
+def test_revising_the_last_bar_keeps_the_piece_s_length() -> None:
+    """A chorale whose last bar has three beats (it opens with a pickup of one) came back a beat longer when its
+    last bar was revised (a user's test of real files)."""
+    from cadenza.compose.revise import revise_bars
+    from cadenza.score import read_score
+
+    chorale = read_score("music21:bach/bwv66.6")
+    made = revise_bars(chorale, "9", ComposeRequest(seed=1, candidates=1), versions=1)
+    assert made.score.length_ticks == chorale.length_ticks and made.score.bar_count == chorale.bar_count
+    ends = made.score.notes["onset_ticks"] + made.score.notes["duration_ticks"]
+    assert ends.max() == chorale.length_ticks

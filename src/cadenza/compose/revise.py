@@ -21,7 +21,7 @@ from cadenza.compose.generate import Composition, continue_piece, load_model, pa
 from cadenza.compose.request import ComposeRequest
 from cadenza.errors import UsageError
 from cadenza.score.model import NOTE_DTYPE, Score
-from cadenza.score.ops import slice_bars
+from cadenza.score.ops import slice_bars, slice_ticks
 from cadenza.tokens.events import TokenizeError, encodable, encode, heard_chords
 
 VERSIONS = 4  # versions of the bars written, the best join kept
@@ -124,6 +124,8 @@ def revise_bars(score: Score, bars: str, request: ComposeRequest, checkpoint: st
             best = (join, made, revised)
     assert best is not None
     _, made, revised = best
+    if after is None and revised.length_ticks > score.length_ticks:  # the last bar as long as it was (a chorale's
+        revised = slice_ticks(revised, 0, score.length_ticks, keep_pickup=True)  # closing bar of three beats)
     report = {**made.report, "primer": {**made.report["primer"], **reduction},
               "revised": {"bars": [first - shift, last - shift], "versions": len(joins), "join_nll_nats": joins,
                           "kept": joins.index(min(joins)), "bars_after": score.bar_count - last}}
