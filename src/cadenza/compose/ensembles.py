@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from cadenza.errors import UsageError
+from cadenza.score.instruments import KEYBOARD_PROGRAMS
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,6 @@ _VIOLIN = {"violin", "violino", "violine", "vln", "vl", "vn", "v"}
 _QUARTET_WORDS = (_VIOLIN, _VIOLIN, {"viola", "vla", "va", "bratsche", "alto"}, {"cello", "violoncello", "vc", "vlc"})
 _VOICE_PROGRAMS = (0, 52, 53, 54)  # a choir's parts: choir aahs, voice oohs, a synth voice, or none named
 _STRING_PROGRAMS = (0, 40, 41, 42, 48, 49)  # a quartet's parts: solo strings, string ensembles, or none named
-_KEYBOARDS = range(0, 8)
 
 
 def _words_match(names: tuple[str, ...], words: tuple[set[str], ...]) -> bool:
@@ -203,10 +203,10 @@ def ensemble_of(parts: list[tuple[str, int, bool]], first_is_line: bool) -> Ense
     if programs == (40, 40, 41, 42) or (_words_match(names, _QUARTET_WORDS)
                                         and all(p in _STRING_PROGRAMS for p in programs)):
         return ENSEMBLES["string-quartet"]
-    if len(parts) == 3 and first_is_line and programs[0] not in _KEYBOARDS and all(p in _KEYBOARDS
+    if len(parts) == 3 and first_is_line and programs[0] not in KEYBOARD_PROGRAMS and all(p in KEYBOARD_PROGRAMS
                                                                                     for p in programs[1:]):
         return ENSEMBLES["song"]
-    if len(parts) == 2 and all(p in _KEYBOARDS for p in programs):  # a right hand over a left hand
+    if len(parts) == 2 and all(p in KEYBOARD_PROGRAMS for p in programs):  # a right hand over a left hand
         return ENSEMBLES["piano"]
     if len(parts) == 1 and first_is_line:  # a tune: a folk melody, a solo line
         return ENSEMBLES["solo"]

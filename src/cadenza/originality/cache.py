@@ -27,7 +27,6 @@ from cadenza.originality.table import KGramTable
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1  # bumped when the tables' layout or hashing changes
-_FIELDS = ("keys", "positions")
 
 
 def cache_root() -> Path:

@@ -232,6 +232,7 @@ def _spelling_table(sharps: int) -> dict[int, tuple[str, int]]:
 
 
 _TABLES = {k: _spelling_table(k) for k in range(-7, 8)}
+_ACCIDENTAL_TEXT = {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}  # an alteration as music21 writes it in a name
 
 
 def _pitch(midi: int, sharps: int) -> Any:
@@ -240,7 +241,7 @@ def _pitch(midi: int, sharps: int) -> Any:
 
     letter, alt = _TABLES[sharps][midi % 12]
     octave = (midi - (_NATURAL_PC[letter] + alt)) // 12 - 1
-    p = pitch.Pitch(letter + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alt] + str(octave))
+    p = pitch.Pitch(letter + _ACCIDENTAL_TEXT[alt] + str(octave))
     return p
 
 
@@ -263,7 +264,7 @@ def _chord_symbol(symbol: ChordSymbol, sharps: int) -> Any:
 
     def named(pc: int) -> Any:
         letter, alter = _root_spelling(pc, sharps, symbol.kind)
-        return pitch.Pitch(letter + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter])
+        return pitch.Pitch(letter + _ACCIDENTAL_TEXT[alter])
 
     made = harmony.ChordSymbol(root=named(symbol.root_pc), kind=symbol.kind,
                                bass=named(symbol.bass_pc) if symbol.bass_pc != symbol.root_pc else None)
