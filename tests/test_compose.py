@@ -456,7 +456,7 @@ def test_a_strings_double_stop_spans_an_octave_at_most() -> None:
     from cadenza.compose import ComposeRequest, compose
 
     stops = 0
-    for seed in (7, 11):  # (seed 7 writes two double stops now; seed 11 writes 18)
+    for seed in (7, 5):  # (seed 7 writes none now; seed 5 writes 37)
         notes = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", bars=16, seed=seed)).score.notes
         for part in range(4):
             mine = notes[notes["part"] == part]

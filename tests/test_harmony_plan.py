@@ -148,3 +148,24 @@ def test_a_planned_chord_lasts_two_bars_at_most_unless_the_plan_fixes_it() -> No
     from cadenza.compose.harmony import MAX_SAME_CHORD_BARS
 
     assert MAX_SAME_CHORD_BARS == 2
+
+
+def test_a_plan_holds_tonic_and_dominant_to_the_share_the_corpus_gives_them() -> None:
+    # The table counts tonic and dominant chords on every strong beat of the corpus' works, cadences included.
+    # A plan fixes its opening tonic and its cadences, so drawing its other beats at the table's rate again had
+    # held them 0.68-0.75 of a classical plan's beats against the table's 0.58: fewer chords, changing less.
+    for meter, mode in (((4, 4), "major"), ((3, 4), "minor")):
+        table = harmony_table("classical", mode)
+        target = sum(share for name, share in zip(table.chords, table.start, strict=True)
+                     if name.split(":")[0] in ("0", "7"))
+        shares, kinds = [], set()
+        for seed in range(24):
+            key = Key(4, mode)
+            plan = HarmonyPlan.for_meter(CadencePlan(key, 16), meter, "classical", seed)
+            roots = [(chord.root - key.tonic_pc) % 12 for chord in plan.chords]
+            shares.append(sum(root in (0, 7) for root in roots) / len(roots))
+            kinds.update(chord.name for chord in plan.chords)
+        mean = sum(shares) / len(shares)
+        assert abs(mean - target) < 0.06, (meter, mean, target)
+        assert min(shares) > 0.3  # the tonic and the dominant are still the commonest chords of a plan
+        assert len(kinds) >= 12
