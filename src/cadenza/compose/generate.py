@@ -70,7 +70,7 @@ from cadenza.compose.rules import (
     top_down_groups,
     written_top_down,
 )
-from cadenza.compose.sung_lines import SungRepeats
+from cadenza.compose.sung_lines import BassRepeats, SungRepeats
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
@@ -285,6 +285,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(DoubleStops(base, bowed, max(i for i in range(len(voices)) if i not in doubled), hands))
         if len(base.sung) > 1:  # a choir's voices do not chant one pitch (cadenza.compose.sung_lines; a song's
             more.append(SungRepeats(base, base.sung))  # voice declaims its words on repeated notes)
+        if len(hands) == len(voices) > 1:  # nor a solo keyboard's lower hand one bass note
+            more.append(BassRepeats(base, min(hands, key=lambda i: voices[i].low)))
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
         if any(v.usual_low is not None or v.usual_high is not None for v in voices):  # usual registers
             # (a choir's upper voices, a piano's right hand: cadenza.compose.registers)
