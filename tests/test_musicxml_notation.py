@@ -189,3 +189,45 @@ def test_a_rest_from_off_the_beat_ends_at_the_beat_line() -> None:
     dotted = 3 * q // 2  # 6/8: a rest from the third eighth of the first beat to the bar's end
     assert _rest_spans(q, 2 * dotted, dotted, 0) == [(q, dotted), (dotted, 2 * dotted)]
     assert _rest_spans(0, q // 2, q, q // 2) == [(0, q // 2)]  # a pickup's eighth: its beat line is its end
+
+
+def test_a_note_from_off_the_beat_is_tied_at_the_beat_line() -> None:
+    """A dotted eighth from a beat's second sixteenth, or a quarter from a 6/8 beat's third eighth, hid the beat
+    the way the rests did: such a note is written to the beat line and tied on; an eighth-quarter-eighth
+    syncopation of a simple meter is written whole."""
+    from cadenza.score.musicxml_write import _note_spans
+
+    q, dotted = Q, 3 * Q // 2
+    assert _note_spans(q // 4, q, q, 0, False) == [(q // 4, q)]  # inside its beat
+    assert _note_spans(q // 4, q + q // 4, q, 0, False) == [(q // 4, q), (q, q + q // 4)]
+    assert _note_spans(q // 2, 3 * q // 2, q, 0, False) == [(q // 2, 3 * q // 2)]  # the syncopated quarter
+    assert _note_spans(q // 2, 2 * q, q, 0, False) == [(q // 2, q), (q, 2 * q)]  # a dotted quarter from the and
+    assert _note_spans(q, 3 * q, q, 0, False) == [(q, 3 * q)]  # from the beat: whole
+    assert _note_spans(q, 2 * q, dotted, 0, True) == [(q, dotted), (dotted, 2 * q)]  # 6/8: the third eighth on
+    assert _note_spans(q // 2, dotted, dotted, 0, True) == [(q // 2, dotted)]  # eighth-quarter inside a beat
+    assert _note_spans(0, 3 * q // 2, q, q // 2, False) == [(0, q // 2), (q // 2, 3 * q // 2)]  # a pickup's and
+
+
+@pytest.mark.parametrize("meter", [(4, 4), (6, 8), (2, 2)])
+def test_tied_at_the_beat_the_musicxml_reads_back_the_notes_as_they_were(tmp_path: Path, meter: tuple[int, int]) \
+        -> None:
+    from music21 import converter
+
+    from cadenza.score import TimeSignature
+
+    s = Q // 4
+    notes = [(0, s, 60, 80, 0), (s, 3 * s, 62, 80, 0), (Q + s, Q, 64, 80, 0), (2 * Q + s, 5 * s, 65, 80, 0),
+             (0, 4 * Q, 48, 70, 1)]
+    score = Score.build(parts=[Part("Flute", 73), Part("Cello", 42)], notes=notes,
+                        time_signatures=[TimeSignature(0, *meter)])
+    write_score(score, tmp_path / "t.musicxml")
+    back = read_score(tmp_path / "t.musicxml")
+    assert sorted(back.notes[["onset_ticks", "duration_ticks", "pitch"]].tolist()) == \
+        sorted(score.notes[["onset_ticks", "duration_ticks", "pitch"]].tolist())
+    written = converter.parse(str(tmp_path / "t.musicxml")).parts[0].flatten().notes
+    beat = score.time_signatures[0].beat_ticks / Q
+    for note in written:  # no written note starts off a beat and sounds past its beat line
+        start, end = float(note.offset), float(note.offset + note.quarterLength)
+        if start % beat:
+            assert end <= (start // beat + 1) * beat + 1e-9, (meter, start, end)
+    assert "tuplet" not in (tmp_path / "t.musicxml").read_text()

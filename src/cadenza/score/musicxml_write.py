@@ -306,6 +306,34 @@ def _rest_spans(start: int, end: int, beat: int, phase: int) -> list[tuple[int, 
     return spans
 
 
+def _note_spans(start: int, end: int, beat: int, phase: int, compound: bool) -> list[tuple[int, int]]:
+    """The written pieces (tied) of a note sounding ``start``..``end`` (ticks into a bar), as a score groups them:
+    one that starts off the beat and sounds past the next beat line is tied at that line, so the beat shows (a
+    dotted eighth from a beat's second sixteenth, a quarter from a compound beat's third eighth); a simple
+    meter's syncopation of one beat from the middle of a beat (eighth, quarter, eighth) is written whole.
+    ``phase``: as :func:`_rest_spans`; ``compound``: the beat is a dotted note."""
+    offset = (start + phase) % beat
+    line = start - offset + beat
+    if not offset or end <= line:
+        return [(start, end)]
+    if not compound and beat % 2 == 0 and offset == beat // 2 and end - start == beat:
+        return [(start, end)]
+    return [(start, line), (line, end)]
+
+
+def _split_at_beats(segments: list[tuple[int, int, int, int, bool, bool]], bar_start: int, beat: int, phase: int,
+                    compound: bool) -> list[tuple[int, int, int, int, bool, bool]]:
+    """(onset, duration, pitch, velocity, tie_in, tie_out) segments of a bar, each tied at a beat line where
+    :func:`_note_spans` says."""
+    out = []
+    for onset, dur, pitch, velocity, tie_in, tie_out in segments:
+        spans = _note_spans(onset - bar_start, onset - bar_start + dur, beat, phase, compound)
+        for k, (lo, hi) in enumerate(spans):
+            out.append((bar_start + lo, hi - lo, pitch, velocity, tie_in or k > 0,
+                        tie_out or k < len(spans) - 1))
+    return out
+
+
 def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, bar_len: int, sharps: int,
                 beat: int = TICKS_PER_QUARTER, phase: int = 0) -> None:
     from music21 import chord, note, tie
@@ -429,13 +457,16 @@ def score_to_music21(score: Score) -> Any:
                 seg_on, seg_end = max(on, b0), min(end, b1)
                 segments.append((seg_on, seg_end - seg_on, int(mine["pitch"][i]), int(mine["velocity"][i]),
                                  on < b0, end > b1))
-            voices = _voices(segments)
             bar_len = b1 - b0
             in_force = score.key_signature_at(b0)
             sharps = in_force.sharps if in_force else 0
             signature = score.time_signature_at(b0)  # (a pickup's beats count back from its end)
             beat, phase = signature.beat_ticks, (signature.bar_ticks - bar_len) % signature.beat_ticks \
                 if bar == 0 and score.pickup_ticks else 0
+            if not part.is_drum:
+                compound = beat == 3 * (4 * TICKS_PER_QUARTER // signature.denominator)
+                segments = _split_at_beats(segments, b0, beat, phase, compound)
+            voices = _voices(segments)
             if len(voices) <= 1:
                 _fill_voice(measure, voices[0] if voices else [], b0, bar_len, sharps, beat, phase)
             else:
