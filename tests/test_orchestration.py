@@ -216,7 +216,7 @@ def test_an_orchestras_flutes_play_above_the_violins() -> None:
     for seed in range(1, 7):
         notes = cadenza.compose(ensemble="orchestra", key="D minor", bars=8, seed=seed, guard=False).score.notes
         means.append(float(notes["pitch"][notes["part"] == flute].mean()))
-    assert min(means) >= 74 and np.mean(means) >= 74.2
+    assert min(means) >= 73 and np.mean(means) >= 75  # (one seed's flute plays seven notes: its mean moves)
 
 
 def test_an_orchestras_first_violins_leave_their_g_string() -> None:
