@@ -231,3 +231,25 @@ def test_tied_at_the_beat_the_musicxml_reads_back_the_notes_as_they_were(tmp_pat
         if start % beat:
             assert end <= (start // beat + 1) * beat + 1e-9, (meter, start, end)
     assert "tuplet" not in (tmp_path / "t.musicxml").read_text()
+
+
+def test_a_second_voices_rests_are_not_printed(tmp_path: Path) -> None:
+    """Notes of one staff that overlap in time are written in voices; the second voice's rests floated above and
+    below the staff (a musician's review: eighth and sixteenth rests in two layers around a held note, 8 of 10
+    keyboard pages). They are written unprinted; the first voice's rests are printed as before."""
+    import re
+
+    held = [(0, 4 * Q, 48, 80, 0)]  # a whole-note bass under a moving line, in one part
+    moving = [(Q // 2, Q // 2, 60, 80, 0), (Q, Q, 62, 80, 0), (3 * Q, Q // 2, 64, 80, 0)]
+    score = Score.build(parts=[Part("Piano", 0)], notes=held + moving)
+    write_score(score, tmp_path / "v.musicxml")
+    xml = (tmp_path / "v.musicxml").read_text()
+    voices = {}
+    for note in re.findall(r"<note\b[^>]*>.*?</note>", xml, re.S):
+        voice = re.search(r"<voice>(\d+)</voice>", note)
+        if "<rest" in note and voice:
+            voices.setdefault(voice.group(1), []).append('print-object="no"' in note)
+    assert voices.get("1") is None or not any(voices["1"])  # the first voice's rests print
+    assert voices.get("2") and all(voices["2"])  # the second's do not
+    back = read_score(tmp_path / "v.musicxml")
+    assert sorted(back.notes["pitch"].tolist()) == [48, 60, 62, 64]

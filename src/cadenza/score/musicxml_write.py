@@ -335,15 +335,25 @@ def _split_at_beats(segments: list[tuple[int, int, int, int, bool, bool]], bar_s
 
 
 def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, bar_len: int, sharps: int,
-                beat: int = TICKS_PER_QUARTER, phase: int = 0) -> None:
+                beat: int = TICKS_PER_QUARTER, phase: int = 0, hidden_rests: bool = False) -> None:
+    """Write a voice's notes and chords into ``container`` (a measure or a voice), its gaps as rests grouped at the
+    beat (:func:`_rest_spans`); ``hidden_rests``: the rests are not printed (a second voice's: notes of one staff
+    that overlap in time are written in voices, and the second's rests floated above and below the staff, eighth
+    and sixteenth rests in two layers around a held note)."""
     from music21 import chord, note, tie
+
+    def rest(start: int, end: int) -> None:
+        made = note.Rest(quarterLength=_ql(end - start))
+        if hidden_rests:
+            made.style.hideObjectOnPrint = True
+        container.insert(_ql(start), made)
 
     pos = 0
     for onset, dur, tie_in, tie_out, pitches in events:
         rel = onset - bar_start
         if rel > pos:
             for rest_on, rest_end in _rest_spans(pos, rel, beat, phase):
-                container.insert(_ql(rest_on), note.Rest(quarterLength=_ql(rest_end - rest_on)))
+                rest(rest_on, rest_end)
         if len(pitches) == 1:
             el: Any = note.Note(_pitch(pitches[0][0], sharps), quarterLength=_ql(dur))
         else:
@@ -355,7 +365,7 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
         pos = rel + dur
     if pos < bar_len:
         for rest_on, rest_end in _rest_spans(pos, bar_len, beat, phase) if pos else [(0, bar_len)]:
-            container.insert(_ql(rest_on), note.Rest(quarterLength=_ql(rest_end - rest_on)))
+            rest(rest_on, rest_end)
 
 
 _SCORE_EXTENSIONS = ("mid", "midi", "kar", "musicxml", "xml", "mxl", "abc", "krn", "json")
@@ -472,7 +482,7 @@ def score_to_music21(score: Score) -> Any:
             else:
                 for v, events in enumerate(voices):
                     voice = stream.Voice(id=str(v + 1))
-                    _fill_voice(voice, events, b0, bar_len, sharps, beat, phase)
+                    _fill_voice(voice, events, b0, bar_len, sharps, beat, phase, hidden_rests=v > 0)
                     measure.insert(0, voice)
             m21_part.append(measure)
         if part_clef.sign == "G" and not part.is_drum:
