@@ -184,7 +184,11 @@ def test_a_rest_from_off_the_beat_ends_at_the_beat_line() -> None:
 
     q = 3360
     assert _rest_spans(q // 2, 2 * q, q, 0) == [(q // 2, q), (q, 2 * q)]
-    assert _rest_spans(q, 3 * q, q, 0) == [(q, 3 * q)]  # on the beat: one rest
+    assert _rest_spans(q, 3 * q, q, 0) == [(q, 2 * q), (2 * q, 3 * q)]  # beats 2-3: two quarter rests
+    assert _rest_spans(0, 2 * q, q, 0, paired=True) == [(0, 2 * q)]  # beats 1-2 of 4/4: a half rest
+    assert _rest_spans(q, 4 * q, q, 0, paired=True) == [(q, 2 * q), (2 * q, 4 * q)]  # 2, then 3-4
+    assert _rest_spans(0, 7 * q // 2, q, 0, paired=True) == [(0, 2 * q), (2 * q, 3 * q), (3 * q, 7 * q // 2)]
+    assert _rest_spans(0, 7 * q // 4, 3 * q // 2, 0) == [(0, 3 * q // 2), (3 * q // 2, 7 * q // 4)]  # 6/8
     assert _rest_spans(q // 2, 3 * q // 4, q, 0) == [(q // 2, 3 * q // 4)]  # inside one beat
     dotted = 3 * q // 2  # 6/8: a rest from the third eighth of the first beat to the bar's end
     assert _rest_spans(q, 2 * dotted, dotted, 0) == [(q, dotted), (dotted, 2 * dotted)]

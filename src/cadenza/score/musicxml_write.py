@@ -293,16 +293,27 @@ def _voices(segments: list[tuple[int, int, int, int, bool, bool]]) -> list[list[
     return voices
 
 
-def _rest_spans(start: int, end: int, beat: int, phase: int) -> list[tuple[int, int]]:
+def _rest_spans(start: int, end: int, beat: int, phase: int, paired: bool = False) -> list[tuple[int, int]]:
     """The rests that fill ``start``..``end`` (ticks into a bar) as a score groups them: one that starts off the
-    beat ends at the next beat line (a dotted-quarter rest from an off-beat eighth hid the beat), the rest whole.
-    ``phase``: ticks the bar's beats are shifted by (a pickup's beats count back from its end)."""
+    beat ends at the next beat line (a dotted-quarter rest from an off-beat eighth hid the beat); from there a rest
+    a beat (``paired``, in a bar of an even number of beats: two beats from an odd beat, a half rest on 1 or 3 of
+    4/4), then what is left of a beat (a double-dotted quarter rest in 6/8 and a double-dotted half in 4/4 had hid
+    the beats they crossed). ``phase``: ticks the bar's beats are shifted by (a pickup's beats count back from its
+    end)."""
     spans = []
     line = ((start + phase) // beat + 1) * beat - phase
-    if (start + phase) % beat and line < end:
+    if (start + phase) % beat:
+        if line >= end:
+            return [(start, end)]
         spans.append((start, line))
         start = line
-    spans.append((start, end))
+    whole_end = start + (end - start) // beat * beat
+    while start < whole_end:
+        two = paired and ((start + phase) // beat) % 2 == 0 and start + 2 * beat <= whole_end
+        spans.append((start, start + (2 if two else 1) * beat))
+        start = spans[-1][1]
+    if start < end:
+        spans.append((start, end))
     return spans
 
 
@@ -342,6 +353,9 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
     and sixteenth rests in two layers around a held note)."""
     from music21 import chord, note, tie
 
+    beats = (bar_len + phase) // beat  # a bar of an even number of beats writes a rest of two from an odd beat
+    paired = beats >= 4 and beats % 2 == 0 and not phase and bar_len % beat == 0
+
     def rest(start: int, end: int) -> None:
         made = note.Rest(quarterLength=_ql(end - start))
         if hidden_rests:
@@ -352,7 +366,7 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
     for onset, dur, tie_in, tie_out, pitches in events:
         rel = onset - bar_start
         if rel > pos:
-            for rest_on, rest_end in _rest_spans(pos, rel, beat, phase):
+            for rest_on, rest_end in _rest_spans(pos, rel, beat, phase, paired):
                 rest(rest_on, rest_end)
         if len(pitches) == 1:
             el: Any = note.Note(_pitch(pitches[0][0], sharps), quarterLength=_ql(dur))
@@ -364,7 +378,7 @@ def _fill_voice(container: Any, events: list[tuple[Any, ...]], bar_start: int, b
         container.insert(_ql(rel), el)
         pos = rel + dur
     if pos < bar_len:
-        for rest_on, rest_end in _rest_spans(pos, bar_len, beat, phase) if pos else [(0, bar_len)]:
+        for rest_on, rest_end in _rest_spans(pos, bar_len, beat, phase, paired) if pos else [(0, bar_len)]:
             rest(rest_on, rest_end)
 
 
