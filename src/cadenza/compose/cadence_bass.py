@@ -23,7 +23,7 @@ import numpy as np
 
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
-from cadenza.tokens.events import FIELD_SIZES, FINE, KIND
+from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 ENTRY_NATS = 3.0  # the bass's pull to strike at the dominant's beat, and the cost of passing it without the bass
 
@@ -73,13 +73,12 @@ class DominantBass:
         latest = self.rules.latest.get(self.rules.lowest)
         return latest is None or latest[0] != now
 
-    def _bass_there(self, start: int) -> bool:
+    def _bass_there(self, start: int, dominant: int) -> bool:
         """Whether the bass strikes or holds the dominant at ``start`` already."""
         if self.struck_at >= start:
             return True
         held = self.rules.latest.get(self.rules.lowest)
-        return held is not None and any(end > start and pitch % 12 == self.target()[2]  # type: ignore[index]
-                                        for end, pitch in held[1])
+        return held is not None and any(end > start and pitch % 12 == dominant for end, pitch in held[1])
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"] or chosen.get("part") != self.rules.lowest \
@@ -104,7 +103,7 @@ class DominantBass:
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field not in ("part", "position") or chosen.get("kind") != KIND["note"] \
-                or (target := self.target()) is None or self._bass_there(target[0]):
+                or (target := self.target()) is None or self._bass_there(target[0], target[2]):
             return None
         start = target[0]
         if field == "position":  # passing the dominant's beat without the bass costs
@@ -118,8 +117,6 @@ class DominantBass:
 
     def advance(self, step: np.ndarray) -> None:
         """Notes where the bass struck the dominant at or after the target's beat (the plan advances first)."""
-        from cadenza.tokens.events import F
-
         if int(step[F["kind"]]) != KIND["note"] or int(step[F["part"]]) != self.rules.lowest \
                 or (target := self.target()) is None:
             return
