@@ -280,9 +280,9 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
         more += [NotationGrid(base), voice_rules]
-        if voice_rules.chord_part is None:  # the bass of an authentic cadence (cadenza.compose.cadence_bass; a
-            more.append(DominantBass(base, voice_rules, voices[voice_rules.lowest].usual_low))  # lead sheet's
-            # chords realise its chord symbols)
+        if voice_rules.chord_part is None:  # an authentic cadence's bass (cadenza.compose.cadence_bass; a lead
+            # sheet's chords realise its chord symbols)
+            more.append(DominantBass(base, voice_rules, voices[voice_rules.lowest].usual_low))
         bowed, hands = bowed_parts(voices), hand_parts(voices)
         if bowed or hands:  # a string part's double stops now and then, a hand's chords not in a rush
             doubled = doubling_parts(voices)  # (cadenza.compose.double_stops)
