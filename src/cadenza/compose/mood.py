@@ -58,5 +58,13 @@ BEAT_TEMPO_POWER = 0.5
 
 def beat_tempo(bpm: float, beat_quarters: float) -> float:
     """The tempo in quarter notes a mood's ``bpm`` asks in a meter whose felt beat lasts ``beat_quarters``
-    quarter notes (see :data:`BEAT_TEMPO_POWER`), to a whole bpm."""
-    return float(round(bpm * beat_quarters ** BEAT_TEMPO_POWER))
+    quarter notes (see :data:`BEAT_TEMPO_POWER`), to a whole bpm; in a compound meter to a whole number of dotted
+    quarters a minute, which its score's metronome mark counts (a joyful 6/8 piece at 190 quarters had its mark
+    written in quarters, as 126.67 dotted quarters cannot be: now 190.5, marked 127 dotted quarters)."""
+    quarters = bpm * beat_quarters ** BEAT_TEMPO_POWER
+    if beat_quarters == DOTTED_QUARTER:
+        return float(round(quarters / DOTTED_QUARTER) * DOTTED_QUARTER)
+    return float(round(quarters))
+
+
+DOTTED_QUARTER = 1.5  # a compound meter's beat, in quarter notes
