@@ -55,6 +55,7 @@ from cadenza.compose.guard import Check, Guarded, guard_index, guarded_sample, l
 from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.intro import TuneWaits, with_intro
 from cadenza.compose.keys import with_style_key
+from cadenza.compose.lead_sheet import FullChords
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import beat_tempo, mood_shape
@@ -283,6 +284,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if voice_rules.chord_part is None:  # an authentic cadence's bass (cadenza.compose.cadence_bass; a lead
             # sheet's chords realise its chord symbols)
             more.append(DominantBass(base, voice_rules, voices[voice_rules.lowest].usual_low))
+        else:  # a lead sheet's chords are struck whole (cadenza.compose.lead_sheet)
+            more.append(FullChords(base, voice_rules))
         bowed, hands = bowed_parts(voices), hand_parts(voices)
         if bowed or hands:  # a string part's double stops now and then, a hand's chords not in a rush
             doubled = doubling_parts(voices)  # (cadenza.compose.double_stops)

@@ -99,3 +99,72 @@ class ChordPartRules:
         onset, notes = self.latest.get(part, (-1, []))
         return onset != now or not notes or part not in self.group_of or max(p for _, p in notes) < self._window(
             part, now)[1]
+
+
+#: the distinct pitch classes a lead sheet's chord is struck with (a triad's; a seventh chord may add its fourth).
+#: Left to the model, 339 of 360 chord-part strikes of 12 lead sheets (seeds 1-12) held fewer: a bass note, an
+#: octave, a fifth, so the chord symbols were named from the tune above them (a C7 bar read "Am7/C"); the real
+#: Nottingham lead sheets of the craft benchmark strike none so thin
+FULL_CHORD_PCS = 3
+
+
+class FullChords:
+    """A lead sheet's chord is struck whole: once its chord part has struck at an instant, its next notes there are
+    the planned chord's missing pitch classes, above, until :data:`FULL_CHORD_PCS` sound or the part is full (its
+    polyphony, its range), each leaving room within the hand's reach for the ones still to come. ``plan``: the piece's
+    PlanConstraint; ``rules``: its VoiceRules (the chord part, its
+    latest notes and the chord symbol in force). Where the rules' window leaves no such pitch, their masks stand
+    (:class:`cadenza.compose.constraints.Stacked`)."""
+
+    def __init__(self, plan: Any, rules: Any) -> None:
+        self.plan, self.rules = plan, rules
+
+    def _missing(self, grammar: Any) -> list[int] | None:
+        """The chord's pitch classes still missing at the current instant, where the chord part has struck there
+        and may add a note; None elsewhere."""
+        part = self.rules.chord_part
+        if part is None or grammar is None or grammar.phase != "music":
+            return None
+        now = self.plan.bar_start_ticks + grammar.position
+        onset, notes = self.rules.latest.get(part, (-1, []))
+        if onset != now or not notes or self.plan._full(part):
+            return None
+        symbol = self.rules.chord_symbol(now)
+        if symbol is None:
+            return None
+        sounding = {p % 12 for _, p in notes}
+        if len(sounding) >= min(FULL_CHORD_PCS, len(set(symbol.pcs))):
+            return None
+        return [pc for pc in symbol.pcs if pc not in sounding]
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        if field not in ("kind", "position", "position_fine", "part", "pitch") or (missing := self._missing(grammar)) \
+                is None:
+            return None
+        if field == "kind":
+            return np.arange(FIELD_SIZES["kind"]) == KIND["note"]
+        if chosen.get("kind") != KIND["note"]:
+            return None
+        here = grammar.position
+        if field == "position":
+            return np.arange(FIELD_SIZES["position"]) == here // FINE
+        if field == "position_fine":
+            return np.arange(FIELD_SIZES["position_fine"]) == here % FINE
+        if field == "part":
+            return np.arange(FIELD_SIZES["part"]) == self.rules.chord_part
+        notes = [p for _, p in self.rules.latest[self.rules.chord_part][1]]
+        top, reach = max(notes), self.rules._reach(self.rules.chord_part, self.rules.latest[self.rules.chord_part][1])
+        needed = FULL_CHORD_PCS - len({p % 12 for p in notes})  # pitch classes still to come, this one included
+        pitches = np.arange(FIELD_SIZES["pitch"])
+        fits = np.isin(pitches % 12, missing) & (pitches > top) & (pitches <= reach)
+        if needed > 1:  # leave room within the hand's reach for the pitch classes after this one (A E A had none)
+            for pitch in np.flatnonzero(fits).tolist():
+                later = [q for q in range(pitch + 1, reach + 1) if q % 12 in missing and q % 12 != pitch % 12]
+                fits[pitch] = len({q % 12 for q in later}) >= needed - 1
+        return fits
+
+    def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
+        return None
+
+    def advance(self, step: np.ndarray) -> None:
+        return None
