@@ -76,3 +76,18 @@ def test_a_chord_symbol_s_flat_is_drawn_in_an_ordinary_font() -> None:
     svg = '<tspan font-family="Leipzig" font-size="20px">\ue0a4B\uea64</tspan>'
     swapped = _smufl_text_as_unicode(svg.replace("\ue0a4", ""))
     assert "\u266d" in swapped and not re.search("[\ue000-\uf8ff]", swapped)
+
+
+def test_a_slash_chords_bass_is_spelled_as_the_chords_own_tone() -> None:
+    """D minor's dominant over its third was printed 'A/Db' (the key's flat for the pitch class): its bass is the
+    chord's third, C-sharp. Its root keeps the key's spelling (Bb/D in D minor)."""
+    from cadenza.score import KeySignature
+
+    chords = [(0, 2, 49), (0, 2, 57), (0, 2, 64), (2, 2, 50), (2, 2, 58), (2, 2, 65)]  # A/C#, then Bb/D
+    score = _lead_sheet([(0, 2, 76), (2, 2, 74)], chords)
+    score = Score.build(score.parts, score.notes, score.time_signatures, [KeySignature(0, -1, "minor")])
+    assert [s.text() for s in chord_symbols(score)] == ["A/C#", "Bb/D"]
+    xml = score_bytes(score, "musicxml").decode()
+    basses = re.findall(r"<bass-step>(\w)</bass-step>\s*(?:<bass-alter>(-?\d)</bass-alter>)?", xml)
+    roots = re.findall(r"<root-step>(\w)</root-step>\s*(?:<root-alter>(-?\d)</root-alter>)?", xml)
+    assert basses == [("C", "1"), ("D", "")] and roots == [("A", ""), ("B", "-1")]

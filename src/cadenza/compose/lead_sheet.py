@@ -109,7 +109,8 @@ FULL_CHORD_PCS = 3
 
 
 class FullChords:
-    """A lead sheet's chord is struck whole: once its chord part has struck at an instant, its next notes there are
+    """A lead sheet's chord is struck whole, on its bass: its first note is the symbol's root (or planned bass), and
+    once its chord part has struck at an instant, its next notes there are
     the planned chord's missing pitch classes, above, until :data:`FULL_CHORD_PCS` sound or the part is full (its
     polyphony, its range), each leaving room within the hand's reach for the ones still to come. ``plan``: the piece's
     PlanConstraint; ``rules``: its VoiceRules (the chord part, its
@@ -137,7 +138,21 @@ class FullChords:
             return None
         return [pc for pc in symbol.pcs if pc not in sounding]
 
+    def _bass(self, chosen: dict[str, int]) -> np.ndarray | None:
+        """A chord's first note (its lowest: a step's notes at one instant come lowest first) is its bass: the
+        symbol's root, or the bass the plan gives it (a lead sheet's chords stand on their roots; with the chords
+        struck whole the model had put a fifth under its first tonic, F/C)."""
+        part = self.rules.chord_part
+        if part is None or chosen.get("part") != part or "position_fine" not in chosen:
+            return None
+        now = self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
+        if self.rules.latest.get(part, (-1, []))[0] == now or (symbol := self.rules.chord_symbol(now)) is None:
+            return None
+        return np.arange(FIELD_SIZES["pitch"]) % 12 == symbol.bass_pc
+
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        if field == "pitch" and chosen.get("kind") == KIND["note"] and (bass := self._bass(chosen)) is not None:
+            return bass
         if field not in ("kind", "position", "position_fine", "part", "pitch") or (missing := self._missing(grammar)) \
                 is None:
             return None

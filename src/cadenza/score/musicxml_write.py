@@ -258,16 +258,33 @@ def _root_spelling(pc: int, sharps: int, kind: str) -> tuple[str, int]:
     return candidates[0] if candidates else (letter, alter)
 
 
+#: semitones above a chord's root -> letters above the root's letter, for the chord tone a slash chord's bass is
+_TONE_STEPS = {2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 6, 10: 6, 11: 6}
+
+
+def _bass_spelling(root: tuple[str, int], interval: int, fallback: tuple[str, int]) -> tuple[str, int]:
+    """(letter, alteration) of a slash chord's bass ``interval`` semitones above its spelled ``root``: the chord
+    tone's own letter (A/C♯ in D minor, not A/D♭ as the key's flat would spell it), else ``fallback``."""
+    letters = "CDEFGAB"
+    if interval not in _TONE_STEPS:
+        return fallback
+    letter = letters[(letters.index(root[0]) + _TONE_STEPS[interval]) % 7]
+    alter = (_NATURAL_PC[root[0]] + root[1] + interval - _NATURAL_PC[letter] + 6) % 12 - 6
+    return (letter, alter) if abs(alter) <= 1 else fallback
+
+
 def _chord_symbol(symbol: ChordSymbol, sharps: int) -> Any:
     """A music21 ChordSymbol (written as MusicXML ``<harmony>``) for ``symbol`` in a key of ``sharps``."""
     from music21 import harmony, pitch
 
-    def named(pc: int) -> Any:
-        letter, alter = _root_spelling(pc, sharps, symbol.kind)
-        return pitch.Pitch(letter + _ACCIDENTAL_TEXT[alter])
+    def written(spelled: tuple[str, int]) -> Any:
+        return pitch.Pitch(spelled[0] + _ACCIDENTAL_TEXT[spelled[1]])
 
-    made = harmony.ChordSymbol(root=named(symbol.root_pc), kind=symbol.kind,
-                               bass=named(symbol.bass_pc) if symbol.bass_pc != symbol.root_pc else None)
+    root = _root_spelling(symbol.root_pc, sharps, symbol.kind)
+    bass = _bass_spelling(root, (symbol.bass_pc - symbol.root_pc) % 12,
+                          _root_spelling(symbol.bass_pc, sharps, symbol.kind))
+    made = harmony.ChordSymbol(root=written(root), kind=symbol.kind,
+                               bass=written(bass) if symbol.bass_pc != symbol.root_pc else None)
     if symbol.suffix:
         made.chordKindStr = symbol.suffix  # printed as a player writes it (Fmaj7, not FMaj7)
     return made
