@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import note_onset_ticks
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
@@ -52,9 +53,9 @@ class DominantBass:
             dominant = (cadences.key.tonic_pc + 7) % 12
             bar_ticks = plan.bar_ticks_now or TimeSignature(0, *plan.meter).bar_ticks
             beat = beat_ticks_of(TimeSignature(0, *plan.meter))
-            per = harmony.strong_per_bar
-            starts = [-(-slot * bar_ticks // per // beat) * beat for slot in range(per)]
-            basses = [c.bass_pc if (c := harmony.chord_at(bar, slot)) is not None else -1 for slot in range(per)]
+            starts = harmony.slot_ticks(bar_ticks, beat)
+            basses = [c.bass_pc if (c := harmony.chord_at(bar, slot)) is not None else -1
+                      for slot in range(len(starts))]
             if bar in harmony.last_beat:
                 starts.append(bar_ticks - beat)
                 basses.append(harmony.last_beat[bar].bass_pc)
@@ -65,9 +66,6 @@ class DominantBass:
                 found = (plan.bar_start_ticks + starts[first], plan.bar_start_ticks + bar_ticks, dominant)
         self._bar = (bar, found)
         return found
-
-    def _now(self, chosen: dict[str, int]) -> int:
-        return self.plan.bar_start_ticks + chosen.get("position", 0) * FINE + chosen.get("position_fine", 0)
 
     def _first_at_instant(self, now: int) -> bool:
         latest = self.rules.latest.get(self.rules.lowest)
@@ -85,7 +83,7 @@ class DominantBass:
                 or field not in ("pitch", "duration", "duration_fine") or (target := self.target()) is None:
             return None
         start, end, dominant = target
-        now = self._now(chosen)
+        now = note_onset_ticks(self.plan, chosen)
         if field == "pitch":
             if start <= now < end and self._first_at_instant(now):  # the bass note: the dominant
                 pitches = np.arange(FIELD_SIZES["pitch"])
@@ -109,7 +107,7 @@ class DominantBass:
         if field == "position":  # passing the dominant's beat without the bass costs
             later = np.arange(FIELD_SIZES["position"]) * FINE + self.plan.bar_start_ticks > start
             return np.where(later, -ENTRY_NATS, 0.0).astype(np.float32)
-        if self._now(chosen) != start:
+        if note_onset_ticks(self.plan, chosen) != start:
             return None
         out = np.zeros(FIELD_SIZES["part"], dtype=np.float32)
         out[self.rules.lowest] = ENTRY_NATS  # at the beat: the bass strikes

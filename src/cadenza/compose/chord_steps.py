@@ -75,8 +75,7 @@ class PlannedChords:
         beat = beat_ticks_of(signature)
         arrivals = dict(rules.cadences.phrase_ends) if rules.cadences is not None else {}
         chords: list[tuple[int, int, int]] = []
-        for slot in range(harmony.strong_per_bar):
-            at = -(-slot * bar_ticks // harmony.strong_per_bar // beat) * beat  # the slot's first beat (as the rules)
+        for slot, at in enumerate(harmony.slot_ticks(bar_ticks, beat)):  # each slot's first beat (as the rules)
             planned = harmony.chord_at(bar, slot)
             if planned is not None and (not chords or chords[-1][0] < at):
                 cadence = arrivals.get(bar) if slot == 0 else None

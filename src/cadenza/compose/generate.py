@@ -76,6 +76,8 @@ from cadenza.compose.sung_lines import BassRepeats, SungRepeats
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
+from cadenza.listen.features import View
+from cadenza.listen.key import estimate_key
 from cadenza.listen.labels import LABELS_BY_NAME, TONICS
 from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
@@ -637,9 +639,6 @@ def _written_key(primer: Score) -> Key | None:
     cadenced in C minor under two flats). None without a signature."""
     if not primer.key_signatures:
         return None
-    from cadenza.listen.features import View
-    from cadenza.listen.key import estimate_key
-
     major = 7 * primer.key_signatures[-1].sharps % 12
     minor = (major + 9) % 12
     scores = estimate_key(View(primer)).scores

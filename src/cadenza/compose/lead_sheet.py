@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.constraints import note_onset_ticks
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND
@@ -145,7 +146,7 @@ class FullChords:
         part = self.rules.chord_part
         if part is None or chosen.get("part") != part or "position_fine" not in chosen:
             return None
-        now = self.plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
+        now = note_onset_ticks(self.plan, chosen)
         if self.rules.latest.get(part, (-1, []))[0] == now or (symbol := self.rules.chord_symbol(now)) is None:
             return None
         return np.arange(FIELD_SIZES["pitch"]) % 12 == symbol.bass_pc

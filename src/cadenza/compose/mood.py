@@ -54,6 +54,7 @@ def mood_shape(valence: float, arousal: float) -> MoodShape:
 #: in 22 s); with 0.5, joyful is 219 quarters in 4/2 (half notes at 110), 190 in 6/8 (dotted quarters at 127, a
 #: jig's), 110 in 3/8; calm is 91, 78 and 45 (eighths at 90)
 BEAT_TEMPO_POWER = 0.5
+DOTTED_QUARTER = 1.5  # a compound meter's beat, in quarter notes
 
 
 def beat_tempo(bpm: float, beat_quarters: float) -> float:
@@ -65,6 +66,3 @@ def beat_tempo(bpm: float, beat_quarters: float) -> float:
     if beat_quarters == DOTTED_QUARTER:
         return float(round(quarters / DOTTED_QUARTER) * DOTTED_QUARTER)
     return float(round(quarters))
-
-
-DOTTED_QUARTER = 1.5  # a compound meter's beat, in quarter notes

@@ -310,6 +310,11 @@ def _voices(segments: list[tuple[int, int, int, int, bool, bool]]) -> list[list[
     return voices
 
 
+def _next_beat_line(start: int, beat: int, phase: int) -> int:
+    """The first beat line after ``start`` (ticks into a bar whose beats are shifted by ``phase``)."""
+    return ((start + phase) // beat + 1) * beat - phase
+
+
 def _rest_spans(start: int, end: int, beat: int, phase: int, paired: bool = False) -> list[tuple[int, int]]:
     """The rests that fill ``start``..``end`` (ticks into a bar) as a score groups them: one that starts off the
     beat ends at the next beat line (a dotted-quarter rest from an off-beat eighth hid the beat); from there a rest
@@ -318,7 +323,7 @@ def _rest_spans(start: int, end: int, beat: int, phase: int, paired: bool = Fals
     the beats they crossed). ``phase``: ticks the bar's beats are shifted by (a pickup's beats count back from its
     end)."""
     spans = []
-    line = ((start + phase) // beat + 1) * beat - phase
+    line = _next_beat_line(start, beat, phase)
     if (start + phase) % beat:
         if line >= end:
             return [(start, end)]
@@ -341,7 +346,7 @@ def _note_spans(start: int, end: int, beat: int, phase: int, compound: bool) -> 
     meter's syncopation of one beat from the middle of a beat (eighth, quarter, eighth) is written whole.
     ``phase``: as :func:`_rest_spans`; ``compound``: the beat is a dotted note."""
     offset = (start + phase) % beat
-    line = start - offset + beat
+    line = _next_beat_line(start, beat, phase)
     if not offset or end <= line:
         return [(start, end)]
     if not compound and beat % 2 == 0 and offset == beat // 2 and end - start == beat:
@@ -505,8 +510,7 @@ def score_to_music21(score: Score) -> Any:
             beat, phase = signature.beat_ticks, (signature.bar_ticks - bar_len) % signature.beat_ticks \
                 if bar == 0 and score.pickup_ticks else 0
             if not part.is_drum:
-                compound = beat == 3 * (4 * TICKS_PER_QUARTER // signature.denominator)
-                segments = _split_at_beats(segments, b0, beat, phase, compound)
+                segments = _split_at_beats(segments, b0, beat, phase, signature.is_compound)
             voices = _voices(segments)
             if len(voices) <= 1:
                 _fill_voice(measure, voices[0] if voices else [], b0, bar_len, sharps, beat, phase)
