@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     result.update(command=f"python -m benchmarks.harmony --per-corpus {args.per_corpus}",
                   wall_s=round(time.time() - started, 1), machine=machine())
     atomic_write_bytes(args.out, (json.dumps(result, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
-    a, d = result["all"], result["decoded"]["all"]
-    print(f"{result['movements']} movements, {a['beats']:,} labelled beats: root {a['root_accuracy']:.1%} "
-          f"(goal 80%), Roman numeral {a['roman_accuracy']:.1%} (goal 60%); the candidate (decoded): root "
-          f"{d['root_accuracy']:.1%}, Roman numeral {d['roman_accuracy']:.1%}; written to {args.out}")
+    a, d = result["all"], result["learned"]["all"]
+    print(f"{result['movements']} movements, {a['beats']:,} labelled beats; the learned networks: root "
+          f"{d['root_accuracy']:.1%} (goal 80%), Roman numeral {d['roman_accuracy']:.1%} (goal 60%); the template "
+          f"matching: root {a['root_accuracy']:.1%}, Roman numeral {a['roman_accuracy']:.1%}; written to {args.out}")
     return 0
 
 

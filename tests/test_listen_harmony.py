@@ -1,5 +1,6 @@
-"""The candidate chord per beat (listen.harmony.decoded_beat_chords) on hand-built bars whose harmony is known: passing
-notes, inversions, a cadential six-four and beats of melody alone; and the local key of a modulating phrase."""
+"""The learned chord per beat (listen.harmony.decoded_beat_chords, the chord network) on hand-built bars whose
+harmony is known: passing notes, inversions, a cadential six-four and beats of melody alone; and the local key of
+a modulating phrase."""
 
 from __future__ import annotations
 

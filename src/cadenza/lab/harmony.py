@@ -3,8 +3,10 @@ annotations (the ``<harmony><function>`` labels of ``shared/datasets/classical/d
 
 For every beat of a movement, the human label in force (the last one at or before the beat) is turned into a
 root pitch class, a triad quality (major, minor, diminished, augmented) and a seventh-or-not, in its local key;
-``listen.harmony.beat_chords`` gives its own chord for the beat (and, under "decoded", the candidate
-``listen.harmony.decoded_beat_chords``), and ``listen.key.local_keys`` its local key.
+``listen.harmony.beat_chords`` gives its own chord for the beat and ``listen.key.local_keys`` its local key;
+under "learned", the learned networks give theirs (``listen.harmony.decoded_beat_chords``, the chords of the
+event vocabulary, and ``listen.harmony_net.learned_local_keys``). The networks never learned from a movement of
+the pieces compared here (:mod:`cadenza.lab.fit.harmony_net`).
 Reported per corpus and in all: *root accuracy* (same root pitch class), *Roman-numeral accuracy* (same scale
 degree above the key's tonic and same triad quality, listen's local key against the annotators'), the same with
 listen's one key per movement (``roman_accuracy_one_key``: every modulation counts against it) and with the
@@ -31,8 +33,10 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from cadenza.listen.chord_decode import beat_count
 from cadenza.listen.features import View
 from cadenza.listen.harmony import BeatChords, beat_chords, decoded_beat_chords
+from cadenza.listen.harmony_net import learned_local_keys
 from cadenza.listen.key import estimate_key, local_keys
 from cadenza.listen.labels import TONICS
 from cadenza.score import TICKS_PER_QUARTER, Score, read_score
@@ -58,6 +62,7 @@ class Chord:
     root: int  # -1: no root (augmented sixths)
     triad: str  # maj | min | dim | aug
     seventh: bool
+    quality: str = ""  # as listen names chords (chord_decode.QUALITIES); "" for augmented sixths
 
 
 def _degree(numeral: str, tonic: int, mode: str) -> tuple[int, bool]:
@@ -111,7 +116,18 @@ def parse_label(text: str, global_key: tuple[int, str], local: str) -> tuple[Cho
     form = match["form"] or ""
     triad = {"o": "dim", "%": "dim", "+": "aug", "+M": "aug"}.get(form, "maj" if upper else "min")
     seventh = (match["figbass"] or "") in ("7", "65", "43", "42", "2") or form in ("%", "M", "+M")
-    return Chord(tonic, mode, root, triad, seventh), global_key, local
+    return Chord(tonic, mode, root, triad, seventh, _quality(triad, seventh, form)), global_key, local
+
+
+def _quality(triad: str, seventh: bool, form: str) -> str:
+    """listen's name of a chord (chord_decode.QUALITIES) from a label's triad, seventh and form."""
+    if triad == "aug" or not seventh:
+        return triad
+    if triad == "maj":
+        return "maj7" if form == "M" else "7"
+    if triad == "min":
+        return "min7"
+    return "hdim7" if form == "%" else "dim7"
 
 
 _STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -209,26 +225,24 @@ def _triad(quality: str) -> str:
             "hdim7": "dim", "aug": "aug"}.get(quality, "")
 
 
-#: the chord analyses compared: listen's (what the composer and the classifiers read) and the candidate
-ANALYSES: dict[str, Callable[[View], BeatChords]] = {"listen": beat_chords, "decoded": decoded_beat_chords}
+#: the analyses compared, as (chords, local keys): listen's template matching (what the composer and the
+#: classifiers read) with the key profiles' local keys, and the learned networks (the chords of the event
+#: vocabulary) with the key network's
+ANALYSES: dict[str, tuple[Callable[[View], BeatChords], Callable[[View], list[tuple[int, str]]]]] = {
+    "listen": (beat_chords, local_keys), "learned": (decoded_beat_chords, learned_local_keys)}
 
 
 def compare_movement(path: Path) -> dict[str, dict[str, Any]]:
     """Per-beat agreement of each of :data:`ANALYSES` with the human labels of one annotated movement."""
     score = read_score(path)
     labels = aligned_labels(path, score)
-    return {name: compare_score(score, labels, chords_of) for name, chords_of in ANALYSES.items()}
+    return {name: compare_score(score, labels, *analysis) for name, analysis in ANALYSES.items()}
 
 
-def compare_score(score: Score, labels: list[tuple[int, str]],
-                  chords_of: Callable[[View], BeatChords] = beat_chords) -> dict[str, Any]:
-    """Per-beat agreement of a chord analysis (``chords_of``: listen's by default) with human labels (onset on
-    the Score's timeline, text) of a Score."""
-    labels = [(t, text) for t, text in labels if clean_label(text)]  # marks alone change nothing
-    view = View(score)
-    heard = chords_of(view)
-    key = estimate_key(view)
-    local_key = local_keys(view)
+def beat_labels(view: View, labels: list[tuple[int, str]]) -> tuple[list[Chord | None], Counter[str]]:
+    """The human chord in force at the start of every beat of the chord grid (the last label at or before it;
+    None before the first and where a label is unread), and counts of the labels read and unread. ``labels``:
+    (onset on the Score's timeline, text), in time order, marks alone left out."""
     beat, phase = view.beat_ticks, view.phase_ticks
     onsets = np.array([t for t, _ in labels])
     global_key, local = (0, "major"), "I"
@@ -239,15 +253,26 @@ def compare_score(score: Score, labels: list[tuple[int, str]],
         chords.append(chord)
         counts["labels"] += 1
         counts["labels_unread"] += chord is None and not text.startswith("@none")
+    at = np.searchsorted(onsets, np.arange(beat_count(view)) * beat - phase, side="right") - 1
+    return [chords[i] if i >= 0 else None for i in at.tolist()], counts
+
+
+def compare_score(score: Score, labels: list[tuple[int, str]],
+                  chords_of: Callable[[View], BeatChords] = beat_chords,
+                  keys_of: Callable[[View], list[tuple[int, str]]] = local_keys) -> dict[str, Any]:
+    """Per-beat agreement of a chord analysis and its local keys (``chords_of`` and ``keys_of``: listen's by
+    default) with human labels (onset on the Score's timeline, text) of a Score."""
+    labels = [(t, text) for t, text in labels if clean_label(text)]  # marks alone change nothing
+    view = View(score)
+    heard = chords_of(view)
+    key = estimate_key(view)
+    local_key = keys_of(view)
+    humans, counts = beat_labels(view, labels)
     confusions: Counter[str] = Counter()
-    for b in range(len(heard.roots)):
-        start = b * beat - phase
-        at = int(np.searchsorted(onsets, start, side="right")) - 1
-        if at < 0 or chords[at] is None:
+    for b, human in enumerate(humans):
+        if human is None:
             counts["unlabelled"] += 1
             continue
-        human = chords[at]
-        assert human is not None
         if human.root < 0:
             counts["augmented_sixth"] += 1
             continue
@@ -305,8 +330,8 @@ def _summary(counts: Counter[str]) -> dict[str, Any]:
 
 
 def run(root: Path, per_corpus: int = 6, progress: Any = None) -> dict[str, Any]:
-    """Compare listen's chord analysis (and the candidate, under "decoded") with the annotations of the chosen
-    movements; per corpus and in all."""
+    """Compare listen's chord analysis (and the learned networks', under "learned") with the annotations of the
+    chosen movements; per corpus and in all."""
     movements = dcml_movements(root, per_corpus)
     per: dict[str, dict[str, Counter[str]]] = {name: {} for name in ANALYSES}
     confusions: dict[str, Counter[str]] = {name: Counter() for name in ANALYSES}
@@ -331,4 +356,4 @@ def run(root: Path, per_corpus: int = 6, progress: Any = None) -> dict[str, Any]
                            "per_corpus": {corpus: _summary(c) for corpus, c in sorted(per[name].items())},
                            "confusions_by_degree": {k: v for k, v in confusions[name].most_common(12)}}
     return {"movements": len(movements) - len(failed), "failed": failed, **summaries["listen"],
-            "decoded": summaries["decoded"], "goals": {"root_accuracy": 0.8, "roman_accuracy": 0.6}}
+            "learned": summaries["learned"], "goals": {"root_accuracy": 0.8, "roman_accuracy": 0.6}}

@@ -1,16 +1,14 @@
 """Harmony: a chord for every beat by template matching on the beat's chroma, then the vocabulary, harmonic
 rhythm, Roman numerals in the key, cadences, dissonance and 12-bar-blues detection.
 
-:func:`decoded_beat_chords` is the candidate that replaces the template matching once the composer and the
-epoch classifier are ready for it: the notes weighed by time and attack, the bass, and a Viterbi pass with a cost
-for every change (:mod:`cadenza.listen.chord_decode`). Against the DCML piano corpora's human Roman numerals
-(``python -m benchmarks.harmony``) it finds the root on 71% of the beats where the template matching finds it on
-61% (the Roman numeral, in its local key: 51% against 39%); but with it the epoch classifier, refitted, hears the
-composer's classical quartets as romantic or baroque (epoch control 64.6% against 72.9%, 6 pieces an epoch),
-so :func:`beat_chords`, which the composer's plan, its ear, the style classifier and the craft benchmark read,
-stays the template matching for now. The chords of the event vocabulary (:func:`chord_events`, what a model that
-reads chords learns from) are the decoded ones: there no fitted classifier depends on them, and the better the
-chords a model is given in training, the better it learns how notes sit over them."""
+:func:`decoded_beat_chords` is the harmony as the DCML annotators hear it, from the learned chord network
+(:mod:`cadenza.listen.harmony_net`): against their Roman numerals on movements it never learned from (``python -m
+benchmarks.harmony``) it finds the root on 80.6% of the beats, where the template matching finds it on 61%.
+The chords of the event vocabulary (:func:`chord_events`, what a model that reads chords learns from) are those.
+:func:`beat_chords`, which the composer's plan, its ear, the style classifier and the craft benchmark read, stays
+the template matching: the classifiers were fitted on it (with an earlier, hand-tuned decoding in its place the
+refitted epoch classifier heard the composer's classical quartets as romantic or baroque), and the composer's
+own music is plain enough for templates."""
 
 from __future__ import annotations
 
@@ -18,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cadenza.listen.chord_decode import QUALITIES, chord_names, chord_path
+from cadenza.listen.chord_decode import QUALITIES, chord_names
 from cadenza.listen.features import View
+from cadenza.listen.harmony_net import beat_arrays, chord_path
 
 SEVENTHS = ("7", "maj7", "min7", "hdim7", "dim7")
 MIN_MATCH = 0.55  # cosine similarity below which a beat's sound is no recognisable chord
@@ -67,19 +66,21 @@ def beat_chords(view: View) -> BeatChords:
 
 
 def decoded_beat_chords(view: View) -> BeatChords:
-    """The candidate chord per beat (see the module docstring and :mod:`cadenza.listen.chord_decode`): the notes
-    weighed by time and attack, the bass, and a cost for every change of chord, so a chord is held through
-    passing notes and beats of melody alone. Silent beats have none; ``match`` is the cosine similarity of the
-    beat's sound with the chord chosen (0 where silent)."""
-    path, bass, plain = chord_path(view)
+    """The chord of every beat as the learned chord network hears it (:func:`cadenza.listen.harmony_net.
+    chord_path`): a chord holds through rests and beats of melody alone, as an annotator's label does; only a
+    piece with no notes has none. ``match`` is the cosine similarity of the beat's sound with the chord chosen
+    (0 where silent)."""
+    arrays = beat_arrays(view)
+    plain = arrays["plain"]
+    if not plain.any():
+        return BeatChords(np.full(len(plain), -1), [""] * len(plain), np.zeros(len(plain)))
+    path = chord_path(view, arrays)
     names = chord_names()
-    sounding = bass >= 0
-    roots = np.where(sounding, path % 12, -1)
-    qualities = [names[s][1] if heard else "" for s, heard in zip(path.tolist(), sounding.tolist(), strict=True)]
     norms = np.linalg.norm(plain, axis=1)
+    sounding = norms > 0
     match = np.zeros(len(plain))
     match[sounding] = ((plain[sounding] / norms[sounding, None]) * _TEMPLATES[path[sounding]]).sum(axis=1)
-    return BeatChords(roots, qualities, match)
+    return BeatChords(path % 12, [names[s][1] for s in path.tolist()], match)
 
 
 def vocabulary(chords: BeatChords) -> tuple[str, float, float]:

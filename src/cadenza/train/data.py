@@ -33,8 +33,9 @@ from cadenza.tokens.labels import VOCABULARY_VERSION, label_ids, label_vocabular
 
 log = logging.getLogger(__name__)
 
-DATA_VERSION = 6  # 4: works of more than 16 parts are reduced (encodable), no longer left out; 5: chord steps;
-# 6: the chord steps are the decoded analysis (listen.harmony.decoded_beat_chords)
+DATA_VERSION = 7  # 4: works of more than 16 parts are reduced (encodable), no longer left out; 5: chord steps;
+# 6: the chord steps are the decoded analysis (listen.harmony.decoded_beat_chords); 7: ... heard by the learned
+# chord network (listen.harmony_net)
 
 
 @dataclass
