@@ -11,6 +11,7 @@ from typing import Any
 from cadenza.cli.common import emit_json, output_folder
 from cadenza.cli.progress import ProgressBar
 from cadenza.corpus import BuildConfig, CorpusStore, build_corpus, corpus_home, corpus_stats, stats_chart
+from cadenza.corpus.classical import FOLDERS
 from cadenza.corpus.sources import DATASETS
 from cadenza.errors import UsageError
 
@@ -26,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Read every work of the sources (each tune of a multi-tune ABC file is a work), label it, "
         "group duplicates and assign train/valid/test splits. Interrupted builds resume; re-runs only read "
         "what changed. Sources: music21 (the bundled corpus, the default), a folder of score files, or a "
-        f"dataset in ../shared/datasets: {', '.join(DATASETS)}.",
+        f"dataset in ../shared/datasets: {', '.join(DATASETS)}, and the classical pack (classical, or one of "
+        f"its folders: {', '.join(FOLDERS)}).",
         epilog="Example: cadenza corpus build --source music21 --limit 300",
     )
     b.add_argument("--source", action="append", metavar="SOURCE",

@@ -13,7 +13,7 @@ two members found the root on 0.5-0.7 more beats in a hundred than one.
     python -m benchmarks.fit_harmony_net [--datasets DIR] [--cache DIR] [--epochs 20] [--dry-run]
 
 Writes ``listen/models/harmony_net.safetensors`` (the settings, the held-out figures and the command in its
-metadata) and ``benchmarks/results/harmony_net.json``. Takes about 45 minutes on the 2 cores.
+metadata) and ``benchmarks/results/harmony_net.json``. Takes about 35 minutes on the 2 cores.
 """
 
 from __future__ import annotations
