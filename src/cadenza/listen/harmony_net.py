@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -178,18 +178,24 @@ class Net:
     outputs: int  # scores per turn (qualities, or the two modes)
     change_cost: float
 
+    @cached_property
+    def _gru_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(input weights transposed, recurrent weights transposed, input biases, recurrent biases) of every
+        member's GRU, both ways, stacked once (see :func:`_stack`)."""
+        members = list(self.members)
+        w_ih_t = np.ascontiguousarray(_stack(members, "weight_ih").transpose(0, 2, 1))
+        w_hh_t = np.ascontiguousarray(_stack(members, "weight_hh").transpose(0, 2, 1))
+        return w_ih_t, w_hh_t, _stack(members, "bias_ih"), _stack(members, "bias_hh")
+
     def _recurrent(self, h: list[np.ndarray]) -> np.ndarray:
         """(members * 2, beats, 12, hidden): every member's GRU over its layer's output ``h`` (beats, 12, hidden),
         both ways, run together (one step of all of them at a time)."""
-        members = list(self.members)
-        w_ih, w_hh = _stack(members, "weight_ih"), _stack(members, "weight_hh")
-        b_ih, b_hh = _stack(members, "bias_ih"), _stack(members, "bias_hh")
-        hidden = w_hh.shape[2]
+        w_ih_t, w_hh_t, b_ih, b_hh = self._gru_weights
+        hidden = w_hh_t.shape[1]
         streams = np.stack([x[::step] for x in h for step in (1, -1)])  # the reverse streams read backwards
         count, beats, turns, _ = streams.shape
-        gates_in = np.matmul(streams.reshape(count, beats * turns, -1), w_ih.transpose(0, 2, 1))
+        gates_in = np.matmul(streams.reshape(count, beats * turns, -1), w_ih_t)
         gates_in = gates_in.reshape(count, beats, turns, -1) + b_ih[:, None, None, :]
-        w_hh_t = np.ascontiguousarray(w_hh.transpose(0, 2, 1))
         state = np.zeros((count, turns, hidden), dtype=np.float32)
         out = np.empty((count, beats, turns, hidden), dtype=np.float32)
         for t in range(beats):

@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     datasets = args.datasets or find_datasets()
     root = datasets / "classical" / "dcml-piano" if datasets else None
     if root is None or not root.is_dir():
-        print("fit_harmony_net: ../shared/datasets/classical/dcml-piano is not here", file=sys.stderr)
+        log.error("fit_harmony_net: ../shared/datasets/classical/dcml-piano is not here")
         return 1
     config = HarmonyNetFitConfig(refit=not args.no_refit)
     if args.epochs:
