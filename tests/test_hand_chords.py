@@ -18,8 +18,15 @@ def fast_chords(score: Score, part: int) -> tuple[int, int]:
 
 
 def test_a_joyful_left_hand_does_not_hammer_chords_in_sixteenths() -> None:
-    """At 155 bpm this piece's left hand struck three- and four-note chords a sixteenth apart (0.1 s)."""
-    score = compose(ComposeRequest(ensemble="piano", mood="joyful", density="high", bars=8, seed=21)).score
-    for hand in (0, 1):
-        fast, onsets = fast_chords(score, hand)
-        assert onsets > 20 and fast <= 1
+    """At 155 bpm left hands struck three- and four-note chords a sixteenth apart (0.1 s): 11% of their onsets in
+    an earlier version, 5.4% over these six pieces while the bias was a double stop's; the sonatas' 1.6%."""
+    counted = {0: [0, 0], 1: [0, 0]}
+    for seed in range(21, 27):
+        score = compose(ComposeRequest(ensemble="piano", mood="joyful", density="high", bars=8, seed=seed)).score
+        for hand in (0, 1):
+            fast, onsets = fast_chords(score, hand)
+            assert onsets > 20
+            counted[hand][0] += fast
+            counted[hand][1] += onsets
+    assert counted[0][0] <= 2  # the right hand: a tune
+    assert counted[1][0] <= 0.03 * counted[1][1], counted

@@ -72,6 +72,7 @@ from cadenza.compose.rules import (
     top_down_groups,
     written_top_down,
 )
+from cadenza.compose.style_epoch import with_style_epoch
 from cadenza.compose.sung_lines import BassRepeats, SungRepeats
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
@@ -496,14 +497,18 @@ def _model_summary(model: Any, config: dict[str, Any], digest: str) -> dict[str,
 
 def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progress: Progress | None = None,
             reference: Reference | None = None, closing_key: Key | None = None,
-            checks: tuple[Check, ...] = ()) -> Composition:
+            checks: tuple[Check, ...] = (), draw_style: bool = True) -> Composition:
     """A new piece for the request (see :class:`ComposeRequest`), with a report of what was asked and heard;
-    with a ``reference``, what the request leaves open is taken from it and its motifs bias the sampling."""
+    with a ``reference``, what the request leaves open is taken from it and its motifs bias the sampling.
+    ``draw_style``: where the request names an ensemble and no style, plan one drawn for the ensemble
+    (:mod:`cadenza.compose.style_epoch`; a soundtrack's segments leave it to the music before them)."""
     plan = resolve(request)
     if plan.respelled:
         log.warning("%s", plan.respelled)
     if reference is not None:
         plan = reference.apply(plan, request)
+    if draw_style and reference is None:
+        plan = with_style_epoch(plan, request.seed)
     plan = with_intro(with_style_key(with_beat_tempo(with_style_meter(plan, request.seed)), request.seed),
                       request.seed)
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece

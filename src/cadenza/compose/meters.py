@@ -45,6 +45,14 @@ def meter_table(epoch: str | None, ensemble: str | None) -> tuple[str, dict[str,
     return next(((name, tables[name]) for name in names if name in tables), None)
 
 
+def ensemble_epochs(ensemble: str) -> dict[str, int]:
+    """Epoch -> how many of the table's works for ``ensemble`` (a label) are in it (over every meter), for the
+    epochs the table holds a group of that ensemble's works for."""
+    prefix, suffix = "epoch=", f"/ensemble={ensemble}"
+    return {name[len(prefix):-len(suffix)]: sum(counts.values()) for name, counts in _tables().items()
+            if name.startswith(prefix) and name.endswith(suffix)}
+
+
 def style_meter(epoch: str | None, ensemble: str | None, seed: int,
                 fits: Callable[[tuple[int, int]], bool] | None = None) -> tuple[tuple[int, int], str, float] | None:
     """A meter drawn (seeded) for the style, the group of works it was drawn from and its share of them; only

@@ -165,7 +165,8 @@ class SoundtrackWriter:
             self.voices = plan.ensemble.voices if plan.ensemble else None
             opening = min(bars, CHUNK_BARS)
             made = compose(replace(request, bars=opening), checkpoint=self.checkpoint, progress=progress,
-                           closing_key=closing if opening == bars else None, checks=(self.repeats.check_for(0),))
+                           closing_key=closing if opening == bars else None, checks=(self.repeats.check_for(0),),
+                           draw_style=False)
             self.score = self.repeats.vary(made.score.replace(metadata=Metadata(
                 title="Soundtrack", composer="Cadenza", source="cadenza soundtrack")), 0)
             self.key, self.tempo_bpm = key, tempo
@@ -265,7 +266,7 @@ class SoundtrackWriter:
         window = slice_bars(self.score, max(0, have - CONTEXT_BARS), have)
         if window.note_count == 0:  # nothing sounds in the last bars: the segment starts afresh
             made_anew = compose(request, checkpoint=self.checkpoint, progress=progress, closing_key=closing,
-                                checks=(self.repeats.check_for(0),))
+                                checks=(self.repeats.check_for(0),), draw_style=False)
             start_ticks = self.score.length_ticks
             self._append(made_anew.score, key, tempo)
             self.score = self.repeats.vary(self.score, start_ticks)
