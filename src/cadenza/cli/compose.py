@@ -48,7 +48,9 @@ def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> 
     what = p.add_argument_group("what to write (every option may be left out)")
     what.add_argument("--prompt", help='a few words, e.g. "a tender waltz for strings in D minor"')
     what.add_argument("--composer", help="a composer of the corpus, e.g. Bach, Mozart, Joplin")
-    what.add_argument("--epoch", help="medieval, renaissance, baroque, classical, romantic, modern, folk, popular")
+    what.add_argument("--epoch", help="medieval, renaissance, baroque, classical, romantic, modern, folk, popular"
+                      + ("" if continuing else " (left out: drawn for a piano, quartet, choir or voices from the "
+                                               "styles of the corpus' works for it, and said)"))
     what.add_argument("--mood", help="joyful, tense, sad or calm")
     what.add_argument("--valence", type=float, help="-1 (negative) .. 1 (positive), with --arousal")
     what.add_argument("--arousal", type=float, help="-1 (calm) .. 1 (excited), with --valence")
