@@ -25,7 +25,7 @@ def test_a_joyful_left_hand_does_not_hammer_chords_in_sixteenths() -> None:
         score = compose(ComposeRequest(ensemble="piano", mood="joyful", density="high", bars=8, seed=seed)).score
         for hand in (0, 1):
             fast, onsets = fast_chords(score, hand)
-            assert onsets > 20
+            assert onsets >= 16  # (two a bar at least: a 2/4 piece's right hand struck 19)
             counted[hand][0] += fast
             counted[hand][1] += onsets
     assert counted[0][0] <= 2  # the right hand: a tune
