@@ -20,8 +20,10 @@ workers (``--workers`` processes share the works).
 
 Validation (:func:`validate`, written into the model as ``validation`` where ``--datasets`` holds the DCML piano
 corpora): on the strong beats of the harmony benchmark's 58 annotated movements, which the networks never learned
-from, how often each analysis names the annotators' (mode, degree:quality) and the total-variation distance
-between the distribution of what it names and the annotators': the distance a table fitted from it inherits.
+from, how often each analysis names the annotators' (mode, degree:quality), the total-variation distance
+between the distribution of what it names and the annotators' (the distance a table fitted from it inherits),
+and how often it names the same chord on the next strong beat (how long its chords last, which the tables'
+moves learn).
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ def validate(dcml_root: Path, per_corpus: int = 6) -> dict[str, Any]:
 
     named: dict[str, Counter] = {name: Counter() for name in ("human", *ANALYSES)}
     agree: Counter = Counter()
+    held: dict[str, list[int]] = {name: [0, 0] for name in ("human", *ANALYSES)}  # same chord next, pairs
     movements = dcml_movements(dcml_root, per_corpus)
     for path in movements:
         try:
@@ -137,20 +140,29 @@ def validate(dcml_root: Path, per_corpus: int = 6) -> dict[str, Any]:
             logging.warning("%s: %s", path.name, error)
             continue
         beats = ((strong_points(view) + view.phase_ticks) // view.beat_ticks).tolist()
+        wanted: list[tuple[str, str] | None] = []
         for i, beat in enumerate(beats):
             human = humans[beat] if 0 <= beat < len(humans) else None
             if human is None or human.root < 0 or not human.quality:
+                wanted.append(None)
                 continue
-            wanted = (human.mode, f"{(human.root - human.tonic) % 12}:{human.quality}")
-            named["human"][wanted] += 1
+            wanted.append((human.mode, f"{(human.root - human.tonic) % 12}:{human.quality}"))
+            named["human"][wanted[i]] += 1
             for name in ANALYSES:
                 if heard[name][i] is not None:
                     named[name][heard[name][i]] += 1
-                    agree[name] += heard[name][i] == wanted
+                    agree[name] += heard[name][i] == wanted[i]
+        for name, chords in (("human", wanted), *heard.items()):  # how long a chord lasts: the same one next
+            for a, b in itertools.pairwise(chords):
+                if a is not None and b is not None:
+                    held[name][0] += a == b
+                    held[name][1] += 1
     beats = sum(named["human"].values())
     return {"movements": len(movements), "strong_beats": beats,
+            "annotators_same_chord_next": round(held["human"][0] / max(held["human"][1], 1), 3),
             **{name: {"agrees_with_annotators": round(agree[name] / max(beats, 1), 3),
-                      "distance_to_annotators": round(_distance(named[name], named["human"]), 3)}
+                      "distance_to_annotators": round(_distance(named[name], named["human"]), 3),
+                      "same_chord_next": round(held[name][0] / max(held[name][1], 1), 3)}
                for name in ANALYSES}}
 
 
