@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from cadenza.cli import main
 from cadenza.compose import ComposeRequest
 from cadenza.compose.meters import ensemble_epochs, meter_table
 from cadenza.compose.request import Plan, resolve
@@ -49,3 +54,20 @@ def test_ensembles_whose_style_the_table_cannot_choose_are_left_to_the_model() -
         assert with_style_epoch(asked, 2) == asked, ensemble
     assert style_epoch("chamber", 0) is None  # Lieder, trios and quintets alike
     assert style_epoch("keyboard", 0) is None  # one style only
+
+
+def test_a_drawn_style_the_music_misses_is_said_as_the_plans_not_as_the_request_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Seed 2's piano is drawn classical and heard romantic: the user asked no style, so nothing they asked went
+    unheard; the report's row says the plan chose it."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["compose", "--ensemble", "piano", "--bars", "4", "--seed", "2", "--no-guard", "-o", "p.mid"]) == 0
+    out = capsys.readouterr().out
+    assert "not heard as asked" not in out
+    assert "the plan's choices not heard: epoch (planned classical, heard romantic)" in out
+    report = json.loads((tmp_path / "p.cadenza.json").read_text(encoding="utf-8"))
+    assert report["adherence"]["epoch"] == {"asked": "classical", "heard": "romantic", "met": False,
+                                            "chosen_by": "plan"}
+    assert "chosen_by" not in report["adherence"]["ensemble"]  # asked
+    drawn = resolve(ComposeRequest(ensemble="piano", mood="calm", seed=2))
+    assert {"key", "mode", "tempo_class"} <= drawn.implied_labels  # the mood's key and tempo

@@ -206,9 +206,13 @@ def _finish(made: Composition, args: argparse.Namespace) -> int:
           f"{result['result']['duration_s']:.1f} s; hears {heard.get('key')}, {heard.get('meter')}, "
           f"{heard.get('ensemble')}, mood {heard.get('mood')}")
     missed = [f"{name} (asked {m['asked']}, heard {m['heard']})" for name, m in result["adherence"].items()
-              if not m["met"]]
+              if not m["met"] and m.get("chosen_by") != "plan"]
     if missed:
         print("  not heard as asked: " + "; ".join(missed))
+    unheard = [f"{name} (planned {m['asked']}, heard {m['heard']})" for name, m in result["adherence"].items()
+               if not m["met"] and m.get("chosen_by") == "plan"]
+    if unheard:  # a style, meter or key the plan drew, which the request left open
+        print("  the plan's choices not heard: " + "; ".join(unheard))
     adapter = (result.get("model") or {}).get("adapter")
     if adapter and adapter.get("used"):
         print(f"  style adapter: {adapter['used']} (rank {adapter['rank']}, over the shared model)")

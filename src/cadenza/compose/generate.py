@@ -235,13 +235,16 @@ def listen_blind(score: Score) -> dict[str, Any]:
     return analyse(score.replace(metadata=Metadata()))
 
 
-def adherence(asked: dict[str, str], heard: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per requested label: what was asked, what listen hears, and whether they agree."""
-    out = {}
+def adherence(asked: dict[str, str], heard: dict[str, Any], planned: frozenset[str] = frozenset()
+              ) -> dict[str, dict[str, Any]]:
+    """Per requested label: what was asked, what listen hears, and whether they agree; ``planned``: the labels the
+    plan chose rather than the request (their rows say ``"chosen_by": "plan"``)."""
+    out: dict[str, dict[str, Any]] = {}
     for name, value in asked.items():
         if name in ADHERENCE_LABELS:
             got = heard.get(name)
-            out[name] = {"asked": value, "heard": got, "met": str(got) == str(value)}
+            out[name] = {"asked": value, "heard": got, "met": str(got) == str(value),
+                         **({"chosen_by": "plan"} if name in planned else {})}
     return out
 
 
@@ -338,7 +341,7 @@ def _in_compound_meter(plan: Plan, best: _Best) -> tuple[Score, dict[str, Any], 
     written = {"meter": str(compound.time_signatures[0])}  # the plan's own choices, as written now
     if "tempo_class" in plan.labels:
         written["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(compound.tempos[0].bpm)
-    met = adherence({**plan.labels, **written}, heard)
+    met = adherence({**plan.labels, **written}, heard, plan.implied_labels)
     if any(row["met"] and not met[name]["met"] for name, row in best.adherence.items()):
         return None
     return compound, heard, met, (f"written in {written['meter']}, not the {plan.meter[0]}/{plan.meter[1]} drawn for "
@@ -444,7 +447,7 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
         sample_s = time.perf_counter() - start
         score = guarded.score
         heard = listen_blind(score)
-        met = adherence(plan.labels, heard)
+        met = adherence(plan.labels, heard, plan.implied_labels)
         if tempo_of_new_bars and "tempo_class" in met:
             met["tempo_class"] = new_bars_tempo(plan.labels["tempo_class"], score, new_from_ticks)
         share = sum(m["met"] for m in met.values()) / max(len(met), 1)

@@ -107,6 +107,13 @@ class Plan:
         return None if self.meter is None else self.meter[0] * 4 * TICKS_PER_QUARTER // self.meter[1]
 
     @property
+    def implied_labels(self) -> frozenset[str]:
+        """The labels the plan chose rather than the request (a drawn style, meter or key, a mood's density, the
+        default ensemble): :attr:`implied` by label name."""
+        names = {"key": ("key", "mode"), "tempo_bpm": ("tempo_class",)}
+        return frozenset(name for field in self.implied for name in names.get(field, (field,)))
+
+    @property
     def model_labels(self) -> dict[str, str]:
         """The labels as the model is conditioned on them: the ensemble's under the label the corpus writes its
         music for the epoch with (:func:`cadenza.compose.ensembles.model_label`); ``labels`` stay as asked."""

@@ -201,7 +201,7 @@ function showReport(report) {
   for (const [label, entry] of Object.entries(report.adherence || {})) {
     const row = body.insertRow();
     cell(row, label.replace("_", " "), true);
-    cell(row, entry.asked ?? "");
+    cell(row, (entry.asked ?? "") + (entry.chosen_by === "plan" ? " (the plan's choice)" : ""));
     cell(row, entry.heard ?? "");
     cell(row, entry.met ? "yes" : "no").className = entry.met ? "met" : "missed";
   }
