@@ -56,10 +56,10 @@ def bowed_parts(voices: tuple[Voice, ...]) -> frozenset[int]:
                      and not v.is_drum)
 
 
-def _cost(field: str, values: list[int], nats: float = DOUBLE_STOP_NATS) -> np.ndarray:
-    """A bias of ``field`` that costs ``nats`` at ``values``."""
+def _cost(field: str, values: list[int], nats: float | list[float]) -> np.ndarray:
+    """A bias of ``field`` that costs ``nats`` at ``values`` (one figure, or one for each)."""
     out = np.zeros(FIELD_SIZES[field], dtype=np.float32)
-    out[values] = -nats
+    out[values] = -np.asarray(nats, dtype=np.float32)
     return out
 
 
@@ -84,6 +84,10 @@ class DoubleStops:
         latest, before = self.onsets[part]
         return (latest - before) / TICKS_PER_QUARTER * 60.0 / self.plan.tempo_bpm < FAST_CHORD_S
 
+    def _nats(self, part: int) -> float:
+        """What ``part`` pays for another note at the instant: a keyboard hand's fast chord, or a double stop."""
+        return FAST_CHORD_NATS if part in self.hands else DOUBLE_STOP_NATS
+
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         return None
 
@@ -95,7 +99,7 @@ class DoubleStops:
         if bar != self.plan.bars_started:
             return None
         staying = max(self.plan.at_instant) == self.last_part and self._costly(self.last_part) and not at % FINE
-        nats = FAST_CHORD_NATS if self.last_part in self.hands else DOUBLE_STOP_NATS
+        nats = self._nats(self.last_part)
         if field == "kind":  # where the density leaves no later onset in the bar, a note is the double stop
             return _cost("kind", [KIND["note"]], nats) if staying \
                 and self.plan.onsets_left(later_on_grid(self.plan, at)) is False else None
@@ -104,11 +108,7 @@ class DoubleStops:
         if int(chosen.get("position", 0)) * FINE + int(chosen.get("position_fine", 0)) != at:
             return None
         struck = sorted(p for p in self.plan.at_instant if p in self.parts and self._costly(p))
-        if not struck:
-            return None
-        out = _cost("part", [p for p in struck if p in self.bowed])
-        out[[p for p in struck if p not in self.bowed]] = -FAST_CHORD_NATS
-        return out
+        return _cost("part", struck, [self._nats(p) for p in struck]) if struck else None
 
     def advance(self, step: np.ndarray) -> None:
         """Each hand's latest onset and the one before (the plan constraint advances first: its instant is the

@@ -36,7 +36,7 @@ import numpy as np
 from cadenza.listen.chord_decode import beat_count
 from cadenza.listen.features import View
 from cadenza.listen.harmony import BeatChords, beat_chords, decoded_beat_chords
-from cadenza.listen.harmony_net import learned_local_keys
+from cadenza.listen.harmony_net import beat_arrays, learned_local_keys
 from cadenza.listen.key import estimate_key, local_keys
 from cadenza.listen.labels import TONICS
 from cadenza.score import TICKS_PER_QUARTER, Score, read_score
@@ -225,18 +225,30 @@ def _triad(quality: str) -> str:
             "hdim7": "dim", "aug": "aug"}.get(quality, "")
 
 
-#: the analyses compared, as (chords, local keys): listen's template matching (what the composer and the
-#: classifiers read) with the key profiles' local keys, and the learned networks (the chords of the event
-#: vocabulary) with the key network's
-ANALYSES: dict[str, tuple[Callable[[View], BeatChords], Callable[[View], list[tuple[int, str]]]]] = {
-    "listen": (beat_chords, local_keys), "learned": (decoded_beat_chords, learned_local_keys)}
+Analysis = Callable[[View], tuple[BeatChords, list[tuple[int, str]]]]  # a view's chords and local keys
+
+
+def listen_analysis(view: View) -> tuple[BeatChords, list[tuple[int, str]]]:
+    """listen's template matching (what the composer and the classifiers read) and the key profiles' local keys."""
+    return beat_chords(view), local_keys(view)
+
+
+def learned_analysis(view: View) -> tuple[BeatChords, list[tuple[int, str]]]:
+    """The learned networks' chords (those of the event vocabulary) and local keys, from one reading of the
+    piece (:func:`cadenza.listen.harmony_net.beat_arrays`)."""
+    arrays = beat_arrays(view)
+    return decoded_beat_chords(view, arrays), learned_local_keys(view, arrays)
+
+
+#: the analyses compared
+ANALYSES: dict[str, Analysis] = {"listen": listen_analysis, "learned": learned_analysis}
 
 
 def compare_movement(path: Path) -> dict[str, dict[str, Any]]:
     """Per-beat agreement of each of :data:`ANALYSES` with the human labels of one annotated movement."""
     score = read_score(path)
     labels = aligned_labels(path, score)
-    return {name: compare_score(score, labels, *analysis) for name, analysis in ANALYSES.items()}
+    return {name: compare_score(score, labels, analysis) for name, analysis in ANALYSES.items()}
 
 
 def beat_labels(view: View, labels: list[tuple[int, str]]) -> tuple[list[Chord | None], Counter[str]]:
@@ -257,16 +269,14 @@ def beat_labels(view: View, labels: list[tuple[int, str]]) -> tuple[list[Chord |
     return [chords[i] if i >= 0 else None for i in at.tolist()], counts
 
 
-def compare_score(score: Score, labels: list[tuple[int, str]],
-                  chords_of: Callable[[View], BeatChords] = beat_chords,
-                  keys_of: Callable[[View], list[tuple[int, str]]] = local_keys) -> dict[str, Any]:
-    """Per-beat agreement of a chord analysis and its local keys (``chords_of`` and ``keys_of``: listen's by
-    default) with human labels (onset on the Score's timeline, text) of a Score."""
+def compare_score(score: Score, labels: list[tuple[int, str]], analysis: Analysis = listen_analysis
+                  ) -> dict[str, Any]:
+    """Per-beat agreement of a chord analysis and its local keys (listen's by default) with human labels (onset
+    on the Score's timeline, text) of a Score."""
     labels = [(t, text) for t, text in labels if clean_label(text)]  # marks alone change nothing
     view = View(score)
-    heard = chords_of(view)
+    heard, local_key = analysis(view)
     key = estimate_key(view)
-    local_key = keys_of(view)
     humans, counts = beat_labels(view, labels)
     confusions: Counter[str] = Counter()
     for b, human in enumerate(humans):

@@ -65,12 +65,13 @@ def beat_chords(view: View) -> BeatChords:
     return BeatChords(roots, qualities, match)
 
 
-def decoded_beat_chords(view: View) -> BeatChords:
+def decoded_beat_chords(view: View, arrays: dict[str, np.ndarray] | None = None) -> BeatChords:
     """The chord of every beat as the learned chord network hears it (:func:`cadenza.listen.harmony_net.
     chord_path`): a chord holds through rests and beats of melody alone, as an annotator's label does; only a
     piece with no notes has none. ``match`` is the cosine similarity of the beat's sound with the chord chosen
-    (0 where silent)."""
-    arrays = beat_arrays(view)
+    (0 where silent). ``arrays``: the view's :func:`cadenza.listen.harmony_net.beat_arrays`, where the caller
+    has them (the key network reads the same)."""
+    arrays = arrays if arrays is not None else beat_arrays(view)
     plain = arrays["plain"]
     if not plain.any():
         return BeatChords(np.full(len(plain), -1), [""] * len(plain), np.zeros(len(plain)))

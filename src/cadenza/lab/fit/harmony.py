@@ -38,6 +38,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,18 @@ MIN_NAMED = 0.5  # works where listen names a chord (or two pitch classes sound)
 ANALYSES = ("learned", "template")
 
 
+def strong_beats(view: View) -> np.ndarray:
+    """The beats of the chord grid on which the strong points fall (a bar's downbeat, and its middle in even
+    meters of four beats or more)."""
+    return (strong_points(view) + view.phase_ticks) // view.beat_ticks
+
+
 def strong_chords(view: View) -> tuple[int, str, list[str | None]]:
     """The work's key and its chord on every strong beat as "degree:quality" (None where listen names none),
     by the template matching in the work's one key."""
     key = estimate_key(view)
     chords = harmony.beat_chords(view)
-    beats = (strong_points(view) + view.phase_ticks) // view.beat_ticks
+    beats = strong_beats(view)
     out: list[str | None] = []
     for beat in beats.tolist():
         if 0 <= beat < len(chords.roots) and chords.roots[beat] >= 0:
@@ -76,21 +83,18 @@ def strong_chords(view: View) -> tuple[int, str, list[str | None]]:
 def local_strong_chords(view: View) -> list[tuple[str, str] | None]:
     """(mode of the local key, "degree:quality" above its tonic) on every strong beat, as the learned networks
     hear them (None past the chord grid's end)."""
-    from cadenza.listen.chord_decode import chord_names
-    from cadenza.listen.harmony_net import beat_arrays, chord_path, learned_local_keys
+    from cadenza.listen.harmony_net import beat_arrays, learned_local_keys
 
     arrays = beat_arrays(view)
-    path = chord_path(view, arrays)
+    chords = harmony.decoded_beat_chords(view, arrays)
     keys = learned_local_keys(view, arrays)
-    names = chord_names()
-    beats = (strong_points(view) + view.phase_ticks) // view.beat_ticks
     out: list[tuple[str, str] | None] = []
-    for beat in beats.tolist():
-        if not 0 <= beat < min(len(path), len(keys)):
+    for beat in strong_beats(view).tolist():
+        if not 0 <= beat < min(len(chords.roots), len(keys)) or chords.roots[beat] < 0:
             out.append(None)
             continue
-        (root, quality), (tonic, mode) = names[int(path[beat])], keys[beat]
-        out.append((mode, f"{(root - tonic) % 12}:{quality}"))
+        tonic, mode = keys[beat]
+        out.append((mode, f"{(int(chords.roots[beat]) - tonic) % 12}:{chords.qualities[beat]}"))
     return out
 
 
@@ -98,17 +102,23 @@ def sounds_harmony(view: View) -> bool:
     """Whether at least :data:`MIN_NAMED` of a work's strong beats sound two pitch classes or more: the networks
     name an implied chord under a melody alone, which no one wrote (fitted with them, the folk tables' chords lasted
     longer than any real tune's: lead sheets changed chord 0.69 times a bar against Nottingham's 0.81-1.80)."""
-    beats = (strong_points(view) + view.phase_ticks) // view.beat_ticks
+    beats = strong_beats(view)
     chroma = view.beat_chroma
     inside = beats[(beats >= 0) & (beats < len(chroma))]
     return bool(len(inside)) and int(((chroma[inside] > 0).sum(axis=1) >= 2).sum()) >= MIN_NAMED * len(beats)
+
+
+@cache
+def _store(corpus: str) -> CorpusStore:
+    """One store per process: it keeps the shard it read last, and the rows come in shard order."""
+    return CorpusStore(corpus)
 
 
 def _work_chords(job: tuple[str, dict[str, Any], str]) -> tuple[str, list[tuple[str, str] | None] | None]:
     """(work id, its strong beats' (mode, chord), or None where it carries no harmony) of one manifest row."""
     corpus, row, analysis = job
     try:
-        score = CorpusStore(corpus).load_score(row)
+        score = _store(corpus).load_score(row)
         if score.note_count < 16:
             return row["id"], None
         view = View(score)
@@ -151,7 +161,7 @@ def validate(dcml_root: Path, per_corpus: int = 6) -> dict[str, Any]:
         except Exception as error:  # noqa: BLE001 - a movement that cannot be read is left out, and said
             logging.warning("%s: %s", path.name, error)
             continue
-        beats = ((strong_points(view) + view.phase_ticks) // view.beat_ticks).tolist()
+        beats = strong_beats(view).tolist()
         wanted: list[tuple[str, str] | None] = []
         for i, beat in enumerate(beats):
             human = humans[beat] if 0 <= beat < len(humans) else None
@@ -195,8 +205,10 @@ def fit(corpus: str, per_epoch: int, seed: int = 0, analysis: str = "learned", w
         for epoch in sorted(by_epoch):
             chosen = by_epoch[epoch]
             rng.shuffle(chosen)
-            jobs = [(corpus, row, analysis) for row in chosen[:per_epoch]]
-            heard = pool.map(_work_chords, jobs, chunksize=4) if pool else map(_work_chords, jobs)
+            # (the sample drawn, read in shard order: each shard is read once, not once a work)
+            rows = sorted(chosen[:per_epoch], key=lambda r: (r["shard"], r["shard_index"]))
+            jobs = [(corpus, row, analysis) for row in rows]
+            heard = pool.map(_work_chords, jobs, chunksize=16) if pool else map(_work_chords, jobs)
             for _work, chords in heard:
                 if not chords:
                     continue
