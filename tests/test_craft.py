@@ -266,10 +266,10 @@ def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
             total += best
         return total
 
-    # over three pieces: in one the longest run sits in the lower note of a double stop, which the rule (on the
-    # line's top note) does not see, and it is as long either way
+    # over six pieces (over three, one piece's chance run decided it: the longest run may sit in the lower note
+    # of a double stop, which the rule, on the line's top note, does not see; seeds 1-10: 187 with, 286 without)
     requests = [ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=seed, guard=False)
-                for seed in (1, 2, 3)]
+                for seed in range(1, 7)]
     with_rule = sum(longest_runs(compose(request)) for request in requests)
     monkeypatch.setattr(rules, "REPEAT_NATS", 0.0)
     without = sum(longest_runs(compose(request)) for request in requests)

@@ -41,6 +41,7 @@ from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
+from cadenza.compose.sevenths import SeventhRules
 from cadenza.compose.suspensions import SuspensionRules
 from cadenza.compose.waits import LINE_POLYPHONY, WaitRules
 from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
@@ -124,8 +125,6 @@ _POSITIONS = np.arange(FIELD_SIZES["position"])
 _AT_BAR_START = _POSITIONS == 0
 _AT_BAR_START.setflags(write=False)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
-
-
 _PITCHES = np.arange(FIELD_SIZES["pitch"])
 
 
@@ -206,7 +205,7 @@ def written_top_down(voices: Any) -> bool:
     return top_down_groups(voices) == [(0, len(voices) - 1)]
 
 
-class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
+class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
     """The rules of the module docstring for one piece of ``bars`` bars; follows the sequence like a constraint.
     ``plan`` is the piece's :class:`PlanConstraint` (its bar and meter tracking is read, not repeated). With no
     ``key`` the cadences are planned in the key heard in the first :data:`KEY_HEARD_AFTER_BARS` bars (within
@@ -252,6 +251,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
         self.past: dict[int, list[tuple[int, int, int]]] = {}
         self.chord_part = chord_part  # a lead sheet's chord part: its notes are the planned chord's tones
         self.suspended: dict[int, tuple[int, int, Any]] = {}  # part -> a suspension it holds (suspensions.py)
+        self.sevenths: dict[int, tuple[int, Any]] = {}  # part -> a planned seventh it sounded (sevenths.py)
         self._harmony: HarmonyPlan | None = None  # made once the key and the meter are known
         # (cadence plan, bar, its arrival, final and cadence chords): asked at every field, made once a bar
         self._bar_chords: tuple[Any, int, Chord | None, Chord | None, Chord | None] | None = None
@@ -633,9 +633,10 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
                 # strikes of ``before`` in a row so far, the latest included
                 run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
                 out -= self._line_costs(part, before, run, [*self.line_history.get(part, []), before], melody)
-                resolution = self.resolution_bias(part, before, now)
-                if resolution is not None:
-                    out += resolution
+                for resolution in (self.resolution_bias(part, before, now),
+                                   self.seventh_resolution(part, before, self.chord_symbol(now))):
+                    if resolution is not None:
+                        out += resolution
             elif part == self.lowest:  # a keyboard's bass: an octave is free, a wider leap is not
                 out -= _leap_costs(before, BASS_LEAP_NATS, BASS_LEAP_FREE)
                 if self._final_bar():  # the last chord stands on a low root
@@ -674,10 +675,13 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
             out += _pc_weights(frozenset(chord.pcs), CHORD_TONE_NATS)
             if part == self.lowest:
                 out += _pc_weights(frozenset({chord.bass_pc}), BASS_ROOT_NATS)
-        elif (planned := self.planned_chord(now)) is not None:
-            out += _pc_weights(frozenset(planned.pcs), HARMONY_NATS)
+            chord = chord if (now - self.plan.bar_start_ticks) % self._beat() == 0 else None  # (a beat's, below)
+        elif (chord := self.planned_chord(now)) is not None:
+            out += _pc_weights(frozenset(chord.pcs), HARMONY_NATS)
             if part == self.lowest and self._strong(now):
-                out += _pc_weights(frozenset({planned.bass_pc}), HARMONY_BASS_NATS)
+                out += _pc_weights(frozenset({chord.bass_pc}), HARMONY_BASS_NATS)
+        if (seventh := self.seventh_bias(part, chord, sounding_now)) is not None:
+            out += seventh
         return out
 
     def _line_costs(self, part: int, before: int, run: int, line: list[int], melody: bool,
@@ -777,6 +781,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, WaitRules):
             self.pc_weights[pitch % 12] += step_length_ticks(step)
         now = self.plan.last_onset_ticks  # the plan has advanced past this note already
         self.struck(part, now)
+        self.sounded_seventh(part, pitch, self.chord_symbol(now))
         end = now + step_length_ticks(step)
         onset, notes = self.latest.get(part, (-1, []))
         if onset != now:
