@@ -15,6 +15,7 @@ from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import Part, Score, Tempo, TimeSignature, read_score
 
 C_MAJOR = [0, 2, 4, 5, 7, 9, 11]
+SHARED_LIEDER = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "classical" / "openscore-lieder"
 # 12-bar blues in C: bar roots C C C C F F C C G F C G, as root-position 7th chords
 BLUES_ROOTS = [0, 0, 0, 0, 5, 5, 0, 0, 7, 5, 0, 7]
 
@@ -155,3 +156,18 @@ def test_cli_analyse_bad_file_is_one_line(tmp_path: Path) -> None:
                             text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("cadenza: error:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_part_named_as_a_voice_is_a_voice_whatever_sound_plays_it() -> None:
+    """OpenScore's Lieder give the voice an oboe's program (68): their instruments were heard as "reed, piano"."""
+    from cadenza.listen.forces import sung
+
+    assert sung("Voice", 68) and sung("Singstimme", 0) and sung("Soprano", 52) and sung("Choir", 52)
+    assert not sung("Bass", 33) and not sung("Tenor", 66) and not sung("Piano", 0) and not sung("Oboe", 68)
+    assert not sung("Chords", 0)  # a lead sheet's chord part ("chor" named a choir in it)
+    path = SHARED_LIEDER / "Abbott,_Jane_Bingham" / "_" / "Just_for_Today" / "lc6583477.mxl"
+    if not path.is_file():
+        pytest.skip("the classical pack's Lieder are not here")
+    labels = analyse(read_score(path))
+    assert labels["instruments"] == ["voice", "piano"]
+    assert labels["ensemble"] == "chamber"  # (the corpus' label for its songs, as the tables were fitted on)

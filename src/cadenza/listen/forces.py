@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.listen.features import View
-from cadenza.score.instruments import gm_program_name
+from cadenza.score.instruments import VOICE_HINT_PROGRAM, gm_program_name, program_from_name
 
 GM_FAMILIES = ("piano", "chromatic-percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass",
                "reed", "pipe", "synth-lead", "synth-pad", "synth-effects", "ethnic", "percussive",
@@ -13,6 +13,18 @@ GM_FAMILIES = ("piano", "chromatic-percussion", "organ", "guitar", "bass", "stri
 VOICE_PROGRAMS = (52, 53, 54)  # choir aahs, voice oohs, synth voice
 STRING_PROGRAMS = (40, 41, 42, 43, 44, 45, 48, 49)
 KEYBOARD_PROGRAMS = tuple(range(0, 8)) + tuple(range(16, 24))
+#: programs of the instruments a voice's name may also name (a guitar's or a string's "Bass", a tenor saxophone's
+#: "Tenor"): these keep their family
+NAMESAKE_PROGRAMS = frozenset({*range(24, 48), *range(64, 68)})
+
+
+def sung(name: str, program: int) -> bool:
+    """Whether a part is a voice: its program is a voice's, or its name is (the OpenScore Lieder's "Voice" plays
+    back as an oboe, program 68: their songs were "reed, piano"), but for a namesake instrument's (a "Bass" played
+    as a bass guitar)."""
+    if program in VOICE_PROGRAMS:
+        return True
+    return program not in NAMESAKE_PROGRAMS and program_from_name(name, -1) == VOICE_HINT_PROGRAM
 
 
 def _active_parts(view: View) -> list[int]:
@@ -27,7 +39,7 @@ def instrument_families(view: View) -> list[str]:
         part = view.score.parts[i]
         if part.is_drum:
             family = "drums"
-        elif part.program in VOICE_PROGRAMS:
+        elif sung(part.name, part.program):
             family = "voice"
         else:
             family = GM_FAMILIES[part.program // 8]

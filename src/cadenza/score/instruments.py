@@ -55,9 +55,10 @@ _NAME_HINTS: tuple[tuple[str, int], ...] = (
     (r"sax", 65),
     (r"bass guitar|electric bass", 33),
     (r"guitar|gitarre|lute|laute", 24),
-    (r"soprano|alto|tenor|bass|baritone|voice|vox|cantus|altus|bassus|quintus|sextus|choir|chor|"
-     r"canto|sopran|discantus|superius|vocal", 52),
+    (r"soprano|alto|tenor|bass|baritone|voice|vox|cantus|altus|bassus|quintus|sextus|choir|chor(?!d)|"
+     r"canto|sopran|discantus|superius|vocal|singstimme|gesang|chant|voix|voce", 52),
 )
+VOICE_HINT_PROGRAM = 52  # the program a voice's name gives (choir aahs)
 
 
 def gm_program_name(program: int) -> str:
