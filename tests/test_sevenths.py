@@ -47,20 +47,20 @@ def test_a_part_above_the_bass_leans_to_a_planned_seventh_while_none_sounds_it()
 
 def test_a_line_resolves_its_seventh_down_by_step_under_the_next_chord() -> None:
     rules = _Quartet()
-    rules.sounded_seventh(1, 65, V7)  # the second violin's F under V7
-    assert rules.seventh_resolution(1, 65, V7) is None  # the chord goes on: the seventh may be held or struck again
-    rules.sounded_seventh(1, 65, V7)
-    resolution = rules.seventh_resolution(1, 65, I)
+    rules.sounded_seventh(1, 65, lambda: V7)  # the second violin's F under V7
+    assert rules.seventh_resolution(1, 65, lambda: V7) is None  # the chord goes on: held or struck again
+    rules.sounded_seventh(1, 65, lambda: V7)
+    resolution = rules.seventh_resolution(1, 65, lambda: I)
     assert resolution is not None
     assert resolution[64] == pytest.approx(RESOLUTION_NATS)  # F -> E, the tonic chord's third
     assert np.count_nonzero(resolution) == 1  # E-flat is no tone of C major
-    assert rules.seventh_resolution(2, 65, I) is None  # another part did not sound it
-    rules.sounded_seventh(1, 64, I)  # resolved: forgotten
-    assert rules.seventh_resolution(1, 64, I) is None
-    rules.sounded_seventh(0, 65, V7)  # a part that plays chords (a hand) has no next note to resolve
+    assert rules.seventh_resolution(2, 65, lambda: I) is None  # another part did not sound it
+    rules.sounded_seventh(1, 64, lambda: I)  # resolved: forgotten
+    assert rules.seventh_resolution(1, 64, lambda: I) is None
+    rules.sounded_seventh(0, 65, lambda: V7)  # a part that plays chords (a hand) has no next note to resolve
     piano = _Quartet()
     piano.polyphony = [4, 1, 1, 1]
-    piano.sounded_seventh(0, 65, V7)
+    piano.sounded_seventh(0, 65, lambda: V7)
     assert piano.sevenths == {}
 
 

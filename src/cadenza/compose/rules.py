@@ -634,7 +634,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
                 run = self.repeat_run.get(part, 0) + 1 if self.previous_pitch.get(part) == before else 1
                 out -= self._line_costs(part, before, run, [*self.line_history.get(part, []), before], melody)
                 for resolution in (self.resolution_bias(part, before, now),
-                                   self.seventh_resolution(part, before, self.chord_symbol(now))):
+                                   self.seventh_resolution(part, before, lambda: self.chord_symbol(now))):
                     if resolution is not None:
                         out += resolution
             elif part == self.lowest:  # a keyboard's bass: an octave is free, a wider leap is not
@@ -781,7 +781,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
             self.pc_weights[pitch % 12] += step_length_ticks(step)
         now = self.plan.last_onset_ticks  # the plan has advanced past this note already
         self.struck(part, now)
-        self.sounded_seventh(part, pitch, self.chord_symbol(now))
+        self.sounded_seventh(part, pitch, lambda: self.chord_symbol(now))
         end = now + step_length_ticks(step)
         onset, notes = self.latest.get(part, (-1, []))
         if onset != now:

@@ -22,6 +22,8 @@ A mixin of :class:`cadenza.compose.rules.VoiceRules`, which calls it from its pi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,14 @@ RESOLUTION_NATS = 1.5  # toward the step down to the next chord's tone, for a li
 SEVENTH_STYLES = ("baroque", "classical", "romantic")
 STEPS_DOWN = (1, 2)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
+
+
+@lru_cache(maxsize=12)
+def _toward(pc: int) -> np.ndarray:
+    """SEVENTH_NATS on the pitches of pitch class ``pc`` (shared: do not change it)."""
+    out = np.where(pc == _PITCH_PC, np.float32(SEVENTH_NATS), np.float32(0.0))
+    out.setflags(write=False)
+    return out
 
 
 def seventh_of(chord: Any) -> int | None:
@@ -65,14 +75,17 @@ class SeventhRules:
             return None
         if any(p % 12 == seventh for notes in sounding.values() for p in notes):
             return None
-        return np.where(seventh == _PITCH_PC, np.float32(SEVENTH_NATS), np.float32(0.0))
+        return _toward(seventh)
 
-    def seventh_resolution(self, part: int, before: int, chord: Any) -> np.ndarray | None:
-        """For the next note of a line whose last note ``before`` was a planned seventh, struck under ``chord``
-        (the chord planned now; None: not known): RESOLUTION_NATS toward the step down to a tone of it, once the
-        chord is another than the seventh's."""
+    def seventh_resolution(self, part: int, before: int, chord_now: Callable[[], Any]) -> np.ndarray | None:
+        """For the next note of a line whose last note ``before`` was a planned seventh, struck under the chord
+        ``chord_now()`` gives (the plans' chord now; None: not known): RESOLUTION_NATS toward the step down to a
+        tone of it, once the chord is another than the seventh's."""
         held = self.sevenths.get(part)
-        if held is None or held[0] != before or chord is None or chord == held[1]:
+        if held is None or held[0] != before:
+            return None
+        chord = chord_now()
+        if chord is None or chord == held[1]:
             return None
         out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
         for step in STEPS_DOWN:
@@ -80,12 +93,13 @@ class SeventhRules:
                 out[before - step] = RESOLUTION_NATS
         return out if out.any() else None
 
-    def sounded_seventh(self, part: int, pitch: int, chord: Any) -> None:
-        """A note of ``part`` struck under ``chord`` (the plans' chord there, or None): remembered where it is
-        the chord's seventh; a part's seventh is forgotten once it strikes another pitch."""
-        if part >= len(self.polyphony) or self.polyphony[part] > LINE_POLYPHONY:
+    def sounded_seventh(self, part: int, pitch: int, chord_now: Callable[[], Any]) -> None:
+        """A note of ``part`` struck under the chord ``chord_now()`` gives (the plans' chord there, or None):
+        remembered where it is the chord's seventh; a part's seventh is forgotten once it strikes another pitch."""
+        if part >= len(self.polyphony) or self.polyphony[part] > LINE_POLYPHONY or not self._writes_sevenths(part):
             return  # (a line's: a part that plays chords has no one next note to resolve it)
-        if seventh_of(chord) == pitch % 12 and self._writes_sevenths(part):
+        chord = chord_now()
+        if seventh_of(chord) == pitch % 12:
             self.sevenths[part] = (pitch, chord)
         elif part in self.sevenths and self.sevenths[part][0] != pitch:
             self.sevenths.pop(part, None)
