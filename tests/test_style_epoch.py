@@ -49,11 +49,22 @@ def test_a_named_style_composer_or_form_is_kept() -> None:
 
 
 def test_ensembles_whose_style_the_table_cannot_choose_are_left_to_the_model() -> None:
-    for ensemble in ("orchestra", "song", "lead-sheet"):
+    for ensemble in ("orchestra", "lead-sheet"):
         asked = resolve(ComposeRequest(ensemble=ensemble, seed=2))
         assert with_style_epoch(asked, 2) == asked, ensemble
-    assert style_epoch("chamber", 0) is None  # Lieder, trios and quintets alike
+    assert style_epoch("chamber", 0) is None  # Lieder, trios and quintets alike: not by the label alone
     assert style_epoch("keyboard", 0) is None  # one style only
+
+
+def test_a_song_is_drawn_among_the_styles_whose_usual_ensemble_is_the_song() -> None:
+    """The corpus' songs are its Lieder, romantic and modern; its chamber label also holds baroque and
+    renaissance works for voices and instruments, which are not drawn for a song."""
+    counts = ensemble_epochs("chamber")
+    drawn = [planned(seed, ensemble="song").labels["epoch"] for seed in range(40)]
+    assert set(drawn) <= {"romantic", "modern"}
+    expected = counts["romantic"] / (counts["romantic"] + counts["modern"])
+    assert abs(drawn.count("romantic") / len(drawn) - expected) < 0.2, (drawn, expected)
+    assert any(note.startswith("song works -> style ") for note in planned(1, ensemble="song").notes)
 
 
 def test_a_drawn_style_the_music_misses_is_said_as_the_plans_not_as_the_request_s(
