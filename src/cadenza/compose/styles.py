@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.compose.ensembles import ENSEMBLES, EPOCH_ENSEMBLES
-from cadenza.compose.harmony import CHORD_A_BAR, CHORDS_EVERY_HALF_BAR, chord_of, harmony_table
+from cadenza.compose.harmony import CHORDS_EVERY_HALF_BAR, chord_of, harmony_table
 from cadenza.compose.meters import meter_table
 from cadenza.compose.plan import (
     INTRO_BARS,
@@ -99,9 +99,7 @@ def style(epoch: str, mine: list[dict[str, Any]] | None = None) -> Style:
     found = meter_table(epoch, ensemble.label)
     counts = found[1] if found else {}
     total = sum(counts.values()) or 1
-    if epoch in CHORD_A_BAR:
-        changes = "a chord a bar"
-    elif epoch in CHORDS_EVERY_HALF_BAR:
+    if epoch in CHORDS_EVERY_HALF_BAR:
         changes = "a chord every half bar, in every meter"
     else:
         changes = "a chord a bar, two in even meters of four beats or more"
