@@ -84,7 +84,7 @@ def test_a_lead_sheets_chord_part_plays_the_planned_chords_and_its_melody_is_fre
     plan = SimpleNamespace(drums=set(), _range=lambda part: (21, 108), meter=(4, 4),
                            bar_start_ticks=4 * TICKS_PER_QUARTER, bars_started=2, bar_ticks_now=4 * TICKS_PER_QUARTER)
     rules = VoiceRules(plan, [1, 4], [(0, 1)], bars=8, key=Key(7, "major"), style="folk", chord_part=1)
-    assert rules.harmony is not None and rules.harmony.strong_per_bar == 1  # folk: a chord a bar
+    assert rules.harmony is not None and rules.harmony.strong_per_bar == 2  # folk: two chords a bar
     symbol = rules.harmony.chord_at(1, 0)
     chords = rules.allowed("pitch", {"kind": KIND["note"], "position": 0, "position_fine": 0, "part": 1}, None)
     assert chords is not None and set(np.flatnonzero(chords) % 12) == set(symbol.pcs)
