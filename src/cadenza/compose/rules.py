@@ -675,7 +675,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
             out += _pc_weights(frozenset(chord.pcs), CHORD_TONE_NATS)
             if part == self.lowest:
                 out += _pc_weights(frozenset({chord.bass_pc}), BASS_ROOT_NATS)
-            chord = chord if (now - self.plan.bar_start_ticks) % self._beat() == 0 else None  # (a beat's, below)
+            chord = chord if (beat := self._beat()) and (now - self.plan.bar_start_ticks) % beat == 0 else None
         elif (chord := self.planned_chord(now)) is not None:
             out += _pc_weights(frozenset(chord.pcs), HARMONY_NATS)
             if part == self.lowest and self._strong(now):
