@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.compose.suspensions import step_down_to
 from cadenza.compose.waits import LINE_POLYPHONY
 from cadenza.tokens.events import FIELD_SIZES
 
 SEVENTH_NATS = 1.5  # toward a planned seventh chord's seventh while no part sounds it, for a note on the beat
 RESOLUTION_NATS = 1.5  # toward the step down to the next chord's tone, for a line's note after its seventh
 SEVENTH_STYLES = ("baroque", "classical", "romantic")
-STEPS_DOWN = (1, 2)
 _PITCH_PC = np.arange(FIELD_SIZES["pitch"]) % 12
 
 
@@ -88,10 +88,7 @@ class SeventhRules:
         chord = chord_now()
         if chord is None or chord == held[1]:
             return None
-        out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
-        for step in STEPS_DOWN:
-            if (before - step) % 12 in chord.pcs:
-                out[before - step] = RESOLUTION_NATS
+        out = step_down_to(before, chord, RESOLUTION_NATS)
         return out if out.any() else None
 
     def sounded_seventh(self, part: int, pitch: int, chord_now: Callable[[], Any]) -> None:

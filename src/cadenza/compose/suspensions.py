@@ -31,6 +31,16 @@ STEPS_DOWN = (1, 2)  # a suspension lies a semitone or a tone above the tone it 
 DURATION_TICKS = np.arange(FIELD_SIZES["duration"]) * FINE
 
 
+def step_down_to(before: int, chord: Any, nats: float) -> np.ndarray:
+    """``nats`` on the pitches a step below ``before`` (:data:`STEPS_DOWN`) that are tones of ``chord``: where a
+    dissonance held or struck at ``before`` resolves (a suspension, a seventh)."""
+    out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
+    for step in STEPS_DOWN:
+        if (before - step) % 12 in chord.pcs:
+            out[before - step] = nats
+    return out
+
+
 def suspends_into(pitch: int, chord: Any) -> bool:
     """Whether ``pitch`` held into ``chord`` is a suspension: none of its tones, a step above one."""
     return pitch % 12 not in chord.pcs and any((pitch - step) % 12 in chord.pcs for step in STEPS_DOWN)
@@ -117,12 +127,7 @@ class SuspensionRules:
         held = self.suspended.get(part)
         if held is None or held[1] != before or now <= held[0]:
             return None
-        chord = held[2]
-        out = np.zeros(FIELD_SIZES["pitch"], dtype=np.float32)
-        for step in STEPS_DOWN:
-            if (before - step) % 12 in chord.pcs:
-                out[before - step] = RESOLUTION_NATS
-        return out
+        return step_down_to(before, held[2], RESOLUTION_NATS)
 
     def struck(self, part: int, now: int) -> None:
         """A note of ``part`` at ``now``: a suspension it held over an earlier downbeat is over."""

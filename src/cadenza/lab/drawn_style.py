@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza.files import atomic_write_bytes
 from cadenza.lab.craft import KEYS, ending_key, planned_heard
 from cadenza.lab.speed import describe_machine
 from cadenza.listen.craft import craft
@@ -107,6 +108,6 @@ def main(argv: list[str] | None = None) -> int:
               "machine": describe_machine(), "seconds": round(time.perf_counter() - started, 1),
               "ensembles": ensembles}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    atomic_write_bytes(args.out, (json.dumps(result, indent=1) + "\n").encode("utf-8"))
     log.info("wrote %s", args.out)
     return 0

@@ -29,6 +29,7 @@ GM_PROGRAM_NAMES = (
     "Helicopter", "Applause", "Gunshot",
 )  # fmt: skip
 
+VOICE_HINT_PROGRAM = 52  # the program a voice's name gives (choir aahs)
 # words in a part name -> program; checked in order, first match wins
 _NAME_HINTS: tuple[tuple[str, int], ...] = (
     (r"piano|klavier|pianoforte|keyboard", 0),
@@ -56,9 +57,8 @@ _NAME_HINTS: tuple[tuple[str, int], ...] = (
     (r"bass guitar|electric bass", 33),
     (r"guitar|gitarre|lute|laute", 24),
     (r"soprano|alto|tenor|bass|baritone|voice|vox|cantus|altus|bassus|quintus|sextus|choir|chor(?!d)|"
-     r"canto|sopran|discantus|superius|vocal|singstimme|gesang|chant|voix|voce", 52),
+     r"canto|sopran|discantus|superius|vocal|singstimme|gesang|chant|voix|voce", VOICE_HINT_PROGRAM),
 )
-VOICE_HINT_PROGRAM = 52  # the program a voice's name gives (choir aahs)
 
 
 def gm_program_name(program: int) -> str:
