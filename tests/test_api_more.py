@@ -119,6 +119,16 @@ def test_a_reversed_bar_range_and_an_empty_score_say_what_is_wrong() -> None:
         cadenza.check(empty)
 
 
+def test_an_output_named_as_a_rendering_says_how_to_render_it(tmp_path: Path) -> None:
+    """``-o piece.pdf`` is refused before any composing, and the error names ``--render pdf``; an unknown
+    suffix gets no such hint."""
+    with pytest.raises(UsageError, match=r"give a \.mid.*add --render pdf\)$"):
+        cadenza.compose(bars=2, output=tmp_path / "piece.pdf")
+    with pytest.raises(UsageError, match=r"\.json file$"):
+        cadenza.compose(bars=2, output=tmp_path / "piece.xyz")
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_command_line_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from cadenza.cli import main
 

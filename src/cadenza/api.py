@@ -205,8 +205,12 @@ def _check_output(output: str | os.PathLike[str] | None, formats: list[str] | No
     path = _path(output, "output")
     if path is None:
         return None
-    if path.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"):
-        raise UsageError(f"output {path}: give a .mid, .musicxml, .mxl or .json file")
+    suffix = path.suffix.lower()
+    if suffix not in (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"):
+        rendered = suffix.lstrip(".") in ("png", "wav", "flac", "svg", "pdf")
+        hint = f" (a {suffix.lstrip('.').upper()} is rendered beside it: add --render {suffix.lstrip('.')})" \
+            if rendered else ""
+        raise UsageError(f"output {path}: give a .mid, .musicxml, .mxl or .json file{hint}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
