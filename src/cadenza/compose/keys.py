@@ -19,6 +19,8 @@ from importlib import resources
 import numpy as np
 
 from cadenza.compose.request import Key, Plan
+from cadenza.listen.craft import key_sharps
+from cadenza.listen.key import key_correlations
 
 KEY_SEED_OFFSET = 7717  # the key's draw is seeded apart from the meter's (same seed, independent choices)
 
@@ -68,3 +70,12 @@ def with_style_key(plan: Plan, seed: int) -> Plan:
     return replace(plan, key=key, labels={**plan.labels, "key": key.name, "mode": key.mode},
                    notes=[*plan.notes, note], implied=plan.implied | {"key"})
 
+
+def heard_key(pc_weights: np.ndarray, signature: int | None) -> Key:
+    """The key of notes whose pitch classes sounded ``pc_weights`` (Krumhansl-Kessler), one of the two that the
+    written key signature (``signature`` sharps, None: none written) allows."""
+    scores = key_correlations(pc_weights / max(pc_weights.sum(), 1e-9))
+    keys = [Key(i % 12, "major" if i < 12 else "minor") for i in range(24)]
+    if signature is not None:
+        scores = np.where([key_sharps(k.tonic_pc, k.mode) == signature for k in keys], scores, -np.inf)
+    return keys[int(np.argmax(scores))]

@@ -38,14 +38,14 @@ from cadenza.compose.constraints import beat_ticks, note_onset_ticks, step_lengt
 from cadenza.compose.ensembles import line_over_chords
 from cadenza.compose.grid import later_on_grid
 from cadenza.compose.harmony import HarmonyPlan
+from cadenza.compose.keys import heard_key
 from cadenza.compose.lead_sheet import ChordPartRules
 from cadenza.compose.plan import CadencePlan, Chord, phrase_bars_for
 from cadenza.compose.request import Key
 from cadenza.compose.sevenths import SeventhRules
 from cadenza.compose.suspensions import SuspensionRules
 from cadenza.compose.waits import LINE_POLYPHONY, WaitRules
-from cadenza.listen.craft import FITS, PERFECT, key_sharps, pc_mask
-from cadenza.listen.key import key_correlations
+from cadenza.listen.craft import FITS, PERFECT, pc_mask
 from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
@@ -542,8 +542,10 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
                 and latest[0] == now:  # a hand's chord: within its reach of the notes it already holds down
             reach = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             reach[max(max(p for _, p in latest[1]) - HAND_SPAN, 0):self._reach(part, latest[1]) + 1] = True
-            mask = next((m & reach for m in (mask, unplanned) if m is not None and np.count_nonzero(m & reach)),
-                        reach)
+            tones = None if chord is None else pitch_classes_mask(set(chord.pcs)) & (True if unplanned is None
+                                                                                  else unplanned)
+            mask = next((m & reach for m in (mask, tones, unplanned) if m is not None and np.count_nonzero(m & reach)),
+                        reach)  # the missing tone out of reach, a tone doubled (not G2 D3 E-flat3 G3 in G minor)
         return mask
 
     def chord_symbol(self, now: int) -> Chord | None:
@@ -754,14 +756,6 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
             out |= _parallel_to(before, self.previous_pitch[other], self._line_pitch(other, notes))
         return out
 
-    def heard_key(self) -> Key:
-        """The key of the notes so far (Krumhansl-Kessler), one of the two the written signature allows."""
-        scores = key_correlations(self.pc_weights / max(self.pc_weights.sum(), 1e-9))
-        keys = [Key(i % 12, "major" if i < 12 else "minor") for i in range(24)]
-        if self.signature is not None:
-            scores = np.where([key_sharps(k.tonic_pc, k.mode) == self.signature for k in keys], scores, -np.inf)
-        return keys[int(np.argmax(scores))]
-
     def advance(self, step: np.ndarray) -> None:
         self._sounding_at.clear()
         kind = int(step[F["kind"]])
@@ -769,7 +763,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
             self.signature = int(step[F["value"]]) - 7
         if kind == KIND["bar"] and self.cadences is None and self.plan.bars_started > KEY_HEARD_AFTER_BARS \
                 and self.pc_weights.any():
-            self.cadences = self._cadence_plan(self.heard_key())
+            self.cadences = self._cadence_plan(heard_key(self.pc_weights, self.signature))
         if kind != KIND["note"]:
             return
         part, pitch = int(step[F["part"]]), int(step[F["pitch"]])
