@@ -64,7 +64,7 @@ from cadenza.compose.orchestration import Orchestration, describe_orchestration,
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.registers import UnderTheTune, UsualRegister
 from cadenza.compose.request import ComposeRequest, Key, Plan, parse_key, resolve
-from cadenza.compose.returns import ThemeReturn
+from cadenza.compose.returns import ThemeReturn, lifted_bars, restated_up
 from cadenza.compose.rules import (
     KEY_HEARD_AFTER_BARS,
     WEAK_BEATS_FREE,
@@ -301,17 +301,24 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if len(hands) == len(voices) > 1:  # nor a solo keyboard's lower hand one bass note
             more.append(BassRepeats(base, min(hands, key=lambda i: voices[i].low)))
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
+        register = None
         if any(v.usual_low is not None or v.usual_high is not None for v in voices):  # usual registers
             # (a choir's upper voices, a piano's right hand: cadenza.compose.registers)
-            more.append(UsualRegister.of(voices))
+            more.append(register := UsualRegister.of(voices))
         if voice_rules.line_over_chords:  # a song's piano lies under the voice (cadenza.compose.registers)
             more.append(UnderTheTune(base, voice_rules.top, frozenset(range(len(voices))) - {voice_rules.top}))
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top, rules=voice_rules))
         if voice_rules.tune_led:
-            theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars)
+            # a solo keyboard's last return may come back an octave up, its register with it (cadenza.compose.returns)
+            lifted = lifted_bars(plan.bars, seed, epoch, size, plan.intro_bars) if len(hands) == len(voices) > 1 \
+                else frozenset()
+            theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars,
+                                lifted=lifted)
             voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come
             more.append(theme)
+            if register is not None and lifted:
+                register.lifted = (voice_rules.top, theme)
         more.append(RhythmContrast(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars))
         if voice_rules.tune_led:  # the contrasting phrase's high point, planned (cadenza.compose.climax)
             more.append(ClimaxReach(base, voice_rules.top, plan.bars, style=epoch, phrase_bars=size,
@@ -462,6 +469,17 @@ def _best_of(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequest
     return best[1]
 
 
+def _returns_report(plan: Plan, score: Score, voices: tuple[Any, ...]) -> dict[str, str]:
+    """The plan's returns, returning bar -> the bar it restates, "an octave up" where it came back lifted
+    (:mod:`cadenza.compose.returns`)."""
+    if not voices or not tune_led(voices):
+        return {}
+    sources = returns(plan.bars, plan.labels.get("epoch"), phrase_bars_of(plan), plan.intro_bars)
+    top = tune_part(voices) or 0
+    return {f"bar {bar + 1}": f"bar {source + 1}" + (", an octave up" if restated_up(score, top, bar, source) else "")
+            for bar, source in sources.items()}
+
+
 def _harmony_report(plan: Plan, seed: int) -> list[str] | str:
     """The planned chords bar by bar (see :mod:`cadenza.compose.harmony`), as the rules made them."""
     if plan.key is None or plan.meter is None:
@@ -545,10 +563,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
                        "prompt_reading": plan.notes, "prompt": plan.prompt,
                        "cadences": _cadence_plan(plan).describe() if plan.key
                        else f"in the key heard in the first {KEY_HEARD_AFTER_BARS} bars",
-                       "returns": {f"bar {bar + 1}": f"bar {source + 1}"
-                                   for bar, source in returns(plan.bars, plan.labels.get("epoch"),
-                                                              phrase_bars_of(plan), plan.intro_bars).items()}
-                       if voices and tune_led(voices) else {},
+                       "returns": _returns_report(plan, score, voices),
                        "harmony": _harmony_report(plan, best.seed),
                        **({"orchestration": describe_orchestration(voices, plan.bars, best.seed,
                                                                    tune_part(voices) or 0)}

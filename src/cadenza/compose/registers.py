@@ -53,6 +53,8 @@ class UsualRegister:
     def __init__(self, free_from: dict[int, int], free_to: dict[int, int] | None = None) -> None:
         self.free_from = free_from  # part -> the lowest pitch it plays freely
         self.free_to = free_to or {}  # part -> the highest pitch it plays freely
+        # (part, the ThemeReturn that lifts its tune): that part's register moves up with a lifted return
+        self.lifted: tuple[int, Any] | None = None
 
     @classmethod
     def of(cls, voices: Any) -> UsualRegister:
@@ -70,6 +72,8 @@ class UsualRegister:
         low, high = self.free_from.get(part), self.free_to.get(part)
         if low is None and high is None:
             return None
+        if self.lifted is not None and part == self.lifted[0] and (lift := self.lifted[1].lift_now()):
+            low, high = (None if low is None else low + lift), (None if high is None else high + lift)
         return register_costs(low, high)
 
     def advance(self, step: np.ndarray) -> None:

@@ -542,9 +542,9 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
                 and latest[0] == now:  # a hand's chord: within its reach of the notes it already holds down
             reach = np.zeros(FIELD_SIZES["pitch"], dtype=bool)
             reach[max(max(p for _, p in latest[1]) - HAND_SPAN, 0):self._reach(part, latest[1]) + 1] = True
-            tones = None if chord is None else pitch_classes_mask(set(chord.pcs)) & (True if unplanned is None
-                                                                                  else unplanned)
-            mask = next((m & reach for m in (mask, tones, unplanned) if m is not None and np.count_nonzero(m & reach)),
+            both = None if chord is None else pitch_classes_mask(set(chord.pcs)) & (True if unplanned is None
+                                                                                 else unplanned)
+            mask = next((m & reach for m in (mask, both, unplanned) if m is not None and np.count_nonzero(m & reach)),
                         reach)  # the missing tone out of reach, a tone doubled (not G2 D3 E-flat3 G3 in G minor)
         return mask
 

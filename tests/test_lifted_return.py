@@ -1,0 +1,56 @@
+"""A solo keyboard piece's last return may come back an octave up (cadenza.compose.returns: lifted_bars)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import cadenza
+from cadenza.compose.request import parse_key
+from cadenza.compose.returns import LIFT_HIGHEST, LIFT_SEMITONES, lifted_bars, restated_up
+
+
+def test_the_last_return_is_lifted_by_a_seeded_draw_about_half_the_time() -> None:
+    draws = [lifted_bars(16, seed, "romantic", 4, 0) for seed in range(40)]
+    assert {frozenset(d) for d in draws} == {frozenset(), frozenset({12, 13})}  # a″ only, never a′
+    assert 10 <= sum(bool(d) for d in draws) <= 30
+    assert draws == [lifted_bars(16, seed, "romantic", 4, 0) for seed in range(40)]
+    assert lifted_bars(16, 0, "classical", 8, 0) in (frozenset(), frozenset({8, 9}))  # a period's a′
+    assert not any(lifted_bars(4, seed) for seed in range(20))  # one phrase restates nothing
+
+
+def test_a_lifted_return_restates_the_theme_an_octave_up_and_its_phrase_stays_up_there() -> None:
+    """Seeds 4 and 7 of a drawn piano piece lift their a″ (bars 13-14 restate bars 1-2); seed 1 does not. The
+    phrase goes on in the lifted register: its last two bars' top line lies at least a fifth above the theme's
+    where it first came (before the register moved with the lift, it dropped back a ninth after bar 14)."""
+    for seed, lifted in ((4, True), (7, True), (1, False)):
+        made = cadenza.compose(ensemble="piano", bars=16, seed=seed)
+        returns = made.report["plan"]["returns"]
+        assert returns["bar 5"] == "bar 1"  # a′ returns where the theme was
+        assert (returns["bar 13"] == "bar 1, an octave up") == lifted, returns
+        assert restated_up(made.score, 0, 12, 0) == lifted and not restated_up(made.score, 0, 4, 0)
+        if lifted:
+            starts = made.score.bar_starts()
+            right = made.score.part_notes(0)
+            theme = right[right["onset_ticks"] < starts[2]]["pitch"]
+            close = right[right["onset_ticks"] >= starts[14]]["pitch"]
+            assert theme.max() + LIFT_SEMITONES <= LIFT_HIGHEST
+            assert np.median(close) >= np.median(theme) + 7, (np.median(theme), np.median(close))
+
+
+def test_no_ensemble_but_a_solo_keyboard_is_lifted() -> None:
+    for ensemble in ("string-quartet", "song"):
+        for seed in (4, 7):
+            returns = cadenza.compose(ensemble=ensemble, bars=16, seed=seed).report["plan"]["returns"]
+            assert not any("octave" in source for source in returns.values()), (ensemble, seed, returns)
+
+
+def test_a_lifted_piece_still_ends_on_its_tonic_chord() -> None:
+    """A classical G-minor piece (seed 15) lifts its a′ and ends on G minor's chord, its tonic in it. (Its first
+    lifted version, before the register moved with the lift, ended G2 D3 E-flat3 G3: see test_rules' hand
+    chord that doubles a tone.)"""
+    made = cadenza.compose(ensemble="piano", epoch="classical", key="G minor", bars=16, seed=15)
+    assert made.report["plan"]["returns"]["bar 9"] == "bar 1, an octave up"
+    key = parse_key("G minor")
+    last = made.score.notes[made.score.notes["onset_ticks"] >= made.score.bar_starts()[-1]]
+    pitch_classes = {int(p) % 12 for p in last["pitch"]}
+    assert key.tonic_pc in pitch_classes <= {key.tonic_pc, (key.tonic_pc + 3) % 12, (key.tonic_pc + 7) % 12}
