@@ -15,7 +15,8 @@ def test_the_last_return_is_lifted_by_a_seeded_draw_about_half_the_time() -> Non
     assert 10 <= sum(bool(d) for d in draws) <= 30
     assert draws == [lifted_bars(16, seed, "romantic", 4, 0) for seed in range(40)]
     assert lifted_bars(16, 0, "classical", 8, 0) in (frozenset(), frozenset({8, 9}))  # a period's a′
-    assert not any(lifted_bars(4, seed) for seed in range(20))  # one phrase restates nothing
+    assert not any(lifted_bars(4, seed, "romantic") for seed in range(20))  # one phrase restates nothing
+    assert not any(lifted_bars(16, seed, style) for seed in range(20) for style in ("popular", "folk", None))
 
 
 def test_a_lifted_return_restates_the_theme_an_octave_up_and_its_phrase_stays_up_there() -> None:
