@@ -1,15 +1,17 @@
 """How ``listen`` hears the epoch of real works' openings, as the control benchmark hears composed pieces: the
 first 8 and 16 bars of real romantic songs and classical quartets (the styles a request for "romantic" or
-"classical" music is composed in), each heard by ``listen.style.estimate_epoch``. It says how far the control
-benchmark's epoch figure can go for those styles: a composed song heard as romantic as often as Schubert's
-Lieder are is as romantic as the listener can tell.
+"classical" music is composed in), of the corpus' modern songs and of POP909's pop songs, each heard by
+``listen.style.estimate_epoch``. It says how far the control benchmark's epoch figure can go for those styles: a
+composed song heard as romantic as often as Schubert's Lieder are is as romantic as the listener can tell.
 
     python -m benchmarks.epoch_of_real_works [--works 4] [--datasets ../shared/datasets]
 
 Works: the craft benchmark's pools of real songs and quartets (:func:`cadenza.lab.real_works.real_pools`: the
 Lieder of Schubert, Schumann, Brahms, Franz, Hensel and Wolf; Haydn's, Mozart's and Beethoven's quartet
-movements), ``--works`` of each sub-pool spread over it, read as the craft benchmark reads them. Skipped
-cleanly when the pack is absent. Writes ``benchmarks/results/epoch_of_real_works.json``.
+movements), ``--works`` of each sub-pool spread over it, read as the craft benchmark reads them; for modern, the
+OpenScore Lieder of the composers most of the corpus' modern works are by (:data:`MODERN_SONGWRITERS`: songs of
+1890-1930), and for popular POP909's songs (``4 * --works`` of each). Skipped cleanly when the pack is absent.
+Writes ``benchmarks/results/epoch_of_real_works.json``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from cadenza.files import atomic_write_bytes
 
 RESULT = Path(__file__).resolve().parent / "results" / "epoch_of_real_works.json"
 ENSEMBLES = {"romantic": "song", "classical": "string-quartet"}  # epoch -> the ensemble a request for it gets
+#: the OpenScore Lieder folders of the composers most of the corpus' modern works are by (its label: by the
+#: composer's dates)
+MODERN_SONGWRITERS = ("Faisst,_Clara_Mathilda", "Warlock,_Peter", "Boulanger,_Lili", "Bridge,_Frank", "Satie,_Erik")
 BARS = (8, 16)
 log = logging.getLogger("epoch_of_real_works")
 
@@ -40,11 +45,15 @@ def heard_epochs(datasets: Path, works: int) -> dict[str, Any]:
     from cadenza.score.ops import slice_bars
 
     out: dict[str, Any] = {}
-    for epoch, ensemble in ENSEMBLES.items():
+    lieder, pop = datasets / "classical" / "openscore-lieder", datasets / "pop909" / "POP909"
+    pools_of = {epoch: real_pools(ensemble, datasets)[0] for epoch, ensemble in ENSEMBLES.items()}
+    pools_of["modern"] = [sorted((lieder / name).rglob("*.mxl")) for name in MODERN_SONGWRITERS]
+    pools_of["popular"] = [sorted(pop.glob("*/*.mid"))] if pop.is_dir() else []
+    for epoch, pools in pools_of.items():
         heard: dict[int, Counter[str]] = {bars: Counter() for bars in BARS}
         read: list[str] = []
-        pools, _source = real_pools(ensemble, datasets)
-        for path in (p for pool in pools for p in spread(pool, works)):
+        each = 4 * works if epoch == "popular" else works
+        for path in (p for pool in pools for p in spread(pool, each)):
             try:
                 score = read_real(path)
             except Exception as exc:  # noqa: BLE001 - an unreadable edition is left out, and said
