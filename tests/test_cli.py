@@ -116,3 +116,22 @@ def test_a_requested_file_that_is_not_written_fails_the_command(tmp_path: Path, 
     captured = capsys.readouterr()
     assert code == 1 and "wav not written: cannot write" in captured.out and "cadenza: error: wav" in captured.err
     assert (tmp_path / "p.mid").is_file() and (tmp_path / "p.musicxml").is_file()  # the rest is still written
+
+
+def test_a_stop_that_arrives_once_the_command_is_done_exits_with_the_commands_code(tmp_path: Path) -> None:
+    """SIGTERM while the process winds down after its command (worker pools and caches closing) is not a kill:
+    the work is done and written, so the process ends at once with the command's own code (0 here), where it
+    used to die of the signal (-15) because the command line's handlers were already gone."""
+    import os
+
+    script = ("import os, signal, sys, time\n"
+              "from cadenza.cli import main\n"
+              "sys.argv = ['cadenza', 'styles']\n"
+              "code = main()\n"
+              "os.kill(os.getpid(), signal.SIGTERM)\n"
+              "time.sleep(10)\n"
+              "sys.exit(99)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CADENZA_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "classical" in done.stdout and "Traceback" not in done.stderr

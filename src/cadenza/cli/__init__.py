@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``argv`` (default: this process's own arguments, and then the process ends with
+    the command, so its stop handlers stay until it exits); returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -80,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return run_command(args)
+        return run_command(args, until_exit=argv is None)
+    except KeyboardInterrupt:  # a stop in the instant between the command's end and its code being kept
+        return 143
     except CadenzaError as exc:  # already reported by run_command; kept for safety
         print(f"cadenza: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -112,22 +112,33 @@ class Stopped(KeyboardInterrupt):
     """SIGTERM or SIGHUP (a closed terminal): handled like Ctrl-C, so work in progress is saved."""
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise Stopped(signal.Signals(signum).name)
-
-
-def run_command(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace, *, until_exit: bool = False) -> int:
     """Run the chosen command; a CadenzaError becomes one line on stderr and its exit code. SIGTERM and
-    SIGHUP stop it as Ctrl-C does (a corpus build keeps what it has read, training its last checkpoint)."""
+    SIGHUP stop it as Ctrl-C does (a corpus build keeps what it has read, training its last checkpoint).
+
+    With ``until_exit`` (the process ends with this command), the stop handlers stay until the interpreter
+    is gone: a stop that arrives once the command is done (while worker pools and caches close) ends the
+    process at once with the command's own exit code, rather than killing it as if the work were lost."""
+    code: int | None = None
+
+    def stop(signum: int, frame: object) -> None:
+        if code is not None:  # the work is done and written: a late stop only hastens the exit
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise Stopped(signal.Signals(signum).name)
+
     previous = {}
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
-            previous[name] = signal.signal(getattr(signal, name), _stop)
+            previous[name] = signal.signal(getattr(signal, name), stop)
     try:
-        return _run(args)
+        code = _run(args)
+        return code
     finally:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
+        if not until_exit:
+            for name, handler in previous.items():
+                signal.signal(getattr(signal, name), handler)
 
 
 def _run(args: argparse.Namespace) -> int:
