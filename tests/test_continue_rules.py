@@ -136,17 +136,17 @@ def test_a_tempo_mark_beyond_the_vocabulary_does_not_stop_a_continuation() -> No
 def test_the_new_bars_cadence_in_the_key_the_primer_writes() -> None:
     """One bar of a B-flat major quartet was heard as C minor, and its continuation cadenced in C minor under two
     flats: the rules take the key signature's key, major or its relative minor as the notes lean."""
-    from cadenza.compose.generate import _written_key
+    from cadenza.compose.primer import written_key
     from cadenza.score.model import KeySignature, TimeSignature
 
     def primer(pitches: list[int]) -> Score:
         notes = [(i * 3360, 3360, p, 80, 0) for i, p in enumerate(pitches)]
         return Score.build([Part("Violin", 40)], notes, [TimeSignature(0, 4, 4)], [KeySignature(0, -2)])
 
-    major, minor = _written_key(primer([70, 74, 77, 74, 72, 70])), _written_key(primer([67, 70, 74, 66, 67, 62, 67]))
+    major, minor = written_key(primer([70, 74, 77, 74, 72, 70])), written_key(primer([67, 70, 74, 66, 67, 62, 67]))
     assert major is not None and (major.tonic_pc, major.mode) == (10, "major")
     assert minor is not None and (minor.tonic_pc, minor.mode) == (7, "minor")
-    assert _written_key(primer([70, 74, 77]).replace(key_signatures=())) is None
+    assert written_key(primer([70, 74, 77]).replace(key_signatures=())) is None
 
 
 def test_a_revision_s_join_is_judged_on_the_bars_near_it() -> None:

@@ -34,10 +34,8 @@ from cadenza.compose.contrast import RhythmContrast
 from cadenza.compose.double_stops import DoubleStops, bowed_parts, hand_parts
 from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import (
-    Ensemble,
     Voice,
     doubling_parts,
-    ensemble_of,
     line_over_chords,
     model_label,
     tune_part,
@@ -62,6 +60,7 @@ from cadenza.compose.mood import beat_tempo, mood_shape
 from cadenza.compose.notation import compound_notation
 from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
+from cadenza.compose.primer import ensemble_of_score, parts_merged, widened, without_trailing_changes, written_key
 from cadenza.compose.registers import UnderTheTune, UsualRegister
 from cadenza.compose.request import ComposeRequest, Key, Plan, parse_key, resolve
 from cadenza.compose.returns import ThemeReturn, lifted_bars, restated_up
@@ -77,17 +76,13 @@ from cadenza.compose.sung_lines import BassRepeats, SungRepeats
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
-from cadenza.listen.features import View
-from cadenza.listen.key import estimate_key
 from cadenza.listen.labels import LABELS_BY_NAME, TONICS
 from cadenza.model.adapter_spec import SHIPPED_MODEL as DEFAULT_MODEL_FOLDER
 from cadenza.reports import ReportView
 from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Metadata, Score, TimeSignature, key_signature_name
-from cadenza.score.reduce import merged_parts
 from cadenza.tokens.events import (
     FINE,
     KIND,
-    MAX_PARTS,
     TokenizeError,
     encodable,
     encode,
@@ -606,40 +601,6 @@ def _mean_nll(model: Any, steps: np.ndarray, after: int) -> float:
     return total / max(len(steps) - after, 1)
 
 
-def _without_trailing_changes(primer: Score) -> tuple[Score, TimeSignature | None, Key | None, float | None]:
-    """A primer whose meter, key or tempo changes at its very end (for the bars to come) without those changes,
-    and the changes: the continuation opens with them."""
-    end = primer.length_ticks
-    meters = [t for t in primer.time_signatures if t.onset_ticks >= end > 0]
-    keys = [k for k in primer.key_signatures if k.onset_ticks >= end > 0]
-    tempos = [t for t in primer.tempos if t.onset_ticks >= end > 0]
-    if not (meters or keys or tempos):
-        return primer, None, None, None
-    body = primer.replace(time_signatures=tuple(t for t in primer.time_signatures if t not in meters),
-                          key_signatures=tuple(k for k in primer.key_signatures if k not in keys),
-                          tempos=tuple(t for t in primer.tempos if t not in tempos))
-    key = None
-    if keys:
-        major_pc = (keys[-1].sharps * 7) % 12
-        key = Key(major_pc, "major") if keys[-1].mode != "minor" else Key((major_pc + 9) % 12, "minor")
-    return body, meters[-1] if meters else None, key, tempos[-1].bpm if tempos else None
-
-
-def parts_merged(score: Score) -> dict[str, Any]:
-    """``{"parts_merged": {"from", "to", "merged"}}`` when :func:`encodable` merges parts of ``score``, else {}."""
-    merged = merged_parts(score, MAX_PARTS)
-    if not merged:
-        return {}
-    return {"parts_merged": {"from": len(score.parts), "to": len(encodable(score).parts), "merged": merged}}
-
-
-def _ensemble_of(score: Score) -> Ensemble | None:
-    """The ensemble whose parts ``score`` has (:func:`cadenza.compose.ensembles.ensemble_of`), None for others."""
-    first = score.notes[score.notes["part"] == 0]["onset_ticks"]
-    return ensemble_of([(p.name or "", p.program, p.is_drum) for p in score.parts],
-                       first_is_line=len(first) > 0 and len(np.unique(first)) == len(first))
-
-
 def with_beat_tempo(plan: Plan) -> Plan:
     """The plan with the tempo its mood implies paced in its meter's felt beat (:func:`cadenza.compose.mood.
     beat_tempo`: a 3/8 piece's eighths, a 4/2 piece's half notes); unchanged where the tempo was asked or the
@@ -656,34 +617,6 @@ def with_beat_tempo(plan: Plan) -> Plan:
                                        "its beats; give --tempo to choose)"])
 
 
-def _written_key(primer: Score) -> Key | None:
-    """The key a primer's last key signature writes, major or its relative minor as listen's key scores prefer:
-    the key its continuation cadences in (one bar of a B-flat major quartet was heard as C minor, and its new bars
-    cadenced in C minor under two flats). None without a signature."""
-    if not primer.key_signatures:
-        return None
-    major = 7 * primer.key_signatures[-1].sharps % 12
-    minor = (major + 9) % 12
-    scores = estimate_key(View(primer)).scores
-    tonic, mode = (major, "major") if scores[major] >= scores[12 + minor] else (minor, "minor")
-    return parse_key(f"{TONICS[tonic]} {mode}")
-
-
-def _widened(voices: tuple[Voice, ...], primer: Score) -> tuple[Voice, ...]:
-    """An ensemble's ``voices`` as the primer's parts: their names and instruments (a user's "Vl. 1" stays itself,
-    a choir written for piano stays piano), each range widened to hold the notes the part plays."""
-    widened = []
-    for index, (voice, part) in enumerate(zip(voices, primer.parts, strict=True)):
-        pitches = primer.notes["pitch"][primer.notes["part"] == index]
-        # (an unnamed instrument, program 0 as music21 reads a MusicXML part without a sound, plays the ensemble's:
-        # music21's Haydn quartets were continued as four pianos, chords in the cello)
-        program = part.program if part.program or part.is_drum else voice.program
-        own = replace(voice, name=part.name or voice.name, program=program, is_drum=part.is_drum)
-        widened.append(replace(own, low=min(voice.low, int(pitches.min())), high=max(voice.high, int(pitches.max())))
-                       if len(pitches) else own)
-    return tuple(widened)
-
-
 def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkpoint: str | Path | None = None,
                    progress: Progress | None = None, reference: Reference | None = None,
                    key_change: Key | None = None, tempo_change: float | None = None,
@@ -696,7 +629,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     With ``rules``, a primer whose parts are an ensemble's (:func:`cadenza.compose.ensembles.ensemble_of`: a
     string quartet, a choir, a piano's two hands …) is continued as :func:`compose` writes that ensemble: its
     parts' ranges (widened to the primer's notes), part-writing rules, phrase plan with cadences in the key its
-    key signature writes (:func:`_written_key`; the key heard without one), the primer's opening coming back, and
+    key signature writes (:func:`written_key`; the key heard without one), the primer's opening coming back, and
     the ear phrase by phrase; the primer itself stays as given. ``closes``: the last new bar ends the piece (a
     tonic cadence); False where music follows it (a revision's bars).
 
@@ -726,7 +659,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     dropped = {"ensemble"} & plan.implied | ({"key", "mode"} if "key" in plan.implied else set()) | (
         {"tempo_class"} if "tempo_bpm" in plan.implied else set())  # the primer's own, not a default's
     labels.update({k: v for k, v in plan.labels.items() if k not in dropped})
-    body, meter_change, trailing_key, trailing_tempo = _without_trailing_changes(primer)
+    body, meter_change, trailing_key, trailing_tempo = without_trailing_changes(primer)
     key_change = key_change or trailing_key
     tempo_change = tempo_change or trailing_tempo
     if key_change is not None:
@@ -749,9 +682,9 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
             opening.append(tempo_step(tempo_change))
         prompt = np.concatenate([prompt, np.array(opening)])
     model, config, digest, load_s = load_model(checkpoint)
-    known = _ensemble_of(primer) if rules and voices is None else None
+    known = ensemble_of_score(primer) if rules and voices is None else None
     if known is not None:
-        voices = _widened(known.voices, primer)
+        voices = widened(known.voices, primer)
     voices = voices if voices is not None and len(voices) == len(primer.parts) else voices_of(primer)
     key_sig = primer.key_signatures[-1] if primer.key_signatures else None
     last_meter = primer.time_signatures[-1]
@@ -759,7 +692,7 @@ def continue_piece(primer: Score, request: ComposeRequest, bars: int = 8, checkp
     closing = dominant_triad(closing_key) if closing_key is not None else ()
     if known is not None:  # the model writes the ensemble's music (listen hears a quartet of program 0 as keyboard)
         labels["ensemble"] = model_label(labels.get("epoch"), known.label)
-    heard_key = _written_key(primer) or (parse_key(str(labels["key"])) if labels.get("key") else None) \
+    heard_key = written_key(primer) or (parse_key(str(labels["key"])) if labels.get("key") else None) \
         if known is not None else None
     continued = Plan(labels, known, (last_meter.numerator, last_meter.denominator), key_change, tempo_change,
                      primer.bar_count + bars, plan.notes, closing_pcs=closing,

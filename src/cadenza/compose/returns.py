@@ -24,6 +24,7 @@ import numpy as np
 
 from cadenza.compose.constraints import step_length_ticks
 from cadenza.compose.plan import PHRASE_BARS, returns
+from cadenza.listen.features import skyline
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 Theme = dict[int, tuple[int, int]]  # ticks into the bar -> (pitch, length) of the melody's note there
@@ -53,17 +54,14 @@ def restated_up(score: Any, part: int, bar: int, source: int) -> bool:
     """Whether ``part``'s top notes in ``bar`` (0-based) are those of ``source`` :data:`LIFT_SEMITONES` higher,
     at the same places in the bar: the theme returned lifted."""
     starts = [*score.bar_starts().tolist(), score.length_ticks]
-    notes = score.part_notes(part)
-
-    def tops(index: int) -> dict[int, int]:
-        inside = notes[(notes["onset_ticks"] >= starts[index]) & (notes["onset_ticks"] < starts[index + 1])]
-        out: dict[int, int] = {}
-        for onset, pitch in zip(inside["onset_ticks"].tolist(), inside["pitch"].tolist(), strict=True):
-            out[onset - starts[index]] = max(out.get(onset - starts[index], 0), pitch)
-        return out
-
     if max(bar, source) + 1 >= len(starts):
         return False
+    top = skyline(score.part_notes(part))
+
+    def tops(index: int) -> dict[int, int]:
+        inside = top[(top["onset_ticks"] >= starts[index]) & (top["onset_ticks"] < starts[index + 1])]
+        return dict(zip((inside["onset_ticks"] - starts[index]).tolist(), inside["pitch"].tolist(), strict=True))
+
     theme, restated = tops(source), tops(bar)
     return bool(theme) and all(restated.get(at) == pitch + LIFT_SEMITONES for at, pitch in theme.items())
 

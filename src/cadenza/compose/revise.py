@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.generate import Composition, continue_piece, load_model, parts_merged
+from cadenza.compose.generate import Composition, continue_piece, load_model
+from cadenza.compose.primer import parts_merged
 from cadenza.compose.request import ComposeRequest
 from cadenza.errors import UsageError
 from cadenza.score.model import NOTE_DTYPE, Score

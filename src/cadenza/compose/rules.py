@@ -673,16 +673,17 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
                 clash = ~FITS[sounding | _PC_BITS]
                 out -= STRONG_BEAT_NATS * clash[_PITCH_PC].astype(np.float32)
         chord = self._cadence_chord(now)
+        beat_chord = None  # the chord a note struck on this beat leans its seventh toward (sevenths.py)
         if chord is not None:
             out += _pc_weights(frozenset(chord.pcs), CHORD_TONE_NATS)
             if part == self.lowest:
                 out += _pc_weights(frozenset({chord.bass_pc}), BASS_ROOT_NATS)
-            chord = chord if (beat := self._beat()) and (now - self.plan.bar_start_ticks) % beat == 0 else None
-        elif (chord := self.planned_chord(now)) is not None:
-            out += _pc_weights(frozenset(chord.pcs), HARMONY_NATS)
+            beat_chord = chord if (beat := self._beat()) and (now - self.plan.bar_start_ticks) % beat == 0 else None
+        elif (beat_chord := self.planned_chord(now)) is not None:
+            out += _pc_weights(frozenset(beat_chord.pcs), HARMONY_NATS)
             if part == self.lowest and self._strong(now):
-                out += _pc_weights(frozenset({chord.bass_pc}), HARMONY_BASS_NATS)
-        if (seventh := self.seventh_bias(part, chord, sounding_now)) is not None:
+                out += _pc_weights(frozenset({beat_chord.bass_pc}), HARMONY_BASS_NATS)
+        if (seventh := self.seventh_bias(part, beat_chord, sounding_now)) is not None:
             out += seventh
         return out
 
