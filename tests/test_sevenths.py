@@ -34,7 +34,7 @@ def test_a_part_above_the_bass_leans_to_a_planned_seventh_while_none_sounds_it()
     rules = _Quartet()
     bias = rules.seventh_bias(1, V7, {0: [67], 3: [43]})
     assert bias is not None
-    assert bias[65] == pytest.approx(SEVENTH_NATS) and bias[53] == pytest.approx(SEVENTH_NATS)  # every F
+    assert bias[65] == pytest.approx(SEVENTH_NATS["classical"]) == bias[53]  # every F
     assert bias[67] == 0 and bias[64] == 0
     assert rules.seventh_bias(1, V7, {0: [77], 3: [43]}) is None  # the first violin sounds F already
     assert rules.seventh_bias(3, V7, {0: [67]}) is None  # the bass takes the plan's root or inversion
@@ -42,7 +42,9 @@ def test_a_part_above_the_bass_leans_to_a_planned_seventh_while_none_sounds_it()
     assert rules.seventh_bias(1, None, {}) is None  # off the beat: no chord asked
     assert _Quartet("renaissance").seventh_bias(1, V7, {}) is None  # a style that does not write them
     assert _Quartet("baroque").seventh_bias(0, V7, {}) is None  # a chorale's tune is the hymn's
-    assert _Quartet("baroque").seventh_bias(1, V7, {}) is not None
+    chorale = _Quartet("baroque").seventh_bias(1, V7, {})
+    assert chorale is not None and chorale[65] == pytest.approx(SEVENTH_NATS["baroque"])
+    assert SEVENTH_NATS["baroque"] < SEVENTH_NATS["classical"]  # a chorale's sevenths were already the real ones
 
 
 def test_a_line_resolves_its_seventh_down_by_step_under_the_next_chord() -> None:

@@ -305,9 +305,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         if orchestrated(voices):  # who plays in each phrase or bar (cadenza.compose.orchestration)
             more.append(Orchestration(base, voices, plan.bars, seed, voice_rules.top, rules=voice_rules))
         if voice_rules.tune_led:
-            # a solo keyboard's last return may come back an octave up, its register with it (cadenza.compose.returns)
-            lifted = lifted_bars(plan.bars, seed, epoch, size, plan.intro_bars) if len(hands) == len(voices) > 1 \
-                else frozenset()
+            # a solo keyboard's or a string quartet's last return may come back an octave up, its register with it
+            # (cadenza.compose.returns)
+            lifts = len(hands) == len(voices) > 1 or len(bowed) == len(voices) > 1
+            lifted = lifted_bars(plan.bars, seed, epoch, size, plan.intro_bars) if lifts else frozenset()
             theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars,
                                 lifted=lifted)
             voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come

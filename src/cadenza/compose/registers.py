@@ -6,7 +6,9 @@ Bach's: in 8 pieces of 16 bars the soprano's median pitch was 67 against 70 in 2
 corpus (every tenth), the alto's 60.5 against 65, the tenor's 55 against 59 (the bass 50 against 51), an alto
 crowding the tenor. :class:`UsualRegister` makes each semitone of a note below a part's ``usual_low`` (the
 pitch a tenth of its notes lie below in the real works) cost :data:`REGISTER_NATS`; above it the model is free.
-An orchestra's upper strings pay the same below theirs (:mod:`cadenza.compose.orchestration`).
+An orchestra's upper strings pay the same below theirs (:mod:`cadenza.compose.orchestration`), and a string
+quartet's cello below G2: left free, 22% of its notes lay lower (real quartets: 9%) and the quartet's lowest line
+sat at the real p10 (mean MIDI 47.9 over 32 pieces, real 47.4-53.2); with it, 49.9.
 
 A piano's right hand has a usual register on both sides (``usual_high``: the pitch a tenth of its notes lie
 above). Left to the model, its tune wandered off to either side and stayed there: over 8 classical pieces of 16

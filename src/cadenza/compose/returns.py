@@ -4,13 +4,16 @@ every instant) restates the melody of the bar it returns to — the same onsets,
 else — while every other part is written afresh by the model around it, so the return is harmonised anew and
 the phrase then goes its own way to its cadence. A bar whose theme has no melody note restates nothing.
 
-A classical or romantic solo keyboard piece's last return may come back an octave higher (:func:`lifted_bars`,
-with :data:`LIFT_CHANCE`, seeded), as a piano piece's last strain so often does: its restated opening an octave up
-where the whole of it then stays at or under :data:`LIFT_HIGHEST`, and the right hand's usual register lifted
-with it to the end (:class:`cadenza.compose.registers.UsualRegister`), so the phrase goes on up there rather
-than dropping back a ninth after its second bar. The piano's top line spanned less than the sonatas' (the craft
-benchmark, 32 pieces of 16 bars: median 19 semitones against a real p10-p90 of 20.2-38.2, the one piano measure
-outside); with the lift its median is 22.5, its mean pitch 71.2 -> 72.1 (real median 73.1).
+A classical or romantic solo keyboard piece's or string quartet's last return may come back an octave higher
+(:func:`lifted_bars`, with :data:`LIFT_CHANCE`, seeded), as a piano piece's last strain so often does, and a
+quartet's first violin takes its theme's return up the octave: its restated opening an octave up where the whole
+of it then stays at or under :data:`LIFT_HIGHEST`, and the tune's usual register (a right hand's, a first
+violin's) lifted with it to the end (:class:`cadenza.compose.registers.UsualRegister`), so the phrase goes on up
+there rather than dropping back a ninth after its second bar. The piano's top line spanned less than the
+sonatas' (the craft benchmark, 32 pieces of 16 bars: median 19 semitones against a real p10-p90 of 20.2-38.2,
+the one piano measure outside); with the lift its median is 22.5, its mean pitch 71.2 -> 72.1 (real median
+73.1). A quartet's first violin spanned 17 semitones (real 14.9-29.6, median 25); lifted, 19 (20 with the
+cello's usual register and the classical sevenths of the same commit).
 
 Masks, applied through :class:`cadenza.compose.constraints.Stacked` (where another limit leaves no room, that limit
 wins and the melody is varied there).
@@ -28,7 +31,7 @@ from cadenza.listen.features import skyline
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
 Theme = dict[int, tuple[int, int]]  # ticks into the bar -> (pitch, length) of the melody's note there
-LIFT_CHANCE = 0.5  # a solo keyboard piece's last return comes back an octave up with this chance (seeded) ...
+LIFT_CHANCE = 0.5  # a solo keyboard piece's or quartet's last return comes back an octave up with this chance ...
 #: ... in these styles: a pop song's or a folk tune's strain comes back where it was (lifted, 2 of 16 popular
 #: piano pieces of 8 bars were heard as classical instead: 9 -> 7 of 16 heard as popular)
 LIFT_STYLES = ("classical", "romantic")
