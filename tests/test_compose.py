@@ -210,7 +210,7 @@ def test_a_density_that_leaves_no_room_in_the_bar_ends_it_rather_than_restriking
         assert (np.diff(onsets) >= 70).all(), ensemble
 
 
-def test_strings_keep_their_eighth_rests_where_voices_are_joined_into_a_line() -> None:
+def test_strings_keep_their_eighth_rests_and_a_quartet_its_sixteenth_rests_where_voices_are_joined() -> None:
     from cadenza.compose.ensembles import ENSEMBLES
     from cadenza.compose.finish import legato_lines
     from cadenza.score.model import TICKS_PER_QUARTER as Q
@@ -227,7 +227,9 @@ def test_strings_keep_their_eighth_rests_where_voices_are_joined_into_a_line() -
     # quarters, then an eighth note and an eighth rest, a note and a sixteenth's rest, quarters again
     phrase = [(0, Q), (Q, Q), (2 * Q, Q), (3 * Q, Q // 2), (4 * Q, 3 * Q // 4), (5 * Q, Q), (6 * Q, Q), (7 * Q, Q)]
     quartet, choir = ENSEMBLES["string-quartet"].voices[:2], ENSEMBLES["satb"].voices[:2]
-    assert lines_after(quartet, phrase) == [Q, Q, Q, Q // 2, Q, Q, Q, Q]  # the eighth rest stays; a 16th's joined
+    orchestra = tuple(v for v in ENSEMBLES["orchestra"].voices if v.name.startswith("Violin"))
+    assert lines_after(quartet, phrase) == [Q, Q, Q, Q // 2, 3 * Q // 4, Q, Q, Q]  # both rests stay
+    assert lines_after(orchestra, phrase) == [Q, Q, Q, Q // 2, Q, Q, Q, Q]  # the eighth rest stays; a 16th's joined
     assert lines_after(choir, phrase) == [Q] * 8  # a singer's line is joined across both
     # a line that rests after most of its notes (eighth, eighth rest, ...) plays detached: written as quarters
     detached = [(beat * Q, Q // 2) for beat in range(8)]

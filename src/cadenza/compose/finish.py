@@ -88,9 +88,11 @@ def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
         shortest = voices[part].shortest_rest_beats
         if (ends < nxt).mean() > CHOPPY_LINE_SHARE:  # note, rest, note, rest: detached playing, written as notes
             shortest = max(shortest, 1.0)
-        # (a rest under an eighth note is always filled: in 3/8 half a beat is a sixteenth, and an orchestra's
-        # strings ran sixteenth, sixteenth rest through their first bars)
-        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < max(beat * shortest, TICKS_PER_QUARTER // 2)))
+        # (a rest under an eighth note is always filled in a line that keeps rests of half a beat or more: in 3/8 half
+        # a beat is a sixteenth, and an orchestra's strings ran sixteenth, sixteenth rest through their first bars;
+        # one that keeps quarter-beat rests keeps sixteenth rests)
+        floor = min(TICKS_PER_QUARTER // 2, int(TICKS_PER_QUARTER * shortest))
+        join = (ends > nxt) | ((ends < nxt) & (nxt - ends < max(beat * shortest, floor)))
         starts = notes["onset_ticks"][rows]
         # in a compound meter a note filling its rest stops at the beat line after it (an off-beat eighth held into
         # the next beat is a syncopation the model did not write: a jig's "d r c" in 6/8 became quarters across
