@@ -212,6 +212,20 @@ def test_a_note_from_off_the_beat_is_tied_at_the_beat_line() -> None:
     assert _note_spans(0, 3 * q // 2, q, q // 2, False) == [(0, q // 2), (q // 2, 3 * q // 2)]  # a pickup's and
 
 
+def test_a_note_no_value_of_two_dots_writes_is_tied_at_its_last_beat_line() -> None:
+    """Fifteen sixteenths from the downbeat of 4/4 were a triple-dotted half; two and a half beats a half note
+    with an eighth no dot can add. Each is tied at its last beat line; a double-dotted half stays whole."""
+    from cadenza.score.musicxml_write import _note_spans
+
+    q, dotted = Q, 3 * Q // 2
+    assert _note_spans(0, 15 * q // 4, q, 0, False) == [(0, 3 * q), (3 * q, 15 * q // 4)]  # dotted half ~ dotted 8th
+    assert _note_spans(0, 5 * q // 2, q, 0, False) == [(0, 2 * q), (2 * q, 5 * q // 2)]  # half ~ eighth
+    assert _note_spans(0, 7 * q // 2, q, 0, False) == [(0, 7 * q // 2)]  # the double-dotted half
+    assert _note_spans(q // 2, 13 * q // 4, q, 0, False) == [(q // 2, q), (q, 3 * q), (3 * q, 13 * q // 4)]
+    assert _note_spans(0, 5 * q // 2, dotted, 0, True) == [(0, dotted), (dotted, 5 * q // 2)]  # 6/8: 5 eighths
+    assert _note_spans(0, 3 * dotted, dotted, 0, True) == [(0, 3 * dotted)]  # 9/8: a dotted half
+
+
 @pytest.mark.parametrize("meter", [(4, 4), (6, 8), (2, 2)])
 def test_tied_at_the_beat_the_musicxml_reads_back_the_notes_as_they_were(tmp_path: Path, meter: tuple[int, int]) \
         -> None:

@@ -339,19 +339,36 @@ def _rest_spans(start: int, end: int, beat: int, phase: int, paired: bool = Fals
     return spans
 
 
+#: the lengths (ticks) one written value with at most two dots has: a whole note down to a 64th, plain, dotted
+#: (3/2 of it) or double-dotted (7/4)
+_DOTTED_AT_MOST_TWICE = frozenset(value * num // den for value in (4 * TICKS_PER_QUARTER >> k for k in range(7))
+                                  for num, den in ((1, 1), (3, 2), (7, 4)) if value * num % den == 0)
+
+
 def _note_spans(start: int, end: int, beat: int, phase: int, compound: bool) -> list[tuple[int, int]]:
     """The written pieces (tied) of a note sounding ``start``..``end`` (ticks into a bar), as a score groups them:
     one that starts off the beat and sounds past the next beat line is tied at that line, so the beat shows (a
     dotted eighth from a beat's second sixteenth, a quarter from a compound beat's third eighth); a simple
-    meter's syncopation of one beat from the middle of a beat (eighth, quarter, eighth) is written whole.
+    meter's syncopation of one beat from the middle of a beat (eighth, quarter, eighth) is written whole. A
+    piece from a beat that no value of two dots or fewer writes is tied at its last beat line (a cello's note
+    of fifteen sixteenths in 4/4 came out as a triple-dotted half: now a dotted half tied to a dotted eighth).
     ``phase``: as :func:`_rest_spans`; ``compound``: the beat is a dotted note."""
     offset = (start + phase) % beat
     line = _next_beat_line(start, beat, phase)
     if not offset or end <= line:
-        return [(start, end)]
+        return _at_last_beat_line(start, end, beat) if not offset else [(start, end)]
     if not compound and beat % 2 == 0 and offset == beat // 2 and end - start == beat:
         return [(start, end)]
-    return [(start, line), (line, end)]
+    return [(start, line), *_at_last_beat_line(line, end, beat)]
+
+
+def _at_last_beat_line(start: int, end: int, beat: int) -> list[tuple[int, int]]:
+    """A note from a beat line to ``end`` (ticks), tied at its last beat line where one value with at most two
+    dots cannot write it whole."""
+    whole_beats = start + (end - start) // beat * beat
+    if end - start in _DOTTED_AT_MOST_TWICE or whole_beats in (start, end):
+        return [(start, end)]
+    return [(start, whole_beats), (whole_beats, end)]
 
 
 def _split_at_beats(segments: list[tuple[int, int, int, int, bool, bool]], bar_start: int, beat: int, phase: int,
