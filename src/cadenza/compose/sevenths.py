@@ -39,7 +39,8 @@ from cadenza.tokens.events import FIELD_SIZES
 #: quartets 23.4% against a real median of 31.9%, piano 21.9/26.5, songs 16.8/25.6, orchestra 12.9/27.6); at 2.0
 #: they rise (21.9%, with the cello's usual register that had lowered it to 20.3%; 22.7, 17.2, 15.6), the
 #: quartet's cadences heard 98.4 -> 100%, and every craft measure of these ensembles inside its real range but
-#: the two already outside (a quartet's crossings and rests; 32 pieces each, python -m benchmarks.craft --seeds 32)
+#: the two already outside (a quartet's crossings, and its rests until it kept its sixteenth rests; 32 pieces each,
+#: python -m benchmarks.craft --seeds 32)
 SEVENTH_NATS = {"baroque": 1.5, "classical": 2.0, "romantic": 2.0}
 RESOLUTION_NATS = 1.5  # toward the step down to the next chord's tone, for a line's note after its seventh
 SEVENTH_STYLES = tuple(SEVENTH_NATS)
