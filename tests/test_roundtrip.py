@@ -127,3 +127,30 @@ def test_a_left_hand_that_climbs_into_the_treble_staff_changes_clef_and_comes_ba
              for c in measure.getElementsByClass("Clef")]
     assert clefs == [(1, "F"), (2, "G"), (3, "F")]
     assert note_tuples(read_score(path)) == note_tuples(score)
+
+
+def test_a_left_hand_a_little_above_the_bass_staff_for_one_bar_keeps_its_clef_and_a_passage_moves(
+        tmp_path: Path) -> None:
+    """Chords around middle C (B-flat 3, D4, G4: a ledger line or two over the bass staff) in every other bar
+    sent a page's lower staff to treble and back bar by bar. Such a bar alone keeps the bass clef; two such bars
+    running are a passage, and move."""
+    from music21 import converter
+
+    from cadenza.score import TICKS_PER_QUARTER as quarter
+    from cadenza.score import Part, TimeSignature
+
+    low, middle = [41, 45, 48, 45], [58, 62, 67, 62]
+
+    def lower_clefs(bars: list[list[int]]) -> list[tuple[int, str]]:
+        left = [(i * quarter, quarter, pitch, 70, 1) for i, pitch in enumerate(p for bar in bars for p in bar)]
+        right = [(i * quarter, quarter, 84, 80, 0) for i in range(len(left))]
+        score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=right + left,
+                            time_signatures=[TimeSignature(0, 4, 4)])
+        path = write_score(score, tmp_path / "piano.musicxml")
+        assert note_tuples(read_score(path)) == note_tuples(score)
+        lower = converter.parse(str(path)).parts[1]
+        return [(measure.number, c.sign) for measure in lower.getElementsByClass("Measure")
+                for c in measure.getElementsByClass("Clef")]
+
+    assert lower_clefs([low, middle, low, middle, low]) == [(1, "F")]
+    assert lower_clefs([low, middle, middle, low]) == [(1, "F"), (2, "G"), (4, "F")]

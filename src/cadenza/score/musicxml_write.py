@@ -153,20 +153,38 @@ def _grand_staff_sign(pitches: np.ndarray, staff: str) -> str:
     return "F" if bass < GRAND_STAFF_CLEF_SHARE * treble else "G"
 
 
-def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, current: Any, staff: str) -> Any:
+#: ledger lines a note of a bar needs on average in its staff's own clef before that one bar, alone, moves to the
+#: other clef (a left hand's chords around middle C sent a page's lower staff to treble and back in bars 1-5)
+LEDGER_LINES_FOR_ONE_BAR = 2.5
+
+
+def _bar_pitches(part_notes: np.ndarray, start_ticks: int, end_ticks: int) -> np.ndarray:
+    return part_notes["pitch"][(part_notes["onset_ticks"] >= start_ticks)
+                               & (part_notes["onset_ticks"] < end_ticks)].astype(int)
+
+
+def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, current: Any, staff: str,
+                 next_bar: tuple[int, int] | None = None) -> Any:
     """The clef a grand staff's bar from ``start_ticks`` to ``end_ticks`` changes to from ``current``, None where
     it stays: the staff's own clef (treble for the ``staff`` "upper", bass for the "lower"), or the other where
     the bar's notes (two or more) need under :data:`GRAND_STAFF_CLEF_SHARE` of the ledger lines in it that they
-    need in its own, as an engraver moves a left hand that climbs into the treble staff and brings it back."""
+    need in its own, as an engraver moves a left hand that climbs into the treble staff and brings it back. It
+    leaves its own clef for a passage (``next_bar``, its ticks, wants the other clef too), or for one bar whose
+    notes need :data:`LEDGER_LINES_FOR_ONE_BAR` ledger lines a note in it, not to flip clefs bar by bar."""
     from music21 import clef
 
-    pitches = part_notes["pitch"][(part_notes["onset_ticks"] >= start_ticks)
-                                  & (part_notes["onset_ticks"] < end_ticks)].astype(int)
+    pitches = _bar_pitches(part_notes, start_ticks, end_ticks)
     if len(pitches) < 2 or current.sign not in ("G", "F"):
         return None
     wanted = _grand_staff_sign(pitches, staff)
     if wanted == current.sign:
         return None
+    if wanted != ("G" if staff == "upper" else "F"):  # leaving the staff's own clef
+        own = TREBLE_STAFF if staff == "upper" else BASS_STAFF
+        following = _bar_pitches(part_notes, *next_bar) if next_bar is not None else pitches[:0]
+        passage = len(following) >= 2 and _grand_staff_sign(following, staff) == wanted
+        if not passage and _ledger_lines(pitches, *own) < LEDGER_LINES_FOR_ONE_BAR * len(pitches):
+            return None
     return clef.TrebleClef() if wanted == "G" else clef.BassClef()
 
 
@@ -488,7 +506,8 @@ def score_to_music21(score: Score) -> Any:
             if bar == 0:
                 measure.insert(0, part_clef)
             elif staff:
-                change = _clef_change(mine, b0, b1, bar_clef, staff)
+                change = _clef_change(mine, b0, b1, bar_clef, staff,
+                                      (starts[bar + 1], ends[bar + 1]) if bar + 1 < len(starts) else None)
                 if change is not None:
                     measure.insert(0, change)
                     bar_clef = change
