@@ -23,7 +23,7 @@ from cadenza.cli import (
     styles,
     train,
 )
-from cadenza.cli.common import add_threads_flag, run_command
+from cadenza.cli.common import Stopped, add_threads_flag, run_command
 from cadenza.errors import CadenzaError
 
 COMMANDS = (compose, styles, soundtrack, info, analyse, check, convert, corpus, train, evaluate, bench, serve, live)
@@ -83,8 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return run_command(args, until_exit=argv is None)
-    except KeyboardInterrupt:  # a stop in the instant between the command's end and its code being kept
-        return 143
+    except KeyboardInterrupt as exc:  # a stop in the instant between the command's end and its code being kept
+        return 143 if isinstance(exc, Stopped) else 130
     except CadenzaError as exc:  # already reported by run_command; kept for safety
         print(f"cadenza: error: {exc}", file=sys.stderr)
         return exc.exit_code
