@@ -58,7 +58,7 @@ from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import beat_tempo, mood_shape
 from cadenza.compose.notation import compound_notation
-from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated
+from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated, playing_by_bar
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.primer import ensemble_of_score, parts_merged, widened, without_trailing_changes, written_key
 from cadenza.compose.registers import UnderTheTune, UsualRegister
@@ -73,6 +73,7 @@ from cadenza.compose.rules import (
 )
 from cadenza.compose.style_epoch import with_style_epoch
 from cadenza.compose.sung_lines import BassRepeats, SungRepeats
+from cadenza.compose.waltz import WaltzAccompaniment, planned_waltz, with_waltz
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
@@ -281,6 +282,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(TuneWaits(base, voice_rules.top, plan.intro_bars))
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
+        if (roles := planned_waltz(plan)) is not None:  # oom-pah-pah, before the other rules: where their masks
+            # and its own meet nothing, its own hold (cadenza.compose.waltz)
+            playing = playing_by_bar(voices, plan.bars, seed, voice_rules.top) if orchestrated(voices) else None
+            more.append(WaltzAccompaniment(base, voice_rules, *roles, playing=playing))
         more += [NotationGrid(base), voice_rules]
         if voice_rules.chord_part is None:  # an authentic cadence's bass (cadenza.compose.cadence_bass; a lead
             # sheet's chords realise its chord symbols)
@@ -526,8 +531,8 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
         plan = reference.apply(plan, request)
     if draw_style and reference is None:
         plan = with_style_epoch(plan, request.seed)
-    plan = with_intro(with_style_key(with_beat_tempo(with_style_meter(plan, request.seed)), request.seed),
-                      request.seed)
+    plan = with_waltz(with_intro(with_style_key(with_beat_tempo(with_style_meter(plan, request.seed)), request.seed),
+                                 request.seed))
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
     adapter, adapter_report = style_adapter(plan, checkpoint)

@@ -113,3 +113,48 @@ def contour(view: View, margin_semitones: float = 1.5) -> str:
         return "descending"
     return "level"
 
+
+
+#: a chord under the tune, struck on a waltz's second and third beats: at least this many notes below the
+#: highest sounding there (a quartet's second violin and viola, a left hand's two or three notes)
+WALTZ_CHORD_NOTES = 2
+#: the "pah" sits above the bar's bass: its lowest note at least this many semitones over the downbeat's lowest
+WALTZ_BASS_GAP = 3
+
+
+def waltz_share(view: View) -> float:
+    """Share of the bars of a piece in three (3/4, 3/8, 3/2) that carry a waltz accompaniment: a bass note on
+    the downbeat, then a chord of :data:`WALTZ_CHORD_NOTES` notes or more under the tune on the second beat
+    and again on the third, the bass not striking again (its lowest note :data:`WALTZ_BASS_GAP` semitones or
+    more above the downbeat's bass). The last bar (the final chord) does not count; 0.0 in any other meter.
+    Real waltzes (Joplin's five, Grieg's, Debussy's "La plus que lente") against other pieces in three (Chopin's
+    mazurkas, sonata minuets, Lieder): see ``benchmarks/results/listen_waltz.json``."""
+    sig, notes = view.main_signature, view.pitched
+    if sig.numerator != 3 or not len(notes):
+        return 0.0
+    bar = sig.bar_ticks
+    beat = bar // 3
+    onsets = notes["onset_ticks"].astype(np.int64) - view.score.pickup_ticks
+    ends, pitches = onsets + notes["duration_ticks"], notes["pitch"].astype(np.int64)
+    index, at = np.floor_divide(onsets, bar), np.mod(onsets, bar)
+    bars = np.unique(index[onsets >= 0])[:-1]
+    if not len(bars):
+        return 0.0
+    waltzing = 0
+    for b in bars.tolist():
+        downbeat = (index == b) & (at == 0)
+        if not downbeat.any():
+            continue
+        bass = int(pitches[downbeat].min())
+        waltzing += all(_waltz_chord(pitches, onsets, ends, (index == b) & (at == k * beat), b * bar + k * beat,
+                                     bass) for k in (1, 2))
+    return waltzing / len(bars)
+
+
+def _waltz_chord(pitches: np.ndarray, onsets: np.ndarray, ends: np.ndarray, struck: np.ndarray, tick: int,
+                 bass: int) -> bool:
+    """Whether the notes ``struck`` at ``tick`` are a waltz's after-beat chord over ``bass`` (see waltz_share)."""
+    if not struck.any() or int(pitches[struck].min()) < bass + WALTZ_BASS_GAP:
+        return False
+    top = int(pitches[(onsets <= tick) & (ends > tick)].max())
+    return int(np.count_nonzero(pitches[struck] < top)) >= WALTZ_CHORD_NOTES

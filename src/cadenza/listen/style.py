@@ -147,15 +147,23 @@ def form_from_metadata(score: Score, ensemble: str, meter: str, epoch: str | Non
     for prefix in ("/".join(collection.split("/")[:2]), collection.split("/")[0]):
         if prefix in implied:
             return implied[prefix]
-    if ensemble == "string-quartet" and epoch in ("classical", "romantic"):
-        return "quartet-movement"
     return None
 
 
-def estimate_form(ensemble: str, meter: str, texture: str, epoch: str) -> str:
-    """A guess from forces and meter when nothing names the form."""
+#: the share of a piece's bars in three with a waltz accompaniment (:func:`cadenza.listen.rhythm.waltz_share`) from
+#: which it is heard as a waltz: Joplin's Bethena, Pleasant Moments, Binks' and Augustan Club waltzes 0.48-0.79, Grieg's
+#: Valse mélancolique 0.43 (his other waltzes 0.01-0.35, Debussy's 0.14); Beethoven's, Haydn's and Mozart's sonata
+#: movements in three 0.23 at most; Chopin's mazurkas, a dance over the same accompaniment, 0.20-0.71
+#: (``benchmarks/results/listen_waltz.json``)
+WALTZ_SHARE = 0.4
+
+
+def estimate_form(ensemble: str, meter: str, texture: str, epoch: str, waltz_share: float = 0.0) -> str:
+    """A guess from forces, meter and (``waltz_share``) the accompaniment when nothing names the form."""
     if epoch == "folk":
         return {"6/8": "jig", "9/8": "jig", "12/8": "jig", "3/4": "waltz", "2/4": "polka"}.get(meter, "reel")
+    if meter in ("3/4", "3/8") and waltz_share >= WALTZ_SHARE:
+        return "waltz"
     if ensemble == "satb-choir" and texture == "homophonic":
         return "chorale"
     if ensemble == "string-quartet":
