@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -54,3 +55,34 @@ def test_a_pianos_left_hand_does_not_drum_one_bass_note() -> None:
         score = compose(ComposeRequest(ensemble="piano", epoch="classical", bars=16, seed=seed)).score
         assert bass_restrikes(score) < 0.12, seed
 
+
+
+def _voice_runs(score: Score) -> tuple[int, float]:
+    """A song voice's runs of four onsets each sooner than an eighth after the one before, and the share of its
+    onsets that come so."""
+    from cadenza.score.model import TICKS_PER_QUARTER
+
+    gaps = np.diff(np.unique(score.part_notes(0)["onset_ticks"])) < TICKS_PER_QUARTER // 2
+    runs, streak = 0, 0
+    for short in gaps.tolist():
+        streak = streak + 1 if short else 0
+        runs += streak == 3
+    return runs, float(gaps.mean())
+
+
+def test_a_song_s_voice_does_not_run_in_sixteenths(monkeypatch: Any) -> None:
+    """Songs of seeds 1-6: one run of four notes each sooner than an eighth after the last (none in 35 Lieder's
+    first 16 bars), seed 3's three sixteenths into a phrase's arrival, where the tune must strike; the same songs
+    without the bias run so more (seed 3's voice sang bars of sixteenths)."""
+    import importlib
+
+    sung_lines = importlib.import_module("cadenza.compose.sung_lines")
+
+    def runs_of(seeds: range) -> list[tuple[int, float]]:
+        return [_voice_runs(compose(ComposeRequest(ensemble="song", bars=16, seed=seed)).score) for seed in seeds]
+
+    kept = runs_of(range(1, 7))
+    assert sum(runs for runs, _ in kept) <= 1, kept
+    monkeypatch.setattr(sung_lines, "SUNG_RUN_NATS", 0.0)
+    free = runs_of(range(1, 7))
+    assert sum(runs for runs, _ in free) >= 3, free

@@ -72,7 +72,7 @@ from cadenza.compose.rules import (
     written_top_down,
 )
 from cadenza.compose.style_epoch import with_style_epoch
-from cadenza.compose.sung_lines import BassRepeats, SungRepeats
+from cadenza.compose.sung_lines import BassRepeats, SungRepeats, SungRuns
 from cadenza.compose.waltz import WaltzAccompaniment, planned_waltz, with_waltz
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
@@ -298,6 +298,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(DoubleStops(base, bowed, max(i for i in range(len(voices)) if i not in doubled), hands))
         if len(base.sung) > 1:  # a choir's voices do not chant one pitch (cadenza.compose.sung_lines; a song's
             more.append(SungRepeats(base, base.sung))  # voice declaims its words on repeated notes)
+        elif len(base.sung) == 1 and len(voices) > 1:  # a song's voice does not run in sixteenths
+            more.append(SungRuns(base, next(iter(base.sung))))
         if len(hands) == len(voices) > 1:  # nor a solo keyboard's lower hand one bass note
             more.append(BassRepeats(base, min(hands, key=lambda i: voices[i].low)))
         epoch, size = plan.labels.get("epoch"), phrase_bars_of(plan)
