@@ -127,8 +127,8 @@ def waltz_share(view: View) -> float:
     the downbeat, then a chord of :data:`WALTZ_CHORD_NOTES` notes or more under the tune on the second beat
     and again on the third, the bass not striking again (its lowest note :data:`WALTZ_BASS_GAP` semitones or
     more above the downbeat's bass). The last bar (the final chord) does not count; 0.0 in any other meter.
-    Real waltzes (Joplin's five, Grieg's, Debussy's "La plus que lente") against other pieces in three (Chopin's
-    mazurkas, sonata minuets, Lieder): see ``benchmarks/results/listen_waltz.json``."""
+    Real waltzes (Joplin's, Grieg's, Debussy's "La plus que lente") against other pieces in three (Chopin's
+    mazurkas, sonata movements, quartet movements, Lieder): ``benchmarks/results/listen_waltz.json``."""
     sig, notes = view.main_signature, view.pitched
     if sig.numerator != 3 or not len(notes):
         return 0.0

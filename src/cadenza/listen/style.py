@@ -151,10 +151,12 @@ def form_from_metadata(score: Score, ensemble: str, meter: str, epoch: str | Non
 
 
 #: the share of a piece's bars in three with a waltz accompaniment (:func:`cadenza.listen.rhythm.waltz_share`) from
-#: which it is heard as a waltz: Joplin's Bethena, Pleasant Moments, Binks' and Augustan Club waltzes 0.48-0.79, Grieg's
-#: Valse mélancolique 0.43 (his other waltzes 0.01-0.35, Debussy's 0.14); Beethoven's, Haydn's and Mozart's sonata
-#: movements in three 0.23 at most; Chopin's mazurkas, a dance over the same accompaniment, 0.20-0.71
-#: (``benchmarks/results/listen_waltz.json``)
+#: which it is heard as a waltz. ``python -m benchmarks.listen_waltz``: Joplin's Bethena, Pleasant Moments, Binks'
+#: and Augustan Club waltzes 0.48-0.79 and Grieg's Valse mélancolique 0.43 are heard (his other three waltzes
+#: 0.01-0.35, Debussy's "La plus que lente" 0.14, Joplin's Harmony Club Waltz 0.0: its kern edition's bars are read
+#: in four are not); of other pieces in three, no sonata movement of 30 (at most 0.16), no quartet movement of 27
+#: (0.09), one song of 30 (Lehmann's "The ball", 0.50), and 10 of 30 of Chopin's mazurkas, a dance over the same
+#: accompaniment (median 0.30)
 WALTZ_SHARE = 0.4
 
 
