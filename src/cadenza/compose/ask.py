@@ -14,6 +14,10 @@ from dataclasses import dataclass
 #: the meter a form is written in, where the corpus' works of the form agree (a waltz in 3/4, a jig in 6/8): a form
 #: named in words or with --form sets it where no meter is asked (a waltz had been drawn in 4/4, a jig in 2/4)
 FORM_METERS = {"waltz": "3/4", "jig": "6/8", "march": "2/4", "polka": "2/4", "reel": "4/4", "hornpipe": "4/4"}
+#: the tempo (quarters a minute) a dance is played at where neither a tempo nor a mood is asked: a waltz's and a
+#: march's accompaniment (cadenza.compose.dances) is their pulse (left to the model, a march for strings was written
+#: at 40 bpm, its "oom-pah" a funeral's)
+FORM_TEMPI = {"waltz": 150.0, "march": 116.0}
 # tempo words and the bpm they mean (the middle of the tempo-class buckets)
 TEMPO_WORDS = {"grave": 40, "largo": 52, "adagio": 68, "andante": 92, "moderato": 114, "allegro": 140,
                "presto": 180}

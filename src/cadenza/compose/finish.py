@@ -66,15 +66,16 @@ def _next_onsets(notes: np.ndarray, part: int) -> tuple[np.ndarray, np.ndarray, 
     return onsets, rows[has_next], onsets[following[has_next]]
 
 
-def legato_lines(score: Score, voices: tuple[Voice, ...]) -> Score:
+def legato_lines(score: Score, voices: tuple[Voice, ...], rests_kept: frozenset[int] = frozenset()) -> Score:
     """Lines (parts that start at most two notes at once: voices, winds, strings, a melody) written as lines:
     each note (or double stop) lasts until the part's next onset — not past it, where it would sound under the
     next note as a second voice of the staff, and not short of it by less than the voice's shortest rest (a
     beat; half a beat for strings, a beat again in a line that rests after most of its notes: see
     :data:`CHOPPY_LINE_SHARE`), a rest inside a phrase that the style does not write (the model's
     note-rest-note alternation). Longer rests (breaths, phrase ends) stay, and a double stop's notes end
-    together; chordal parts (keyboards) keep their held notes."""
-    lines = [i for i, v in enumerate(voices) if v.polyphony <= 2 and not v.is_drum]
+    together; chordal parts (keyboards) keep their held notes, and so do the parts of ``rests_kept`` (a dance's
+    accompaniment: a march's off-beat chords, each followed by its rest, became quarters across the beat)."""
+    lines = [i for i, v in enumerate(voices) if v.polyphony <= 2 and not v.is_drum and i not in rests_kept]
     if not lines or not len(score.notes):
         return score
     beat = beat_ticks_of(score.time_signatures[0])
@@ -193,12 +194,12 @@ def no_held_restrikes(score: Score) -> Score:
     return score.replace(notes=ranked[kept])
 
 
-def written_parts(score: Score, voices: tuple[Voice, ...]) -> Score:
+def written_parts(score: Score, voices: tuple[Voice, ...], rests_kept: frozenset[int] = frozenset()) -> Score:
     """A decoded piece's parts as they are written: each part's polyphony kept (:func:`fit_voices`), lines
-    (:func:`legato_lines`) and keyboard hands (:func:`keyboard_hands`) written as players read them, parts that
-    double another written from it (:func:`doubled_lines`), and no key struck while it is held
-    (:func:`no_held_restrikes`)."""
-    lines = keyboard_hands(legato_lines(fit_voices(score, voices), voices), voices)
+    (:func:`legato_lines`; but the parts of ``rests_kept``) and keyboard hands (:func:`keyboard_hands`) written as
+    players read them, parts that double another written from it (:func:`doubled_lines`), and no key struck while
+    it is held (:func:`no_held_restrikes`)."""
+    lines = keyboard_hands(legato_lines(fit_voices(score, voices), voices, rests_kept), voices)
     return no_held_restrikes(doubled_lines(lines, voices))
 
 

@@ -31,6 +31,7 @@ from cadenza.compose.constraints import (
     tempo_step,
 )
 from cadenza.compose.contrast import RhythmContrast
+from cadenza.compose.dances import DanceAccompaniment, dance_parts, planned_dance, with_dance
 from cadenza.compose.double_stops import DoubleStops, bowed_parts, hand_parts
 from cadenza.compose.ear import sample_by_phrase
 from cadenza.compose.ensembles import (
@@ -73,7 +74,6 @@ from cadenza.compose.rules import (
 )
 from cadenza.compose.style_epoch import with_style_epoch
 from cadenza.compose.sung_lines import BassRepeats, SungRepeats, SungRuns
-from cadenza.compose.waltz import WaltzAccompaniment, planned_waltz, with_waltz
 from cadenza.errors import UsageError
 from cadenza.listen.analyse import analyse
 from cadenza.listen.critic import critic_for
@@ -282,10 +282,10 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             more.append(TuneWaits(base, voice_rules.top, plan.intro_bars))
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
-        if (roles := planned_waltz(plan)) is not None:  # oom-pah-pah, before the other rules: where their masks
-            # and its own meet nothing, its own hold (cadenza.compose.waltz)
+        if (roles := planned_dance(plan)) is not None:  # oom-pah-pah, before the other rules: where their masks
+            # and its own meet nothing, its own hold (cadenza.compose.dances)
             playing = playing_by_bar(voices, plan.bars, seed, voice_rules.top) if orchestrated(voices) else None
-            more.append(WaltzAccompaniment(base, voice_rules, *roles, playing=playing))
+            more.append(DanceAccompaniment(base, voice_rules, plan.labels["form"], *roles, playing=playing))
         more += [NotationGrid(base), voice_rules]
         if voice_rules.chord_part is None:  # an authentic cadence's bass (cadenza.compose.cadence_bass; a lead
             # sheet's chords realise its chord symbols)
@@ -397,7 +397,7 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
 
     if rules and voices:
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
-                                         lambda score: written_parts(score, voices),
+                                         lambda score: written_parts(score, voices, dance_parts(plan)),
                                          style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan),
                                          intro_bars=plan.intro_bars,
                                          critic=critic_for(plan.ensemble.name if plan.ensemble else None,
@@ -533,7 +533,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
         plan = reference.apply(plan, request)
     if draw_style and reference is None:
         plan = with_style_epoch(plan, request.seed)
-    plan = with_waltz(with_intro(with_style_key(with_beat_tempo(with_style_meter(plan, request.seed)), request.seed),
+    plan = with_dance(with_intro(with_style_key(with_beat_tempo(with_style_meter(plan, request.seed)), request.seed),
                                  request.seed))
     if closing_key is not None:  # the last bar prepares a change of key that follows the piece
         plan = replace(plan, closing_pcs=dominant_triad(closing_key))
@@ -546,7 +546,7 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
 
     def finish(steps: np.ndarray, seed: int) -> Score:
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
-        lines = written_parts(decode_piece(steps, metadata), voices)
+        lines = written_parts(decode_piece(steps, metadata), voices, dance_parts(plan))
         return hold_final_chord(block_chords(lines, chord_part_of(plan)))
 
     index_path = guard_index(checkpoint) if request.guard else None

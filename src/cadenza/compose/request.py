@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, get_args, get_type_hints
 
-from cadenza.compose.ask import COMPOSER_ALIASES, FORM_METERS, ComposeRequest
+from cadenza.compose.ask import COMPOSER_ALIASES, FORM_METERS, FORM_TEMPI, ComposeRequest
 from cadenza.compose.ensembles import EPOCH_ENSEMBLES, Ensemble, ensemble, model_label
 from cadenza.errors import UsageError
 from cadenza.listen.labels import DENSITIES, LABELS_BY_NAME, METERS, MOODS, TONICS, mood_quadrant
@@ -356,6 +356,12 @@ def resolve(request: ComposeRequest, usual_ensembles: dict[str, str] | None = No
         labels["key"], labels["mode"] = key.name, key.mode
         request = replace(request, tempo_bpm=tempo)
         labels["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(tempo)
+    if request.tempo_bpm is None and "mood" not in labels and labels.get("form") in FORM_TEMPI:
+        danced = FORM_TEMPI[labels["form"]]
+        request = replace(request, tempo_bpm=danced)
+        labels["tempo_class"] = LABELS_BY_NAME["tempo_class"].bucket(danced)
+        implied.add("tempo_bpm")
+        notes.append(f"form {labels['form']} -> {danced:.0f} bpm (give --tempo to choose)")
     tempo_bpm = request.tempo_bpm if request.tempo_bpm is not None else 100.0 if request.duration_s else None
     if request.duration_s and meter is None:  # the bar count was planned in 4/4
         meter = (4, 4)

@@ -86,7 +86,7 @@ def analyse(score: Score) -> dict[str, Any]:
     out["composer"] = known[0] if known else (score.metadata.composer or nearest or None)
     out["epoch"] = epoch or estimated_epoch
     out["form"] = form_from_metadata(score, out["ensemble"], out["meter"], out["epoch"]) or estimate_form(
-        out["ensemble"], out["meter"], out["texture"], out["epoch"], rhythm.waltz_share(view))
+        out["ensemble"], out["meter"], out["texture"], out["epoch"], rhythm.waltz_share(view), rhythm.march_share(view))
 
     for spec in LABELS:
         if spec.kind == "bucket":

@@ -129,31 +129,61 @@ def waltz_share(view: View) -> float:
     more above the downbeat's bass). The last bar (the final chord) does not count; 0.0 in any other meter.
     Real waltzes (Joplin's, Grieg's, Debussy's "La plus que lente") against other pieces in three (Chopin's
     mazurkas, sonata movements, quartet movements, Lieder): ``benchmarks/results/listen_waltz.json``."""
+    return _accompaniment_share(view, 3, ((0, "bass"), (1, "chord"), (2, "chord")))
+
+
+def march_share(view: View) -> float:
+    """Share of the bars of a piece in two (2/4, 2/2) that carry a march's "oom-pah": a bass note on each beat (the
+    second within a fifth above the first, or below it) and a chord under the tune on each off-beat between, as
+    :func:`waltz_share` hears a waltz's (a ragtime's left hand is one); 0.0 in any other meter."""
+    return _accompaniment_share(view, 2, ((0, "bass"), (0.5, "chord"), (1, "bass"), (1.5, "chord")))
+
+
+#: a march's second bass note lies at most this many semitones above the first (a fifth: root, then fifth)
+MARCH_BASS_RISE = 7
+
+
+def _accompaniment_share(view: View, beats: int, slots: tuple[tuple[float, str], ...]) -> float:
+    """Share of the bars of a piece of ``beats`` beats a bar whose ``slots`` (beat, "bass" | "chord") are struck so
+    (see :func:`waltz_share`); the last bar does not count."""
     sig, notes = view.main_signature, view.pitched
-    if sig.numerator != 3 or not len(notes):
+    if sig.numerator != beats or not len(notes):
         return 0.0
     bar = sig.bar_ticks
-    beat = bar // 3
+    beat = bar // beats
     onsets = notes["onset_ticks"].astype(np.int64) - view.score.pickup_ticks
     ends, pitches = onsets + notes["duration_ticks"], notes["pitch"].astype(np.int64)
     index, at = np.floor_divide(onsets, bar), np.mod(onsets, bar)
     bars = np.unique(index[onsets >= 0])[:-1]
     if not len(bars):
         return 0.0
-    waltzing = 0
+    matching = 0
     for b in bars.tolist():
-        downbeat = (index == b) & (at == 0)
-        if not downbeat.any():
+        in_bar = index == b
+        first = in_bar & (at == 0)
+        if not first.any():
             continue
-        bass = int(pitches[downbeat].min())
-        waltzing += all(_waltz_chord(pitches, onsets, ends, (index == b) & (at == k * beat), b * bar + k * beat,
-                                     bass) for k in (1, 2))
-    return waltzing / len(bars)
+        bass = low = int(pitches[first].min())
+        ok = True
+        for offset, role in slots[1:]:
+            tick = int(offset * beat)
+            struck = in_bar & (at == tick)
+            if role == "bass":
+                ok = struck.any() and int(pitches[struck].min()) <= low + MARCH_BASS_RISE
+                bass = int(pitches[struck].min()) if ok else bass
+            else:
+                ok = _after_chord(pitches, onsets, ends, struck, b * bar + tick, bass)
+            if not ok:
+                break
+        matching += ok
+    return matching / len(bars)
 
 
-def _waltz_chord(pitches: np.ndarray, onsets: np.ndarray, ends: np.ndarray, struck: np.ndarray, tick: int,
+def _after_chord(pitches: np.ndarray, onsets: np.ndarray, ends: np.ndarray, struck: np.ndarray, tick: int,
                  bass: int) -> bool:
-    """Whether the notes ``struck`` at ``tick`` are a waltz's after-beat chord over ``bass`` (see waltz_share)."""
+    """Whether the notes ``struck`` at ``tick`` are an accompaniment's chord over ``bass``: :data:`WALTZ_CHORD_NOTES`
+    notes or more under the highest sounding there, the lowest :data:`WALTZ_BASS_GAP` semitones or more above
+    the bass."""
     if not struck.any() or int(pitches[struck].min()) < bass + WALTZ_BASS_GAP:
         return False
     top = int(pitches[(onsets <= tick) & (ends > tick)].max())

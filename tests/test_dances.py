@@ -1,5 +1,5 @@
-"""A waltz asked is written with a waltz's accompaniment (cadenza.compose.waltz), and listen hears one
-(cadenza.listen.rhythm.waltz_share)."""
+"""A waltz or a march asked is written with its accompaniment (cadenza.compose.dances), and listen hears it
+(cadenza.listen.rhythm.waltz_share, march_share)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import cadenza
+from cadenza.compose.dances import BASS_GAP, BASS_HIGHEST, accompaniment_roles
 from cadenza.compose.ensembles import ENSEMBLES
-from cadenza.compose.waltz import BASS_GAP, BASS_HIGHEST, waltz_roles
 from cadenza.listen.features import View
-from cadenza.listen.rhythm import waltz_share
+from cadenza.listen.rhythm import march_share, waltz_share
 from cadenza.listen.style import WALTZ_SHARE, estimate_form
 from cadenza.score.model import NOTE_DTYPE, TICKS_PER_QUARTER, Part, Score, TimeSignature
 
@@ -94,12 +94,12 @@ def test_a_song_waltz_keeps_its_introduction_to_the_piano_and_the_pattern_to_its
 
 
 def test_who_plays_a_waltz_accompaniment_and_who_has_none() -> None:
-    assert waltz_roles(ENSEMBLES["string-quartet"].voices) == (3, (1, 2))
-    assert waltz_roles(ENSEMBLES["orchestra"].voices) == (10, (8, 9))  # the contrabass doubles the cello
-    assert waltz_roles(ENSEMBLES["piano"].voices) == (1, (1,))
-    assert waltz_roles(ENSEMBLES["song"].voices) == (2, (1,))
+    assert accompaniment_roles(ENSEMBLES["string-quartet"].voices) == (3, (1, 2))
+    assert accompaniment_roles(ENSEMBLES["orchestra"].voices) == (10, (8, 9))  # the contrabass doubles the cello
+    assert accompaniment_roles(ENSEMBLES["piano"].voices) == (1, (1,))
+    assert accompaniment_roles(ENSEMBLES["song"].voices) == (2, (1,))
     for name in ("satb", "lead-sheet", "solo", "band", "voices"):
-        assert waltz_roles(ENSEMBLES[name].voices) is None, name
+        assert accompaniment_roles(ENSEMBLES[name].voices) is None, name
     made = cadenza.compose(ensemble="piano", form="waltz", meter="4/4", bars=4, seed=3)
     assert "waltz in 4/4 -> no waltz accompaniment (a waltz is in three)" in made.report["plan"]["prompt_reading"]
 
@@ -141,3 +141,59 @@ def test_a_real_waltz_is_heard_as_one_and_a_sonata_minuet_is_not() -> None:
     minuet = read_score(CLASSICAL / "kern" / "beethoven-piano-sonatas" / "sonata01-3.krn")
     assert cadenza.analyse(waltz.replace(metadata=Metadata())).labels["form"] == "waltz"
     assert cadenza.analyse(minuet.replace(metadata=Metadata())).labels["form"] != "waltz"
+
+
+def _march_slots(score: Score, part: int) -> list[dict[float, list[int]]]:
+    """Per bar of 2/4, the part's onsets by beat (0, 0.5, 1, 1.5; -1 elsewhere) -> pitches."""
+    starts = score.bar_starts()
+    notes = score.part_notes(part)
+    out = []
+    for b, start in enumerate(starts):
+        end = starts[b + 1] if b + 1 < len(starts) else score.length_ticks
+        mine = notes[(notes["onset_ticks"] >= start) & (notes["onset_ticks"] < end)]
+        bar: dict[float, list[int]] = {}
+        for onset, pitch in zip(mine["onset_ticks"].tolist(), mine["pitch"].tolist(), strict=True):
+            into = (onset - start) / Q
+            bar.setdefault(into if into in (0, 0.5, 1, 1.5) else -1, []).append(pitch)
+        out.append(bar)
+    return out
+
+
+def test_a_quartet_march_has_the_cello_on_the_beats_and_the_inner_parts_on_the_off_beats() -> None:
+    """Seed 2: a march brings 2/4 and 116 bpm; the cello strikes each beat (the chord's bass on the first) and
+    the second violin and viola each off-beat, an eighth long and nowhere else (their rests kept: legato_lines
+    had made the off-beat chords quarters across the beat); listen hears a march."""
+    made = cadenza.compose(ensemble="string-quartet", form="march", bars=16, seed=2)
+    assert made.report["plan"]["meter"] == "2/4" and made.score.tempos[0].bpm == 116.0
+    cello, second, viola = (_march_slots(made.score, p) for p in (3, 1, 2))
+    arrivals = {int(c.split("@")[1]) - 1 for c in made.report["plan"]["cadences"]}
+    for bar in range(15):
+        assert set(cello[bar]) <= {0, 1}, (bar, cello[bar])
+        for inner in (second, viola):
+            assert set(inner[bar]) - ({0} if bar in arrivals else set()) <= {0.5, 1.5}, (bar, inner[bar])
+    assert sum({0, 1} <= set(bar) for bar in cello[:15]) >= 14
+    inner_notes = made.score.notes[(made.score.notes["part"] == 1) | (made.score.notes["part"] == 2)]
+    early = inner_notes[inner_notes["onset_ticks"] < made.score.bar_starts()[15]]
+    assert early["duration_ticks"].max() <= Q // 2
+    assert made.report["adherence"]["form"] == {"asked": "march", "heard": "march", "met": True}
+    assert march_share(View(made.score)) >= 0.8
+
+
+def test_a_march_in_four_or_a_waltz_in_two_has_no_dance_accompaniment_and_says_so() -> None:
+    made = cadenza.compose(ensemble="piano", form="march", meter="4/4", bars=4, seed=3)
+    assert "march in 4/4 -> no march accompaniment (a march is in two)" in made.report["plan"]["prompt_reading"]
+    mood = cadenza.compose(ensemble="piano", form="march", mood="calm", bars=4, seed=3)
+    assert mood.score.tempos[0].bpm == 64.0  # a mood asked sets the tempo, not the march
+
+
+@pytest.mark.skipif(not CLASSICAL.is_dir(), reason="no classical pack")
+def test_a_rag_is_heard_as_a_march_and_a_sonata_movement_in_two_is_not() -> None:
+    """Joplin's Breeze from Alabama (kern; a rag is a march in form and accompaniment) against
+    the finale of Beethoven's fourth sonata, heard blind."""
+    from cadenza.api import read_score
+    from cadenza.score.model import Metadata
+
+    rag = read_score(CLASSICAL / "kern" / "joplin" / "breeze.krn")
+    sonata = read_score(CLASSICAL / "kern" / "beethoven-piano-sonatas" / "sonata04-4.krn")
+    assert cadenza.analyse(rag.replace(metadata=Metadata())).labels["form"] == "march"
+    assert cadenza.analyse(sonata.replace(metadata=Metadata())).labels["form"] != "march"
