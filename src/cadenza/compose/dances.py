@@ -46,9 +46,9 @@ from cadenza.score.instruments import KEYBOARD_PROGRAMS
 from cadenza.score.model import TICKS_PER_QUARTER, TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
 
-HELD_NATS = 2.0  # toward an accompanying note that lasts to the next beat
-PATTERN_NATS = 4.0  # a part's pull toward striking its beat of the pattern, and the cost of moving past it
-BASS_GAP = WALTZ_BASS_GAP  # a hand's after-beat chord: its notes this many semitones or more above the bass
+HELD_NATS = 2.0  # toward an accompanying note that lasts to the pattern's next slot
+PATTERN_NATS = 4.0  # a part's pull toward striking its slot of the pattern, and the cost of moving past it
+BASS_GAP = WALTZ_BASS_GAP  # a hand's chord: its notes this many semitones or more above its bass
 HAND_CHORD_NOTES = WALTZ_CHORD_NOTES  # ... and this many notes of it at least
 #: the downbeat's bass: G3 at the highest (a quartet's cello, left free, struck D4 and A3 under inner parts a third
 #: above it, the whole accompaniment in the tenor)
@@ -82,9 +82,9 @@ def dance_slots(form: str | None, meter: tuple[int, int] | None) -> tuple[tuple[
 
 
 def accompaniment_roles(voices: tuple[Voice, ...]) -> tuple[int, tuple[int, ...]] | None:
-    """(the part that strikes the bass, the parts that strike the after-beats) of an ensemble of ``voices``, or
-    None where it has no waltz accompaniment (see the module docstring): its tune is the part that leads by nature
-    or the first, its bass the lowest part not written by doubling another."""
+    """(the part that strikes the bass, the parts that strike the chords) of a dance's accompaniment for an
+    ensemble of ``voices``, or None where it has none (see the module docstring): its tune is the part that leads
+    by nature or the first, its bass the lowest part not written by doubling another."""
     doubled = frozenset(doubling_parts(voices))
     sung = sung_parts([v.program for v in voices])
     if len(voices) < 2 or any(v.is_drum for v in voices) or voices[-1].name == "Chords":  # a lead sheet's chords

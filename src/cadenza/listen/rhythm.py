@@ -175,7 +175,7 @@ def _accompaniment_share(view: View, beats: int, slots: tuple[tuple[float, str],
                 ok = _after_chord(pitches, onsets, ends, struck, b * bar + tick, bass)
             if not ok:
                 break
-        matching += ok
+        matching += bool(ok)
     return matching / len(bars)
 
 

@@ -161,7 +161,7 @@ WALTZ_SHARE = 0.4
 
 
 #: ... and the share of a piece's bars in two with a march's "oom-pah" (:func:`cadenza.listen.rhythm.march_share`)
-#: from which it is heard as a march: 22 of 25 of Joplin's rags in 2/4 (0.27-0.69, median 0.47: a rag is a march
+#: from which it is heard as a march: 23 of 25 of Joplin's rags in 2/4 (0.27-0.69, median 0.47: a rag is a march
 #: in form and accompaniment), none of 25 movements of Beethoven's sonatas in 2/4 and 2/2 (at most 0.08)
 MARCH_SHARE = 0.3
 
