@@ -20,18 +20,19 @@ Q = TICKS_PER_QUARTER
 CLASSICAL = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "classical"
 
 
-def _onsets_by_bar(score: Score, part: int) -> list[dict[int, list[int]]]:
-    """Per bar, the part's onsets as beat index (0-2, or -1 off the beat) -> the pitches struck there."""
+def _onsets_by_bar(score: Score, part: int, slots: tuple[float, ...] = (0, 1, 2)) -> list[dict[float, list[int]]]:
+    """Per bar, the part's onsets by where they fall in quarters (one of ``slots``: a waltz's beats by default, or
+    -1 elsewhere) -> the pitches struck there."""
     starts = score.bar_starts()
     notes = score.part_notes(part)
     out = []
     for b, start in enumerate(starts):
         end = starts[b + 1] if b + 1 < len(starts) else score.length_ticks
         mine = notes[(notes["onset_ticks"] >= start) & (notes["onset_ticks"] < end)]
-        bar: dict[int, list[int]] = {}
+        bar: dict[float, list[int]] = {}
         for onset, pitch in zip(mine["onset_ticks"].tolist(), mine["pitch"].tolist(), strict=True):
-            into = onset - start
-            bar.setdefault(into // Q if into % Q == 0 else -1, []).append(pitch)
+            into = (onset - start) / Q
+            bar.setdefault(into if into in slots else -1, []).append(pitch)
         out.append(bar)
     return out
 
@@ -143,29 +144,13 @@ def test_a_real_waltz_is_heard_as_one_and_a_sonata_minuet_is_not() -> None:
     assert cadenza.analyse(minuet.replace(metadata=Metadata())).labels["form"] != "waltz"
 
 
-def _march_slots(score: Score, part: int) -> list[dict[float, list[int]]]:
-    """Per bar of 2/4, the part's onsets by beat (0, 0.5, 1, 1.5; -1 elsewhere) -> pitches."""
-    starts = score.bar_starts()
-    notes = score.part_notes(part)
-    out = []
-    for b, start in enumerate(starts):
-        end = starts[b + 1] if b + 1 < len(starts) else score.length_ticks
-        mine = notes[(notes["onset_ticks"] >= start) & (notes["onset_ticks"] < end)]
-        bar: dict[float, list[int]] = {}
-        for onset, pitch in zip(mine["onset_ticks"].tolist(), mine["pitch"].tolist(), strict=True):
-            into = (onset - start) / Q
-            bar.setdefault(into if into in (0, 0.5, 1, 1.5) else -1, []).append(pitch)
-        out.append(bar)
-    return out
-
-
 def test_a_quartet_march_has_the_cello_on_the_beats_and_the_inner_parts_on_the_off_beats() -> None:
     """Seed 2: a march brings 2/4 and 116 bpm; the cello strikes each beat (the chord's bass on the first) and
     the second violin and viola each off-beat, an eighth long and nowhere else (their rests kept: legato_lines
     had made the off-beat chords quarters across the beat); listen hears a march."""
     made = cadenza.compose(ensemble="string-quartet", form="march", bars=16, seed=2)
     assert made.report["plan"]["meter"] == "2/4" and made.score.tempos[0].bpm == 116.0
-    cello, second, viola = (_march_slots(made.score, p) for p in (3, 1, 2))
+    cello, second, viola = (_onsets_by_bar(made.score, p, (0, 0.5, 1, 1.5)) for p in (3, 1, 2))
     arrivals = {int(c.split("@")[1]) - 1 for c in made.report["plan"]["cadences"]}
     for bar in range(15):
         assert set(cello[bar]) <= {0, 1}, (bar, cello[bar])

@@ -68,7 +68,8 @@ def _add_request_flags(p: argparse.ArgumentParser, continuing: bool = False) -> 
                           "ensemble); any: the model chooses the parts")
     what.add_argument("--form", help="chorale, hymn, reel, jig, waltz, march, polka, song, …; a form named alone "
                       "brings the forces and style of the corpus' works of that form (a chorale: four voices, "
-                      "baroque; a jig: a folk tune)")
+                      "baroque; a jig: a folk tune); a waltz and a march bring their meter, tempo and "
+                      "accompaniment (oom-pah-pah, oom-pah)")
     length = what.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, help="length in bars (default: 16, or 8 new bars for continue)")
     length.add_argument("--duration", help="length in time: 90s, 1:30, 2m (at the tempo asked, else 100 bpm)")
