@@ -227,6 +227,25 @@ def test_a_pianos_last_chord_stands_on_a_low_root() -> None:
     assert np.median(lows) <= 45
 
 
+def test_a_songs_last_chord_stands_on_a_bass_in_the_left_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Songs of seeds 1-6: the left hand's lowest note in the last bar is G3 or lower (FINAL_BASS_HIGHEST). Seeds
+    3 and 5 ended on D4 alone under the right hand before; with the ceiling lifted, seed 3 does again."""
+    import importlib
+
+    from cadenza.compose import ComposeRequest, compose
+
+    rules = importlib.import_module("cadenza.compose.rules")
+
+    def last_bass(seed: int) -> int:
+        score = compose(ComposeRequest(ensemble="song", bars=16, seed=seed)).score
+        left = score.part_notes(2)
+        return int(left["pitch"][left["onset_ticks"] >= score.bar_starts()[-1]].min())
+
+    assert all(last_bass(seed) <= rules.FINAL_BASS_HIGHEST for seed in range(1, 7))
+    monkeypatch.setattr(rules, "FINAL_BASS_HIGHEST", 127)
+    assert last_bass(3) > 55
+
+
 def test_a_singer_below_the_tune_is_kept_off_the_ends_of_the_voice_the_tune_is_not() -> None:
     from cadenza.tokens.events import KIND
 

@@ -150,6 +150,9 @@ def _pc_mask(pcs: frozenset[int]) -> np.ndarray:
     return out
 
 
+FINAL_BASS_HIGHEST = 55  # the last chord's bass, where the lowest part reaches: a song's left hand ended on D4
+
+
 def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:
     """The pitches whose pitch class is in ``pcs`` (a new array: change it at will)."""
     return _pc_mask(frozenset(pcs)).copy()
@@ -584,8 +587,10 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
             # the root under every note struck, else the root in the part's range all the same (a B-flat
             # orchestra's bassoon struck F2 on the last chord, the cello's B-flat under it lay below its range,
             # the root mask left nothing there and the cello ended on F: a six-four)
-            return next((c for c in (under & ~bad & playable, under & playable, root & ~bad & playable,
-                                     root & playable) if c.any()), under)
+            # the last chord stands on a bass: its root G3 or lower (FINAL_BASS_HIGHEST) where the part reaches it
+            deep = np.arange(FIELD_SIZES["pitch"]) <= FINAL_BASS_HIGHEST if self._final_bar() else playable
+            return next((c for c in (under & ~bad & playable & deep, under & ~bad & playable, under & playable,
+                                     root & ~bad & playable, root & playable) if c.any()), under)
         sounding = {p % 12 for notes in self._sounding(now).values() for p in notes}
         missing = set(chord.pcs[:3]) - sounding  # a seventh may be left out
         for choice in (missing, set(chord.pcs)):
