@@ -187,11 +187,15 @@ class DanceAccompaniment:
             wanted = [] if (tick, self.bass) in self.struck else [self.bass]
         else:
             wanted = [p for p in self.chords if len(self.struck.get((tick, p), ())) < self._chord_notes(p)]
-        after = max((p for (t, p) in self.struck if t == tick), default=-1)
+        after = self._last_part_at(tick)
         if self.playing:
             row = self.playing[min(max(self.plan.bars_started - 1, 0), len(self.playing) - 1)]
             wanted = [p for p in wanted if p >= len(row) or row[p]]
         return [p for p in wanted if p >= after]
+
+    def _last_part_at(self, tick: int) -> int:
+        """The last part (in score order) that struck at ``tick``, the current instant or a later one; -1: none."""
+        return max((p for p, (onset, _) in self.rules.latest.items() if onset == tick), default=-1)
 
     def _chord_notes(self, part: int) -> int:
         """The notes ``part`` strikes on a chord's slot: a keyboard hand's chord (:data:`HAND_CHORD_NOTES`), a
@@ -253,9 +257,7 @@ class DanceAccompaniment:
         now = self.plan.last_onset_ticks
         if now is None or now < self.plan.bar_start_ticks:
             now = self.plan.bar_start_ticks - 1  # nothing struck in the bar yet
-        after = max((p for (t, p) in self.struck if t == now), default=None)
-        if after is None:
-            after = max((p for p, (onset, _) in self.rules.latest.items() if onset == now), default=-1)
+        after = self._last_part_at(now)
         mask = np.ones(FIELD_SIZES["position"], dtype=bool)
         # a triplet's point is struck only by a part that struck its quarter's start (cadenza.compose.grid), and
         # the accompaniment does not strike there: open only where a part of the tune's did

@@ -396,8 +396,9 @@ def _sample_one(model: Any, prompt: np.ndarray, plan: Plan, request: ComposeRequ
         return steps, voice_rules.cadences if voice_rules is not None else None
 
     if rules and voices:
+        kept = dance_parts(plan)  # a dance's accompaniment keeps its rests as written
         steps, counts = sample_by_phrase(prompt, plan.bars, seed, continue_from,
-                                         lambda score: written_parts(score, voices, dance_parts(plan)),
+                                         lambda score: written_parts(score, voices, kept),
                                          style=plan.labels.get("epoch"), phrase_bars=phrase_bars_of(plan),
                                          intro_bars=plan.intro_bars,
                                          critic=critic_for(plan.ensemble.name if plan.ensemble else None,
@@ -544,9 +545,11 @@ def compose(request: ComposeRequest, checkpoint: str | Path | None = None, progr
     if len(prompt) >= model.config.context // 2:
         raise UsageError("the request's header is too long for the model's context")
 
+    kept = dance_parts(plan)  # a dance's accompaniment keeps its rests as written
+
     def finish(steps: np.ndarray, seed: int) -> Score:
         metadata = Metadata(title=title_for(plan), composer="Cadenza", source=f"cadenza compose (seed {seed})")
-        lines = written_parts(decode_piece(steps, metadata), voices, dance_parts(plan))
+        lines = written_parts(decode_piece(steps, metadata), voices, kept)
         return hold_final_chord(block_chords(lines, chord_part_of(plan)))
 
     index_path = guard_index(checkpoint) if request.guard else None
