@@ -144,11 +144,13 @@ def progression(chords: BeatChords, tonic: int, mode: str, limit: int = 16) -> l
 CADENCE_KINDS = ("authentic", "half", "plagal", "deceptive")
 
 
-def cadence_beats(view: View, chords: BeatChords, tonic: int, mode: str) -> list[tuple[int, str]]:
+def cadence_beats(view: View, chords: BeatChords, tonic: int, mode: str,
+                  keys: list[tuple[int, str]] | None = None) -> list[tuple[int, str]]:
     """Cadences where a chord change lands on a strong beat (a bar's first beat, or its middle in 4/4 and
     other even meters) and is held there: the chord lasts 2 beats or more, or the melody holds a note that
     long (a chorale's fermata), or the piece ends. V→I authentic, IV→I plagal, V→vi deceptive, anything→V
-    half. As (beat index on the chord grid, kind), in time order."""
+    half, in the key ``tonic``/``mode`` (or in ``keys``, a (tonic, mode) per beat of the grid, where given).
+    As (beat index on the chord grid, kind), in time order."""
     idx = changes(chords)
     if len(idx) < 2:
         return []
@@ -169,6 +171,8 @@ def cadence_beats(view: View, chords: BeatChords, tonic: int, mode: str) -> list
         held = (idx[k + 1] - here) if k + 1 < len(idx) else len(chords.roots) - here
         if here not in strong or (held < 2 and here not in held_melody):
             continue
+        if keys:
+            tonic, mode = keys[min(here, len(keys) - 1)]
         before = (int(chords.roots[idx[k - 1]]) - tonic) % 12
         after = (int(chords.roots[here]) - tonic) % 12
         kind = ""
