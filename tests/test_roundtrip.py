@@ -154,3 +154,31 @@ def test_a_left_hand_a_little_above_the_bass_staff_for_one_bar_keeps_its_clef_an
 
     assert lower_clefs([low, middle, low, middle, low]) == [(1, "F")]
     assert lower_clefs([low, middle, middle, low]) == [(1, "F"), (2, "G"), (4, "F")]
+
+
+def test_a_left_hands_chords_share_their_ledger_lines(tmp_path: Path) -> None:
+    """A waltz's left hand: F3 on the downbeat, then C4 F4 G4 twice. A chord's notes share their ledger lines
+    (three over the bass staff for the chord, not six), so two such bars running stay in bass clef; counted note by
+    note they sent the staff to treble for the two bars, with the bass three ledger lines under it. A passage of
+    single notes as high still moves."""
+    from music21 import converter
+
+    from cadenza.score import TICKS_PER_QUARTER as quarter
+    from cadenza.score import Part, TimeSignature
+
+    def lower_clefs(bars: list[list[tuple[int, ...]]]) -> list[tuple[int, str]]:
+        left = [(b * 3 * quarter + beat * quarter, quarter, pitch, 70, 1) for b, bar in enumerate(bars)
+                for beat, stroke in enumerate(bar) for pitch in stroke]
+        right = [(i * quarter, quarter, 84, 80, 0) for i in range(3 * len(bars))]
+        score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=right + left,
+                            time_signatures=[TimeSignature(0, 3, 4)])
+        path = write_score(score, tmp_path / "waltz.musicxml")
+        assert note_tuples(read_score(path)) == note_tuples(score)
+        lower = converter.parse(str(path)).parts[1]
+        return [(measure.number, c.sign) for measure in lower.getElementsByClass("Measure")
+                for c in measure.getElementsByClass("Clef")]
+
+    home, up = [(48,), (52, 55, 60), (52, 55, 60)], [(53,), (60, 65, 67), (60, 65, 67)]
+    assert lower_clefs([home, up, up, home]) == [(1, "F")]
+    high = [(65,), (67,), (69,)]
+    assert lower_clefs([home, high, high, home]) == [(1, "F"), (2, "G"), (4, "F")]

@@ -137,30 +137,33 @@ def _clef(part_notes: np.ndarray, program: int, is_drum: bool, name: str, staff:
         return clef.TrebleClef() if median >= 67 else clef.BassClef()
     if program in _TREBLE_CLEF_PROGRAMS or (program == 0 and "violin" in lowered):  # (a violin named, unsounded)
         return clef.TrebleClef()
-    pitches = part_notes["pitch"].astype(int)
     if staff:
-        return clef.TrebleClef() if _grand_staff_sign(pitches, staff) == "G" else clef.BassClef()
-    return clef.TrebleClef() if _ledger_lines(pitches, *TREBLE_STAFF) <= _ledger_lines(pitches, *BASS_STAFF) \
+        return clef.TrebleClef() if _grand_staff_sign(part_notes, staff) == "G" else clef.BassClef()
+    return clef.TrebleClef() if _ledger_lines(part_notes, *TREBLE_STAFF) <= _ledger_lines(part_notes, *BASS_STAFF) \
         else clef.BassClef()
 
 
-def _grand_staff_sign(pitches: np.ndarray, staff: str) -> str:
-    """The clef sign ("G" or "F") a grand staff's ``staff`` ("upper" or "lower") writes ``pitches`` in: its own
+def _grand_staff_sign(notes: np.ndarray, staff: str) -> str:
+    """The clef sign ("G" or "F") a grand staff's ``staff`` ("upper" or "lower") writes ``notes`` in: its own
     (treble above, bass below) unless the other needs under :data:`GRAND_STAFF_CLEF_SHARE` of its ledger lines."""
-    treble, bass = _ledger_lines(pitches, *TREBLE_STAFF), _ledger_lines(pitches, *BASS_STAFF)
+    treble, bass = _ledger_lines(notes, *TREBLE_STAFF), _ledger_lines(notes, *BASS_STAFF)
     if staff == "lower":
         return "G" if treble < GRAND_STAFF_CLEF_SHARE * bass else "F"
     return "F" if bass < GRAND_STAFF_CLEF_SHARE * treble else "G"
 
 
-#: ledger lines a note of a bar needs on average in its staff's own clef before that one bar, alone, moves to the
-#: other clef (a left hand's chords around middle C sent a page's lower staff to treble and back in bars 1-5)
+#: ledger lines a stroke (a note, or a chord struck together) of a bar needs on average in its staff's own clef
+#: before that one bar, alone, moves to the other clef (a left hand's chords around middle C sent a page's lower
+#: staff to treble and back in bars 1-5)
 LEDGER_LINES_FOR_ONE_BAR = 2.5
 
 
-def _bar_pitches(part_notes: np.ndarray, start_ticks: int, end_ticks: int) -> np.ndarray:
-    return part_notes["pitch"][(part_notes["onset_ticks"] >= start_ticks)
-                               & (part_notes["onset_ticks"] < end_ticks)].astype(int)
+def _bar_notes(part_notes: np.ndarray, start_ticks: int, end_ticks: int) -> np.ndarray:
+    return part_notes[(part_notes["onset_ticks"] >= start_ticks) & (part_notes["onset_ticks"] < end_ticks)]
+
+
+def _strokes(notes: np.ndarray) -> int:
+    return len(np.unique(notes["onset_ticks"]))
 
 
 def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, current: Any, staff: str,
@@ -173,17 +176,17 @@ def _clef_change(part_notes: np.ndarray, start_ticks: int, end_ticks: int, curre
     notes need :data:`LEDGER_LINES_FOR_ONE_BAR` ledger lines a note in it, not to flip clefs bar by bar."""
     from music21 import clef
 
-    pitches = _bar_pitches(part_notes, start_ticks, end_ticks)
-    if len(pitches) < 2 or current.sign not in ("G", "F"):
+    bar_notes = _bar_notes(part_notes, start_ticks, end_ticks)
+    if len(bar_notes) < 2 or current.sign not in ("G", "F"):
         return None
-    wanted = _grand_staff_sign(pitches, staff)
+    wanted = _grand_staff_sign(bar_notes, staff)
     if wanted == current.sign:
         return None
     if wanted != ("G" if staff == "upper" else "F"):  # leaving the staff's own clef
         own = TREBLE_STAFF if staff == "upper" else BASS_STAFF
-        following = _bar_pitches(part_notes, *next_bar) if next_bar is not None else pitches[:0]
+        following = _bar_notes(part_notes, *next_bar) if next_bar is not None else bar_notes[:0]
         passage = len(following) >= 2 and _grand_staff_sign(following, staff) == wanted
-        if not passage and _ledger_lines(pitches, *own) < LEDGER_LINES_FOR_ONE_BAR * len(pitches):
+        if not passage and _ledger_lines(bar_notes, *own) < LEDGER_LINES_FOR_ONE_BAR * _strokes(bar_notes):
             return None
     return clef.TrebleClef() if wanted == "G" else clef.BassClef()
 
@@ -221,11 +224,19 @@ TREBLE_STAFF = (64, 77)  # the pitches on the outer lines of a treble staff (E4,
 BASS_STAFF = (43, 57)
 
 
-def _ledger_lines(pitches: np.ndarray, low: int, high: int) -> float:
-    """About how many ledger lines the notes need on a staff whose outer lines are ``low`` and ``high`` (seven
-    diatonic steps to twelve semitones, two steps a line)."""
-    outside = np.maximum(low - pitches, 0) + np.maximum(pitches - high, 0)
-    return float(outside.sum() * 7 / 24)
+def _ledger_lines(notes: np.ndarray, low: int, high: int) -> float:
+    """About how many ledger lines ``notes`` need on a staff whose outer lines are ``low`` and ``high`` (seven
+    diatonic steps to twelve semitones, two steps a line): per stroke (the notes struck together), those its
+    highest note needs above the staff and its lowest below, as a chord's notes share their ledger lines (a
+    waltz's left-hand chord C4 F4 G4 needs three lines in bass clef, not six)."""
+    if not len(notes):
+        return 0.0
+    onsets, stroke = np.unique(notes["onset_ticks"], return_inverse=True)
+    pitches = notes["pitch"].astype(int)
+    above, below = np.zeros(len(onsets), dtype=int), np.zeros(len(onsets), dtype=int)
+    np.maximum.at(above, stroke, np.maximum(pitches - high, 0))
+    np.maximum.at(below, stroke, np.maximum(low - pitches, 0))
+    return float((above + below).sum() * 7 / 24)
 
 
 _NATURAL_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
