@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import cadenza
-from cadenza.compose.dances import BASS_GAP, BASS_HIGHEST, accompaniment_roles
+from cadenza.compose.dances import BASS_GAP, BASS_HIGHEST, CHORD_REACH, accompaniment_roles
 from cadenza.compose.ensembles import ENSEMBLES
 from cadenza.listen.features import View
 from cadenza.listen.rhythm import march_share, waltz_share
@@ -78,6 +78,22 @@ def test_a_piano_waltz_left_hand_strikes_one_bass_note_then_a_chord_above_it_twi
     assert np.unique(early["onset_ticks"], return_counts=True)[1].max() <= 2
     assert made.report["heard"]["form"] == "waltz"
     assert waltz_share(View(made.score)) >= 0.8
+
+
+def test_a_piano_waltz_chord_begins_low_enough_to_have_a_second_note_under_the_tune() -> None:
+    """A hand's chord comes upward from its lowest note, so that note stays within CHORD_REACH of the bass: begun
+    an octave up (G4 over G3) it had no chord tone left under the tune, and 24 chord slots of ten waltzes (seeds
+    1-10, bars 2-14) were a lone note; now 1. Seeds 2, 3 and 4 had 13 of them."""
+    lone = slots = 0
+    for seed in (2, 3, 4):
+        made = cadenza.compose(ensemble="piano", form="waltz", bars=16, seed=seed)
+        for bar in _onsets_by_bar(made.score, 1)[1:14]:
+            for beat in (1, 2):
+                if beat in bar:
+                    slots += 1
+                    lone += len(bar[beat]) == 1
+                    assert min(bar[beat]) - min(bar.get(0, [BASS_HIGHEST])) <= CHORD_REACH, bar
+    assert slots >= 70 and lone <= 1
 
 
 def test_a_song_waltz_keeps_its_introduction_to_the_piano_and_the_pattern_to_its_hands() -> None:

@@ -50,6 +50,7 @@ HELD_NATS = 2.0  # toward an accompanying note that lasts to the pattern's next 
 PATTERN_NATS = 4.0  # a part's pull toward striking its slot of the pattern, and the cost of moving past it
 BASS_GAP = WALTZ_BASS_GAP  # a hand's chord: its notes this many semitones or more above its bass
 HAND_CHORD_NOTES = WALTZ_CHORD_NOTES  # ... and this many notes of it at least
+CHORD_REACH = 9  # ... the lowest of them this many semitones above the bass at most (a sixth)
 #: the downbeat's bass: G3 at the highest (a quartet's cello, left free, struck D4 and A3 under inner parts a third
 #: above it, the whole accompaniment in the tenor)
 BASS_HIGHEST = 55
@@ -314,13 +315,19 @@ class DanceAccompaniment:
 
     def _hand_pitches(self, slots: list[int], now: int) -> np.ndarray:
         """A keyboard hand's pitches: a bass, :data:`BASS_HIGHEST` at the highest, on a bass's slot; on a chord's,
-        :data:`BASS_GAP` semitones or more above the bass struck last."""
+        :data:`BASS_GAP` semitones or more above the bass struck last, the chord's first (lowest) note within
+        :data:`CHORD_REACH` of it: a chord's notes come upward, and one begun high had no tone left under the tune
+        (a waltz's left hand struck a lone G4 over its G3 on the second and third beats)."""
         pitches = np.arange(FIELD_SIZES["pitch"])
         if self._roles[now] == BASS:
             return pitches <= BASS_HIGHEST
         struck = [self.struck.get((t, self.bass)) for t in slots if t < now and self._roles[t] == BASS]
         bass = next((notes for notes in reversed(struck) if notes), None)
-        return pitches >= (min(bass) + BASS_GAP if bass else BASS_HIGHEST - BASS_GAP)
+        low = min(bass) if bass else BASS_HIGHEST
+        mask = pitches >= low + BASS_GAP
+        if not self.struck.get((now, self.bass)):
+            mask &= pitches <= low + CHORD_REACH
+        return mask
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field not in ("kind", "position", "part", "duration") or (slots := self._slots()) is None:
