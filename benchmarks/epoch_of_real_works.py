@@ -10,7 +10,8 @@ Works: the craft benchmark's pools of real songs and quartets (:func:`cadenza.la
 Lieder of Schubert, Schumann, Brahms, Franz, Hensel and Wolf; Haydn's, Mozart's and Beethoven's quartet
 movements), ``--works`` of each sub-pool spread over it, read as the craft benchmark reads them; for modern, the
 OpenScore Lieder of the composers most of the corpus' modern works are by (:data:`MODERN_SONGWRITERS`: songs of
-1890-1930), and for popular POP909's songs (``4 * --works`` of each). Skipped cleanly when the pack is absent.
+1890-1930), and for popular POP909's songs (``4 * --works`` of each), read as the style model was fitted on them
+(aligned to their annotated downbeats, in their annotated meter). Skipped cleanly when the pack is absent.
 Writes ``benchmarks/results/epoch_of_real_works.json``.
 """
 
@@ -39,6 +40,7 @@ log = logging.getLogger("epoch_of_real_works")
 
 def heard_epochs(datasets: Path, works: int) -> dict[str, Any]:
     """Per epoch of :data:`ENSEMBLES`: the epochs heard in the openings of ``works`` real works per sub-pool."""
+    from cadenza.lab.fit.style import _read_pop909
     from cadenza.lab.real_works import read_real, real_pools, spread
     from cadenza.listen.analyse import analyse
     from cadenza.listen.style import estimate_epoch
@@ -55,7 +57,9 @@ def heard_epochs(datasets: Path, works: int) -> dict[str, Any]:
         each = 4 * works if epoch == "popular" else works
         for path in (p for pool in pools for p in spread(pool, each)):
             try:
-                score = read_real(path)
+                # POP909's MIDI as the style model read it: its first downbeat at 0, its meter from the beat
+                # annotations, on a grid (read as it is, it is a 1/4 meter starting anywhere in the bar)
+                score = _read_pop909(path) if epoch == "popular" else read_real(path)
             except Exception as exc:  # noqa: BLE001 - an unreadable edition is left out, and said
                 log.warning("%s: %s", path, exc)
                 continue
