@@ -66,6 +66,21 @@ def test_an_authentic_cadence_is_approached_from_a_predominant_where_the_bar_has
             assert all(short.chord_at(last - 1, 1, last_beat=True).name == "V7" for last in authentic)
 
 
+def test_a_style_without_the_dominant_seventh_still_plans_the_dominant_before_an_authentic_arrival() -> None:
+    """The renaissance tables hold no V7: the cadence plan's V7 was not fixed, and a choir's bar before an authentic
+    arrival was the chain's (IV-I, ii-ii7, ii-vi: no dominant). Its triad stands in now, in every meter."""
+    assert "7:7" not in harmony_table("renaissance", "major").chords
+    for key, meter, seed in ((Key(4, "major"), (4, 2), 1), (Key(9, "minor"), (3, 2), 3), (Key(2, "major"), (4, 4), 2)):
+        cadences = CadencePlan(key, 16)
+        plan = HarmonyPlan.for_meter(cadences, meter, "renaissance", seed)
+        per = strong_beats_per_bar(meter, "renaissance")
+        for last, kind in cadences.phrase_ends:
+            if kind == "authentic":
+                approach = plan.chord_at(last - 1, per - 1)
+                assert approach is not None and approach.root == (key.tonic_pc + 7) % 12, (meter, last, approach)
+                assert (key.tonic_pc + 11) % 12 in approach.pcs  # the major dominant, with the leading tone
+
+
 def test_a_classical_authentic_cadence_delays_its_dominant_with_a_six_four_in_even_meters() -> None:
     dominant = {Key(0, "major"): 7, Key(9, "minor"): 4}
     for key, fifth in dominant.items():

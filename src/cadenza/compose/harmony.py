@@ -130,6 +130,23 @@ def _name_of(chord: Chord, tonic_pc: int) -> str:
     return f"{(chord.root - tonic_pc) % 12}:{quality_of(chord) or 'maj'}"
 
 
+#: a seventh chord's triad, for a style whose table has no such seventh
+_TRIAD_OF = {"7": "maj", "maj7": "maj", "min7": "min", "hdim7": "dim", "dim7": "dim"}
+
+
+def _table_name(chord: Chord, tonic_pc: int, index: dict[str, int]) -> str | None:
+    """The table's name for a planned chord: its own, or where the style's table lacks it (the renaissance
+    tables hold no dominant seventh) the triad on its root; None where the table has neither. Left out, a
+    renaissance choir's bar before an authentic arrival was the chain's (IV-I, ii-ii7, ii-vi) and its cadences
+    had no dominant."""
+    name = _name_of(chord, tonic_pc)
+    if name in index:
+        return name
+    degree, quality = name.split(":")
+    triad = f"{degree}:{_TRIAD_OF.get(quality, quality)}"
+    return triad if triad in index else None
+
+
 class HarmonyPlan:
     """The planned chord on every strong beat of a piece of ``cadences.bars`` bars with ``strong_per_bar``
     strong beats a bar (1 or 2), for the style ``style`` (an epoch label; None: classical), seeded.
@@ -151,9 +168,10 @@ class HarmonyPlan:
             fixed[0] = fixed[cadences.intro_bars * strong_per_bar] = [tonic]
         for bar in range(cadences.bars):
             planned = cadences.chord_at(bar) or cadences.final_chord(bar)
-            if planned is not None and _name_of(planned, key.tonic_pc) in index:
+            name = _table_name(planned, key.tonic_pc, index) if planned is not None else None
+            if name is not None:
                 for slot in range(strong_per_bar):
-                    fixed[bar * strong_per_bar + slot] = [index[_name_of(planned, key.tonic_pc)]]
+                    fixed[bar * strong_per_bar + slot] = [index[name]]
         before = [index[name] for name in PREDOMINANTS[key.mode] if name in index]
         # before a six-four, ii rather than IV where the style's table has it (IV-I6/4 may be heard as plagal)
         approach = [index[name] for name in PREDOMINANTS[key.mode] if name in index and name.startswith("2:")]
