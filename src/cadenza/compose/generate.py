@@ -55,6 +55,7 @@ from cadenza.compose.harmony import HarmonyPlan
 from cadenza.compose.intro import TuneWaits, with_intro
 from cadenza.compose.keys import with_style_key
 from cadenza.compose.lead_sheet import FullChords
+from cadenza.compose.leading_tone import CadentialLeadingTone
 from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import beat_tempo, mood_shape
@@ -289,7 +290,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
         more += [NotationGrid(base), voice_rules]
         if voice_rules.chord_part is None:  # an authentic cadence's bass (cadenza.compose.cadence_bass; a lead
             # sheet's chords realise its chord symbols)
-            more.append(DominantBass(base, voice_rules, voices[voice_rules.lowest].usual_low))
+            more.append(dominant := DominantBass(base, voice_rules, voices[voice_rules.lowest].usual_low))
+            more.append(CadentialLeadingTone(base, voice_rules, dominant))  # (cadenza.compose.leading_tone)
         else:  # a lead sheet's chords are struck whole (cadenza.compose.lead_sheet)
             more.append(FullChords(base, voice_rules))
         bowed, hands = bowed_parts(voices), hand_parts(voices)
