@@ -129,31 +129,35 @@ def test_a_left_hand_that_climbs_into_the_treble_staff_changes_clef_and_comes_ba
     assert note_tuples(read_score(path)) == note_tuples(score)
 
 
-def test_a_left_hand_a_little_above_the_bass_staff_for_one_bar_keeps_its_clef_and_a_passage_moves(
-        tmp_path: Path) -> None:
-    """Chords around middle C (B-flat 3, D4, G4: a ledger line or two over the bass staff) in every other bar
-    sent a page's lower staff to treble and back bar by bar. Such a bar alone keeps the bass clef; two such bars
-    running are a passage, and move."""
+def _lower_clefs(folder: Path, bars: list[list[tuple[int, ...]]], beats: int) -> list[tuple[int, str]]:
+    """(measure number, clef sign) of every clef of a grand staff's lower staff, for a left hand of ``bars`` (each
+    bar a stroke per beat, a stroke the pitches struck together) in a meter of ``beats`` quarters, under a right
+    hand holding C6; the score re-reads with its notes."""
     from music21 import converter
 
     from cadenza.score import TICKS_PER_QUARTER as quarter
     from cadenza.score import Part, TimeSignature
 
-    low, middle = [41, 45, 48, 45], [58, 62, 67, 62]
+    left = [(b * beats * quarter + beat * quarter, quarter, pitch, 70, 1) for b, bar in enumerate(bars)
+            for beat, stroke in enumerate(bar) for pitch in stroke]
+    right = [(i * quarter, quarter, 84, 80, 0) for i in range(beats * len(bars))]
+    score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=right + left,
+                        time_signatures=[TimeSignature(0, beats, 4)])
+    path = write_score(score, folder / "piano.musicxml")
+    assert note_tuples(read_score(path)) == note_tuples(score)
+    lower = converter.parse(str(path)).parts[1]
+    return [(measure.number, c.sign) for measure in lower.getElementsByClass("Measure")
+            for c in measure.getElementsByClass("Clef")]
 
-    def lower_clefs(bars: list[list[int]]) -> list[tuple[int, str]]:
-        left = [(i * quarter, quarter, pitch, 70, 1) for i, pitch in enumerate(p for bar in bars for p in bar)]
-        right = [(i * quarter, quarter, 84, 80, 0) for i in range(len(left))]
-        score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=right + left,
-                            time_signatures=[TimeSignature(0, 4, 4)])
-        path = write_score(score, tmp_path / "piano.musicxml")
-        assert note_tuples(read_score(path)) == note_tuples(score)
-        lower = converter.parse(str(path)).parts[1]
-        return [(measure.number, c.sign) for measure in lower.getElementsByClass("Measure")
-                for c in measure.getElementsByClass("Clef")]
 
-    assert lower_clefs([low, middle, low, middle, low]) == [(1, "F")]
-    assert lower_clefs([low, middle, middle, low]) == [(1, "F"), (2, "G"), (4, "F")]
+def test_a_left_hand_a_little_above_the_bass_staff_for_one_bar_keeps_its_clef_and_a_passage_moves(
+        tmp_path: Path) -> None:
+    """Chords around middle C (B-flat 3, D4, G4: a ledger line or two over the bass staff) in every other bar
+    sent a page's lower staff to treble and back bar by bar. Such a bar alone keeps the bass clef; two such bars
+    running are a passage, and move."""
+    low, middle = [(41,), (45,), (48,), (45,)], [(58,), (62,), (67,), (62,)]
+    assert _lower_clefs(tmp_path, [low, middle, low, middle, low], 4) == [(1, "F")]
+    assert _lower_clefs(tmp_path, [low, middle, middle, low], 4) == [(1, "F"), (2, "G"), (4, "F")]
 
 
 def test_a_left_hands_chords_share_their_ledger_lines(tmp_path: Path) -> None:
@@ -161,24 +165,7 @@ def test_a_left_hands_chords_share_their_ledger_lines(tmp_path: Path) -> None:
     (three over the bass staff for the chord, not six), so two such bars running stay in bass clef; counted note by
     note they sent the staff to treble for the two bars, with the bass three ledger lines under it. A passage of
     single notes as high still moves."""
-    from music21 import converter
-
-    from cadenza.score import TICKS_PER_QUARTER as quarter
-    from cadenza.score import Part, TimeSignature
-
-    def lower_clefs(bars: list[list[tuple[int, ...]]]) -> list[tuple[int, str]]:
-        left = [(b * 3 * quarter + beat * quarter, quarter, pitch, 70, 1) for b, bar in enumerate(bars)
-                for beat, stroke in enumerate(bar) for pitch in stroke]
-        right = [(i * quarter, quarter, 84, 80, 0) for i in range(3 * len(bars))]
-        score = Score.build(parts=[Part("Piano", 0), Part("Piano", 0)], notes=right + left,
-                            time_signatures=[TimeSignature(0, 3, 4)])
-        path = write_score(score, tmp_path / "waltz.musicxml")
-        assert note_tuples(read_score(path)) == note_tuples(score)
-        lower = converter.parse(str(path)).parts[1]
-        return [(measure.number, c.sign) for measure in lower.getElementsByClass("Measure")
-                for c in measure.getElementsByClass("Clef")]
-
     home, up = [(48,), (52, 55, 60), (52, 55, 60)], [(53,), (60, 65, 67), (60, 65, 67)]
-    assert lower_clefs([home, up, up, home]) == [(1, "F")]
+    assert _lower_clefs(tmp_path, [home, up, up, home], 3) == [(1, "F")]
     high = [(65,), (67,), (69,)]
-    assert lower_clefs([home, high, high, home]) == [(1, "F"), (2, "G"), (4, "F")]
+    assert _lower_clefs(tmp_path, [home, high, high, home], 3) == [(1, "F"), (2, "G"), (4, "F")]
