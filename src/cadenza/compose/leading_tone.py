@@ -1,8 +1,8 @@
-"""A cadence's dominant sounds its leading tone: on a half cadence's arrival, and from the beat where the plan puts
-the dominant in the bar before an authentic arrival (:class:`cadenza.compose.cadence_bass.DominantBass`'s target,
-less a cadential six-four over the dominant's bass) to the bar line, while no part sounds or has struck the leading
-tone there, a note of any part but the bass's own (the lowest part's first note at an instant, the dominant's root)
-is drawn to it by :data:`LEADING_TONE_NATS`.
+"""An authentic cadence's dominant sounds its leading tone: from the beat where the plan puts the dominant in the bar
+before an authentic arrival (:class:`cadenza.compose.cadence_bass.DominantBass`'s target, less a cadential six-four
+over the dominant's bass) to the bar line, while no part sounds or has struck the leading tone there, a note of any
+part but the bass's own (the lowest part's first note at an instant, the dominant's root) is drawn to it by
+:data:`LEADING_TONE_NATS`.
 
 The plan put V7 there and the part-writing rules drew every note to the chord's tones alike (2 nats), the missing
 ones first only where a mask asked for a chord tone; yet the leading tone sounded in the last two beats before a
@@ -12,9 +12,7 @@ fifth, an octave, or its seventh alone, and the tonic came after it as after IV.
 12 of 14, 12 of 12 and 12 of 12 (the quartets' two others sound it earlier in the bar, then rest a beat). In
 Bach's chorales and the classical masters' cadences the leading tone is in the dominant chord, rising to the tonic
 in the upper voice that has it. A bias, not a mask: a part may still rest, and where the part-writing rules'
-masks leave no leading tone in reach they stand. At 3 nats the piano's came 12 times in 18. A half cadence's
-dominant, held on the arrival, had its leading tone in its first two beats more often (SATB 18 of 24, piano 16 of
-18, quartet 14 of 14); with the pull there too, 24 of 24, 18 of 18 and 14 of 14.
+masks leave no leading tone in reach they stand. At 3 nats the piano's came 12 times in 18.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from cadenza.compose.constraints import note_onset_ticks
-from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, KIND, F
 
 LEADING_TONE_NATS = 5.0  # a note's pull to the dominant's missing leading tone
@@ -41,17 +38,9 @@ class CadentialLeadingTone:
         self.struck_at = -1  # the latest tick where a part struck the leading tone
 
     def _window(self) -> tuple[int, int, int] | None:
-        """(the dominant's first tick, the bar's end tick, the leading tone's pitch class) in the bar before an
-        authentic arrival or on a half cadence's arrival, else None."""
+        """(the dominant's first tick, the bar's end tick, the leading tone's pitch class), or None."""
         target = self.dominant.target()
-        if target is not None:
-            return target[0], target[1], (target[2] + 4) % 12
-        plan, cadences = self.plan, self.rules.cadences
-        bar = plan.bars_started - 1
-        if cadences is None or plan.meter is None or dict(cadences.phrase_ends).get(bar) != "half":
-            return None
-        bar_ticks = plan.bar_ticks_now or TimeSignature(0, *plan.meter).bar_ticks
-        return plan.bar_start_ticks, plan.bar_start_ticks + bar_ticks, (cadences.key.tonic_pc + 11) % 12
+        return None if target is None else (target[0], target[1], (target[2] + 4) % 12)
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> None:
         return None
