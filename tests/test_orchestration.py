@@ -297,3 +297,36 @@ def test_an_orchestras_winds_brass_and_timpani_play_before_the_final_chord() -> 
             counts.append(len(onsets))
     assert only_last <= 1, (only_last, counts)
     assert np.median(counts) >= 5 and max(counts) <= 64, counts
+
+
+def test_the_timpani_keep_their_tuning_where_a_chord_tone_rule_asks_for_another_pitch() -> None:
+    """On a half cadence's downbeat the part-writing rules ask each part for the dominant's missing tones; an F
+    major orchestra's timpani, tuned to F and C, were asked for E or G, the tuning's mask (later in the stack)
+    was the one skipped, and they struck G3 (1 of 229 timpani notes in 12 orchestras). Stacked before the rules,
+    the tuning stands and the rules' mask gives way for that note."""
+    import numpy as np
+
+    from cadenza.compose.constraints import Stacked
+    from cadenza.compose.orchestration import TIMPANI, TimpaniTuning
+    from cadenza.compose.request import parse_key
+    from cadenza.tokens.events import FIELD_SIZES
+
+    voices = ENSEMBLES["orchestra"].voices
+    timpani = next(i for i, v in enumerate(voices) if v.program == TIMPANI)
+    plan = SimpleNamespace(bars_started=8, bars=16, tonal=parse_key("F major"))
+    pitches = np.arange(FIELD_SIZES["pitch"])
+
+    class ChordTones:  # the rules' mask on a half cadence's arrival in F: the dominant's missing E and G
+        def allowed(self, field: str, chosen: dict, grammar: object) -> np.ndarray:
+            return (pitches % 12 == 4) | (pitches % 12 == 7)
+
+    class Base:
+        def allowed(self, field: str, chosen: dict, grammar: object) -> None:
+            return None
+
+    grammar = SimpleNamespace(allowed=lambda field, chosen: np.ones(FIELD_SIZES[field], dtype=bool))
+    chosen = {"kind": KIND["note"], "part": timpani}
+    tuned = Stacked(Base(), TimpaniTuning(plan, voices), ChordTones()).allowed("pitch", chosen, grammar)
+    assert tuned is not None and {int(p) % 12 for p in tuned.nonzero()[0]} == {5, 0}
+    late = Stacked(Base(), ChordTones(), TimpaniTuning(plan, voices)).allowed("pitch", chosen, grammar)
+    assert late is not None and {int(p) % 12 for p in late.nonzero()[0]} == {4, 7}  # the order the bug had

@@ -60,7 +60,13 @@ from cadenza.compose.like import MotifBias, Reference, closeness, voices_of
 from cadenza.compose.meters import with_style_meter
 from cadenza.compose.mood import beat_tempo, mood_shape
 from cadenza.compose.notation import compound_notation
-from cadenza.compose.orchestration import Orchestration, describe_orchestration, orchestrated, playing_by_bar
+from cadenza.compose.orchestration import (
+    Orchestration,
+    TimpaniTuning,
+    describe_orchestration,
+    orchestrated,
+    playing_by_bar,
+)
 from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.primer import ensemble_of_score, parts_merged, widened, without_trailing_changes, written_key
 from cadenza.compose.registers import UnderTheTune, UsualRegister
@@ -287,6 +293,8 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             # and its own meet nothing, its own hold (cadenza.compose.dances)
             playing = playing_by_bar(voices, plan.bars, seed, voice_rules.top) if orchestrated(voices) else None
             more.append(DanceAccompaniment(base, voice_rules, plan.labels["form"], *roles, playing=playing))
+        if orchestrated(voices):  # the timpani's tuning before the rules' chord tones (cadenza.compose.orchestration)
+            more.append(TimpaniTuning(base, voices))
         more += [NotationGrid(base), voice_rules]
         if voice_rules.chord_part is None:  # an authentic cadence's bass (cadenza.compose.cadence_bass; a lead
             # sheet's chords realise its chord symbols)

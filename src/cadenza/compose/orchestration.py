@@ -153,14 +153,43 @@ def playing_by_bar(voices: tuple[Voice, ...], bars: int, seed: int, tune: int | 
     return [[True] * len(voices) for _ in range(bars)]
 
 
+class TimpaniTuning:
+    """The timpani are tuned to the key's tonic and dominant (the tonic alone on the last chord): a mask on their
+    pitch. Stacked before the part-writing rules, so that where those ask a phrase's arrival for a tone the
+    timpani lack (the dominant's fifth on a half cadence), theirs gives way and the drums keep their tuning (an F
+    major orchestra's timpani struck G3 on a half cadence's downbeat)."""
+
+    def __init__(self, plan: Any, voices: tuple[Voice, ...]) -> None:
+        self.plan = plan  # the piece's PlanConstraint: which bar is being written, and its key
+        self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
+
+    def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
+        key = getattr(self.plan, "tonal", None)
+        if field != "pitch" or chosen.get("kind") != KIND["note"] or chosen.get("part") not in self.timpani \
+                or key is None:
+            return None
+        pitches = np.arange(FIELD_SIZES["pitch"]) % 12
+        if self.plan.bars_started >= self.plan.bars:  # the last chord: the tonic (on the dominant, the
+            return pitches == key.tonic_pc  # timpani sounded a six-four under a B-flat orchestra's end)
+        return (pitches == key.tonic_pc) | (pitches == (key.tonic_pc + 7) % 12)
+
+    def bias(self, field: str, chosen: dict[str, int]) -> None:
+        return None
+
+    def advance(self, step: np.ndarray) -> None:
+        return None
+
+
 class Orchestration:
-    """The rule that keeps the parts a bar leaves out silent in it (a mask on the part of a note)."""
+    """The rule that keeps the parts a bar leaves out silent in it (a mask on the part of a note), and the
+    timpani in their tuning (:class:`TimpaniTuning`)."""
 
     def __init__(self, plan: Any, voices: tuple[Voice, ...], bars: int, seed: int, tune: int | None = 0,
                  rules: Any = None) -> None:
         self.plan = plan  # the piece's PlanConstraint: which bar is being written, and its key
         self.playing = playing_by_bar(voices, bars, seed, tune)
-        self.timpani = {i for i, v in enumerate(voices) if v.program == TIMPANI}
+        self.tuning = TimpaniTuning(plan, voices)
+        self.timpani = self.tuning.timpani
         orchestral = len(voices) >= MIN_PARTS
         # the part-writing rules (cadenza.compose.rules.VoiceRules), whose record of the notes so far tells how long
         # a part has rested; and part -> (beats it may rest in a phrase it plays in, strong beats only): ENTRIES
@@ -177,12 +206,8 @@ class Orchestration:
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         if chosen.get("kind") != KIND["note"]:
             return None
-        key = getattr(self.plan, "tonal", None)
-        if field == "pitch" and chosen.get("part") in self.timpani and key is not None:
-            pitches = np.arange(FIELD_SIZES["pitch"]) % 12
-            if self.plan.bars_started >= self.plan.bars:  # the last chord: the tonic (on the dominant, the
-                return pitches == key.tonic_pc  # timpani sounded a six-four under a B-flat orchestra's end)
-            return (pitches == key.tonic_pc) | (pitches == (key.tonic_pc + 7) % 12)
+        if field == "pitch":
+            return self.tuning.allowed(field, chosen, grammar)
         if field != "part":
             return None
         bar = min(max(self.plan.bars_started - 1, 0), len(self.playing) - 1)
