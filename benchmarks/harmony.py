@@ -25,8 +25,7 @@ def _summary(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return dcml_benchmark(argv, __doc__.split("\n\n")[0], "benchmarks.harmony", 6, RESULTS,
-                          lambda root, per_corpus: run(root, per_corpus), _summary)
+    return dcml_benchmark(argv, __doc__.split("\n\n")[0], "benchmarks.harmony", 6, RESULTS, run, _summary)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ class CadentialLeadingTone:
         self.struck_at = -1  # the latest tick where a part struck the leading tone
 
     def _window(self) -> tuple[int, int, int] | None:
-        """(the dominant's first tick, the bar's end tick, the leading tone's pitch class), or None."""
+        """(the dominant's first tick, the bar's end tick, the leading tone's pitch class: the dominant's major
+        third), or None."""
         target = self.dominant.target()
         return None if target is None else (target[0], target[1], (target[2] + 4) % 12)
 
@@ -53,7 +54,7 @@ class CadentialLeadingTone:
         if not start <= now < end or self.struck_at >= start:
             return None
         chord = self.rules.chord_symbol(now)
-        if chord is None or chord.root != (leading + 8) % 12:
+        if chord is None or chord.root != self.dominant.target()[2]:
             return None  # a cadential six-four over the dominant's bass: its upper notes resolve to the leading
             # tone on the dominant's beat, not before
         part = chosen["part"]

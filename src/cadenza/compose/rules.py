@@ -113,6 +113,7 @@ HAND_SPAN = 12
 #: 40 DCML piano works end on a bass at 39.5 (median; p10-p90 29-64)
 FINAL_BASS_NATS = 0.5
 FINAL_BASS_HIGH = 43
+FINAL_BASS_HIGHEST = 55  # the last chord's bass, where the lowest part reaches: a song's left hand ended on D4
 WEAK_BEATS_FREE = ("baroque",)  # styles whose harmony moves on every beat: the plan's chords hold on the strong
 # beats only, and the weak beats' chords are left to the model (real chorales change chord three times a bar)
 KEY_HEARD_AFTER_BARS = 2  # a key left to the model is heard in its first bars, then planned in
@@ -148,9 +149,6 @@ def _pc_mask(pcs: frozenset[int]) -> np.ndarray:
     out = np.isin(_PITCH_PC, list(pcs))
     out.setflags(write=False)
     return out
-
-
-FINAL_BASS_HIGHEST = 55  # the last chord's bass, where the lowest part reaches: a song's left hand ended on D4
 
 
 def pitch_classes_mask(pcs: set[int] | frozenset[int]) -> np.ndarray:

@@ -68,8 +68,8 @@ def human_cadences(view: View, labels: list[tuple[int, str]]) -> list[tuple[int,
     beat, phase = view.beat_ticks, view.phase_ticks
     out = []
     for onset, text in labels:
-        for mark in _MARK.findall(text)[:1]:
-            out.append(((onset + phase) // beat, HUMAN_KINDS[mark]))
+        if (mark := _MARK.search(text)) is not None:
+            out.append(((onset + phase) // beat, HUMAN_KINDS[mark.group(1)]))
     return out
 
 
@@ -99,7 +99,8 @@ def compare_cadences(score: Score, labels: list[tuple[int, str]], hearing: Heari
     evaded = [m for m in marked_all if not m[1]]
     marked = [m for m in marked_all if m[1]]
     pairs = match(heard, marked)
-    near_evaded = match([heard[i] for i in range(len(heard)) if i not in {p[0] for p in pairs}], evaded)
+    paired = {i for i, _ in pairs}
+    near_evaded = match([h for i, h in enumerate(heard) if i not in paired], evaded)
     counts: Counter[str] = Counter(heard=len(heard), marked=len(marked), evaded=len(evaded), matched=len(pairs),
                                    heard_at_evaded=len(near_evaded), bars=score.bar_count)
     for i, j in pairs:
