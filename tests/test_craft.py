@@ -55,6 +55,13 @@ def test_chords_endings_and_melody() -> None:
     assert steps["melody_range"] == 7
 
 
+def test_repeated_notes_count_a_parts_strikes_of_its_pitch_again() -> None:
+    # the upper part strikes E again once in 5 moves, the lower one holds C for 5 moves: 6 repeats in 10 moves
+    measured = craft(two_parts([64, 64, 65, 67, 65, 64], [48] * 6))
+    assert measured["repeated_notes"] == pytest.approx(6 / 10)
+    assert craft(two_parts([60, 62, 64, 65], [48, 50, 52, 53]))["repeated_notes"] == 0.0
+
+
 def test_a_returning_figure_counts_as_motif_recurrence() -> None:
     figure = [60, 62, 64, 60]
     other = [[67, 65, 64, 69], [71, 67, 72, 60], [62, 65, 59, 71], [64, 69, 62, 67]]

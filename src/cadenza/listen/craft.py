@@ -43,6 +43,7 @@ MEASURES: dict[str, str] = {
     "legato_share": "share of a part's onsets whose notes are held until its next onset (within a 32nd)",
     "silent_share": "share of (part, bar) pairs where the part plays nothing",
     "onsets_per_part_bar": "distinct onsets per part per bar where it plays",
+    "repeated_notes": "share of a part's moves from one onset to its next that strike its highest pitch again",
     "bass_pitch": "mean MIDI pitch of the lowest line",
     "motif_recurrence": "share of bars after the first phrase where a 4-note figure of the first phrase "
                         "(intervals and rhythm, any transposition) starts",
@@ -52,7 +53,7 @@ MEASURES: dict[str, str] = {
 }
 #: piece-level yes/no measures: reported as shares, not as distributions
 BINARY = ("key_agreement", "ends_on_tonic")
-ENSEMBLE_TEXTURE = ("rests_per_part_bar", "legato_share", "silent_share", "onsets_per_part_bar")
+ENSEMBLE_TEXTURE = ("rests_per_part_bar", "legato_share", "silent_share", "onsets_per_part_bar", "repeated_notes")
 PERFECT = (0, 7)  # interval classes of unisons/octaves and fifths
 LEGATO_TOLERANCE = TICKS_PER_QUARTER // 8  # a 32nd note
 PHRASE_BARS = 4
@@ -241,7 +242,7 @@ def texture(view: View, lines: Lines) -> dict[str, float | None]:
     if not len(notes) or not bars or not pitched_parts:
         empty: dict[str, float | None] = {name: None for name in (*ENSEMBLE_TEXTURE, "bass_pitch")}
         return empty
-    playing_pairs = rests = onset_total = legato = onset_count = 0
+    playing_pairs = rests = onset_total = legato = onset_count = repeats = 0
     silent = 0
     for part in pitched_parts:
         mine = notes[notes["part"] == part]
@@ -253,6 +254,7 @@ def texture(view: View, lines: Lines) -> dict[str, float | None]:
         reach = np.maximum.accumulate(ends)  # how far the part has sounded by each onset
         gaps = onsets[1:] - reach[:-1]
         onset_count += len(onsets) - 1
+        repeats += int((np.diff(np.maximum.reduceat(mine["pitch"], first)) == 0).sum())
         legato += int((gaps <= LEGATO_TOLERANCE).sum())
         bar_of_onset = np.searchsorted(starts, onsets, side="right") - 1
         # a bar is played when a note starts in it or one sounds into it
@@ -271,6 +273,7 @@ def texture(view: View, lines: Lines) -> dict[str, float | None]:
             "legato_share": legato / onset_count if onset_count else None,
             "silent_share": silent / (bars * len(pitched_parts)),
             "onsets_per_part_bar": onset_total / playing_pairs if playing_pairs else None,
+            "repeated_notes": repeats / onset_count if onset_count else None,
             "bass_pitch": float(bass[bass >= 0].mean()) if (bass >= 0).any() else None}
 
 
