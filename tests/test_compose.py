@@ -458,7 +458,7 @@ def test_a_strings_double_stop_spans_an_octave_at_most() -> None:
     from cadenza.compose import ComposeRequest, compose
 
     stops = 0
-    for seed in (7, 5):  # (seed 7 writes none now; seed 5 writes 37)
+    for seed in (7, 9):  # (seed 7 writes one now; seed 9 writes 24)
         notes = compose(ComposeRequest(ensemble="string-quartet", epoch="classical", bars=16, seed=seed)).score.notes
         for part in range(4):
             mine = notes[notes["part"] == part]

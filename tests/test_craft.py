@@ -255,8 +255,9 @@ def test_composing_reports_what_the_ear_did() -> None:
 
 
 def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A line pays for striking one pitch more than three times in a row: the longest such run in a quartet
-    is shorter with the rule than without it."""
+    """A line pays for striking one pitch again: the longest such run in a quartet is shorter with the rule than
+    without it, and its parts strike their pitch again no more often than the real quartets' 90th percentile
+    (34% of their moves; with three strikes free, seeds 1-6 struck again at 28-44%, median 34%)."""
     pytest.importorskip("torch")
     from cadenza.compose import ComposeRequest, compose, rules
 
@@ -279,7 +280,9 @@ def test_lines_do_not_hammer_one_pitch(monkeypatch: pytest.MonkeyPatch) -> None:
     # of a double stop, which the rule, on the line's top note, does not see; seeds 1-10: 187 with, 286 without)
     requests = [ComposeRequest(ensemble="string-quartet", key="D minor", meter="3/4", bars=16, seed=seed, guard=False)
                 for seed in range(1, 7)]
-    with_rule = sum(longest_runs(compose(request)) for request in requests)
+    made = [compose(request) for request in requests]
+    with_rule = sum(longest_runs(piece) for piece in made)
+    assert np.median([craft(piece.score)["repeated_notes"] for piece in made]) <= 0.3
     monkeypatch.setattr(rules, "REPEAT_NATS", 0.0)
     without = sum(longest_runs(compose(request)) for request in requests)
     assert with_rule < without

@@ -62,3 +62,28 @@ def test_a_lifted_piece_still_ends_on_its_tonic_chord() -> None:
     last = made.score.notes[made.score.notes["onset_ticks"] >= made.score.bar_starts()[-1]]
     pitch_classes = {int(p) % 12 for p in last["pitch"]}
     assert key.tonic_pc in pitch_classes <= {key.tonic_pc, (key.tonic_pc + 3) % 12, (key.tonic_pc + 7) % 12}
+
+
+def test_a_part_under_the_returning_tune_is_not_held_past_a_lower_note_of_it() -> None:
+    """In a returning bar, a part under the tune (an ensemble written top-down) may hold a note only until the
+    first tune note still to come that lies below it: held across it, the part crossed the tune, and the rules
+    bent the restated tune instead (seed 2 of a D minor quartet: the second violin held D5 over bar 9, so its
+    first violin's B-flat4 became E5)."""
+    from types import SimpleNamespace
+
+    from cadenza.compose.returns import ThemeReturn
+    from cadenza.tokens.events import FIELD_SIZES, FINE, KIND
+
+    plan = SimpleNamespace(bars_started=9)  # writing bar 9 (index 8), which returns to bar 1
+    theme = ThemeReturn(plan, 16, style="classical", phrase_bars=8, under=frozenset({1, 2, 3}))
+    theme.themes[0] = {0: (77, 1680), 1680: (77, 1680), 3360: (74, 1680), 5040: (70, 1680)}
+    held = {"kind": KIND["note"], "position": 0, "position_fine": 0, "part": 1, "pitch": 74}
+    lengths = theme.allowed("duration", held, None)
+    assert lengths is not None and lengths[5040 // FINE] and not lengths[5040 // FINE + 1]
+    assert theme.allowed("duration_fine", {**held, "duration": 5040 // FINE}, None)[:5040 % FINE + 1].all()
+    assert theme.allowed("duration", {**held, "pitch": 69}, None) is None  # under every tune note: free
+    assert theme.allowed("duration", {**held, "part": 0, "pitch": 77}, None) is not None  # the tune: its own length
+    free = ThemeReturn(plan, 16, style="classical", phrase_bars=8)  # an orchestra: nobody is kept under
+    free.themes[0] = theme.themes[0]
+    assert free.allowed("duration", held, None) is None
+    assert FIELD_SIZES["duration"] > 5040 // FINE

@@ -279,17 +279,18 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
     more: list[Any] = []
     voice_rules = None
     if rules and voices:  # part writing, the cadence plan and the returning theme (see cadenza.compose.rules)
+        roles = planned_dance(plan)  # a dance's accompaniment: (its bass, its chord parts), or None
         voice_rules = VoiceRules(base, [v.polyphony for v in voices], top_down_groups(voices), plan.bars,
                                  plan.key or plan.scale_key, close_on_tonic=plan.closes and not plan.closing_pcs,
                                  style=plan.labels.get("epoch"),
                                  harmony_seed=seed, chord_part=chord_part_of(plan), tune_part=tune_part(voices),
                                  doubled=frozenset(doubling_parts(voices)), phrase_bars=phrase_bars_of(plan),
-                                 intro_bars=plan.intro_bars)
+                                 intro_bars=plan.intro_bars, figured=frozenset(roles[1]) if roles else frozenset())
         if plan.intro_bars:  # the accompaniment plays alone first (cadenza.compose.intro)
             more.append(TuneWaits(base, voice_rules.top, plan.intro_bars))
         if chord_steps:  # first: the bar's header is the plan's (cadenza.compose.chord_steps)
             more.append(PlannedChords(voice_rules, free_weak_beats=plan.labels.get("epoch") in WEAK_BEATS_FREE))
-        if (roles := planned_dance(plan)) is not None:  # oom-pah-pah, before the other rules: where their masks
+        if roles is not None:  # oom-pah-pah, before the other rules: where their masks
             # and its own meet nothing, its own hold (cadenza.compose.dances)
             playing = playing_by_bar(voices, plan.bars, seed, voice_rules.top) if orchestrated(voices) else None
             more.append(DanceAccompaniment(base, voice_rules, plan.labels["form"], *roles, playing=playing))
@@ -326,8 +327,9 @@ def _constraint(plan: Plan, voices: tuple[Voice, ...], step_limit: int, style: M
             # (cadenza.compose.returns)
             lifts = len(hands) == len(voices) > 1 or len(bowed) == len(voices) > 1
             lifted = lifted_bars(plan.bars, seed, epoch, size, plan.intro_bars) if lifts else frozenset()
+            under = frozenset(range(len(voices))) - {voice_rules.top} if voice_rules.ordered else frozenset()
             theme = ThemeReturn(base, plan.bars, style=epoch, phrase_bars=size, intro_bars=plan.intro_bars,
-                                lifted=lifted)
+                                lifted=lifted, under=under)
             voice_rules.theme = theme  # a lead sheet's chords know where the returning melody may come
             more.append(theme)
             if register is not None and lifted:

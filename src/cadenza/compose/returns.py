@@ -73,8 +73,10 @@ class ThemeReturn:
     """Records the top part's notes in the theme bars and restates them in the returning bars."""
 
     def __init__(self, plan: Any, bars: int, top_part: int = 0, style: str | None = None,
-                 phrase_bars: int = PHRASE_BARS, intro_bars: int = 0, lifted: frozenset[int] = frozenset()) -> None:
+                 phrase_bars: int = PHRASE_BARS, intro_bars: int = 0, lifted: frozenset[int] = frozenset(),
+                 under: frozenset[int] = frozenset()) -> None:
         self.plan, self.top = plan, top_part
+        self.under = under  # parts that stay under the melody (an ensemble written top-down): see _longest_under
         self.sources = returns(bars, style, phrase_bars, intro_bars)  # returning bar -> theme bar
         self.themes: dict[int, Theme] = {bar: {} for bar in set(self.sources.values())}
         self.written: set[int] = set()  # theme onsets restated so far in the current bar
@@ -115,6 +117,24 @@ class ThemeReturn:
         later = [t for t in theme or () if t >= after and t not in self.written]
         return min(later) if later else None
 
+    def _longest_under(self, into: int, pitch: int, theme: Theme) -> int | None:
+        """Ticks a note struck ``into`` the bar on ``pitch`` by a part under the melody may last: until the first
+        theme note still to come that lies below it (held past it, the part would cross the returning tune, and
+        the part-writing rules would bend the tune instead); None: as long as it likes."""
+        lower = [at for at, (theme_pitch, _) in theme.items() if at > into and at not in self.written
+                 and theme_pitch < pitch]
+        return min(lower) - into if lower else None
+
+    def _under_the_theme(self, field: str, chosen: dict[str, int], into: int, theme: Theme) -> np.ndarray | None:
+        longest = self._longest_under(into, chosen["pitch"], theme)
+        if longest is None or longest < FINE:
+            return None
+        if field == "duration":
+            return np.arange(FIELD_SIZES["duration"]) <= longest // FINE
+        if chosen["duration"] < longest // FINE:
+            return None
+        return np.arange(FIELD_SIZES["duration_fine"]) <= longest % FINE
+
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         theme = self._theme()
         if theme is None:
@@ -147,6 +167,8 @@ class ThemeReturn:
             mask = np.ones(FIELD_SIZES["part"], dtype=bool)
             mask[self.top] = False
             return mask
+        if field in ("duration", "duration_fine") and chosen.get("part") in self.under and "pitch" in chosen:
+            return self._under_the_theme(field, chosen, into, theme)
         if chosen.get("part") != self.top or into not in theme:
             return None
         pitch, length = theme[into]

@@ -69,15 +69,15 @@ STRING_TUNE_LEAP_NATS: dict[str | None, float] = {"classical": 0.35}
 UNISON_NATS = 0.8  # a line's note on a pitch another part sounds at that instant (a doubling that thins a chord;
 # at 1.5 a chorale doubled 4% of its notes against Bach's 9%, and a quartet's strings sounded a unison on 4-6% of
 # the beats against the real quartets' 6-43%, median 17%: real voices and strings do double)
-LINE_REPEATS = 3  # strikes of one pitch in a row a line makes freely; each further one pays REPEAT_NATS more
-REPEAT_NATS = 0.6  # (a line that goes on hammering one note is no line: the v2 model, unchecked, held a
-# quartet's four parts on one chord for bars)
+LINE_REPEATS = 1  # strikes of one pitch in a row a line makes freely; each further one pays REPEAT_NATS more
+REPEAT_NATS = 0.6  # (the v2 model, unchecked, held a quartet's four parts on one chord for bars; with 3 strikes free
+# quartets struck again at 42% of their parts' moves, real ones 17% (p90 34%), orchestras 44% (28%): A A A D A A)
+FIGURE_REPEATS = 3  # ... a dance's after-beat chords (with 1, a quartet march was heard as one in 67% of its bars)
 MELODY_REPEATS = 1  # ... and the melody (the top of an ensemble written top-down): its first repeat already
 MELODY_REPEAT_NATS = 0.8  # pays this, more for each further one (a chorale's soprano repeated 30% of its notes
 # against Bach's 14%, and its phrases spanned 7 semitones against 9)
 MELODY_STRIKES = 3  # a tune strikes one pitch at most this many times in a row: each strike beyond pays
-MELODY_STRIKE_NATS = 4.0  # this much more (at 0.8 a strike alone, a piano's right hand struck the same dyad nine
-# times running, the model sure of its repeated-chord figure: a tune stuck on one note for three bars)
+MELODY_STRIKE_NATS = 4.0  # this much more (at 0.8 a strike alone, a piano's right hand struck one dyad 9 times
 #: a lead sheet's chord stands on a bass note at most CHORD_BASS_HIGH (B2); each semitone above costs CHORD_BASS_NATS
 #: (the Nottingham tunes' chords: lowest notes 38-42 on average, MIDI 36-55; left free, ours stood on 51)
 CHORD_BASS_HIGH = 47
@@ -217,10 +217,12 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
     def __init__(self, plan: Any, polyphony: list[int], groups: list[tuple[int, int]], bars: int,
                  key: Key | None, close_on_tonic: bool = True, style: str | None = None,
                  harmony_seed: int = 0, chord_part: int | None = None, tune_part: int | None = None,
-                 doubled: frozenset[int] = frozenset(), phrase_bars: int | None = None, intro_bars: int = 0) -> None:
+                 doubled: frozenset[int] = frozenset(), phrase_bars: int | None = None, intro_bars: int = 0,
+                 figured: frozenset[int] = frozenset()) -> None:
         self.plan = plan
         # bars in a phrase (None: as the style writes them, phrase_bars_for), after an introduction of intro_bars
         self.phrase_bars, self.intro_bars = phrase_bars, intro_bars
+        self.figured = figured  # parts playing a dance's after-beat chords (FIGURE_REPEATS)
         self.polyphony = polyphony
         # parts written from the highest to the lowest, where no part crosses the next: part -> (first, last)
         self.group_of = {part: group for group in groups for part in range(group[0], group[1] + 1)}
@@ -705,7 +707,7 @@ class VoiceRules(ChordPartRules, SuspensionRules, SeventhRules, WaitRules):
                 weight = LEAP_NATS if self.polyphony[part] > 1 else MELODY_LEAP_NATS_BY_STYLE.get(
                     self.style, MELODY_LEAP_NATS) if melody else VOICE_LEAP_NATS
             out += _leap_costs(before, weight)
-        allowed_run = MELODY_REPEATS if melody else LINE_REPEATS
+        allowed_run = MELODY_REPEATS if melody else FIGURE_REPEATS if part in self.figured else LINE_REPEATS
         if run >= allowed_run:
             out[before] += (MELODY_REPEAT_NATS if melody else REPEAT_NATS) * (run - allowed_run + 1)
         if melody and run >= MELODY_STRIKES:
