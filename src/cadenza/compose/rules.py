@@ -77,7 +77,7 @@ MELODY_REPEATS = 1  # ... and the melody (the top of an ensemble written top-dow
 MELODY_REPEAT_NATS = 0.8  # pays this, more for each further one (a chorale's soprano repeated 30% of its notes
 # against Bach's 14%, and its phrases spanned 7 semitones against 9)
 MELODY_STRIKES = 3  # a tune strikes one pitch at most this many times in a row: each strike beyond pays
-MELODY_STRIKE_NATS = 4.0  # this much more (at 0.8 a strike alone, a piano's right hand struck one dyad 9 times
+MELODY_STRIKE_NATS = 4.0  # this much more (at 0.8 a strike alone, a piano's right hand struck one dyad 9 times)
 #: a lead sheet's chord stands on a bass note at most CHORD_BASS_HIGH (B2); each semitone above costs CHORD_BASS_NATS
 #: (the Nottingham tunes' chords: lowest notes 38-42 on average, MIDI 36-55; left free, ours stood on 51)
 CHORD_BASS_HIGH = 47
