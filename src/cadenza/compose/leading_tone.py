@@ -37,11 +37,11 @@ class CadentialLeadingTone:
         self.plan, self.rules, self.dominant = plan, rules, dominant
         self.struck_at = -1  # the latest tick where a part struck the leading tone
 
-    def _window(self) -> tuple[int, int, int] | None:
-        """(the dominant's first tick, the bar's end tick, the leading tone's pitch class: the dominant's major
-        third), or None."""
+    def _window(self) -> tuple[int, int, int, int] | None:
+        """(the dominant's first tick, the bar's end tick, the dominant's pitch class, the leading tone's: its
+        major third), or None."""
         target = self.dominant.target()
-        return None if target is None else (target[0], target[1], (target[2] + 4) % 12)
+        return None if target is None else (*target, (target[2] + 4) % 12)
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> None:
         return None
@@ -49,12 +49,12 @@ class CadentialLeadingTone:
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field != "pitch" or chosen.get("kind") != KIND["note"] or (window := self._window()) is None:
             return None
-        start, end, leading = window
+        start, end, dominant, leading = window
         now = note_onset_ticks(self.plan, chosen)
         if not start <= now < end or self.struck_at >= start:
             return None
         chord = self.rules.chord_symbol(now)
-        if chord is None or chord.root != self.dominant.target()[2]:
+        if chord is None or chord.root != dominant:
             return None  # a cadential six-four over the dominant's bass: its upper notes resolve to the leading
             # tone on the dominant's beat, not before
         part = chosen["part"]
@@ -70,5 +70,5 @@ class CadentialLeadingTone:
         if int(step[F["kind"]]) != KIND["note"] or (window := self._window()) is None:
             return
         now = self.plan.last_onset_ticks
-        if now is not None and window[0] <= now < window[1] and int(step[F["pitch"]]) % 12 == window[2]:
+        if now is not None and window[0] <= now < window[1] and int(step[F["pitch"]]) % 12 == window[3]:
             self.struck_at = now
