@@ -77,12 +77,31 @@ def test_the_fast_sampler_draws_what_the_old_one_drew_under_the_composers_rules(
     assert made[0][-1, 0] == KIND["eos"] and (made[0][:, 0] == KIND["note"]).sum() > 8
 
 
+def test_the_shipped_model_draws_what_the_old_sampler_drew_under_top_p(chorale: np.ndarray,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trained model is sure of most values (one holds more than top-p of the mass): the fast draw takes
+    that value without the nucleus's reckoning, and the random stream moves on as before."""
+    import cadenza.model.draw as draw
+
+    model = load_model()[0]
+    prompt = encode(read_score("music21:bach/bwv66.6"), label_ids({"epoch": "baroque"}))[:40]
+    reckoned = []
+    monkeypatch.setattr(draw, "nucleus", lambda probs, top_p: reckoned.append(1) or nucleus(probs, top_p))
+    config = SampleConfig(max_steps=120, min_steps=120, seed=11)
+    fast = generate(model, prompt, config, LABELS)
+    assert np.array_equal(fast, reference_generate(model, prompt, config, LABELS))
+    drawn = int(np.count_nonzero(fast[len(prompt):, 0] == KIND["note"]))
+    assert drawn > 60 and 0 < len(reckoned) < 3 * drawn  # a note draws ~7 fields: most without the nucleus
+
+
 def test_nucleus_filtering_keeps_what_sorting_kept() -> None:
+    import cadenza.model.draw as draw
+
     generator = torch.Generator().manual_seed(0)
-    ties = 0
+    ties = few = 0
     for trial in range(600):
         size = (2, 10, 70, 128, 768)[trial % 5]
-        logits = torch.randn(size, generator=generator) * 4
+        logits = torch.randn(size, generator=generator) * (4, 4, 9)[trial % 3 - 1]
         if trial % 3 == 0:
             logits = logits.round()  # equal probabilities, some across the cut
         allowed = torch.rand(size, generator=generator) < 0.7
@@ -96,7 +115,9 @@ def test_nucleus_filtering_keeps_what_sorting_kept() -> None:
                       float(np.nextafter(edge, edge - 1))):
             assert torch.equal(nucleus(probs, top_p), nucleus_by_sort(probs, top_p)), (trial, top_p)
         ties += int(len(torch.unique(probs[probs > 0])) < int((probs > 0).sum()))
+        few += int(probs[probs > probs.max() * draw._FEW].sum() >= 0.95 + draw._ROOM and bool(probs.min() > 0))
     assert ties > 50  # the equal-probability cases were exercised
+    assert few > 50  # and cuts found among the largest values only, the smallest left unsorted
 
 
 def test_the_grammar_allows_what_its_old_masks_allowed_and_checks_agree(chorale: np.ndarray) -> None:
