@@ -1,7 +1,7 @@
 """Craft benchmark: how Cadenza's pieces are written (voice leading, harmony, cadences, melody, texture, motifs,
 endings) per ensemble, against the openings of real works of the same style.
 
-    python -m benchmarks.craft [--seeds 8] [--real 24] [--bars 16] [--ensembles satb,piano]
+    python -m benchmarks.craft [--seeds 8] [--real 24] [--bars 16] [--ensembles satb,piano] [--mood tense]
                                [--checkpoint DIR] [--datasets DIR] [--out benchmarks/results/craft.json]
 
 Writes the results and one engraved page per ensemble (``craft/craft-<ensemble>.png`` beside the results). See
@@ -33,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ensembles", default=",".join(ENSEMBLES))
     parser.add_argument("--checkpoint", help="model folder (default: the shipped default model)")
     parser.add_argument("--datasets", help="the shared datasets folder (default: found beside the working directory)")
+    parser.add_argument("--mood", help="a mood asked of every piece (tense, joyful, sad, calm; default: none)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("cadenza").setLevel(logging.ERROR)
     config = CraftBenchConfig(ensembles=tuple(e.strip() for e in args.ensembles.split(",") if e.strip()),
                               seeds=args.seeds, bars=args.bars, real_per_ensemble=args.real,
-                              checkpoint=args.checkpoint, datasets=args.datasets,
+                              checkpoint=args.checkpoint, datasets=args.datasets, mood=args.mood,
                               pages=str(args.out.parent / "craft"))
     result = run(config, lambda d, t: log.info("craft: %d/%d", d, t))
     report = {"benchmark": "craft", "date": time.strftime("%Y-%m-%d"), "machine": machine(),

@@ -13,7 +13,7 @@ from cadenza.compose.plan import CadencePlan, phrase_bars_for, returns
 from cadenza.compose.request import Key
 from cadenza.compose.rules import no_crossing_window, top_down_groups, written_top_down
 from cadenza.errors import UsageError
-from cadenza.lab.craft import CraftBenchConfig, compare, craft_markdown, run
+from cadenza.lab.craft import CraftBenchConfig, compare, craft_markdown, run, summary_lines
 from cadenza.listen.craft import MEASURES, craft, fits_chord
 from cadenza.score import TICKS_PER_QUARTER as Q
 from cadenza.score import KeySignature, Part, Score, TimeSignature, read_score
@@ -148,12 +148,16 @@ def test_the_craft_benchmark_runs_end_to_end_on_chorales() -> None:
     pytest.importorskip("torch")
     with pytest.raises(UsageError):
         CraftBenchConfig(ensembles=("kazoo",))
-    result = run(CraftBenchConfig(ensembles=("satb",), seeds=1, bars=8, real_per_ensemble=2))
+    with pytest.raises(UsageError):
+        CraftBenchConfig(mood="angry")
+    result = run(CraftBenchConfig(ensembles=("satb",), seeds=1, bars=8, real_per_ensemble=2, mood="sad"))
     row = result["ensembles"]["satb"]
     assert row["real_works"] == 2 and len(row["generated"]) == 1
+    assert result["config"]["mood"] == "sad" and row["generated"][0]["mood_heard"] == "sad"
     assert set(row["measures"]) <= set(MEASURES) and 0 <= row["inside_share"] <= 1
     text = "\n".join(craft_markdown(result, "cadenza bench --only craft"))
-    assert "### satb" in text and "phrase_arrivals" in text
+    assert "### satb (baroque, sad)" in text and "phrase_arrivals" in text
+    assert "craft satb: sad asked, heard in 1 of 1 pieces" in summary_lines(result)
 
 
 def test_a_quartet_is_written_on_the_grid_its_theme_returns_and_its_cadences_are_heard() -> None:

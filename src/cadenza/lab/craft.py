@@ -32,6 +32,7 @@ from cadenza.lab.real_works import choose_heldout, read_real, real_pools, traini
 from cadenza.listen.craft import BINARY, MEASURES, craft, ends_on_tonic
 from cadenza.listen.features import View
 from cadenza.listen.key import estimate_key
+from cadenza.listen.labels import MOODS
 from cadenza.score.model import Score
 from cadenza.score.ops import slice_bars
 
@@ -59,11 +60,14 @@ class CraftBenchConfig:
     checkpoint: str | None = None
     datasets: str | None = None  # the shared datasets folder; None: found beside the working directory
     pages: str | None = None  # a folder for one engraved page (PNG) per ensemble; None: none
+    mood: str | None = None  # asked of every piece (the real works are the style's, whatever their mood)
 
     def __post_init__(self) -> None:
         unknown = [e for e in self.ensembles if e not in ENSEMBLES]
         if unknown:
             raise UsageError(f"craft benchmark: unknown ensemble {unknown[0]!r}: choose from {', '.join(ENSEMBLES)}")
+        if self.mood is not None and self.mood not in MOODS:
+            raise UsageError(f"craft benchmark: unknown mood {self.mood!r}: choose from {', '.join(MOODS)}")
         if self.seeds < 1 or self.bars < 8 or self.real_per_ensemble < 2:
             raise UsageError("craft benchmark: seeds >= 1, bars >= 8 and real_per_ensemble >= 2")
 
@@ -86,7 +90,8 @@ def measure_real(path: str | Path, bars: int, score: Score | None = None) -> dic
 
 
 def compose_pieces(ensemble: str, config: CraftBenchConfig, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """``config.seeds`` pieces for ``ensemble`` in its style; even seeds ask a key, odd ones leave it open."""
+    """``config.seeds`` pieces for ``ensemble`` in its style (and ``config.mood``); even seeds ask a key, odd ones
+    leave it open."""
     from cadenza.compose import ComposeRequest, compose
     from cadenza.compose.request import resolve
 
@@ -94,7 +99,7 @@ def compose_pieces(ensemble: str, config: CraftBenchConfig, progress: Progress |
     for i in range(config.seeds):
         key = KEYS[(i // 2) % len(KEYS)] if i % 2 == 0 else None
         request = ComposeRequest(ensemble=ensemble, epoch=STYLE_OF[ensemble], key=key, bars=config.bars, seed=1 + i,
-                                 candidates=config.candidates)
+                                 candidates=config.candidates, mood=config.mood)
         start = time.perf_counter()
         made = compose(request, checkpoint=config.checkpoint)
         seconds = time.perf_counter() - start
@@ -107,7 +112,8 @@ def compose_pieces(ensemble: str, config: CraftBenchConfig, progress: Progress |
                        "measures": craft(score, judged), "score": score,
                        "cadences_planned": planned if isinstance(planned, list) else None,
                        "cadences_heard": made.report["heard"].get("cadences"),
-                       "planned_cadences_heard": planned_heard(planned, made.report["heard"].get("cadences"))})
+                       "planned_cadences_heard": planned_heard(planned, made.report["heard"].get("cadences")),
+                       "mood_heard": made.report["heard"].get("mood")})
         if progress:
             progress(i + 1, config.seeds)
     return pieces
@@ -227,6 +233,11 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
             continue
         ends = row["binary"]["ends_on_tonic"]
         heard = row["binary"]["planned_cadences_heard"]["generated_key_asked"]
+        heard_moods = [p.get("mood_heard") for p in row["generated"]]
+        mood = (result.get("config") or {}).get("mood")
+        if mood:
+            lines.append(f"craft {name}: {mood} asked, heard in {sum(m == mood for m in heard_moods)} of "
+                         f"{len(heard_moods)} pieces")
         lines.append(f"craft {name}: {row['inside_share']:.0%} of measures inside the real range (goal "
                      f"{row['goal']:.0%}); tonic endings {ends['generated']:.0%} (key asked "
                      f"{ends['generated_key_asked']:.0%}, real {ends['real']:.0%}); planned cadences heard "
@@ -249,7 +260,9 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
             out += [f"### {name}: skipped", "", row["skipped"], ""]
             continue
         ends = row["binary"]["ends_on_tonic"]
-        out += [f"### {name} ({row['style']}): {pct(row['inside_share'])} inside (goal {pct(row['goal'])})",
+        mood = (result.get("config") or {}).get("mood")
+        asked = f"{row['style']}, {mood}" if mood else row["style"]
+        out += [f"### {name} ({asked}): {pct(row['inside_share'])} inside (goal {pct(row['goal'])})",
                 "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
                 f"{row['real_works']} real works {HELD[row.get('real_held_out', False)]}: {row['real_source']}. "
                 f"Ends on the tonic chord: generated "
