@@ -4,7 +4,8 @@ endings) per ensemble, against the openings of real works of the same style.
     python -m benchmarks.craft [--seeds 8] [--real 24] [--bars 16] [--ensembles satb,piano] [--mood tense]
                                [--checkpoint DIR] [--datasets DIR] [--out benchmarks/results/craft.json]
 
-Writes the results and one engraved page per ensemble (``craft/craft-<ensemble>.png`` beside the results). See
+Writes the results and one engraved page per ensemble (``craft/craft-<ensemble>.png`` beside the results; with a
+mood ``craft-<mood>/``). See
 :mod:`cadenza.lab.craft`; ``cadenza bench --only craft`` runs the same section inside the suite's report.
 """
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     config = CraftBenchConfig(ensembles=tuple(e.strip() for e in args.ensembles.split(",") if e.strip()),
                               seeds=args.seeds, bars=args.bars, real_per_ensemble=args.real,
                               checkpoint=args.checkpoint, datasets=args.datasets, mood=args.mood,
-                              pages=str(args.out.parent / "craft"))
+                              pages=str(args.out.parent / ("craft" if args.mood is None else f"craft-{args.mood}")))
     result = run(config, lambda d, t: log.info("craft: %d/%d", d, t))
     report = {"benchmark": "craft", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
               "command": "python -m benchmarks.craft " + " ".join(sys.argv[1:] if argv is None else argv), **result}
