@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import note_onset_ticks
+from cadenza.compose.constraints import lasting_at_most, note_onset_ticks
 from cadenza.listen.features import beat_ticks_of
 from cadenza.score.model import TimeSignature
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
@@ -94,10 +94,7 @@ class DominantBass:
             return None
         if now >= start or chosen["pitch"] % 12 == dominant:
             return None
-        room = start - now  # another pitch struck before the dominant's beat ends by it
-        if field == "duration":
-            return np.arange(FIELD_SIZES["duration"]) * FINE <= room
-        return chosen["duration"] * FINE + np.arange(FIELD_SIZES["duration_fine"]) <= room
+        return lasting_at_most(field, chosen, start - now)  # another pitch struck before the dominant's beat ends by it
 
     def bias(self, field: str, chosen: dict[str, int]) -> np.ndarray | None:
         if field not in ("part", "position") or chosen.get("kind") != KIND["note"] \

@@ -109,6 +109,14 @@ def note_onset_ticks(plan: Any, chosen: dict[str, int]) -> int:
     return plan.bar_start_ticks + chosen["position"] * FINE + chosen["position_fine"]
 
 
+def lasting_at_most(field: str, chosen: dict[str, int], ticks: int) -> np.ndarray:
+    """The values of ``field`` (``duration``, or ``duration_fine`` after ``chosen["duration"]``) of a note that
+    lasts at most ``ticks``."""
+    if field == "duration":
+        return np.arange(FIELD_SIZES["duration"]) * FINE <= ticks
+    return chosen["duration"] * FINE + np.arange(FIELD_SIZES["duration_fine"]) <= ticks
+
+
 def step_length_ticks(step: np.ndarray) -> int:
     """The length in ticks of the note a step writes (its duration fields)."""
     return int(step[F["duration"]]) * FINE + int(step[F["duration_fine"]])

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import note_onset_ticks
+from cadenza.compose.constraints import lasting_at_most, note_onset_ticks
 from cadenza.compose.ensembles import Voice, doubling_parts, tune_part
 from cadenza.compose.grid import sung_parts
 from cadenza.compose.request import Plan
@@ -249,7 +249,7 @@ class DanceAccompaniment:
         lengths = np.arange(FIELD_SIZES["duration"]) * FINE
         if field == "duration":  # each note ends by the next slot, and lasts half the time to it at least
             return (lengths <= room) & (lengths >= room // 2)
-        return chosen["duration"] * FINE + np.arange(FIELD_SIZES["duration_fine"]) <= room
+        return lasting_at_most(field, chosen, room)
 
     def _positions(self, slots: list[int]) -> np.ndarray | None:
         """The current instant is no longer open to a note where the parts still to come there (those after the

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.compose.constraints import step_length_ticks
+from cadenza.compose.constraints import lasting_at_most, step_length_ticks
 from cadenza.compose.plan import PHRASE_BARS, returns
 from cadenza.listen.features import skyline
 from cadenza.tokens.events import FIELD_SIZES, FINE, KIND, F
@@ -127,13 +127,7 @@ class ThemeReturn:
 
     def _under_the_theme(self, field: str, chosen: dict[str, int], into: int, theme: Theme) -> np.ndarray | None:
         longest = self._longest_under(into, chosen["pitch"], theme)
-        if longest is None or longest < FINE:
-            return None
-        if field == "duration":
-            return np.arange(FIELD_SIZES["duration"]) <= longest // FINE
-        if chosen["duration"] < longest // FINE:
-            return None
-        return np.arange(FIELD_SIZES["duration_fine"]) <= longest % FINE
+        return None if longest is None or longest < FINE else lasting_at_most(field, chosen, longest)
 
     def allowed(self, field: str, chosen: dict[str, int], grammar: Any) -> np.ndarray | None:
         theme = self._theme()
