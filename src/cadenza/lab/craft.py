@@ -224,18 +224,23 @@ def _git_head() -> str | None:
     return done.stdout.strip() or None
 
 
+def asked_mood(result: dict[str, Any]) -> str | None:
+    """The mood a run asked of every piece (None: none)."""
+    return (result.get("config") or {}).get("mood")
+
+
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """One line per ensemble: measures held, the goal, what falls outside, endings."""
     lines = []
+    mood = asked_mood(result)
     for name, row in result["ensembles"].items():
         if "skipped" in row:
             lines.append(f"craft {name}: skipped ({row['skipped']})")
             continue
         ends = row["binary"]["ends_on_tonic"]
         heard = row["binary"]["planned_cadences_heard"]["generated_key_asked"]
-        heard_moods = [p.get("mood_heard") for p in row["generated"]]
-        mood = (result.get("config") or {}).get("mood")
         if mood:
+            heard_moods = [p.get("mood_heard") for p in row["generated"]]
             lines.append(f"craft {name}: {mood} asked, heard in {sum(m == mood for m in heard_moods)} of "
                          f"{len(heard_moods)} pieces")
         lines.append(f"craft {name}: {row['inside_share']:.0%} of measures inside the real range (goal "
@@ -260,8 +265,7 @@ def craft_markdown(result: dict[str, Any], command: str) -> list[str]:
             out += [f"### {name}: skipped", "", row["skipped"], ""]
             continue
         ends = row["binary"]["ends_on_tonic"]
-        mood = (result.get("config") or {}).get("mood")
-        asked = f"{row['style']}, {mood}" if mood else row["style"]
+        asked = f"{row['style']}, {mood}" if (mood := asked_mood(result)) else row["style"]
         out += [f"### {name} ({asked}): {pct(row['inside_share'])} inside (goal {pct(row['goal'])})",
                 "", f"{len(row['generated'])} pieces (median {row['realtime_median']:.1f}x real time) against "
                 f"{row['real_works']} real works {HELD[row.get('real_held_out', False)]}: {row['real_source']}. "
